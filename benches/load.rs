@@ -1,0 +1,205 @@
+//! Load bench against the running release server, reported as a ratio to a bare axum endpoint
+//! measured in the same run on the same machine.
+//!
+//! `cargo bench --bench load` builds the release `tessera`, starts it (and, in a second process,
+//! a bare axum "200 OK" server with the same runtime settings), and drives each over keep-alive
+//! HTTP/1.1 with the same raw-socket client: pre-signed requests are replayed (SigV4 allows
+//! replays within the 15-minute window), so the client does no crypto. It prints requests/s,
+//! p50/p99 latency and the ratio for:
+//!   * GetCallerIdentity signed with session credentials (target: >= 50% of bare), and
+//!
+//! Run without `--bench` (as `cargo test --benches` does) it makes a short smoke run.
+
+#[path = "../tests/common/signer.rs"]
+mod signer;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+const ROOT_ID: &str = "AKIABENCHR00TKEY0001";
+const ROOT_SECRET: &str = "benchRootSecretKey0123456789abcdefghijkl";
+const BARE_ENV: &str = "TESSERA_BENCH_BARE_LISTEN";
+
+fn main() {
+    // Re-executed as the bare endpoint's process.
+    if let Ok(addr) = std::env::var(BARE_ENV) {
+        bare_server(&addr);
+        return;
+    }
+    let full = std::env::args().any(|a| a == "--bench");
+    let (warmup, measure, conns) = if full { (Duration::from_secs(2), Duration::from_secs(8), 32) } else { (Duration::from_millis(100), Duration::from_millis(400), 4) };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(run(warmup, measure, conns, full));
+}
+
+/// The reference: axum with the same runtime, one route answering a small XML-sized body.
+fn bare_server(addr: &str) {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let app = axum::Router::new().route("/", axum::routing::post(|| async { "ok" }).get(|| async { "ok" }));
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        axum::serve(listener, app).await.unwrap();
+    });
+}
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn wait_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(Instant::now() < deadline, "server on {port} did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn run(warmup: Duration, measure: Duration, conns: usize, full: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let tport = free_port();
+    let _tessera = Proc(
+        Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{tport}"), "--data-dir"])
+            .arg(dir.path())
+            .env("TESSERA_ROOT_ACCESS_KEY_ID", ROOT_ID)
+            .env("TESSERA_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
+            .env("TESSERA_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let bport = free_port();
+    let _bare = Proc(
+        Command::new(std::env::current_exe().unwrap())
+            .env(BARE_ENV, format!("127.0.0.1:{bport}"))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_port(tport).await;
+    wait_port(bport).await;
+    let endpoint = format!("http://127.0.0.1:{tport}");
+
+    // Session credentials from GetSessionToken (root, 1 h).
+    let root = signer::Signer { access_key_id: ROOT_ID, secret: ROOT_SECRET, token: None, region: "us-east-1", service: "sts", time: SystemTime::now() };
+    let client = reqwest::Client::new();
+    let (status, _, body) = signer::send(&client, root.post_form(&endpoint, "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=3600")).await;
+    assert_eq!(status, 200, "{body}");
+    let field = |name: &str| -> String {
+        let start = body.find(&format!("<{name}>")).unwrap() + name.len() + 2;
+        let end = body[start..].find('<').unwrap() + start;
+        body[start..end].to_owned()
+    };
+    let (akid, secret, token) = (field("AccessKeyId"), field("SecretAccessKey"), field("SessionToken"));
+    let session = signer::Signer { access_key_id: &akid, secret: &secret, token: Some(&token), region: "us-east-1", service: "sts", time: SystemTime::now() };
+    let gci = signer::to_http11_bytes(&session.post_form(&endpoint, "Action=GetCallerIdentity&Version=2011-06-15"));
+    let bare = format!("POST / HTTP/1.1\r\nhost: 127.0.0.1:{bport}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 0\r\n\r\n").into_bytes();
+
+    println!("load bench: {conns} keep-alive connections, {:?} warm-up, {:?} measured per target{}", warmup, measure, if full { "" } else { " (smoke run)" });
+    let base = drive(bport, &bare, conns, warmup, measure).await;
+    report("bare axum endpoint", &base, None);
+    let r = drive(tport, &gci, conns, warmup, measure).await;
+    report("GetCallerIdentity (session credentials)", &r, Some(&base));
+    assert!(r.errors == 0, "GetCallerIdentity answered non-200");
+}
+
+#[derive(Debug, Default)]
+struct Result {
+    count: u64,
+    errors: u64,
+    secs: f64,
+    latencies_us: Vec<u32>,
+}
+
+impl Result {
+    fn rps(&self) -> f64 {
+        self.count as f64 / self.secs
+    }
+    fn pct(&mut self, p: f64) -> f64 {
+        self.latencies_us.sort_unstable();
+        let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies_us.get(i).copied().unwrap_or(0) as f64 / 1000.0
+    }
+}
+
+fn report(name: &str, r: &Result, base: Option<&Result>) {
+    let mut lat = Result { latencies_us: r.latencies_us.clone(), ..Default::default() };
+    let (p50, p99) = (lat.pct(0.50), lat.pct(0.99));
+    print!("{name:<44} {:>9.0} req/s   p50 {p50:>6.2} ms   p99 {p99:>6.2} ms", r.rps());
+    if let Some(b) = base {
+        print!("   ratio to bare: {:.1}%", 100.0 * r.rps() / b.rps());
+    }
+    println!();
+}
+
+/// `conns` connections replaying `req` as fast as answers come, for warmup + measure.
+async fn drive(port: u16, req: &[u8], conns: usize, warmup: Duration, measure: Duration) -> Result {
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let end = measure_from + measure;
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let req = req.to_vec();
+        tasks.push(tokio::spawn(async move {
+            let mut r = Result::default();
+            let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let (rd, mut wr) = stream.into_split();
+            let mut rd = BufReader::new(rd);
+            let mut line = String::new();
+            let mut body = Vec::new();
+            loop {
+                let t0 = Instant::now();
+                if t0 >= end {
+                    break;
+                }
+                wr.write_all(&req).await.unwrap();
+                // Status line, headers, then Content-Length bytes.
+                line.clear();
+                rd.read_line(&mut line).await.unwrap();
+                let ok = line.starts_with("HTTP/1.1 200");
+                let mut len = 0usize;
+                loop {
+                    line.clear();
+                    rd.read_line(&mut line).await.unwrap();
+                    if line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap();
+                    }
+                }
+                body.resize(len, 0);
+                rd.read_exact(&mut body).await.unwrap();
+                let t1 = Instant::now();
+                if t0 >= measure_from {
+                    r.count += 1;
+                    if !ok {
+                        r.errors += 1;
+                    }
+                    r.latencies_us.push(u32::try_from((t1 - t0).as_micros()).unwrap_or(u32::MAX));
+                }
+            }
+            r
+        }));
+    }
+    let mut total = Result { secs: measure.as_secs_f64(), ..Default::default() };
+    for t in tasks {
+        let r = t.await.unwrap();
+        total.count += r.count;
+        total.errors += r.errors;
+        total.latencies_us.extend(r.latencies_us);
+    }
+    total
+}

@@ -1,0 +1,257 @@
+//! Authorization through the shared policy evaluator: turns an authenticated [`Caller`] into
+//! the evaluator's typed request context and gathers the policies that apply to it (identity
+//! policies of the user and its groups or of the role, permissions boundary, session policies).
+//!
+//! The client sees AWS's `AccessDenied` text; the server log gets the evaluator's reasons.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::auth::{Caller, Principal as CallerPrincipal};
+use crate::credentials::{SessionClaims, SessionPrincipal};
+use crate::error::{ApiError, ApiResult};
+use crate::http::RequestInfo;
+use crate::policy::{self, ContextBuilder, Evaluation, Policy, PolicyKind, PolicyRef, PolicySet, Principal, RequestContext};
+use crate::server::AppState;
+use crate::store::Snapshot;
+use crate::store::policies::Owner;
+
+/// The evaluator's view of the caller.
+pub fn principal_of(caller: &Caller) -> Principal {
+    match &caller.principal {
+        CallerPrincipal::Root { account } => Principal::root(account),
+        CallerPrincipal::User { account, user_id, name, path } => Principal::user(&format!("arn:aws:iam::{account}:user{path}{name}"), user_id),
+        CallerPrincipal::Session(c) => session_principal(c),
+    }
+}
+
+fn session_principal(c: &SessionClaims) -> Principal {
+    match &c.principal {
+        SessionPrincipal::Root { account } => Principal::root(account),
+        SessionPrincipal::User { account, user_id, user_name, user_path } => {
+            Principal::user(&format!("arn:aws:iam::{account}:user{user_path}{user_name}"), user_id)
+        }
+        SessionPrincipal::AssumedRole { account, role_name, role_id, role_path, session_name } => {
+            Principal::assumed_role(&format!("arn:aws:iam::{account}:role{role_path}{role_name}"), role_id, session_name)
+        }
+        SessionPrincipal::FederatedUser { account, name } => Principal::federated_user(account, name),
+    }
+}
+
+/// A request context for `caller` doing `action` on `resource`, with every global key the
+/// broker supplies for the caller's kind of credentials.
+pub fn context_for(view: &Snapshot, caller: &Caller, action: &str, resource: &str, info: &RequestInfo) -> ContextBuilder {
+    let mut b = RequestContext::builder(principal_of(caller), action, resource)
+        .current_time(info.now)
+        .source_ip(info.source_ip)
+        .secure_transport(false);
+    if let Some(region) = &info.region {
+        b = b.requested_region(region);
+    }
+    match &caller.principal {
+        // Long-term credentials: the MFA keys are absent, not false.
+        CallerPrincipal::Root { .. } => {}
+        CallerPrincipal::User { user_id, .. } => {
+            if let Some(u) = view.users.get(user_id) {
+                b = b.principal_tags(u.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            }
+        }
+        CallerPrincipal::Session(c) => {
+            let age = c.mfa_authenticated_at.map(|t| u64::try_from((info.now - t).num_seconds()).unwrap_or(0));
+            b = b.mfa(c.mfa_authenticated_at.is_some(), age).token_issue_time(c.issued_at);
+            if let Some(si) = &c.source_identity {
+                b = b.source_identity(si);
+            }
+            b = b.principal_tags(principal_tags(view, c).iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            for (k, values) in &c.federated_keys {
+                b = b.strings(k, values);
+            }
+        }
+    }
+    b
+}
+
+/// A session's principal tags: the role's (or user's) tags, overridden by session tags (keys
+/// compared case-insensitively).
+pub fn principal_tags(view: &Snapshot, c: &SessionClaims) -> Vec<(String, String)> {
+    let base: &[(String, String)] = match &c.principal {
+        SessionPrincipal::AssumedRole { role_id, .. } => view.policies.roles.get(role_id).map_or(&[], |r| r.tags.as_slice()),
+        SessionPrincipal::User { user_id, .. } => view.users.get(user_id).map_or(&[], |u| u.tags.as_slice()),
+        _ => &[],
+    };
+    let mut out: Vec<(String, String)> = base.iter().filter(|(k, _)| !c.tags.iter().any(|(sk, _)| sk.eq_ignore_ascii_case(k))).cloned().collect();
+    out.extend(c.tags.iter().cloned());
+    out
+}
+
+/// Owned policies gathered for one decision; [`Gathered::set`] borrows them as a `PolicySet`.
+#[derive(Debug, Default)]
+pub struct Gathered {
+    identity: Vec<(String, Arc<Policy>)>,
+    boundary: Option<(String, Arc<Policy>)>,
+    session: Option<Vec<(String, Arc<Policy>)>>,
+}
+
+pub struct GatheredRefs<'a> {
+    identity: Vec<PolicyRef<'a>>,
+    boundary: Option<PolicyRef<'a>>,
+    session: Option<Vec<PolicyRef<'a>>>,
+}
+
+impl Gathered {
+    pub fn refs(&self) -> GatheredRefs<'_> {
+        fn r((id, p): &(String, Arc<Policy>)) -> PolicyRef<'_> {
+            PolicyRef { id: id.as_str(), policy: p.as_ref() }
+        }
+        GatheredRefs {
+            identity: self.identity.iter().map(r).collect(),
+            boundary: self.boundary.as_ref().map(r),
+            session: self.session.as_ref().map(|s| s.iter().map(r).collect()),
+        }
+    }
+}
+
+impl<'a> GatheredRefs<'a> {
+    pub fn set(&'a self) -> PolicySet<'a> {
+        PolicySet { identity: &self.identity, resource: None, boundary: self.boundary, session: self.session.as_deref() }
+    }
+}
+
+fn owner_policies(view: &Snapshot, owner: Owner<'_>, label: &str, out: &mut Vec<(String, Arc<Policy>)>) {
+    for p in view.policies.inline_of(owner) {
+        out.push((format!("{label}/inline/{}", p.name), p.compiled.clone()));
+    }
+    for m in view.policies.attached_to(owner) {
+        out.push((m.arn.clone(), m.compiled.clone()));
+    }
+}
+
+fn boundary_policy(view: &Snapshot, arn: Option<&String>) -> Option<(String, Arc<Policy>)> {
+    // A boundary whose policy is gone allows nothing: an empty-statement policy stands in.
+    arn.map(|a| match view.policies.managed.get(a) {
+        Some(m) => (a.clone(), m.compiled.clone()),
+        None => (a.clone(), deny_all()),
+    })
+}
+
+/// A policy that allows nothing: stands in for a boundary or session policy that is gone.
+fn deny_all() -> Arc<Policy> {
+    static DENY: std::sync::OnceLock<Arc<Policy>> = std::sync::OnceLock::new();
+    DENY.get_or_init(|| {
+        // A statement that can never apply: no request has this action.
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"tessera:nothing","Resource":"arn:aws:tessera:::nothing"}]}"#;
+        #[expect(clippy::expect_used, reason = "a constant document; `deny_all_parses` tests it")]
+        Arc::new(Policy::parse(doc, PolicyKind::Identity).expect("constant policy parses"))
+    })
+    .clone()
+}
+
+/// Identity policies, boundary and session policies that apply to `caller`.
+pub fn gather(view: &Snapshot, caller: &Caller) -> Gathered {
+    let mut g = Gathered::default();
+    let user = |g: &mut Gathered, user_id: &str| {
+        if let Some(u) = view.users.get(user_id) {
+            owner_policies(view, Owner::User(&u.id), &format!("user/{}", u.name), &mut g.identity);
+            for grp in view.groups_of_user(&u.id) {
+                owner_policies(view, Owner::Group(&grp.id), &format!("group/{}", grp.name), &mut g.identity);
+            }
+            g.boundary = boundary_policy(view, u.boundary.as_ref());
+        }
+    };
+    match &caller.principal {
+        CallerPrincipal::Root { .. } => {}
+        CallerPrincipal::User { user_id, .. } => user(&mut g, user_id),
+        CallerPrincipal::Session(c) => match &c.principal {
+            SessionPrincipal::Root { .. } | SessionPrincipal::FederatedUser { .. } => {}
+            SessionPrincipal::User { user_id, .. } => user(&mut g, user_id),
+            SessionPrincipal::AssumedRole { role_id, .. } => {
+                if let Some(r) = view.policies.roles.get(role_id) {
+                    owner_policies(view, Owner::Role(&r.id), &format!("role/{}", r.name), &mut g.identity);
+                    g.boundary = boundary_policy(view, r.boundary.as_ref());
+                }
+                g.session = session_policies(view, c);
+            }
+        },
+    }
+    g
+}
+
+/// The session's inline policy and managed policy ARNs, compiled (cached by text).
+fn session_policies(view: &Snapshot, c: &SessionClaims) -> Option<Vec<(String, Arc<Policy>)>> {
+    if c.session_policy.is_none() && c.policy_arns.is_empty() {
+        return None;
+    }
+    let mut out = Vec::new();
+    if let Some(text) = &c.session_policy {
+        out.push(("session/inline".to_owned(), compiled_session_policy(text)));
+    }
+    for arn in &c.policy_arns {
+        let p = view.policies.managed.get(arn).map_or_else(deny_all, |m| m.compiled.clone());
+        out.push((arn.clone(), p));
+    }
+    Some(out)
+}
+
+/// Session policies arrive as text inside the token; compile each distinct text once.
+fn compiled_session_policy(text: &str) -> Arc<Policy> {
+    static CACHE: std::sync::OnceLock<Mutex<HashMap<String, Arc<Policy>>>> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Ok(c) = cache.lock() {
+        if let Some(p) = c.get(text) {
+            return p.clone();
+        }
+    }
+    // It was validated when the session was minted; a failure now (parser change) denies.
+    let p = Policy::parse(text, PolicyKind::Identity).map(Arc::new).unwrap_or_else(|_| deny_all());
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= 4096 {
+            c.clear();
+        }
+        c.insert(text.to_owned(), p.clone());
+    }
+    p
+}
+
+/// Evaluate `caller` doing `action` on `resource` with its identity-side policies.
+pub fn evaluate_identity(view: &Snapshot, caller: &Caller, ctx: &RequestContext) -> Evaluation {
+    let gathered = gather(view, caller);
+    let refs = gathered.refs();
+    policy::evaluate(ctx, &refs.set())
+}
+
+/// Authorize an IAM action for a non-root caller; denials name the reason in the log.
+pub fn authorize_iam(state: &AppState, caller: &Caller, action: &str, resource: &str, info: &RequestInfo) -> ApiResult<()> {
+    authorize_with_tags(state, caller, action, resource, &[], info)
+}
+
+/// As [`authorize_iam`], with the target entity's tags as `iam:ResourceTag/*`.
+pub fn authorize_with_tags(state: &AppState, caller: &Caller, action: &str, resource: &str, resource_tags: &[(String, String)], info: &RequestInfo) -> ApiResult<()> {
+    let view = state.store.view();
+    let ctx = context_for(&view, caller, action, resource, info)
+        .resource_tags(resource_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .build();
+    let eval = evaluate_identity(&view, caller, &ctx);
+    if eval.is_allowed() {
+        Ok(())
+    } else {
+        Err(ApiError::not_authorized(&caller.arn(), action, resource).with_detail(eval.to_string()))
+    }
+}
+
+/// A permissions boundary must name an existing managed policy.
+pub fn check_boundary_arn(state: &AppState, arn: &str) -> ApiResult<()> {
+    if state.store.view().policies.managed.contains_key(arn) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_input(format!("ARN {arn} is not valid.")).with_detail("permissions boundary policy does not exist"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn deny_all_parses() {
+        let p = super::deny_all();
+        assert_eq!(p.statement_count(), 1);
+    }
+}

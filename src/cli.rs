@@ -1,0 +1,166 @@
+//! The operator interface: `tessera serve | account create | keys rotate`. Names here are a
+//! contract other tools depend on; the README documents each.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::clock::Clock;
+use crate::config::{Config, Overrides};
+use crate::server;
+use crate::store::Store;
+use crate::BoxError;
+
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about = "AWS-compatible Security Token Service and federation broker")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Common {
+    /// Config file (default: config/tessera.toml when present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory holding the database and keyring (default: ./data).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the broker.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on (default: 127.0.0.1:8910).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Manage accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Manage the session-token keyring.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account with its own root access key; prints it as JSON.
+    Create {
+        #[command(flatten)]
+        common: Common,
+        /// 12-digit account id (default: a random unused one).
+        #[arg(long)]
+        id: Option<String>,
+        /// Account alias.
+        #[arg(long)]
+        alias: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new current key; the previous one still opens tokens until the next rotation.
+    Rotate {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+fn load_config(common: &Common, listen: Option<String>) -> Result<Config, BoxError> {
+    Ok(Config::load(&Overrides { config: common.config.clone(), listen, data_dir: common.data_dir.clone() })?)
+}
+
+pub async fn run(cli: Cli) -> Result<(), BoxError> {
+    match cli.command {
+        Command::Serve { common, listen } => serve(load_config(&common, listen)?).await,
+        Command::Account { command: AccountCommand::Create { common, id, alias } } => {
+            account_create(load_config(&common, None)?, id, alias).await
+        }
+        Command::Keys { command: KeysCommand::Rotate { common } } => keys_rotate(load_config(&common, None)?).await,
+    }
+}
+
+pub fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+async fn serve(config: Config) -> Result<(), BoxError> {
+    init_logging(config.log_json);
+    let data_dir = config.data_dir.clone();
+    let running = server::spawn(config, Clock::system()).await?;
+    if let Some(p) = &running.root_credentials_written {
+        println!("root credentials written to {} (profile `tessera`)", p.display());
+    }
+    tracing::info!(listen = %running.addr, data_dir = %data_dir.display(), "tessera serving");
+    println!("tessera listening on http://{}", running.addr);
+    tokio::select! {
+        r = running.handle => r.map_err(|e| Box::new(e) as BoxError)?,
+        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+    }
+    Ok(())
+}
+
+async fn account_create(config: Config, id: Option<String>, alias: Option<String>) -> Result<(), BoxError> {
+    server::create_data_dir(&config.data_dir)?;
+    let keyring = server::load_or_create_keyring(&config.data_dir)?;
+    let store = Store::open(&config.data_dir, keyring.clone())?;
+    let id = match id {
+        Some(id) if crate::config::is_account_id(&id) => id,
+        Some(id) => return Err(format!("`{id}` is not a 12-digit account id").into()),
+        None => {
+            let view = store.view();
+            loop {
+                let candidate = random_account_id()?;
+                if view.account(&candidate).is_none() {
+                    break candidate;
+                }
+            }
+        }
+    };
+    if let Some(a) = &alias {
+        let ok = (3..=63).contains(&a.len())
+            && a.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !a.starts_with('-')
+            && !a.ends_with('-');
+        if !ok {
+            return Err(format!("`{a}` is not a valid account alias (3-63 of a-z, 0-9, '-')").into());
+        }
+    }
+    let created = server::create_account(&store, &keyring, &id, alias, Clock::system().now()).await?;
+    let out = serde_json::json!({
+        "AccountId": created.account_id,
+        "AccessKeyId": created.access_key_id,
+        "SecretAccessKey": created.secret.expose(),
+    });
+    println!("{out}");
+    Ok(())
+}
+
+async fn keys_rotate(config: Config) -> Result<(), BoxError> {
+    let report = server::rotate_keyring(&config.data_dir).await?;
+    println!("{report}");
+    Ok(())
+}
+
+/// A random 12-digit account id (not starting with 0, so it never looks like the default).
+fn random_account_id() -> Result<String, BoxError> {
+    use ring::rand::SecureRandom as _;
+    let mut b = [0u8; 8];
+    ring::rand::SystemRandom::new().fill(&mut b).map_err(|_| "the system random number generator failed")?;
+    let n = u64::from_le_bytes(b) % 900_000_000_000 + 100_000_000_000;
+    Ok(n.to_string())
+}

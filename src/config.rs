@@ -1,0 +1,131 @@
+//! Operator configuration: `config/tessera.toml` (every key documented there), overridden by
+//! environment variables, overridden by command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8910";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const DEFAULT_CONFIG: &str = "config/tessera.toml";
+pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+
+/// The file's shape. Every field optional; unknown keys are an error (a typo must not be ignored).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub account_id: Option<String>,
+    pub regions: Option<Vec<String>>,
+    pub log_format: Option<String>,
+    pub max_body_bytes: Option<usize>,
+}
+
+/// Effective settings after file, environment and flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub account_id: String,
+    /// Signing regions accepted in credential scopes; empty = any.
+    pub regions: Vec<String>,
+    pub log_json: bool,
+    pub max_body_bytes: usize,
+}
+
+/// AWS accepts POST bodies up to 10,000,000 bytes; 10,000,001 gets 413.
+pub const AWS_MAX_BODY: usize = 10_000_000;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8910)),
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            account_id: DEFAULT_ACCOUNT_ID.to_owned(),
+            regions: Vec::new(),
+            log_json: false,
+            max_body_bytes: AWS_MAX_BODY,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file `{0}`: {1}")]
+    Read(String, std::io::Error),
+    #[error("invalid config file `{0}`: {1}")]
+    Parse(String, String),
+    #[error("invalid value for `{0}`: {1}")]
+    Value(&'static str, String),
+}
+
+/// Overrides from the command line (highest precedence).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Load: defaults <- file (explicit `--config`, else `config/tessera.toml` if present) <-
+    /// environment (`TESSERA_ACCOUNT_ID`) <- flags.
+    pub fn load(o: &Overrides) -> Result<Config, ConfigError> {
+        let file = match &o.config {
+            Some(p) => read_file(p)?,
+            None if Path::new(DEFAULT_CONFIG).exists() => read_file(Path::new(DEFAULT_CONFIG))?,
+            None => FileConfig::default(),
+        };
+        let mut c = Config::default();
+        if let Some(l) = file.listen {
+            c.listen = parse_listen(&l)?;
+        }
+        if let Some(d) = file.data_dir {
+            c.data_dir = d;
+        }
+        if let Some(a) = file.account_id {
+            c.account_id = a;
+        }
+        if let Some(r) = file.regions {
+            c.regions = r;
+        }
+        if let Some(f) = file.log_format {
+            c.log_json = match f.as_str() {
+                "json" => true,
+                "text" => false,
+                other => return Err(ConfigError::Value("log_format", format!("`{other}` (expected `text` or `json`)"))),
+            };
+        }
+        if let Some(m) = file.max_body_bytes {
+            c.max_body_bytes = m.min(AWS_MAX_BODY);
+        }
+        if let Ok(a) = std::env::var("TESSERA_ACCOUNT_ID") {
+            c.account_id = a;
+        }
+        if let Some(l) = &o.listen {
+            c.listen = parse_listen(l)?;
+        }
+        if let Some(d) = &o.data_dir {
+            c.data_dir = d.clone();
+        }
+        if !is_account_id(&c.account_id) {
+            return Err(ConfigError::Value("account_id", format!("`{}` is not a 12-digit account id", c.account_id)));
+        }
+        Ok(c)
+    }
+}
+
+fn read_file(p: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Read(p.display().to_string(), e))?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse(p.display().to_string(), e.to_string()))
+}
+
+fn parse_listen(s: &str) -> Result<SocketAddr, ConfigError> {
+    s.parse().map_err(|_| ConfigError::Value("listen", format!("`{s}` is not an address like 127.0.0.1:8910")))
+}
+
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}

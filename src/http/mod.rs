@@ -1,0 +1,281 @@
+//! The HTTP edge: the only code that knows axum.
+//!
+//! One endpoint path `/` serves STS (`Version=2011-06-15`) and IAM (`Version=2010-05-08`) by
+//! signed POST form or signed GET query. This module reads the request (bounded), parses the
+//! parameters, authenticates, dispatches to the action handler and writes the XML response or
+//! the AWS error envelope. It holds no business rules.
+
+pub mod params;
+pub mod xml;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use axum::routing::get;
+
+use crate::auth::{self, Caller};
+use crate::error::ApiError;
+use crate::server::AppState;
+use params::Params;
+
+/// Signed GET query strings longer than this are refused (AWS: ~15,870 bytes).
+pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+/// Most headers, and total header bytes, one request may carry.
+pub const MAX_HEADERS: usize = 100;
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Which API a request speaks, decided by `Version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Sts,
+    Iam,
+}
+
+impl Service {
+    pub fn from_version(v: &str) -> Option<Service> {
+        match v {
+            "2011-06-15" => Some(Service::Sts),
+            "2010-05-08" => Some(Service::Iam),
+            _ => None,
+        }
+    }
+
+    pub fn namespace(self) -> &'static str {
+        match self {
+            Service::Sts => xml::STS_NS,
+            Service::Iam => xml::IAM_NS,
+        }
+    }
+
+    /// The SigV4 service name in the credential scope.
+    pub fn signing_name(self) -> &'static str {
+        match self {
+            Service::Sts => "sts",
+            Service::Iam => "iam",
+        }
+    }
+}
+
+/// What a handler knows about the request besides its parameters.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    pub request_id: String,
+    pub source_ip: IpAddr,
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub service: Service,
+    pub action: String,
+    /// The region of the SigV4 credential scope, when signed.
+    pub region: Option<String>,
+    /// What the handler adds to the audit record.
+    pub notes: crate::audit::NoteCell,
+}
+
+impl RequestInfo {
+    /// Add to this request's audit record.
+    pub fn note(&self, f: impl FnOnce(&mut crate::audit::Notes)) {
+        self.notes.update(f);
+    }
+}
+
+/// A handler's successful answer: the `<OpResult>` content (None for empty results).
+pub type ActionOutput = Option<xml::Xml>;
+
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(handle).post(handle))
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn not_found() -> Response<Body> {
+    let rid = new_request_id();
+    let err = ApiError::new("InvalidAction", 404, "Not found: tessera serves the Query API on `/`.");
+    error_response(&err, Service::Sts, &rid)
+}
+
+async fn handle(State(state): State<Arc<AppState>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request<Body>) -> Response<Body> {
+    let request_id = new_request_id();
+    let now = state.clock.now();
+    let (parts, body) = req.into_parts();
+
+    // Bounds first: nothing is hashed or parsed before we know it is small enough.
+    let query = parts.uri.query().unwrap_or("");
+    if query.len() > MAX_QUERY_BYTES {
+        return error_response(&ApiError::malformed_query("The query string is too long."), Service::Sts, &request_id);
+    }
+    if parts.headers.len() > MAX_HEADERS
+        || parts.headers.iter().map(|(k, v)| k.as_str().len() + v.len()).sum::<usize>() > MAX_HEADER_BYTES
+    {
+        return error_response(&ApiError::new("RequestHeaderSectionTooLarge", 400, "Too many or too large request headers."), Service::Sts, &request_id);
+    }
+    let body = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => return error_response(&ApiError::request_entity_too_large(), Service::Sts, &request_id),
+    };
+
+    let is_form = parts.method == Method::POST && is_form_content_type(&parts.headers);
+    let params = match Params::parse(query.as_bytes(), is_form.then_some(&body[..])) {
+        Ok(p) => p,
+        Err(e) => return error_response(&e, Service::Sts, &request_id),
+    };
+
+    let (service, action) = match route(&params) {
+        Ok(r) => r,
+        Err((e, svc)) => return error_response(&e, svc, &request_id),
+    };
+
+    let headers: Vec<(&str, &[u8])> = parts.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+    let raw = crate::sigv4::RequestParts {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query,
+        headers: &headers,
+        body: &body,
+    };
+
+    let mut info = RequestInfo {
+        request_id: request_id.clone(),
+        source_ip: peer.ip(),
+        now,
+        service,
+        action: action.to_owned(),
+        region: None,
+        notes: crate::audit::NoteCell::default(),
+    };
+
+    let caller = if crate::actions::is_unsigned(service, action) {
+        None
+    } else {
+        match auth::authenticate(&state, &raw, service, now).await {
+            Ok((caller, region)) => {
+                info.region = Some(region);
+                Some(caller)
+            }
+            Err(e) => {
+                log_error(&e, &info, None);
+                let _ = audit(&state, &info, None, &Err(e.clone())).await;
+                return error_response(&e, service, &request_id);
+            }
+        }
+    };
+
+    let result = crate::actions::dispatch(&state, caller.as_ref(), &params, &info).await;
+    // Credentials are handed out only once their audit record is committed.
+    let result = match audit(&state, &info, caller.as_ref(), &result).await {
+        Ok(()) => result,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(out) => {
+            tracing::debug!(request_id = %request_id, action, "ok");
+            let body = xml::success(action, service.namespace(), out.as_ref(), &request_id);
+            xml_response(StatusCode::OK, body, &request_id)
+        }
+        Err(e) => {
+            log_error(&e, &info, caller.as_ref());
+            error_response(&e, service, &request_id)
+        }
+    }
+}
+
+/// Write the audit record for an audited action. Waits for the commit when the action handed
+/// out credentials or changed IAM state; an error then means the response must not be sent.
+async fn audit(state: &AppState, info: &RequestInfo, caller: Option<&Caller>, result: &Result<ActionOutput, ApiError>) -> Result<(), ApiError> {
+    if !crate::audit::is_audited(info.service, &info.action) {
+        return Ok(());
+    }
+    let notes = info.notes.take();
+    let (outcome, reason) = match result {
+        Ok(_) => ("allowed", None),
+        Err(e) => (e.code, Some(e.detail.as_deref().unwrap_or(&e.message))),
+    };
+    let wait = result.is_ok() && (notes.issued_access_key_id.is_some() || info.service == Service::Iam);
+    let record = crate::audit::Record {
+        time: info.now,
+        request_id: &info.request_id,
+        service: info.service.signing_name(),
+        action: &info.action,
+        source_ip: info.source_ip.to_string(),
+        caller: caller.map(Caller::arn),
+        caller_access_key_id: caller.map(|c| c.access_key_id.as_str()),
+        outcome,
+        reason,
+        notes,
+    };
+    crate::audit::write(state, &record, wait).await.map_err(|e| {
+        tracing::error!(request_id = %info.request_id, detail = e.detail.as_deref().unwrap_or(""), "audit record not committed; response withheld");
+        ApiError::internal()
+    })
+}
+
+/// Decide the service from `Version` and check the action exists for it.
+fn route(params: &Params) -> Result<(Service, &str), (ApiError, Service)> {
+    let action = params.get("Action").ok_or((ApiError::missing_parameter("Action"), Service::Sts))?;
+    let version = params.get("Version").ok_or((ApiError::missing_parameter("Version"), Service::Sts))?;
+    let service = Service::from_version(version).ok_or((ApiError::invalid_action(&params::sanitize(action), &params::sanitize(version)), Service::Sts))?;
+    if !crate::actions::exists(service, action) {
+        return Err((ApiError::invalid_action(&params::sanitize(action), version), service));
+    }
+    Ok((service, action))
+}
+
+fn is_form_content_type(h: &HeaderMap) -> bool {
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+}
+
+fn log_error(e: &ApiError, info: &RequestInfo, caller: Option<&Caller>) {
+    let who = caller.map(Caller::arn).unwrap_or_default();
+    if e.status >= 500 {
+        tracing::error!(request_id = %info.request_id, action = %info.action, caller = %who, code = e.code, detail = e.detail.as_deref().unwrap_or(""), "request failed");
+    } else {
+        tracing::info!(request_id = %info.request_id, action = %info.action, caller = %who, source_ip = %info.source_ip, code = e.code, reason = e.detail.as_deref().unwrap_or(&e.message), "request refused");
+    }
+}
+
+pub fn error_response(e: &ApiError, service: Service, request_id: &str) -> Response<Body> {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    xml_response(status, xml::error(e, service.namespace(), request_id), request_id)
+}
+
+fn xml_response(status: StatusCode, body: String, request_id: &str) -> Response<Body> {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+/// A random UUID (v4 layout), as AWS request ids look.
+pub fn new_request_id() -> String {
+    use ring::rand::SecureRandom as _;
+    let mut b = [0u8; 16];
+    // A failing system RNG leaves zeros: request ids need to be unique-ish, not secret.
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    let mut hex = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        let byte = match i {
+            6 => (byte & 0x0f) | 0x40,
+            8 => (byte & 0x3f) | 0x80,
+            _ => *byte,
+        };
+        if matches!(i, 4 | 6 | 8 | 10) {
+            hex.push('-');
+        }
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    hex
+}

@@ -1,0 +1,345 @@
+//! AWS Query protocol parameters: `Action=...&Version=...&Name.member.N...` from a signed GET query
+//! string or a POST form body.
+//!
+//! See <https://smithy.io/2.0/aws/protocols/aws-query-protocol.html>. Parameters are parsed once,
+//! bounded, and duplicates are refused, so that what the handler sees is exactly what was signed.
+//! Typed accessors produce AWS's `MissingParameter` / `ValidationError` messages.
+
+use std::collections::BTreeMap;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Most parameters one request may carry (AWS accepts a 10 MB body; our actions need far fewer).
+pub const MAX_PARAMS: usize = 1_000;
+/// Longest parameter name we accept.
+pub const MAX_NAME_LEN: usize = 256;
+
+/// Query/form parameters of one request, keyed by exact (case-sensitive) name.
+#[derive(Debug, Default, Clone)]
+pub struct Params {
+    map: BTreeMap<String, String>,
+}
+
+impl Params {
+    /// Parse the query string and (for form POSTs) the body into one parameter set.
+    ///
+    /// A name that appears twice, in either part or across both, is refused: a second
+    /// `Action` or `RoleArn` must never let parsing and signing see different values.
+    /// `X-Amz-*` presigning parameters are kept (the SigV4 layer reads them from the raw query).
+    pub fn parse(query: &[u8], form_body: Option<&[u8]>) -> ApiResult<Params> {
+        let mut map = BTreeMap::new();
+        for part in [Some(query), form_body].into_iter().flatten() {
+            for (k, v) in form_urlencoded::parse(part) {
+                if k.is_empty() {
+                    continue;
+                }
+                if k.len() > MAX_NAME_LEN {
+                    return Err(ApiError::malformed_query("Parameter name too long."));
+                }
+                if map.len() >= MAX_PARAMS {
+                    return Err(ApiError::malformed_query("Too many parameters."));
+                }
+                if map.contains_key(k.as_ref()) {
+                    return Err(ApiError::malformed_query(format!(
+                        "Duplicate parameter `{}`.",
+                        sanitize(&k)
+                    )));
+                }
+                map.insert(k.into_owned(), v.into_owned());
+            }
+        }
+        Ok(Params { map })
+    }
+
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Params {
+        Params { map: pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect() }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.map.get(name).map(String::as_str)
+    }
+
+    /// A required parameter: `MissingParameter` when absent.
+    pub fn required(&self, name: &str) -> ApiResult<&str> {
+        self.get(name).ok_or_else(|| ApiError::missing_parameter(name))
+    }
+
+    /// An optional integer parameter; a non-integer is a `ValidationError`.
+    pub fn int(&self, name: &str) -> ApiResult<Option<i64>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => v.trim().parse::<i64>().map(Some).map_err(|_| {
+                ApiError::validation(format!(
+                    "1 validation error detected: Value '{}' at '{}' failed to satisfy constraint: Member must be a number",
+                    sanitize(v),
+                    member_name(name)
+                ))
+            }),
+        }
+    }
+
+    /// An optional boolean parameter (`true`/`false`).
+    pub fn bool(&self, name: &str) -> ApiResult<Option<bool>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(v) => Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{}' at '{}' failed to satisfy constraint: Member must be a boolean",
+                sanitize(v),
+                member_name(name)
+            ))),
+        }
+    }
+
+    /// `Prefix.member.1`, `Prefix.member.2`, ... in order. Numbering must be dense from 1.
+    pub fn list(&self, prefix: &str) -> ApiResult<Vec<&str>> {
+        let mut out = Vec::new();
+        for i in 1.. {
+            match self.get(&format!("{prefix}.member.{i}")) {
+                Some(v) => out.push(v),
+                None => break,
+            }
+            if i > MAX_PARAMS {
+                break;
+            }
+        }
+        self.check_dense(prefix, out.len())?;
+        Ok(out)
+    }
+
+    /// `Prefix.member.N.Field` structures, returned as one small map per member.
+    pub fn struct_list(&self, prefix: &str, fields: &[&str]) -> ApiResult<Vec<BTreeMap<String, String>>> {
+        let mut out = Vec::new();
+        for i in 1..=MAX_PARAMS {
+            let mut member = BTreeMap::new();
+            for field in fields {
+                if let Some(v) = self.get(&format!("{prefix}.member.{i}.{field}")) {
+                    member.insert((*field).to_owned(), v.to_owned());
+                }
+            }
+            if member.is_empty() {
+                break;
+            }
+            out.push(member);
+        }
+        self.check_dense(prefix, out.len())?;
+        Ok(out)
+    }
+
+    /// Refuse `Prefix.member.N` entries beyond the dense run (e.g. `.member.1` then `.member.3`):
+    /// silently dropping them would ignore part of what the client asked.
+    fn check_dense(&self, prefix: &str, dense: usize) -> ApiResult<()> {
+        let head = format!("{prefix}.member.");
+        for key in self.map.range(head.clone()..).map(|(k, _)| k).take_while(|k| k.starts_with(&head)) {
+            let rest = key.get(head.len()..).unwrap_or("");
+            let n = rest.split('.').next().unwrap_or("");
+            match n.parse::<usize>() {
+                Ok(n) if n >= 1 && n <= dense => {}
+                _ => {
+                    return Err(ApiError::validation(format!(
+                        "1 validation error detected: Value at '{}' failed to satisfy constraint: Member must be a list with members numbered from 1",
+                        member_name(prefix)
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// AWS names the member in validation messages in lowerCamel (`RoleSessionName` ->
+/// `roleSessionName`, `Tags.member.1.Key` -> `tags.1.member.key`).
+pub fn member_name(param: &str) -> String {
+    let parts: Vec<&str> = param.split('.').collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while let Some(p) = parts.get(i) {
+        if *p == "member" {
+            // `X.member.N` -> `x.N.member`
+            if let Some(n) = parts.get(i + 1) {
+                out.push((*n).to_owned());
+                out.push("member".to_owned());
+                i += 2;
+                continue;
+            }
+        }
+        out.push(lower_first(p));
+        i += 1;
+    }
+    out.join(".")
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Echo user input in messages without control characters, bounded in length.
+pub fn sanitize(v: &str) -> String {
+    let mut s: String = v.chars().filter(|c| !c.is_control()).take(256).collect();
+    if v.chars().count() > 256 {
+        s.push_str("...");
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constraint checks with AWS's validation messages.
+
+/// Collects constraint violations for one request: `N validation errors detected: a; b`.
+#[derive(Debug, Default)]
+pub struct Validator {
+    errors: Vec<String>,
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn push(&mut self, param: &str, value: &str, constraint: &str) {
+        self.errors.push(format!(
+            "Value '{}' at '{}' failed to satisfy constraint: {constraint}",
+            sanitize(value),
+            member_name(param)
+        ));
+    }
+
+    /// Length in characters within `min..=max`.
+    pub fn length(&mut self, param: &str, value: &str, min: usize, max: usize) -> &mut Self {
+        let n = value.chars().count();
+        if n < min {
+            self.push(param, value, &format!("Member must have length greater than or equal to {min}"));
+        } else if n > max {
+            self.push(param, value, &format!("Member must have length less than or equal to {max}"));
+        }
+        self
+    }
+
+    /// Every character satisfies `ok`; `pattern` is the regex AWS prints.
+    pub fn pattern(&mut self, param: &str, value: &str, pattern: &str, ok: impl Fn(char) -> bool) -> &mut Self {
+        if !value.chars().all(ok) {
+            self.push(param, value, &format!("Member must satisfy regular expression pattern: {pattern}"));
+        }
+        self
+    }
+
+    /// A whole-value check with a custom constraint text.
+    pub fn check(&mut self, param: &str, value: &str, ok: bool, constraint: &str) -> &mut Self {
+        if !ok {
+            self.push(param, value, constraint);
+        }
+        self
+    }
+
+    pub fn range(&mut self, param: &str, value: i64, min: i64, max: i64) -> &mut Self {
+        if value < min {
+            self.push(param, &value.to_string(), &format!("Member must have value greater than or equal to {min}"));
+        } else if value > max {
+            self.push(param, &value.to_string(), &format!("Member must have value less than or equal to {max}"));
+        }
+        self
+    }
+
+    pub fn count(&mut self, param: &str, n: usize, max: usize) -> &mut Self {
+        if n > max {
+            self.errors.push(format!(
+                "Value at '{}' failed to satisfy constraint: Member must have length less than or equal to {max}",
+                member_name(param)
+            ));
+        }
+        self
+    }
+
+    pub fn finish(&mut self) -> ApiResult<()> {
+        match self.errors.len() {
+            0 => Ok(()),
+            n => {
+                let noun = if n == 1 { "error" } else { "errors" };
+                Err(ApiError::validation(format!("{n} validation {noun} detected: {}", self.errors.join("; "))))
+            }
+        }
+    }
+}
+
+/// `[\w+=,.@-]*` — names of users, roles, sessions, policies.
+pub fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
+}
+pub const NAME_PATTERN: &str = r"[\w+=,.@-]+";
+
+/// `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`
+pub fn is_valid_path(p: &str) -> bool {
+    p == "/" || (p.len() >= 2 && p.starts_with('/') && p.ends_with('/') && p.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c)))
+}
+pub const PATH_PATTERN: &str = r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)";
+
+/// Policy document characters: `[\u0009\u000A\u000D\u0020-\u00FF]+`.
+pub fn is_policy_char(c: char) -> bool {
+    matches!(c, '\u{09}' | '\u{0A}' | '\u{0D}' | '\u{20}'..='\u{FF}')
+}
+pub const POLICY_PATTERN: &str = r"[\u0009\u000A\u000D\u0020-\u00FF]+";
+
+/// Tag keys `[\p{L}\p{Z}\p{N}_.:/=+\-@]+` (values the same, may be empty).
+pub fn is_tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
+}
+pub const TAG_PATTERN: &str = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]+";
+pub const TAG_VALUE_PATTERN: &str = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*";
+
+/// ARN-ish parameter characters (`arnType`).
+pub fn is_arn_char(c: char) -> bool {
+    matches!(c, '\u{09}' | '\u{0A}' | '\u{0D}' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+pub const ARN_PATTERN: &str = r"[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_are_refused_across_query_and_body() {
+        assert!(Params::parse(b"Action=A&Action=B", None).is_err());
+        assert!(Params::parse(b"Action=A", Some(b"Action=A")).is_err());
+        let p = Params::parse(b"", Some(b"Action=GetCallerIdentity&Version=2011-06-15")).unwrap();
+        assert_eq!(p.get("Action"), Some("GetCallerIdentity"));
+    }
+
+    #[test]
+    fn member_names_follow_aws() {
+        assert_eq!(member_name("RoleSessionName"), "roleSessionName");
+        assert_eq!(member_name("Tags.member.1.Key"), "tags.1.member.key");
+    }
+
+    #[test]
+    fn lists_must_be_dense() {
+        let p = Params::parse(b"L.member.1=a&L.member.2=b", None).unwrap();
+        assert_eq!(p.list("L").unwrap(), vec!["a", "b"]);
+        let p = Params::parse(b"L.member.1=a&L.member.3=c", None).unwrap();
+        assert!(p.list("L").is_err());
+        let p = Params::parse(b"T.member.1.Key=k&T.member.1.Value=v", None).unwrap();
+        let s = p.struct_list("T", &["Key", "Value"]).unwrap();
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn validation_messages() {
+        let e = Validator::new().length("RoleSessionName", &"x".repeat(65), 2, 64).finish().unwrap_err();
+        assert_eq!(
+            e.message,
+            format!("1 validation error detected: Value '{}' at 'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64", "x".repeat(65))
+        );
+    }
+}

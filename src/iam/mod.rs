@@ -1,0 +1,339 @@
+//! IAM actions: business rules for users, groups, access keys and MFA devices (and, through
+//! the policy evaluator, who may call them). See
+//! <https://docs.aws.amazon.com/IAM/latest/APIReference/welcome.html>.
+
+mod groups;
+mod mfa_devices;
+pub(crate) mod policies;
+pub(crate) mod roles;
+mod users;
+
+use crate::auth::{Caller, Principal};
+use crate::credentials::SessionSource;
+use crate::error::{ApiError, ApiResult};
+use crate::http::params::{self, Params, Validator};
+use crate::http::xml::Xml;
+use crate::http::{ActionOutput, RequestInfo};
+use crate::server::AppState;
+use crate::store::Tags;
+
+/// Every IAM action tessera answers, one row each.
+pub const ACTIONS: &[&str] = &[
+    "CreateUser",
+    "GetUser",
+    "ListUsers",
+    "DeleteUser",
+    "TagUser",
+    "UntagUser",
+    "ListUserTags",
+    "CreateAccessKey",
+    "ListAccessKeys",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+    "CreateGroup",
+    "GetGroup",
+    "ListGroups",
+    "DeleteGroup",
+    "AddUserToGroup",
+    "RemoveUserFromGroup",
+    "ListGroupsForUser",
+    "CreateVirtualMFADevice",
+    "DeleteVirtualMFADevice",
+    "ListVirtualMFADevices",
+    "EnableMFADevice",
+    "DeactivateMFADevice",
+    "ListMFADevices",
+    "CreatePolicy",
+    "GetPolicy",
+    "DeletePolicy",
+    "ListPolicies",
+    "CreatePolicyVersion",
+    "GetPolicyVersion",
+    "ListPolicyVersions",
+    "DeletePolicyVersion",
+    "SetDefaultPolicyVersion",
+    "AttachUserPolicy",
+    "DetachUserPolicy",
+    "ListAttachedUserPolicies",
+    "AttachGroupPolicy",
+    "DetachGroupPolicy",
+    "ListAttachedGroupPolicies",
+    "PutUserPolicy",
+    "GetUserPolicy",
+    "DeleteUserPolicy",
+    "ListUserPolicies",
+    "PutGroupPolicy",
+    "GetGroupPolicy",
+    "DeleteGroupPolicy",
+    "ListGroupPolicies",
+    "PutUserPermissionsBoundary",
+    "DeleteUserPermissionsBoundary",
+    "CreateRole",
+    "GetRole",
+    "ListRoles",
+    "UpdateRole",
+    "UpdateAssumeRolePolicy",
+    "DeleteRole",
+    "TagRole",
+    "UntagRole",
+    "ListRoleTags",
+    "PutRolePolicy",
+    "GetRolePolicy",
+    "DeleteRolePolicy",
+    "ListRolePolicies",
+    "AttachRolePolicy",
+    "DetachRolePolicy",
+    "ListAttachedRolePolicies",
+    "ListInstanceProfilesForRole",
+    "PutRolePermissionsBoundary",
+    "DeleteRolePermissionsBoundary",
+];
+
+pub async fn dispatch(state: &AppState, caller: &Caller, p: &Params, info: &RequestInfo) -> ApiResult<ActionOutput> {
+    let cx = Cx { state, caller, info };
+    match info.action.as_str() {
+        "CreateUser" => users::create_user(&cx, p).await,
+        "GetUser" => users::get_user(&cx, p),
+        "ListUsers" => users::list_users(&cx, p),
+        "DeleteUser" => users::delete_user(&cx, p).await,
+        "TagUser" => users::tag_user(&cx, p).await,
+        "UntagUser" => users::untag_user(&cx, p).await,
+        "ListUserTags" => users::list_user_tags(&cx, p),
+        "CreateAccessKey" => users::create_access_key(&cx, p).await,
+        "ListAccessKeys" => users::list_access_keys(&cx, p),
+        "UpdateAccessKey" => users::update_access_key(&cx, p).await,
+        "DeleteAccessKey" => users::delete_access_key(&cx, p).await,
+        "CreateGroup" => groups::create_group(&cx, p).await,
+        "GetGroup" => groups::get_group(&cx, p),
+        "ListGroups" => groups::list_groups(&cx, p),
+        "DeleteGroup" => groups::delete_group(&cx, p).await,
+        "AddUserToGroup" => groups::add_user_to_group(&cx, p).await,
+        "RemoveUserFromGroup" => groups::remove_user_from_group(&cx, p).await,
+        "ListGroupsForUser" => groups::list_groups_for_user(&cx, p),
+        "CreateVirtualMFADevice" => mfa_devices::create_virtual_mfa_device(&cx, p).await,
+        "DeleteVirtualMFADevice" => mfa_devices::delete_virtual_mfa_device(&cx, p).await,
+        "ListVirtualMFADevices" => mfa_devices::list_virtual_mfa_devices(&cx, p),
+        "EnableMFADevice" => mfa_devices::enable_mfa_device(&cx, p).await,
+        "DeactivateMFADevice" => mfa_devices::deactivate_mfa_device(&cx, p).await,
+        "ListMFADevices" => mfa_devices::list_mfa_devices(&cx, p),
+        "CreatePolicy" => policies::create_policy(&cx, p).await,
+        "GetPolicy" => policies::get_policy(&cx, p),
+        "DeletePolicy" => policies::delete_policy(&cx, p).await,
+        "ListPolicies" => policies::list_policies(&cx, p),
+        "CreatePolicyVersion" => policies::create_policy_version(&cx, p).await,
+        "GetPolicyVersion" => policies::get_policy_version(&cx, p),
+        "ListPolicyVersions" => policies::list_policy_versions(&cx, p),
+        "DeletePolicyVersion" => policies::delete_policy_version(&cx, p).await,
+        "SetDefaultPolicyVersion" => policies::set_default_policy_version(&cx, p).await,
+        "AttachUserPolicy" => policies::attach_policy(&cx, p, "user").await,
+        "DetachUserPolicy" => policies::detach_policy(&cx, p, "user").await,
+        "ListAttachedUserPolicies" => policies::list_attached_policies(&cx, p, "user"),
+        "AttachGroupPolicy" => policies::attach_policy(&cx, p, "group").await,
+        "DetachGroupPolicy" => policies::detach_policy(&cx, p, "group").await,
+        "ListAttachedGroupPolicies" => policies::list_attached_policies(&cx, p, "group"),
+        "PutUserPolicy" => policies::put_inline_policy(&cx, p, "user").await,
+        "GetUserPolicy" => policies::get_inline_policy(&cx, p, "user"),
+        "DeleteUserPolicy" => policies::delete_inline_policy(&cx, p, "user").await,
+        "ListUserPolicies" => policies::list_inline_policies(&cx, p, "user"),
+        "PutGroupPolicy" => policies::put_inline_policy(&cx, p, "group").await,
+        "GetGroupPolicy" => policies::get_inline_policy(&cx, p, "group"),
+        "DeleteGroupPolicy" => policies::delete_inline_policy(&cx, p, "group").await,
+        "ListGroupPolicies" => policies::list_inline_policies(&cx, p, "group"),
+        "PutUserPermissionsBoundary" => policies::put_boundary(&cx, p, "user").await,
+        "DeleteUserPermissionsBoundary" => policies::delete_boundary(&cx, p, "user").await,
+        "CreateRole" => roles::create_role(&cx, p).await,
+        "GetRole" => roles::get_role(&cx, p),
+        "ListRoles" => roles::list_roles(&cx, p),
+        "UpdateRole" => roles::update_role(&cx, p).await,
+        "UpdateAssumeRolePolicy" => roles::update_assume_role_policy(&cx, p).await,
+        "DeleteRole" => roles::delete_role(&cx, p).await,
+        "TagRole" => roles::tag_role(&cx, p).await,
+        "UntagRole" => roles::untag_role(&cx, p).await,
+        "ListRoleTags" => roles::list_role_tags(&cx, p),
+        "PutRolePolicy" => policies::put_inline_policy(&cx, p, "role").await,
+        "GetRolePolicy" => policies::get_inline_policy(&cx, p, "role"),
+        "DeleteRolePolicy" => policies::delete_inline_policy(&cx, p, "role").await,
+        "ListRolePolicies" => policies::list_inline_policies(&cx, p, "role"),
+        "AttachRolePolicy" => policies::attach_policy(&cx, p, "role").await,
+        "DetachRolePolicy" => policies::detach_policy(&cx, p, "role").await,
+        "ListAttachedRolePolicies" => policies::list_attached_policies(&cx, p, "role"),
+        "ListInstanceProfilesForRole" => roles::list_instance_profiles_for_role(&cx, p),
+        "PutRolePermissionsBoundary" => policies::put_boundary(&cx, p, "role").await,
+        "DeleteRolePermissionsBoundary" => policies::delete_boundary(&cx, p, "role").await,
+        other => Err(ApiError::invalid_action(other, "2010-05-08")),
+    }
+}
+
+/// What every IAM handler gets.
+pub(crate) struct Cx<'a> {
+    pub state: &'a AppState,
+    pub caller: &'a Caller,
+    pub info: &'a RequestInfo,
+}
+
+impl Cx<'_> {
+    pub fn account(&self) -> &str {
+        self.caller.account()
+    }
+
+    /// Authorize `iam:<Action>` on `resource` for the caller.
+    ///
+    /// Sessions from GetSessionToken reach IAM only with MFA context. The account's root may do
+    /// everything in its own account; other principals need an allowing policy.
+    pub fn authorize(&self, resource: &str) -> ApiResult<()> {
+        self.authorize_tagged(resource, &[])
+    }
+
+    /// As [`Cx::authorize`], with the target user's or role's tags as `iam:ResourceTag/*`.
+    pub fn authorize_tagged(&self, resource: &str, tags: &[(String, String)]) -> ApiResult<()> {
+        let action = format!("iam:{}", self.info.action);
+        if let Some(s) = self.caller.session() {
+            if matches!(s.source, SessionSource::GetSessionToken) && s.mfa_authenticated_at.is_none() {
+                return Err(ApiError::not_authorized(&self.caller.arn(), &action, resource)
+                    .with_detail("GetSessionToken credentials without MFA cannot call IAM"));
+            }
+        }
+        if self.caller.is_root() {
+            return Ok(());
+        }
+        crate::authz::authorize_with_tags(self.state, self.caller, &action, resource, tags, self.info)
+    }
+
+    pub fn arn(&self, kind: &str, path: &str, name: &str) -> String {
+        format!("arn:aws:iam::{}:{kind}{path}{name}", self.account())
+    }
+
+    /// The user a request names, or for `UserName`-optional actions the calling user itself.
+    /// Root (and sessions without a user) with no `UserName` act on the root.
+    pub fn target_user_name(&self, p: &Params) -> ApiResult<Option<String>> {
+        if let Some(n) = p.get("UserName") {
+            validate_existing_name("UserName", n)?;
+            return Ok(Some(n.to_owned()));
+        }
+        Ok(match &self.caller.principal {
+            Principal::User { name, .. } => Some(name.clone()),
+            Principal::Session(s) => match &s.principal {
+                crate::credentials::SessionPrincipal::User { user_name, .. } => Some(user_name.clone()),
+                _ => None,
+            },
+            Principal::Root { .. } => None,
+        })
+    }
+}
+
+// --- shared validation and rendering ---------------------------------------------------------
+
+/// New entity names: 1..64 of `[\w+=,.@-]+`.
+pub(crate) fn validate_new_name(param: &str, v: &str) -> ApiResult<()> {
+    Validator::new().length(param, v, 1, 64).pattern(param, v, params::NAME_PATTERN, params::is_name_char).finish()
+}
+
+/// Names referring to existing entities: 1..128.
+pub(crate) fn validate_existing_name(param: &str, v: &str) -> ApiResult<()> {
+    Validator::new().length(param, v, 1, 128).pattern(param, v, params::NAME_PATTERN, params::is_name_char).finish()
+}
+
+pub(crate) fn path_param(p: &Params, param: &str) -> ApiResult<String> {
+    let path = p.get(param).unwrap_or("/");
+    Validator::new()
+        .length(param, path, 1, 512)
+        .check(param, path, params::is_valid_path(path), &format!("Member must satisfy regular expression pattern: {}", params::PATH_PATTERN))
+        .finish()?;
+    Ok(path.to_owned())
+}
+
+/// `PathPrefix` for List* calls (default `/`).
+pub(crate) fn path_prefix(p: &Params) -> ApiResult<String> {
+    let prefix = p.get("PathPrefix").unwrap_or("/");
+    Validator::new()
+        .length("PathPrefix", prefix, 1, 512)
+        .check("PathPrefix", prefix, prefix.starts_with('/'), r"Member must satisfy regular expression pattern: \u002F[\u0021-\u007F]*")
+        .finish()?;
+    Ok(prefix.to_owned())
+}
+
+/// Tags from `Tags.member.N.Key/Value`, validated as IAM does.
+pub(crate) fn parse_tags(p: &Params) -> ApiResult<Tags> {
+    let raw = p.struct_list("Tags", &["Key", "Value"])?;
+    let mut v = Validator::new();
+    v.count("Tags", raw.len(), 50);
+    let mut tags = Vec::with_capacity(raw.len());
+    for (i, m) in raw.iter().enumerate() {
+        let n = i + 1;
+        let key = m.get("Key").map(String::as_str);
+        let value = m.get("Value").map(String::as_str).unwrap_or("");
+        let Some(key) = key else {
+            return Err(ApiError::missing_parameter(&format!("Tags.member.{n}.Key")));
+        };
+        let kp = format!("Tags.member.{n}.Key");
+        let vp = format!("Tags.member.{n}.Value");
+        v.length(&kp, key, 1, 128).pattern(&kp, key, params::TAG_PATTERN, params::is_tag_char);
+        v.length(&vp, value, 0, 256).pattern(&vp, value, params::TAG_VALUE_PATTERN, params::is_tag_char);
+        tags.push((key.to_owned(), value.to_owned()));
+    }
+    v.finish()?;
+    check_tag_keys(&tags)?;
+    Ok(tags)
+}
+
+/// Duplicate keys (case-insensitive) and the reserved `aws:` prefix are refused.
+pub(crate) fn check_tag_keys(tags: &Tags) -> ApiResult<()> {
+    let mut seen = std::collections::HashSet::new();
+    for (k, _) in tags {
+        if k.to_lowercase().starts_with("aws:") {
+            return Err(ApiError::invalid_input("User-defined tag keys can't start with \"aws:\"."));
+        }
+        if !seen.insert(k.to_lowercase()) {
+            return Err(ApiError::invalid_input("Duplicate tag keys found. Please note that Tag keys are case insensitive."));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn tag_keys(p: &Params) -> ApiResult<Vec<String>> {
+    let keys = p.list("TagKeys")?;
+    let mut v = Validator::new();
+    v.count("TagKeys", keys.len(), 50);
+    for (i, k) in keys.iter().enumerate() {
+        let kp = format!("TagKeys.member.{}", i + 1);
+        v.length(&kp, k, 1, 128).pattern(&kp, k, params::TAG_PATTERN, params::is_tag_char);
+    }
+    v.finish()?;
+    Ok(keys.into_iter().map(str::to_owned).collect())
+}
+
+pub(crate) fn write_tags(x: &mut Xml, tags: &Tags) {
+    x.list("Tags", tags, |x, (k, v)| {
+        x.elem("Key", k).elem("Value", v);
+    });
+}
+
+/// `MaxItems` (1..1000, default 100) and `Marker` for paged lists.
+pub(crate) fn paging(p: &Params) -> ApiResult<(usize, Option<String>)> {
+    let max = p.int("MaxItems")?.unwrap_or(100);
+    Validator::new().range("MaxItems", max, 1, 1000).finish()?;
+    let marker = p.get("Marker").map(str::to_owned);
+    if let Some(m) = &marker {
+        Validator::new().length("Marker", m, 1, 320).finish()?;
+    }
+    Ok((usize::try_from(max).unwrap_or(100), marker))
+}
+
+/// Write `IsTruncated` and, when truncated, `Marker`.
+pub(crate) fn write_paging(x: &mut Xml, next_marker: Option<&str>) {
+    x.boolean("IsTruncated", next_marker.is_some());
+    x.opt("Marker", next_marker);
+}
+
+/// Take one page from an ordered iterator of (marker key, item).
+pub(crate) fn page<T>(items: impl Iterator<Item = (String, T)>, max: usize) -> (Vec<T>, Option<String>) {
+    let mut out = Vec::new();
+    let mut items = items.peekable();
+    while let Some((key, item)) = items.next() {
+        out.push(item);
+        if out.len() == max {
+            return (out, items.peek().is_some().then_some(key));
+        }
+    }
+    (out, None)
+}

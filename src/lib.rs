@@ -1,0 +1,29 @@
+//! tessera: an AWS-compatible Security Token Service and federation broker.
+//!
+//! A request flows one way: [`http`] (parse, bound) -> [`sigv4`] + [`auth`] (who is calling)
+//! -> [`actions`] (typed dispatch) -> [`sts`] / [`iam`] handlers (business rules) -> [`policy`]
+//! (decision), [`credentials`] (minting), [`store`] (SQLite) -> XML response or AWS error
+//! ([`error`], the one mapping to the wire).
+
+pub mod actions;
+pub mod audit;
+pub mod auth;
+pub mod authz;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod credentials;
+pub mod error;
+pub mod http;
+pub mod iam;
+pub mod keys;
+pub mod mfa;
+pub mod policy;
+pub mod server;
+pub mod sessions;
+pub mod sigv4;
+pub mod store;
+pub mod sts;
+
+/// Startup and CLI errors (never seen by API clients).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -1,0 +1,537 @@
+//! The request context: who is asking ([`Principal`]), for what (`action`, `resource`), and
+//! the condition keys known for the request.
+//!
+//! Keys follow <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html>
+//! (global keys) and <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html>
+//! (`sts:` keys, federation keys). Callers (STS/IAM handlers) build a context once per
+//! request with [`RequestContext::builder`]; every value is parsed into its typed views
+//! (number, date, bool, IP, bytes) when inserted, so evaluation only compares. Keys are stored
+//! lowercased (condition keys, including the tag-key part of `aws:PrincipalTag/<k>`, are
+//! case-insensitive); lookups take an already-lowercased key and never allocate.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use super::condition::{parse_bool, parse_date, parse_number};
+use super::variables::Resolver;
+
+/// What kind of caller a [`Principal`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PrincipalKind {
+    /// The account root user (`arn:aws:iam::<acct>:root`).
+    Root,
+    /// An IAM user.
+    User,
+    /// A role session (from any `AssumeRole*`).
+    AssumedRole,
+    /// A `GetFederationToken` session.
+    FederatedUser,
+    /// An OIDC identity at `AssumeRoleWithWebIdentity` time (provider = OIDC provider ARN or
+    /// built-in IdP host such as `accounts.google.com`).
+    WebIdentity,
+    /// A SAML identity at `AssumeRoleWithSAML` time (provider = SAML provider ARN).
+    Saml,
+    /// An AWS service principal (`ec2.amazonaws.com`).
+    Service,
+    /// An unauthenticated caller.
+    Anonymous,
+}
+
+/// The authenticated caller, as the evaluator needs it.
+///
+/// Build with the constructors ([`Principal::root`], [`Principal::user`],
+/// [`Principal::assumed_role`], ...); they fill the fields consistently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Caller kind.
+    pub kind: PrincipalKind,
+    /// The caller's ARN: root/user ARN, session ARN (`arn:aws:sts::A:assumed-role/R/S`),
+    /// federated-user ARN; the provider for WebIdentity/SAML; the service name for services;
+    /// empty for anonymous.
+    pub arn: String,
+    /// The caller's account id (empty for anonymous and services).
+    pub account: String,
+    /// Unique id: `AIDA…` for users, the role's `AROA…` id for sessions, account id for root.
+    pub unique_id: Option<String>,
+    /// For role sessions: the role ARN (with path), what `aws:PrincipalArn` reports.
+    pub role_arn: Option<String>,
+    /// For role sessions: the role's unique id (`AROA…`), matched against bound trust entries.
+    pub role_unique_id: Option<String>,
+    /// For role sessions: the session name; for federated users: the name.
+    pub session_name: Option<String>,
+    /// For WebIdentity/SAML: the provider ARN or built-in host matched by `Principal.Federated`.
+    pub provider: Option<String>,
+}
+
+impl Principal {
+    fn base(kind: PrincipalKind, arn: String, account: String) -> Self {
+        Self {
+            kind,
+            arn,
+            account,
+            unique_id: None,
+            role_arn: None,
+            role_unique_id: None,
+            session_name: None,
+            provider: None,
+        }
+    }
+
+    /// The root user of `account`.
+    pub fn root(account: &str) -> Self {
+        let mut p = Self::base(PrincipalKind::Root, format!("arn:aws:iam::{account}:root"), account.to_owned());
+        p.unique_id = Some(account.to_owned());
+        p
+    }
+
+    /// An IAM user: `arn` = `arn:aws:iam::<acct>:user/<path><name>`, `unique_id` = `AIDA…`.
+    pub fn user(arn: &str, unique_id: &str) -> Self {
+        let mut p = Self::base(PrincipalKind::User, arn.to_owned(), arn_account(arn).to_owned());
+        p.unique_id = Some(unique_id.to_owned());
+        p
+    }
+
+    /// A role session: `role_arn` with path, the role's `AROA…` id and the session name.
+    /// The session ARN is derived (`arn:aws:sts::<acct>:assumed-role/<role name>/<session>`,
+    /// without the role path, as AWS does).
+    pub fn assumed_role(role_arn: &str, role_unique_id: &str, session_name: &str) -> Self {
+        let account = arn_account(role_arn);
+        let role_name = role_arn.rsplit('/').next().unwrap_or("");
+        let arn = format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}");
+        let mut p = Self::base(PrincipalKind::AssumedRole, arn, account.to_owned());
+        p.unique_id = Some(role_unique_id.to_owned());
+        p.role_arn = Some(role_arn.to_owned());
+        p.role_unique_id = Some(role_unique_id.to_owned());
+        p.session_name = Some(session_name.to_owned());
+        p
+    }
+
+    /// A `GetFederationToken` session of `account` named `name`.
+    pub fn federated_user(account: &str, name: &str) -> Self {
+        let arn = format!("arn:aws:sts::{account}:federated-user/{name}");
+        let mut p = Self::base(PrincipalKind::FederatedUser, arn, account.to_owned());
+        p.unique_id = Some(format!("{account}:{name}"));
+        p.session_name = Some(name.to_owned());
+        p
+    }
+
+    /// An OIDC caller of `AssumeRoleWithWebIdentity`. `provider` is the OIDC provider ARN
+    /// (`arn:aws:iam::<acct>:oidc-provider/<host/path>`) or a built-in IdP host.
+    pub fn web_identity(provider: &str) -> Self {
+        let mut p = Self::base(PrincipalKind::WebIdentity, provider.to_owned(), arn_account(provider).to_owned());
+        p.provider = Some(provider.to_owned());
+        p
+    }
+
+    /// A SAML caller of `AssumeRoleWithSAML`; `provider` is the SAML provider ARN.
+    pub fn saml(provider: &str) -> Self {
+        let mut p = Self::base(PrincipalKind::Saml, provider.to_owned(), arn_account(provider).to_owned());
+        p.provider = Some(provider.to_owned());
+        p
+    }
+
+    /// An AWS service principal such as `ec2.amazonaws.com`.
+    pub fn service(name: &str) -> Self {
+        Self::base(PrincipalKind::Service, name.to_owned(), String::new())
+    }
+
+    /// An unauthenticated caller.
+    pub fn anonymous() -> Self {
+        Self::base(PrincipalKind::Anonymous, String::new(), String::new())
+    }
+
+    /// Whether this is the account root user.
+    pub fn is_root(&self) -> bool {
+        self.kind == PrincipalKind::Root
+    }
+
+    /// Whether this caller can have identity policies (and so be cross-account).
+    pub(crate) fn is_iam_identity(&self) -> bool {
+        matches!(
+            self.kind,
+            PrincipalKind::Root | PrincipalKind::User | PrincipalKind::AssumedRole | PrincipalKind::FederatedUser
+        )
+    }
+}
+
+/// The account segment of an ARN (`""` if it has none).
+pub(crate) fn arn_account(arn: &str) -> &str {
+    arn.split(':').nth(4).unwrap_or("")
+}
+
+/// One request value with its typed views, computed once at insertion.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Scalar {
+    /// The value as text (what string, ARN operators and variables see).
+    pub text: Box<str>,
+    pub number: Option<f64>,
+    pub date: Option<DateTime<Utc>>,
+    pub boolean: Option<bool>,
+    pub ip: Option<IpAddr>,
+    pub bytes: Option<Vec<u8>>,
+}
+
+impl Scalar {
+    fn from_text(text: &str) -> Self {
+        Self {
+            text: text.into(),
+            number: parse_number(text),
+            date: parse_date(text),
+            boolean: parse_bool(text),
+            ip: text.parse().ok(),
+            bytes: B64.decode(text).ok(),
+        }
+    }
+}
+
+/// A condition-key value: single-valued or a (possibly empty) list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContextValue {
+    items: Vec<Scalar>,
+    multi: bool,
+}
+
+impl ContextValue {
+    /// A single string value (also parsed as number/date/bool/IP/base64 when it has that form).
+    pub fn string(s: &str) -> Self {
+        Self { items: vec![Scalar::from_text(s)], multi: false }
+    }
+
+    /// A multi-valued key (`aws:TagKeys`, `saml:edupersonaffiliation`, `…:amr`); may be empty.
+    pub fn strings<I, S>(values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Self { items: values.into_iter().map(|s| Scalar::from_text(s.as_ref())).collect(), multi: true }
+    }
+
+    /// A boolean (`aws:SecureTransport`, `aws:MultiFactorAuthPresent`).
+    pub fn bool(b: bool) -> Self {
+        Self::string(if b { "true" } else { "false" })
+    }
+
+    /// A number (`aws:MultiFactorAuthAge`, `aws:EpochTime`).
+    pub fn number(n: f64) -> Self {
+        Self::string(&n.to_string())
+    }
+
+    /// An integer.
+    pub fn integer(n: i64) -> Self {
+        Self::string(&n.to_string())
+    }
+
+    /// A time (`aws:CurrentTime`, `aws:TokenIssueTime`), rendered as ISO 8601 UTC.
+    pub fn date(t: DateTime<Utc>) -> Self {
+        let mut v = Self::string(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+        if let Some(s) = v.items.first_mut() {
+            s.date = Some(t);
+        }
+        v
+    }
+
+    /// An IP address (`aws:SourceIp`).
+    pub fn ip(ip: IpAddr) -> Self {
+        Self::string(&ip.to_string())
+    }
+
+    /// Binary data (`BinaryEquals`); its text form is base64.
+    pub fn binary(bytes: &[u8]) -> Self {
+        let mut v = Self::string(&B64.encode(bytes));
+        if let Some(s) = v.items.first_mut() {
+            s.bytes = Some(bytes.to_vec());
+        }
+        v
+    }
+
+    /// Whether the key was supplied as a list.
+    pub fn is_multi_valued(&self) -> bool {
+        self.multi
+    }
+
+    /// The values as text.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().map(|s| &*s.text)
+    }
+
+    pub(crate) fn items(&self) -> &[Scalar] {
+        &self.items
+    }
+
+    /// The text of a single-valued key (what a policy variable resolves to).
+    fn single_text(&self) -> Option<&str> {
+        match (&*self.items, self.multi) {
+            ([one], false) => Some(&one.text),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the evaluator knows about one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestContext {
+    principal: Principal,
+    action: String,
+    resource: String,
+    keys: HashMap<Box<str>, ContextValue>,
+}
+
+impl RequestContext {
+    /// Starts a context for `principal` calling `action` (e.g. `sts:AssumeRole`) on `resource`
+    /// (an ARN, e.g. the role). Principal-derived global keys are filled in already:
+    /// `aws:PrincipalArn` (the role ARN for sessions), `aws:PrincipalAccount`,
+    /// `aws:PrincipalType`, `aws:userid`, `aws:username` (users only),
+    /// `aws:FederatedProvider` (WebIdentity/SAML). Later setters may override them.
+    pub fn builder(principal: Principal, action: &str, resource: &str) -> ContextBuilder {
+        let mut b = ContextBuilder {
+            ctx: RequestContext {
+                principal,
+                action: action.to_owned(),
+                resource: resource.to_owned(),
+                keys: HashMap::new(),
+            },
+        };
+        b.principal_keys();
+        b
+    }
+
+    /// The caller.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// The action, as given.
+    pub fn action(&self) -> &str {
+        &self.action
+    }
+
+    /// The resource ARN, as given.
+    pub fn resource(&self) -> &str {
+        &self.resource
+    }
+
+    /// Looks up a key; `key` must already be lowercase (compiled policies store it so).
+    pub fn get(&self, lowercase_key: &str) -> Option<&ContextValue> {
+        self.keys.get(lowercase_key)
+    }
+
+    /// All keys (lowercase) and values.
+    pub fn keys(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
+        self.keys.iter().map(|(k, v)| (&**k, v))
+    }
+}
+
+impl Resolver for RequestContext {
+    fn resolve(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(ContextValue::single_text)
+    }
+}
+
+impl fmt::Display for RequestContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} -> {} on {}", self.principal.arn, self.action, self.resource)
+    }
+}
+
+/// Builds a [`RequestContext`]. Setters take keys in any case (they are lowercased).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ContextBuilder {
+    ctx: RequestContext,
+}
+
+impl ContextBuilder {
+    fn principal_keys(&mut self) {
+        let p = self.ctx.principal.clone();
+        let principal_type = match p.kind {
+            PrincipalKind::Root => Some("Account"),
+            PrincipalKind::User => Some("User"),
+            PrincipalKind::AssumedRole => Some("AssumedRole"),
+            PrincipalKind::FederatedUser => Some("FederatedUser"),
+            _ => None,
+        };
+        if let Some(t) = principal_type {
+            self.put("aws:PrincipalType", ContextValue::string(t));
+            self.put("aws:PrincipalAccount", ContextValue::string(&p.account));
+            let principal_arn = p.role_arn.as_deref().unwrap_or(&p.arn);
+            self.put("aws:PrincipalArn", ContextValue::string(principal_arn));
+        }
+        let userid = match p.kind {
+            PrincipalKind::AssumedRole => p
+                .role_unique_id
+                .as_ref()
+                .map(|id| format!("{id}:{}", p.session_name.as_deref().unwrap_or(""))),
+            PrincipalKind::Root | PrincipalKind::User | PrincipalKind::FederatedUser => p.unique_id.clone(),
+            _ => None,
+        };
+        if let Some(u) = userid {
+            self.put("aws:userid", ContextValue::string(&u));
+        }
+        if p.kind == PrincipalKind::User {
+            let name = p.arn.rsplit('/').next().unwrap_or("");
+            self.put("aws:username", ContextValue::string(name));
+        }
+        if let Some(provider) = &p.provider {
+            self.put("aws:FederatedProvider", ContextValue::string(provider));
+        }
+    }
+
+    fn put(&mut self, key: &str, value: ContextValue) {
+        self.ctx.keys.insert(key.to_lowercase().into_boxed_str(), value);
+    }
+
+    /// Sets any key (federation keys such as `token.actions.githubusercontent.com:sub`,
+    /// `saml:aud`, service keys). The key is lowercased.
+    pub fn set(mut self, key: &str, value: ContextValue) -> Self {
+        self.put(key, value);
+        self
+    }
+
+    /// Sets a single string key.
+    pub fn string(self, key: &str, value: &str) -> Self {
+        self.set(key, ContextValue::string(value))
+    }
+
+    /// Sets a multi-valued key.
+    pub fn strings<I, S>(self, key: &str, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.set(key, ContextValue::strings(values))
+    }
+
+    /// Removes a key (e.g. one filled from the principal that a path must not expose).
+    pub fn remove(mut self, key: &str) -> Self {
+        self.ctx.keys.remove(&*key.to_lowercase());
+        self
+    }
+
+    /// `aws:CurrentTime` and `aws:EpochTime` from the request's `now` (never the clock).
+    pub fn current_time(self, now: DateTime<Utc>) -> Self {
+        self.set("aws:CurrentTime", ContextValue::date(now))
+            .set("aws:EpochTime", ContextValue::integer(now.timestamp()))
+    }
+
+    /// `aws:SourceIp`.
+    pub fn source_ip(self, ip: IpAddr) -> Self {
+        self.set("aws:SourceIp", ContextValue::ip(ip))
+    }
+
+    /// `aws:SecureTransport`.
+    pub fn secure_transport(self, tls: bool) -> Self {
+        self.set("aws:SecureTransport", ContextValue::bool(tls))
+    }
+
+    /// `aws:MultiFactorAuthPresent` and, when given, `aws:MultiFactorAuthAge` (seconds).
+    /// Do not call for long-term credentials: there the keys are absent, not `false`.
+    pub fn mfa(self, present: bool, age_seconds: Option<u64>) -> Self {
+        let b = self.set("aws:MultiFactorAuthPresent", ContextValue::bool(present));
+        match age_seconds {
+            Some(age) => b.set("aws:MultiFactorAuthAge", ContextValue::string(&age.to_string())),
+            None => b,
+        }
+    }
+
+    /// `aws:TokenIssueTime` (temporary credentials only).
+    pub fn token_issue_time(self, t: DateTime<Utc>) -> Self {
+        self.set("aws:TokenIssueTime", ContextValue::date(t))
+    }
+
+    /// `aws:SourceIdentity` (on sessions that carry one).
+    pub fn source_identity(self, v: &str) -> Self {
+        self.string("aws:SourceIdentity", v)
+    }
+
+    /// `aws:FederatedProvider`.
+    pub fn federated_provider(self, v: &str) -> Self {
+        self.string("aws:FederatedProvider", v)
+    }
+
+    /// `aws:RequestedRegion`.
+    pub fn requested_region(self, region: &str) -> Self {
+        self.string("aws:RequestedRegion", region)
+    }
+
+    /// `aws:PrincipalTag/<key>` for each tag.
+    pub fn principal_tags<'t>(mut self, tags: impl IntoIterator<Item = (&'t str, &'t str)>) -> Self {
+        for (k, v) in tags {
+            self.put(&format!("aws:PrincipalTag/{k}"), ContextValue::string(v));
+        }
+        self
+    }
+
+    /// `aws:RequestTag/<key>` for each tag plus `aws:TagKeys` (all keys, as given).
+    pub fn request_tags<'t>(mut self, tags: impl IntoIterator<Item = (&'t str, &'t str)>) -> Self {
+        let mut keys = Vec::new();
+        for (k, v) in tags {
+            self.put(&format!("aws:RequestTag/{k}"), ContextValue::string(v));
+            keys.push(k);
+        }
+        self.set("aws:TagKeys", ContextValue::strings(keys))
+    }
+
+    /// `aws:ResourceTag/<key>` and `iam:ResourceTag/<key>` (the role's or user's tags).
+    pub fn resource_tags<'t>(mut self, tags: impl IntoIterator<Item = (&'t str, &'t str)>) -> Self {
+        for (k, v) in tags {
+            self.put(&format!("aws:ResourceTag/{k}"), ContextValue::string(v));
+            self.put(&format!("iam:ResourceTag/{k}"), ContextValue::string(v));
+        }
+        self
+    }
+
+    /// `sts:ExternalId` (only when the caller passed one).
+    pub fn external_id(self, v: &str) -> Self {
+        self.string("sts:ExternalId", v)
+    }
+
+    /// `sts:RoleSessionName`.
+    pub fn role_session_name(self, v: &str) -> Self {
+        self.string("sts:RoleSessionName", v)
+    }
+
+    /// `sts:SourceIdentity` (assume time).
+    pub fn sts_source_identity(self, v: &str) -> Self {
+        self.string("sts:SourceIdentity", v)
+    }
+
+    /// `sts:TransitiveTagKeys` (multi-valued).
+    pub fn transitive_tag_keys<I, S>(self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.strings("sts:TransitiveTagKeys", keys)
+    }
+
+    /// Finishes the context.
+    pub fn build(self) -> RequestContext {
+        self.ctx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principal_keys_filled() {
+        let p = Principal::assumed_role("arn:aws:iam::111122223333:role/ops/Deploy", "AROAEXAMPLEID", "s1");
+        assert_eq!(p.arn, "arn:aws:sts::111122223333:assumed-role/Deploy/s1");
+        let c = RequestContext::builder(p, "sts:AssumeRole", "arn:aws:iam::111122223333:role/x")
+            .principal_tags([("Team", "blue")])
+            .build();
+        assert_eq!(c.resolve("aws:principalarn"), Some("arn:aws:iam::111122223333:role/ops/Deploy"));
+        assert_eq!(c.resolve("aws:userid"), Some("AROAEXAMPLEID:s1"));
+        assert_eq!(c.resolve("aws:principaltype"), Some("AssumedRole"));
+        assert_eq!(c.resolve("aws:principaltag/team"), Some("blue"));
+        assert_eq!(c.resolve("aws:username"), None);
+        let u = RequestContext::builder(Principal::user("arn:aws:iam::1:user/p/alice", "AIDAX"), "a:b", "*").build();
+        assert_eq!(u.resolve("aws:username"), Some("alice"));
+    }
+}

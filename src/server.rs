@@ -1,0 +1,241 @@
+//! Startup: the data dir (keyring, database, default account and its root key), the shared
+//! [`AppState`], and the listener. `spawn` is what integration tests use to run the real server
+//! on `127.0.0.1:0` with a clock they can move.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::credentials::{self, Keyring, Secret};
+use crate::keys::SharedKeyring;
+use crate::http::Service;
+use crate::sigv4;
+use crate::store::{self, Store, WriteKind};
+use crate::BoxError;
+
+/// Everything a request handler may use.
+pub struct AppState {
+    pub config: Config,
+    pub store: Store,
+    pub keyring: Arc<SharedKeyring>,
+    pub clock: Clock,
+    sts_verify: sigv4::VerifyPolicy,
+    iam_verify: sigv4::VerifyPolicy,
+}
+
+impl AppState {
+    /// The keyring in force now.
+    pub fn keyring(&self) -> Arc<Keyring> {
+        self.keyring.get()
+    }
+
+    /// What a signature must satisfy for this service (scope service, regions, skew).
+    pub fn verify_policy(&self, service: Service) -> &sigv4::VerifyPolicy {
+        match service {
+            Service::Sts => &self.sts_verify,
+            Service::Iam => &self.iam_verify,
+        }
+    }
+
+    pub fn new(config: Config, store: Store, keyring: Arc<SharedKeyring>, clock: Clock) -> AppState {
+        let policy = |service: Service| {
+            let mut p = sigv4::VerifyPolicy::for_service(service.signing_name());
+            if !config.regions.is_empty() {
+                p.regions = Some(config.regions.clone());
+            }
+            p
+        };
+        let (sts_verify, iam_verify) = (policy(Service::Sts), policy(Service::Iam));
+        AppState { config, store, keyring, clock, sts_verify, iam_verify }
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+pub const KEYRING_FILE: &str = "keyring";
+pub const ROOT_CREDENTIALS_FILE: &str = "root-credentials";
+
+/// What `bootstrap` did, for the operator.
+#[derive(Debug)]
+pub struct Bootstrap {
+    pub state: Arc<AppState>,
+    /// Set when a root key was generated and written on this start.
+    pub root_credentials_written: Option<PathBuf>,
+}
+
+pub fn keyring_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(KEYRING_FILE)
+}
+
+/// Load the keyring, creating it on first start.
+pub fn load_or_create_keyring(data_dir: &Path) -> Result<Arc<SharedKeyring>, BoxError> {
+    let path = keyring_path(data_dir);
+    let k = if path.exists() {
+        Keyring::load(&path)?
+    } else {
+        let k = Keyring::generate(chrono::Utc::now())?;
+        k.save(&path)?;
+        k
+    };
+    Ok(SharedKeyring::new(k, Some(path)))
+}
+
+pub fn create_data_dir(dir: &Path) -> Result<(), BoxError> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Prepare the data dir and state: keyring, database, default account with a root key.
+pub async fn bootstrap(config: Config, clock: Clock) -> Result<Bootstrap, BoxError> {
+    create_data_dir(&config.data_dir)?;
+    let keyring = load_or_create_keyring(&config.data_dir)?;
+    let store = Store::open(&config.data_dir, keyring.clone())?;
+    let now = clock.now();
+
+    let account = config.account_id.clone();
+    let env_key = match (std::env::var("TESSERA_ROOT_ACCESS_KEY_ID"), std::env::var("TESSERA_ROOT_SECRET_ACCESS_KEY")) {
+        (Ok(id), Ok(secret)) if !id.is_empty() && !secret.is_empty() => Some((id, Secret::from(secret))),
+        _ => None,
+    };
+    if let Some((id, _)) = &env_key {
+        if !credentials::is_access_key_id(id) {
+            return Err(format!("TESSERA_ROOT_ACCESS_KEY_ID `{id}` is not an access key id (AKIA + 16 characters A-Z2-7)").into());
+        }
+    }
+
+    let view = store.view();
+    let have_account = view.account(&account).is_some();
+    let mut written = None;
+    match env_key {
+        Some((id, secret)) => {
+            // The operator chose the root key: make sure it exists (on this start or a later one).
+            if let Some(k) = view.access_keys.get(&id) {
+                if k.account != account || k.user_id.is_some() || k.secret.expose() != secret.expose() {
+                    return Err(format!("access key {id} already exists with other settings").into());
+                }
+            } else {
+                let kr = keyring.get();
+                let acct = account.clone();
+                store
+                    .write(WriteKind::Iam, move |tx| {
+                        if !have_account {
+                            store::insert_account(tx, &acct, None, now)?;
+                        }
+                        store::insert_access_key(tx, &kr, &id, &acct, None, &secret, now)
+                    })
+                    .await
+                    .map_err(|e| format!("cannot create the root key: {e:?}"))?;
+            }
+        }
+        None if !have_account => {
+            let created = create_account(&store, &keyring, &account, None, clock.now()).await?;
+            let path = config.data_dir.join(ROOT_CREDENTIALS_FILE);
+            write_credentials_file(&path, &created.access_key_id, &created.secret)?;
+            written = Some(path);
+        }
+        None => {}
+    }
+
+    let state = Arc::new(AppState::new(config, store, keyring, clock));
+    Ok(Bootstrap { state, root_credentials_written: written })
+}
+
+/// A new account and its root key.
+#[derive(Debug)]
+pub struct CreatedAccount {
+    pub account_id: String,
+    pub access_key_id: String,
+    pub secret: Secret,
+}
+
+pub async fn create_account(store: &Store, keyring: &SharedKeyring, id: &str, alias: Option<String>, now: chrono::DateTime<chrono::Utc>) -> Result<CreatedAccount, BoxError> {
+    let access_key_id = credentials::new_access_key_id(id)?;
+    let secret = credentials::new_secret_access_key()?;
+    let (acct, kid, sec, kr) = (id.to_owned(), access_key_id.clone(), secret.clone(), keyring.get());
+    store
+        .write(WriteKind::Iam, move |tx| {
+            store::insert_account(tx, &acct, alias.as_deref(), now)?;
+            store::insert_access_key(tx, &kr, &kid, &acct, None, &sec, now)
+        })
+        .await
+        .map_err(|e| e.message)?;
+    Ok(CreatedAccount { account_id: id.to_owned(), access_key_id, secret })
+}
+
+/// Write `[tessera]` credentials in AWS shared-credentials format, mode 0600, never overwriting.
+pub fn write_credentials_file(path: &Path, access_key_id: &str, secret: &Secret) -> Result<(), BoxError> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    write!(f, "[tessera]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {}\n", secret.expose())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// A running server (tests and `tessera serve`).
+#[derive(Debug)]
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    pub root_credentials_written: Option<PathBuf>,
+    pub handle: tokio::task::JoinHandle<()>,
+}
+
+/// Bootstrap and start serving on `config.listen` (port 0 picks a free port).
+pub async fn spawn(config: Config, clock: Clock) -> Result<Running, BoxError> {
+    let listen = config.listen;
+    let boot = bootstrap(config, clock).await?;
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let app = crate::http::app(boot.state.clone());
+    let handle = tokio::spawn(async move {
+        let svc = app.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, svc).await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(Running { addr, state: boot.state, root_credentials_written: boot.root_credentials_written, handle })
+}
+
+/// `tessera keys rotate`: a new current key; the old current becomes the previous one.
+///
+/// Secrets sealed at rest are first re-sealed under the current key (so none depends on the
+/// generation about to be dropped), then the keyring is rotated and saved atomically, then
+/// everything is re-sealed under the new key. A crash between steps leaves every blob
+/// readable. A running server picks the new keyring up within a second.
+pub async fn rotate_keyring(data_dir: &Path) -> Result<String, BoxError> {
+    let path = keyring_path(data_dir);
+    if !path.exists() {
+        return Err(format!("no keyring at {} (start the server once first)", path.display()).into());
+    }
+    let shared = SharedKeyring::new(Keyring::load(&path)?, None);
+    let before = shared.get();
+    let store = Store::open(data_dir, shared)?;
+    let kr = before.clone();
+    store.write(WriteKind::Append, move |tx| store::identity::reseal_all(tx, &kr)).await.map_err(|e| format!("{e:?}"))?;
+
+    let mut rotated = Keyring::load(&path)?;
+    rotated.rotate(chrono::Utc::now())?;
+    rotated.save(&path)?;
+    let after = Arc::new(rotated);
+    let kr = after.clone();
+    let n = store.write(WriteKind::Append, move |tx| store::identity::reseal_all(tx, &kr)).await.map_err(|e| format!("{e:?}"))?;
+    Ok(format!("keyring rotated: new current key {}; {n} stored secrets re-sealed", after.current_id()))
+}

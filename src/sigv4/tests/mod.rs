@@ -1,0 +1,10 @@
+//! Tests for the SigV4 verifier. Stage-by-stage vectors from independent signers (botocore JSON,
+//! aws-sigv4 in process), unit cases for each canonicalisation rule, one table of negative cases,
+//! property tests, and an ignored timing probe.
+
+mod negative;
+mod props;
+mod sdk;
+mod support;
+mod units;
+mod vectors;

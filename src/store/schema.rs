@@ -1,0 +1,155 @@
+//! Versioned schema migrations. `PRAGMA user_version` records how many have run; each runs in
+//! its own transaction, so a crash mid-migration leaves the previous version intact.
+
+use rusqlite::Connection;
+
+/// Append only: never edit a migration that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: accounts, users, groups, access keys, MFA devices.
+    r#"
+    CREATE TABLE accounts (
+        id          TEXT PRIMARY KEY,
+        alias       TEXT UNIQUE,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE users (
+        id          TEXT PRIMARY KEY,            -- AIDA...
+        account     TEXT NOT NULL REFERENCES accounts(id),
+        name        TEXT NOT NULL,
+        name_lc     TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        boundary    TEXT,                        -- permissions boundary policy ARN
+        UNIQUE (account, name_lc)
+    );
+    CREATE TABLE user_tags (
+        user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        key         TEXT NOT NULL,
+        key_lc      TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        PRIMARY KEY (user_id, key_lc)
+    );
+    CREATE TABLE groups (
+        id          TEXT PRIMARY KEY,            -- AGPA...
+        account     TEXT NOT NULL REFERENCES accounts(id),
+        name        TEXT NOT NULL,
+        name_lc     TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        UNIQUE (account, name_lc)
+    );
+    CREATE TABLE group_members (
+        group_id    TEXT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+        user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (group_id, user_id)
+    );
+    CREATE TABLE access_keys (
+        id          TEXT PRIMARY KEY,            -- AKIA...
+        account     TEXT NOT NULL REFERENCES accounts(id),
+        user_id     TEXT REFERENCES users(id),   -- NULL: the account's root
+        secret_ct   BLOB NOT NULL,               -- sealed with the keyring, AAD = key id
+        active      INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE mfa_devices (
+        serial      TEXT PRIMARY KEY,            -- arn:aws:iam::ACCT:mfa/PATHNAME
+        account     TEXT NOT NULL REFERENCES accounts(id),
+        name        TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        seed_ct     BLOB NOT NULL,               -- sealed with the keyring, AAD = serial
+        user_id     TEXT REFERENCES users(id),   -- set once enabled
+        enabled_at  INTEGER,
+        last_step   INTEGER,                     -- last accepted TOTP step (single use)
+        created_at  INTEGER NOT NULL
+    );
+    "#,
+    // 2: managed policies and their versions, inline policies, attachments, roles.
+    r#"
+    CREATE TABLE managed_policies (
+        arn             TEXT PRIMARY KEY,
+        id              TEXT NOT NULL UNIQUE,    -- ANPA...
+        account         TEXT NOT NULL,           -- 'aws' for AWS-managed policies
+        name            TEXT NOT NULL,
+        name_lc         TEXT NOT NULL,
+        path            TEXT NOT NULL,
+        description     TEXT,
+        default_version TEXT NOT NULL,
+        next_version    INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        UNIQUE (account, name_lc)
+    );
+    CREATE TABLE policy_versions (
+        policy_arn  TEXT NOT NULL REFERENCES managed_policies(arn) ON DELETE CASCADE,
+        version_id  TEXT NOT NULL,               -- v1, v2, ...
+        document    TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        PRIMARY KEY (policy_arn, version_id)
+    );
+    CREATE TABLE policy_tags (
+        policy_arn  TEXT NOT NULL REFERENCES managed_policies(arn) ON DELETE CASCADE,
+        key         TEXT NOT NULL,
+        key_lc      TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        PRIMARY KEY (policy_arn, key_lc)
+    );
+    CREATE TABLE inline_policies (
+        owner_kind  TEXT NOT NULL,               -- user | group | role
+        owner_id    TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        document    TEXT NOT NULL,
+        PRIMARY KEY (owner_kind, owner_id, name)
+    );
+    CREATE TABLE attachments (
+        owner_kind  TEXT NOT NULL,
+        owner_id    TEXT NOT NULL,
+        policy_arn  TEXT NOT NULL REFERENCES managed_policies(arn),
+        PRIMARY KEY (owner_kind, owner_id, policy_arn)
+    );
+    CREATE TABLE roles (
+        id              TEXT PRIMARY KEY,        -- AROA...
+        account         TEXT NOT NULL REFERENCES accounts(id),
+        name            TEXT NOT NULL,
+        name_lc         TEXT NOT NULL,
+        path            TEXT NOT NULL,
+        description     TEXT,
+        trust_policy    TEXT NOT NULL,
+        trust_bindings  TEXT NOT NULL DEFAULT '{}', -- principal ARN -> unique id, JSON
+        max_session     INTEGER NOT NULL,
+        boundary        TEXT,
+        created_at      INTEGER NOT NULL,
+        UNIQUE (account, name_lc)
+    );
+    CREATE TABLE role_tags (
+        role_id     TEXT NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
+        key         TEXT NOT NULL,
+        key_lc      TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        PRIMARY KEY (role_id, key_lc)
+    );
+    "#,
+    // 3: the audit trail.
+    r#"
+    CREATE TABLE audit (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        time        INTEGER NOT NULL,
+        record      TEXT NOT NULL               -- one JSON object, as `tessera audit tail` prints it
+    );
+    CREATE INDEX audit_time ON audit(time);
+    "#,
+];
+
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let have: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(have) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+pub fn latest_version() -> usize {
+    MIGRATIONS.len()
+}

@@ -1,0 +1,188 @@
+//! What every role session shares, whichever `AssumeRole*` made it: duration rules, session
+//! policies and their packed size, session tags (with transitive inheritance), minting.
+
+use crate::credentials::{SessionClaims, SessionSpec};
+use crate::error::{ApiError, ApiResult};
+use crate::http::RequestInfo;
+use crate::http::params::{self, Params, Validator};
+use crate::policy::{Policy, PolicyKind, policy_size};
+use crate::server::AppState;
+use crate::sessions::{self, Issued};
+use crate::store::Snapshot;
+use crate::store::policies::Role;
+
+pub const CHAINING_MAX: i64 = 3_600;
+pub const DEFAULT_DURATION: i64 = 3_600;
+pub const MAX_POLICY_ARNS: usize = 10;
+pub const MAX_SESSION_TAGS: usize = 50;
+/// Plaintext budget for session policies and tags, in characters without whitespace. AWS packs
+/// them into an undocumented binary form; we report `PackedPolicySize` as the share of this
+/// budget that inline policy, managed policy ARNs and non-transitive session tags use.
+pub const PACKED_BUDGET: usize = 2_048;
+
+/// Duration for a role session: default 3600; at most the role's MaxSessionDuration, and at
+/// most 3600 when chained (larger is an error, not clamped).
+pub fn duration_for_role(role: &Role, requested: Option<i64>, chained: bool) -> ApiResult<u32> {
+    let d = requested.unwrap_or(DEFAULT_DURATION);
+    if chained && d > CHAINING_MAX {
+        return Err(ApiError::validation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."));
+    }
+    if d > role.max_session {
+        return Err(ApiError::validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role."));
+    }
+    u32::try_from(d).map_err(|_| ApiError::validation("DurationSeconds is out of range."))
+}
+
+/// The session policies a request passes.
+#[derive(Debug, Default, Clone)]
+pub struct SessionPolicies {
+    pub inline: Option<String>,
+    pub arns: Vec<String>,
+}
+
+/// `Policy` and `PolicyArns.member.N.arn`, validated and parsed (as identity policies).
+pub fn session_policy_params(p: &Params, _assume_role: bool) -> ApiResult<SessionPolicies> {
+    let mut out = SessionPolicies::default();
+    if let Some(doc) = p.get("Policy") {
+        Validator::new()
+            .length("Policy", doc, 1, PACKED_BUDGET)
+            .pattern("Policy", doc, params::POLICY_PATTERN, params::is_policy_char)
+            .finish()?;
+        Policy::parse(doc, PolicyKind::Identity).map_err(|e| ApiError::malformed_policy(e.message))?;
+        out.inline = Some(doc.to_owned());
+    }
+    let arns = p.struct_list("PolicyArns", &["arn"])?;
+    let mut v = Validator::new();
+    v.count("PolicyArns", arns.len(), MAX_POLICY_ARNS);
+    for (i, m) in arns.iter().enumerate() {
+        let name = format!("PolicyArns.member.{}.arn", i + 1);
+        let arn = m.get("arn").map(String::as_str).unwrap_or("");
+        v.length(&name, arn, 20, 2048).pattern(&name, arn, params::ARN_PATTERN, params::is_arn_char);
+        out.arns.push(arn.to_owned());
+    }
+    v.finish()?;
+    Ok(out)
+}
+
+/// Managed session policies must exist in the role's account (or be AWS managed).
+pub fn check_policy_arns(view: &Snapshot, role_account: &str, arns: &[String]) -> ApiResult<()> {
+    for arn in arns {
+        let ok = view.policies.managed.get(arn).is_some_and(|m| m.account == role_account || m.account == "aws");
+        if !ok {
+            return Err(ApiError::malformed_policy(format!("Policy {arn} does not exist or is not attachable.")));
+        }
+    }
+    Ok(())
+}
+
+/// Session tags of one request, with what the calling session passes down.
+#[derive(Debug, Default, Clone)]
+pub struct SessionTags {
+    /// Tags in this request (`Tags.member.N`).
+    pub request: Vec<(String, String)>,
+    /// Keys marked transitive in this request.
+    pub transitive: Vec<String>,
+    /// Transitive tags inherited from the calling session.
+    pub inherited: Vec<(String, String)>,
+}
+
+impl SessionTags {
+    pub fn from_params(p: &Params, caller: Option<&SessionClaims>) -> ApiResult<SessionTags> {
+        let raw = p.struct_list("Tags", &["Key", "Value"])?;
+        let keys = p.list("TransitiveTagKeys")?;
+        let mut v = Validator::new();
+        v.count("Tags", raw.len(), MAX_SESSION_TAGS).count("TransitiveTagKeys", keys.len(), MAX_SESSION_TAGS);
+        let mut request = Vec::new();
+        for (i, m) in raw.iter().enumerate() {
+            let (kp, vp) = (format!("Tags.member.{}.Key", i + 1), format!("Tags.member.{}.Value", i + 1));
+            let key = m.get("Key").ok_or_else(|| ApiError::missing_parameter(&kp))?;
+            let value = m.get("Value").ok_or_else(|| ApiError::missing_parameter(&vp))?;
+            v.length(&kp, key, 1, 128).pattern(&kp, key, params::TAG_PATTERN, params::is_tag_char);
+            v.length(&vp, value, 0, 256).pattern(&vp, value, params::TAG_VALUE_PATTERN, params::is_tag_char);
+            request.push((key.clone(), value.clone()));
+        }
+        for (i, k) in keys.iter().enumerate() {
+            let kp = format!("TransitiveTagKeys.member.{}", i + 1);
+            v.length(&kp, k, 1, 128).pattern(&kp, k, params::TAG_PATTERN, params::is_tag_char);
+        }
+        v.finish()?;
+        let mut seen = std::collections::HashSet::new();
+        for (k, _) in &request {
+            if !seen.insert(k.to_lowercase()) {
+                return Err(ApiError::invalid_parameter_value("Duplicate tag keys found. Please note that Tag keys are case insensitive."));
+            }
+            if k.to_lowercase().starts_with("aws:") {
+                return Err(ApiError::invalid_parameter_value("Tag keys must not begin with the reserved prefix `aws:`."));
+            }
+        }
+        for k in &keys {
+            if !request.iter().any(|(rk, _)| rk.eq_ignore_ascii_case(k)) {
+                return Err(ApiError::invalid_parameter_value("The specified transitive tag key must be included in the requested tags."));
+            }
+        }
+        let inherited: Vec<(String, String)> = caller
+            .map(|c| {
+                c.tags
+                    .iter()
+                    .filter(|(k, _)| c.transitive_tag_keys.iter().any(|t| t.eq_ignore_ascii_case(k)))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (k, _) in &request {
+            if inherited.iter().any(|(ik, _)| ik.eq_ignore_ascii_case(k)) {
+                return Err(ApiError::invalid_parameter_value(
+                    "One of the specified transitive tag keys can't be set because it conflicts with a transitive tag key from the calling session.",
+                ));
+            }
+        }
+        Ok(SessionTags { request, transitive: keys.into_iter().map(str::to_owned).collect(), inherited })
+    }
+
+    /// The tags the new session carries: inherited transitive tags, then this request's.
+    pub fn session_tags(&self) -> Vec<(String, String)> {
+        self.inherited.iter().chain(self.request.iter()).cloned().collect()
+    }
+
+    /// Transitive keys of the new session: inherited ones stay transitive down the chain.
+    pub fn all_transitive(&self) -> Vec<String> {
+        self.inherited.iter().map(|(k, _)| k.clone()).chain(self.transitive.iter().cloned()).collect()
+    }
+
+    /// The role's tags as `iam:ResourceTag/*`; during a chained assume an inherited transitive
+    /// tag replaces the role tag with the same key.
+    pub fn resource_tags(&self, role: &Role) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> =
+            role.tags.iter().filter(|(k, _)| !self.inherited.iter().any(|(ik, _)| ik.eq_ignore_ascii_case(k))).cloned().collect();
+        out.extend(self.inherited.iter().cloned());
+        out
+    }
+}
+
+/// `PackedPolicySize`: percent of [`PACKED_BUDGET`] used by the inline session policy (without
+/// whitespace), the managed policy ARNs and the non-transitive request tags.
+pub fn packed_policy_percent(policies: &SessionPolicies, tags: &SessionTags) -> u64 {
+    let mut size = policies.inline.as_deref().map_or(0, policy_size);
+    size += policies.arns.iter().map(String::len).sum::<usize>();
+    size += tags
+        .request
+        .iter()
+        .filter(|(k, _)| !tags.transitive.iter().any(|t| t.eq_ignore_ascii_case(k)))
+        .map(|(k, v)| k.len() + v.len())
+        .sum::<usize>();
+    let pct = (size * 100).div_ceil(PACKED_BUDGET);
+    u64::try_from(pct).unwrap_or(u64::MAX)
+}
+
+/// Options that only some paths set.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RoleSessionOptions<'a> {
+    pub source_identity: Option<&'a str>,
+}
+
+/// Mint a role session and note it for the audit record.
+pub fn mint_role_session(state: &AppState, spec: SessionSpec, info: &RequestInfo, seconds: u32, opts: RoleSessionOptions<'_>) -> ApiResult<Issued> {
+    let issued = sessions::mint(state, spec, info, seconds)?;
+    info.note(|n| n.source_identity = opts.source_identity.map(str::to_owned));
+    Ok(issued)
+}

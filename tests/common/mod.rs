@@ -1,0 +1,171 @@
+//! Test harness: the real server on `127.0.0.1:0` with a movable clock, and aws-sdk-rust
+//! clients pointed at it.
+#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use aws_config::BehaviorVersion;
+use aws_credential_types::Credentials;
+use aws_sdk_sts::config::Region;
+use aws_smithy_async::time::TimeSource;
+use tessera::clock::Clock;
+use tessera::config::Config;
+use tessera::server::{self, AppState};
+
+pub struct TestServer {
+    pub addr: std::net::SocketAddr,
+    pub state: Arc<AppState>,
+    pub clock: Clock,
+    pub root: Creds,
+    pub dir: tempfile::TempDir,
+}
+
+#[derive(Debug, Clone)]
+pub struct Creds {
+    pub access_key_id: String,
+    pub secret: String,
+    pub token: Option<String>,
+}
+
+impl Creds {
+    pub fn new(id: impl Into<String>, secret: impl Into<String>) -> Self {
+        Creds { access_key_id: id.into(), secret: secret.into(), token: None }
+    }
+}
+
+impl From<&aws_sdk_sts::types::Credentials> for Creds {
+    fn from(c: &aws_sdk_sts::types::Credentials) -> Self {
+        Creds { access_key_id: c.access_key_id().to_owned(), secret: c.secret_access_key().to_owned(), token: Some(c.session_token().to_owned()) }
+    }
+}
+
+/// The SDK signs with the server's (movable) clock, so tests can move time without sleeping.
+#[derive(Debug, Clone)]
+struct ServerTime(Clock);
+
+impl TimeSource for ServerTime {
+    fn now(&self) -> SystemTime {
+        SystemTime::from(self.0.now())
+    }
+}
+
+pub fn read_root_credentials(path: &std::path::Path) -> Creds {
+    let text = std::fs::read_to_string(path).unwrap();
+    let get = |k: &str| {
+        text.lines().find_map(|l| l.strip_prefix(k).map(|v| v.trim_start_matches([' ', '=']).trim().to_owned())).unwrap()
+    };
+    Creds::new(get("aws_access_key_id"), get("aws_secret_access_key"))
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(dir).await
+    }
+
+    pub async fn start_in(dir: tempfile::TempDir) -> TestServer {
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        let clock = Clock::system();
+        let running = server::spawn(config, clock.clone()).await.unwrap();
+        let root = read_root_credentials(&dir.path().join(server::ROOT_CREDENTIALS_FILE));
+        TestServer { addr: running.addr, state: running.state, clock, root, dir }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn sdk_config(&self, c: &Creds, region: &str) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                c.access_key_id.clone(),
+                c.secret.clone(),
+                c.token.clone(),
+                None,
+                "tessera-test",
+            )))
+            .time_source(ServerTime(self.clock.clone()))
+            .build()
+    }
+
+    pub fn sts(&self, c: &Creds) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::new(&self.sdk_config(c, "us-east-1"))
+    }
+
+    pub fn iam(&self, c: &Creds) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.sdk_config(c, "us-east-1"))
+    }
+
+    /// An STS client that sends no credentials at all.
+    pub fn sts_anonymous(&self) -> aws_sdk_sts::Client {
+        let conf = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(self.endpoint())
+            .time_source(ServerTime(self.clock.clone()))
+            .build();
+        aws_sdk_sts::Client::new(&conf)
+    }
+
+    /// Create an IAM user with an access key (as root) and return its credentials.
+    pub async fn user_with_key(&self, name: &str) -> Creds {
+        let iam = self.iam(&self.root);
+        iam.create_user().user_name(name).send().await.unwrap();
+        let k = iam.create_access_key().user_name(name).send().await.unwrap();
+        let k = k.access_key().unwrap();
+        Creds::new(k.access_key_id(), k.secret_access_key())
+    }
+}
+
+/// The AWS error code of an SDK error.
+pub fn code<E, R>(e: &aws_sdk_sts::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e {
+        aws_sdk_sts::error::SdkError::ServiceError(s) => s.err().code().unwrap_or("").to_owned(),
+        other => format!("not a service error: {}", aws_smithy_types::error::display::DisplayErrorContext(other)),
+    }
+}
+
+pub fn message<E, R>(e: &aws_sdk_sts::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e {
+        aws_sdk_sts::error::SdkError::ServiceError(s) => s.err().message().unwrap_or("").to_owned(),
+        other => format!("not a service error: {}", aws_smithy_types::error::display::DisplayErrorContext(other)),
+    }
+}
+
+/// RFC 4648 base32 (no padding) decoding, for MFA seeds returned by CreateVirtualMFADevice.
+pub fn base32_decode(s: &str) -> Vec<u8> {
+    let mut bits: u64 = 0;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.trim_end_matches('=').chars() {
+        let v = match c {
+            'A'..='Z' => c as u64 - 'A' as u64,
+            '2'..='7' => c as u64 - '2' as u64 + 26,
+            _ => panic!("bad base32 char {c}"),
+        };
+        bits = (bits << 5) | v;
+        n += 5;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    out
+}
