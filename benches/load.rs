@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-const ROOT_ID: &str = "AKIABENCHR00TKEY0001";
+const ROOT_ID: &str = "AKIABENCHROOTKEYAAAA";
 const ROOT_SECRET: &str = "benchRootSecretKey0123456789abcdefghijkl";
 const BARE_ENV: &str = "TESSERA_BENCH_BARE_LISTEN";
 

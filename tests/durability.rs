@@ -12,7 +12,7 @@ use aws_credential_types::Credentials;
 use aws_sdk_sts::config::Region;
 use common::Creds;
 
-const ROOT_ID: &str = "AKIATESSERATESTROOT1";
+const ROOT_ID: &str = "AKIATESSERATESTROOTA";
 const ROOT_SECRET: &str = "tesseraTestRootSecretKey0123456789abcdef";
 
 fn free_port() -> u16 {
