@@ -3,6 +3,10 @@
 //! (b) 10 identity policies × 10 statements with wildcards and conditions, plus a permissions
 //!     boundary and a session policy (target < 20 µs per decision).
 //! Run: `nice cargo bench --bench policy`.
+#![allow(
+    clippy::unwrap_used,
+    reason = "benchmark setup: a broken fixture should abort loudly"
+)]
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
@@ -10,7 +14,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use chrono::DateTime;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tessera::policy::{
-    Decision, Policy, PolicyKind, PolicyRef, PolicySet, Principal, RequestContext, ResourcePolicyRef, evaluate,
+    Decision, Policy, PolicyKind, PolicyRef, PolicySet, Principal, RequestContext,
+    ResourcePolicyRef, evaluate,
 };
 
 const ACCT: &str = "111122223333";
@@ -48,30 +53,60 @@ fn identity_policy(n: usize) -> Policy {
             )
         })
         .collect();
-    let json = format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, stmts.join(","));
+    let json = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+        stmts.join(",")
+    );
     Policy::parse(&json, PolicyKind::Identity).unwrap()
 }
 
 fn bench(c: &mut Criterion) {
     // (a) trust policy
     let trust = trust_policy();
-    let gh = Principal::web_identity("arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com");
-    let req_a = RequestContext::builder(gh, "sts:AssumeRoleWithWebIdentity", "arn:aws:iam::111122223333:role/ci")
-        .string("token.actions.githubusercontent.com:aud", "sts.amazonaws.com")
-        .string("token.actions.githubusercontent.com:sub", "repo:Org/app:ref:refs/heads/main")
-        .secure_transport(true)
-        .build();
+    let gh = Principal::web_identity(
+        "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com",
+    );
+    let req_a = RequestContext::builder(
+        gh,
+        "sts:AssumeRoleWithWebIdentity",
+        "arn:aws:iam::111122223333:role/ci",
+    )
+    .string(
+        "token.actions.githubusercontent.com:aud",
+        "sts.amazonaws.com",
+    )
+    .string(
+        "token.actions.githubusercontent.com:sub",
+        "repo:Org/app:ref:refs/heads/main",
+    )
+    .secure_transport(true)
+    .build();
     let set_a = PolicySet {
-        resource: Some(ResourcePolicyRef { id: "arn:aws:iam::111122223333:role/ci", policy: &trust, owner_account: ACCT }),
+        resource: Some(ResourcePolicyRef {
+            id: "arn:aws:iam::111122223333:role/ci",
+            policy: &trust,
+            owner_account: ACCT,
+        }),
         ..PolicySet::default()
     };
     assert_eq!(evaluate(&req_a, &set_a).decision, Decision::Allowed);
-    c.bench_function("trust_3_statements_2_conditions", |b| b.iter(|| evaluate(black_box(&req_a), black_box(&set_a))));
+    c.bench_function("trust_3_statements_2_conditions", |b| {
+        b.iter(|| evaluate(black_box(&req_a), black_box(&set_a)))
+    });
 
     // (b) 10 × 10 identity statements + boundary + session policy
-    let policies: Vec<(String, Policy)> =
-        (0..10).map(|n| (format!("arn:aws:iam::{ACCT}:policy/p{n}"), identity_policy(n))).collect();
-    let refs: Vec<PolicyRef<'_>> = policies.iter().map(|(id, p)| PolicyRef { id, policy: p }).collect();
+    let policies: Vec<(String, Policy)> = (0..10)
+        .map(|n| {
+            (
+                format!("arn:aws:iam::{ACCT}:policy/p{n}"),
+                identity_policy(n),
+            )
+        })
+        .collect();
+    let refs: Vec<PolicyRef<'_>> = policies
+        .iter()
+        .map(|(id, p)| PolicyRef { id, policy: p })
+        .collect();
     let boundary = Policy::parse(
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","iam:Get*"],"Resource":"*"},
            {"Effect":"Deny","Action":"iam:*","Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}]}"#,
@@ -83,14 +118,24 @@ fn bench(c: &mut Criterion) {
         PolicyKind::Identity,
     )
     .unwrap()];
-    let session_refs = [PolicyRef { id: "session/0", policy: &session[0] }];
+    let session_refs = [PolicyRef {
+        id: "session/0",
+        policy: &session[0],
+    }];
     let set_b = PolicySet {
         identity: &refs,
-        boundary: Some(PolicyRef { id: "arn:aws:iam::111122223333:policy/boundary", policy: &boundary }),
+        boundary: Some(PolicyRef {
+            id: "arn:aws:iam::111122223333:policy/boundary",
+            policy: &boundary,
+        }),
         session: Some(&session_refs),
         ..PolicySet::default()
     };
-    let role = Principal::assumed_role("arn:aws:iam::111122223333:role/app", "AROAAPP0000000000001", "worker");
+    let role = Principal::assumed_role(
+        "arn:aws:iam::111122223333:role/app",
+        "AROAAPP0000000000001",
+        "worker",
+    );
     let req_b = RequestContext::builder(role, "s3:GetObject", "arn:aws:s3:::shared-3/report.csv")
         .principal_tags([("team", "blue")])
         .source_ip(IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)))
@@ -99,7 +144,9 @@ fn bench(c: &mut Criterion) {
         .mfa(true, Some(120))
         .build();
     assert_eq!(evaluate(&req_b, &set_b).decision, Decision::Allowed);
-    c.bench_function("identity_10x10_boundary_session", |b| b.iter(|| evaluate(black_box(&req_b), black_box(&set_b))));
+    c.bench_function("identity_10x10_boundary_session", |b| {
+        b.iter(|| evaluate(black_box(&req_b), black_box(&set_b)))
+    });
 }
 
 criterion_group!(benches, bench);

@@ -87,13 +87,12 @@ pub async fn authenticate(state: &AppState, req: &RequestParts<'_>, service: Ser
     let (secret, principal): (Secret, Principal) = if akid.starts_with("ASIA") {
         // Session credentials: the token carries the secret, sealed; it must name this key id.
         let token = auth.security_token().ok_or_else(ApiError::invalid_client_token_id)?.expose();
-        let claims = credentials::open(&state.keyring(), token, now).map_err(|e| match e {
+        // The token must open under our keyring and name this very key id (checked before
+        // expiry, so another session's expired token is simply invalid here).
+        let claims = credentials::open_for_access_key(&state.keyring(), token, akid, now).map_err(|e| match e {
             TokenError::Expired => ApiError::expired_token(),
-            TokenError::Invalid => ApiError::invalid_client_token_id().with_detail("session token did not open"),
+            TokenError::Invalid => ApiError::invalid_client_token_id().with_detail("session token did not open for this access key id"),
         })?;
-        if claims.access_key_id != akid {
-            return Err(ApiError::invalid_client_token_id().with_detail("session token bound to another access key id"));
-        }
         let view = state.store.view();
         if !session_principal_exists(&view, &claims.principal) {
             return Err(ApiError::invalid_client_token_id().with_detail("the session's principal no longer exists"));

@@ -146,8 +146,7 @@ pub fn is_unique_id(kind: UniqueIdKind, s: &str) -> bool {
 /// Is `s` shaped like a secret access key (40 characters of `[A-Za-z0-9+/]`)?
 pub fn is_secret_access_key(s: &str) -> bool {
     s.len() == SECRET_ACCESS_KEY_LEN
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
@@ -202,7 +201,8 @@ mod tests {
     const ACCOUNT: &str = "123456789012";
 
     fn all_base32(s: &str) -> bool {
-        s.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+        s.bytes()
+            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
     }
 
     #[test]
@@ -255,8 +255,18 @@ mod tests {
 
     #[test]
     fn account_must_be_twelve_digits() {
-        for bad in ["", "12345678901", "1234567890123", "12345678901a", "-12345678901"] {
-            assert_eq!(new_access_key_id(bad), Err(IdError::InvalidAccount), "{bad}");
+        for bad in [
+            "",
+            "12345678901",
+            "1234567890123",
+            "12345678901a",
+            "-12345678901",
+        ] {
+            assert_eq!(
+                new_access_key_id(bad),
+                Err(IdError::InvalidAccount),
+                "{bad}"
+            );
             assert_eq!(
                 new_temporary_access_key_id(bad),
                 Err(IdError::InvalidAccount)
@@ -301,7 +311,10 @@ mod tests {
                 assert_eq!(UniqueIdKind::of(&id), Some(kind));
             }
         }
-        assert_eq!(UniqueIdKind::of("AROA3XFRBF535PLBIFPI4"), Some(UniqueIdKind::Role));
+        assert_eq!(
+            UniqueIdKind::of("AROA3XFRBF535PLBIFPI4"),
+            Some(UniqueIdKind::Role)
+        );
         assert_eq!(UniqueIdKind::of("AROA3XFRBF535PLBIFPI"), None);
         assert_eq!(UniqueIdKind::of("AROA3XFRBF535PLBIFPI1"), None);
         assert!(!is_unique_id(UniqueIdKind::User, "AROA3XFRBF535PLBIFPI4"));
@@ -331,10 +344,18 @@ mod tests {
             assert!(is_secret_access_key(text));
             assert!(seen.insert(text.to_owned()));
         }
-        assert!(is_secret_access_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
-        assert!(!is_secret_access_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE"));
-        assert!(!is_secret_access_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE="));
-        assert!(!is_secret_access_key("wJalrXUtnFEMI-K7MDENG/bPxRfiCYEXAMPLEKEY"));
+        assert!(is_secret_access_key(
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        ));
+        assert!(!is_secret_access_key(
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE"
+        ));
+        assert!(!is_secret_access_key(
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE="
+        ));
+        assert!(!is_secret_access_key(
+            "wJalrXUtnFEMI-K7MDENG/bPxRfiCYEXAMPLEKEY"
+        ));
     }
 
     #[test]

@@ -128,7 +128,11 @@ impl KeyEntry {
     fn random(id: KeyId, created_at: DateTime<Utc>) -> Result<Self, KeyringError> {
         let mut raw = Zeroizing::new(vec![0u8; KEY_LEN]);
         fill_random(&mut raw)?;
-        Self::new(id, created_at, Secret::from_bytes(std::mem::take(&mut *raw)))
+        Self::new(
+            id,
+            created_at,
+            Secret::from_bytes(std::mem::take(&mut *raw)),
+        )
     }
 }
 
@@ -251,9 +255,7 @@ impl Keyring {
         out.extend_from_slice(&id.to_be_bytes());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(plaintext);
-        let body = out
-            .get_mut(BLOB_HEADER_LEN..)
-            .ok_or(KeyringError::Crypto)?;
+        let body = out.get_mut(BLOB_HEADER_LEN..).ok_or(KeyringError::Crypto)?;
         let tag = key
             .seal_in_place_separate_tag(
                 Nonce::assume_unique_for_key(nonce),
@@ -391,10 +393,7 @@ impl Keyring {
             .map_err(|e| io(std::io::Error::other(e)))?;
         bytes.push(b'\n');
 
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
+        let dir = parent_dir(path);
         let name = path
             .file_name()
             .ok_or_else(|| io(std::io::Error::other("path has no file name")))?;
@@ -421,10 +420,17 @@ impl Keyring {
             let _ = fs::remove_file(&tmp);
             return Err(io(e));
         }
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io)?;
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
         Ok(())
+    }
+}
+
+/// The directory to create the temp file in and to fsync: `Path::parent` of a bare file name is
+/// `""`, which means the current directory.
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
     }
 }
 
@@ -531,7 +537,10 @@ mod tests {
         let second = ring.rotate(t0() + chrono::TimeDelta::hours(24)).unwrap();
         assert_ne!(first, second);
         assert_eq!(ring.current_id(), second);
-        assert_eq!(ring.current_created_at(), t0() + chrono::TimeDelta::hours(24));
+        assert_eq!(
+            ring.current_created_at(),
+            t0() + chrono::TimeDelta::hours(24)
+        );
         assert_eq!(ring.key_ids().collect::<Vec<_>>(), vec![second, first]);
         assert!(ring.key(first).is_some());
 
@@ -543,16 +552,15 @@ mod tests {
 
     #[test]
     fn debug_shows_ids_only() {
-        let mut ring = Keyring::from_keys(
-            (7, Secret::from_bytes(vec![0x41; 32])),
-            vec![],
-            t0(),
-        )
-        .unwrap();
+        let mut ring =
+            Keyring::from_keys((7, Secret::from_bytes(vec![0x41; 32])), vec![], t0()).unwrap();
         ring.rotate(t0()).unwrap();
         let shown = format!("{ring:?} {ring:#?}");
         assert!(shown.contains('7'), "{shown}");
-        assert!(!shown.contains("AAAA") && !shown.contains("65, 65"), "{shown}");
+        assert!(
+            !shown.contains("AAAA") && !shown.contains("65, 65"),
+            "{shown}"
+        );
         for id in ring.key_ids() {
             let key = ring.key(id).unwrap();
             let b64 = base64::engine::general_purpose::STANDARD.encode(key.expose_bytes());
@@ -603,7 +611,10 @@ mod tests {
         // What one seals, the other opens.
         let blob = ring.seal_blob(b"secret", b"AKIAEXAMPLE").unwrap();
         assert_eq!(
-            loaded.open_blob(&blob, b"AKIAEXAMPLE").unwrap().expose_bytes(),
+            loaded
+                .open_blob(&blob, b"AKIAEXAMPLE")
+                .unwrap()
+                .expose_bytes(),
             b"secret"
         );
 
@@ -619,13 +630,14 @@ mod tests {
     }
 
     #[test]
-    fn save_relative_path_without_directory_component() {
-        // `Path::parent` of a bare file name is "", which must mean the current directory.
-        let dir = tempfile::tempdir().unwrap();
-        let ring = Keyring::generate(t0()).unwrap();
-        let path = dir.path().join("k.json");
-        ring.save(&path).unwrap();
-        assert!(Keyring::load(&path).is_ok());
+    fn temp_file_directory() {
+        assert_eq!(parent_dir(Path::new("keyring.json")), Path::new("."));
+        assert_eq!(parent_dir(Path::new("./k.json")), Path::new("."));
+        assert_eq!(
+            parent_dir(Path::new("/etc/tessera/k.json")),
+            Path::new("/etc/tessera")
+        );
+        assert_eq!(parent_dir(Path::new("data/k.json")), Path::new("data"));
     }
 
     #[test]
@@ -653,13 +665,27 @@ mod tests {
         let cases = [
             "".to_owned(),
             "{}".to_owned(),
-            format!(r#"{{"format":"other","version":1,"current":{{"id":1,"created_at":"2026-01-01T00:00:00Z","key":"{key}"}}}}"#),
-            format!(r#"{{"format":"tessera-keyring","version":2,"current":{{"id":1,"created_at":"2026-01-01T00:00:00Z","key":"{key}"}}}}"#),
-            format!(r#"{{"format":"tessera-keyring","version":1,"current":{{"id":1,"created_at":"2026-01-01T00:00:00Z","key":"{short}"}}}}"#),
-            format!(r#"{{"format":"tessera-keyring","version":1,"current":{{"id":1,"created_at":"2026-01-01T00:00:00Z","key":"{key}"}},"previous":[{{"id":1,"created_at":"2026-01-01T00:00:00Z","key":"{key}"}}]}}"#),
-            format!(r#"{{"format":"tessera-keyring","version":1,"current":{{"id":"{key}","created_at":"2026-01-01T00:00:00Z","key":"{key}"}}}}"#),
-            format!(r#"{{"format":"tessera-keyring","version":1,"current":{{"id":1,"created_at":"2026-01-01T00:00:00Z","key":"{key}!"}}}}"#),
-            format!(r#"{{"format":"tessera-keyring","version":1,"extra":1,"current":{{"id":1,"created_at":"2026-01-01T00:00:00Z","key":"{key}"}}}}"#),
+            format!(
+                r#"{{"format":"other","version":1,"current":{{"id":1,"created_at":"2026-01-01T00:00:00Z","key":"{key}"}}}}"#
+            ),
+            format!(
+                r#"{{"format":"tessera-keyring","version":2,"current":{{"id":1,"created_at":"2026-01-01T00:00:00Z","key":"{key}"}}}}"#
+            ),
+            format!(
+                r#"{{"format":"tessera-keyring","version":1,"current":{{"id":1,"created_at":"2026-01-01T00:00:00Z","key":"{short}"}}}}"#
+            ),
+            format!(
+                r#"{{"format":"tessera-keyring","version":1,"current":{{"id":1,"created_at":"2026-01-01T00:00:00Z","key":"{key}"}},"previous":[{{"id":1,"created_at":"2026-01-01T00:00:00Z","key":"{key}"}}]}}"#
+            ),
+            format!(
+                r#"{{"format":"tessera-keyring","version":1,"current":{{"id":"{key}","created_at":"2026-01-01T00:00:00Z","key":"{key}"}}}}"#
+            ),
+            format!(
+                r#"{{"format":"tessera-keyring","version":1,"current":{{"id":1,"created_at":"2026-01-01T00:00:00Z","key":"{key}!"}}}}"#
+            ),
+            format!(
+                r#"{{"format":"tessera-keyring","version":1,"extra":1,"current":{{"id":1,"created_at":"2026-01-01T00:00:00Z","key":"{key}"}}}}"#
+            ),
         ];
         for case in &cases {
             write(case);
@@ -668,7 +694,9 @@ mod tests {
             assert!(!msg.contains(&key[..20]), "error echoes key: {msg}");
         }
         // And the well-formed version of the same file loads.
-        write(&format!(r#"{{"format":"tessera-keyring","version":1,"current":{{"id":1,"created_at":"2026-01-01T00:00:00Z","key":"{key}"}}}}"#));
+        write(&format!(
+            r#"{{"format":"tessera-keyring","version":1,"current":{{"id":1,"created_at":"2026-01-01T00:00:00Z","key":"{key}"}}}}"#
+        ));
         assert_eq!(Keyring::load(&path).unwrap().current_id(), 1);
     }
 
@@ -684,7 +712,9 @@ mod tests {
     #[test]
     fn blob_round_trip_and_aad_binding() {
         let ring = Keyring::generate(t0()).unwrap();
-        let blob = ring.seal_blob(b"wJalrXUtnFEMI/K7MDENG", b"AKIAONE").unwrap();
+        let blob = ring
+            .seal_blob(b"wJalrXUtnFEMI/K7MDENG", b"AKIAONE")
+            .unwrap();
         assert_eq!(blob.len(), BLOB_HEADER_LEN + 21 + TAG_LEN);
         assert!(!blob.windows(8).any(|w| w == b"wJalrXUt"));
         assert_eq!(Keyring::blob_key_id(&blob), Some(ring.current_id()));
@@ -699,10 +729,17 @@ mod tests {
         for i in 0..blob.len() * 8 {
             let mut bad = blob.clone();
             bad[i / 8] ^= 1 << (i % 8);
-            assert_eq!(ring.open_blob(&bad, b"AKIAONE"), Err(BlobError::Invalid), "bit {i}");
+            assert_eq!(
+                ring.open_blob(&bad, b"AKIAONE"),
+                Err(BlobError::Invalid),
+                "bit {i}"
+            );
         }
         for n in 0..blob.len() {
-            assert_eq!(ring.open_blob(&blob[..n], b"AKIAONE"), Err(BlobError::Invalid));
+            assert_eq!(
+                ring.open_blob(&blob[..n], b"AKIAONE"),
+                Err(BlobError::Invalid)
+            );
         }
         let mut longer = blob.clone();
         longer.push(0);
@@ -725,8 +762,15 @@ mod tests {
         assert_eq!(Keyring::blob_key_id(&resealed), Some(ring.current_id()));
 
         ring.rotate(t0()).unwrap();
-        assert_eq!(ring.open_blob(&blob, b"AKIA1"), Err(BlobError::Invalid), "retired");
-        assert_eq!(ring.open_blob(&resealed, b"AKIA1").unwrap().expose(), "s3cret");
+        assert_eq!(
+            ring.open_blob(&blob, b"AKIA1"),
+            Err(BlobError::Invalid),
+            "retired"
+        );
+        assert_eq!(
+            ring.open_blob(&resealed, b"AKIA1").unwrap().expose(),
+            "s3cret"
+        );
     }
 
     #[test]

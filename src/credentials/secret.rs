@@ -2,8 +2,8 @@
 //! freed memory. Secret access keys, keyring keys and TOTP seeds are all `Secret`s.
 //!
 //! What it must never do: implement `Display`, `Serialize` or a `Debug` that shows content.
-//! Serialization is opt-in per field through [`serde_text`] and is used only for the claims that
-//! end up inside an encrypted session token.
+//! Serialization is opt-in per field through the private `serde_text` module and is used only
+//! for the claims that end up inside an encrypted session token.
 
 use std::fmt;
 

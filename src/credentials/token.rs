@@ -254,7 +254,7 @@ pub struct SessionClaims {
     #[serde(rename = "cd", default)]
     pub chain_depth: u8,
     /// Federation condition keys kept for the session, e.g.
-    /// (`token.actions.githubusercontent.com:sub`, [`repo:org/repo:ref:refs/heads/main`]).
+    /// (`token.actions.githubusercontent.com:sub`, `["repo:org/repo:ref:refs/heads/main"]`).
     #[serde(rename = "fk", default, skip_serializing_if = "Vec::is_empty")]
     pub federated_keys: Vec<(String, Vec<String>)>,
 }
@@ -385,7 +385,7 @@ pub fn issue_session(
 }
 
 /// Seal `claims` under the keyring's current key. Prefer [`issue_session`]; this exists for
-/// tests and re-sealing.
+/// tests and re-sealing. Timestamps are carried at millisecond precision (finer parts are lost).
 pub fn seal(keyring: &Keyring, claims: &SessionClaims) -> Result<SessionToken, MintError> {
     // Measure first, then serialize into a buffer that never reallocates, so no plaintext copy
     // of the secret is left in freed memory.
@@ -473,11 +473,7 @@ fn open_unexpired(keyring: &Keyring, token: &str) -> Result<SessionClaims, Token
     Ok(claims)
 }
 
-fn seal_bytes(
-    keyring: &Keyring,
-    version: u8,
-    plaintext: &[u8],
-) -> Result<SessionToken, MintError> {
+fn seal_bytes(keyring: &Keyring, version: u8, plaintext: &[u8]) -> Result<SessionToken, MintError> {
     let sealed_len = HEADER_LEN + plaintext.len() + TAG_LEN;
     let encoded_len = (sealed_len * 4).div_ceil(3);
     if encoded_len > MAX_TOKEN_LEN {
@@ -524,6 +520,7 @@ impl std::io::Write for ByteCounter {
 /// - `% 3 == 1`: the rest base64url-encoded → version, key id, length and tag checks;
 /// - `% 3 == 2`: the rest sealed as plaintext with the fuzz key → the claims parser (step 6),
 ///   which is otherwise unreachable without the key.
+#[doc(hidden)]
 pub fn fuzz_open(data: &[u8]) {
     static KEYRING: OnceLock<Option<Keyring>> = OnceLock::new();
     let Some(keyring) = KEYRING.get_or_init(|| {
@@ -570,8 +567,7 @@ mod tests {
     const ACCOUNT: &str = "123456789012";
 
     fn t0() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()
-            + TimeDelta::milliseconds(123)
+        Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap() + TimeDelta::milliseconds(123)
     }
 
     fn role_spec() -> SessionSpec {
@@ -597,7 +593,10 @@ mod tests {
                 .into(),
         );
         spec.policy_arns = vec![format!("arn:aws:iam::{ACCOUNT}:policy/ReadOnly")];
-        spec.tags = vec![("Project".into(), "Pegasus".into()), ("Team".into(), "Ünïcode".into())];
+        spec.tags = vec![
+            ("Project".into(), "Pegasus".into()),
+            ("Team".into(), "Ünïcode".into()),
+        ];
         spec.transitive_tag_keys = vec!["Project".into()];
         spec.source_identity = Some("DevUser123".into());
         spec.federated_keys = vec![(
@@ -670,7 +669,9 @@ mod tests {
         let ring = keyring();
         for spec in all_specs() {
             let issued = issue_session(&ring, spec.clone(), t0(), 900).unwrap();
-            assert!(crate::credentials::is_temporary_access_key_id(&issued.access_key_id));
+            assert!(crate::credentials::is_temporary_access_key_id(
+                &issued.access_key_id
+            ));
             assert_eq!(
                 crate::credentials::account_from_key_id(&issued.access_key_id).as_deref(),
                 Some(ACCOUNT)
@@ -770,7 +771,12 @@ mod tests {
             .map(|i| format!("arn:aws:iam::{ACCOUNT}:policy/some/path/Policy{i}"))
             .collect();
         spec.tags = (0..50)
-            .map(|i| (format!("tag-key-{i:02}"), format!("a-reasonable-value-{i:02}")))
+            .map(|i| {
+                (
+                    format!("tag-key-{i:02}"),
+                    format!("a-reasonable-value-{i:02}"),
+                )
+            })
             .collect();
         let issued = issue_session(&ring, spec.clone(), t0(), 3600).unwrap();
         let len = issued.session_token.as_str().len();
@@ -790,10 +796,16 @@ mod tests {
         let issued = mint(&ring);
         let token = issued.session_token.as_str();
         let exp = issued.expiration;
-        assert!(open(&ring, token, t0() - TimeDelta::hours(1)).is_ok(), "before issue");
+        assert!(
+            open(&ring, token, t0() - TimeDelta::hours(1)).is_ok(),
+            "before issue"
+        );
         assert!(open(&ring, token, t0()).is_ok());
         assert!(open(&ring, token, exp - TimeDelta::milliseconds(1)).is_ok());
-        assert_eq!(open(&ring, token, exp).map(|_| ()), Err(TokenError::Expired));
+        assert_eq!(
+            open(&ring, token, exp).map(|_| ()),
+            Err(TokenError::Expired)
+        );
         assert_eq!(
             open(&ring, token, exp + TimeDelta::seconds(1)).map(|_| ()),
             Err(TokenError::Expired)
@@ -848,7 +860,11 @@ mod tests {
         for i in 0..bytes.len() * 8 {
             let mut bad = bytes.clone();
             bad[i / 8] ^= 1 << (i % 8);
-            assert_invalid(&ring, &URL_SAFE_NO_PAD.encode(&bad), &format!("byte bit {i}"));
+            assert_invalid(
+                &ring,
+                &URL_SAFE_NO_PAD.encode(&bad),
+                &format!("byte bit {i}"),
+            );
         }
         // In the text itself (skipping flips that make invalid UTF-8, which `&str` can't carry).
         let text = token.as_bytes();
@@ -874,7 +890,11 @@ mod tests {
         }
         let bytes = decoded(&token);
         for n in 0..bytes.len() {
-            assert_invalid(&ring, &URL_SAFE_NO_PAD.encode(&bytes[..n]), &format!("bytes {n}"));
+            assert_invalid(
+                &ring,
+                &URL_SAFE_NO_PAD.encode(&bytes[..n]),
+                &format!("bytes {n}"),
+            );
         }
     }
 
@@ -882,9 +902,19 @@ mod tests {
     fn appended_bytes_are_invalid() {
         let ring = keyring();
         let token = mint(&ring).session_token.into_string();
-        for extra in ["A", "AA", "AAA", "AAAA", "=", "==", "\n", "\r\n", " ", "\0", "-", "_", "."] {
-            assert_invalid(&ring, &format!("{token}{extra}"), &format!("append {extra:?}"));
-            assert_invalid(&ring, &format!("{extra}{token}"), &format!("prepend {extra:?}"));
+        for extra in [
+            "A", "AA", "AAA", "AAAA", "=", "==", "\n", "\r\n", " ", "\0", "-", "_", ".",
+        ] {
+            assert_invalid(
+                &ring,
+                &format!("{token}{extra}"),
+                &format!("append {extra:?}"),
+            );
+            assert_invalid(
+                &ring,
+                &format!("{extra}{token}"),
+                &format!("prepend {extra:?}"),
+            );
         }
         let bytes = decoded(&token);
         for extra in [&[0u8][..], &[0; 16], &[0xff; 3]] {
@@ -893,7 +923,11 @@ mod tests {
             assert_invalid(&ring, &URL_SAFE_NO_PAD.encode(&longer), "bytes appended");
         }
         let mid = token.len() / 2;
-        assert_invalid(&ring, &format!("{}\n{}", &token[..mid], &token[mid..]), "newline inside");
+        assert_invalid(
+            &ring,
+            &format!("{}\n{}", &token[..mid], &token[mid..]),
+            "newline inside",
+        );
     }
 
     #[test]
@@ -901,13 +935,22 @@ mod tests {
         let ring = keyring();
         // Mint until the token needs both URL-safe characters and padding would be non-empty,
         // so the alphabet and padding variants differ from the canonical token.
-        let (token, bytes) = loop {
-            let t = mint(&ring).session_token.into_string();
-            let b = decoded(&t);
-            if t.contains('-') && t.contains('_') && b.len() % 3 != 0 {
-                break (t, b);
-            }
-        };
+        // The sealed length depends only on the claims, so vary the session name's length.
+        let (token, bytes) = (0..300)
+            .find_map(|i| {
+                let mut spec = role_spec();
+                spec.principal = SessionPrincipal::Root {
+                    account: ACCOUNT.into(),
+                };
+                spec.source_identity = Some("x".repeat(2 + i % 3));
+                let t = issue_session(&ring, spec, t0(), 3600)
+                    .unwrap()
+                    .session_token
+                    .into_string();
+                let b = decoded(&t);
+                (t.contains('-') && t.contains('_') && !b.len().is_multiple_of(3)).then_some((t, b))
+            })
+            .unwrap();
         assert!(open(&ring, &token, t0()).is_ok());
         let variants = [
             ("url-safe padded", URL_SAFE.encode(&bytes)),
@@ -980,10 +1023,9 @@ mod tests {
     #[test]
     fn unknown_version_is_invalid_even_when_properly_sealed() {
         let ring = keyring();
-        let plaintext = serde_json::to_vec(
-            &open(&ring, mint(&ring).session_token.as_str(), t0()).unwrap(),
-        )
-        .unwrap();
+        let plaintext =
+            serde_json::to_vec(&open(&ring, mint(&ring).session_token.as_str(), t0()).unwrap())
+                .unwrap();
         // A correctly authenticated token in a format version we do not know.
         for version in [0u8, 2, 0xff] {
             let token = seal_bytes(&ring, version, &plaintext).unwrap();

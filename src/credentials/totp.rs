@@ -205,8 +205,14 @@ mod tests {
         assert_eq!(verify(&seed, &code, at(t + 30), None), Ok(step));
         assert_eq!(verify(&seed, &code, at(t - 30), None), Ok(step));
         // Two steps is too far.
-        assert_eq!(verify(&seed, &code, at(t + 60), None), Err(TotpError::Mismatch));
-        assert_eq!(verify(&seed, &code, at(t - 60), None), Err(TotpError::Mismatch));
+        assert_eq!(
+            verify(&seed, &code, at(t + 60), None),
+            Err(TotpError::Mismatch)
+        );
+        assert_eq!(
+            verify(&seed, &code, at(t - 60), None),
+            Err(TotpError::Mismatch)
+        );
     }
 
     #[test]
@@ -215,20 +221,36 @@ mod tests {
         let now = at(1_700_000_000);
         let code = code_at(&seed, 1_700_000_000);
         let used = verify(&seed, &code, now, None).unwrap();
-        assert_eq!(verify(&seed, &code, now, Some(used)), Err(TotpError::Replayed));
         assert_eq!(
-            verify(&seed, &code, now + chrono::TimeDelta::seconds(30), Some(used)),
+            verify(&seed, &code, now, Some(used)),
+            Err(TotpError::Replayed)
+        );
+        assert_eq!(
+            verify(
+                &seed,
+                &code,
+                now + chrono::TimeDelta::seconds(30),
+                Some(used)
+            ),
             Err(TotpError::Replayed)
         );
         // The previous step's code, after the current one was used, is refused too.
         let previous = code_at(&seed, 1_700_000_000 - 30);
         if previous != code {
-            assert_eq!(verify(&seed, &previous, now, Some(used)), Err(TotpError::Replayed));
+            assert_eq!(
+                verify(&seed, &previous, now, Some(used)),
+                Err(TotpError::Replayed)
+            );
         }
         // The next window's code is fresh.
         let next = code_at(&seed, 1_700_000_000 + 30);
         assert_eq!(
-            verify(&seed, &next, now + chrono::TimeDelta::seconds(30), Some(used)),
+            verify(
+                &seed,
+                &next,
+                now + chrono::TimeDelta::seconds(30),
+                Some(used)
+            ),
             Ok(used + 1)
         );
     }
@@ -239,10 +261,23 @@ mod tests {
         let now = at(59);
         assert_eq!(verify(&seed, "287082", now, None), Ok(1));
         for bad in [
-            "", "28708", "2870820", "28708a", " 287082", "287082 ", "+28708", "-28708", "２８７０８２",
-            "28 082", "0x1234",
+            "",
+            "28708",
+            "2870820",
+            "28708a",
+            " 287082",
+            "287082 ",
+            "+28708",
+            "-28708",
+            "２８７０８２",
+            "28 082",
+            "0x1234",
         ] {
-            assert_eq!(verify(&seed, bad, now, None), Err(TotpError::Malformed), "{bad:?}");
+            assert_eq!(
+                verify(&seed, bad, now, None),
+                Err(TotpError::Malformed),
+                "{bad:?}"
+            );
         }
     }
 
@@ -289,6 +324,9 @@ mod tests {
              &issuer=Tessera%20Dev&algorithm=SHA1&digits=6&period=30"
         );
         let odd = otpauth_uri("a:b/c?d&e", "x&y=z", &rfc_seed());
-        assert!(odd.expose().starts_with("otpauth://totp/x%26y%3Dz:a%3Ab%2Fc%3Fd%26e?secret="));
+        assert!(
+            odd.expose()
+                .starts_with("otpauth://totp/x%26y%3Dz:a%3Ab%2Fc%3Fd%26e?secret=")
+        );
     }
 }

@@ -305,9 +305,43 @@ pub fn is_arn_char(c: char) -> bool {
 }
 pub const ARN_PATTERN: &str = r"[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+";
 
+/// Fuzz entry point (`fuzz/fuzz_targets/query_params.rs`): split the bytes into a query and a
+/// form body, parse, and exercise every accessor. Must never panic.
+pub fn fuzz_params(data: &[u8]) {
+    let split = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+    let (query, rest) = data.split_at(split);
+    let body = rest.get(1..);
+    if let Ok(p) = Params::parse(query, body) {
+        let _ = p.required("Action");
+        let _ = p.int("DurationSeconds");
+        let _ = p.bool("SetAsDefault");
+        let _ = p.list("TransitiveTagKeys");
+        let _ = p.struct_list("Tags", &["Key", "Value"]);
+        let _ = p.struct_list("PolicyArns", &["arn"]);
+        for (k, v) in &p.map {
+            let mut val = Validator::new();
+            val.length(k, v, 1, 64).pattern(k, v, NAME_PATTERN, is_name_char);
+            let _ = val.finish();
+            let _ = member_name(k);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn fuzz_entry_never_panics(data in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            fuzz_params(&data);
+        }
+
+        #[test]
+        fn fuzz_entry_on_query_like_text(s in "[A-Za-z0-9.=&%+]{0,200}") {
+            fuzz_params(s.as_bytes());
+        }
+    }
 
     #[test]
     fn duplicates_are_refused_across_query_and_body() {

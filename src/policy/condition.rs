@@ -60,11 +60,33 @@ pub enum Operator {
 pub const OPERATORS: [Operator; 27] = {
     use Operator::*;
     [
-        StringEquals, StringNotEquals, StringEqualsIgnoreCase, StringNotEqualsIgnoreCase, StringLike,
-        StringNotLike, NumericEquals, NumericNotEquals, NumericLessThan, NumericLessThanEquals,
-        NumericGreaterThan, NumericGreaterThanEquals, DateEquals, DateNotEquals, DateLessThan,
-        DateLessThanEquals, DateGreaterThan, DateGreaterThanEquals, Bool, BinaryEquals, IpAddress,
-        NotIpAddress, ArnEquals, ArnLike, ArnNotEquals, ArnNotLike, Null,
+        StringEquals,
+        StringNotEquals,
+        StringEqualsIgnoreCase,
+        StringNotEqualsIgnoreCase,
+        StringLike,
+        StringNotLike,
+        NumericEquals,
+        NumericNotEquals,
+        NumericLessThan,
+        NumericLessThanEquals,
+        NumericGreaterThan,
+        NumericGreaterThanEquals,
+        DateEquals,
+        DateNotEquals,
+        DateLessThan,
+        DateLessThanEquals,
+        DateGreaterThan,
+        DateGreaterThanEquals,
+        Bool,
+        BinaryEquals,
+        IpAddress,
+        NotIpAddress,
+        ArnEquals,
+        ArnLike,
+        ArnNotEquals,
+        ArnNotLike,
+        Null,
     ]
 };
 
@@ -178,9 +200,18 @@ impl Cmp {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Values {
     /// `String*`: patterns (wildcards only for Like), `fold` for IgnoreCase.
-    Str { patterns: Vec<Pattern>, fold: bool },
-    Num { cmp: Cmp, values: Vec<f64> },
-    Date { cmp: Cmp, values: Vec<DateTime<Utc>> },
+    Str {
+        patterns: Vec<Pattern>,
+        fold: bool,
+    },
+    Num {
+        cmp: Cmp,
+        values: Vec<f64>,
+    },
+    Date {
+        cmp: Cmp,
+        values: Vec<DateTime<Utc>>,
+    },
     Bool(Vec<bool>),
     Binary(Vec<Vec<u8>>),
     Ip(Vec<Cidr>),
@@ -234,11 +265,20 @@ impl Condition {
     /// The positive (un-negated) comparison of one request value with the policy values.
     fn any_value_matches(&self, s: &Scalar, ctx: &RequestContext) -> bool {
         match &self.values {
-            Values::Str { patterns, fold } => patterns.iter().any(|p| p.matches(&s.text, *fold, ctx)),
-            Values::Num { cmp, values } => s.number.is_some_and(|n| values.iter().any(|v| cmp.holds(&n, v))),
-            Values::Date { cmp, values } => s.date.is_some_and(|d| values.iter().any(|v| cmp.holds(&d, v))),
+            Values::Str { patterns, fold } => {
+                patterns.iter().any(|p| p.matches(&s.text, *fold, ctx))
+            }
+            Values::Num { cmp, values } => s
+                .number
+                .is_some_and(|n| values.iter().any(|v| cmp.holds(&n, v))),
+            Values::Date { cmp, values } => s
+                .date
+                .is_some_and(|d| values.iter().any(|v| cmp.holds(&d, v))),
             Values::Bool(values) => s.boolean.is_some_and(|b| values.contains(&b)),
-            Values::Binary(values) => s.bytes.as_deref().is_some_and(|b| values.iter().any(|v| v == b)),
+            Values::Binary(values) => s
+                .bytes
+                .as_deref()
+                .is_some_and(|b| values.iter().any(|v| v == b)),
             Values::Ip(values) => s.ip.is_some_and(|ip| values.iter().any(|c| c.contains(ip))),
             Values::Arn(values) => values.iter().any(|p| p.matches(&s.text, ctx)),
             Values::Null(_) => false,
@@ -271,13 +311,21 @@ pub(crate) fn parse_date(s: &str) -> Option<DateTime<Utc>> {
             return None;
         }
         let secs: i64 = secs.parse().ok()?;
-        let nanos: u32 = if frac.is_empty() { 0 } else { format!("{frac:0<9}").parse().ok()? };
+        let nanos: u32 = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<9}").parse().ok()?
+        };
         return DateTime::from_timestamp(secs, nanos);
     }
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(d.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M%#z", "%Y%m%dT%H%M%S%#z", "%Y-%m-%dT%H:%M:%S%.f%#z"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M%#z",
+        "%Y%m%dT%H%M%S%#z",
+        "%Y-%m-%dT%H:%M:%S%.f%#z",
+    ] {
         if let Ok(d) = DateTime::parse_from_str(s, fmt) {
             return Some(d.with_timezone(&Utc));
         }
@@ -317,7 +365,9 @@ pub(crate) struct Cidr {
 impl Cidr {
     pub(crate) fn parse(s: &str) -> Option<Self> {
         let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) if !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) => {
+            Some((a, p))
+                if !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) =>
+            {
                 (a, Some(p.parse::<u8>().ok()?))
             }
             Some(_) => return None,
@@ -338,11 +388,15 @@ impl Cidr {
         };
         match (self.net, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(n) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -356,7 +410,18 @@ mod tests {
 
     #[test]
     fn numbers() {
-        for (s, want) in [("1", Some(1.0)), ("-1.5", Some(-1.5)), ("+.5", Some(0.5)), ("5.", Some(5.0)), ("1e3", None), ("NaN", None), ("", None), (".", None), ("1.2.3", None), ("-", None)] {
+        for (s, want) in [
+            ("1", Some(1.0)),
+            ("-1.5", Some(-1.5)),
+            ("+.5", Some(0.5)),
+            ("5.", Some(5.0)),
+            ("1e3", None),
+            ("NaN", None),
+            ("", None),
+            (".", None),
+            ("1.2.3", None),
+            ("-", None),
+        ] {
             assert_eq!(parse_number(s), want, "{s}");
         }
     }
@@ -384,10 +449,29 @@ mod tests {
         assert!(c.contains("203.0.113.9".parse().unwrap()));
         assert!(!c.contains("203.0.114.9".parse().unwrap()));
         assert!(c.contains("::ffff:203.0.113.9".parse().unwrap()));
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
-        assert!(Cidr::parse("2001:db8::/32").unwrap().contains("2001:db8::1".parse().unwrap()));
-        assert!(Cidr::parse("10.0.0.1").unwrap().contains("10.0.0.1".parse().unwrap()));
-        for bad in ["10.0.0.0/33", "10.0.0/8", "x", "10.0.0.0/", "::/129", "1.2.3.4/-1"] {
+        assert!(
+            Cidr::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+        assert!(
+            Cidr::parse("2001:db8::/32")
+                .unwrap()
+                .contains("2001:db8::1".parse().unwrap())
+        );
+        assert!(
+            Cidr::parse("10.0.0.1")
+                .unwrap()
+                .contains("10.0.0.1".parse().unwrap())
+        );
+        for bad in [
+            "10.0.0.0/33",
+            "10.0.0/8",
+            "x",
+            "10.0.0.0/",
+            "::/129",
+            "1.2.3.4/-1",
+        ] {
             assert!(Cidr::parse(bad).is_none(), "{bad}");
         }
     }

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 use base64::Engine as _;
@@ -84,14 +85,22 @@ impl Principal {
 
     /// The root user of `account`.
     pub fn root(account: &str) -> Self {
-        let mut p = Self::base(PrincipalKind::Root, format!("arn:aws:iam::{account}:root"), account.to_owned());
+        let mut p = Self::base(
+            PrincipalKind::Root,
+            format!("arn:aws:iam::{account}:root"),
+            account.to_owned(),
+        );
         p.unique_id = Some(account.to_owned());
         p
     }
 
     /// An IAM user: `arn` = `arn:aws:iam::<acct>:user/<path><name>`, `unique_id` = `AIDA…`.
     pub fn user(arn: &str, unique_id: &str) -> Self {
-        let mut p = Self::base(PrincipalKind::User, arn.to_owned(), arn_account(arn).to_owned());
+        let mut p = Self::base(
+            PrincipalKind::User,
+            arn.to_owned(),
+            arn_account(arn).to_owned(),
+        );
         p.unique_id = Some(unique_id.to_owned());
         p
     }
@@ -123,14 +132,22 @@ impl Principal {
     /// An OIDC caller of `AssumeRoleWithWebIdentity`. `provider` is the OIDC provider ARN
     /// (`arn:aws:iam::<acct>:oidc-provider/<host/path>`) or a built-in IdP host.
     pub fn web_identity(provider: &str) -> Self {
-        let mut p = Self::base(PrincipalKind::WebIdentity, provider.to_owned(), arn_account(provider).to_owned());
+        let mut p = Self::base(
+            PrincipalKind::WebIdentity,
+            provider.to_owned(),
+            arn_account(provider).to_owned(),
+        );
         p.provider = Some(provider.to_owned());
         p
     }
 
     /// A SAML caller of `AssumeRoleWithSAML`; `provider` is the SAML provider ARN.
     pub fn saml(provider: &str) -> Self {
-        let mut p = Self::base(PrincipalKind::Saml, provider.to_owned(), arn_account(provider).to_owned());
+        let mut p = Self::base(
+            PrincipalKind::Saml,
+            provider.to_owned(),
+            arn_account(provider).to_owned(),
+        );
         p.provider = Some(provider.to_owned());
         p
     }
@@ -154,7 +171,10 @@ impl Principal {
     pub(crate) fn is_iam_identity(&self) -> bool {
         matches!(
             self.kind,
-            PrincipalKind::Root | PrincipalKind::User | PrincipalKind::AssumedRole | PrincipalKind::FederatedUser
+            PrincipalKind::Root
+                | PrincipalKind::User
+                | PrincipalKind::AssumedRole
+                | PrincipalKind::FederatedUser
         )
     }
 }
@@ -199,7 +219,10 @@ pub struct ContextValue {
 impl ContextValue {
     /// A single string value (also parsed as number/date/bool/IP/base64 when it has that form).
     pub fn string(s: &str) -> Self {
-        Self { items: vec![Scalar::from_text(s)], multi: false }
+        Self {
+            items: vec![Scalar::from_text(s)],
+            multi: false,
+        }
     }
 
     /// A multi-valued key (`aws:TagKeys`, `saml:edupersonaffiliation`, `…:amr`); may be empty.
@@ -208,7 +231,13 @@ impl ContextValue {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        Self { items: values.into_iter().map(|s| Scalar::from_text(s.as_ref())).collect(), multi: true }
+        Self {
+            items: values
+                .into_iter()
+                .map(|s| Scalar::from_text(s.as_ref()))
+                .collect(),
+            multi: true,
+        }
     }
 
     /// A boolean (`aws:SecureTransport`, `aws:MultiFactorAuthPresent`).
@@ -272,13 +301,40 @@ impl ContextValue {
     }
 }
 
+/// FNV-1a: context keys are short and looked up dozens of times per decision; SipHash's
+/// flooding resistance buys nothing here (a request carries at most a few hundred keys, so
+/// even total collision costs microseconds).
+#[derive(Default, Clone, Copy)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type KeyMap = HashMap<Box<str>, ContextValue, BuildHasherDefault<Fnv>>;
+
 /// Everything the evaluator knows about one request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestContext {
     principal: Principal,
     action: String,
     resource: String,
-    keys: HashMap<Box<str>, ContextValue>,
+    keys: KeyMap,
 }
 
 impl RequestContext {
@@ -293,7 +349,7 @@ impl RequestContext {
                 principal,
                 action: action.to_owned(),
                 resource: resource.to_owned(),
-                keys: HashMap::new(),
+                keys: KeyMap::default(),
             },
         };
         b.principal_keys();
@@ -334,7 +390,11 @@ impl Resolver for RequestContext {
 
 impl fmt::Display for RequestContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} -> {} on {}", self.principal.arn, self.action, self.resource)
+        write!(
+            f,
+            "{} -> {} on {}",
+            self.principal.arn, self.action, self.resource
+        )
     }
 }
 
@@ -366,7 +426,9 @@ impl ContextBuilder {
                 .role_unique_id
                 .as_ref()
                 .map(|id| format!("{id}:{}", p.session_name.as_deref().unwrap_or(""))),
-            PrincipalKind::Root | PrincipalKind::User | PrincipalKind::FederatedUser => p.unique_id.clone(),
+            PrincipalKind::Root | PrincipalKind::User | PrincipalKind::FederatedUser => {
+                p.unique_id.clone()
+            }
             _ => None,
         };
         if let Some(u) = userid {
@@ -382,7 +444,9 @@ impl ContextBuilder {
     }
 
     fn put(&mut self, key: &str, value: ContextValue) {
-        self.ctx.keys.insert(key.to_lowercase().into_boxed_str(), value);
+        self.ctx
+            .keys
+            .insert(key.to_lowercase().into_boxed_str(), value);
     }
 
     /// Sets any key (federation keys such as `token.actions.githubusercontent.com:sub`,
@@ -433,7 +497,10 @@ impl ContextBuilder {
     pub fn mfa(self, present: bool, age_seconds: Option<u64>) -> Self {
         let b = self.set("aws:MultiFactorAuthPresent", ContextValue::bool(present));
         match age_seconds {
-            Some(age) => b.set("aws:MultiFactorAuthAge", ContextValue::string(&age.to_string())),
+            Some(age) => b.set(
+                "aws:MultiFactorAuthAge",
+                ContextValue::string(&age.to_string()),
+            ),
             None => b,
         }
     }
@@ -459,7 +526,10 @@ impl ContextBuilder {
     }
 
     /// `aws:PrincipalTag/<key>` for each tag.
-    pub fn principal_tags<'t>(mut self, tags: impl IntoIterator<Item = (&'t str, &'t str)>) -> Self {
+    pub fn principal_tags<'t>(
+        mut self,
+        tags: impl IntoIterator<Item = (&'t str, &'t str)>,
+    ) -> Self {
         for (k, v) in tags {
             self.put(&format!("aws:PrincipalTag/{k}"), ContextValue::string(v));
         }
@@ -521,17 +591,29 @@ mod tests {
 
     #[test]
     fn principal_keys_filled() {
-        let p = Principal::assumed_role("arn:aws:iam::111122223333:role/ops/Deploy", "AROAEXAMPLEID", "s1");
+        let p = Principal::assumed_role(
+            "arn:aws:iam::111122223333:role/ops/Deploy",
+            "AROAEXAMPLEID",
+            "s1",
+        );
         assert_eq!(p.arn, "arn:aws:sts::111122223333:assumed-role/Deploy/s1");
         let c = RequestContext::builder(p, "sts:AssumeRole", "arn:aws:iam::111122223333:role/x")
             .principal_tags([("Team", "blue")])
             .build();
-        assert_eq!(c.resolve("aws:principalarn"), Some("arn:aws:iam::111122223333:role/ops/Deploy"));
+        assert_eq!(
+            c.resolve("aws:principalarn"),
+            Some("arn:aws:iam::111122223333:role/ops/Deploy")
+        );
         assert_eq!(c.resolve("aws:userid"), Some("AROAEXAMPLEID:s1"));
         assert_eq!(c.resolve("aws:principaltype"), Some("AssumedRole"));
         assert_eq!(c.resolve("aws:principaltag/team"), Some("blue"));
         assert_eq!(c.resolve("aws:username"), None);
-        let u = RequestContext::builder(Principal::user("arn:aws:iam::1:user/p/alice", "AIDAX"), "a:b", "*").build();
+        let u = RequestContext::builder(
+            Principal::user("arn:aws:iam::1:user/p/alice", "AIDAX"),
+            "a:b",
+            "*",
+        )
+        .build();
         assert_eq!(u.resolve("aws:username"), Some("alice"));
     }
 }

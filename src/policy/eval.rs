@@ -57,7 +57,9 @@ impl fmt::Display for PolicyType {
 /// A policy with the id it is reported under (an ARN, or `user/NAME/inline/POLNAME`, ...).
 #[derive(Debug, Clone, Copy)]
 pub struct PolicyRef<'a> {
+    /// Reported in [`MatchedStatement::policy_id`].
     pub id: &'a str,
+    /// The compiled document.
     pub policy: &'a Policy,
 }
 
@@ -65,7 +67,9 @@ pub struct PolicyRef<'a> {
 /// trust policy (it must always allow the principal explicitly).
 #[derive(Debug, Clone, Copy)]
 pub struct ResourcePolicyRef<'a> {
+    /// Reported in [`MatchedStatement::policy_id`] (e.g. the role ARN).
     pub id: &'a str,
+    /// The compiled document (kind [`PolicyKind::Trust`] or [`PolicyKind::Resource`]).
     pub policy: &'a Policy,
     /// The account that owns the resource (the role's account for trust policies).
     pub owner_account: &'a str,
@@ -89,6 +93,7 @@ pub struct PolicySet<'a> {
 /// The outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Decision {
+    /// Every required policy allows and nothing denies.
     Allowed,
     /// An applicable `Deny` statement.
     ExplicitDeny,
@@ -133,12 +138,23 @@ impl fmt::Display for Reason {
             Reason::IdentityAllowed => f.write_str("allowed by identity policy"),
             Reason::ResourceGrantsPrincipal(t) => write!(f, "allowed: {t} names the principal"),
             Reason::ResourceGrantsRole(t) => write!(f, "allowed: {t} names the principal's role"),
-            Reason::CrossAccountAllowed => f.write_str("allowed: cross-account, both accounts allow"),
+            Reason::CrossAccountAllowed => {
+                f.write_str("allowed: cross-account, both accounts allow")
+            }
             Reason::NoAllowInIdentity => f.write_str("implicit deny: no identity policy allows"),
-            Reason::NoAllowInTrust => f.write_str("implicit deny: trust policy does not allow the principal"),
-            Reason::BoundaryDenied => f.write_str("implicit deny: permissions boundary does not allow"),
-            Reason::SessionPolicyDenied => f.write_str("implicit deny: session policy does not allow"),
-            Reason::CrossAccountNeedsBoth(t) => write!(f, "implicit deny: cross-account access needs both sides, {t} does not allow"),
+            Reason::NoAllowInTrust => {
+                f.write_str("implicit deny: trust policy does not allow the principal")
+            }
+            Reason::BoundaryDenied => {
+                f.write_str("implicit deny: permissions boundary does not allow")
+            }
+            Reason::SessionPolicyDenied => {
+                f.write_str("implicit deny: session policy does not allow")
+            }
+            Reason::CrossAccountNeedsBoth(t) => write!(
+                f,
+                "implicit deny: cross-account access needs both sides, {t} does not allow"
+            ),
         }
     }
 }
@@ -146,18 +162,24 @@ impl fmt::Display for Reason {
 /// A statement that applied (action, resource, principal and conditions all matched).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatchedStatement {
+    /// The id given in the [`PolicySet`].
     pub policy_id: String,
+    /// The role the policy played.
     pub policy_type: PolicyType,
+    /// The statement's `Sid`, if it has a non-empty one.
     pub sid: Option<String>,
     /// 0-based position in the policy's `Statement` array.
     pub index: usize,
+    /// `Allow` or `Deny`.
     pub effect: Effect,
 }
 
 /// The result of [`evaluate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evaluation {
+    /// The outcome.
     pub decision: Decision,
+    /// The rule that decided.
     pub reason: Reason,
     /// Applicable statements, in order: identity, resource, boundary, session.
     pub matched: Vec<MatchedStatement>,
@@ -176,7 +198,11 @@ impl fmt::Display for Evaluation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.reason)?;
         for m in &self.matched {
-            write!(f, "; {} {} statement {}", m.effect, m.policy_type, m.policy_id)?;
+            write!(
+                f,
+                "; {} {} statement {}",
+                m.effect, m.policy_type, m.policy_id
+            )?;
             match &m.sid {
                 Some(sid) => write!(f, "#{sid}")?,
                 None => write!(f, "[{}]", m.index)?,
@@ -211,7 +237,11 @@ struct Tally {
     grant: Grant,
 }
 
-const EMPTY: Tally = Tally { allow: false, deny: false, grant: Grant::None };
+const EMPTY: Tally = Tally {
+    allow: false,
+    deny: false,
+    grant: Grant::None,
+};
 
 /// Decides whether `req` is allowed under `set`.
 pub fn evaluate(req: &RequestContext, set: &PolicySet<'_>) -> Evaluation {
@@ -224,13 +254,37 @@ pub fn evaluate(req: &RequestContext, set: &PolicySet<'_>) -> Evaluation {
     let p = req.principal();
 
     // --- facts -------------------------------------------------------------------------
-    let identity = set.identity.iter().fold(EMPTY, |t, r| t.or(tally(req, *r, PolicyType::Identity, &mut out)));
-    let resource = set.resource.map(|r| {
-        let t = if r.policy.kind() == PolicyKind::Trust { PolicyType::Trust } else { PolicyType::Resource };
-        (t, tally(req, PolicyRef { id: r.id, policy: r.policy }, t, &mut out), r.owner_account)
+    let identity = set.identity.iter().fold(EMPTY, |t, r| {
+        t.or(tally(req, *r, PolicyType::Identity, &mut out))
     });
-    let boundary = set.boundary.map(|b| tally(req, b, PolicyType::PermissionsBoundary, &mut out));
-    let session = set.session.map(|s| s.iter().fold(EMPTY, |t, r| t.or(tally(req, *r, PolicyType::Session, &mut out))));
+    let resource = set.resource.map(|r| {
+        let t = if r.policy.kind() == PolicyKind::Trust {
+            PolicyType::Trust
+        } else {
+            PolicyType::Resource
+        };
+        (
+            t,
+            tally(
+                req,
+                PolicyRef {
+                    id: r.id,
+                    policy: r.policy,
+                },
+                t,
+                &mut out,
+            ),
+            r.owner_account,
+        )
+    });
+    let boundary = set
+        .boundary
+        .map(|b| tally(req, b, PolicyType::PermissionsBoundary, &mut out));
+    let session = set.session.map(|s| {
+        s.iter().fold(EMPTY, |t, r| {
+            t.or(tally(req, *r, PolicyType::Session, &mut out))
+        })
+    });
 
     let deny_in = [
         identity.deny.then_some(PolicyType::Identity),
@@ -259,7 +313,8 @@ pub fn evaluate(req: &RequestContext, set: &PolicySet<'_>) -> Evaluation {
     };
     // Only IAM identities have an account of their own to be "cross" from; federated
     // (OIDC/SAML), service and anonymous callers are decided by the resource policy alone.
-    let cross_account = resource.is_some_and(|(_, _, owner)| p.is_iam_identity() && p.account != owner);
+    let cross_account =
+        resource.is_some_and(|(_, _, owner)| p.is_iam_identity() && p.account != owner);
     let side_type = |r: Reason| match r {
         Reason::BoundaryDenied => PolicyType::PermissionsBoundary,
         Reason::SessionPolicyDenied => PolicyType::Session,
@@ -278,10 +333,12 @@ pub fn evaluate(req: &RequestContext, set: &PolicySet<'_>) -> Evaluation {
         (None, Some((t, Grant::None, true))) => (ImplicitDeny, Reason::CrossAccountNeedsBoth(t)),
         // Cross-account, resource side allows: the caller's account must allow too, whatever
         // the resource policy named.
-        (None, Some((_, Grant::Account | Grant::Role | Grant::Direct, true))) => match caller_side {
-            Ok(_) => (Allowed, Reason::CrossAccountAllowed),
-            Err(r) => (ImplicitDeny, Reason::CrossAccountNeedsBoth(side_type(r))),
-        },
+        (None, Some((_, Grant::Account | Grant::Role | Grant::Direct, true))) => {
+            match caller_side {
+                Ok(_) => (Allowed, Reason::CrossAccountAllowed),
+                Err(r) => (ImplicitDeny, Reason::CrossAccountNeedsBoth(side_type(r))),
+            }
+        }
         // Same account, the caller itself named (user/session ARN, provider, service): the
         // grant stands alone against identity and boundary implicit denies.
         (None, Some((t, Grant::Direct, false))) => (Allowed, Reason::ResourceGrantsPrincipal(t)),
@@ -305,7 +362,11 @@ pub fn evaluate(req: &RequestContext, set: &PolicySet<'_>) -> Evaluation {
 
 impl Tally {
     fn or(self, o: Tally) -> Tally {
-        Tally { allow: self.allow || o.allow, deny: self.deny || o.deny, grant: self.grant.max(o.grant) }
+        Tally {
+            allow: self.allow || o.allow,
+            deny: self.deny || o.deny,
+            grant: self.grant.max(o.grant),
+        }
     }
 }
 
@@ -313,7 +374,9 @@ impl Tally {
 fn tally(req: &RequestContext, r: PolicyRef<'_>, ptype: PolicyType, out: &mut Evaluation) -> Tally {
     let mut t = EMPTY;
     for s in &r.policy.statements {
-        let Some(grant) = applies(s, req, &mut out.missing_keys) else { continue };
+        let Some(grant) = applies(s, ptype, req, &mut out.missing_keys) else {
+            continue;
+        };
         out.matched.push(MatchedStatement {
             policy_id: r.id.to_owned(),
             policy_type: ptype,
@@ -333,22 +396,37 @@ fn tally(req: &RequestContext, r: PolicyRef<'_>, ptype: PolicyType, out: &mut Ev
 }
 
 /// Whether a statement applies to the request; `Some(grant)` says how specifically its
-/// `Principal` named the caller (`Grant::Direct` when the statement has no Principal).
-fn applies(s: &Statement, req: &RequestContext, missing: &mut Vec<String>) -> Option<Grant> {
+/// `Principal` named the caller (`Grant::Direct` for identity-side statements).
+fn applies(
+    s: &Statement,
+    ptype: PolicyType,
+    req: &RequestContext,
+    missing: &mut Vec<String>,
+) -> Option<Grant> {
     // Action (case-insensitive, no variables).
-    let action_hit = s.action.items.iter().any(|p| p.matches(req.action(), true, &NoVars));
+    let action_hit = s
+        .action
+        .items
+        .iter()
+        .any(|p| p.matches(req.action(), true, &NoVars));
     if action_hit == s.action.negated {
         return None;
     }
     // Resource (case-sensitive, variables resolved from the request).
     if let Some(res) = &s.resource {
-        let hit = res.items.iter().any(|p| p.matches(req.resource(), false, req));
+        let hit = res
+            .items
+            .iter()
+            .any(|p| p.matches(req.resource(), false, req));
         if hit == res.negated {
             return None;
         }
     }
     // Principal (resource and trust policies).
     let grant = match &s.principal {
+        // A resource-side statement without Principal can only come from a document parsed
+        // as Identity and passed as a resource policy by mistake: it names nobody.
+        None if matches!(ptype, PolicyType::Resource | PolicyType::Trust) => Grant::Account,
         None => Grant::Direct,
         Some(pc) => principal_grant(pc, req.principal()),
     };
@@ -361,11 +439,19 @@ fn applies(s: &Statement, req: &RequestContext, missing: &mut Vec<String>) -> Op
             missing.push(k.to_owned());
         }
     };
-    s.conditions.iter().all(|c| c.eval(req, &mut note)).then_some(grant)
+    s.conditions
+        .iter()
+        .all(|c| c.eval(req, &mut note))
+        .then_some(grant)
 }
 
 fn principal_grant(pc: &PrincipalClause, p: &Principal) -> Grant {
-    let best = pc.entries.iter().map(|e| entry_grant(e, p)).max().unwrap_or(Grant::None);
+    let best = pc
+        .entries
+        .iter()
+        .map(|e| entry_grant(e, p))
+        .max()
+        .unwrap_or(Grant::None);
     match (pc.negated, best) {
         (false, g) => g,
         // NotPrincipal: applies to everyone not listed, but never counts as naming anyone.
@@ -388,29 +474,41 @@ fn entry_grant(e: &PrincipalEntry, p: &Principal) -> Grant {
     match e {
         PrincipalEntry::Anyone => wildcard,
         PrincipalEntry::AnyAws => hit(
-            !matches!(p.kind, PrincipalKind::WebIdentity | PrincipalKind::Saml | PrincipalKind::Service),
+            !matches!(
+                p.kind,
+                PrincipalKind::WebIdentity | PrincipalKind::Saml | PrincipalKind::Service
+            ),
             wildcard,
         ),
         PrincipalEntry::Account { partition, account } => hit(
-            p.is_iam_identity() && p.account == **account && p.arn.split(':').nth(1) == Some(&**partition),
+            p.is_iam_identity()
+                && p.account == **account
+                && p.arn.split(':').nth(1) == Some(&**partition),
             Grant::Account,
         ),
-        PrincipalEntry::User { arn, id } => {
-            hit(p.kind == PrincipalKind::User && p.arn == **arn && bound_ok(id, &p.unique_id), Grant::Direct)
-        }
+        PrincipalEntry::User { arn, id } => hit(
+            p.kind == PrincipalKind::User && p.arn == **arn && bound_ok(id, &p.unique_id),
+            Grant::Direct,
+        ),
         PrincipalEntry::Role { arn, id } => hit(
             p.kind == PrincipalKind::AssumedRole
                 && p.role_arn.as_deref() == Some(&**arn)
                 && bound_ok(id, &p.role_unique_id),
             Grant::Role,
         ),
-        PrincipalEntry::Session { arn } => hit(p.kind == PrincipalKind::AssumedRole && p.arn == **arn, Grant::Direct),
-        PrincipalEntry::FederatedUser { arn } => {
-            hit(p.kind == PrincipalKind::FederatedUser && p.arn == **arn, Grant::Direct)
-        }
+        PrincipalEntry::Session { arn } => hit(
+            p.kind == PrincipalKind::AssumedRole && p.arn == **arn,
+            Grant::Direct,
+        ),
+        PrincipalEntry::FederatedUser { arn } => hit(
+            p.kind == PrincipalKind::FederatedUser && p.arn == **arn,
+            Grant::Direct,
+        ),
         PrincipalEntry::UniqueId { id } => match p.kind {
             PrincipalKind::User => hit(p.unique_id.as_deref() == Some(&**id), Grant::Direct),
-            PrincipalKind::AssumedRole => hit(p.role_unique_id.as_deref() == Some(&**id), Grant::Role),
+            PrincipalKind::AssumedRole => {
+                hit(p.role_unique_id.as_deref() == Some(&**id), Grant::Role)
+            }
             _ => Grant::None,
         },
         PrincipalEntry::Federated { provider } => hit(
@@ -418,7 +516,10 @@ fn entry_grant(e: &PrincipalEntry, p: &Principal) -> Grant {
                 && p.provider.as_deref() == Some(&**provider),
             Grant::Direct,
         ),
-        PrincipalEntry::Service { name } => hit(p.kind == PrincipalKind::Service && p.arn == **name, Grant::Direct),
+        PrincipalEntry::Service { name } => hit(
+            p.kind == PrincipalKind::Service && p.arn == **name,
+            Grant::Direct,
+        ),
         PrincipalEntry::CanonicalUser { .. } => Grant::None,
     }
 }

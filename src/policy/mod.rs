@@ -35,7 +35,8 @@ mod tests;
 pub use condition::{OPERATORS, Operator, SetQualifier};
 pub use context::{ContextBuilder, ContextValue, Principal, PrincipalKind, RequestContext};
 pub use eval::{
-    Decision, Evaluation, MatchedStatement, PolicyRef, PolicySet, PolicyType, Reason, ResourcePolicyRef, evaluate,
+    Decision, Evaluation, MatchedStatement, PolicyRef, PolicySet, PolicyType, Reason,
+    ResourcePolicyRef, evaluate,
 };
 pub use model::{Effect, Policy, PolicyKind, PolicyVersion};
 pub use parse::{PolicyError, PolicyErrorKind, check_size, policy_size};
@@ -43,18 +44,42 @@ pub use parse::{PolicyError, PolicyErrorKind, check_size, policy_size};
 /// Fuzz entry point for the parser: any bytes; must never panic. Parsed documents are also
 /// evaluated once and re-parsed from [`Policy::source`].
 pub fn fuzz_parse(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let _ = policy_size(text);
-    let ctx = fuzz_context(Principal::user("arn:aws:iam::111122223333:user/alice", "AIDAFUZZ"), "", &[]);
-    for kind in [PolicyKind::Identity, PolicyKind::Trust, PolicyKind::Resource] {
-        let Ok(policy) = Policy::parse(text, kind) else { continue };
+    let ctx = fuzz_context(
+        Principal::user("arn:aws:iam::111122223333:user/alice", "AIDAFUZZ"),
+        "",
+        &[],
+    );
+    for kind in [
+        PolicyKind::Identity,
+        PolicyKind::Trust,
+        PolicyKind::Resource,
+    ] {
+        let Ok(policy) = Policy::parse(text, kind) else {
+            continue;
+        };
         let again = Policy::parse(policy.source(), kind);
         assert!(again.as_ref() == Ok(&policy), "re-parse differs");
-        let r = [PolicyRef { id: "fuzz", policy: &policy }];
+        let r = [PolicyRef {
+            id: "fuzz",
+            policy: &policy,
+        }];
         let set = match kind {
-            PolicyKind::Identity => PolicySet { identity: &r, boundary: Some(r[0]), session: Some(&r), ..PolicySet::default() },
+            PolicyKind::Identity => PolicySet {
+                identity: &r,
+                boundary: Some(r[0]),
+                session: Some(&r),
+                ..PolicySet::default()
+            },
             _ => PolicySet {
-                resource: Some(ResourcePolicyRef { id: "fuzz", policy: &policy, owner_account: "111122223333" }),
+                resource: Some(ResourcePolicyRef {
+                    id: "fuzz",
+                    policy: &policy,
+                    owner_account: "111122223333",
+                }),
                 ..PolicySet::default()
             },
         };
@@ -67,34 +92,55 @@ pub fn fuzz_parse(data: &[u8]) {
 /// decision is deterministic, an explicit deny names a matched Deny, an Allow has a matched
 /// Allow (or is root).
 pub fn fuzz_eval(data: &[u8]) {
-    let Some((&selector, rest)) = data.split_first() else { return };
-    let Ok(text) = std::str::from_utf8(rest) else { return };
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
     let mut parts = text.split('\u{1}');
     let policy_text = parts.next().unwrap_or("");
     let action = parts.next().unwrap_or("sts:AssumeRole");
     let resource = parts.next().unwrap_or("arn:aws:iam::111122223333:role/r");
-    let pairs: Vec<(&str, &str)> =
-        parts.next().unwrap_or("").lines().filter_map(|l| l.split_once('=')).collect();
+    let pairs: Vec<(&str, &str)> = parts
+        .next()
+        .unwrap_or("")
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .collect();
     let principal = match selector % 8 {
         0 => Principal::root("111122223333"),
         1 => Principal::user("arn:aws:iam::111122223333:user/alice", "AIDAALICE"),
         2 => Principal::assumed_role("arn:aws:iam::111122223333:role/r", "AROAROLE", "s"),
         3 => Principal::assumed_role("arn:aws:iam::444455556666:role/x", "AROAX", "s"),
         4 => Principal::federated_user("111122223333", "bob"),
-        5 => Principal::web_identity("arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"),
+        5 => Principal::web_identity(
+            "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com",
+        ),
         6 => Principal::service("ec2.amazonaws.com"),
         _ => Principal::anonymous(),
     };
-    let ctx = fuzz_context(principal, action, &pairs);
-    let ctx = RequestContext::builder(ctx.principal().clone(), action, resource)
+    let ctx = RequestContext::builder(principal, action, resource)
         .current_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default());
-    let ctx = pairs.iter().fold(ctx, |b, (k, v)| match v.split_once(',') {
-        Some(_) => b.strings(k, v.split(',')),
-        None => b.string(k, v),
-    }).build();
-    let kind = if selector & 8 == 0 { PolicyKind::Identity } else { PolicyKind::Trust };
-    let Ok(policy) = Policy::parse(policy_text, kind) else { return };
-    let r = [PolicyRef { id: "fuzz", policy: &policy }];
+    let ctx = pairs
+        .iter()
+        .fold(ctx, |b, (k, v)| match v.split_once(',') {
+            Some(_) => b.strings(k, v.split(',')),
+            None => b.string(k, v),
+        })
+        .build();
+    let kind = if selector & 8 == 0 {
+        PolicyKind::Identity
+    } else {
+        PolicyKind::Trust
+    };
+    let Ok(policy) = Policy::parse(policy_text, kind) else {
+        return;
+    };
+    let r = [PolicyRef {
+        id: "fuzz",
+        policy: &policy,
+    }];
     let set = if kind == PolicyKind::Identity {
         PolicySet {
             identity: &r,
@@ -105,16 +151,26 @@ pub fn fuzz_eval(data: &[u8]) {
     } else {
         PolicySet {
             identity: &[],
-            resource: Some(ResourcePolicyRef { id: "trust", policy: &policy, owner_account: "111122223333" }),
+            resource: Some(ResourcePolicyRef {
+                id: "trust",
+                policy: &policy,
+                owner_account: "111122223333",
+            }),
             ..PolicySet::default()
         }
     };
     let first = evaluate(&ctx, &set);
-    assert!(first == evaluate(&ctx, &set), "evaluation is not deterministic");
+    assert!(
+        first == evaluate(&ctx, &set),
+        "evaluation is not deterministic"
+    );
     let has = |e: Effect| first.matched.iter().any(|m| m.effect == e);
     match first.decision {
         Decision::ExplicitDeny => assert!(has(Effect::Deny), "explicit deny without a Deny"),
-        Decision::Allowed => assert!(has(Effect::Allow) || ctx.principal().is_root(), "allow without an Allow"),
+        Decision::Allowed => assert!(
+            has(Effect::Allow) || ctx.principal().is_root(),
+            "allow without an Allow"
+        ),
         Decision::ImplicitDeny => assert!(!has(Effect::Deny), "implicit deny despite a Deny"),
     }
     let _ = first.to_string();
@@ -123,6 +179,9 @@ pub fn fuzz_eval(data: &[u8]) {
 fn fuzz_context(principal: Principal, action: &str, pairs: &[(&str, &str)]) -> RequestContext {
     pairs
         .iter()
-        .fold(RequestContext::builder(principal, action, "arn:aws:iam::111122223333:role/r"), |b, (k, v)| b.string(k, v))
+        .fold(
+            RequestContext::builder(principal, action, "arn:aws:iam::111122223333:role/r"),
+            |b, (k, v)| b.string(k, v),
+        )
         .build()
 }

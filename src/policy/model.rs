@@ -37,7 +37,9 @@ pub enum PolicyVersion {
 /// `Effect` of a statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Effect {
+    /// `"Effect": "Allow"`.
     Allow,
+    /// `"Effect": "Deny"`.
     Deny,
 }
 
@@ -98,7 +100,10 @@ pub(crate) enum PrincipalEntry {
     /// `{"AWS": "*"}`: every AWS principal (IAM identities, sessions, anonymous).
     AnyAws,
     /// `{"AWS": "123456789012"}` or `arn:aws:iam::123456789012:root`: delegates to the account.
-    Account { partition: Box<str>, account: Box<str> },
+    Account {
+        partition: Box<str>,
+        account: Box<str>,
+    },
     /// An IAM user ARN; `id` is the user's unique id once bound by the IAM layer.
     User { arn: Box<str>, id: Option<Box<str>> },
     /// An IAM role ARN; matches sessions of the role. `id` = role unique id once bound.

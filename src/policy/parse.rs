@@ -13,8 +13,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, Value};
 
-use super::condition::{Cidr, Cmp, Condition, Operator, SetQualifier, Values, parse_bool, parse_date, parse_number};
-use super::model::{Clause, Effect, Policy, PolicyKind, PolicyVersion, PrincipalClause, PrincipalEntry, Statement};
+use super::condition::{
+    Cidr, Cmp, Condition, Operator, SetQualifier, Values, parse_bool, parse_date, parse_number,
+};
+use super::model::{
+    Clause, Effect, Policy, PolicyKind, PolicyVersion, PrincipalClause, PrincipalEntry, Statement,
+};
 use super::pattern::{ArnPattern, Pattern};
 use super::variables::{NoVars, tokenize};
 
@@ -31,19 +35,27 @@ pub enum PolicyErrorKind {
 /// A document rejected at store time. `message` is the text the client sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyError {
+    /// Which AWS error code this maps to ([`PolicyError::code`]).
     pub kind: PolicyErrorKind,
+    /// The client-facing message (AWS's wording where known).
     pub message: String,
 }
 
 impl PolicyError {
     /// A `MalformedPolicyDocument` error with `message`.
     pub fn malformed(message: impl Into<String>) -> Self {
-        Self { kind: PolicyErrorKind::Malformed, message: message.into() }
+        Self {
+            kind: PolicyErrorKind::Malformed,
+            message: message.into(),
+        }
     }
 
     /// A `LimitExceeded` error with `message`.
     pub fn limit_exceeded(message: impl Into<String>) -> Self {
-        Self { kind: PolicyErrorKind::LimitExceeded, message: message.into() }
+        Self {
+            kind: PolicyErrorKind::LimitExceeded,
+            message: message.into(),
+        }
     }
 
     /// AWS's answer when a user/role ARN in a principal does not exist at save time:
@@ -71,7 +83,9 @@ impl std::error::Error for PolicyError {}
 
 /// Policy size as IAM counts it: characters, whitespace (space, tab, CR, LF) not counted.
 pub fn policy_size(json: &str) -> usize {
-    json.chars().filter(|c| !matches!(c, ' ' | '\t' | '\n' | '\r')).count()
+    json.chars()
+        .filter(|c| !matches!(c, ' ' | '\t' | '\n' | '\r'))
+        .count()
 }
 
 /// `LimitExceeded` (`Cannot exceed quota for PolicySize: <limit>`) when
@@ -80,7 +94,9 @@ pub fn policy_size(json: &str) -> usize {
 /// entity-specific AWS text via [`PolicyError::limit_exceeded`].
 pub fn check_size(json: &str, limit: usize) -> Result<(), PolicyError> {
     if policy_size(json) > limit {
-        return Err(PolicyError::limit_exceeded(format!("Cannot exceed quota for PolicySize: {limit}")));
+        return Err(PolicyError::limit_exceeded(format!(
+            "Cannot exceed quota for PolicySize: {limit}"
+        )));
     }
     Ok(())
 }
@@ -109,7 +125,10 @@ impl Policy {
     /// Errors are `MalformedPolicyDocument` with AWS's message. Size limits are *not* checked
     /// here (they depend on where the document is stored): use [`check_size`].
     pub fn parse(json: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
-        if let Some(c) = json.chars().find(|c| !matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}')) {
+        if let Some(c) = json
+            .chars()
+            .find(|c| !matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}'))
+        {
             return malformed(format!(
                 "Policy document contains the character U+{:04X}, outside the allowed range (U+0009, U+000A, U+000D, U+0020 through U+00FF).",
                 u32::from(c)
@@ -127,32 +146,53 @@ impl Policy {
                     version = match value.as_str() {
                         Some("2012-10-17") => PolicyVersion::V2012_10_17,
                         Some("2008-10-17") => PolicyVersion::V2008_10_17,
-                        Some(_) => return malformed("Policy document must be version 2012-10-17 or greater."),
+                        Some(_) => {
+                            return malformed(
+                                "Policy document must be version 2012-10-17 or greater.",
+                            );
+                        }
                         None => return malformed(SYNTAX),
                     }
                 }
-                "Id" => id = Some(value.as_str().ok_or_else(|| PolicyError::malformed(SYNTAX))?.to_owned()),
+                "Id" => {
+                    id = Some(
+                        value
+                            .as_str()
+                            .ok_or_else(|| PolicyError::malformed(SYNTAX))?
+                            .to_owned(),
+                    )
+                }
                 "Statement" => statements = Some(value),
                 other => return malformed(format!("Unknown field {other}")),
             }
         }
         let raw: Vec<&Map<String, Value>> = match statements {
             Some(Value::Object(one)) => vec![one],
-            Some(Value::Array(many)) => many.iter().map(Value::as_object).collect::<Option<_>>().ok_or_else(|| PolicyError::malformed(SYNTAX))?,
+            Some(Value::Array(many)) => many
+                .iter()
+                .map(Value::as_object)
+                .collect::<Option<_>>()
+                .ok_or_else(|| PolicyError::malformed(SYNTAX))?,
             _ => return malformed(SYNTAX),
         };
         let mut sids = HashSet::new();
         let mut compiled = Vec::with_capacity(raw.len());
         for (index, stmt) in raw.into_iter().enumerate() {
             let s = compile_statement(stmt, index, kind, version)?;
-            if let Some(sid) = &s.sid {
-                if !sids.insert(sid.clone()) {
-                    return malformed("Statement IDs (SID) in a single policy must be unique.");
-                }
+            if let Some(sid) = &s.sid
+                && !sids.insert(sid.clone())
+            {
+                return malformed("Statement IDs (SID) in a single policy must be unique.");
             }
             compiled.push(s);
         }
-        Ok(Policy { source: json.to_owned(), kind, version, id, statements: compiled })
+        Ok(Policy {
+            source: json.to_owned(),
+            kind,
+            version,
+            id,
+            statements: compiled,
+        })
     }
 
     /// The document exactly as given to [`Policy::parse`] (store and return this).
@@ -186,7 +226,10 @@ impl Policy {
     }
 
     fn principal_entries(&self) -> impl Iterator<Item = &PrincipalEntry> {
-        self.statements.iter().filter_map(|s| s.principal.as_ref()).flat_map(|p| p.entries.iter())
+        self.statements
+            .iter()
+            .filter_map(|s| s.principal.as_ref())
+            .flat_map(|p| p.entries.iter())
     }
 
     /// IAM user and role ARNs named in `Principal`/`NotPrincipal` (`{"AWS": ...}`), in
@@ -208,10 +251,10 @@ impl Policy {
     pub fn bind_principal_ids(&mut self, mut f: impl FnMut(&str) -> Option<String>) {
         for s in &mut self.statements {
             for e in s.principal.iter_mut().flat_map(|p| p.entries.iter_mut()) {
-                if let PrincipalEntry::User { arn, id } | PrincipalEntry::Role { arn, id } = e {
-                    if let Some(bound) = f(arn) {
-                        *id = Some(bound.into_boxed_str());
-                    }
+                if let PrincipalEntry::User { arn, id } | PrincipalEntry::Role { arn, id } = e
+                    && let Some(bound) = f(arn)
+                {
+                    *id = Some(bound.into_boxed_str());
                 }
             }
         }
@@ -220,9 +263,8 @@ impl Policy {
     /// `(arn, unique id)` for every bound principal entry.
     pub fn bound_principal_ids(&self) -> impl Iterator<Item = (&str, &str)> {
         self.principal_entries().filter_map(|e| match e {
-            PrincipalEntry::User { arn, id: Some(id) } | PrincipalEntry::Role { arn, id: Some(id) } => {
-                Some((&**arn, &**id))
-            }
+            PrincipalEntry::User { arn, id: Some(id) }
+            | PrincipalEntry::Role { arn, id: Some(id) } => Some((&**arn, &**id)),
             _ => None,
         })
     }
@@ -237,7 +279,15 @@ fn compile_statement(
     for field in stmt.keys() {
         if !matches!(
             field.as_str(),
-            "Sid" | "Effect" | "Principal" | "NotPrincipal" | "Action" | "NotAction" | "Resource" | "NotResource" | "Condition"
+            "Sid"
+                | "Effect"
+                | "Principal"
+                | "NotPrincipal"
+                | "Action"
+                | "NotAction"
+                | "Resource"
+                | "NotResource"
+                | "Condition"
         ) {
             return malformed(format!("Unknown field {field}"));
         }
@@ -274,7 +324,10 @@ fn compile_statement(
             if kind == PolicyKind::Identity {
                 return malformed("Policy document should not specify a principal.");
             }
-            Some(PrincipalClause { negated, entries: compile_principal(value)? })
+            Some(PrincipalClause {
+                negated,
+                entries: compile_principal(value)?,
+            })
         }
         None if kind == PolicyKind::Identity => None,
         None => return malformed("Missing required field Principal"),
@@ -288,20 +341,30 @@ fn compile_statement(
     if texts.is_empty() {
         return malformed(NO_ACTIONS);
     }
-    let items = texts.into_iter().map(|a| compile_action(a, kind)).collect::<Result<_, _>>()?;
+    let items = texts
+        .into_iter()
+        .map(|a| compile_action(a, kind))
+        .collect::<Result<_, _>>()?;
     let action = Clause { negated, items };
 
     // Resource / NotResource
     let resource = match either(stmt, "Resource", "NotResource")? {
         Some((negated, _)) if kind == PolicyKind::Trust => {
-            return malformed(if negated { "Has prohibited field NotResource." } else { "Has prohibited field Resource." });
+            return malformed(if negated {
+                "Has prohibited field NotResource."
+            } else {
+                "Has prohibited field Resource."
+            });
         }
         Some((negated, value)) => {
             let texts = strings(value)?;
             if texts.is_empty() {
                 return malformed(NO_RESOURCES);
             }
-            let items = texts.into_iter().map(|r| compile_resource(r, vars)).collect::<Result<_, _>>()?;
+            let items = texts
+                .into_iter()
+                .map(|r| compile_resource(r, vars))
+                .collect::<Result<_, _>>()?;
             Some(Clause { negated, items })
         }
         None if kind == PolicyKind::Identity => return malformed(NO_RESOURCES),
@@ -315,13 +378,27 @@ fn compile_statement(
         Some(_) => return malformed(SYNTAX),
     };
 
-    Ok(Statement { sid, index, effect, principal, action, resource, conditions })
+    Ok(Statement {
+        sid,
+        index,
+        effect,
+        principal,
+        action,
+        resource,
+        conditions,
+    })
 }
 
 /// `X` or `NotX` (never both): `(negated, value)`.
-fn either<'v>(stmt: &'v Map<String, Value>, pos: &str, neg: &str) -> Result<Option<(bool, &'v Value)>, PolicyError> {
+fn either<'v>(
+    stmt: &'v Map<String, Value>,
+    pos: &str,
+    neg: &str,
+) -> Result<Option<(bool, &'v Value)>, PolicyError> {
     match (stmt.get(pos), stmt.get(neg)) {
-        (Some(_), Some(_)) => malformed(format!("Policy statement cannot contain both {pos} and {neg}.")),
+        (Some(_), Some(_)) => malformed(format!(
+            "Policy statement cannot contain both {pos} and {neg}."
+        )),
         (Some(v), None) => Ok(Some((false, v))),
         (None, Some(v)) => Ok(Some((true, v))),
         (None, None) => Ok(None),
@@ -332,7 +409,11 @@ fn either<'v>(stmt: &'v Map<String, Value>, pos: &str, neg: &str) -> Result<Opti
 fn strings(v: &Value) -> Result<Vec<&str>, PolicyError> {
     match v {
         Value::String(s) => Ok(vec![s.as_str()]),
-        Value::Array(a) => a.iter().map(Value::as_str).collect::<Option<_>>().ok_or_else(|| PolicyError::malformed(SYNTAX)),
+        Value::Array(a) => a
+            .iter()
+            .map(Value::as_str)
+            .collect::<Option<_>>()
+            .ok_or_else(|| PolicyError::malformed(SYNTAX)),
         _ => malformed(SYNTAX),
     }
 }
@@ -341,13 +422,24 @@ fn compile_action(a: &str, kind: PolicyKind) -> Result<Pattern, PolicyError> {
     let lower = a.to_lowercase();
     if a != "*" || kind == PolicyKind::Trust {
         let Some((vendor, name)) = lower.split_once(':') else {
-            return malformed(if kind == PolicyKind::Trust && a == "*" { TRUST_ACTIONS } else { VENDOR });
+            return malformed(if kind == PolicyKind::Trust && a == "*" {
+                TRUST_ACTIONS
+            } else {
+                VENDOR
+            });
         };
         if name.contains(':') {
             return malformed(ONE_COLON);
         }
-        if vendor.is_empty() || !vendor.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '*' | '?')) {
-            return malformed(format!("Vendor {} is not valid", a.split(':').next().unwrap_or("")));
+        if vendor.is_empty()
+            || !vendor
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '*' | '?'))
+        {
+            return malformed(format!(
+                "Vendor {} is not valid",
+                a.split(':').next().unwrap_or("")
+            ));
         }
         if name.is_empty() {
             return malformed(format!("Action {a} is not valid."));
@@ -357,7 +449,10 @@ fn compile_action(a: &str, kind: PolicyKind) -> Result<Pattern, PolicyError> {
     if kind == PolicyKind::Trust {
         // Exactly one of the trust actions, or an `sts:` wildcard covering at least one.
         let ok = TRUST_ACTION_NAMES.contains(&lower.as_str())
-            || (lower.starts_with("sts:") && TRUST_ACTION_NAMES.iter().any(|n| pattern.matches(n, true, &NoVars)));
+            || (lower.starts_with("sts:")
+                && TRUST_ACTION_NAMES
+                    .iter()
+                    .any(|n| pattern.matches(n, true, &NoVars)));
         if !ok {
             return malformed(TRUST_ACTIONS);
         }
@@ -375,23 +470,33 @@ fn compile_resource(r: &str, vars: bool) -> Result<Pattern, PolicyError> {
             return malformed(format!("Resource {r} must be in ARN format or \"*\"."));
         }
         if service.is_empty() || service.contains(['*', '?']) {
-            return malformed("Resource vendor must be fully qualified and cannot contain regexes.");
+            return malformed(
+                "Resource vendor must be fully qualified and cannot contain regexes.",
+            );
         }
         if *service == "iam" && !region.is_empty() {
-            return malformed(format!("IAM resource {r} cannot contain region information."));
+            return malformed(format!(
+                "IAM resource {r} cannot contain region information."
+            ));
         }
     }
     Ok(Pattern::new(tokenize(r, true, vars)?))
 }
 
 fn invalid_principal(kind: &str, value: &str) -> PolicyError {
-    PolicyError::malformed(format!("Invalid principal in policy: \"{kind}\":\"{value}\""))
+    PolicyError::malformed(format!(
+        "Invalid principal in policy: \"{kind}\":\"{value}\""
+    ))
 }
 
 fn compile_principal(v: &Value) -> Result<Vec<PrincipalEntry>, PolicyError> {
     let obj = match v {
         Value::String(s) if s == "*" => return Ok(vec![PrincipalEntry::Anyone]),
-        Value::String(s) => return Err(PolicyError::malformed(format!("Invalid principal in policy: {s}"))),
+        Value::String(s) => {
+            return Err(PolicyError::malformed(format!(
+                "Invalid principal in policy: {s}"
+            )));
+        }
         Value::Object(o) if !o.is_empty() => o,
         _ => return malformed(SYNTAX),
     };
@@ -405,7 +510,9 @@ fn compile_principal(v: &Value) -> Result<Vec<PrincipalEntry>, PolicyError> {
             let plain = !value.is_empty() && !value.contains(['*', '?']);
             let entry = match kind.as_str() {
                 "AWS" => aws_principal(value).ok_or_else(|| invalid_principal(kind, value))?,
-                "Federated" if plain => PrincipalEntry::Federated { provider: value.into() },
+                "Federated" if plain => PrincipalEntry::Federated {
+                    provider: value.into(),
+                },
                 "Service" if plain => PrincipalEntry::Service { name: value.into() },
                 "CanonicalUser" if plain => PrincipalEntry::CanonicalUser { id: value.into() },
                 _ => return Err(invalid_principal(kind, value)),
@@ -426,11 +533,15 @@ fn aws_principal(v: &str) -> Option<PrincipalEntry> {
         return Some(PrincipalEntry::AnyAws);
     }
     if is_account_id(v) {
-        return Some(PrincipalEntry::Account { partition: "aws".into(), account: v.into() });
+        return Some(PrincipalEntry::Account {
+            partition: "aws".into(),
+            account: v.into(),
+        });
     }
     if (v.starts_with("AIDA") || v.starts_with("AROA"))
         && v.len() >= 16
-        && v.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && v.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
     {
         return Some(PrincipalEntry::UniqueId { id: v.into() });
     }
@@ -447,11 +558,18 @@ fn aws_principal(v: &str) -> Option<PrincipalEntry> {
     let (typ, rest) = resource.split_once('/').unwrap_or((resource, ""));
     let name_ok = !rest.is_empty() && !rest.ends_with('/');
     match (*service, typ) {
-        ("iam", "root") if rest.is_empty() => {
-            Some(PrincipalEntry::Account { partition: (*partition).into(), account: (*account).into() })
-        }
-        ("iam", "user") if name_ok => Some(PrincipalEntry::User { arn: v.into(), id: None }),
-        ("iam", "role") if name_ok => Some(PrincipalEntry::Role { arn: v.into(), id: None }),
+        ("iam", "root") if rest.is_empty() => Some(PrincipalEntry::Account {
+            partition: (*partition).into(),
+            account: (*account).into(),
+        }),
+        ("iam", "user") if name_ok => Some(PrincipalEntry::User {
+            arn: v.into(),
+            id: None,
+        }),
+        ("iam", "role") if name_ok => Some(PrincipalEntry::Role {
+            arn: v.into(),
+            id: None,
+        }),
         ("sts", "assumed-role") => {
             let (role, session) = rest.split_once('/')?;
             (!role.is_empty() && !session.is_empty() && !session.contains('/'))
@@ -510,7 +628,9 @@ fn compile_conditions(ops: &Map<String, Value>, vars: bool) -> Result<Vec<Condit
                 v => vec![v],
             };
             if scalars.is_empty() {
-                return malformed(format!("Condition {name} for key {key} must have at least one value."));
+                return malformed(format!(
+                    "Condition {name} for key {key} must have at least one value."
+                ));
             }
             let mut texts = Vec::with_capacity(scalars.len());
             for v in &scalars {
@@ -522,17 +642,33 @@ fn compile_conditions(ops: &Map<String, Value>, vars: bool) -> Result<Vec<Condit
                 });
             }
             let values = compile_values(op, name, key, &texts, vars && op.allows_variables())?;
-            out.push(Condition { op, qualifier, if_exists, key: key.to_lowercase().into_boxed_str(), values });
+            out.push(Condition {
+                op,
+                qualifier,
+                if_exists,
+                key: key.to_lowercase().into_boxed_str(),
+                values,
+            });
         }
     }
     Ok(out)
 }
 
-fn compile_values(op: Operator, name: &str, key: &str, texts: &[String], vars: bool) -> Result<Values, PolicyError> {
+fn compile_values(
+    op: Operator,
+    name: &str,
+    key: &str,
+    texts: &[String],
+    vars: bool,
+) -> Result<Values, PolicyError> {
     use Operator::*;
     let each = |family: &str| {
         let family = family.to_owned();
-        move |t: &String| PolicyError::malformed(format!("Invalid {family} value {t} for condition {name} on key {key}."))
+        move |t: &String| {
+            PolicyError::malformed(format!(
+                "Invalid {family} value {t} for condition {name} on key {key}."
+            ))
+        }
     };
     let cmp = match op {
         NumericLessThan | DateLessThan => Cmp::Lt,
@@ -542,23 +678,47 @@ fn compile_values(op: Operator, name: &str, key: &str, texts: &[String], vars: b
         _ => Cmp::Eq,
     };
     Ok(match op {
-        StringEquals | StringNotEquals | StringEqualsIgnoreCase | StringNotEqualsIgnoreCase | StringLike | StringNotLike => {
+        StringEquals
+        | StringNotEquals
+        | StringEqualsIgnoreCase
+        | StringNotEqualsIgnoreCase
+        | StringLike
+        | StringNotLike => {
             let like = matches!(op, StringLike | StringNotLike);
             let fold = matches!(op, StringEqualsIgnoreCase | StringNotEqualsIgnoreCase);
-            let patterns = texts.iter().map(|t| tokenize(t, like, vars).map(Pattern::new)).collect::<Result<_, _>>()?;
+            let patterns = texts
+                .iter()
+                .map(|t| tokenize(t, like, vars).map(Pattern::new))
+                .collect::<Result<_, _>>()?;
             Values::Str { patterns, fold }
         }
-        NumericEquals | NumericNotEquals | NumericLessThan | NumericLessThanEquals | NumericGreaterThan
-        | NumericGreaterThanEquals => Values::Num { cmp, values: parse_all(texts, parse_number, each("numeric"))? },
-        DateEquals | DateNotEquals | DateLessThan | DateLessThanEquals | DateGreaterThan | DateGreaterThanEquals => {
-            Values::Date { cmp, values: parse_all(texts, parse_date, each("date"))? }
-        }
+        NumericEquals
+        | NumericNotEquals
+        | NumericLessThan
+        | NumericLessThanEquals
+        | NumericGreaterThan
+        | NumericGreaterThanEquals => Values::Num {
+            cmp,
+            values: parse_all(texts, parse_number, each("numeric"))?,
+        },
+        DateEquals
+        | DateNotEquals
+        | DateLessThan
+        | DateLessThanEquals
+        | DateGreaterThan
+        | DateGreaterThanEquals => Values::Date {
+            cmp,
+            values: parse_all(texts, parse_date, each("date"))?,
+        },
         Bool => Values::Bool(parse_all(texts, parse_bool, each("boolean"))?),
         Null => Values::Null(parse_all(texts, parse_bool, each("boolean"))?),
         BinaryEquals => Values::Binary(parse_all(texts, |t| B64.decode(t).ok(), each("base64"))?),
         IpAddress | NotIpAddress => Values::Ip(parse_all(texts, Cidr::parse, each("IP address"))?),
         ArnEquals | ArnLike | ArnNotEquals | ArnNotLike => Values::Arn(
-            texts.iter().map(|t| tokenize(t, true, vars).map(ArnPattern::new)).collect::<Result<_, _>>()?,
+            texts
+                .iter()
+                .map(|t| tokenize(t, true, vars).map(ArnPattern::new))
+                .collect::<Result<_, _>>()?,
         ),
     })
 }
@@ -568,5 +728,8 @@ fn parse_all<T>(
     parse: impl Fn(&str) -> Option<T>,
     err: impl Fn(&String) -> PolicyError,
 ) -> Result<Vec<T>, PolicyError> {
-    texts.iter().map(|t| parse(t).ok_or_else(|| err(t))).collect()
+    texts
+        .iter()
+        .map(|t| parse(t).ok_or_else(|| err(t)))
+        .collect()
 }

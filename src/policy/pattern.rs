@@ -15,11 +15,16 @@ use super::variables::{MAX_VARS, Resolver, Tok, VarRef};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Pattern {
     toks: Box<[Tok]>,
+    has_vars: bool,
 }
 
 impl Pattern {
     pub(crate) fn new(toks: Vec<Tok>) -> Self {
-        Self { toks: toks.into_boxed_slice() }
+        let has_vars = toks.iter().any(|t| matches!(t, Tok::Var(_)));
+        Self {
+            toks: toks.into_boxed_slice(),
+            has_vars,
+        }
     }
 
     /// Iterates the variable references in this pattern.
@@ -38,16 +43,26 @@ impl Pattern {
             [] => return text.is_empty(),
             [Tok::Star] => return true,
             [Tok::Lit(l)] => return eq_str(l, text, fold),
+            [Tok::Lit(l), Tok::Star] => return starts_with(text, l, fold),
+            [Tok::Star, Tok::Lit(l)] => return ends_with(text, l, fold),
             _ => {}
         }
+        // Cheap rejection on the literal prefix before any variable lookup.
+        if let Some(Tok::Lit(l)) = self.toks.first()
+            && !starts_with(text, l, fold)
+        {
+            return false;
+        }
         let mut resolved: [&str; MAX_VARS] = [""; MAX_VARS];
-        for v in self.vars() {
-            let Some(value) = vars.resolve(&v.key).or(v.default.as_deref()) else {
-                return false;
-            };
-            match resolved.get_mut(usize::from(v.slot)) {
-                Some(slot) => *slot = value,
-                None => return false,
+        if self.has_vars {
+            for v in self.vars() {
+                let Some(value) = vars.resolve(&v.key).or(v.default.as_deref()) else {
+                    return false;
+                };
+                match resolved.get_mut(usize::from(v.slot)) {
+                    Some(slot) => *slot = value,
+                    None => return false,
+                }
             }
         }
         glob(&self.toks, &resolved, text, fold)
@@ -57,6 +72,9 @@ impl Pattern {
 fn eq_str(a: &str, b: &str, fold: bool) -> bool {
     if !fold {
         return a == b;
+    }
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
     }
     let (mut x, mut y) = (a.chars(), b.chars());
     loop {
@@ -69,7 +87,43 @@ fn eq_str(a: &str, b: &str, fold: bool) -> bool {
 }
 
 fn eq_char(a: char, b: char, fold: bool) -> bool {
-    a == b || (fold && (a.to_lowercase().eq(b.to_lowercase())))
+    a == b
+        || (fold
+            && if a.is_ascii() && b.is_ascii() {
+                a.eq_ignore_ascii_case(&b)
+            } else {
+                a.to_lowercase().eq(b.to_lowercase())
+            })
+}
+
+/// Whether `text` starts with `prefix` (character-wise, optionally case-folded).
+fn starts_with(text: &str, prefix: &str, fold: bool) -> bool {
+    if !fold {
+        return text.starts_with(prefix);
+    }
+    // ASCII on both sides (every action name): a byte comparison gives the same answer.
+    if let Some(head) = text.as_bytes().get(..prefix.len())
+        && prefix.is_ascii()
+        && head.is_ascii()
+    {
+        return head.eq_ignore_ascii_case(prefix.as_bytes());
+    }
+    let mut t = text.chars();
+    prefix
+        .chars()
+        .all(|p| t.next().is_some_and(|c| eq_char(p, c, true)))
+}
+
+/// Whether `text` ends with `suffix` (character-wise, optionally case-folded).
+fn ends_with(text: &str, suffix: &str, fold: bool) -> bool {
+    if !fold {
+        return text.ends_with(suffix);
+    }
+    let mut t = text.chars().rev();
+    suffix
+        .chars()
+        .rev()
+        .all(|p| t.next().is_some_and(|c| eq_char(p, c, true)))
 }
 
 #[derive(Clone, Copy)]
@@ -90,14 +144,43 @@ fn elem(toks: &[Tok], resolved: &[&str], mut p: Pos) -> (Elem, Pos) {
     loop {
         let s: &str = match toks.get(p.tok) {
             None => return (Elem::End, p),
-            Some(Tok::Star) => return (Elem::Star, Pos { tok: p.tok + 1, off: 0 }),
-            Some(Tok::One) => return (Elem::One, Pos { tok: p.tok + 1, off: 0 }),
+            Some(Tok::Star) => {
+                return (
+                    Elem::Star,
+                    Pos {
+                        tok: p.tok + 1,
+                        off: 0,
+                    },
+                );
+            }
+            Some(Tok::One) => {
+                return (
+                    Elem::One,
+                    Pos {
+                        tok: p.tok + 1,
+                        off: 0,
+                    },
+                );
+            }
             Some(Tok::Lit(l)) => l,
             Some(Tok::Var(v)) => resolved.get(usize::from(v.slot)).copied().unwrap_or(""),
         };
         match s.get(p.off..).and_then(|r| r.chars().next()) {
-            Some(c) => return (Elem::Char(c), Pos { tok: p.tok, off: p.off + c.len_utf8() }),
-            None => p = Pos { tok: p.tok + 1, off: 0 },
+            Some(c) => {
+                return (
+                    Elem::Char(c),
+                    Pos {
+                        tok: p.tok,
+                        off: p.off + c.len_utf8(),
+                    },
+                );
+            }
+            None => {
+                p = Pos {
+                    tok: p.tok + 1,
+                    off: 0,
+                }
+            }
         }
     }
 }
@@ -132,7 +215,9 @@ fn glob(toks: &[Tok], resolved: &[&str], text: &str, fold: bool) -> bool {
         }
         // Mismatch: let the last `*` swallow one more character, or fail.
         let Some((sp, st)) = star else { return false };
-        let Some(c) = text.get(st..).and_then(|r| r.chars().next()) else { return false };
+        let Some(c) = text.get(st..).and_then(|r| r.chars().next()) else {
+            return false;
+        };
         let nt = st + c.len_utf8();
         star = Some((sp, nt));
         p = sp;
@@ -160,7 +245,9 @@ impl ArnPattern {
                 Tok::Lit(l) => {
                     let mut rest: &str = l;
                     while segs.len() < 6 {
-                        let Some((head, tail)) = rest.split_once(':') else { break };
+                        let Some((head, tail)) = rest.split_once(':') else {
+                            break;
+                        };
                         push_lit(&mut segs, head);
                         segs.push(Vec::new());
                         rest = tail;
@@ -233,11 +320,21 @@ mod tests {
             ("*?", "", false, false),
             ("*a*b*c*", "xxaxxbxxcxx", false, true),
             ("*a*b*c*", "xxaxxcxxbxx", false, false),
-            ("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/a/b:c", false, true),
+            (
+                "arn:aws:s3:::bucket/*",
+                "arn:aws:s3:::bucket/a/b:c",
+                false,
+                true,
+            ),
             ("s3:Get*", "s3:getobject", true, true),
             ("s3:Get*", "s3:getobject", false, false),
             ("iam:*User", "IAM:CreateUSER", true, true),
             ("", "", false, true),
+            ("*Object", "s3:GetOBJECT", true, true),
+            ("*Object", "s3:GetOBJECT", false, false),
+            ("*é", "café", false, true),
+            ("CAF*", "café", true, true),
+            ("k*", "\u{212A}x", true, true),
             ("abc", "ab", false, false),
         ];
         for (p, t, fold, want) in rows {
@@ -248,12 +345,28 @@ mod tests {
     #[test]
     fn arn_segments() {
         let rows: &[(&str, &str, bool)] = &[
-            ("arn:aws:iam::*:role/x", "arn:aws:iam::123456789012:role/x", true),
+            (
+                "arn:aws:iam::*:role/x",
+                "arn:aws:iam::123456789012:role/x",
+                true,
+            ),
             ("arn:aws:iam::*", "arn:aws:iam::123456789012:role/x", false),
             ("arn:aws:iam::*:*", "arn:aws:iam::123456789012:role/x", true),
-            ("arn:*:iam::123456789012:role/*", "arn:aws:iam::123456789012:role/a/b", true),
-            ("arn:aws:sns:*:*:topic:*", "arn:aws:sns:us-east-1:1:topic:sub", true),
-            ("arn:aws:sns:*:*:topic", "arn:aws:sns:us-east-1:1:topic:sub", false),
+            (
+                "arn:*:iam::123456789012:role/*",
+                "arn:aws:iam::123456789012:role/a/b",
+                true,
+            ),
+            (
+                "arn:aws:sns:*:*:topic:*",
+                "arn:aws:sns:us-east-1:1:topic:sub",
+                true,
+            ),
+            (
+                "arn:aws:sns:*:*:topic",
+                "arn:aws:sns:us-east-1:1:topic:sub",
+                false,
+            ),
             ("*", "not-an-arn", true),
             ("arn:aws:iam::1:role/x", "arn:aws:iam::1:role/x", true),
             ("arn:aws:iam::?:role/x", "arn:aws:iam::12:role/x", false),

@@ -24,46 +24,50 @@ fn tokens(text: &str, wildcards: bool, vars: bool, req: &RequestContext) -> Opti
     let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        if vars && chars[i] == '$' && chars.get(i + 1) == Some(&'{') {
-            if let Some(close) = chars[i..].iter().position(|c| *c == '}') {
-                let inner: String = chars[i + 2..i + close].iter().collect();
-                let mut handled = true;
-                if inner == "*" || inner == "?" || inner == "$" {
-                    out.push(T::C(inner.chars().next().unwrap()));
-                } else {
-                    let (key, default) = match inner.split_once(',') {
-                        Some((k, d)) => {
-                            let d = d.trim();
-                            if d.len() >= 2 && d.starts_with('\'') && d.ends_with('\'') {
-                                (k.trim().to_string(), Some(d[1..d.len() - 1].to_string()))
-                            } else {
-                                handled = false;
-                                (String::new(), None)
-                            }
+        if vars
+            && chars[i] == '$'
+            && chars.get(i + 1) == Some(&'{')
+            && let Some(close) = chars[i..].iter().position(|c| *c == '}')
+        {
+            let inner: String = chars[i + 2..i + close].iter().collect();
+            let mut handled = true;
+            if inner == "*" || inner == "?" || inner == "$" {
+                out.push(T::C(inner.chars().next().unwrap()));
+            } else {
+                let (key, default) = match inner.split_once(',') {
+                    Some((k, d)) => {
+                        let d = d.trim();
+                        if d.len() >= 2 && d.starts_with('\'') && d.ends_with('\'') {
+                            (k.trim().to_string(), Some(d[1..d.len() - 1].to_string()))
+                        } else {
+                            handled = false;
+                            (String::new(), None)
                         }
-                        None => (inner.trim().to_string(), None),
-                    };
-                    let key_ok = key.contains(':')
-                        && key.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/@+=".contains(c));
-                    if handled && key_ok {
-                        let value = req
-                            .get(&key.to_lowercase())
-                            .filter(|v| !v.is_multi_valued())
-                            .and_then(|v| v.texts().next().map(str::to_string))
-                            .or(default)?;
-                        out.extend(value.chars().map(T::C));
-                    } else {
-                        handled = false;
                     }
+                    None => (inner.trim().to_string(), None),
+                };
+                let key_ok = key.contains(':')
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.:/@+=".contains(c));
+                if handled && key_ok {
+                    let value = req
+                        .get(&key.to_lowercase())
+                        .filter(|v| !v.is_multi_valued())
+                        .and_then(|v| v.texts().next().map(str::to_string))
+                        .or(default)?;
+                    out.extend(value.chars().map(T::C));
+                } else {
+                    handled = false;
                 }
-                if handled {
-                    i += close + 1;
-                    continue;
-                }
-                out.extend(chars[i..=i + close].iter().map(|c| T::C(*c)));
+            }
+            if handled {
                 i += close + 1;
                 continue;
             }
+            out.extend(chars[i..=i + close].iter().map(|c| T::C(*c)));
+            i += close + 1;
+            continue;
         }
         out.push(match chars[i] {
             '*' if wildcards => T::Star,
@@ -111,24 +115,41 @@ fn base_match(op: &str, request: &str, policy: &str, vars: bool, req: &RequestCo
     let date = |s: &str| parse_date(s);
     match op {
         "StringEquals" | "StringNotEquals" => like(policy, request, false, vars, req),
-        "StringEqualsIgnoreCase" | "StringNotEqualsIgnoreCase" => match tokens(policy, false, vars, req) {
-            Some(p) => {
-                let p: String = p.iter().map(|t| if let T::C(c) = t { *c } else { '?' }).collect();
-                p.to_lowercase() == request.to_lowercase()
+        "StringEqualsIgnoreCase" | "StringNotEqualsIgnoreCase" => {
+            match tokens(policy, false, vars, req) {
+                Some(p) => {
+                    let p: String = p
+                        .iter()
+                        .map(|t| if let T::C(c) = t { *c } else { '?' })
+                        .collect();
+                    p.to_lowercase() == request.to_lowercase()
+                }
+                None => false,
             }
-            None => false,
-        },
+        }
         "StringLike" | "StringNotLike" => like(policy, request, true, vars, req),
-        "NumericEquals" | "NumericNotEquals" => matches!((num(request), num(policy)), (Some(a), Some(b)) if a == b),
+        "NumericEquals" | "NumericNotEquals" => {
+            matches!((num(request), num(policy)), (Some(a), Some(b)) if a == b)
+        }
         "NumericLessThan" => matches!((num(request), num(policy)), (Some(a), Some(b)) if a < b),
-        "NumericLessThanEquals" => matches!((num(request), num(policy)), (Some(a), Some(b)) if a <= b),
+        "NumericLessThanEquals" => {
+            matches!((num(request), num(policy)), (Some(a), Some(b)) if a <= b)
+        }
         "NumericGreaterThan" => matches!((num(request), num(policy)), (Some(a), Some(b)) if a > b),
-        "NumericGreaterThanEquals" => matches!((num(request), num(policy)), (Some(a), Some(b)) if a >= b),
-        "DateEquals" | "DateNotEquals" => matches!((date(request), date(policy)), (Some(a), Some(b)) if a == b),
+        "NumericGreaterThanEquals" => {
+            matches!((num(request), num(policy)), (Some(a), Some(b)) if a >= b)
+        }
+        "DateEquals" | "DateNotEquals" => {
+            matches!((date(request), date(policy)), (Some(a), Some(b)) if a == b)
+        }
         "DateLessThan" => matches!((date(request), date(policy)), (Some(a), Some(b)) if a < b),
-        "DateLessThanEquals" => matches!((date(request), date(policy)), (Some(a), Some(b)) if a <= b),
+        "DateLessThanEquals" => {
+            matches!((date(request), date(policy)), (Some(a), Some(b)) if a <= b)
+        }
         "DateGreaterThan" => matches!((date(request), date(policy)), (Some(a), Some(b)) if a > b),
-        "DateGreaterThanEquals" => matches!((date(request), date(policy)), (Some(a), Some(b)) if a >= b),
+        "DateGreaterThanEquals" => {
+            matches!((date(request), date(policy)), (Some(a), Some(b)) if a >= b)
+        }
         "Bool" => parse_bool(request).is_some() && parse_bool(request) == parse_bool(policy),
         "IpAddress" | "NotIpAddress" => match (Cidr::parse(policy), request.parse()) {
             (Some(c), Ok(ip)) => c.contains(ip),
@@ -173,7 +194,13 @@ fn split_arn_pattern(policy: &str, vars: bool) -> Vec<String> {
     out
 }
 
-fn condition_holds(full: &str, key: &str, policy_values: &[String], vars: bool, req: &RequestContext) -> bool {
+fn condition_holds(
+    full: &str,
+    key: &str,
+    policy_values: &[String],
+    vars: bool,
+    req: &RequestContext,
+) -> bool {
     let (prefix, rest) = if let Some(r) = full.strip_prefix("ForAnyValue:") {
         ("any", r)
     } else if let Some(r) = full.strip_prefix("ForAllValues:") {
@@ -191,7 +218,9 @@ fn condition_holds(full: &str, key: &str, policy_values: &[String], vars: bool, 
         .unwrap_or_default();
     let present = !request.is_empty();
     if op == "Null" {
-        return policy_values.iter().any(|v| parse_bool(v) == Some(!present));
+        return policy_values
+            .iter()
+            .any(|v| parse_bool(v) == Some(!present));
     }
     let negated = op.contains("Not");
     if !present {
@@ -205,7 +234,9 @@ fn condition_holds(full: &str, key: &str, policy_values: &[String], vars: bool, 
         };
     }
     let single = |r: &String| {
-        let any = policy_values.iter().any(|p| base_match(op, r, p, vars, req));
+        let any = policy_values
+            .iter()
+            .any(|p| base_match(op, r, p, vars, req));
         if negated { !any } else { any }
     };
     match prefix {
@@ -227,12 +258,31 @@ fn policy_effects(text: &str, req: &RequestContext) -> (bool, bool) {
     let (mut allow, mut deny) = (false, false);
     for s in &statements {
         let action_hit = |v: Option<&Value>| {
-            list(v).iter().any(|p| like(&p.to_lowercase(), &req.action().to_lowercase(), true, false, req))
+            list(v).iter().any(|p| {
+                like(
+                    &p.to_lowercase(),
+                    &req.action().to_lowercase(),
+                    true,
+                    false,
+                    req,
+                )
+            })
         };
-        let action_ok = if s.get("Action").is_some() { action_hit(s.get("Action")) } else { !action_hit(s.get("NotAction")) };
-        let resource_hit = |v: Option<&Value>| list(v).iter().any(|p| like(p, req.resource(), true, vars, req));
-        let resource_ok =
-            if s.get("Resource").is_some() { resource_hit(s.get("Resource")) } else { !resource_hit(s.get("NotResource")) };
+        let action_ok = if s.get("Action").is_some() {
+            action_hit(s.get("Action"))
+        } else {
+            !action_hit(s.get("NotAction"))
+        };
+        let resource_hit = |v: Option<&Value>| {
+            list(v)
+                .iter()
+                .any(|p| like(p, req.resource(), true, vars, req))
+        };
+        let resource_ok = if s.get("Resource").is_some() {
+            resource_hit(s.get("Resource"))
+        } else {
+            !resource_hit(s.get("NotResource"))
+        };
         let mut conditions_ok = true;
         if let Some(Value::Object(ops)) = s.get("Condition") {
             for (op, keys) in ops {
@@ -263,7 +313,8 @@ pub(super) fn decide(
 ) -> Decision {
     let id: Vec<(bool, bool)> = identity.iter().map(|t| policy_effects(t, req)).collect();
     let bd = boundary.map(|t| policy_effects(t, req));
-    let ss: Option<Vec<(bool, bool)>> = session.map(|s| s.iter().map(|t| policy_effects(t, req)).collect());
+    let ss: Option<Vec<(bool, bool)>> =
+        session.map(|s| s.iter().map(|t| policy_effects(t, req)).collect());
 
     // 1. Any explicit deny.
     let any_deny = id.iter().any(|e| e.1)
@@ -281,15 +332,15 @@ pub(super) fn decide(
         return Decision::ImplicitDeny;
     }
     // 4. Boundary, if any, must allow.
-    if let Some(b) = bd {
-        if !b.0 {
-            return Decision::ImplicitDeny;
-        }
+    if bd.is_some_and(|b| !b.0) {
+        return Decision::ImplicitDeny;
     }
     // 5. Session policies, if any, must allow; a federated user without one has nothing.
     match ss {
         Some(s) if !s.iter().any(|e| e.0) => return Decision::ImplicitDeny,
-        None if req.principal().kind == PrincipalKind::FederatedUser => return Decision::ImplicitDeny,
+        None if req.principal().kind == PrincipalKind::FederatedUser => {
+            return Decision::ImplicitDeny;
+        }
         _ => {}
     }
     Decision::Allowed

@@ -75,7 +75,11 @@ pub(super) fn context_value(v: &Value) -> ContextValue {
             match o["type"].as_str().unwrap() {
                 "date" => ContextValue::date(condition::parse_date(value).unwrap()),
                 "ip" => ContextValue::ip(value.parse().unwrap()),
-                "binary" => ContextValue::binary(&base64::engine::general_purpose::STANDARD.decode(value).unwrap()),
+                "binary" => ContextValue::binary(
+                    &base64::engine::general_purpose::STANDARD
+                        .decode(value)
+                        .unwrap(),
+                ),
                 "string" => ContextValue::string(value),
                 t => panic!("unknown context type {t}"),
             }
@@ -86,7 +90,11 @@ pub(super) fn context_value(v: &Value) -> ContextValue {
 
 pub(super) fn request_from_json(r: &Value) -> RequestContext {
     let principal = principal_from_json(&r["principal"]);
-    let mut b = RequestContext::builder(principal, r["action"].as_str().unwrap(), r["resource"].as_str().unwrap());
+    let mut b = RequestContext::builder(
+        principal,
+        r["action"].as_str().unwrap(),
+        r["resource"].as_str().unwrap(),
+    );
     if let Some(ctx) = r["context"].as_object() {
         for (k, v) in ctx {
             b = b.set(k, context_value(v));
@@ -111,11 +119,20 @@ pub(super) fn policies_from_json(case: &Value) -> CasePolicies {
     };
     let list = |v: &Value, prefix: &str| -> Vec<(String, Policy)> {
         v.as_array()
-            .map(|a| a.iter().enumerate().map(|(i, d)| (format!("{prefix}/{i}"), parse(d, PolicyKind::Identity))).collect())
+            .map(|a| {
+                a.iter()
+                    .enumerate()
+                    .map(|(i, d)| (format!("{prefix}/{i}"), parse(d, PolicyKind::Identity)))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let resource = p.get("resource").map(|d| {
-        let kind = if p["trust"].as_bool().unwrap_or(false) { PolicyKind::Trust } else { PolicyKind::Resource };
+        let kind = if p["trust"].as_bool().unwrap_or(false) {
+            PolicyKind::Trust
+        } else {
+            PolicyKind::Resource
+        };
         let mut pol = parse(d, kind);
         if let Some(bind) = case.get("bind").and_then(Value::as_object) {
             pol.bind_principal_ids(|arn| bind.get(arn).and_then(Value::as_str).map(str::to_owned));
@@ -131,13 +148,27 @@ pub(super) fn policies_from_json(case: &Value) -> CasePolicies {
 }
 
 pub(super) fn evaluate_case(c: &CasePolicies, req: &RequestContext) -> Evaluation {
-    let identity: Vec<PolicyRef<'_>> = c.identity.iter().map(|(id, p)| PolicyRef { id, policy: p }).collect();
-    let session: Option<Vec<PolicyRef<'_>>> =
-        c.session.as_ref().map(|s| s.iter().map(|(id, p)| PolicyRef { id, policy: p }).collect());
+    let identity: Vec<PolicyRef<'_>> = c
+        .identity
+        .iter()
+        .map(|(id, p)| PolicyRef { id, policy: p })
+        .collect();
+    let session: Option<Vec<PolicyRef<'_>>> = c.session.as_ref().map(|s| {
+        s.iter()
+            .map(|(id, p)| PolicyRef { id, policy: p })
+            .collect()
+    });
     let set = PolicySet {
         identity: &identity,
-        resource: c.resource.as_ref().map(|(p, owner)| ResourcePolicyRef { id: "resource", policy: p, owner_account: owner }),
-        boundary: c.boundary.as_ref().map(|p| PolicyRef { id: "boundary", policy: p }),
+        resource: c.resource.as_ref().map(|(p, owner)| ResourcePolicyRef {
+            id: "resource",
+            policy: p,
+            owner_account: owner,
+        }),
+        boundary: c.boundary.as_ref().map(|p| PolicyRef {
+            id: "boundary",
+            policy: p,
+        }),
         session: session.as_deref(),
     };
     evaluate(req, &set)
@@ -162,14 +193,18 @@ fn corpus() {
         if got != case["expect"].as_str().unwrap() {
             problems.push(format!("decision {got}"));
         }
-        if let Some(r) = case.get("reason").and_then(Value::as_str) {
-            if format!("{:?}", ev.reason) != r {
-                problems.push(format!("reason {:?}", ev.reason));
-            }
+        if let Some(r) = case.get("reason").and_then(Value::as_str)
+            && format!("{:?}", ev.reason) != r
+        {
+            problems.push(format!("reason {:?}", ev.reason));
         }
         if let Some(m) = case.get("matched").and_then(Value::as_array) {
             let want: Vec<&str> = m.iter().map(|x| x.as_str().unwrap()).collect();
-            let have: Vec<String> = ev.matched.iter().map(|m| format!("{}:{}", m.policy_id, m.index)).collect();
+            let have: Vec<String> = ev
+                .matched
+                .iter()
+                .map(|m| format!("{}:{}", m.policy_id, m.index))
+                .collect();
             if want != have {
                 problems.push(format!("matched {have:?}"));
             }
@@ -191,7 +226,12 @@ fn corpus() {
             failures.push(format!("{name}: {} ({ev})", problems.join(", ")));
         }
     }
-    assert!(failures.is_empty(), "{} corpus failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} corpus failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 // --- parser: every rejection, one row each -------------------------------------------------
@@ -207,61 +247,341 @@ fn parser_rejections() {
     let rows: Vec<(PolicyKind, String, &str)> = vec![
         (Identity, "{".into(), "Syntax errors in policy."),
         (Identity, "[]".into(), "Syntax errors in policy."),
-        (Identity, r#"{"Version":"2012-10-17"}"#.into(), "Syntax errors in policy."),
-        (Identity, r#"{"Version":"2012-10-17","Statement":["x"]}"#.into(), "Syntax errors in policy."),
-        (Identity, r#"{"Version":"2012-10-17","Statement":[],"Foo":1}"#.into(), "Unknown field Foo"),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Bogus":1}"#), "Unknown field Bogus"),
-        (Identity, r#"{"Version":"2013-01-01","Statement":[]}"#.into(), "Policy document must be version 2012-10-17 or greater."),
-        (Identity, r#"{"Version":20121017,"Statement":[]}"#.into(), "Syntax errors in policy."),
-        (Identity, identity_stmt(r#"{"Effect":"allow","Action":"s3:*","Resource":"*"}"#), "Invalid effect: allow"),
-        (Identity, identity_stmt(r#"{"Action":"s3:*","Resource":"*"}"#), "Missing required field Effect"),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Resource":"*"}"#), "Policy statement must contain actions."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":[],"Resource":"*"}"#), "Policy statement must contain actions."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"GetObject","Resource":"*"}"#), "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:Get:Object","Resource":"*"}"#), "Actions/Condition can contain only one colon."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s 3:Get","Resource":"*"}"#), "Vendor s 3 is not valid"),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:","Resource":"*"}"#), "Action s3: is not valid."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*"}"#), "Policy statement must contain resources."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"bucket"}"#), "Resource bucket must be in ARN format or \"*\"."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3*:::b"}"#), "Resource vendor must be fully qualified and cannot contain regexes."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"iam:*","Resource":"arn:aws:iam:us-east-1:1:user/x"}"#), "IAM resource arn:aws:iam:us-east-1:1:user/x cannot contain region information."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}"#), "Policy document should not specify a principal."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","NotPrincipal":"*","Action":"s3:*","Resource":"*"}"#), "Policy document should not specify a principal."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","NotAction":"s3:Get*","Resource":"*"}"#), "Policy statement cannot contain both Action and NotAction."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","NotResource":"*"}"#), "Policy statement cannot contain both Resource and NotResource."),
-        (Resource, identity_stmt(r#"{"Effect":"Allow","Principal":"*","NotPrincipal":"*","Action":"s3:*"}"#), "Policy statement cannot contain both Principal and NotPrincipal."),
-        (Identity, identity_stmt(r#"{"Sid":"A","Effect":"Allow","Action":"s3:*","Resource":"*"},{"Sid":"A","Effect":"Deny","Action":"s3:*","Resource":"*"}"#), "Statement IDs (SID) in a single policy must be unique."),
-        (Identity, identity_stmt(r#"{"Sid":"a b","Effect":"Allow","Action":"s3:*","Resource":"*"}"#), "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*"),
-        (Trust, identity_stmt(r#"{"Effect":"Allow","Action":"sts:AssumeRole"}"#), "Missing required field Principal"),
-        (Resource, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*"}"#), "Missing required field Principal"),
-        (Trust, identity_stmt(&format!(r#"{{"Effect":"Allow",{ok_trust},"Resource":"*"}}"#)), "Has prohibited field Resource."),
-        (Trust, identity_stmt(&format!(r#"{{"Effect":"Allow",{ok_trust},"NotResource":"*"}}"#)), "Has prohibited field NotResource."),
-        (Trust, identity_stmt(r#"{"Effect":"Allow","Principal":"*","Action":"s3:GetObject"}"#), "Trust Policy statement actions can only be sts:AssumeRole, sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity"),
-        (Trust, identity_stmt(r#"{"Effect":"Allow","Principal":"*","Action":"sts:GetCallerIdentity"}"#), "Trust Policy statement actions can only be sts:AssumeRole, sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity"),
-        (Trust, identity_stmt(r#"{"Effect":"Allow","Principal":"*","Action":"*"}"#), "Trust Policy statement actions can only be sts:AssumeRole, sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity"),
-        (Trust, identity_stmt(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/*"},"Action":"sts:AssumeRole"}"#), r#"Invalid principal in policy: "AWS":"arn:aws:iam::111122223333:user/*""#),
-        (Trust, identity_stmt(r#"{"Effect":"Allow","Principal":{"AWS":"alice"},"Action":"sts:AssumeRole"}"#), r#"Invalid principal in policy: "AWS":"alice""#),
-        (Trust, identity_stmt(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::12345:root"},"Action":"sts:AssumeRole"}"#), r#"Invalid principal in policy: "AWS":"arn:aws:iam::12345:root""#),
-        (Trust, identity_stmt(r#"{"Effect":"Allow","Principal":{"Bogus":"x"},"Action":"sts:AssumeRole"}"#), r#"Invalid principal in policy: "Bogus":"x""#),
-        (Trust, identity_stmt(r#"{"Effect":"Allow","Principal":{"Service":"*.amazonaws.com"},"Action":"sts:AssumeRole"}"#), r#"Invalid principal in policy: "Service":"*.amazonaws.com""#),
-        (Trust, identity_stmt(r#"{"Effect":"Allow","Principal":"arn:aws:iam::111122223333:root","Action":"sts:AssumeRole"}"#), "Invalid principal in policy: arn:aws:iam::111122223333:root"),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEqual":{"aws:username":"a"}}}"#), "Invalid Condition type : StringEqual"),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"ForSomeValues:StringEquals":{"aws:username":"a"}}}"#), "Invalid Condition type : ForSomeValues:StringEquals"),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"NullIfExists":{"aws:username":"true"}}}"#), "Invalid Condition type : NullIfExists"),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"ForAnyValue:Null":{"aws:username":"true"}}}"#), "Invalid Condition type : ForAnyValue:Null"),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"username":"a"}}}"#), "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:user:name":"a"}}}"#), "Actions/Condition can contain only one colon."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"yesterday"}}}"#), "Invalid date value yesterday for condition DateLessThan on key aws:CurrentTime."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"NumericLessThan":{"aws:MultiFactorAuthAge":"ten"}}}"#), "Invalid numeric value ten for condition NumericLessThan on key aws:MultiFactorAuthAge."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/33"}}}"#), "Invalid IP address value 10.0.0.0/33 for condition IpAddress on key aws:SourceIp."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"yes"}}}"#), "Invalid boolean value yes for condition Bool on key aws:SecureTransport."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Null":{"aws:SecureTransport":"maybe"}}}"#), "Invalid boolean value maybe for condition Null on key aws:SecureTransport."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"BinaryEquals":{"aws:x":"%%%"}}}"#), "Invalid base64 value %%% for condition BinaryEquals on key aws:x."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:x":[]}}}"#), "Condition StringEquals for key aws:x must have at least one value."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:x":null}}}"#), "Syntax errors in policy."),
-        (Identity, identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":"x"}}"#), "Syntax errors in policy."),
-        (Identity, identity_stmt("{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::\u{263a}\"}"), "Policy document contains the character U+263A, outside the allowed range (U+0009, U+000A, U+000D, U+0020 through U+00FF)."),
-        (Identity, identity_stmt("{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::\u{7}\"}"), "Policy document contains the character U+0007, outside the allowed range (U+0009, U+000A, U+000D, U+0020 through U+00FF)."),
+        (
+            Identity,
+            r#"{"Version":"2012-10-17"}"#.into(),
+            "Syntax errors in policy.",
+        ),
+        (
+            Identity,
+            r#"{"Version":"2012-10-17","Statement":["x"]}"#.into(),
+            "Syntax errors in policy.",
+        ),
+        (
+            Identity,
+            r#"{"Version":"2012-10-17","Statement":[],"Foo":1}"#.into(),
+            "Unknown field Foo",
+        ),
+        (
+            Identity,
+            identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Bogus":1}"#),
+            "Unknown field Bogus",
+        ),
+        (
+            Identity,
+            r#"{"Version":"2013-01-01","Statement":[]}"#.into(),
+            "Policy document must be version 2012-10-17 or greater.",
+        ),
+        (
+            Identity,
+            r#"{"Version":20121017,"Statement":[]}"#.into(),
+            "Syntax errors in policy.",
+        ),
+        (
+            Identity,
+            identity_stmt(r#"{"Effect":"allow","Action":"s3:*","Resource":"*"}"#),
+            "Invalid effect: allow",
+        ),
+        (
+            Identity,
+            identity_stmt(r#"{"Action":"s3:*","Resource":"*"}"#),
+            "Missing required field Effect",
+        ),
+        (
+            Identity,
+            identity_stmt(r#"{"Effect":"Allow","Resource":"*"}"#),
+            "Policy statement must contain actions.",
+        ),
+        (
+            Identity,
+            identity_stmt(r#"{"Effect":"Allow","Action":[],"Resource":"*"}"#),
+            "Policy statement must contain actions.",
+        ),
+        (
+            Identity,
+            identity_stmt(r#"{"Effect":"Allow","Action":"GetObject","Resource":"*"}"#),
+            "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
+        ),
+        (
+            Identity,
+            identity_stmt(r#"{"Effect":"Allow","Action":"s3:Get:Object","Resource":"*"}"#),
+            "Actions/Condition can contain only one colon.",
+        ),
+        (
+            Identity,
+            identity_stmt(r#"{"Effect":"Allow","Action":"s 3:Get","Resource":"*"}"#),
+            "Vendor s 3 is not valid",
+        ),
+        (
+            Identity,
+            identity_stmt(r#"{"Effect":"Allow","Action":"s3:","Resource":"*"}"#),
+            "Action s3: is not valid.",
+        ),
+        (
+            Identity,
+            identity_stmt(r#"{"Effect":"Allow","Action":"s3:*"}"#),
+            "Policy statement must contain resources.",
+        ),
+        (
+            Identity,
+            identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"bucket"}"#),
+            "Resource bucket must be in ARN format or \"*\".",
+        ),
+        (
+            Identity,
+            identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3*:::b"}"#),
+            "Resource vendor must be fully qualified and cannot contain regexes.",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"iam:*","Resource":"arn:aws:iam:us-east-1:1:user/x"}"#,
+            ),
+            "IAM resource arn:aws:iam:us-east-1:1:user/x cannot contain region information.",
+        ),
+        (
+            Identity,
+            identity_stmt(r#"{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}"#),
+            "Policy document should not specify a principal.",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","NotPrincipal":"*","Action":"s3:*","Resource":"*"}"#,
+            ),
+            "Policy document should not specify a principal.",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","NotAction":"s3:Get*","Resource":"*"}"#,
+            ),
+            "Policy statement cannot contain both Action and NotAction.",
+        ),
+        (
+            Identity,
+            identity_stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","NotResource":"*"}"#),
+            "Policy statement cannot contain both Resource and NotResource.",
+        ),
+        (
+            Resource,
+            identity_stmt(
+                r#"{"Effect":"Allow","Principal":"*","NotPrincipal":"*","Action":"s3:*"}"#,
+            ),
+            "Policy statement cannot contain both Principal and NotPrincipal.",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Sid":"A","Effect":"Allow","Action":"s3:*","Resource":"*"},{"Sid":"A","Effect":"Deny","Action":"s3:*","Resource":"*"}"#,
+            ),
+            "Statement IDs (SID) in a single policy must be unique.",
+        ),
+        (
+            Identity,
+            identity_stmt(r#"{"Sid":"a b","Effect":"Allow","Action":"s3:*","Resource":"*"}"#),
+            "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*",
+        ),
+        (
+            Trust,
+            identity_stmt(r#"{"Effect":"Allow","Action":"sts:AssumeRole"}"#),
+            "Missing required field Principal",
+        ),
+        (
+            Resource,
+            identity_stmt(r#"{"Effect":"Allow","Action":"s3:*"}"#),
+            "Missing required field Principal",
+        ),
+        (
+            Trust,
+            identity_stmt(&format!(
+                r#"{{"Effect":"Allow",{ok_trust},"Resource":"*"}}"#
+            )),
+            "Has prohibited field Resource.",
+        ),
+        (
+            Trust,
+            identity_stmt(&format!(
+                r#"{{"Effect":"Allow",{ok_trust},"NotResource":"*"}}"#
+            )),
+            "Has prohibited field NotResource.",
+        ),
+        (
+            Trust,
+            identity_stmt(r#"{"Effect":"Allow","Principal":"*","Action":"s3:GetObject"}"#),
+            "Trust Policy statement actions can only be sts:AssumeRole, sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity",
+        ),
+        (
+            Trust,
+            identity_stmt(r#"{"Effect":"Allow","Principal":"*","Action":"sts:GetCallerIdentity"}"#),
+            "Trust Policy statement actions can only be sts:AssumeRole, sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity",
+        ),
+        (
+            Trust,
+            identity_stmt(r#"{"Effect":"Allow","Principal":"*","Action":"*"}"#),
+            "Trust Policy statement actions can only be sts:AssumeRole, sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity",
+        ),
+        (
+            Trust,
+            identity_stmt(
+                r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/*"},"Action":"sts:AssumeRole"}"#,
+            ),
+            r#"Invalid principal in policy: "AWS":"arn:aws:iam::111122223333:user/*""#,
+        ),
+        (
+            Trust,
+            identity_stmt(
+                r#"{"Effect":"Allow","Principal":{"AWS":"alice"},"Action":"sts:AssumeRole"}"#,
+            ),
+            r#"Invalid principal in policy: "AWS":"alice""#,
+        ),
+        (
+            Trust,
+            identity_stmt(
+                r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::12345:root"},"Action":"sts:AssumeRole"}"#,
+            ),
+            r#"Invalid principal in policy: "AWS":"arn:aws:iam::12345:root""#,
+        ),
+        (
+            Trust,
+            identity_stmt(
+                r#"{"Effect":"Allow","Principal":{"Bogus":"x"},"Action":"sts:AssumeRole"}"#,
+            ),
+            r#"Invalid principal in policy: "Bogus":"x""#,
+        ),
+        (
+            Trust,
+            identity_stmt(
+                r#"{"Effect":"Allow","Principal":{"Service":"*.amazonaws.com"},"Action":"sts:AssumeRole"}"#,
+            ),
+            r#"Invalid principal in policy: "Service":"*.amazonaws.com""#,
+        ),
+        (
+            Trust,
+            identity_stmt(
+                r#"{"Effect":"Allow","Principal":"arn:aws:iam::111122223333:root","Action":"sts:AssumeRole"}"#,
+            ),
+            "Invalid principal in policy: arn:aws:iam::111122223333:root",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEqual":{"aws:username":"a"}}}"#,
+            ),
+            "Invalid Condition type : StringEqual",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"ForSomeValues:StringEquals":{"aws:username":"a"}}}"#,
+            ),
+            "Invalid Condition type : ForSomeValues:StringEquals",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"NullIfExists":{"aws:username":"true"}}}"#,
+            ),
+            "Invalid Condition type : NullIfExists",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"ForAnyValue:Null":{"aws:username":"true"}}}"#,
+            ),
+            "Invalid Condition type : ForAnyValue:Null",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"username":"a"}}}"#,
+            ),
+            "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:user:name":"a"}}}"#,
+            ),
+            "Actions/Condition can contain only one colon.",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"yesterday"}}}"#,
+            ),
+            "Invalid date value yesterday for condition DateLessThan on key aws:CurrentTime.",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"NumericLessThan":{"aws:MultiFactorAuthAge":"ten"}}}"#,
+            ),
+            "Invalid numeric value ten for condition NumericLessThan on key aws:MultiFactorAuthAge.",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/33"}}}"#,
+            ),
+            "Invalid IP address value 10.0.0.0/33 for condition IpAddress on key aws:SourceIp.",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"yes"}}}"#,
+            ),
+            "Invalid boolean value yes for condition Bool on key aws:SecureTransport.",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Null":{"aws:SecureTransport":"maybe"}}}"#,
+            ),
+            "Invalid boolean value maybe for condition Null on key aws:SecureTransport.",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"BinaryEquals":{"aws:x":"%%%"}}}"#,
+            ),
+            "Invalid base64 value %%% for condition BinaryEquals on key aws:x.",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:x":[]}}}"#,
+            ),
+            "Condition StringEquals for key aws:x must have at least one value.",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:x":null}}}"#,
+            ),
+            "Syntax errors in policy.",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":"x"}}"#,
+            ),
+            "Syntax errors in policy.",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                "{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::\u{263a}\"}",
+            ),
+            "Policy document contains the character U+263A, outside the allowed range (U+0009, U+000A, U+000D, U+0020 through U+00FF).",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                "{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::\u{7}\"}",
+            ),
+            "Policy document contains the character U+0007, outside the allowed range (U+0009, U+000A, U+000D, U+0020 through U+00FF).",
+        ),
     ];
     let mut failures = Vec::new();
     for (kind, json, want) in &rows {
@@ -282,13 +602,34 @@ fn parser_rejections() {
 #[test]
 fn parser_accepts() {
     let rows: &[(PolicyKind, &str)] = &[
-        (PolicyKind::Identity, r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#),
-        (PolicyKind::Identity, r#"{"Version":"2008-10-17","Id":"x","Statement":[]}"#),
-        (PolicyKind::Identity, r#"{"Version":"2012-10-17","Statement":[{"Sid":"","Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/${aws:username}"},{"Sid":"","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#),
-        (PolicyKind::Trust, r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["111122223333","arn:aws:iam::111122223333:user/a/b","arn:aws:iam::111122223333:role/r","arn:aws:sts::111122223333:assumed-role/r/s","AROAEXAMPLE1234567890"]},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}]}"#),
-        (PolicyKind::Trust, r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"accounts.google.com"},"Action":"sts:AssumeRoleWith*","Condition":{"ForAnyValue:StringLike":{"accounts.google.com:amr":"*"},"StringEqualsIfExists":{"aws:PrincipalTag/a:b":"x"}}}]}"#),
-        (PolicyKind::Resource, r#"{"Version":"2012-10-17","Statement":[{"Sid":"Any sid works here","Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:root"},"NotAction":"s3:Get*"}]}"#),
-        (PolicyKind::Identity, "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::caf\u{e9}\"}}"),
+        (
+            PolicyKind::Identity,
+            r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
+        ),
+        (
+            PolicyKind::Identity,
+            r#"{"Version":"2008-10-17","Id":"x","Statement":[]}"#,
+        ),
+        (
+            PolicyKind::Identity,
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"","Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/${aws:username}"},{"Sid":"","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+        ),
+        (
+            PolicyKind::Trust,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["111122223333","arn:aws:iam::111122223333:user/a/b","arn:aws:iam::111122223333:role/r","arn:aws:sts::111122223333:assumed-role/r/s","AROAEXAMPLE1234567890"]},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}]}"#,
+        ),
+        (
+            PolicyKind::Trust,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"accounts.google.com"},"Action":"sts:AssumeRoleWith*","Condition":{"ForAnyValue:StringLike":{"accounts.google.com:amr":"*"},"StringEqualsIfExists":{"aws:PrincipalTag/a:b":"x"}}}]}"#,
+        ),
+        (
+            PolicyKind::Resource,
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"Any sid works here","Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:root"},"NotAction":"s3:Get*"}]}"#,
+        ),
+        (
+            PolicyKind::Identity,
+            "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::caf\u{e9}\"}}",
+        ),
     ];
     for (kind, json) in rows {
         let p = Policy::parse(json, *kind).unwrap_or_else(|e| panic!("{json}: {e}"));
@@ -296,7 +637,10 @@ fn parser_accepts() {
         assert_eq!(p.kind(), *kind);
     }
     let p = Policy::parse(rows[1].1, PolicyKind::Identity).unwrap();
-    assert_eq!((p.id(), p.version(), p.statement_count()), (Some("x"), PolicyVersion::V2008_10_17, 0));
+    assert_eq!(
+        (p.id(), p.version(), p.statement_count()),
+        (Some("x"), PolicyVersion::V2008_10_17, 0)
+    );
 }
 
 #[test]
@@ -304,7 +648,14 @@ fn size_accounting() {
     assert_eq!(policy_size("{ \"a\" :\n\t\"b c\" }\r\n"), 10);
     assert!(check_size(&"x".repeat(2048), 2048).is_ok());
     let e = check_size(&format!("{}   ", "x".repeat(2049)), 2048).unwrap_err();
-    assert_eq!((e.kind, e.code(), e.message.as_str()), (PolicyErrorKind::LimitExceeded, "LimitExceeded", "Cannot exceed quota for PolicySize: 2048"));
+    assert_eq!(
+        (e.kind, e.code(), e.message.as_str()),
+        (
+            PolicyErrorKind::LimitExceeded,
+            "LimitExceeded",
+            "Cannot exceed quota for PolicySize: 2048"
+        )
+    );
     assert_eq!(e.to_string(), e.message);
 }
 
@@ -314,10 +665,16 @@ fn principal_binding_api() {
     let mut p = Policy::parse(json, PolicyKind::Trust).unwrap();
     assert_eq!(
         p.principal_arns().collect::<Vec<_>>(),
-        ["arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:role/r"]
+        [
+            "arn:aws:iam::111122223333:user/alice",
+            "arn:aws:iam::111122223333:role/r"
+        ]
     );
     p.bind_principal_ids(|arn| arn.ends_with("alice").then(|| "AIDAALICE".to_owned()));
-    assert_eq!(p.bound_principal_ids().collect::<Vec<_>>(), [("arn:aws:iam::111122223333:user/alice", "AIDAALICE")]);
+    assert_eq!(
+        p.bound_principal_ids().collect::<Vec<_>>(),
+        [("arn:aws:iam::111122223333:user/alice", "AIDAALICE")]
+    );
     assert_eq!(
         PolicyError::invalid_principal("arn:aws:iam::1:role/X").message,
         r#"Invalid principal in policy: "AWS":"arn:aws:iam::1:role/X""#
@@ -327,9 +684,23 @@ fn principal_binding_api() {
 #[test]
 fn evaluation_display_is_log_ready() {
     let pol = Policy::parse(r#"{"Version":"2012-10-17","Statement":[{"Sid":"No","Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/x":"y"}}},{"Effect":"Deny","Action":"*","Resource":"*"}]}"#, PolicyKind::Identity).unwrap();
-    let req = RequestContext::builder(Principal::user("arn:aws:iam::1:user/u", "AIDAU"), "s3:GetObject", "*").build();
-    let r = [PolicyRef { id: "arn:aws:iam::1:policy/p", policy: &pol }];
-    let ev = evaluate(&req, &PolicySet { identity: &r, ..PolicySet::default() });
+    let req = RequestContext::builder(
+        Principal::user("arn:aws:iam::1:user/u", "AIDAU"),
+        "s3:GetObject",
+        "*",
+    )
+    .build();
+    let r = [PolicyRef {
+        id: "arn:aws:iam::1:policy/p",
+        policy: &pol,
+    }];
+    let ev = evaluate(
+        &req,
+        &PolicySet {
+            identity: &r,
+            ..PolicySet::default()
+        },
+    );
     assert_eq!(
         ev.to_string(),
         "explicit deny in identity policy; Deny identity policy statement arn:aws:iam::1:policy/p[1]; missing keys: aws:principaltag/x"
@@ -400,7 +771,13 @@ fn arb_glob(alphabet: &'static str) -> impl Strategy<Value = String> {
     .prop_map(|v| v.concat())
 }
 
-const KEYS: [&str; 5] = ["aws:username", "aws:PrincipalTag/team", "aws:TagKeys", "aws:SourceIp", "aws:MultiFactorAuthAge"];
+const KEYS: [&str; 5] = [
+    "aws:username",
+    "aws:PrincipalTag/team",
+    "aws:TagKeys",
+    "aws:SourceIp",
+    "aws:MultiFactorAuthAge",
+];
 
 fn arb_condition() -> impl Strategy<Value = Value> {
     let strings = proptest::collection::vec(
@@ -413,20 +790,59 @@ fn arb_condition() -> impl Strategy<Value = Value> {
         1..3,
     );
     let numbers = proptest::collection::vec((0u32..5).prop_map(|n| n.to_string()), 1..3);
-    let ips = proptest::collection::vec(prop_oneof![Just("10.0.0.0/8".to_owned()), Just("192.0.2.1".to_owned())], 1..3);
-    let bools = proptest::collection::vec(prop_oneof![Just("true".to_owned()), Just("false".to_owned())], 1..2);
+    let ips = proptest::collection::vec(
+        prop_oneof![Just("10.0.0.0/8".to_owned()), Just("192.0.2.1".to_owned())],
+        1..3,
+    );
+    let bools = proptest::collection::vec(
+        prop_oneof![Just("true".to_owned()), Just("false".to_owned())],
+        1..2,
+    );
     // Mostly the key whose request values have the operator's type; sometimes any key, to
     // exercise type mismatches.
-    let key_for = |k: &'static str| prop_oneof![4 => Just(k), 1 => proptest::sample::select(KEYS.to_vec())];
+    let key_for =
+        |k: &'static str| prop_oneof![4 => Just(k), 1 => proptest::sample::select(KEYS.to_vec())];
     let family = prop_oneof![
-        (proptest::sample::select(vec!["StringEquals", "StringNotEquals", "StringLike", "StringNotLike", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"]), strings, proptest::sample::select(vec!["aws:username", "aws:PrincipalTag/team", "aws:TagKeys"])),
-        (proptest::sample::select(vec!["NumericLessThan", "NumericEquals", "NumericNotEquals", "NumericGreaterThanEquals"]), numbers, key_for("aws:MultiFactorAuthAge")),
-        (proptest::sample::select(vec!["IpAddress", "NotIpAddress"]), ips, key_for("aws:SourceIp")),
-        (proptest::sample::select(vec!["Bool", "Null"]), bools, key_for("aws:MultiFactorAuthAge")),
+        (
+            proptest::sample::select(vec![
+                "StringEquals",
+                "StringNotEquals",
+                "StringLike",
+                "StringNotLike",
+                "StringEqualsIgnoreCase",
+                "StringNotEqualsIgnoreCase"
+            ]),
+            strings,
+            proptest::sample::select(vec!["aws:username", "aws:PrincipalTag/team", "aws:TagKeys"])
+        ),
+        (
+            proptest::sample::select(vec![
+                "NumericLessThan",
+                "NumericEquals",
+                "NumericNotEquals",
+                "NumericGreaterThanEquals"
+            ]),
+            numbers,
+            key_for("aws:MultiFactorAuthAge")
+        ),
+        (
+            proptest::sample::select(vec!["IpAddress", "NotIpAddress"]),
+            ips,
+            key_for("aws:SourceIp")
+        ),
+        (
+            proptest::sample::select(vec!["Bool", "Null"]),
+            bools,
+            key_for("aws:MultiFactorAuthAge")
+        ),
     ];
     let prefix = prop_oneof![3 => Just(""), 1 => Just("ForAnyValue:"), 1 => Just("ForAllValues:")];
     (prefix, family, any::<bool>()).prop_map(|(pre, (op, vals, key), ifx)| {
-        let name = if op == "Null" { op.to_owned() } else { format!("{pre}{op}{}", if ifx { "IfExists" } else { "" }) };
+        let name = if op == "Null" {
+            op.to_owned()
+        } else {
+            format!("{pre}{op}{}", if ifx { "IfExists" } else { "" })
+        };
         serde_json::json!({ name: { key: vals } })
     })
 }
@@ -460,36 +876,71 @@ fn arb_statement() -> impl Strategy<Value = Value> {
 }
 
 fn arb_policy() -> impl Strategy<Value = String> {
-    (any::<bool>(), proptest::collection::vec(arb_statement(), 1..4)).prop_map(|(v2012, st)| {
-        let mut d = serde_json::json!({ "Statement": st });
-        if v2012 {
-            d["Version"] = "2012-10-17".into();
-        }
-        d.to_string()
-    })
+    (
+        any::<bool>(),
+        proptest::collection::vec(arb_statement(), 1..4),
+    )
+        .prop_map(|(v2012, st)| {
+            let mut d = serde_json::json!({ "Statement": st });
+            if v2012 {
+                d["Version"] = "2012-10-17".into();
+            }
+            d.to_string()
+        })
 }
 
 fn arb_request() -> impl Strategy<Value = (String, String, Vec<(String, Value)>)> {
     // Every key present 3 times in 4, with values drawn from the same small ranges as the
     // policies, so that equalities and boundaries are actually hit.
     let some = |s: BoxedStrategy<Value>| proptest::option::weighted(0.75, s);
-    let word = || proptest::collection::vec(proptest::sample::select(vec!["a", "b", "A"]), 0..3).prop_map(|v| v.concat());
+    let word = || {
+        proptest::collection::vec(proptest::sample::select(vec!["a", "b", "A"]), 0..3)
+            .prop_map(|v| v.concat())
+    };
     (
-        proptest::sample::select(vec!["s3:a", "s3:B", "s3:ab", "s3:", "iam:a"]).prop_map(str::to_owned),
+        proptest::sample::select(vec!["s3:a", "s3:B", "s3:ab", "s3:", "iam:a"])
+            .prop_map(str::to_owned),
         prop_oneof![
-            proptest::sample::select(vec!["arn:aws:s3:::ab/x", "arn:aws:s3:::a", "arn:aws:s3:::ab/a:b"]).prop_map(str::to_owned),
+            proptest::sample::select(vec![
+                "arn:aws:s3:::ab/x",
+                "arn:aws:s3:::a",
+                "arn:aws:s3:::ab/a:b"
+            ])
+            .prop_map(str::to_owned),
             arb_glob("ab/:").prop_map(|g| format!("arn:aws:s3:::{}", g.replace(['*', '?'], "b"))),
         ],
         some(word().prop_map(Value::from).boxed()),
-        some(proptest::collection::vec(word(), 0..3).prop_map(Value::from).boxed()),
-        some(prop_oneof![Just(Value::from("10.1.2.3")), Just(Value::from("192.0.2.1")), Just(Value::from("2001:db8::1"))].boxed()),
-        some(prop_oneof![(0u32..6).prop_map(Value::from), any::<bool>().prop_map(Value::from)].boxed()),
+        some(
+            proptest::collection::vec(word(), 0..3)
+                .prop_map(Value::from)
+                .boxed(),
+        ),
+        some(
+            prop_oneof![
+                Just(Value::from("10.1.2.3")),
+                Just(Value::from("192.0.2.1")),
+                Just(Value::from("2001:db8::1"))
+            ]
+            .boxed(),
+        ),
+        some(
+            prop_oneof![
+                (0u32..6).prop_map(Value::from),
+                any::<bool>().prop_map(Value::from)
+            ]
+            .boxed(),
+        ),
     )
         .prop_map(|(action, resource, team, tags, ip, age)| {
-            let ctx = [("aws:PrincipalTag/team", team), ("aws:TagKeys", tags), ("aws:SourceIp", ip), ("aws:MultiFactorAuthAge", age)]
-                .into_iter()
-                .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
-                .collect();
+            let ctx = [
+                ("aws:PrincipalTag/team", team),
+                ("aws:TagKeys", tags),
+                ("aws:SourceIp", ip),
+                ("aws:MultiFactorAuthAge", age),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+            .collect();
             (action, resource, ctx)
         })
 }
@@ -541,7 +992,13 @@ fn reference_agrees_on_corpus_identity_cases() {
             continue;
         }
         let texts = |v: &Value| -> Vec<String> {
-            v.as_array().map(|a| a.iter().map(|d| serde_json::to_string(d).unwrap()).collect()).unwrap_or_default()
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|d| serde_json::to_string(d).unwrap())
+                        .collect()
+                })
+                .unwrap_or_default()
         };
         let identity = texts(&p["identity"]);
         let boundary = p.get("boundary").map(|d| serde_json::to_string(d).unwrap());
@@ -553,6 +1010,31 @@ fn reference_agrees_on_corpus_identity_cases() {
         checked += 1;
     }
     assert!(checked > 100, "{checked}");
+}
+
+#[test]
+fn identity_document_passed_as_resource_policy_names_nobody() {
+    // Misuse guard: a statement without Principal on the resource side must not grant alone.
+    let pol = Policy::parse(
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#,
+        PolicyKind::Identity,
+    )
+    .unwrap();
+    let req = RequestContext::builder(
+        Principal::user("arn:aws:iam::111122223333:user/u", "AIDAU"),
+        "s3:GetObject",
+        "*",
+    )
+    .build();
+    let set = PolicySet {
+        resource: Some(ResourcePolicyRef {
+            id: "r",
+            policy: &pol,
+            owner_account: "111122223333",
+        }),
+        ..PolicySet::default()
+    };
+    assert_eq!(evaluate(&req, &set).reason, Reason::NoAllowInIdentity);
 }
 
 #[test]

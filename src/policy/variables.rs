@@ -61,34 +61,35 @@ pub(crate) fn tokenize(text: &str, wildcards: bool, vars: bool) -> Result<Vec<To
     let mut slots: usize = 0;
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        if vars && rest.starts_with("${") {
-            if let Some(end) = rest.find('}') {
-                let inner = rest.get(2..end).unwrap_or("");
-                match inner {
-                    // INVARIANT: an escape is always literal, even where `*` is a wildcard.
-                    "*" | "?" | "$" => lit.push_str(inner),
-                    _ => match parse_var(inner) {
-                        Some((key, default)) => {
-                            if slots >= MAX_VARS {
-                                return Err(PolicyError::malformed(format!(
-                                    "A policy value can contain at most {MAX_VARS} policy variables."
-                                )));
-                            }
-                            flush(&mut toks, &mut lit);
-                            toks.push(Tok::Var(VarRef {
-                                key: key.to_ascii_lowercase().into(),
-                                default: default.map(Into::into),
-                                slot: u8::try_from(slots).unwrap_or(u8::MAX),
-                            }));
-                            slots += 1;
+        if vars
+            && rest.starts_with("${")
+            && let Some(end) = rest.find('}')
+        {
+            let inner = rest.get(2..end).unwrap_or("");
+            match inner {
+                // INVARIANT: an escape is always literal, even where `*` is a wildcard.
+                "*" | "?" | "$" => lit.push_str(inner),
+                _ => match parse_var(inner) {
+                    Some((key, default)) => {
+                        if slots >= MAX_VARS {
+                            return Err(PolicyError::malformed(format!(
+                                "A policy value can contain at most {MAX_VARS} policy variables."
+                            )));
                         }
-                        // Not variable syntax: keep the text as written.
-                        None => lit.push_str(rest.get(..=end).unwrap_or("")),
-                    },
-                }
-                rest = rest.get(end + 1..).unwrap_or("");
-                continue;
+                        flush(&mut toks, &mut lit);
+                        toks.push(Tok::Var(VarRef {
+                            key: key.to_ascii_lowercase().into(),
+                            default: default.map(Into::into),
+                            slot: u8::try_from(slots).unwrap_or(u8::MAX),
+                        }));
+                        slots += 1;
+                    }
+                    // Not variable syntax: keep the text as written.
+                    None => lit.push_str(rest.get(..=end).unwrap_or("")),
+                },
             }
+            rest = rest.get(end + 1..).unwrap_or("");
+            continue;
         }
         match c {
             '*' if wildcards => {
@@ -145,17 +146,33 @@ mod tests {
 
     #[test]
     fn tokens() {
-        assert_eq!(tokenize("a*b?c", true, false).unwrap(), vec![lit("a"), Tok::Star, lit("b"), Tok::One, lit("c")]);
+        assert_eq!(
+            tokenize("a*b?c", true, false).unwrap(),
+            vec![lit("a"), Tok::Star, lit("b"), Tok::One, lit("c")]
+        );
         assert_eq!(tokenize("a*b?c", false, false).unwrap(), vec![lit("a*b?c")]);
-        assert_eq!(tokenize("x${*}y${?}${$}", true, true).unwrap(), vec![lit("x*y?$")]);
-        assert_eq!(tokenize("${aws:username}", true, false).unwrap(), vec![lit("${aws:username}")]);
+        assert_eq!(
+            tokenize("x${*}y${?}${$}", true, true).unwrap(),
+            vec![lit("x*y?$")]
+        );
+        assert_eq!(
+            tokenize("${aws:username}", true, false).unwrap(),
+            vec![lit("${aws:username}")]
+        );
         let t = tokenize("u/${aws:PrincipalTag/Team, 'none'}/*", true, true).unwrap();
         assert_eq!(t.len(), 4);
         assert_eq!(
             t.get(1),
-            Some(&Tok::Var(VarRef { key: "aws:principaltag/team".into(), default: Some("none".into()), slot: 0 }))
+            Some(&Tok::Var(VarRef {
+                key: "aws:principaltag/team".into(),
+                default: Some("none".into()),
+                slot: 0
+            }))
         );
         assert_eq!(tokenize("${nope", true, true).unwrap(), vec![lit("${nope")]);
-        assert_eq!(tokenize("a**b", true, false).unwrap(), vec![lit("a"), Tok::Star, lit("b")]);
+        assert_eq!(
+            tokenize("a**b", true, false).unwrap(),
+            vec![lit("a"), Tok::Star, lit("b")]
+        );
     }
 }

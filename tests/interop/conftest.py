@@ -71,7 +71,8 @@ def no_server_faults(server):
     offset = server.log_size()
     yield
     new = server.log_since(offset)
-    faults = [line for line in new.splitlines() if "request failed" in line or "panicked" in line]
+    markers = ("request failed", "panicked", "InternalFailure", "ServiceUnavailable")
+    faults = [line for line in new.splitlines() if any(m in line for m in markers)]
     assert not faults, "server faults during the test:\n" + "\n".join(faults[:20])
 
 

@@ -118,7 +118,10 @@ CLIENT_CONFIG = Config(
 )
 
 
-def make_boto3_client(endpoint: str, service: str, creds: Creds, region: str = "us-east-1"):
+NO_VALIDATION_CONFIG = CLIENT_CONFIG.merge(Config(parameter_validation=False))
+
+
+def make_boto3_client(endpoint: str, service: str, creds: Creds, region: str = "us-east-1", validate: bool = True):
     with _LOADER_LOCK:
         bs = botocore.session.get_session()
         bs.register_component("data_loader", _LOADER)
@@ -129,7 +132,8 @@ def make_boto3_client(endpoint: str, service: str, creds: Creds, region: str = "
             region_name=region,
             botocore_session=bs,
         )
-        return session.client(service, endpoint_url=endpoint, config=CLIENT_CONFIG)
+        config = CLIENT_CONFIG if validate else NO_VALIDATION_CONFIG
+        return session.client(service, endpoint_url=endpoint, config=config)
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,7 +204,8 @@ class TesseraServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TESSERA_", "AWS_"))}
         env["TESSERA_ROOT_ACCESS_KEY_ID"] = self.root.access_key_id
         env["TESSERA_ROOT_SECRET_ACCESS_KEY"] = self.root.secret_access_key
-        env.setdefault("TESSERA_LOG", os.environ.get("TESSERA_LOG", "info"))
+        env["TESSERA_LOG"] = os.environ.get("TESSERA_LOG", "info")
+        env["NO_COLOR"] = "1"
         return env
 
     def start(self) -> "TesseraServer":
@@ -317,8 +322,10 @@ class TesseraServer:
 
     # -- clients -------------------------------------------------------------------------------
 
-    def boto3_client(self, service: str, creds: Creds | None = None, region: str = "us-east-1"):
-        return make_boto3_client(self.endpoint, service, creds or self.root, region)
+    def boto3_client(self, service: str, creds: Creds | None = None, region: str = "us-east-1", validate: bool = True):
+        """A boto3 client for this server. validate=False turns off botocore's client-side
+        parameter checks, to reach the server's own validation."""
+        return make_boto3_client(self.endpoint, service, creds or self.root, region, validate)
 
     def aws(self, *args: str, creds: Creds | None = None, check: bool = True, region: str = "us-east-1", timeout: float = CLI_TIMEOUT):
         """Run the aws CLI against this server. check=True: returns the parsed JSON output (or {}),
@@ -523,7 +530,7 @@ class _BodySignedQueryAuth(SigV4QueryAuth):
 
 def presign(creds: Creds, endpoint: str, *, method: str = "GET", params: dict | None = None, service: str = "sts",
             region: str = "us-east-1", expires: int = 900, headers: dict | None = None,
-            form_body: dict | None = None) -> Prepared:
+            form_body: dict | None = None, when=None) -> Prepared:
     """A presigned (query-string) request by botocore's SigV4QueryAuth. `params` go in the query;
     `form_body` (POST) stays in the body and is covered by the payload hash."""
     url = endpoint + "/" + (f"?{query(params)}" if params else "")
@@ -535,7 +542,12 @@ def presign(creds: Creds, endpoint: str, *, method: str = "GET", params: dict | 
         body = query(form_body).encode()
         auth_cls = _BodySignedQueryAuth
     req = AWSRequest(method=method, url=url, data=body, headers=hdrs)
-    auth_cls(creds.botocore(), service, region, expires=expires).add_auth(req)
+    signer = auth_cls(creds.botocore(), service, region, expires=expires)
+    if when is not None:
+        with mock.patch("botocore.auth.get_current_datetime", return_value=when):
+            signer.add_auth(req)
+    else:
+        signer.add_auth(req)
     p = _prepared_from(req)
     p.body = body
     return p

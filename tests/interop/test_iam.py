@@ -183,9 +183,9 @@ def test_access_keys_boto3(server, iam):
     assert_refused(server, session)
 
 
-def test_access_keys_cli(server):
+def test_access_keys_cli(server, iam):
     name = unique("clikeys")
-    server.aws("iam", "create-user", "--user-name", name)
+    iam.create_user(UserName=name)  # (create-user / delete-user: see test_user_lifecycle_cli)
     key = server.aws("iam", "create-access-key", "--user-name", name)["AccessKey"]
     creds = Creds.from_sts(key)
     assert server.aws("sts", "get-caller-identity", creds=creds)["Arn"] == server.arn(f"user/{name}")
@@ -198,7 +198,7 @@ def test_access_keys_cli(server):
     assert listed[0]["Status"] == "Inactive"
     server.aws("iam", "delete-access-key", "--user-name", name, "--access-key-id", key["AccessKeyId"])
     assert server.aws("iam", "list-access-keys", "--user-name", name)["AccessKeyMetadata"] == []
-    server.aws("iam", "delete-user", "--user-name", name)
+    iam.delete_user(UserName=name)
 
 
 # --- Groups ----------------------------------------------------------------------------------
@@ -239,11 +239,11 @@ def test_groups_boto3(server, iam):
     assert client_error(e.value)[::2] == ("NoSuchEntity", 404)
 
 
-def test_groups_cli(server):
+def test_groups_cli(server, iam):
     group, user = unique("cligroup"), unique("cligm")
     g = server.aws("iam", "create-group", "--group-name", group)["Group"]
     assert g["Arn"] == server.arn(f"group/{group}")
-    server.aws("iam", "create-user", "--user-name", user)
+    iam.create_user(UserName=user)
     server.aws("iam", "add-user-to-group", "--group-name", group, "--user-name", user)
     got = server.aws("iam", "get-group", "--group-name", group)
     assert got["Group"]["GroupName"] == group and [u["UserName"] for u in got["Users"]] == [user]
@@ -300,9 +300,9 @@ def test_mfa_devices_boto3(server, iam):
     iam.delete_user(UserName=user)
 
 
-def test_mfa_devices_cli(server, tmp_path):
+def test_mfa_devices_cli(server, iam, tmp_path):
     user, dev_name = unique("cliphoneuser"), unique("cliphone")
-    server.aws("iam", "create-user", "--user-name", user)
+    iam.create_user(UserName=user)
     seed_file = tmp_path / "seed.txt"
     out = server.aws("iam", "create-virtual-mfa-device", "--virtual-mfa-device-name", dev_name,
                      "--outfile", str(seed_file), "--bootstrap-method", "Base32StringSeed")
@@ -317,5 +317,15 @@ def test_mfa_devices_cli(server, tmp_path):
     server.aws("iam", "deactivate-mfa-device", "--user-name", user, "--serial-number", serial)
     assert server.aws("iam", "list-mfa-devices", "--user-name", user)["MFADevices"] == []
     server.aws("iam", "delete-virtual-mfa-device", "--serial-number", serial)
-    assert serial not in _serials(server.aws("iam", "list-virtual-mfa-devices")["VirtualMFADevices"])
-    server.aws("iam", "delete-user", "--user-name", user)
+    assert serial not in _serials(iam.list_virtual_mfa_devices()["VirtualMFADevices"])
+    iam.delete_user(UserName=user)
+
+
+def test_iam_client_signing_with_another_region(server):
+    """botocore signs IAM with the client's region when the endpoint is overridden
+    (AWS_ENDPOINT_URL_IAM): eu-west-1 in the scope must be accepted (no `regions` configured)."""
+    iam = server.boto3_client("iam", region="eu-west-1")
+    name = unique("regional")
+    assert iam.create_user(UserName=name)["User"]["Arn"] == server.arn(f"user/{name}")
+    iam.delete_user(UserName=name)
+

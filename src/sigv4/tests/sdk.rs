@@ -149,8 +149,9 @@ fn assert_verifies(name: &str, s: &Signed, o: Opts<'_>) {
         .get("canonical_request")
         .expect("aws-sigv4 traces canonical_request");
     let ours = match o.token {
-        // Only the header form carries the token in a header (presigned: in the query).
-        Some(tok) if o.presign.is_none() => ours_creq.replace(
+        // Only the header form carries the token in a header (presigned: in the query). Newer
+        // aws-sigv4 releases redact it in their trace; older ones print it.
+        Some(tok) if o.presign.is_none() && theirs.contains("** redacted") => ours_creq.replace(
             &format!("x-amz-security-token:{tok}\n"),
             &format!(
                 "x-amz-security-token:** redacted (length={}) **\n",
