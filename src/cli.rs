@@ -48,6 +48,26 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Read the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the newest audit records as JSON lines, oldest first.
+    Tail {
+        #[command(flatten)]
+        common: Common,
+        /// How many records to print.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: usize,
+        /// Keep printing new records as they are committed.
+        #[arg(short, long)]
+        follow: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +105,7 @@ pub async fn run(cli: Cli) -> Result<(), BoxError> {
             account_create(load_config(&common, None)?, id, alias).await
         }
         Command::Keys { command: KeysCommand::Rotate { common } } => keys_rotate(load_config(&common, None)?).await,
+        Command::Audit { command: AuditCommand::Tail { common, lines, follow } } => audit_tail(load_config(&common, None)?, lines, follow).await,
     }
 }
 
@@ -163,4 +184,27 @@ fn random_account_id() -> Result<String, BoxError> {
     ring::rand::SystemRandom::new().fill(&mut b).map_err(|_| "the system random number generator failed")?;
     let n = u64::from_le_bytes(b) % 900_000_000_000 + 100_000_000_000;
     Ok(n.to_string())
+}
+
+async fn audit_tail(config: Config, lines: usize, follow: bool) -> Result<(), BoxError> {
+    use std::io::Write as _;
+    let path = config.data_dir.join("tessera.db");
+    if !path.exists() {
+        return Err(format!("no database at {}", path.display()).into());
+    }
+    let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mut seq = crate::audit::seq_before_last(&conn, lines)?;
+    let mut out = std::io::stdout().lock();
+    loop {
+        for (s, record) in crate::audit::read_since(&conn, seq, 1000)? {
+            writeln!(out, "{record}")?;
+            seq = s;
+        }
+        out.flush()?;
+        if !follow {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }
