@@ -30,16 +30,30 @@ fn main() {
         return;
     }
     let full = std::env::args().any(|a| a == "--bench");
-    let (warmup, measure, conns) = if full { (Duration::from_secs(2), Duration::from_secs(8), 32) } else { (Duration::from_millis(100), Duration::from_millis(400), 4) };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let (warmup, measure, conns) = if full {
+        (Duration::from_secs(2), Duration::from_secs(8), 32)
+    } else {
+        (Duration::from_millis(100), Duration::from_millis(400), 4)
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(run(warmup, measure, conns, full));
 }
 
 /// The reference: axum with the same runtime, one route answering a small XML-sized body.
 fn bare_server(addr: &str) {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
-        let app = axum::Router::new().route("/", axum::routing::post(|| async { "ok" }).get(|| async { "ok" }));
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::post(|| async { "ok" }).get(|| async { "ok" }),
+        );
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         axum::serve(listener, app).await.unwrap();
     });
@@ -54,7 +68,11 @@ impl Drop for Proc {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn wait_port(port: u16) {
@@ -70,7 +88,12 @@ async fn run(warmup: Duration, measure: Duration, conns: usize, full: bool) {
     let tport = free_port();
     let _tessera = Proc(
         Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{tport}"), "--data-dir"])
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{tport}"),
+                "--data-dir",
+            ])
             .arg(dir.path())
             .env("TESSERA_ROOT_ACCESS_KEY_ID", ROOT_ID)
             .env("TESSERA_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
@@ -92,21 +115,53 @@ async fn run(warmup: Duration, measure: Duration, conns: usize, full: bool) {
     let endpoint = format!("http://127.0.0.1:{tport}");
 
     // Session credentials from GetSessionToken (root, 1 h).
-    let root = signer::Signer { access_key_id: ROOT_ID, secret: ROOT_SECRET, token: None, region: "us-east-1", service: "sts", time: SystemTime::now() };
+    let root = signer::Signer {
+        access_key_id: ROOT_ID,
+        secret: ROOT_SECRET,
+        token: None,
+        region: "us-east-1",
+        service: "sts",
+        time: SystemTime::now(),
+    };
     let client = reqwest::Client::new();
-    let (status, _, body) = signer::send(&client, root.post_form(&endpoint, "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=3600")).await;
+    let (status, _, body) = signer::send(
+        &client,
+        root.post_form(
+            &endpoint,
+            "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=3600",
+        ),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let field = |name: &str| -> String {
         let start = body.find(&format!("<{name}>")).unwrap() + name.len() + 2;
         let end = body[start..].find('<').unwrap() + start;
         body[start..end].to_owned()
     };
-    let (akid, secret, token) = (field("AccessKeyId"), field("SecretAccessKey"), field("SessionToken"));
-    let session = signer::Signer { access_key_id: &akid, secret: &secret, token: Some(&token), region: "us-east-1", service: "sts", time: SystemTime::now() };
-    let gci = signer::to_http11_bytes(&session.post_form(&endpoint, "Action=GetCallerIdentity&Version=2011-06-15"));
+    let (akid, secret, token) = (
+        field("AccessKeyId"),
+        field("SecretAccessKey"),
+        field("SessionToken"),
+    );
+    let session = signer::Signer {
+        access_key_id: &akid,
+        secret: &secret,
+        token: Some(&token),
+        region: "us-east-1",
+        service: "sts",
+        time: SystemTime::now(),
+    };
+    let gci = signer::to_http11_bytes(
+        &session.post_form(&endpoint, "Action=GetCallerIdentity&Version=2011-06-15"),
+    );
     let bare = format!("POST / HTTP/1.1\r\nhost: 127.0.0.1:{bport}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 0\r\n\r\n").into_bytes();
 
-    println!("load bench: {conns} keep-alive connections, {:?} warm-up, {:?} measured per target{}", warmup, measure, if full { "" } else { " (smoke run)" });
+    println!(
+        "load bench: {conns} keep-alive connections, {:?} warm-up, {:?} measured per target{}",
+        warmup,
+        measure,
+        if full { "" } else { " (smoke run)" }
+    );
     let base = drive(bport, &bare, conns, warmup, measure).await;
     report("bare axum endpoint", &base, None);
     let r = drive(tport, &gci, conns, warmup, measure).await;
@@ -134,9 +189,15 @@ impl Result {
 }
 
 fn report(name: &str, r: &Result, base: Option<&Result>) {
-    let mut lat = Result { latencies_us: r.latencies_us.clone(), ..Default::default() };
+    let mut lat = Result {
+        latencies_us: r.latencies_us.clone(),
+        ..Default::default()
+    };
     let (p50, p99) = (lat.pct(0.50), lat.pct(0.99));
-    print!("{name:<44} {:>9.0} req/s   p50 {p50:>6.2} ms   p99 {p99:>6.2} ms", r.rps());
+    print!(
+        "{name:<44} {:>9.0} req/s   p50 {p50:>6.2} ms   p99 {p99:>6.2} ms",
+        r.rps()
+    );
     if let Some(b) = base {
         print!("   ratio to bare: {:.1}%", 100.0 * r.rps() / b.rps());
     }
@@ -188,13 +249,17 @@ async fn drive(port: u16, req: &[u8], conns: usize, warmup: Duration, measure: D
                     if !ok {
                         r.errors += 1;
                     }
-                    r.latencies_us.push(u32::try_from((t1 - t0).as_micros()).unwrap_or(u32::MAX));
+                    r.latencies_us
+                        .push(u32::try_from((t1 - t0).as_micros()).unwrap_or(u32::MAX));
                 }
             }
             r
         }));
     }
-    let mut total = Result { secs: measure.as_secs_f64(), ..Default::default() };
+    let mut total = Result {
+        secs: measure.as_secs_f64(),
+        ..Default::default()
+    };
     for t in tasks {
         let r = t.await.unwrap();
         total.count += r.count;

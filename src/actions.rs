@@ -28,7 +28,12 @@ pub fn is_unsigned(service: Service, action: &str) -> bool {
     service == Service::Sts && UNSIGNED.contains(&action)
 }
 
-pub async fn dispatch(state: &AppState, caller: Option<&Caller>, params: &Params, info: &RequestInfo) -> ApiResult<ActionOutput> {
+pub async fn dispatch(
+    state: &AppState,
+    caller: Option<&Caller>,
+    params: &Params,
+    info: &RequestInfo,
+) -> ApiResult<ActionOutput> {
     match info.service {
         Service::Sts => {
             let caller = caller.ok_or_else(ApiError::missing_authentication_token)?;

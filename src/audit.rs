@@ -60,7 +60,11 @@ pub struct Record<'a> {
 pub fn is_audited(service: crate::http::Service, action: &str) -> bool {
     match service {
         crate::http::Service::Sts => true,
-        crate::http::Service::Iam => !(action.starts_with("Get") || action.starts_with("List") || action.starts_with("Simulate")),
+        crate::http::Service::Iam => {
+            !(action.starts_with("Get")
+                || action.starts_with("List")
+                || action.starts_with("Simulate"))
+        }
     }
 }
 
@@ -70,7 +74,10 @@ pub async fn write(state: &AppState, record: &Record<'_>, wait: bool) -> ApiResu
     tracing::info!(target: "audit", "{json}");
     let time = ts(record.time);
     let insert = move |tx: &rusqlite::Transaction<'_>| -> ApiResult<()> {
-        tx.execute("INSERT INTO audit (time, record) VALUES (?1, ?2)", params![time, json])?;
+        tx.execute(
+            "INSERT INTO audit (time, record) VALUES (?1, ?2)",
+            params![time, json],
+        )?;
         Ok(())
     };
     if wait {
@@ -94,25 +101,40 @@ impl NoteCell {
     }
 
     pub fn take(&self) -> Notes {
-        self.0.lock().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default()
+        self.0
+            .lock()
+            .map(|mut n| std::mem::take(&mut *n))
+            .unwrap_or_default()
     }
 }
 
 impl Clone for NoteCell {
     fn clone(&self) -> Self {
-        NoteCell(Mutex::new(self.0.lock().map(|n| n.clone()).unwrap_or_default()))
+        NoteCell(Mutex::new(
+            self.0.lock().map(|n| n.clone()).unwrap_or_default(),
+        ))
     }
 }
 
 /// Records from `since` (sequence number) on, oldest first, as stored JSON lines.
-pub fn read_since(conn: &rusqlite::Connection, after_seq: i64, limit: usize) -> rusqlite::Result<Vec<(i64, String)>> {
-    let mut st = conn.prepare("SELECT seq, record FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
-    let rows = st.query_map(params![after_seq, i64::try_from(limit).unwrap_or(i64::MAX)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+pub fn read_since(
+    conn: &rusqlite::Connection,
+    after_seq: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<(i64, String)>> {
+    let mut st =
+        conn.prepare("SELECT seq, record FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+    let rows = st.query_map(
+        params![after_seq, i64::try_from(limit).unwrap_or(i64::MAX)],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     rows.collect()
 }
 
 /// The sequence number `n` records before the end (for `tail -n`).
 pub fn seq_before_last(conn: &rusqlite::Connection, n: usize) -> rusqlite::Result<i64> {
     let max: Option<i64> = conn.query_row("SELECT MAX(seq) FROM audit", [], |r| r.get(0))?;
-    Ok(max.unwrap_or(0).saturating_sub(i64::try_from(n).unwrap_or(i64::MAX)))
+    Ok(max
+        .unwrap_or(0)
+        .saturating_sub(i64::try_from(n).unwrap_or(i64::MAX)))
 }

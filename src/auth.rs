@@ -22,7 +22,12 @@ pub enum Principal {
     /// An account's root user, by its long-term key.
     Root { account: String },
     /// An IAM user, by one of its long-term keys.
-    User { account: String, user_id: String, name: String, path: String },
+    User {
+        account: String,
+        user_id: String,
+        name: String,
+        path: String,
+    },
     /// Temporary credentials of any kind; everything about them is in the sealed token.
     Session(Arc<SessionClaims>),
 }
@@ -45,7 +50,12 @@ impl Caller {
     pub fn arn(&self) -> String {
         match &self.principal {
             Principal::Root { account } => root_arn(account),
-            Principal::User { account, name, path, .. } => format!("arn:aws:iam::{account}:user{path}{name}"),
+            Principal::User {
+                account,
+                name,
+                path,
+                ..
+            } => format!("arn:aws:iam::{account}:user{path}{name}"),
             Principal::Session(c) => c.principal.arn(),
         }
     }
@@ -80,24 +90,40 @@ pub fn root_arn(account: &str) -> String {
 }
 
 /// Authenticate a signed request. Returns the caller and the credential scope's region.
-pub async fn authenticate(state: &AppState, req: &RequestParts<'_>, service: Service, now: DateTime<Utc>) -> ApiResult<(Caller, String)> {
+pub async fn authenticate(
+    state: &AppState,
+    req: &RequestParts<'_>,
+    service: Service,
+    now: DateTime<Utc>,
+) -> ApiResult<(Caller, String)> {
     let auth = sigv4::parse(req)?.ok_or_else(ApiError::missing_authentication_token)?;
     let akid = auth.access_key_id();
 
     let (secret, principal): (Secret, Principal) = if akid.starts_with("ASIA") {
         // Session credentials: the token carries the secret, sealed; it must name this key id.
-        let token = auth.security_token().ok_or_else(ApiError::invalid_client_token_id)?.expose();
+        let token = auth
+            .security_token()
+            .ok_or_else(ApiError::invalid_client_token_id)?
+            .expose();
         // The token must open under our keyring and name this very key id (checked before
         // expiry, so another session's expired token is simply invalid here).
-        let claims = credentials::open_for_access_key(&state.keyring(), token, akid, now).map_err(|e| match e {
-            TokenError::Expired => ApiError::expired_token(),
-            TokenError::Invalid => ApiError::invalid_client_token_id().with_detail("session token did not open for this access key id"),
-        })?;
+        let claims =
+            credentials::open_for_access_key(&state.keyring(), token, akid, now).map_err(|e| {
+                match e {
+                    TokenError::Expired => ApiError::expired_token(),
+                    TokenError::Invalid => ApiError::invalid_client_token_id()
+                        .with_detail("session token did not open for this access key id"),
+                }
+            })?;
         let view = state.store.view();
         if !session_principal_exists(&view, &claims.principal) {
-            return Err(ApiError::invalid_client_token_id().with_detail("the session's principal no longer exists"));
+            return Err(ApiError::invalid_client_token_id()
+                .with_detail("the session's principal no longer exists"));
         }
-        (claims.secret_access_key.clone(), Principal::Session(Arc::new(claims)))
+        (
+            claims.secret_access_key.clone(),
+            Principal::Session(Arc::new(claims)),
+        )
     } else {
         let mut view = state.store.view();
         if !view.access_keys.contains_key(akid) {
@@ -105,25 +131,46 @@ pub async fn authenticate(state: &AppState, req: &RequestParts<'_>, service: Ser
             state.store.refresh().await;
             view = state.store.view();
         }
-        let key = view.access_keys.get(akid).ok_or_else(|| ApiError::invalid_client_token_id().with_detail("unknown access key id"))?;
+        let key = view.access_keys.get(akid).ok_or_else(|| {
+            ApiError::invalid_client_token_id().with_detail("unknown access key id")
+        })?;
         if !key.active {
             return Err(ApiError::invalid_client_token_id().with_detail("access key is inactive"));
         }
         if auth.security_token().is_some() {
-            return Err(ApiError::invalid_client_token_id().with_detail("security token sent with a long-term key"));
+            return Err(ApiError::invalid_client_token_id()
+                .with_detail("security token sent with a long-term key"));
         }
         let principal = match &key.user_id {
-            None => Principal::Root { account: key.account.clone() },
+            None => Principal::Root {
+                account: key.account.clone(),
+            },
             Some(uid) => {
-                let u = view.users.get(uid).ok_or_else(|| ApiError::invalid_client_token_id().with_detail("key's user is gone"))?;
-                Principal::User { account: u.account.clone(), user_id: u.id.clone(), name: u.name.clone(), path: u.path.clone() }
+                let u = view.users.get(uid).ok_or_else(|| {
+                    ApiError::invalid_client_token_id().with_detail("key's user is gone")
+                })?;
+                Principal::User {
+                    account: u.account.clone(),
+                    user_id: u.id.clone(),
+                    name: u.name.clone(),
+                    path: u.path.clone(),
+                }
             }
         };
         (key.secret.clone(), principal)
     };
 
-    sigv4::verify(&auth, req, secret.expose_bytes(), state.verify_policy(service), now)?;
-    let caller = Caller { principal, access_key_id: akid.to_owned() };
+    sigv4::verify(
+        &auth,
+        req,
+        secret.expose_bytes(),
+        state.verify_policy(service),
+        now,
+    )?;
+    let caller = Caller {
+        principal,
+        access_key_id: akid.to_owned(),
+    };
     Ok((caller, auth.scope().region().to_owned()))
 }
 

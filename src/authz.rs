@@ -11,7 +11,10 @@ use crate::auth::{Caller, Principal as CallerPrincipal};
 use crate::credentials::{SessionClaims, SessionPrincipal};
 use crate::error::{ApiError, ApiResult};
 use crate::http::RequestInfo;
-use crate::policy::{self, ContextBuilder, Evaluation, Policy, PolicyKind, PolicyRef, PolicySet, Principal, RequestContext};
+use crate::policy::{
+    self, ContextBuilder, Evaluation, Policy, PolicyKind, PolicyRef, PolicySet, Principal,
+    RequestContext,
+};
 use crate::server::AppState;
 use crate::store::Snapshot;
 use crate::store::policies::Owner;
@@ -20,7 +23,12 @@ use crate::store::policies::Owner;
 pub fn principal_of(caller: &Caller) -> Principal {
     match &caller.principal {
         CallerPrincipal::Root { account } => Principal::root(account),
-        CallerPrincipal::User { account, user_id, name, path } => Principal::user(&format!("arn:aws:iam::{account}:user{path}{name}"), user_id),
+        CallerPrincipal::User {
+            account,
+            user_id,
+            name,
+            path,
+        } => Principal::user(&format!("arn:aws:iam::{account}:user{path}{name}"), user_id),
         CallerPrincipal::Session(c) => session_principal(c),
     }
 }
@@ -28,19 +36,41 @@ pub fn principal_of(caller: &Caller) -> Principal {
 fn session_principal(c: &SessionClaims) -> Principal {
     match &c.principal {
         SessionPrincipal::Root { account } => Principal::root(account),
-        SessionPrincipal::User { account, user_id, user_name, user_path } => {
-            Principal::user(&format!("arn:aws:iam::{account}:user{user_path}{user_name}"), user_id)
+        SessionPrincipal::User {
+            account,
+            user_id,
+            user_name,
+            user_path,
+        } => Principal::user(
+            &format!("arn:aws:iam::{account}:user{user_path}{user_name}"),
+            user_id,
+        ),
+        SessionPrincipal::AssumedRole {
+            account,
+            role_name,
+            role_id,
+            role_path,
+            session_name,
+        } => Principal::assumed_role(
+            &format!("arn:aws:iam::{account}:role{role_path}{role_name}"),
+            role_id,
+            session_name,
+        ),
+        SessionPrincipal::FederatedUser { account, name } => {
+            Principal::federated_user(account, name)
         }
-        SessionPrincipal::AssumedRole { account, role_name, role_id, role_path, session_name } => {
-            Principal::assumed_role(&format!("arn:aws:iam::{account}:role{role_path}{role_name}"), role_id, session_name)
-        }
-        SessionPrincipal::FederatedUser { account, name } => Principal::federated_user(account, name),
     }
 }
 
 /// A request context for `caller` doing `action` on `resource`, with every global key the
 /// broker supplies for the caller's kind of credentials.
-pub fn context_for(view: &Snapshot, caller: &Caller, action: &str, resource: &str, info: &RequestInfo) -> ContextBuilder {
+pub fn context_for(
+    view: &Snapshot,
+    caller: &Caller,
+    action: &str,
+    resource: &str,
+    info: &RequestInfo,
+) -> ContextBuilder {
     let mut b = RequestContext::builder(principal_of(caller), action, resource)
         .current_time(info.now)
         .source_ip(info.source_ip)
@@ -57,12 +87,20 @@ pub fn context_for(view: &Snapshot, caller: &Caller, action: &str, resource: &st
             }
         }
         CallerPrincipal::Session(c) => {
-            let age = c.mfa_authenticated_at.map(|t| u64::try_from((info.now - t).num_seconds()).unwrap_or(0));
-            b = b.mfa(c.mfa_authenticated_at.is_some(), age).token_issue_time(c.issued_at);
+            let age = c
+                .mfa_authenticated_at
+                .map(|t| u64::try_from((info.now - t).num_seconds()).unwrap_or(0));
+            b = b
+                .mfa(c.mfa_authenticated_at.is_some(), age)
+                .token_issue_time(c.issued_at);
             if let Some(si) = &c.source_identity {
                 b = b.source_identity(si);
             }
-            b = b.principal_tags(principal_tags(view, c).iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            b = b.principal_tags(
+                principal_tags(view, c)
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            );
             for (k, values) in &c.federated_keys {
                 b = b.strings(k, values);
             }
@@ -75,11 +113,21 @@ pub fn context_for(view: &Snapshot, caller: &Caller, action: &str, resource: &st
 /// compared case-insensitively).
 pub fn principal_tags(view: &Snapshot, c: &SessionClaims) -> Vec<(String, String)> {
     let base: &[(String, String)] = match &c.principal {
-        SessionPrincipal::AssumedRole { role_id, .. } => view.policies.roles.get(role_id).map_or(&[], |r| r.tags.as_slice()),
-        SessionPrincipal::User { user_id, .. } => view.users.get(user_id).map_or(&[], |u| u.tags.as_slice()),
+        SessionPrincipal::AssumedRole { role_id, .. } => view
+            .policies
+            .roles
+            .get(role_id)
+            .map_or(&[], |r| r.tags.as_slice()),
+        SessionPrincipal::User { user_id, .. } => {
+            view.users.get(user_id).map_or(&[], |u| u.tags.as_slice())
+        }
         _ => &[],
     };
-    let mut out: Vec<(String, String)> = base.iter().filter(|(k, _)| !c.tags.iter().any(|(sk, _)| sk.eq_ignore_ascii_case(k))).cloned().collect();
+    let mut out: Vec<(String, String)> = base
+        .iter()
+        .filter(|(k, _)| !c.tags.iter().any(|(sk, _)| sk.eq_ignore_ascii_case(k)))
+        .cloned()
+        .collect();
     out.extend(c.tags.iter().cloned());
     out
 }
@@ -101,7 +149,10 @@ pub struct GatheredRefs<'a> {
 impl Gathered {
     pub fn refs(&self) -> GatheredRefs<'_> {
         fn r((id, p): &(String, Arc<Policy>)) -> PolicyRef<'_> {
-            PolicyRef { id: id.as_str(), policy: p.as_ref() }
+            PolicyRef {
+                id: id.as_str(),
+                policy: p.as_ref(),
+            }
         }
         GatheredRefs {
             identity: self.identity.iter().map(r).collect(),
@@ -113,11 +164,21 @@ impl Gathered {
 
 impl<'a> GatheredRefs<'a> {
     pub fn set(&'a self) -> PolicySet<'a> {
-        PolicySet { identity: &self.identity, resource: None, boundary: self.boundary, session: self.session.as_deref() }
+        PolicySet {
+            identity: &self.identity,
+            resource: None,
+            boundary: self.boundary,
+            session: self.session.as_deref(),
+        }
     }
 }
 
-fn owner_policies(view: &Snapshot, owner: Owner<'_>, label: &str, out: &mut Vec<(String, Arc<Policy>)>) {
+fn owner_policies(
+    view: &Snapshot,
+    owner: Owner<'_>,
+    label: &str,
+    out: &mut Vec<(String, Arc<Policy>)>,
+) {
     for p in view.policies.inline_of(owner) {
         out.push((format!("{label}/inline/{}", p.name), p.compiled.clone()));
     }
@@ -151,9 +212,19 @@ pub fn gather(view: &Snapshot, caller: &Caller) -> Gathered {
     let mut g = Gathered::default();
     let user = |g: &mut Gathered, user_id: &str| {
         if let Some(u) = view.users.get(user_id) {
-            owner_policies(view, Owner::User(&u.id), &format!("user/{}", u.name), &mut g.identity);
+            owner_policies(
+                view,
+                Owner::User(&u.id),
+                &format!("user/{}", u.name),
+                &mut g.identity,
+            );
             for grp in view.groups_of_user(&u.id) {
-                owner_policies(view, Owner::Group(&grp.id), &format!("group/{}", grp.name), &mut g.identity);
+                owner_policies(
+                    view,
+                    Owner::Group(&grp.id),
+                    &format!("group/{}", grp.name),
+                    &mut g.identity,
+                );
             }
             g.boundary = boundary_policy(view, u.boundary.as_ref());
         }
@@ -166,7 +237,12 @@ pub fn gather(view: &Snapshot, caller: &Caller) -> Gathered {
             SessionPrincipal::User { user_id, .. } => user(&mut g, user_id),
             SessionPrincipal::AssumedRole { role_id, .. } => {
                 if let Some(r) = view.policies.roles.get(role_id) {
-                    owner_policies(view, Owner::Role(&r.id), &format!("role/{}", r.name), &mut g.identity);
+                    owner_policies(
+                        view,
+                        Owner::Role(&r.id),
+                        &format!("role/{}", r.name),
+                        &mut g.identity,
+                    );
                     g.boundary = boundary_policy(view, r.boundary.as_ref());
                 }
                 g.session = session_policies(view, c);
@@ -186,7 +262,11 @@ fn session_policies(view: &Snapshot, c: &SessionClaims) -> Option<Vec<(String, A
         out.push(("session/inline".to_owned(), compiled_session_policy(text)));
     }
     for arn in &c.policy_arns {
-        let p = view.policies.managed.get(arn).map_or_else(deny_all, |m| m.compiled.clone());
+        let p = view
+            .policies
+            .managed
+            .get(arn)
+            .map_or_else(deny_all, |m| m.compiled.clone());
         out.push((arn.clone(), p));
     }
     Some(out)
@@ -194,7 +274,8 @@ fn session_policies(view: &Snapshot, c: &SessionClaims) -> Option<Vec<(String, A
 
 /// Session policies arrive as text inside the token; compile each distinct text once.
 fn compiled_session_policy(text: &str) -> Arc<Policy> {
-    static CACHE: std::sync::OnceLock<Mutex<HashMap<String, Arc<Policy>>>> = std::sync::OnceLock::new();
+    static CACHE: std::sync::OnceLock<Mutex<HashMap<String, Arc<Policy>>>> =
+        std::sync::OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     if let Ok(c) = cache.lock() {
         if let Some(p) = c.get(text) {
@@ -202,7 +283,9 @@ fn compiled_session_policy(text: &str) -> Arc<Policy> {
         }
     }
     // It was validated when the session was minted; a failure now (parser change) denies.
-    let p = Policy::parse(text, PolicyKind::Identity).map(Arc::new).unwrap_or_else(|_| deny_all());
+    let p = Policy::parse(text, PolicyKind::Identity)
+        .map(Arc::new)
+        .unwrap_or_else(|_| deny_all());
     if let Ok(mut c) = cache.lock() {
         if c.len() >= 4096 {
             c.clear();
@@ -220,12 +303,25 @@ pub fn evaluate_identity(view: &Snapshot, caller: &Caller, ctx: &RequestContext)
 }
 
 /// Authorize an IAM action for a non-root caller; denials name the reason in the log.
-pub fn authorize_iam(state: &AppState, caller: &Caller, action: &str, resource: &str, info: &RequestInfo) -> ApiResult<()> {
+pub fn authorize_iam(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    resource: &str,
+    info: &RequestInfo,
+) -> ApiResult<()> {
     authorize_with_tags(state, caller, action, resource, &[], info)
 }
 
 /// As [`authorize_iam`], with the target entity's tags as `iam:ResourceTag/*`.
-pub fn authorize_with_tags(state: &AppState, caller: &Caller, action: &str, resource: &str, resource_tags: &[(String, String)], info: &RequestInfo) -> ApiResult<()> {
+pub fn authorize_with_tags(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    resource: &str,
+    resource_tags: &[(String, String)],
+    info: &RequestInfo,
+) -> ApiResult<()> {
     let view = state.store.view();
     let ctx = context_for(&view, caller, action, resource, info)
         .resource_tags(resource_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -243,7 +339,8 @@ pub fn check_boundary_arn(state: &AppState, arn: &str) -> ApiResult<()> {
     if state.store.view().policies.managed.contains_key(arn) {
         Ok(())
     } else {
-        Err(ApiError::invalid_input(format!("ARN {arn} is not valid.")).with_detail("permissions boundary policy does not exist"))
+        Err(ApiError::invalid_input(format!("ARN {arn} is not valid."))
+            .with_detail("permissions boundary policy does not exist"))
     }
 }
 

@@ -5,14 +5,18 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::BoxError;
 use crate::clock::Clock;
 use crate::config::{Config, Overrides};
 use crate::server;
 use crate::store::Store;
-use crate::BoxError;
 
 #[derive(Debug, Parser)]
-#[command(name = "tessera", version, about = "AWS-compatible Security Token Service and federation broker")]
+#[command(
+    name = "tessera",
+    version,
+    about = "AWS-compatible Security Token Service and federation broker"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -95,23 +99,39 @@ pub enum KeysCommand {
 }
 
 fn load_config(common: &Common, listen: Option<String>) -> Result<Config, BoxError> {
-    Ok(Config::load(&Overrides { config: common.config.clone(), listen, data_dir: common.data_dir.clone() })?)
+    Ok(Config::load(&Overrides {
+        config: common.config.clone(),
+        listen,
+        data_dir: common.data_dir.clone(),
+    })?)
 }
 
 pub async fn run(cli: Cli) -> Result<(), BoxError> {
     match cli.command {
         Command::Serve { common, listen } => serve(load_config(&common, listen)?).await,
-        Command::Account { command: AccountCommand::Create { common, id, alias } } => {
-            account_create(load_config(&common, None)?, id, alias).await
-        }
-        Command::Keys { command: KeysCommand::Rotate { common } } => keys_rotate(load_config(&common, None)?).await,
-        Command::Audit { command: AuditCommand::Tail { common, lines, follow } } => audit_tail(load_config(&common, None)?, lines, follow).await,
+        Command::Account {
+            command: AccountCommand::Create { common, id, alias },
+        } => account_create(load_config(&common, None)?, id, alias).await,
+        Command::Keys {
+            command: KeysCommand::Rotate { common },
+        } => keys_rotate(load_config(&common, None)?).await,
+        Command::Audit {
+            command:
+                AuditCommand::Tail {
+                    common,
+                    lines,
+                    follow,
+                },
+        } => audit_tail(load_config(&common, None)?, lines, follow).await,
     }
 }
 
 pub fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         b.json().init();
     } else {
@@ -124,7 +144,10 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     let data_dir = config.data_dir.clone();
     let running = server::spawn(config, Clock::system()).await?;
     if let Some(p) = &running.root_credentials_written {
-        println!("root credentials written to {} (profile `tessera`)", p.display());
+        println!(
+            "root credentials written to {} (profile `tessera`)",
+            p.display()
+        );
     }
     tracing::info!(listen = %running.addr, data_dir = %data_dir.display(), "tessera serving");
     println!("tessera listening on http://{}", running.addr);
@@ -135,7 +158,11 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn account_create(config: Config, id: Option<String>, alias: Option<String>) -> Result<(), BoxError> {
+async fn account_create(
+    config: Config,
+    id: Option<String>,
+    alias: Option<String>,
+) -> Result<(), BoxError> {
     server::create_data_dir(&config.data_dir)?;
     let keyring = server::load_or_create_keyring(&config.data_dir)?;
     let store = Store::open(&config.data_dir, keyring.clone())?;
@@ -154,14 +181,18 @@ async fn account_create(config: Config, id: Option<String>, alias: Option<String
     };
     if let Some(a) = &alias {
         let ok = (3..=63).contains(&a.len())
-            && a.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && a.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !a.starts_with('-')
             && !a.ends_with('-');
         if !ok {
-            return Err(format!("`{a}` is not a valid account alias (3-63 of a-z, 0-9, '-')").into());
+            return Err(
+                format!("`{a}` is not a valid account alias (3-63 of a-z, 0-9, '-')").into(),
+            );
         }
     }
-    let created = server::create_account(&store, &keyring, &id, alias, Clock::system().now()).await?;
+    let created =
+        server::create_account(&store, &keyring, &id, alias, Clock::system().now()).await?;
     let out = serde_json::json!({
         "AccountId": created.account_id,
         "AccessKeyId": created.access_key_id,
@@ -181,7 +212,9 @@ async fn keys_rotate(config: Config) -> Result<(), BoxError> {
 fn random_account_id() -> Result<String, BoxError> {
     use ring::rand::SecureRandom as _;
     let mut b = [0u8; 8];
-    ring::rand::SystemRandom::new().fill(&mut b).map_err(|_| "the system random number generator failed")?;
+    ring::rand::SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| "the system random number generator failed")?;
     let n = u64::from_le_bytes(b) % 900_000_000_000 + 100_000_000_000;
     Ok(n.to_string())
 }
@@ -192,7 +225,8 @@ async fn audit_tail(config: Config, lines: usize, follow: bool) -> Result<(), Bo
     if !path.exists() {
         return Err(format!("no database at {}", path.display()).into());
     }
-    let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let conn =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     let mut seq = crate::audit::seq_before_last(&conn, lines)?;
     let mut out = std::io::stdout().lock();

@@ -95,7 +95,12 @@ impl Config {
             c.log_json = match f.as_str() {
                 "json" => true,
                 "text" => false,
-                other => return Err(ConfigError::Value("log_format", format!("`{other}` (expected `text` or `json`)"))),
+                other => {
+                    return Err(ConfigError::Value(
+                        "log_format",
+                        format!("`{other}` (expected `text` or `json`)"),
+                    ));
+                }
             };
         }
         if let Some(m) = file.max_body_bytes {
@@ -111,19 +116,28 @@ impl Config {
             c.data_dir = d.clone();
         }
         if !is_account_id(&c.account_id) {
-            return Err(ConfigError::Value("account_id", format!("`{}` is not a 12-digit account id", c.account_id)));
+            return Err(ConfigError::Value(
+                "account_id",
+                format!("`{}` is not a 12-digit account id", c.account_id),
+            ));
         }
         Ok(c)
     }
 }
 
 fn read_file(p: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Read(p.display().to_string(), e))?;
+    let text =
+        std::fs::read_to_string(p).map_err(|e| ConfigError::Read(p.display().to_string(), e))?;
     toml::from_str(&text).map_err(|e| ConfigError::Parse(p.display().to_string(), e.to_string()))
 }
 
 fn parse_listen(s: &str) -> Result<SocketAddr, ConfigError> {
-    s.parse().map_err(|_| ConfigError::Value("listen", format!("`{s}` is not an address like 127.0.0.1:8910")))
+    s.parse().map_err(|_| {
+        ConfigError::Value(
+            "listen",
+            format!("`{s}` is not an address like 127.0.0.1:8910"),
+        )
+    })
 }
 
 pub fn is_account_id(s: &str) -> bool {

@@ -39,7 +39,12 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: &'static str, status: u16, message: impl Into<String>) -> Self {
-        Self { code, status, message: message.into(), detail: None }
+        Self {
+            code,
+            status,
+            message: message.into(),
+            detail: None,
+        }
     }
 
     /// Attach a reason for the server log (never serialized to the client).
@@ -51,25 +56,45 @@ impl ApiError {
 
     /// `Sender` for client errors, `Receiver` for server faults.
     pub fn fault_type(&self) -> &'static str {
-        if self.status >= 500 { "Receiver" } else { "Sender" }
+        if self.status >= 500 {
+            "Receiver"
+        } else {
+            "Sender"
+        }
     }
 
     // --- common errors -------------------------------------------------------------------
 
     pub fn internal() -> Self {
-        Self::new("InternalFailure", 500, "The request processing has failed because of an unknown error, exception or failure.")
+        Self::new(
+            "InternalFailure",
+            500,
+            "The request processing has failed because of an unknown error, exception or failure.",
+        )
     }
 
     pub fn service_unavailable() -> Self {
-        Self::new("ServiceUnavailable", 503, "The request has failed due to a temporary failure of the server.")
+        Self::new(
+            "ServiceUnavailable",
+            503,
+            "The request has failed due to a temporary failure of the server.",
+        )
     }
 
     pub fn invalid_action(action: &str, version: &str) -> Self {
-        Self::new("InvalidAction", 400, format!("Could not find operation {action} for version {version}"))
+        Self::new(
+            "InvalidAction",
+            400,
+            format!("Could not find operation {action} for version {version}"),
+        )
     }
 
     pub fn missing_parameter(name: &str) -> Self {
-        Self::new("MissingParameter", 400, format!("The request must contain the parameter {name}."))
+        Self::new(
+            "MissingParameter",
+            400,
+            format!("The request must contain the parameter {name}."),
+        )
     }
 
     pub fn malformed_query(message: impl Into<String>) -> Self {
@@ -85,15 +110,27 @@ impl ApiError {
     }
 
     pub fn missing_authentication_token() -> Self {
-        Self::new("MissingAuthenticationToken", 403, "Request is missing Authentication Token")
+        Self::new(
+            "MissingAuthenticationToken",
+            403,
+            "Request is missing Authentication Token",
+        )
     }
 
     pub fn invalid_client_token_id() -> Self {
-        Self::new("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+        Self::new(
+            "InvalidClientTokenId",
+            403,
+            "The security token included in the request is invalid.",
+        )
     }
 
     pub fn expired_token() -> Self {
-        Self::new("ExpiredToken", 403, "The security token included in the request is expired")
+        Self::new(
+            "ExpiredToken",
+            403,
+            "The security token included in the request is expired",
+        )
     }
 
     pub fn access_denied(message: impl Into<String>) -> Self {
@@ -142,7 +179,11 @@ impl ApiError {
     }
 
     pub fn packed_policy_too_large(percent: u64) -> Self {
-        Self::new("PackedPolicyTooLarge", 400, format!("Packed policy consumes {percent}% of allotted space"))
+        Self::new(
+            "PackedPolicyTooLarge",
+            400,
+            format!("Packed policy consumes {percent}% of allotted space"),
+        )
     }
 }
 

@@ -24,7 +24,11 @@ impl SharedKeyring {
     /// A keyring loaded from `path` (watched for changes), or a fixed one (`path` = None).
     pub fn new(keyring: Keyring, path: Option<PathBuf>) -> Arc<SharedKeyring> {
         let stamp = path.as_ref().and_then(stamp_of);
-        Arc::new(SharedKeyring { cell: RwLock::new(Arc::new(keyring)), path, stamp: Mutex::new(stamp) })
+        Arc::new(SharedKeyring {
+            cell: RwLock::new(Arc::new(keyring)),
+            path,
+            stamp: Mutex::new(stamp),
+        })
     }
 
     pub fn get(&self) -> Arc<Keyring> {
@@ -38,7 +42,9 @@ impl SharedKeyring {
     pub fn reload_if_changed(&self) -> bool {
         let Some(path) = &self.path else { return false };
         let now = stamp_of(path);
-        let Ok(mut last) = self.stamp.lock() else { return false };
+        let Ok(mut last) = self.stamp.lock() else {
+            return false;
+        };
         if now.is_none() || now == *last {
             return false;
         }

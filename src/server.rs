@@ -7,14 +7,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::BoxError;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::credentials::{self, Keyring, Secret};
-use crate::keys::SharedKeyring;
 use crate::http::Service;
+use crate::keys::SharedKeyring;
 use crate::sigv4;
 use crate::store::{self, Store, WriteKind};
-use crate::BoxError;
 
 /// Everything a request handler may use.
 pub struct AppState {
@@ -40,7 +40,12 @@ impl AppState {
         }
     }
 
-    pub fn new(config: Config, store: Store, keyring: Arc<SharedKeyring>, clock: Clock) -> AppState {
+    pub fn new(
+        config: Config,
+        store: Store,
+        keyring: Arc<SharedKeyring>,
+        clock: Clock,
+    ) -> AppState {
         let policy = |service: Service| {
             let mut p = sigv4::VerifyPolicy::for_service(service.signing_name());
             if !config.regions.is_empty() {
@@ -49,13 +54,22 @@ impl AppState {
             p
         };
         let (sts_verify, iam_verify) = (policy(Service::Sts), policy(Service::Iam));
-        AppState { config, store, keyring, clock, sts_verify, iam_verify }
+        AppState {
+            config,
+            store,
+            keyring,
+            clock,
+            sts_verify,
+            iam_verify,
+        }
     }
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -105,8 +119,13 @@ pub async fn bootstrap(config: Config, clock: Clock) -> Result<Bootstrap, BoxErr
     let now = clock.now();
 
     let account = config.account_id.clone();
-    let env_key = match (std::env::var("TESSERA_ROOT_ACCESS_KEY_ID"), std::env::var("TESSERA_ROOT_SECRET_ACCESS_KEY")) {
-        (Ok(id), Ok(secret)) if !id.is_empty() && !secret.is_empty() => Some((id, Secret::from(secret))),
+    let env_key = match (
+        std::env::var("TESSERA_ROOT_ACCESS_KEY_ID"),
+        std::env::var("TESSERA_ROOT_SECRET_ACCESS_KEY"),
+    ) {
+        (Ok(id), Ok(secret)) if !id.is_empty() && !secret.is_empty() => {
+            Some((id, Secret::from(secret)))
+        }
         _ => None,
     };
     if let Some((id, _)) = &env_key {
@@ -122,8 +141,13 @@ pub async fn bootstrap(config: Config, clock: Clock) -> Result<Bootstrap, BoxErr
         Some((id, secret)) => {
             // The operator chose the root key: make sure it exists (on this start or a later one).
             if let Some(k) = view.access_keys.get(&id) {
-                if k.account != account || k.user_id.is_some() || k.secret.expose() != secret.expose() {
-                    return Err(format!("access key {id} already exists with other settings").into());
+                if k.account != account
+                    || k.user_id.is_some()
+                    || k.secret.expose() != secret.expose()
+                {
+                    return Err(
+                        format!("access key {id} already exists with other settings").into(),
+                    );
                 }
             } else {
                 let kr = keyring.get();
@@ -149,7 +173,10 @@ pub async fn bootstrap(config: Config, clock: Clock) -> Result<Bootstrap, BoxErr
     }
 
     let state = Arc::new(AppState::new(config, store, keyring, clock));
-    Ok(Bootstrap { state, root_credentials_written: written })
+    Ok(Bootstrap {
+        state,
+        root_credentials_written: written,
+    })
 }
 
 /// A new account and its root key.
@@ -160,10 +187,21 @@ pub struct CreatedAccount {
     pub secret: Secret,
 }
 
-pub async fn create_account(store: &Store, keyring: &SharedKeyring, id: &str, alias: Option<String>, now: chrono::DateTime<chrono::Utc>) -> Result<CreatedAccount, BoxError> {
+pub async fn create_account(
+    store: &Store,
+    keyring: &SharedKeyring,
+    id: &str,
+    alias: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<CreatedAccount, BoxError> {
     let access_key_id = credentials::new_access_key_id(id)?;
     let secret = credentials::new_secret_access_key()?;
-    let (acct, kid, sec, kr) = (id.to_owned(), access_key_id.clone(), secret.clone(), keyring.get());
+    let (acct, kid, sec, kr) = (
+        id.to_owned(),
+        access_key_id.clone(),
+        secret.clone(),
+        keyring.get(),
+    );
     store
         .write(WriteKind::Iam, move |tx| {
             store::insert_account(tx, &acct, alias.as_deref(), now)?;
@@ -171,11 +209,19 @@ pub async fn create_account(store: &Store, keyring: &SharedKeyring, id: &str, al
         })
         .await
         .map_err(|e| e.message)?;
-    Ok(CreatedAccount { account_id: id.to_owned(), access_key_id, secret })
+    Ok(CreatedAccount {
+        account_id: id.to_owned(),
+        access_key_id,
+        secret,
+    })
 }
 
 /// Write `[tessera]` credentials in AWS shared-credentials format, mode 0600, never overwriting.
-pub fn write_credentials_file(path: &Path, access_key_id: &str, secret: &Secret) -> Result<(), BoxError> {
+pub fn write_credentials_file(
+    path: &Path,
+    access_key_id: &str,
+    secret: &Secret,
+) -> Result<(), BoxError> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -184,7 +230,11 @@ pub fn write_credentials_file(path: &Path, access_key_id: &str, secret: &Secret)
         opts.mode(0o600);
     }
     let mut f = opts.open(path)?;
-    write!(f, "[tessera]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {}\n", secret.expose())?;
+    write!(
+        f,
+        "[tessera]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {}\n",
+        secret.expose()
+    )?;
     f.sync_all()?;
     Ok(())
 }
@@ -211,7 +261,12 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, BoxError> {
             tracing::error!(error = %e, "server stopped");
         }
     });
-    Ok(Running { addr, state: boot.state, root_credentials_written: boot.root_credentials_written, handle })
+    Ok(Running {
+        addr,
+        state: boot.state,
+        root_credentials_written: boot.root_credentials_written,
+        handle,
+    })
 }
 
 /// `tessera keys rotate`: a new current key; the old current becomes the previous one.
@@ -223,19 +278,36 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, BoxError> {
 pub async fn rotate_keyring(data_dir: &Path) -> Result<String, BoxError> {
     let path = keyring_path(data_dir);
     if !path.exists() {
-        return Err(format!("no keyring at {} (start the server once first)", path.display()).into());
+        return Err(format!(
+            "no keyring at {} (start the server once first)",
+            path.display()
+        )
+        .into());
     }
     let shared = SharedKeyring::new(Keyring::load(&path)?, None);
     let before = shared.get();
     let store = Store::open(data_dir, shared)?;
     let kr = before.clone();
-    store.write(WriteKind::Append, move |tx| store::identity::reseal_all(tx, &kr)).await.map_err(|e| format!("{e:?}"))?;
+    store
+        .write(WriteKind::Append, move |tx| {
+            store::identity::reseal_all(tx, &kr)
+        })
+        .await
+        .map_err(|e| format!("{e:?}"))?;
 
     let mut rotated = Keyring::load(&path)?;
     rotated.rotate(chrono::Utc::now())?;
     rotated.save(&path)?;
     let after = Arc::new(rotated);
     let kr = after.clone();
-    let n = store.write(WriteKind::Append, move |tx| store::identity::reseal_all(tx, &kr)).await.map_err(|e| format!("{e:?}"))?;
-    Ok(format!("keyring rotated: new current key {}; {n} stored secrets re-sealed", after.current_id()))
+    let n = store
+        .write(WriteKind::Append, move |tx| {
+            store::identity::reseal_all(tx, &kr)
+        })
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(format!(
+        "keyring rotated: new current key {}; {n} stored secrets re-sealed",
+        after.current_id()
+    ))
 }

@@ -19,7 +19,12 @@ pub struct Issued {
 }
 
 /// Mint a session lasting `seconds` from `info.now`.
-pub fn mint(state: &AppState, spec: SessionSpec, info: &RequestInfo, seconds: u32) -> ApiResult<Issued> {
+pub fn mint(
+    state: &AppState,
+    spec: SessionSpec,
+    info: &RequestInfo,
+    seconds: u32,
+) -> ApiResult<Issued> {
     let session = credentials::issue_session(&state.keyring(), spec, info.now, seconds)
         .map_err(|e| ApiError::internal().with_detail(format!("minting session: {e}")))?;
     info.note(|n| {

@@ -16,7 +16,11 @@ const ROOT_ID: &str = "AKIATESSERATESTROOTA";
 const ROOT_SECRET: &str = "tesseraTestRootSecretKey0123456789abcdef";
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Server {
@@ -28,7 +32,12 @@ impl Server {
     fn start(dir: &Path) -> Server {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
             .arg(dir)
             .env("TESSERA_ROOT_ACCESS_KEY_ID", ROOT_ID)
             .env("TESSERA_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
@@ -60,13 +69,15 @@ impl Server {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
-                c.access_key_id.clone(),
-                c.secret.clone(),
-                c.token.clone(),
-                None,
-                "t",
-            )))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                    c.access_key_id.clone(),
+                    c.secret.clone(),
+                    c.token.clone(),
+                    None,
+                    "t",
+                )),
+            )
             .build()
     }
 
@@ -96,16 +107,36 @@ async fn kill_9_loses_no_acknowledged_change() {
     let s = Server::start(dir.path());
     let iam = s.iam(&root());
     iam.create_user().user_name("durable").send().await.unwrap();
-    let k = iam.create_access_key().user_name("durable").send().await.unwrap();
+    let k = iam
+        .create_access_key()
+        .user_name("durable")
+        .send()
+        .await
+        .unwrap();
     let k = k.access_key().unwrap();
     let user = Creds::new(k.access_key_id(), k.secret_access_key());
-    let session = Creds::from(s.sts(&user).get_session_token().send().await.unwrap().credentials().unwrap());
+    let session = Creds::from(
+        s.sts(&user)
+            .get_session_token()
+            .send()
+            .await
+            .unwrap()
+            .credentials()
+            .unwrap(),
+    );
 
     // Writes in flight when the process dies: every acknowledged one must survive.
     let mut tasks = Vec::new();
     for i in 0..40 {
         let iam = iam.clone();
-        tasks.push(tokio::spawn(async move { iam.create_user().user_name(format!("burst{i}")).send().await.is_ok().then_some(i) }));
+        tasks.push(tokio::spawn(async move {
+            iam.create_user()
+                .user_name(format!("burst{i}"))
+                .send()
+                .await
+                .is_ok()
+                .then_some(i)
+        }));
     }
     tokio::time::sleep(Duration::from_millis(30)).await;
     s.kill9();
@@ -119,7 +150,11 @@ async fn kill_9_loses_no_acknowledged_change() {
     let s = Server::start(dir.path());
     let iam = s.iam(&root());
     for i in &acked {
-        iam.get_user().user_name(format!("burst{i}")).send().await.unwrap_or_else(|e| panic!("acknowledged user burst{i} lost: {e:?}"));
+        iam.get_user()
+            .user_name(format!("burst{i}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("acknowledged user burst{i} lost: {e:?}"));
     }
     // Keys, users and earlier session tokens are still valid.
     let me = s.sts(&user).get_caller_identity().send().await.unwrap();
@@ -135,22 +170,45 @@ async fn account_create_is_seen_by_a_running_server() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["account", "create", "--id", "111122223333", "--alias", "second", "--data-dir"])
+        .args([
+            "account",
+            "create",
+            "--id",
+            "111122223333",
+            "--alias",
+            "second",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["AccountId"], "111122223333");
-    let creds = Creds::new(v["AccessKeyId"].as_str().unwrap(), v["SecretAccessKey"].as_str().unwrap());
+    let creds = Creds::new(
+        v["AccessKeyId"].as_str().unwrap(),
+        v["SecretAccessKey"].as_str().unwrap(),
+    );
     let me = s.sts(&creds).get_caller_identity().send().await.unwrap();
     assert_eq!(me.arn(), Some("arn:aws:iam::111122223333:root"));
     assert_eq!(me.account(), Some("111122223333"));
 
     // A second account with the same id is refused; a random id is 12 digits.
-    let dup = Command::new(env!("CARGO_BIN_EXE_tessera")).args(["account", "create", "--id", "111122223333", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let dup = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["account", "create", "--id", "111122223333", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(!dup.status.success());
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera")).args(["account", "create", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["account", "create", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let id = v["AccountId"].as_str().unwrap();
     assert!(id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()));
@@ -160,22 +218,59 @@ async fn account_create_is_seen_by_a_running_server() {
 async fn keys_rotate_keeps_earlier_sessions_valid() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
-    let before = Creds::from(s.sts(&root()).get_session_token().send().await.unwrap().credentials().unwrap());
+    let before = Creds::from(
+        s.sts(&root())
+            .get_session_token()
+            .send()
+            .await
+            .unwrap()
+            .credentials()
+            .unwrap(),
+    );
     s.kill9();
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera")).args(["keys", "rotate", "--data-dir"]).arg(dir.path()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["keys", "rotate", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = Server::start(dir.path());
     s.sts(&before).get_caller_identity().send().await.unwrap();
-    let after = Creds::from(s.sts(&root()).get_session_token().send().await.unwrap().credentials().unwrap());
+    let after = Creds::from(
+        s.sts(&root())
+            .get_session_token()
+            .send()
+            .await
+            .unwrap()
+            .credentials()
+            .unwrap(),
+    );
     s.sts(&after).get_caller_identity().send().await.unwrap();
     // Long-term keys (sealed at rest) survive two rotations: they are re-sealed each time.
     s.kill9();
     for _ in 0..2 {
-        let out = Command::new(env!("CARGO_BIN_EXE_tessera")).args(["keys", "rotate", "--data-dir"]).arg(dir.path()).output().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["keys", "rotate", "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
         assert!(out.status.success());
     }
     let s = Server::start(dir.path());
     s.sts(&root()).get_caller_identity().send().await.unwrap();
-    let e = s.sts(&before).get_caller_identity().send().await.unwrap_err();
-    assert_eq!(common::code(&e), "InvalidClientTokenId", "two rotations retire the oldest key");
+    let e = s
+        .sts(&before)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::code(&e),
+        "InvalidClientTokenId",
+        "two rotations retire the oldest key"
+    );
 }

@@ -7,11 +7,17 @@ use aws_sdk_iam::types::Tag;
 use common::TestServer;
 
 fn iam_code<E: ProvideErrorMetadata, R>(e: &aws_sdk_iam::error::SdkError<E, R>) -> String {
-    e.as_service_error().and_then(|e| e.code()).unwrap_or("not a service error").to_owned()
+    e.as_service_error()
+        .and_then(|e| e.code())
+        .unwrap_or("not a service error")
+        .to_owned()
 }
 
 fn iam_message<E: ProvideErrorMetadata, R>(e: &aws_sdk_iam::error::SdkError<E, R>) -> String {
-    e.as_service_error().and_then(|e| e.message()).unwrap_or("").to_owned()
+    e.as_service_error()
+        .and_then(|e| e.message())
+        .unwrap_or("")
+        .to_owned()
 }
 
 #[tokio::test]
@@ -32,7 +38,12 @@ async fn user_lifecycle() {
     assert!(u.user_id().starts_with("AIDA"));
 
     // Names are unique case-insensitively.
-    let e = iam.create_user().user_name("alice").send().await.unwrap_err();
+    let e = iam
+        .create_user()
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(iam_code(&e), "EntityAlreadyExists");
     assert_eq!(iam_message(&e), "User with name alice already exists.");
 
@@ -42,7 +53,10 @@ async fn user_lifecycle() {
 
     let e = iam.get_user().user_name("nobody").send().await.unwrap_err();
     assert_eq!(iam_code(&e), "NoSuchEntity");
-    assert_eq!(iam_message(&e), "The user with name nobody cannot be found.");
+    assert_eq!(
+        iam_message(&e),
+        "The user with name nobody cannot be found."
+    );
 
     // Tags: add, override case-insensitively, remove, duplicates refused.
     iam.tag_user()
@@ -52,10 +66,25 @@ async fn user_lifecycle() {
         .send()
         .await
         .unwrap();
-    let tags = iam.list_user_tags().user_name("Alice").send().await.unwrap();
-    let mut kv: Vec<_> = tags.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
+    let tags = iam
+        .list_user_tags()
+        .user_name("Alice")
+        .send()
+        .await
+        .unwrap();
+    let mut kv: Vec<_> = tags
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect();
     kv.sort();
-    assert_eq!(kv, vec![("TEAM".into(), "infra".into()), ("cost".into(), "42".into())]);
+    assert_eq!(
+        kv,
+        vec![
+            ("TEAM".into(), "infra".into()),
+            ("cost".into(), "42".into())
+        ]
+    );
     let e = iam
         .tag_user()
         .user_name("Alice")
@@ -65,16 +94,45 @@ async fn user_lifecycle() {
         .await
         .unwrap_err();
     assert_eq!(iam_code(&e), "InvalidInput");
-    iam.untag_user().user_name("Alice").tag_keys("cost").send().await.unwrap();
-    assert_eq!(iam.list_user_tags().user_name("Alice").send().await.unwrap().tags().len(), 1);
+    iam.untag_user()
+        .user_name("Alice")
+        .tag_keys("cost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        iam.list_user_tags()
+            .user_name("Alice")
+            .send()
+            .await
+            .unwrap()
+            .tags()
+            .len(),
+        1
+    );
 
     // A user with a key cannot be deleted until the key is.
-    let key = iam.create_access_key().user_name("Alice").send().await.unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name("Alice")
+        .send()
+        .await
+        .unwrap();
     let key_id = key.access_key().unwrap().access_key_id().to_owned();
     assert!(key_id.starts_with("AKIA") && key_id.len() == 20);
-    let e = iam.delete_user().user_name("Alice").send().await.unwrap_err();
+    let e = iam
+        .delete_user()
+        .user_name("Alice")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(iam_code(&e), "DeleteConflict");
-    iam.delete_access_key().user_name("Alice").access_key_id(&key_id).send().await.unwrap();
+    iam.delete_access_key()
+        .user_name("Alice")
+        .access_key_id(&key_id)
+        .send()
+        .await
+        .unwrap();
     iam.delete_user().user_name("Alice").send().await.unwrap();
     let e = iam.get_user().user_name("Alice").send().await.unwrap_err();
     assert_eq!(iam_code(&e), "NoSuchEntity");
@@ -84,14 +142,36 @@ async fn user_lifecycle() {
 async fn validation_errors_are_aws_shaped() {
     let s = TestServer::start().await;
     let iam = s.iam(&s.root);
-    let e = iam.create_user().user_name("bad name!").send().await.unwrap_err();
+    let e = iam
+        .create_user()
+        .user_name("bad name!")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(iam_code(&e), "ValidationError");
     assert!(iam_message(&e).contains("at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern"), "{}", iam_message(&e));
-    let e = iam.create_user().user_name("x".repeat(65)).send().await.unwrap_err();
+    let e = iam
+        .create_user()
+        .user_name("x".repeat(65))
+        .send()
+        .await
+        .unwrap_err();
     assert!(iam_message(&e).contains("Member must have length less than or equal to 64"));
-    let e = iam.create_user().user_name("ok").path("no-slashes").send().await.unwrap_err();
+    let e = iam
+        .create_user()
+        .user_name("ok")
+        .path("no-slashes")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(iam_code(&e), "ValidationError");
-    let e = iam.create_user().user_name("ok").tags(Tag::builder().key("aws:x").value("1").build().unwrap()).send().await.unwrap_err();
+    let e = iam
+        .create_user()
+        .user_name("ok")
+        .tags(Tag::builder().key("aws:x").value("1").build().unwrap())
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(iam_code(&e), "InvalidInput");
 }
 
@@ -100,12 +180,23 @@ async fn list_users_pages_with_marker() {
     let s = TestServer::start().await;
     let iam = s.iam(&s.root);
     for i in 0..7 {
-        iam.create_user().user_name(format!("u{i}")).path(if i % 2 == 0 { "/even/" } else { "/" }).send().await.unwrap();
+        iam.create_user()
+            .user_name(format!("u{i}"))
+            .path(if i % 2 == 0 { "/even/" } else { "/" })
+            .send()
+            .await
+            .unwrap();
     }
     let mut names = Vec::new();
     let mut marker = None;
     loop {
-        let out = iam.list_users().max_items(3).set_marker(marker.clone()).send().await.unwrap();
+        let out = iam
+            .list_users()
+            .max_items(3)
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .unwrap();
         assert!(out.users().len() <= 3);
         names.extend(out.users().iter().map(|u| u.user_name().to_owned()));
         if !out.is_truncated() {
@@ -118,7 +209,15 @@ async fn list_users_pages_with_marker() {
     let even = iam.list_users().path_prefix("/even/").send().await.unwrap();
     assert_eq!(even.users().len(), 4);
     // The SDK paginator works too.
-    let all: Vec<_> = iam.list_users().max_items(2).into_paginator().items().send().collect::<Result<Vec<_>, _>>().await.unwrap();
+    let all: Vec<_> = iam
+        .list_users()
+        .max_items(2)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
     assert_eq!(all.len(), 7);
 }
 
@@ -129,17 +228,40 @@ async fn access_key_quota_and_status() {
     iam.create_user().user_name("k").send().await.unwrap();
     let a = iam.create_access_key().user_name("k").send().await.unwrap();
     iam.create_access_key().user_name("k").send().await.unwrap();
-    let e = iam.create_access_key().user_name("k").send().await.unwrap_err();
+    let e = iam
+        .create_access_key()
+        .user_name("k")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(iam_code(&e), "LimitExceeded");
     let id = a.access_key().unwrap().access_key_id();
-    iam.update_access_key().user_name("k").access_key_id(id).status(aws_sdk_iam::types::StatusType::Inactive).send().await.unwrap();
+    iam.update_access_key()
+        .user_name("k")
+        .access_key_id(id)
+        .status(aws_sdk_iam::types::StatusType::Inactive)
+        .send()
+        .await
+        .unwrap();
     let listed = iam.list_access_keys().user_name("k").send().await.unwrap();
     assert_eq!(listed.access_key_metadata().len(), 2);
-    let st = listed.access_key_metadata().iter().find(|m| m.access_key_id() == Some(id)).unwrap().status().cloned();
+    let st = listed
+        .access_key_metadata()
+        .iter()
+        .find(|m| m.access_key_id() == Some(id))
+        .unwrap()
+        .status()
+        .cloned();
     assert_eq!(st, Some(aws_sdk_iam::types::StatusType::Inactive));
     // Another user's key "cannot be found" for this user.
     iam.create_user().user_name("other").send().await.unwrap();
-    let e = iam.delete_access_key().user_name("other").access_key_id(id).send().await.unwrap_err();
+    let e = iam
+        .delete_access_key()
+        .user_name("other")
+        .access_key_id(id)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(iam_code(&e), "NoSuchEntity");
 }
 
@@ -149,23 +271,63 @@ async fn groups_and_membership() {
     let iam = s.iam(&s.root);
     let g = iam.create_group().group_name("devs").send().await.unwrap();
     assert!(g.group().unwrap().group_id().starts_with("AGPA"));
-    let e = iam.create_group().group_name("DEVS").send().await.unwrap_err();
+    let e = iam
+        .create_group()
+        .group_name("DEVS")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(iam_code(&e), "EntityAlreadyExists");
     iam.create_user().user_name("m1").send().await.unwrap();
     iam.create_user().user_name("m2").send().await.unwrap();
-    iam.add_user_to_group().group_name("devs").user_name("m1").send().await.unwrap();
-    iam.add_user_to_group().group_name("devs").user_name("m2").send().await.unwrap();
+    iam.add_user_to_group()
+        .group_name("devs")
+        .user_name("m1")
+        .send()
+        .await
+        .unwrap();
+    iam.add_user_to_group()
+        .group_name("devs")
+        .user_name("m2")
+        .send()
+        .await
+        .unwrap();
     let got = iam.get_group().group_name("devs").send().await.unwrap();
-    let names: Vec<_> = got.users().iter().map(|u| u.user_name().to_owned()).collect();
+    let names: Vec<_> = got
+        .users()
+        .iter()
+        .map(|u| u.user_name().to_owned())
+        .collect();
     assert_eq!(names, vec!["m1", "m2"]);
-    let e = iam.add_user_to_group().group_name("nope").user_name("m1").send().await.unwrap_err();
+    let e = iam
+        .add_user_to_group()
+        .group_name("nope")
+        .user_name("m1")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(iam_code(&e), "NoSuchEntity");
     let e = iam.delete_user().user_name("m1").send().await.unwrap_err();
     assert_eq!(iam_code(&e), "DeleteConflict");
-    let e = iam.delete_group().group_name("devs").send().await.unwrap_err();
+    let e = iam
+        .delete_group()
+        .group_name("devs")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(iam_code(&e), "DeleteConflict");
-    iam.remove_user_from_group().group_name("devs").user_name("m1").send().await.unwrap();
-    let got = iam.list_groups_for_user().user_name("m2").send().await.unwrap();
+    iam.remove_user_from_group()
+        .group_name("devs")
+        .user_name("m1")
+        .send()
+        .await
+        .unwrap();
+    let got = iam
+        .list_groups_for_user()
+        .user_name("m2")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.groups().len(), 1);
     iam.delete_user().user_name("m1").send().await.unwrap();
 }
@@ -174,25 +336,87 @@ async fn groups_and_membership() {
 async fn mfa_device_lifecycle() {
     let s = TestServer::start().await;
     let iam = s.iam(&s.root);
-    iam.create_user().user_name("phoneuser").send().await.unwrap();
-    let dev = iam.create_virtual_mfa_device().virtual_mfa_device_name("p").send().await.unwrap();
+    iam.create_user()
+        .user_name("phoneuser")
+        .send()
+        .await
+        .unwrap();
+    let dev = iam
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name("p")
+        .send()
+        .await
+        .unwrap();
     let serial = dev.virtual_mfa_device().unwrap().serial_number().to_owned();
-    let e = iam.create_virtual_mfa_device().virtual_mfa_device_name("p").send().await.unwrap_err();
+    let e = iam
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name("p")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(iam_code(&e), "EntityAlreadyExists");
-    let unassigned = iam.list_virtual_mfa_devices().assignment_status(aws_sdk_iam::types::AssignmentStatusType::Unassigned).send().await.unwrap();
+    let unassigned = iam
+        .list_virtual_mfa_devices()
+        .assignment_status(aws_sdk_iam::types::AssignmentStatusType::Unassigned)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unassigned.virtual_mfa_devices().len(), 1);
-    let seed = common::base32_decode(std::str::from_utf8(dev.virtual_mfa_device().unwrap().base32_string_seed().unwrap().as_ref()).unwrap());
+    let seed = common::base32_decode(
+        std::str::from_utf8(
+            dev.virtual_mfa_device()
+                .unwrap()
+                .base32_string_seed()
+                .unwrap()
+                .as_ref(),
+        )
+        .unwrap(),
+    );
     let secret = tessera::credentials::Secret::from_bytes(seed);
     let now = u64::try_from(s.clock.now().timestamp()).unwrap();
     let c1 = tessera::credentials::totp::code_at(&secret, now - 30);
     let c2 = tessera::credentials::totp::code_at(&secret, now);
-    iam.enable_mfa_device().user_name("phoneuser").serial_number(&serial).authentication_code1(c1).authentication_code2(c2).send().await.unwrap();
-    let e = iam.delete_user().user_name("phoneuser").send().await.unwrap_err();
+    iam.enable_mfa_device()
+        .user_name("phoneuser")
+        .serial_number(&serial)
+        .authentication_code1(c1)
+        .authentication_code2(c2)
+        .send()
+        .await
+        .unwrap();
+    let e = iam
+        .delete_user()
+        .user_name("phoneuser")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(iam_code(&e), "DeleteConflict");
-    iam.deactivate_mfa_device().user_name("phoneuser").serial_number(&serial).send().await.unwrap();
-    assert_eq!(iam.list_mfa_devices().user_name("phoneuser").send().await.unwrap().mfa_devices().len(), 0);
-    iam.delete_virtual_mfa_device().serial_number(&serial).send().await.unwrap();
-    iam.delete_user().user_name("phoneuser").send().await.unwrap();
+    iam.deactivate_mfa_device()
+        .user_name("phoneuser")
+        .serial_number(&serial)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        iam.list_mfa_devices()
+            .user_name("phoneuser")
+            .send()
+            .await
+            .unwrap()
+            .mfa_devices()
+            .len(),
+        0
+    );
+    iam.delete_virtual_mfa_device()
+        .serial_number(&serial)
+        .send()
+        .await
+        .unwrap();
+    iam.delete_user()
+        .user_name("phoneuser")
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

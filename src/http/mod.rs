@@ -98,11 +98,19 @@ async fn healthz() -> &'static str {
 
 async fn not_found() -> Response<Body> {
     let rid = new_request_id();
-    let err = ApiError::new("InvalidAction", 404, "Not found: tessera serves the Query API on `/`.");
+    let err = ApiError::new(
+        "InvalidAction",
+        404,
+        "Not found: tessera serves the Query API on `/`.",
+    );
     error_response(&err, Service::Sts, &rid)
 }
 
-async fn handle(State(state): State<Arc<AppState>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request<Body>) -> Response<Body> {
+async fn handle(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response<Body> {
     let request_id = new_request_id();
     let now = state.clock.now();
     let (parts, body) = req.into_parts();
@@ -110,16 +118,39 @@ async fn handle(State(state): State<Arc<AppState>>, ConnectInfo(peer): ConnectIn
     // Bounds first: nothing is hashed or parsed before we know it is small enough.
     let query = parts.uri.query().unwrap_or("");
     if query.len() > MAX_QUERY_BYTES {
-        return error_response(&ApiError::malformed_query("The query string is too long."), Service::Sts, &request_id);
+        return error_response(
+            &ApiError::malformed_query("The query string is too long."),
+            Service::Sts,
+            &request_id,
+        );
     }
     if parts.headers.len() > MAX_HEADERS
-        || parts.headers.iter().map(|(k, v)| k.as_str().len() + v.len()).sum::<usize>() > MAX_HEADER_BYTES
+        || parts
+            .headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len())
+            .sum::<usize>()
+            > MAX_HEADER_BYTES
     {
-        return error_response(&ApiError::new("RequestHeaderSectionTooLarge", 400, "Too many or too large request headers."), Service::Sts, &request_id);
+        return error_response(
+            &ApiError::new(
+                "RequestHeaderSectionTooLarge",
+                400,
+                "Too many or too large request headers.",
+            ),
+            Service::Sts,
+            &request_id,
+        );
     }
     let body = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
         Ok(b) => b,
-        Err(_) => return error_response(&ApiError::request_entity_too_large(), Service::Sts, &request_id),
+        Err(_) => {
+            return error_response(
+                &ApiError::request_entity_too_large(),
+                Service::Sts,
+                &request_id,
+            );
+        }
     };
 
     let is_form = parts.method == Method::POST && is_form_content_type(&parts.headers);
@@ -133,7 +164,11 @@ async fn handle(State(state): State<Arc<AppState>>, ConnectInfo(peer): ConnectIn
         Err((e, svc)) => return error_response(&e, svc, &request_id),
     };
 
-    let headers: Vec<(&str, &[u8])> = parts.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+    let headers: Vec<(&str, &[u8])> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_bytes()))
+        .collect();
     let raw = crate::sigv4::RequestParts {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -189,7 +224,12 @@ async fn handle(State(state): State<Arc<AppState>>, ConnectInfo(peer): ConnectIn
 
 /// Write the audit record for an audited action. Waits for the commit when the action handed
 /// out credentials or changed IAM state; an error then means the response must not be sent.
-async fn audit(state: &AppState, info: &RequestInfo, caller: Option<&Caller>, result: &Result<ActionOutput, ApiError>) -> Result<(), ApiError> {
+async fn audit(
+    state: &AppState,
+    info: &RequestInfo,
+    caller: Option<&Caller>,
+    result: &Result<ActionOutput, ApiError>,
+) -> Result<(), ApiError> {
     if !crate::audit::is_audited(info.service, &info.action) {
         return Ok(());
     }
@@ -198,7 +238,8 @@ async fn audit(state: &AppState, info: &RequestInfo, caller: Option<&Caller>, re
         Ok(_) => ("allowed", None),
         Err(e) => (e.code, Some(e.detail.as_deref().unwrap_or(&e.message))),
     };
-    let wait = result.is_ok() && (notes.issued_access_key_id.is_some() || info.service == Service::Iam);
+    let wait =
+        result.is_ok() && (notes.issued_access_key_id.is_some() || info.service == Service::Iam);
     let record = crate::audit::Record {
         time: info.now,
         request_id: &info.request_id,
@@ -219,11 +260,21 @@ async fn audit(state: &AppState, info: &RequestInfo, caller: Option<&Caller>, re
 
 /// Decide the service from `Version` and check the action exists for it.
 fn route(params: &Params) -> Result<(Service, &str), (ApiError, Service)> {
-    let action = params.get("Action").ok_or((ApiError::missing_parameter("Action"), Service::Sts))?;
-    let version = params.get("Version").ok_or((ApiError::missing_parameter("Version"), Service::Sts))?;
-    let service = Service::from_version(version).ok_or((ApiError::invalid_action(&params::sanitize(action), &params::sanitize(version)), Service::Sts))?;
+    let action = params
+        .get("Action")
+        .ok_or((ApiError::missing_parameter("Action"), Service::Sts))?;
+    let version = params
+        .get("Version")
+        .ok_or((ApiError::missing_parameter("Version"), Service::Sts))?;
+    let service = Service::from_version(version).ok_or((
+        ApiError::invalid_action(&params::sanitize(action), &params::sanitize(version)),
+        Service::Sts,
+    ))?;
     if !crate::actions::exists(service, action) {
-        return Err((ApiError::invalid_action(&params::sanitize(action), version), service));
+        return Err((
+            ApiError::invalid_action(&params::sanitize(action), version),
+            service,
+        ));
     }
     Ok((service, action))
 }
@@ -231,7 +282,11 @@ fn route(params: &Params) -> Result<(Service, &str), (ApiError, Service)> {
 fn is_form_content_type(h: &HeaderMap) -> bool {
     h.get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
 }
 
 fn log_error(e: &ApiError, info: &RequestInfo, caller: Option<&Caller>) {
@@ -245,7 +300,11 @@ fn log_error(e: &ApiError, info: &RequestInfo, caller: Option<&Caller>) {
 
 pub fn error_response(e: &ApiError, service: Service, request_id: &str) -> Response<Body> {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    xml_response(status, xml::error(e, service.namespace(), request_id), request_id)
+    xml_response(
+        status,
+        xml::error(e, service.namespace(), request_id),
+        request_id,
+    )
 }
 
 fn xml_response(status: StatusCode, body: String, request_id: &str) -> Response<Body> {

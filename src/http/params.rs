@@ -52,7 +52,12 @@ impl Params {
     }
 
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Params {
-        Params { map: pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect() }
+        Params {
+            map: pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -61,7 +66,8 @@ impl Params {
 
     /// A required parameter: `MissingParameter` when absent.
     pub fn required(&self, name: &str) -> ApiResult<&str> {
-        self.get(name).ok_or_else(|| ApiError::missing_parameter(name))
+        self.get(name)
+            .ok_or_else(|| ApiError::missing_parameter(name))
     }
 
     /// An optional integer parameter; a non-integer is a `ValidationError`.
@@ -109,7 +115,11 @@ impl Params {
     }
 
     /// `Prefix.member.N.Field` structures, returned as one small map per member.
-    pub fn struct_list(&self, prefix: &str, fields: &[&str]) -> ApiResult<Vec<BTreeMap<String, String>>> {
+    pub fn struct_list(
+        &self,
+        prefix: &str,
+        fields: &[&str],
+    ) -> ApiResult<Vec<BTreeMap<String, String>>> {
         let mut out = Vec::new();
         for i in 1..=MAX_PARAMS {
             let mut member = BTreeMap::new();
@@ -131,7 +141,12 @@ impl Params {
     /// silently dropping them would ignore part of what the client asked.
     fn check_dense(&self, prefix: &str, dense: usize) -> ApiResult<()> {
         let head = format!("{prefix}.member.");
-        for key in self.map.range(head.clone()..).map(|(k, _)| k).take_while(|k| k.starts_with(&head)) {
+        for key in self
+            .map
+            .range(head.clone()..)
+            .map(|(k, _)| k)
+            .take_while(|k| k.starts_with(&head))
+        {
             let rest = key.get(head.len()..).unwrap_or("");
             let n = rest.split('.').next().unwrap_or("");
             match n.parse::<usize>() {
@@ -221,17 +236,35 @@ impl Validator {
     pub fn length(&mut self, param: &str, value: &str, min: usize, max: usize) -> &mut Self {
         let n = value.chars().count();
         if n < min {
-            self.push(param, value, &format!("Member must have length greater than or equal to {min}"));
+            self.push(
+                param,
+                value,
+                &format!("Member must have length greater than or equal to {min}"),
+            );
         } else if n > max {
-            self.push(param, value, &format!("Member must have length less than or equal to {max}"));
+            self.push(
+                param,
+                value,
+                &format!("Member must have length less than or equal to {max}"),
+            );
         }
         self
     }
 
     /// Every character satisfies `ok`; `pattern` is the regex AWS prints.
-    pub fn pattern(&mut self, param: &str, value: &str, pattern: &str, ok: impl Fn(char) -> bool) -> &mut Self {
+    pub fn pattern(
+        &mut self,
+        param: &str,
+        value: &str,
+        pattern: &str,
+        ok: impl Fn(char) -> bool,
+    ) -> &mut Self {
         if !value.chars().all(ok) {
-            self.push(param, value, &format!("Member must satisfy regular expression pattern: {pattern}"));
+            self.push(
+                param,
+                value,
+                &format!("Member must satisfy regular expression pattern: {pattern}"),
+            );
         }
         self
     }
@@ -246,9 +279,17 @@ impl Validator {
 
     pub fn range(&mut self, param: &str, value: i64, min: i64, max: i64) -> &mut Self {
         if value < min {
-            self.push(param, &value.to_string(), &format!("Member must have value greater than or equal to {min}"));
+            self.push(
+                param,
+                &value.to_string(),
+                &format!("Member must have value greater than or equal to {min}"),
+            );
         } else if value > max {
-            self.push(param, &value.to_string(), &format!("Member must have value less than or equal to {max}"));
+            self.push(
+                param,
+                &value.to_string(),
+                &format!("Member must have value less than or equal to {max}"),
+            );
         }
         self
     }
@@ -268,7 +309,10 @@ impl Validator {
             0 => Ok(()),
             n => {
                 let noun = if n == 1 { "error" } else { "errors" };
-                Err(ApiError::validation(format!("{n} validation {noun} detected: {}", self.errors.join("; "))))
+                Err(ApiError::validation(format!(
+                    "{n} validation {noun} detected: {}",
+                    self.errors.join("; ")
+                )))
             }
         }
     }
@@ -282,7 +326,11 @@ pub const NAME_PATTERN: &str = r"[\w+=,.@-]+";
 
 /// `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`
 pub fn is_valid_path(p: &str) -> bool {
-    p == "/" || (p.len() >= 2 && p.starts_with('/') && p.ends_with('/') && p.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c)))
+    p == "/"
+        || (p.len() >= 2
+            && p.starts_with('/')
+            && p.ends_with('/')
+            && p.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c)))
 }
 pub const PATH_PATTERN: &str = r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)";
 
@@ -303,7 +351,8 @@ pub const TAG_VALUE_PATTERN: &str = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*";
 pub fn is_arn_char(c: char) -> bool {
     matches!(c, '\u{09}' | '\u{0A}' | '\u{0D}' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
-pub const ARN_PATTERN: &str = r"[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+";
+pub const ARN_PATTERN: &str =
+    r"[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+";
 
 /// Fuzz entry point (`fuzz/fuzz_targets/query_params.rs`): split the bytes into a query and a
 /// form body, parse, and exercise every accessor. Must never panic.
@@ -320,7 +369,8 @@ pub fn fuzz_params(data: &[u8]) {
         let _ = p.struct_list("PolicyArns", &["arn"]);
         for (k, v) in &p.map {
             let mut val = Validator::new();
-            val.length(k, v, 1, 64).pattern(k, v, NAME_PATTERN, is_name_char);
+            val.length(k, v, 1, 64)
+                .pattern(k, v, NAME_PATTERN, is_name_char);
             let _ = val.finish();
             let _ = member_name(k);
         }
@@ -370,10 +420,16 @@ mod tests {
 
     #[test]
     fn validation_messages() {
-        let e = Validator::new().length("RoleSessionName", &"x".repeat(65), 2, 64).finish().unwrap_err();
+        let e = Validator::new()
+            .length("RoleSessionName", &"x".repeat(65), 2, 64)
+            .finish()
+            .unwrap_err();
         assert_eq!(
             e.message,
-            format!("1 validation error detected: Value '{}' at 'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64", "x".repeat(65))
+            format!(
+                "1 validation error detected: Value '{}' at 'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64",
+                "x".repeat(65)
+            )
         );
     }
 }

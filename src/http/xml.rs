@@ -19,7 +19,9 @@ pub struct Xml {
 
 impl Xml {
     pub fn new() -> Self {
-        Self { buf: String::with_capacity(512) }
+        Self {
+            buf: String::with_capacity(512),
+        }
     }
 
     /// `<name>escaped text</name>`
@@ -71,7 +73,12 @@ impl Xml {
     }
 
     /// `<name><member>..</member>...</name>` — a Query-protocol list.
-    pub fn list<T>(&mut self, name: &str, items: impl IntoIterator<Item = T>, mut f: impl FnMut(&mut Xml, T)) -> &mut Self {
+    pub fn list<T>(
+        &mut self,
+        name: &str,
+        items: impl IntoIterator<Item = T>,
+        mut f: impl FnMut(&mut Xml, T),
+    ) -> &mut Self {
         let _ = write!(self.buf, "<{name}>");
         for item in items {
             self.buf.push_str("<member>");
@@ -125,7 +132,12 @@ pub fn success(action: &str, namespace: &str, result: Option<&Xml>, request_id: 
 /// The error envelope; `RequestId` is a sibling of `Error`.
 pub fn error(err: &ApiError, namespace: &str, request_id: &str) -> String {
     let mut out = String::with_capacity(256 + err.message.len());
-    let _ = write!(out, "<ErrorResponse xmlns=\"{namespace}\">\n  <Error>\n    <Type>{}</Type>\n    <Code>{}</Code>\n    <Message>", err.fault_type(), err.code);
+    let _ = write!(
+        out,
+        "<ErrorResponse xmlns=\"{namespace}\">\n  <Error>\n    <Type>{}</Type>\n    <Code>{}</Code>\n    <Message>",
+        err.fault_type(),
+        err.code
+    );
     escape_into(&mut out, &err.message);
     out.push_str("</Message>\n  </Error>\n  <RequestId>");
     escape_into(&mut out, request_id);

@@ -8,14 +8,26 @@ use crate::http::xml::Xml;
 use crate::store::{Group, WriteKind, identity};
 
 use super::users::write_user;
-use super::{Cx, page, paging, path_param, path_prefix, validate_existing_name, validate_new_name, write_paging};
+use super::{
+    Cx, page, paging, path_param, path_prefix, validate_existing_name, validate_new_name,
+    write_paging,
+};
 
 fn write_group(x: &mut Xml, g: &Group) {
-    x.elem("Path", &g.path).elem("GroupName", &g.name).elem("GroupId", &g.id).elem("Arn", &g.arn()).time("CreateDate", g.created_at);
+    x.elem("Path", &g.path)
+        .elem("GroupName", &g.name)
+        .elem("GroupId", &g.id)
+        .elem("Arn", &g.arn())
+        .time("CreateDate", g.created_at);
 }
 
 fn find_group(cx: &Cx<'_>, name: &str) -> ApiResult<Group> {
-    cx.state.store.view().group_by_name(cx.account(), name).cloned().ok_or_else(|| identity::no_such_group(name))
+    cx.state
+        .store
+        .view()
+        .group_by_name(cx.account(), name)
+        .cloned()
+        .ok_or_else(|| identity::no_such_group(name))
 }
 
 fn group_name(p: &Params) -> ApiResult<String> {
@@ -40,7 +52,9 @@ pub(crate) async fn create_group(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOut
     let g = group.clone();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| identity::create_group(tx, &g.id, &g.account, &g.name, &g.path, g.created_at))
+        .write(WriteKind::Iam, move |tx| {
+            identity::create_group(tx, &g.id, &g.account, &g.name, &g.path, g.created_at)
+        })
         .await?;
     let mut x = Xml::new();
     x.nest("Group", |x| write_group(x, &group));
@@ -53,11 +67,19 @@ pub(crate) fn get_group(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
     let group = find_group(cx, &name)?;
     cx.authorize(&group.arn())?;
     let view = cx.state.store.view();
-    let mut members: Vec<_> = group.members.iter().filter_map(|id| view.users.get(id)).collect();
+    let mut members: Vec<_> = group
+        .members
+        .iter()
+        .filter_map(|id| view.users.get(id))
+        .collect();
     members.sort_by_key(|u| u.name.to_lowercase());
     let members = members
         .into_iter()
-        .filter(|u| marker.as_deref().is_none_or(|m| u.name.to_lowercase().as_str() > m))
+        .filter(|u| {
+            marker
+                .as_deref()
+                .is_none_or(|m| u.name.to_lowercase().as_str() > m)
+        })
         .map(|u| (u.name.to_lowercase(), u));
     let (items, next) = page(members, max);
     let mut x = Xml::new();
@@ -92,7 +114,12 @@ pub(crate) async fn delete_group(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOut
     let group = find_group(cx, &name)?;
     cx.authorize(&group.arn())?;
     let account = cx.account().to_owned();
-    cx.state.store.write(WriteKind::Iam, move |tx| identity::delete_group(tx, &account, &name)).await?;
+    cx.state
+        .store
+        .write(WriteKind::Iam, move |tx| {
+            identity::delete_group(tx, &account, &name)
+        })
+        .await?;
     Ok(None)
 }
 
@@ -108,7 +135,12 @@ pub(crate) async fn add_user_to_group(cx: &Cx<'_>, p: &Params) -> ApiResult<Acti
     let g = find_group(cx, &group)?;
     cx.authorize(&g.arn())?;
     let account = cx.account().to_owned();
-    cx.state.store.write(WriteKind::Iam, move |tx| identity::add_user_to_group(tx, &account, &group, &user)).await?;
+    cx.state
+        .store
+        .write(WriteKind::Iam, move |tx| {
+            identity::add_user_to_group(tx, &account, &group, &user)
+        })
+        .await?;
     Ok(None)
 }
 
@@ -117,7 +149,12 @@ pub(crate) async fn remove_user_from_group(cx: &Cx<'_>, p: &Params) -> ApiResult
     let g = find_group(cx, &group)?;
     cx.authorize(&g.arn())?;
     let account = cx.account().to_owned();
-    cx.state.store.write(WriteKind::Iam, move |tx| identity::remove_user_from_group(tx, &account, &group, &user)).await?;
+    cx.state
+        .store
+        .write(WriteKind::Iam, move |tx| {
+            identity::remove_user_from_group(tx, &account, &group, &user)
+        })
+        .await?;
     Ok(None)
 }
 
@@ -126,13 +163,19 @@ pub(crate) fn list_groups_for_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionO
     validate_existing_name("UserName", name)?;
     let (max, marker) = paging(p)?;
     let view = cx.state.store.view();
-    let user = view.user_by_name(cx.account(), name).ok_or_else(|| identity::no_such_user(name))?;
+    let user = view
+        .user_by_name(cx.account(), name)
+        .ok_or_else(|| identity::no_such_user(name))?;
     cx.authorize(&user.arn())?;
     let mut groups: Vec<_> = view.groups_of_user(&user.id).collect();
     groups.sort_by_key(|g| g.name.to_lowercase());
     let groups = groups
         .into_iter()
-        .filter(|g| marker.as_deref().is_none_or(|m| g.name.to_lowercase().as_str() > m))
+        .filter(|g| {
+            marker
+                .as_deref()
+                .is_none_or(|m| g.name.to_lowercase().as_str() > m)
+        })
         .map(|g| (g.name.to_lowercase(), g));
     let (items, next) = page(groups, max);
     let mut x = Xml::new();

@@ -11,20 +11,28 @@ use crate::http::xml::Xml;
 use crate::store::{MfaDevice, WriteKind, identity};
 
 use super::users::write_user;
-use super::{Cx, page, paging, parse_tags, path_param, validate_existing_name, validate_new_name, write_paging};
+use super::{
+    Cx, page, paging, parse_tags, path_param, validate_existing_name, validate_new_name,
+    write_paging,
+};
 
 fn serial_param(p: &Params) -> ApiResult<String> {
     let s = p.required("SerialNumber")?;
     Validator::new()
         .length("SerialNumber", s, 9, 256)
-        .pattern("SerialNumber", s, r"[\w+=/:,.@-]+", |c| c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c))
+        .pattern("SerialNumber", s, r"[\w+=/:,.@-]+", |c| {
+            c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c)
+        })
         .finish()?;
     Ok(s.to_owned())
 }
 
 fn code_param(p: &Params, name: &str) -> ApiResult<String> {
     let c = p.required(name)?;
-    Validator::new().length(name, c, 6, 6).pattern(name, c, r"[\d]+", |c| c.is_ascii_digit()).finish()?;
+    Validator::new()
+        .length(name, c, 6, 6)
+        .pattern(name, c, r"[\d]+", |c| c.is_ascii_digit())
+        .finish()?;
     Ok(c.to_owned())
 }
 
@@ -37,26 +45,44 @@ pub(crate) async fn create_virtual_mfa_device(cx: &Cx<'_>, p: &Params) -> ApiRes
     cx.authorize(&serial)?;
     let seed = totp::generate_seed()?;
     let b32 = totp::base32_seed(&seed);
-    let (kr, account, s, sd, now) = (cx.state.keyring(), cx.account().to_owned(), serial.clone(), seed.clone(), cx.info.now);
+    let (kr, account, s, sd, now) = (
+        cx.state.keyring(),
+        cx.account().to_owned(),
+        serial.clone(),
+        seed.clone(),
+        cx.info.now,
+    );
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| identity::create_virtual_mfa(tx, &kr, &s, &account, &name, &path, &sd, now))
+        .write(WriteKind::Iam, move |tx| {
+            identity::create_virtual_mfa(tx, &kr, &s, &account, &name, &path, &sd, now)
+        })
         .await?;
     let mut x = Xml::new();
     x.nest("VirtualMFADevice", |x| {
         // `Base32StringSeed` is a blob: the base32 text, base64-encoded on the wire.
-        x.elem("SerialNumber", &serial).elem("Base32StringSeed", &base64::engine::general_purpose::STANDARD.encode(b32.expose_bytes()));
+        x.elem("SerialNumber", &serial).elem(
+            "Base32StringSeed",
+            &base64::engine::general_purpose::STANDARD.encode(b32.expose_bytes()),
+        );
     });
     Ok(Some(x))
 }
 
 /// Find the step `s` near `now` where `code1` is the code of `s` and `code2` of `s + 1`.
-fn consecutive_step(seed: &crate::credentials::Secret, code1: &str, code2: &str, now: i64) -> Option<u64> {
+fn consecutive_step(
+    seed: &crate::credentials::Secret,
+    code1: &str,
+    code2: &str,
+    now: i64,
+) -> Option<u64> {
     let current = u64::try_from(now).ok()? / totp::STEP_SECONDS;
-    (current.saturating_sub(3)..=current + 1).find(|&s| {
-        totp::code_at(seed, s * totp::STEP_SECONDS).as_str() == code1 && totp::code_at(seed, (s + 1) * totp::STEP_SECONDS).as_str() == code2
-    })
-    .map(|s| s + 1)
+    (current.saturating_sub(3)..=current + 1)
+        .find(|&s| {
+            totp::code_at(seed, s * totp::STEP_SECONDS).as_str() == code1
+                && totp::code_at(seed, (s + 1) * totp::STEP_SECONDS).as_str() == code2
+        })
+        .map(|s| s + 1)
 }
 
 pub(crate) async fn enable_mfa_device(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
@@ -66,19 +92,29 @@ pub(crate) async fn enable_mfa_device(cx: &Cx<'_>, p: &Params) -> ApiResult<Acti
     let code1 = code_param(p, "AuthenticationCode1")?;
     let code2 = code_param(p, "AuthenticationCode2")?;
     let view = cx.state.store.view();
-    let user = view.user_by_name(cx.account(), &user_name).cloned().ok_or_else(|| identity::no_such_user(&user_name))?;
+    let user = view
+        .user_by_name(cx.account(), &user_name)
+        .cloned()
+        .ok_or_else(|| identity::no_such_user(&user_name))?;
     cx.authorize(&user.arn())?;
     let device = view
         .mfa
         .get(&serial)
         .filter(|d| d.account == cx.account())
-        .ok_or_else(|| ApiError::no_such_entity(format!("MFA Device with serial number {serial} does not exist.")))?;
-    let step = consecutive_step(&device.seed, &code1, &code2, cx.info.now.timestamp())
-        .ok_or_else(|| ApiError::invalid_authentication_code("Authentication code for device is not valid."))?;
+        .ok_or_else(|| {
+            ApiError::no_such_entity(format!(
+                "MFA Device with serial number {serial} does not exist."
+            ))
+        })?;
+    let step = consecutive_step(&device.seed, &code1, &code2, cx.info.now.timestamp()).ok_or_else(
+        || ApiError::invalid_authentication_code("Authentication code for device is not valid."),
+    )?;
     let (account, now) = (cx.account().to_owned(), cx.info.now);
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| identity::enable_mfa(tx, &account, &user.id, &serial, step, now))
+        .write(WriteKind::Iam, move |tx| {
+            identity::enable_mfa(tx, &account, &user.id, &serial, step, now)
+        })
         .await?;
     Ok(None)
 }
@@ -89,12 +125,22 @@ pub(crate) async fn deactivate_mfa_device(cx: &Cx<'_>, p: &Params) -> ApiResult<
     let user_name = match cx.target_user_name(p)? {
         Some(n) => n,
         None => {
-            return Err(ApiError::no_such_entity(format!("MFA Device with serial number {serial} does not exist.")));
+            return Err(ApiError::no_such_entity(format!(
+                "MFA Device with serial number {serial} does not exist."
+            )));
         }
     };
-    let user = view.user_by_name(cx.account(), &user_name).cloned().ok_or_else(|| identity::no_such_user(&user_name))?;
+    let user = view
+        .user_by_name(cx.account(), &user_name)
+        .cloned()
+        .ok_or_else(|| identity::no_such_user(&user_name))?;
     cx.authorize(&user.arn())?;
-    cx.state.store.write(WriteKind::Iam, move |tx| identity::deactivate_mfa(tx, &user.id, &serial)).await?;
+    cx.state
+        .store
+        .write(WriteKind::Iam, move |tx| {
+            identity::deactivate_mfa(tx, &user.id, &serial)
+        })
+        .await?;
     Ok(None)
 }
 
@@ -102,7 +148,12 @@ pub(crate) async fn delete_virtual_mfa_device(cx: &Cx<'_>, p: &Params) -> ApiRes
     let serial = serial_param(p)?;
     cx.authorize(&serial)?;
     let account = cx.account().to_owned();
-    cx.state.store.write(WriteKind::Iam, move |tx| identity::delete_virtual_mfa(tx, &account, &serial)).await?;
+    cx.state
+        .store
+        .write(WriteKind::Iam, move |tx| {
+            identity::delete_virtual_mfa(tx, &account, &serial)
+        })
+        .await?;
     Ok(None)
 }
 
@@ -110,14 +161,26 @@ pub(crate) fn list_mfa_devices(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutpu
     let (max, marker) = paging(p)?;
     let view = cx.state.store.view();
     let user = match cx.target_user_name(p)? {
-        Some(n) => Some(view.user_by_name(cx.account(), &n).cloned().ok_or_else(|| identity::no_such_user(&n))?),
+        Some(n) => Some(
+            view.user_by_name(cx.account(), &n)
+                .cloned()
+                .ok_or_else(|| identity::no_such_user(&n))?,
+        ),
         None => None,
     };
-    cx.authorize(&user.as_ref().map_or_else(|| crate::auth::root_arn(cx.account()), |u| u.arn()))?;
+    cx.authorize(
+        &user
+            .as_ref()
+            .map_or_else(|| crate::auth::root_arn(cx.account()), |u| u.arn()),
+    )?;
     let devices = view
         .mfa
         .values()
-        .filter(|d| d.account == cx.account() && d.enabled_at.is_some() && d.user_id == user.as_ref().map(|u| u.id.clone()))
+        .filter(|d| {
+            d.account == cx.account()
+                && d.enabled_at.is_some()
+                && d.user_id == user.as_ref().map(|u| u.id.clone())
+        })
         .filter(|d| marker.as_deref().is_none_or(|m| d.serial.as_str() > m))
         .map(|d| (d.serial.clone(), d));
     let (items, next) = page(devices, max);

@@ -89,8 +89,17 @@ pub const ACTIONS: &[&str] = &[
     "DeleteRolePermissionsBoundary",
 ];
 
-pub async fn dispatch(state: &AppState, caller: &Caller, p: &Params, info: &RequestInfo) -> ApiResult<ActionOutput> {
-    let cx = Cx { state, caller, info };
+pub async fn dispatch(
+    state: &AppState,
+    caller: &Caller,
+    p: &Params,
+    info: &RequestInfo,
+) -> ApiResult<ActionOutput> {
+    let cx = Cx {
+        state,
+        caller,
+        info,
+    };
     match info.action.as_str() {
         "CreateUser" => users::create_user(&cx, p).await,
         "GetUser" => users::get_user(&cx, p),
@@ -188,15 +197,26 @@ impl Cx<'_> {
     pub fn authorize_tagged(&self, resource: &str, tags: &[(String, String)]) -> ApiResult<()> {
         let action = format!("iam:{}", self.info.action);
         if let Some(s) = self.caller.session() {
-            if matches!(s.source, SessionSource::GetSessionToken) && s.mfa_authenticated_at.is_none() {
-                return Err(ApiError::not_authorized(&self.caller.arn(), &action, resource)
-                    .with_detail("GetSessionToken credentials without MFA cannot call IAM"));
+            if matches!(s.source, SessionSource::GetSessionToken)
+                && s.mfa_authenticated_at.is_none()
+            {
+                return Err(
+                    ApiError::not_authorized(&self.caller.arn(), &action, resource)
+                        .with_detail("GetSessionToken credentials without MFA cannot call IAM"),
+                );
             }
         }
         if self.caller.is_root() {
             return Ok(());
         }
-        crate::authz::authorize_with_tags(self.state, self.caller, &action, resource, tags, self.info)
+        crate::authz::authorize_with_tags(
+            self.state,
+            self.caller,
+            &action,
+            resource,
+            tags,
+            self.info,
+        )
     }
 
     pub fn arn(&self, kind: &str, path: &str, name: &str) -> String {
@@ -213,7 +233,9 @@ impl Cx<'_> {
         Ok(match &self.caller.principal {
             Principal::User { name, .. } => Some(name.clone()),
             Principal::Session(s) => match &s.principal {
-                crate::credentials::SessionPrincipal::User { user_name, .. } => Some(user_name.clone()),
+                crate::credentials::SessionPrincipal::User { user_name, .. } => {
+                    Some(user_name.clone())
+                }
                 _ => None,
             },
             Principal::Root { .. } => None,
@@ -225,19 +247,33 @@ impl Cx<'_> {
 
 /// New entity names: 1..64 of `[\w+=,.@-]+`.
 pub(crate) fn validate_new_name(param: &str, v: &str) -> ApiResult<()> {
-    Validator::new().length(param, v, 1, 64).pattern(param, v, params::NAME_PATTERN, params::is_name_char).finish()
+    Validator::new()
+        .length(param, v, 1, 64)
+        .pattern(param, v, params::NAME_PATTERN, params::is_name_char)
+        .finish()
 }
 
 /// Names referring to existing entities: 1..128.
 pub(crate) fn validate_existing_name(param: &str, v: &str) -> ApiResult<()> {
-    Validator::new().length(param, v, 1, 128).pattern(param, v, params::NAME_PATTERN, params::is_name_char).finish()
+    Validator::new()
+        .length(param, v, 1, 128)
+        .pattern(param, v, params::NAME_PATTERN, params::is_name_char)
+        .finish()
 }
 
 pub(crate) fn path_param(p: &Params, param: &str) -> ApiResult<String> {
     let path = p.get(param).unwrap_or("/");
     Validator::new()
         .length(param, path, 1, 512)
-        .check(param, path, params::is_valid_path(path), &format!("Member must satisfy regular expression pattern: {}", params::PATH_PATTERN))
+        .check(
+            param,
+            path,
+            params::is_valid_path(path),
+            &format!(
+                "Member must satisfy regular expression pattern: {}",
+                params::PATH_PATTERN
+            ),
+        )
         .finish()?;
     Ok(path.to_owned())
 }
@@ -247,7 +283,12 @@ pub(crate) fn path_prefix(p: &Params) -> ApiResult<String> {
     let prefix = p.get("PathPrefix").unwrap_or("/");
     Validator::new()
         .length("PathPrefix", prefix, 1, 512)
-        .check("PathPrefix", prefix, prefix.starts_with('/'), r"Member must satisfy regular expression pattern: \u002F[\u0021-\u007F]*")
+        .check(
+            "PathPrefix",
+            prefix,
+            prefix.starts_with('/'),
+            r"Member must satisfy regular expression pattern: \u002F[\u0021-\u007F]*",
+        )
         .finish()?;
     Ok(prefix.to_owned())
 }
@@ -267,8 +308,14 @@ pub(crate) fn parse_tags(p: &Params) -> ApiResult<Tags> {
         };
         let kp = format!("Tags.member.{n}.Key");
         let vp = format!("Tags.member.{n}.Value");
-        v.length(&kp, key, 1, 128).pattern(&kp, key, params::TAG_PATTERN, params::is_tag_char);
-        v.length(&vp, value, 0, 256).pattern(&vp, value, params::TAG_VALUE_PATTERN, params::is_tag_char);
+        v.length(&kp, key, 1, 128)
+            .pattern(&kp, key, params::TAG_PATTERN, params::is_tag_char);
+        v.length(&vp, value, 0, 256).pattern(
+            &vp,
+            value,
+            params::TAG_VALUE_PATTERN,
+            params::is_tag_char,
+        );
         tags.push((key.to_owned(), value.to_owned()));
     }
     v.finish()?;
@@ -281,10 +328,14 @@ pub(crate) fn check_tag_keys(tags: &Tags) -> ApiResult<()> {
     let mut seen = std::collections::HashSet::new();
     for (k, _) in tags {
         if k.to_lowercase().starts_with("aws:") {
-            return Err(ApiError::invalid_input("User-defined tag keys can't start with \"aws:\"."));
+            return Err(ApiError::invalid_input(
+                "User-defined tag keys can't start with \"aws:\".",
+            ));
         }
         if !seen.insert(k.to_lowercase()) {
-            return Err(ApiError::invalid_input("Duplicate tag keys found. Please note that Tag keys are case insensitive."));
+            return Err(ApiError::invalid_input(
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+            ));
         }
     }
     Ok(())
@@ -296,7 +347,8 @@ pub(crate) fn tag_keys(p: &Params) -> ApiResult<Vec<String>> {
     v.count("TagKeys", keys.len(), 50);
     for (i, k) in keys.iter().enumerate() {
         let kp = format!("TagKeys.member.{}", i + 1);
-        v.length(&kp, k, 1, 128).pattern(&kp, k, params::TAG_PATTERN, params::is_tag_char);
+        v.length(&kp, k, 1, 128)
+            .pattern(&kp, k, params::TAG_PATTERN, params::is_tag_char);
     }
     v.finish()?;
     Ok(keys.into_iter().map(str::to_owned).collect())
@@ -326,7 +378,10 @@ pub(crate) fn write_paging(x: &mut Xml, next_marker: Option<&str>) {
 }
 
 /// Take one page from an ordered iterator of (marker key, item).
-pub(crate) fn page<T>(items: impl Iterator<Item = (String, T)>, max: usize) -> (Vec<T>, Option<String>) {
+pub(crate) fn page<T>(
+    items: impl Iterator<Item = (String, T)>,
+    max: usize,
+) -> (Vec<T>, Option<String>) {
     let mut out = Vec::new();
     let mut items = items.peekable();
     while let Some((key, item)) = items.next() {

@@ -12,17 +12,29 @@ use crate::policy::{Policy, PolicyKind, check_size};
 use crate::store::policies::{self as sp, ManagedPolicy, NewPolicy, Owner};
 use crate::store::{WriteKind, identity};
 
-use super::{Cx, page, paging, parse_tags, path_param, path_prefix, validate_existing_name, write_paging, write_tags};
+use super::{
+    Cx, page, paging, parse_tags, path_param, path_prefix, validate_existing_name, write_paging,
+    write_tags,
+};
 
 /// Policy documents go out URL-encoded (botocore decodes them); keep unreserved characters.
-const DOC_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const DOC_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 pub(crate) fn encode_document(doc: &str) -> String {
     utf8_percent_encode(doc, DOC_ENCODE).to_string()
 }
 
 /// Wire constraints on a policy document parameter, then the policy language itself.
-pub(crate) fn document_param(p: &Params, name: &str, kind: PolicyKind, max: usize) -> ApiResult<(String, Policy)> {
+pub(crate) fn document_param(
+    p: &Params,
+    name: &str,
+    kind: PolicyKind,
+    max: usize,
+) -> ApiResult<(String, Policy)> {
     let doc = p.required(name)?;
     Validator::new()
         .length(name, doc, 1, 131_072)
@@ -42,14 +54,26 @@ pub(crate) fn policy_error(e: crate::policy::PolicyError) -> ApiError {
 
 fn policy_arn_param(p: &Params, name: &str) -> ApiResult<String> {
     let arn = p.required(name)?;
-    Validator::new().length(name, arn, 20, 2048).pattern(name, arn, params::ARN_PATTERN, params::is_arn_char).finish()?;
+    Validator::new()
+        .length(name, arn, 20, 2048)
+        .pattern(name, arn, params::ARN_PATTERN, params::is_arn_char)
+        .finish()?;
     Ok(arn.to_owned())
 }
 
 fn version_id_param(p: &Params) -> ApiResult<String> {
     let v = p.required("VersionId")?;
-    let ok = v.strip_prefix('v').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-    Validator::new().check("VersionId", v, ok, r"Member must satisfy regular expression pattern: v[1-9][0-9]*(\.[A-Za-z0-9-]*)?").finish()?;
+    let ok = v
+        .strip_prefix('v')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    Validator::new()
+        .check(
+            "VersionId",
+            v,
+            ok,
+            r"Member must satisfy regular expression pattern: v[1-9][0-9]*(\.[A-Za-z0-9-]*)?",
+        )
+        .finish()?;
     Ok(v.to_owned())
 }
 
@@ -82,14 +106,29 @@ fn find_policy(cx: &Cx<'_>, arn: &str) -> ApiResult<ManagedPolicy> {
 
 pub(crate) async fn create_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
     let name = p.required("PolicyName")?.to_owned();
-    Validator::new().length("PolicyName", &name, 1, 128).pattern("PolicyName", &name, params::NAME_PATTERN, params::is_name_char).finish()?;
+    Validator::new()
+        .length("PolicyName", &name, 1, 128)
+        .pattern(
+            "PolicyName",
+            &name,
+            params::NAME_PATTERN,
+            params::is_name_char,
+        )
+        .finish()?;
     let path = path_param(p, "Path")?;
     let description = p.get("Description").map(str::to_owned);
     if let Some(d) = &description {
-        Validator::new().length("Description", d, 0, 1000).finish()?;
+        Validator::new()
+            .length("Description", d, 0, 1000)
+            .finish()?;
     }
     let tags = parse_tags(p)?;
-    let (document, _) = document_param(p, "PolicyDocument", PolicyKind::Identity, sp::MANAGED_POLICY_MAX)?;
+    let (document, _) = document_param(
+        p,
+        "PolicyDocument",
+        PolicyKind::Identity,
+        sp::MANAGED_POLICY_MAX,
+    )?;
     let arn = cx.arn("policy", &path, &name);
     cx.authorize(&arn)?;
     let id = credentials::new_unique_id(UniqueIdKind::Policy)?;
@@ -99,7 +138,17 @@ pub(crate) async fn create_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOu
         .write(WriteKind::Iam, move |tx| {
             sp::create_policy(
                 tx,
-                &NewPolicy { arn: &a, id: &id, account: &acct, name: &name, path: &path, description: description.as_deref(), document: &document, tags: &tags, now },
+                &NewPolicy {
+                    arn: &a,
+                    id: &id,
+                    account: &acct,
+                    name: &name,
+                    path: &path,
+                    description: description.as_deref(),
+                    document: &document,
+                    tags: &tags,
+                    now,
+                },
             )
         })
         .await?;
@@ -127,7 +176,9 @@ pub(crate) fn get_policy_version(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOut
         .versions
         .iter()
         .find(|v| v.version_id == vid)
-        .ok_or_else(|| ApiError::no_such_entity(format!("Policy {arn} version {vid} does not exist.")))?;
+        .ok_or_else(|| {
+            ApiError::no_such_entity(format!("Policy {arn} version {vid} does not exist."))
+        })?;
     let mut x = Xml::new();
     x.nest("PolicyVersion", |x| {
         x.elem("Document", &encode_document(&v.document))
@@ -140,18 +191,35 @@ pub(crate) fn get_policy_version(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOut
 
 pub(crate) async fn create_policy_version(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
     let arn = policy_arn_param(p, "PolicyArn")?;
-    let (document, _) = document_param(p, "PolicyDocument", PolicyKind::Identity, sp::MANAGED_POLICY_MAX)?;
+    let (document, _) = document_param(
+        p,
+        "PolicyDocument",
+        PolicyKind::Identity,
+        sp::MANAGED_POLICY_MAX,
+    )?;
     let set_default = p.bool("SetAsDefault")?.unwrap_or(false);
     cx.authorize(&arn)?;
     let m = find_policy(cx, &arn)?;
     if m.account == "aws" {
-        return Err(ApiError::new("UnmodifiableEntity", 400, format!("Cannot modify AWS managed policy {arn}.")));
+        return Err(ApiError::new(
+            "UnmodifiableEntity",
+            400,
+            format!("Cannot modify AWS managed policy {arn}."),
+        ));
     }
     let now = cx.info.now;
-    let vid = cx.state.store.write(WriteKind::Iam, move |tx| sp::create_policy_version(tx, &arn, &document, set_default, now)).await?;
+    let vid = cx
+        .state
+        .store
+        .write(WriteKind::Iam, move |tx| {
+            sp::create_policy_version(tx, &arn, &document, set_default, now)
+        })
+        .await?;
     let mut x = Xml::new();
     x.nest("PolicyVersion", |x| {
-        x.elem("VersionId", &vid).boolean("IsDefaultVersion", set_default).time("CreateDate", now);
+        x.elem("VersionId", &vid)
+            .boolean("IsDefaultVersion", set_default)
+            .time("CreateDate", now);
     });
     Ok(Some(x))
 }
@@ -163,11 +231,23 @@ pub(crate) fn list_policy_versions(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionO
     let m = find_policy(cx, &arn)?;
     let mut versions: Vec<_> = m.versions.iter().collect();
     versions.reverse();
-    let start = marker.as_deref().and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
-    let (items, next) = page(versions.into_iter().enumerate().skip(start).map(|(i, v)| ((i + 1).to_string(), v)), max);
+    let start = marker
+        .as_deref()
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0);
+    let (items, next) = page(
+        versions
+            .into_iter()
+            .enumerate()
+            .skip(start)
+            .map(|(i, v)| ((i + 1).to_string(), v)),
+        max,
+    );
     let mut x = Xml::new();
     x.list("Versions", items, |x, v| {
-        x.elem("VersionId", &v.version_id).boolean("IsDefaultVersion", v.version_id == m.default_version).time("CreateDate", v.created_at);
+        x.elem("VersionId", &v.version_id)
+            .boolean("IsDefaultVersion", v.version_id == m.default_version)
+            .time("CreateDate", v.created_at);
     });
     write_paging(&mut x, next.as_deref());
     Ok(Some(x))
@@ -179,7 +259,12 @@ pub(crate) async fn set_default_policy_version(cx: &Cx<'_>, p: &Params) -> ApiRe
     cx.authorize(&arn)?;
     find_policy(cx, &arn)?;
     let now = cx.info.now;
-    cx.state.store.write(WriteKind::Iam, move |tx| sp::set_default_version(tx, &arn, &vid, now)).await?;
+    cx.state
+        .store
+        .write(WriteKind::Iam, move |tx| {
+            sp::set_default_version(tx, &arn, &vid, now)
+        })
+        .await?;
     Ok(None)
 }
 
@@ -188,7 +273,12 @@ pub(crate) async fn delete_policy_version(cx: &Cx<'_>, p: &Params) -> ApiResult<
     let vid = version_id_param(p)?;
     cx.authorize(&arn)?;
     find_policy(cx, &arn)?;
-    cx.state.store.write(WriteKind::Iam, move |tx| sp::delete_policy_version(tx, &arn, &vid)).await?;
+    cx.state
+        .store
+        .write(WriteKind::Iam, move |tx| {
+            sp::delete_policy_version(tx, &arn, &vid)
+        })
+        .await?;
     Ok(None)
 }
 
@@ -197,9 +287,16 @@ pub(crate) async fn delete_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOu
     cx.authorize(&arn)?;
     let m = find_policy(cx, &arn)?;
     if m.account == "aws" {
-        return Err(ApiError::new("UnmodifiableEntity", 400, format!("Cannot delete AWS managed policy {arn}.")));
+        return Err(ApiError::new(
+            "UnmodifiableEntity",
+            400,
+            format!("Cannot delete AWS managed policy {arn}."),
+        ));
     }
-    cx.state.store.write(WriteKind::Iam, move |tx| sp::delete_policy(tx, &arn)).await?;
+    cx.state
+        .store
+        .write(WriteKind::Iam, move |tx| sp::delete_policy(tx, &arn))
+        .await?;
     Ok(None)
 }
 
@@ -266,20 +363,45 @@ pub(crate) fn target(cx: &Cx<'_>, p: &Params, kind: &'static str) -> ApiResult<T
         "user" => {
             let n = p.required("UserName")?;
             validate_existing_name("UserName", n)?;
-            let u = view.user_by_name(account, n).ok_or_else(|| identity::no_such_user(n))?;
-            Ok(Target { kind, id: u.id.clone(), name: u.name.clone(), arn: u.arn(), tags: u.tags.clone() })
+            let u = view
+                .user_by_name(account, n)
+                .ok_or_else(|| identity::no_such_user(n))?;
+            Ok(Target {
+                kind,
+                id: u.id.clone(),
+                name: u.name.clone(),
+                arn: u.arn(),
+                tags: u.tags.clone(),
+            })
         }
         "group" => {
             let n = p.required("GroupName")?;
             validate_existing_name("GroupName", n)?;
-            let g = view.group_by_name(account, n).ok_or_else(|| identity::no_such_group(n))?;
-            Ok(Target { kind, id: g.id.clone(), name: g.name.clone(), arn: g.arn(), tags: Vec::new() })
+            let g = view
+                .group_by_name(account, n)
+                .ok_or_else(|| identity::no_such_group(n))?;
+            Ok(Target {
+                kind,
+                id: g.id.clone(),
+                name: g.name.clone(),
+                arn: g.arn(),
+                tags: Vec::new(),
+            })
         }
         _ => {
             let n = p.required("RoleName")?;
             validate_existing_name("RoleName", n)?;
-            let r = view.policies.role_by_name(account, n).ok_or_else(|| sp::no_such_role(n))?;
-            Ok(Target { kind, id: r.id.clone(), name: r.name.clone(), arn: r.arn(), tags: r.tags.clone() })
+            let r = view
+                .policies
+                .role_by_name(account, n)
+                .ok_or_else(|| sp::no_such_role(n))?;
+            Ok(Target {
+                kind,
+                id: r.id.clone(),
+                name: r.name.clone(),
+                arn: r.arn(),
+                tags: r.tags.clone(),
+            })
         }
     }
 }
@@ -288,7 +410,11 @@ fn authorize_target(cx: &Cx<'_>, t: &Target) -> ApiResult<()> {
     cx.authorize_tagged(&t.arn, &t.tags)
 }
 
-pub(crate) async fn attach_policy(cx: &Cx<'_>, p: &Params, kind: &'static str) -> ApiResult<ActionOutput> {
+pub(crate) async fn attach_policy(
+    cx: &Cx<'_>,
+    p: &Params,
+    kind: &'static str,
+) -> ApiResult<ActionOutput> {
     let t = target(cx, p, kind)?;
     let arn = policy_arn_param(p, "PolicyArn")?;
     authorize_target(cx, &t)?;
@@ -299,23 +425,49 @@ pub(crate) async fn attach_policy(cx: &Cx<'_>, p: &Params, kind: &'static str) -
     Ok(None)
 }
 
-pub(crate) async fn detach_policy(cx: &Cx<'_>, p: &Params, kind: &'static str) -> ApiResult<ActionOutput> {
+pub(crate) async fn detach_policy(
+    cx: &Cx<'_>,
+    p: &Params,
+    kind: &'static str,
+) -> ApiResult<ActionOutput> {
     let t = target(cx, p, kind)?;
     let arn = policy_arn_param(p, "PolicyArn")?;
     authorize_target(cx, &t)?;
-    cx.state.store.write(WriteKind::Iam, move |tx| sp::detach(tx, t.owner(), &arn)).await?;
+    cx.state
+        .store
+        .write(WriteKind::Iam, move |tx| sp::detach(tx, t.owner(), &arn))
+        .await?;
     Ok(None)
 }
 
-pub(crate) fn list_attached_policies(cx: &Cx<'_>, p: &Params, kind: &'static str) -> ApiResult<ActionOutput> {
+pub(crate) fn list_attached_policies(
+    cx: &Cx<'_>,
+    p: &Params,
+    kind: &'static str,
+) -> ApiResult<ActionOutput> {
     let t = target(cx, p, kind)?;
     let prefix = path_prefix(p)?;
     let (max, marker) = paging(p)?;
     authorize_target(cx, &t)?;
     let view = cx.state.store.view();
-    let items: Vec<_> = view.policies.attached_to(t.owner()).filter(|m| m.path.starts_with(&prefix)).map(|m| (m.name.clone(), m.arn.clone())).collect();
-    let start = marker.as_deref().and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
-    let (items, next) = page(items.into_iter().enumerate().skip(start).map(|(i, v)| ((i + 1).to_string(), v)), max);
+    let items: Vec<_> = view
+        .policies
+        .attached_to(t.owner())
+        .filter(|m| m.path.starts_with(&prefix))
+        .map(|m| (m.name.clone(), m.arn.clone()))
+        .collect();
+    let start = marker
+        .as_deref()
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0);
+    let (items, next) = page(
+        items
+            .into_iter()
+            .enumerate()
+            .skip(start)
+            .map(|(i, v)| ((i + 1).to_string(), v)),
+        max,
+    );
     let mut x = Xml::new();
     x.list("AttachedPolicies", items, |x, (name, arn)| {
         x.elem("PolicyName", &name).elem("PolicyArn", &arn);
@@ -326,11 +478,18 @@ pub(crate) fn list_attached_policies(cx: &Cx<'_>, p: &Params, kind: &'static str
 
 fn inline_name(p: &Params) -> ApiResult<String> {
     let n = p.required("PolicyName")?;
-    Validator::new().length("PolicyName", n, 1, 128).pattern("PolicyName", n, params::NAME_PATTERN, params::is_name_char).finish()?;
+    Validator::new()
+        .length("PolicyName", n, 1, 128)
+        .pattern("PolicyName", n, params::NAME_PATTERN, params::is_name_char)
+        .finish()?;
     Ok(n.to_owned())
 }
 
-pub(crate) async fn put_inline_policy(cx: &Cx<'_>, p: &Params, kind: &'static str) -> ApiResult<ActionOutput> {
+pub(crate) async fn put_inline_policy(
+    cx: &Cx<'_>,
+    p: &Params,
+    kind: &'static str,
+) -> ApiResult<ActionOutput> {
     let t = target(cx, p, kind)?;
     let name = inline_name(p)?;
     let limit = sp::inline_limit(t.owner());
@@ -338,12 +497,18 @@ pub(crate) async fn put_inline_policy(cx: &Cx<'_>, p: &Params, kind: &'static st
     authorize_target(cx, &t)?;
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| sp::put_inline(tx, t.owner(), &t.name, &name, &document))
+        .write(WriteKind::Iam, move |tx| {
+            sp::put_inline(tx, t.owner(), &t.name, &name, &document)
+        })
         .await?;
     Ok(None)
 }
 
-pub(crate) fn get_inline_policy(cx: &Cx<'_>, p: &Params, kind: &'static str) -> ApiResult<ActionOutput> {
+pub(crate) fn get_inline_policy(
+    cx: &Cx<'_>,
+    p: &Params,
+    kind: &'static str,
+) -> ApiResult<ActionOutput> {
     let t = target(cx, p, kind)?;
     let name = inline_name(p)?;
     authorize_target(cx, &t)?;
@@ -353,26 +518,45 @@ pub(crate) fn get_inline_policy(cx: &Cx<'_>, p: &Params, kind: &'static str) -> 
         .inline_of(t.owner())
         .iter()
         .find(|i| i.name == name)
-        .ok_or_else(|| ApiError::no_such_entity(format!("The {kind} policy with name {name} cannot be found.")))?;
+        .ok_or_else(|| {
+            ApiError::no_such_entity(format!(
+                "The {kind} policy with name {name} cannot be found."
+            ))
+        })?;
     let mut x = Xml::new();
     let label = match kind {
         "user" => "UserName",
         "group" => "GroupName",
         _ => "RoleName",
     };
-    x.elem(label, &t.name).elem("PolicyName", &pol.name).elem("PolicyDocument", &encode_document(&pol.document));
+    x.elem(label, &t.name)
+        .elem("PolicyName", &pol.name)
+        .elem("PolicyDocument", &encode_document(&pol.document));
     Ok(Some(x))
 }
 
-pub(crate) async fn delete_inline_policy(cx: &Cx<'_>, p: &Params, kind: &'static str) -> ApiResult<ActionOutput> {
+pub(crate) async fn delete_inline_policy(
+    cx: &Cx<'_>,
+    p: &Params,
+    kind: &'static str,
+) -> ApiResult<ActionOutput> {
     let t = target(cx, p, kind)?;
     let name = inline_name(p)?;
     authorize_target(cx, &t)?;
-    cx.state.store.write(WriteKind::Iam, move |tx| sp::delete_inline(tx, t.owner(), &name)).await?;
+    cx.state
+        .store
+        .write(WriteKind::Iam, move |tx| {
+            sp::delete_inline(tx, t.owner(), &name)
+        })
+        .await?;
     Ok(None)
 }
 
-pub(crate) fn list_inline_policies(cx: &Cx<'_>, p: &Params, kind: &'static str) -> ApiResult<ActionOutput> {
+pub(crate) fn list_inline_policies(
+    cx: &Cx<'_>,
+    p: &Params,
+    kind: &'static str,
+) -> ApiResult<ActionOutput> {
     let t = target(cx, p, kind)?;
     let (max, marker) = paging(p)?;
     authorize_target(cx, &t)?;
@@ -392,7 +576,11 @@ pub(crate) fn list_inline_policies(cx: &Cx<'_>, p: &Params, kind: &'static str) 
     Ok(Some(x))
 }
 
-pub(crate) async fn put_boundary(cx: &Cx<'_>, p: &Params, kind: &'static str) -> ApiResult<ActionOutput> {
+pub(crate) async fn put_boundary(
+    cx: &Cx<'_>,
+    p: &Params,
+    kind: &'static str,
+) -> ApiResult<ActionOutput> {
     let t = target(cx, p, kind)?;
     let arn = policy_arn_param(p, "PermissionsBoundary")?;
     authorize_target(cx, &t)?;
@@ -407,7 +595,11 @@ pub(crate) async fn put_boundary(cx: &Cx<'_>, p: &Params, kind: &'static str) ->
     Ok(None)
 }
 
-pub(crate) async fn delete_boundary(cx: &Cx<'_>, p: &Params, kind: &'static str) -> ApiResult<ActionOutput> {
+pub(crate) async fn delete_boundary(
+    cx: &Cx<'_>,
+    p: &Params,
+    kind: &'static str,
+) -> ApiResult<ActionOutput> {
     let t = target(cx, p, kind)?;
     authorize_target(cx, &t)?;
     cx.state

@@ -14,7 +14,10 @@ use crate::store::policies::{self as sp, Role};
 use crate::store::{Snapshot, WriteKind};
 
 use super::policies::{document_param, encode_document, policy_error};
-use super::{Cx, page, paging, parse_tags, path_param, path_prefix, tag_keys, validate_existing_name, validate_new_name, write_paging, write_tags};
+use super::{
+    Cx, page, paging, parse_tags, path_param, path_prefix, tag_keys, validate_existing_name,
+    validate_new_name, write_paging, write_tags,
+};
 
 pub const MAX_SESSION_DEFAULT: i64 = 3_600;
 pub const MAX_SESSION_MIN: i64 = 3_600;
@@ -23,11 +26,16 @@ pub const MAX_SESSION_MAX: i64 = 43_200;
 /// Parse a trust policy and bind every user/role principal ARN to the entity's unique id.
 /// A principal that does not exist is `MalformedPolicyDocument` ("Invalid principal in
 /// policy"). Returns the compiled policy and the bindings to persist (JSON).
-pub(crate) fn bind_trust(view: &Snapshot, p: &Params, name: &str) -> ApiResult<(String, Policy, String)> {
+pub(crate) fn bind_trust(
+    view: &Snapshot,
+    p: &Params,
+    name: &str,
+) -> ApiResult<(String, Policy, String)> {
     let (doc, mut policy) = document_param(p, name, PolicyKind::Trust, sp::TRUST_POLICY_MAX)?;
     let mut bindings = BTreeMap::new();
     for arn in policy.principal_arns() {
-        let id = resolve_principal(view, arn).ok_or_else(|| policy_error(PolicyError::invalid_principal(arn)))?;
+        let id = resolve_principal(view, arn)
+            .ok_or_else(|| policy_error(PolicyError::invalid_principal(arn)))?;
         bindings.insert(arn.to_owned(), id);
     }
     policy.bind_principal_ids(|arn| bindings.get(arn).cloned());
@@ -38,12 +46,24 @@ pub(crate) fn bind_trust(view: &Snapshot, p: &Params, name: &str) -> ApiResult<(
 /// The unique id of the user or role an ARN names, if it exists (path included).
 fn resolve_principal(view: &Snapshot, arn: &str) -> Option<String> {
     let mut parts = arn.splitn(6, ':');
-    let (_, _, _, _, account, resource) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (_, _, _, _, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
     let name = resource.rsplit('/').next()?;
     if resource.starts_with("user/") {
-        view.user_by_name(account, name).filter(|u| u.arn() == arn).map(|u| u.id.clone())
+        view.user_by_name(account, name)
+            .filter(|u| u.arn() == arn)
+            .map(|u| u.id.clone())
     } else if resource.starts_with("role/") {
-        view.policies.role_by_name(account, name).filter(|r| r.arn() == arn).map(|r| r.id.clone())
+        view.policies
+            .role_by_name(account, name)
+            .filter(|r| r.arn() == arn)
+            .map(|r| r.id.clone())
     } else {
         None
     }
@@ -55,12 +75,16 @@ pub(crate) fn write_role(x: &mut Xml, r: &Role, full: bool) {
         .elem("RoleId", &r.id)
         .elem("Arn", &r.arn())
         .time("CreateDate", r.created_at)
-        .elem("AssumeRolePolicyDocument", &encode_document(&r.trust_document))
+        .elem(
+            "AssumeRolePolicyDocument",
+            &encode_document(&r.trust_document),
+        )
         .opt("Description", r.description.as_deref())
         .num("MaxSessionDuration", r.max_session);
     if let Some(b) = &r.boundary {
         x.nest("PermissionsBoundary", |x| {
-            x.elem("PermissionsBoundaryType", "PermissionsBoundaryPolicy").elem("PermissionsBoundaryArn", b);
+            x.elem("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
+                .elem("PermissionsBoundaryArn", b);
         });
     }
     if full {
@@ -78,13 +102,21 @@ fn role_name(p: &Params) -> ApiResult<String> {
 }
 
 fn find_role(cx: &Cx<'_>, name: &str) -> ApiResult<Role> {
-    cx.state.store.view().policies.role_by_name(cx.account(), name).cloned().ok_or_else(|| sp::no_such_role(name))
+    cx.state
+        .store
+        .view()
+        .policies
+        .role_by_name(cx.account(), name)
+        .cloned()
+        .ok_or_else(|| sp::no_such_role(name))
 }
 
 fn max_session_param(p: &Params) -> ApiResult<Option<i64>> {
     let m = p.int("MaxSessionDuration")?;
     if let Some(m) = m {
-        Validator::new().range("MaxSessionDuration", m, MAX_SESSION_MIN, MAX_SESSION_MAX).finish()?;
+        Validator::new()
+            .range("MaxSessionDuration", m, MAX_SESSION_MIN, MAX_SESSION_MAX)
+            .finish()?;
     }
     Ok(m)
 }
@@ -130,7 +162,10 @@ pub(crate) async fn create_role(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutp
         tags,
     };
     let r = role.clone();
-    cx.state.store.write(WriteKind::Iam, move |tx| sp::insert_role(tx, &r, &bindings)).await?;
+    cx.state
+        .store
+        .write(WriteKind::Iam, move |tx| sp::insert_role(tx, &r, &bindings))
+        .await?;
     let mut x = Xml::new();
     x.nest("Role", |x| write_role(x, &role, true));
     Ok(Some(x))
@@ -173,7 +208,14 @@ pub(crate) async fn update_role(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutp
     let id = role.id.clone();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| sp::update_role(tx, &id, description.as_ref().map(|d| Some(d.as_str())), max_session))
+        .write(WriteKind::Iam, move |tx| {
+            sp::update_role(
+                tx,
+                &id,
+                description.as_ref().map(|d| Some(d.as_str())),
+                max_session,
+            )
+        })
         .await?;
     Ok(Some(Xml::new()))
 }
@@ -184,7 +226,12 @@ pub(crate) async fn update_assume_role_policy(cx: &Cx<'_>, p: &Params) -> ApiRes
     let (doc, _, bindings) = bind_trust(&view, p, "PolicyDocument")?;
     cx.authorize_tagged(&role.arn(), &role.tags)?;
     let id = role.id.clone();
-    cx.state.store.write(WriteKind::Iam, move |tx| sp::update_trust(tx, &id, &doc, &bindings)).await?;
+    cx.state
+        .store
+        .write(WriteKind::Iam, move |tx| {
+            sp::update_trust(tx, &id, &doc, &bindings)
+        })
+        .await?;
     Ok(None)
 }
 
@@ -193,7 +240,12 @@ pub(crate) async fn delete_role(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutp
     let role = find_role(cx, &name)?;
     cx.authorize_tagged(&role.arn(), &role.tags)?;
     let account = cx.account().to_owned();
-    cx.state.store.write(WriteKind::Iam, move |tx| sp::delete_role(tx, &account, &name)).await?;
+    cx.state
+        .store
+        .write(WriteKind::Iam, move |tx| {
+            sp::delete_role(tx, &account, &name)
+        })
+        .await?;
     Ok(None)
 }
 
@@ -212,10 +264,17 @@ pub(crate) async fn tag_role(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput>
         }
     }
     if merged.len() > 50 {
-        return Err(ApiError::limit_exceeded("Cannot exceed quota for TagsPerRole: 50"));
+        return Err(ApiError::limit_exceeded(
+            "Cannot exceed quota for TagsPerRole: 50",
+        ));
     }
     let id = role.id.clone();
-    cx.state.store.write(WriteKind::Iam, move |tx| sp::upsert_role_tags(tx, &id, &tags)).await?;
+    cx.state
+        .store
+        .write(WriteKind::Iam, move |tx| {
+            sp::upsert_role_tags(tx, &id, &tags)
+        })
+        .await?;
     Ok(None)
 }
 
@@ -227,7 +286,12 @@ pub(crate) async fn untag_role(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutpu
     }
     cx.authorize_tagged(&role.arn(), &role.tags)?;
     let id = role.id.clone();
-    cx.state.store.write(WriteKind::Iam, move |tx| sp::delete_role_tags(tx, &id, &keys)).await?;
+    cx.state
+        .store
+        .write(WriteKind::Iam, move |tx| {
+            sp::delete_role_tags(tx, &id, &keys)
+        })
+        .await?;
     Ok(None)
 }
 
@@ -235,8 +299,17 @@ pub(crate) fn list_role_tags(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput>
     let role = find_role(cx, &role_name(p)?)?;
     let (max, marker) = paging(p)?;
     cx.authorize_tagged(&role.arn(), &role.tags)?;
-    let start = marker.as_deref().and_then(|m| m.parse::<usize>().ok()).unwrap_or(0);
-    let tags = role.tags.iter().cloned().enumerate().skip(start).map(|(i, t)| ((i + 1).to_string(), t));
+    let start = marker
+        .as_deref()
+        .and_then(|m| m.parse::<usize>().ok())
+        .unwrap_or(0);
+    let tags = role
+        .tags
+        .iter()
+        .cloned()
+        .enumerate()
+        .skip(start)
+        .map(|(i, t)| ((i + 1).to_string(), t));
     let (items, next) = page(tags, max);
     let mut x = Xml::new();
     write_tags(&mut x, &items);

@@ -7,7 +7,10 @@ use crate::http::params::{Params, Validator};
 use crate::http::xml::Xml;
 use crate::store::{self, User, WriteKind, identity};
 
-use super::{Cx, page, paging, parse_tags, path_param, path_prefix, tag_keys, validate_existing_name, validate_new_name, write_paging, write_tags};
+use super::{
+    Cx, page, paging, parse_tags, path_param, path_prefix, tag_keys, validate_existing_name,
+    validate_new_name, write_paging, write_tags,
+};
 
 pub(crate) fn write_user(x: &mut Xml, u: &User, with_tags: bool) {
     x.elem("Path", &u.path)
@@ -17,7 +20,8 @@ pub(crate) fn write_user(x: &mut Xml, u: &User, with_tags: bool) {
         .time("CreateDate", u.created_at);
     if let Some(b) = &u.boundary {
         x.nest("PermissionsBoundary", |x| {
-            x.elem("PermissionsBoundaryType", "PermissionsBoundaryPolicy").elem("PermissionsBoundaryArn", b);
+            x.elem("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
+                .elem("PermissionsBoundaryArn", b);
         });
     }
     if with_tags && !u.tags.is_empty() {
@@ -26,7 +30,12 @@ pub(crate) fn write_user(x: &mut Xml, u: &User, with_tags: bool) {
 }
 
 fn find_user(cx: &Cx<'_>, name: &str) -> ApiResult<User> {
-    cx.state.store.view().user_by_name(cx.account(), name).cloned().ok_or_else(|| identity::no_such_user(name))
+    cx.state
+        .store
+        .view()
+        .user_by_name(cx.account(), name)
+        .cloned()
+        .ok_or_else(|| identity::no_such_user(name))
 }
 
 pub(crate) async fn create_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
@@ -72,9 +81,17 @@ pub(crate) fn get_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
         None => {
             // The root user: AWS answers with the account id as UserId and the root ARN.
             let account = cx.account().to_owned();
-            let created = cx.state.store.view().account(&account).map(|a| a.created_at).unwrap_or_default();
+            let created = cx
+                .state
+                .store
+                .view()
+                .account(&account)
+                .map(|a| a.created_at)
+                .unwrap_or_default();
             x.nest("User", |x| {
-                x.elem("UserId", &account).elem("Arn", &crate::auth::root_arn(&account)).time("CreateDate", created);
+                x.elem("UserId", &account)
+                    .elem("Arn", &crate::auth::root_arn(&account))
+                    .time("CreateDate", created);
             });
         }
     }
@@ -103,7 +120,12 @@ pub(crate) async fn delete_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutp
     let user = find_user(cx, &name)?;
     cx.authorize(&user.arn())?;
     let account = cx.account().to_owned();
-    cx.state.store.write(WriteKind::Iam, move |tx| identity::delete_user(tx, &account, &name)).await?;
+    cx.state
+        .store
+        .write(WriteKind::Iam, move |tx| {
+            identity::delete_user(tx, &account, &name)
+        })
+        .await?;
     Ok(None)
 }
 
@@ -125,7 +147,9 @@ pub(crate) async fn tag_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput>
         }
     }
     if merged.len() > 50 {
-        return Err(ApiError::limit_exceeded("Cannot exceed quota for TagsPerUser: 50"));
+        return Err(ApiError::limit_exceeded(
+            "Cannot exceed quota for TagsPerUser: 50",
+        ));
     }
     let (account, name2) = (cx.account().to_owned(), name.clone());
     cx.state
@@ -165,8 +189,17 @@ pub(crate) fn list_user_tags(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput>
     let user = find_user(cx, name)?;
     cx.authorize(&user.arn())?;
     // The marker is how many tags earlier pages returned.
-    let start = marker.as_deref().and_then(|m| m.parse::<usize>().ok()).unwrap_or(0);
-    let tags = user.tags.iter().cloned().enumerate().skip(start).map(|(i, t)| ((i + 1).to_string(), t));
+    let start = marker
+        .as_deref()
+        .and_then(|m| m.parse::<usize>().ok())
+        .unwrap_or(0);
+    let tags = user
+        .tags
+        .iter()
+        .cloned()
+        .enumerate()
+        .skip(start)
+        .map(|(i, t)| ((i + 1).to_string(), t));
     let (items, next) = page(tags, max);
     let mut x = Xml::new();
     write_tags(&mut x, &items);
@@ -193,11 +226,19 @@ pub(crate) async fn create_access_key(cx: &Cx<'_>, p: &Params) -> ApiResult<Acti
     cx.authorize(&resource)?;
     let key_id = credentials::new_access_key_id(cx.account())?;
     let secret = credentials::new_secret_access_key()?;
-    let (kr, account, uid, kid, sec, now) =
-        (cx.state.keyring(), cx.account().to_owned(), user.as_ref().map(|u| u.id.clone()), key_id.clone(), secret.clone(), cx.info.now);
+    let (kr, account, uid, kid, sec, now) = (
+        cx.state.keyring(),
+        cx.account().to_owned(),
+        user.as_ref().map(|u| u.id.clone()),
+        key_id.clone(),
+        secret.clone(),
+        cx.info.now,
+    );
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| identity::create_access_key(tx, &kr, &account, uid.as_deref(), &kid, &sec, now))
+        .write(WriteKind::Iam, move |tx| {
+            identity::create_access_key(tx, &kr, &account, uid.as_deref(), &kid, &sec, now)
+        })
         .await?;
     let mut x = Xml::new();
     x.nest("AccessKey", |x| {
@@ -217,16 +258,23 @@ pub(crate) fn list_access_keys(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutpu
     let (max, marker) = paging(p)?;
     cx.authorize(&resource)?;
     let view = cx.state.store.view();
-    let mut keys: Vec<_> = view.keys_of_user(cx.account(), user.as_ref().map(|u| u.id.as_str())).collect();
+    let mut keys: Vec<_> = view
+        .keys_of_user(cx.account(), user.as_ref().map(|u| u.id.as_str()))
+        .collect();
     keys.sort_by(|a, b| a.id.cmp(&b.id));
-    let keys = keys.into_iter().filter(|k| marker.as_deref().is_none_or(|m| k.id.as_str() > m)).map(|k| (k.id.clone(), k));
+    let keys = keys
+        .into_iter()
+        .filter(|k| marker.as_deref().is_none_or(|m| k.id.as_str() > m))
+        .map(|k| (k.id.clone(), k));
     let (items, next) = page(keys, max);
     let mut x = Xml::new();
     x.list("AccessKeyMetadata", items, |x, k| {
         if let Some(u) = &user {
             x.elem("UserName", &u.name);
         }
-        x.elem("AccessKeyId", &k.id).elem("Status", if k.active { "Active" } else { "Inactive" }).time("CreateDate", k.created_at);
+        x.elem("AccessKeyId", &k.id)
+            .elem("Status", if k.active { "Active" } else { "Inactive" })
+            .time("CreateDate", k.created_at);
     });
     write_paging(&mut x, next.as_deref());
     Ok(Some(x))
@@ -234,7 +282,12 @@ pub(crate) fn list_access_keys(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutpu
 
 fn access_key_id_param(p: &Params) -> ApiResult<String> {
     let id = p.required("AccessKeyId")?;
-    Validator::new().length("AccessKeyId", id, 16, 128).pattern("AccessKeyId", id, r"[\w]+", |c| c.is_ascii_alphanumeric() || c == '_').finish()?;
+    Validator::new()
+        .length("AccessKeyId", id, 16, 128)
+        .pattern("AccessKeyId", id, r"[\w]+", |c| {
+            c.is_ascii_alphanumeric() || c == '_'
+        })
+        .finish()?;
     Ok(id.to_owned())
 }
 
@@ -256,7 +309,9 @@ pub(crate) async fn update_access_key(cx: &Cx<'_>, p: &Params) -> ApiResult<Acti
     let (account, uid) = (cx.account().to_owned(), user.map(|u| u.id));
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| identity::update_access_key(tx, &account, uid.as_deref(), &key_id, active))
+        .write(WriteKind::Iam, move |tx| {
+            identity::update_access_key(tx, &account, uid.as_deref(), &key_id, active)
+        })
         .await?;
     Ok(None)
 }
@@ -268,7 +323,9 @@ pub(crate) async fn delete_access_key(cx: &Cx<'_>, p: &Params) -> ApiResult<Acti
     let (account, uid) = (cx.account().to_owned(), user.map(|u| u.id));
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| identity::delete_access_key(tx, &account, uid.as_deref(), &key_id))
+        .write(WriteKind::Iam, move |tx| {
+            identity::delete_access_key(tx, &account, uid.as_deref(), &key_id)
+        })
         .await?;
     Ok(None)
 }

@@ -21,8 +21,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction};
 use tokio::sync::oneshot;
 
-use crate::keys::SharedKeyring;
 use crate::error::{ApiError, ApiResult};
+use crate::keys::SharedKeyring;
 
 pub use model::*;
 
@@ -41,7 +41,10 @@ type Job = Box<dyn FnOnce(&Transaction<'_>) -> (bool, Responder) + Send>;
 type Responder = Box<dyn FnOnce(bool) + Send>;
 
 enum Msg {
-    Write { kind: WriteKind, job: Job },
+    Write {
+        kind: WriteKind,
+        job: Job,
+    },
     /// Rebuild the snapshot if another connection committed since we last looked.
     Refresh(oneshot::Sender<()>),
 }
@@ -58,14 +61,18 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
 pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -119,7 +126,9 @@ impl Store {
             let ok = result.is_ok();
             let responder: Responder = Box::new(move |committed| {
                 let out = match result {
-                    Ok(_) if !committed => Err(ApiError::internal().with_detail("store: commit failed")),
+                    Ok(_) if !committed => {
+                        Err(ApiError::internal().with_detail("store: commit failed"))
+                    }
                     other => other,
                 };
                 let _ = reply.send(out);
@@ -129,7 +138,8 @@ impl Store {
         self.tx
             .send(Msg::Write { kind, job })
             .map_err(|_| ApiError::internal().with_detail("store: writer thread is gone"))?;
-        wait.await.map_err(|_| ApiError::internal().with_detail("store: write dropped"))?
+        wait.await
+            .map_err(|_| ApiError::internal().with_detail("store: write dropped"))?
     }
 
     /// Queue `f` for the next group commit without waiting for it (its result is dropped).
@@ -157,7 +167,8 @@ impl Store {
 }
 
 fn data_version(conn: &Connection) -> i64 {
-    conn.query_row("PRAGMA data_version", [], |r| r.get(0)).unwrap_or(-1)
+    conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+        .unwrap_or(-1)
 }
 
 fn reload(conn: &Connection, keyring: &SharedKeyring, view: &RwLock<Arc<Snapshot>>) {
@@ -168,13 +179,20 @@ fn reload(conn: &Connection, keyring: &SharedKeyring, view: &RwLock<Arc<Snapshot
             Ok(mut g) => *g = Arc::new(snap),
             Err(p) => *p.into_inner() = Arc::new(snap),
         },
-        Err(e) => tracing::error!(error = %e, "store: snapshot reload failed; keeping the previous one"),
+        Err(e) => {
+            tracing::error!(error = %e, "store: snapshot reload failed; keeping the previous one")
+        }
     }
 }
 
 /// The single writer: batches queued jobs into one transaction (group commit), one savepoint
 /// per job, then rebuilds the snapshot and answers everyone in the batch.
-fn writer_loop(mut conn: Connection, rx: std::sync::mpsc::Receiver<Msg>, view: Arc<RwLock<Arc<Snapshot>>>, keyring: Arc<SharedKeyring>) {
+fn writer_loop(
+    mut conn: Connection,
+    rx: std::sync::mpsc::Receiver<Msg>,
+    view: Arc<RwLock<Arc<Snapshot>>>,
+    keyring: Arc<SharedKeyring>,
+) {
     use std::sync::mpsc::RecvTimeoutError;
     let mut seen_version = data_version(&conn);
     loop {
@@ -203,43 +221,48 @@ fn writer_loop(mut conn: Connection, rx: std::sync::mpsc::Receiver<Msg>, view: A
         let mut responders: Vec<Responder> = Vec::with_capacity(batch.len());
         let mut refreshes = Vec::new();
         let mut iam_changed = false;
-        let committed = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
-            Ok(tx) => {
-                for msg in batch {
-                    match msg {
-                        Msg::Write { kind, job } => {
-                            if tx.execute_batch("SAVEPOINT job").is_err() {
-                                continue; // dropping the job answers its caller with an error
+        let committed =
+            match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+                Ok(tx) => {
+                    for msg in batch {
+                        match msg {
+                            Msg::Write { kind, job } => {
+                                if tx.execute_batch("SAVEPOINT job").is_err() {
+                                    continue; // dropping the job answers its caller with an error
+                                }
+                                let (ok, responder) = job(&tx);
+                                let end = if ok {
+                                    "RELEASE job"
+                                } else {
+                                    "ROLLBACK TO job; RELEASE job"
+                                };
+                                if tx.execute_batch(end).is_err() {
+                                    tracing::error!("store: savepoint release failed");
+                                }
+                                iam_changed |= ok && kind == WriteKind::Iam;
+                                responders.push(responder);
                             }
-                            let (ok, responder) = job(&tx);
-                            let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-                            if tx.execute_batch(end).is_err() {
-                                tracing::error!("store: savepoint release failed");
-                            }
-                            iam_changed |= ok && kind == WriteKind::Iam;
-                            responders.push(responder);
+                            Msg::Refresh(done) => refreshes.push(done),
                         }
-                        Msg::Refresh(done) => refreshes.push(done),
+                    }
+                    match tx.commit() {
+                        Ok(()) => true,
+                        Err(e) => {
+                            tracing::error!(error = %e, "store: commit failed");
+                            false
+                        }
                     }
                 }
-                match tx.commit() {
-                    Ok(()) => true,
-                    Err(e) => {
-                        tracing::error!(error = %e, "store: commit failed");
-                        false
+                Err(e) => {
+                    tracing::error!(error = %e, "store: cannot begin transaction");
+                    for msg in batch {
+                        if let Msg::Refresh(done) = msg {
+                            refreshes.push(done);
+                        }
                     }
+                    false
                 }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "store: cannot begin transaction");
-                for msg in batch {
-                    if let Msg::Refresh(done) = msg {
-                        refreshes.push(done);
-                    }
-                }
-                false
-            }
-        };
+            };
         let v = data_version(&conn);
         if iam_changed || v != seen_version {
             seen_version = v;
@@ -253,4 +276,3 @@ fn writer_loop(mut conn: Connection, rx: std::sync::mpsc::Receiver<Msg>, view: A
         }
     }
 }
-

@@ -31,7 +31,10 @@ pub struct User {
 
 impl User {
     pub fn arn(&self) -> String {
-        format!("arn:aws:iam::{}:user{}{}", self.account, self.path, self.name)
+        format!(
+            "arn:aws:iam::{}:user{}{}",
+            self.account, self.path, self.name
+        )
     }
 }
 
@@ -48,7 +51,10 @@ pub struct Group {
 
 impl Group {
     pub fn arn(&self) -> String {
-        format!("arn:aws:iam::{}:group{}{}", self.account, self.path, self.name)
+        format!(
+            "arn:aws:iam::{}:group{}{}",
+            self.account, self.path, self.name
+        )
     }
 }
 
@@ -103,11 +109,18 @@ impl Snapshot {
     pub fn load(conn: &Connection, keyring: &Keyring) -> rusqlite::Result<Snapshot> {
         let mut s = Snapshot::default();
         let mut st = conn.prepare("SELECT id, alias, created_at FROM accounts")?;
-        for row in st.query_map([], |r| Ok(Account { id: r.get(0)?, alias: r.get(1)?, created_at: from_ts(r.get(2)?) }))? {
+        for row in st.query_map([], |r| {
+            Ok(Account {
+                id: r.get(0)?,
+                alias: r.get(1)?,
+                created_at: from_ts(r.get(2)?),
+            })
+        })? {
             let a = row?;
             s.accounts.insert(a.id.clone(), a);
         }
-        let mut st = conn.prepare("SELECT id, account, name, path, created_at, boundary FROM users")?;
+        let mut st =
+            conn.prepare("SELECT id, account, name, path, created_at, boundary FROM users")?;
         for row in st.query_map([], |r| {
             Ok(User {
                 id: r.get(0)?,
@@ -120,11 +133,18 @@ impl Snapshot {
             })
         })? {
             let u = row?;
-            s.user_names.insert((u.account.clone(), u.name.to_lowercase()), u.id.clone());
+            s.user_names
+                .insert((u.account.clone(), u.name.to_lowercase()), u.id.clone());
             s.users.insert(u.id.clone(), u);
         }
         let mut st = conn.prepare("SELECT user_id, key, value FROM user_tags ORDER BY rowid")?;
-        for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))? {
+        for row in st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })? {
             let (uid, k, v) = row?;
             if let Some(u) = s.users.get_mut(&uid) {
                 u.tags.push((k, v));
@@ -142,7 +162,8 @@ impl Snapshot {
             })
         })? {
             let g = row?;
-            s.group_names.insert((g.account.clone(), g.name.to_lowercase()), g.id.clone());
+            s.group_names
+                .insert((g.account.clone(), g.name.to_lowercase()), g.id.clone());
             s.groups.insert(g.id.clone(), g);
         }
         let mut st = conn.prepare("SELECT group_id, user_id FROM group_members ORDER BY rowid")?;
@@ -152,7 +173,9 @@ impl Snapshot {
                 g.members.push(uid);
             }
         }
-        let mut st = conn.prepare("SELECT id, account, user_id, secret_ct, active, created_at FROM access_keys")?;
+        let mut st = conn.prepare(
+            "SELECT id, account, user_id, secret_ct, active, created_at FROM access_keys",
+        )?;
         for row in st.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -166,11 +189,23 @@ impl Snapshot {
             let (id, account, user_id, ct, active, created) = row?;
             match keyring.open_blob(&ct, id.as_bytes()) {
                 Ok(secret) => {
-                    s.access_keys.insert(id.clone(), AccessKey { id, account, user_id, secret, active, created_at: from_ts(created) });
+                    s.access_keys.insert(
+                        id.clone(),
+                        AccessKey {
+                            id,
+                            account,
+                            user_id,
+                            secret,
+                            active,
+                            created_at: from_ts(created),
+                        },
+                    );
                 }
                 // A key sealed under a retired keyring generation can no longer be used; it is
                 // left in the database for the operator, not served.
-                Err(_) => tracing::warn!(access_key_id = %id, "store: access key secret cannot be decrypted with the keyring"),
+                Err(_) => {
+                    tracing::warn!(access_key_id = %id, "store: access key secret cannot be decrypted with the keyring")
+                }
             }
         }
         let mut st = conn.prepare("SELECT serial, account, name, path, seed_ct, user_id, enabled_at, last_step, created_at FROM mfa_devices")?;
@@ -214,16 +249,23 @@ impl Snapshot {
     }
 
     pub fn user_by_name(&self, account: &str, name: &str) -> Option<&User> {
-        self.user_names.get(&(account.to_owned(), name.to_lowercase())).and_then(|id| self.users.get(id))
+        self.user_names
+            .get(&(account.to_owned(), name.to_lowercase()))
+            .and_then(|id| self.users.get(id))
     }
 
     pub fn group_by_name(&self, account: &str, name: &str) -> Option<&Group> {
-        self.group_names.get(&(account.to_owned(), name.to_lowercase())).and_then(|id| self.groups.get(id))
+        self.group_names
+            .get(&(account.to_owned(), name.to_lowercase()))
+            .and_then(|id| self.groups.get(id))
     }
 
     /// Users of an account in name order, starting after `marker` (a lowercase name).
     pub fn users_in(&self, account: &str, after: Option<&str>) -> impl Iterator<Item = &User> {
-        let start = (account.to_owned(), after.map(str::to_owned).unwrap_or_default());
+        let start = (
+            account.to_owned(),
+            after.map(str::to_owned).unwrap_or_default(),
+        );
         self.user_names
             .range(start..)
             .filter(move |((_, n), _)| after.is_none_or(|a| n.as_str() > a))
@@ -232,15 +274,25 @@ impl Snapshot {
     }
 
     pub fn groups_of_user<'a>(&'a self, user_id: &'a str) -> impl Iterator<Item = &'a Group> + 'a {
-        self.groups.values().filter(move |g| g.members.iter().any(|m| m == user_id))
+        self.groups
+            .values()
+            .filter(move |g| g.members.iter().any(|m| m == user_id))
     }
 
-    pub fn keys_of_user<'a>(&'a self, account: &'a str, user_id: Option<&'a str>) -> impl Iterator<Item = &'a AccessKey> + 'a {
-        self.access_keys.values().filter(move |k| k.account == account && k.user_id.as_deref() == user_id)
+    pub fn keys_of_user<'a>(
+        &'a self,
+        account: &'a str,
+        user_id: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a AccessKey> + 'a {
+        self.access_keys
+            .values()
+            .filter(move |k| k.account == account && k.user_id.as_deref() == user_id)
     }
 
     pub fn mfa_of_user<'a>(&'a self, user_id: &'a str) -> impl Iterator<Item = &'a MfaDevice> + 'a {
-        self.mfa.values().filter(move |d| d.user_id.as_deref() == Some(user_id))
+        self.mfa
+            .values()
+            .filter(move |d| d.user_id.as_deref() == Some(user_id))
     }
 }
 
@@ -252,13 +304,31 @@ pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
 }
 
-pub fn insert_account(tx: &Transaction<'_>, id: &str, alias: Option<&str>, now: DateTime<Utc>) -> ApiResult<()> {
-    let exists: Option<String> = tx.query_row("SELECT id FROM accounts WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+pub fn insert_account(
+    tx: &Transaction<'_>,
+    id: &str,
+    alias: Option<&str>,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let exists: Option<String> = tx
+        .query_row("SELECT id FROM accounts WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?;
     if exists.is_some() {
-        return Err(ApiError::entity_already_exists(format!("Account {id} already exists.")));
+        return Err(ApiError::entity_already_exists(format!(
+            "Account {id} already exists."
+        )));
     }
-    tx.execute("INSERT INTO accounts (id, alias, created_at) VALUES (?1, ?2, ?3)", params![id, alias, ts(now)])
-        .map_err(|e| if is_unique_violation(&e) { ApiError::entity_already_exists("The account alias is already in use.") } else { e.into() })?;
+    tx.execute(
+        "INSERT INTO accounts (id, alias, created_at) VALUES (?1, ?2, ?3)",
+        params![id, alias, ts(now)],
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            ApiError::entity_already_exists("The account alias is already in use.")
+        } else {
+            e.into()
+        }
+    })?;
     Ok(())
 }
 
@@ -303,7 +373,11 @@ pub fn insert_user(tx: &Transaction<'_>, u: &User) -> ApiResult<()> {
 }
 
 /// Set tags on a user: existing keys (case-insensitive) get the new value.
-pub fn upsert_user_tags(tx: &Transaction<'_>, user_id: &str, tags: &[(String, String)]) -> ApiResult<()> {
+pub fn upsert_user_tags(
+    tx: &Transaction<'_>,
+    user_id: &str,
+    tags: &[(String, String)],
+) -> ApiResult<()> {
     for (k, v) in tags {
         tx.execute(
             "INSERT INTO user_tags (user_id, key, key_lc, value) VALUES (?1, ?2, ?3, ?4)
@@ -316,7 +390,10 @@ pub fn upsert_user_tags(tx: &Transaction<'_>, user_id: &str, tags: &[(String, St
 
 pub fn delete_user_tags(tx: &Transaction<'_>, user_id: &str, keys: &[String]) -> ApiResult<()> {
     for k in keys {
-        tx.execute("DELETE FROM user_tags WHERE user_id = ?1 AND key_lc = ?2", params![user_id, k.to_lowercase()])?;
+        tx.execute(
+            "DELETE FROM user_tags WHERE user_id = ?1 AND key_lc = ?2",
+            params![user_id, k.to_lowercase()],
+        )?;
     }
     Ok(())
 }

@@ -84,7 +84,10 @@ pub struct ManagedPolicy {
 
 impl ManagedPolicy {
     pub fn default_document(&self) -> &str {
-        self.versions.iter().find(|v| v.version_id == self.default_version).map_or("", |v| v.document.as_str())
+        self.versions
+            .iter()
+            .find(|v| v.version_id == self.default_version)
+            .map_or("", |v| v.document.as_str())
     }
 }
 
@@ -114,7 +117,10 @@ pub struct Role {
 
 impl Role {
     pub fn arn(&self) -> String {
-        format!("arn:aws:iam::{}:role{}{}", self.account, self.path, self.name)
+        format!(
+            "arn:aws:iam::{}:role{}{}",
+            self.account, self.path, self.name
+        )
     }
 }
 
@@ -136,13 +142,31 @@ impl PolicyState {
         let mut s = PolicyState::default();
         let mut versions: HashMap<String, Vec<PolicyVersionRec>> = HashMap::new();
         let mut st = conn.prepare("SELECT policy_arn, version_id, document, created_at FROM policy_versions ORDER BY created_at, rowid")?;
-        for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?)))? {
+        for row in st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })? {
             let (arn, version_id, document, created) = row?;
-            versions.entry(arn).or_default().push(PolicyVersionRec { version_id, document, created_at: from_ts(created) });
+            versions.entry(arn).or_default().push(PolicyVersionRec {
+                version_id,
+                document,
+                created_at: from_ts(created),
+            });
         }
         let mut tags: HashMap<String, Tags> = HashMap::new();
-        let mut st = conn.prepare("SELECT policy_arn, key, value FROM policy_tags ORDER BY rowid")?;
-        for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))? {
+        let mut st =
+            conn.prepare("SELECT policy_arn, key, value FROM policy_tags ORDER BY rowid")?;
+        for row in st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })? {
             let (arn, k, v) = row?;
             tags.entry(arn).or_default().push((k, v));
         }
@@ -162,9 +186,14 @@ impl PolicyState {
                 r.get::<_, i64>(8)?,
             ))
         })? {
-            let (arn, id, account, name, path, description, default_version, created, updated) = row?;
+            let (arn, id, account, name, path, description, default_version, created, updated) =
+                row?;
             let versions = versions.remove(&arn).unwrap_or_default();
-            let doc = versions.iter().find(|v| v.version_id == default_version).map(|v| v.document.clone()).unwrap_or_default();
+            let doc = versions
+                .iter()
+                .find(|v| v.version_id == default_version)
+                .map(|v| v.document.clone())
+                .unwrap_or_default();
             let compiled = match Policy::parse(&doc, PolicyKind::Identity) {
                 Ok(p) => Arc::new(p),
                 Err(e) => {
@@ -191,16 +220,42 @@ impl PolicyState {
                 },
             );
         }
-        let mut st = conn.prepare("SELECT owner_kind, owner_id, name, document FROM inline_policies ORDER BY name")?;
-        for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))? {
+        let mut st = conn.prepare(
+            "SELECT owner_kind, owner_id, name, document FROM inline_policies ORDER BY name",
+        )?;
+        for row in st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })? {
             let (kind, owner, name, document) = row?;
             match Policy::parse(&document, PolicyKind::Identity) {
-                Ok(p) => s.inline.entry((kind, owner)).or_default().push(InlinePolicy { name, document, compiled: Arc::new(p) }),
-                Err(e) => tracing::error!(owner = %owner, policy = %name, error = %e.message, "store: stored inline policy no longer parses; skipped"),
+                Ok(p) => s
+                    .inline
+                    .entry((kind, owner))
+                    .or_default()
+                    .push(InlinePolicy {
+                        name,
+                        document,
+                        compiled: Arc::new(p),
+                    }),
+                Err(e) => {
+                    tracing::error!(owner = %owner, policy = %name, error = %e.message, "store: stored inline policy no longer parses; skipped")
+                }
             }
         }
-        let mut st = conn.prepare("SELECT owner_kind, owner_id, policy_arn FROM attachments ORDER BY rowid")?;
-        for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))? {
+        let mut st = conn
+            .prepare("SELECT owner_kind, owner_id, policy_arn FROM attachments ORDER BY rowid")?;
+        for row in st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })? {
             let (kind, owner, arn) = row?;
             if let Some(p) = s.managed.get_mut(&arn) {
                 p.attachment_count += 1;
@@ -209,7 +264,13 @@ impl PolicyState {
         }
         let mut role_tags: HashMap<String, Tags> = HashMap::new();
         let mut st = conn.prepare("SELECT role_id, key, value FROM role_tags ORDER BY rowid")?;
-        for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))? {
+        for row in st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })? {
             let (id, k, v) = row?;
             role_tags.entry(id).or_default().push((k, v));
         }
@@ -230,7 +291,18 @@ impl PolicyState {
                 r.get::<_, i64>(9)?,
             ))
         })? {
-            let (id, account, name, path, description, trust_document, bindings, max_session, boundary, created) = row?;
+            let (
+                id,
+                account,
+                name,
+                path,
+                description,
+                trust_document,
+                bindings,
+                max_session,
+                boundary,
+                created,
+            ) = row?;
             let trust = match compile_trust(&trust_document, &bindings) {
                 Ok(p) => Arc::new(p),
                 Err(e) => {
@@ -238,7 +310,8 @@ impl PolicyState {
                     continue;
                 }
             };
-            s.role_names.insert((account.clone(), name.to_lowercase()), id.clone());
+            s.role_names
+                .insert((account.clone(), name.to_lowercase()), id.clone());
             s.roles.insert(
                 id.clone(),
                 Role {
@@ -260,7 +333,9 @@ impl PolicyState {
     }
 
     pub fn role_by_name(&self, account: &str, name: &str) -> Option<&Role> {
-        self.role_names.get(&(account.to_owned(), name.to_lowercase())).and_then(|id| self.roles.get(id))
+        self.role_names
+            .get(&(account.to_owned(), name.to_lowercase()))
+            .and_then(|id| self.roles.get(id))
     }
 
     pub fn inline_of(&self, owner: Owner<'_>) -> &[InlinePolicy] {
@@ -268,7 +343,11 @@ impl PolicyState {
     }
 
     pub fn attached_to(&self, owner: Owner<'_>) -> impl Iterator<Item = &ManagedPolicy> {
-        self.attached.get(&owner.key()).into_iter().flatten().filter_map(|arn| self.managed.get(arn))
+        self.attached
+            .get(&owner.key())
+            .into_iter()
+            .flatten()
+            .filter_map(|arn| self.managed.get(arn))
     }
 }
 
@@ -289,11 +368,25 @@ fn count(tx: &Transaction<'_>, sql: &str, p: impl rusqlite::Params) -> ApiResult
 
 /// AWS refuses to delete an entity that still has policies: inline ones first, then attached.
 pub fn check_no_policies(tx: &Transaction<'_>, owner: Owner<'_>) -> ApiResult<()> {
-    if count(tx, "SELECT COUNT(*) FROM inline_policies WHERE owner_kind = ?1 AND owner_id = ?2", params![owner.kind(), owner.id()])? > 0 {
-        return Err(ApiError::delete_conflict("Cannot delete entity, must delete policies first."));
+    if count(
+        tx,
+        "SELECT COUNT(*) FROM inline_policies WHERE owner_kind = ?1 AND owner_id = ?2",
+        params![owner.kind(), owner.id()],
+    )? > 0
+    {
+        return Err(ApiError::delete_conflict(
+            "Cannot delete entity, must delete policies first.",
+        ));
     }
-    if count(tx, "SELECT COUNT(*) FROM attachments WHERE owner_kind = ?1 AND owner_id = ?2", params![owner.kind(), owner.id()])? > 0 {
-        return Err(ApiError::delete_conflict("Cannot delete entity, must detach all policies first."));
+    if count(
+        tx,
+        "SELECT COUNT(*) FROM attachments WHERE owner_kind = ?1 AND owner_id = ?2",
+        params![owner.kind(), owner.id()],
+    )? > 0
+    {
+        return Err(ApiError::delete_conflict(
+            "Cannot delete entity, must detach all policies first.",
+        ));
     }
     Ok(())
 }
@@ -311,8 +404,15 @@ pub struct NewPolicy<'a> {
 }
 
 pub fn create_policy(tx: &Transaction<'_>, p: &NewPolicy<'_>) -> ApiResult<()> {
-    if count(tx, "SELECT COUNT(*) FROM managed_policies WHERE account = ?1", [p.account])? >= POLICIES_PER_ACCOUNT {
-        return Err(ApiError::limit_exceeded(format!("Cannot exceed quota for PoliciesPerAccount: {POLICIES_PER_ACCOUNT}")));
+    if count(
+        tx,
+        "SELECT COUNT(*) FROM managed_policies WHERE account = ?1",
+        [p.account],
+    )? >= POLICIES_PER_ACCOUNT
+    {
+        return Err(ApiError::limit_exceeded(format!(
+            "Cannot exceed quota for PoliciesPerAccount: {POLICIES_PER_ACCOUNT}"
+        )));
     }
     tx.execute(
         "INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
@@ -331,7 +431,10 @@ pub fn create_policy(tx: &Transaction<'_>, p: &NewPolicy<'_>) -> ApiResult<()> {
         params![p.arn, p.document, ts(p.now)],
     )?;
     for (k, v) in p.tags {
-        tx.execute("INSERT INTO policy_tags (policy_arn, key, key_lc, value) VALUES (?1, ?2, ?3, ?4)", params![p.arn, k, k.to_lowercase(), v])?;
+        tx.execute(
+            "INSERT INTO policy_tags (policy_arn, key, key_lc, value) VALUES (?1, ?2, ?3, ?4)",
+            params![p.arn, k, k.to_lowercase(), v],
+        )?;
     }
     Ok(())
 }
@@ -341,17 +444,39 @@ pub fn no_such_policy(arn: &str) -> ApiError {
 }
 
 fn policy_exists(tx: &Transaction<'_>, arn: &str) -> ApiResult<()> {
-    if count(tx, "SELECT COUNT(*) FROM managed_policies WHERE arn = ?1", [arn])? == 0 {
+    if count(
+        tx,
+        "SELECT COUNT(*) FROM managed_policies WHERE arn = ?1",
+        [arn],
+    )? == 0
+    {
         return Err(no_such_policy(arn));
     }
     Ok(())
 }
 
 /// Add a version (v<next>), optionally making it the default. At most 5 versions.
-pub fn create_policy_version(tx: &Transaction<'_>, arn: &str, document: &str, set_default: bool, now: DateTime<Utc>) -> ApiResult<String> {
-    let next: Option<i64> = tx.query_row("SELECT next_version FROM managed_policies WHERE arn = ?1", [arn], |r| r.get(0)).optional()?;
+pub fn create_policy_version(
+    tx: &Transaction<'_>,
+    arn: &str,
+    document: &str,
+    set_default: bool,
+    now: DateTime<Utc>,
+) -> ApiResult<String> {
+    let next: Option<i64> = tx
+        .query_row(
+            "SELECT next_version FROM managed_policies WHERE arn = ?1",
+            [arn],
+            |r| r.get(0),
+        )
+        .optional()?;
     let next = next.ok_or_else(|| no_such_policy(arn))?;
-    if count(tx, "SELECT COUNT(*) FROM policy_versions WHERE policy_arn = ?1", [arn])? >= POLICY_VERSIONS {
+    if count(
+        tx,
+        "SELECT COUNT(*) FROM policy_versions WHERE policy_arn = ?1",
+        [arn],
+    )? >= POLICY_VERSIONS
+    {
         return Err(ApiError::limit_exceeded(
             "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.",
         ));
@@ -360,29 +485,60 @@ pub fn create_policy_version(tx: &Transaction<'_>, arn: &str, document: &str, se
     tx.execute("INSERT INTO policy_versions (policy_arn, version_id, document, created_at) VALUES (?1, ?2, ?3, ?4)", params![arn, vid, document, ts(now)])?;
     tx.execute("UPDATE managed_policies SET next_version = next_version + 1, updated_at = ?2 WHERE arn = ?1", params![arn, ts(now)])?;
     if set_default {
-        tx.execute("UPDATE managed_policies SET default_version = ?2 WHERE arn = ?1", params![arn, vid])?;
+        tx.execute(
+            "UPDATE managed_policies SET default_version = ?2 WHERE arn = ?1",
+            params![arn, vid],
+        )?;
     }
     Ok(vid)
 }
 
-pub fn set_default_version(tx: &Transaction<'_>, arn: &str, version_id: &str, now: DateTime<Utc>) -> ApiResult<()> {
+pub fn set_default_version(
+    tx: &Transaction<'_>,
+    arn: &str,
+    version_id: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
     policy_exists(tx, arn)?;
-    if count(tx, "SELECT COUNT(*) FROM policy_versions WHERE policy_arn = ?1 AND version_id = ?2", params![arn, version_id])? == 0 {
-        return Err(ApiError::no_such_entity(format!("Policy {arn} version {version_id} does not exist.")));
+    if count(
+        tx,
+        "SELECT COUNT(*) FROM policy_versions WHERE policy_arn = ?1 AND version_id = ?2",
+        params![arn, version_id],
+    )? == 0
+    {
+        return Err(ApiError::no_such_entity(format!(
+            "Policy {arn} version {version_id} does not exist."
+        )));
     }
-    tx.execute("UPDATE managed_policies SET default_version = ?2, updated_at = ?3 WHERE arn = ?1", params![arn, version_id, ts(now)])?;
+    tx.execute(
+        "UPDATE managed_policies SET default_version = ?2, updated_at = ?3 WHERE arn = ?1",
+        params![arn, version_id, ts(now)],
+    )?;
     Ok(())
 }
 
 pub fn delete_policy_version(tx: &Transaction<'_>, arn: &str, version_id: &str) -> ApiResult<()> {
-    let default: Option<String> = tx.query_row("SELECT default_version FROM managed_policies WHERE arn = ?1", [arn], |r| r.get(0)).optional()?;
+    let default: Option<String> = tx
+        .query_row(
+            "SELECT default_version FROM managed_policies WHERE arn = ?1",
+            [arn],
+            |r| r.get(0),
+        )
+        .optional()?;
     let default = default.ok_or_else(|| no_such_policy(arn))?;
     if default == version_id {
-        return Err(ApiError::delete_conflict("Cannot delete the default version of a policy."));
+        return Err(ApiError::delete_conflict(
+            "Cannot delete the default version of a policy.",
+        ));
     }
-    let n = tx.execute("DELETE FROM policy_versions WHERE policy_arn = ?1 AND version_id = ?2", params![arn, version_id])?;
+    let n = tx.execute(
+        "DELETE FROM policy_versions WHERE policy_arn = ?1 AND version_id = ?2",
+        params![arn, version_id],
+    )?;
     if n == 0 {
-        return Err(ApiError::no_such_entity(format!("Policy {arn} version {version_id} does not exist.")));
+        return Err(ApiError::no_such_entity(format!(
+            "Policy {arn} version {version_id} does not exist."
+        )));
     }
     Ok(())
 }
@@ -390,11 +546,25 @@ pub fn delete_policy_version(tx: &Transaction<'_>, arn: &str, version_id: &str) 
 /// Delete a managed policy once it is detached everywhere and has no other versions.
 pub fn delete_policy(tx: &Transaction<'_>, arn: &str) -> ApiResult<()> {
     policy_exists(tx, arn)?;
-    if count(tx, "SELECT COUNT(*) FROM attachments WHERE policy_arn = ?1", [arn])? > 0 {
-        return Err(ApiError::delete_conflict("Cannot delete a policy attached to entities."));
+    if count(
+        tx,
+        "SELECT COUNT(*) FROM attachments WHERE policy_arn = ?1",
+        [arn],
+    )? > 0
+    {
+        return Err(ApiError::delete_conflict(
+            "Cannot delete a policy attached to entities.",
+        ));
     }
-    if count(tx, "SELECT COUNT(*) FROM policy_versions WHERE policy_arn = ?1", [arn])? > 1 {
-        return Err(ApiError::delete_conflict("This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy."));
+    if count(
+        tx,
+        "SELECT COUNT(*) FROM policy_versions WHERE policy_arn = ?1",
+        [arn],
+    )? > 1
+    {
+        return Err(ApiError::delete_conflict(
+            "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
+        ));
     }
     tx.execute("DELETE FROM policy_tags WHERE policy_arn = ?1", [arn])?;
     tx.execute("DELETE FROM policy_versions WHERE policy_arn = ?1", [arn])?;
@@ -403,44 +573,83 @@ pub fn delete_policy(tx: &Transaction<'_>, arn: &str) -> ApiResult<()> {
 }
 
 pub fn attach(tx: &Transaction<'_>, owner: Owner<'_>, arn: &str) -> ApiResult<()> {
-    if count(tx, "SELECT COUNT(*) FROM managed_policies WHERE arn = ?1", [arn])? == 0 {
-        return Err(ApiError::no_such_entity(format!("Policy {arn} does not exist or is not attachable.")));
+    if count(
+        tx,
+        "SELECT COUNT(*) FROM managed_policies WHERE arn = ?1",
+        [arn],
+    )? == 0
+    {
+        return Err(ApiError::no_such_entity(format!(
+            "Policy {arn} does not exist or is not attachable."
+        )));
     }
-    if count(tx, "SELECT COUNT(*) FROM attachments WHERE owner_kind = ?1 AND owner_id = ?2 AND policy_arn = ?3", params![owner.kind(), owner.id(), arn])? > 0 {
+    if count(
+        tx,
+        "SELECT COUNT(*) FROM attachments WHERE owner_kind = ?1 AND owner_id = ?2 AND policy_arn = ?3",
+        params![owner.kind(), owner.id(), arn],
+    )? > 0
+    {
         return Ok(()); // attaching twice is a no-op, as in AWS
     }
-    let n = count(tx, "SELECT COUNT(*) FROM attachments WHERE owner_kind = ?1 AND owner_id = ?2", params![owner.kind(), owner.id()])?;
+    let n = count(
+        tx,
+        "SELECT COUNT(*) FROM attachments WHERE owner_kind = ?1 AND owner_id = ?2",
+        params![owner.kind(), owner.id()],
+    )?;
     if n >= MANAGED_POLICIES_PER_ENTITY {
         let quota = match owner {
             Owner::User(_) => "PoliciesPerUser",
             Owner::Group(_) => "PoliciesPerGroup",
             Owner::Role(_) => "PoliciesPerRole",
         };
-        return Err(ApiError::limit_exceeded(format!("Cannot exceed quota for {quota}: {MANAGED_POLICIES_PER_ENTITY}")));
+        return Err(ApiError::limit_exceeded(format!(
+            "Cannot exceed quota for {quota}: {MANAGED_POLICIES_PER_ENTITY}"
+        )));
     }
-    tx.execute("INSERT INTO attachments (owner_kind, owner_id, policy_arn) VALUES (?1, ?2, ?3)", params![owner.kind(), owner.id(), arn])?;
+    tx.execute(
+        "INSERT INTO attachments (owner_kind, owner_id, policy_arn) VALUES (?1, ?2, ?3)",
+        params![owner.kind(), owner.id(), arn],
+    )?;
     Ok(())
 }
 
 pub fn detach(tx: &Transaction<'_>, owner: Owner<'_>, arn: &str) -> ApiResult<()> {
-    let n = tx.execute("DELETE FROM attachments WHERE owner_kind = ?1 AND owner_id = ?2 AND policy_arn = ?3", params![owner.kind(), owner.id(), arn])?;
+    let n = tx.execute(
+        "DELETE FROM attachments WHERE owner_kind = ?1 AND owner_id = ?2 AND policy_arn = ?3",
+        params![owner.kind(), owner.id(), arn],
+    )?;
     if n == 0 {
-        return Err(ApiError::no_such_entity(format!("Policy {arn} was not found.")));
+        return Err(ApiError::no_such_entity(format!(
+            "Policy {arn} was not found."
+        )));
     }
     Ok(())
 }
 
 /// Put (create or replace) an inline policy, keeping the owner's aggregate within its limit.
-pub fn put_inline(tx: &Transaction<'_>, owner: Owner<'_>, owner_name: &str, name: &str, document: &str) -> ApiResult<()> {
+pub fn put_inline(
+    tx: &Transaction<'_>,
+    owner: Owner<'_>,
+    owner_name: &str,
+    name: &str,
+    document: &str,
+) -> ApiResult<()> {
     let others: Vec<String> = {
         let mut st = tx.prepare("SELECT document FROM inline_policies WHERE owner_kind = ?1 AND owner_id = ?2 AND name <> ?3")?;
         let it = st.query_map(params![owner.kind(), owner.id(), name], |r| r.get(0))?;
         it.collect::<Result<_, _>>()?
     };
-    let total: usize = others.iter().map(|d| crate::policy::policy_size(d)).sum::<usize>() + crate::policy::policy_size(document);
+    let total: usize = others
+        .iter()
+        .map(|d| crate::policy::policy_size(d))
+        .sum::<usize>()
+        + crate::policy::policy_size(document);
     let limit = inline_limit(owner);
     if total > limit {
-        return Err(ApiError::limit_exceeded(format!("Maximum policy size of {limit} bytes exceeded for {} {owner_name}.", owner.kind())));
+        return Err(ApiError::limit_exceeded(format!(
+            "Maximum policy size of {limit} bytes exceeded for {} {owner_name}.",
+            owner.kind()
+        )));
     }
     tx.execute(
         "INSERT INTO inline_policies (owner_kind, owner_id, name, document) VALUES (?1, ?2, ?3, ?4)
@@ -451,9 +660,15 @@ pub fn put_inline(tx: &Transaction<'_>, owner: Owner<'_>, owner_name: &str, name
 }
 
 pub fn delete_inline(tx: &Transaction<'_>, owner: Owner<'_>, name: &str) -> ApiResult<()> {
-    let n = tx.execute("DELETE FROM inline_policies WHERE owner_kind = ?1 AND owner_id = ?2 AND name = ?3", params![owner.kind(), owner.id(), name])?;
+    let n = tx.execute(
+        "DELETE FROM inline_policies WHERE owner_kind = ?1 AND owner_id = ?2 AND name = ?3",
+        params![owner.kind(), owner.id(), name],
+    )?;
     if n == 0 {
-        return Err(ApiError::no_such_entity(format!("The {} policy with name {name} cannot be found.", owner.kind())));
+        return Err(ApiError::no_such_entity(format!(
+            "The {} policy with name {name} cannot be found.",
+            owner.kind()
+        )));
     }
     Ok(())
 }
@@ -474,7 +689,10 @@ pub fn insert_role(tx: &Transaction<'_>, r: &Role, bindings: &str) -> ApiResult<
         }
     })?;
     for (k, v) in &r.tags {
-        tx.execute("INSERT INTO role_tags (role_id, key, key_lc, value) VALUES (?1, ?2, ?3, ?4)", params![r.id, k, k.to_lowercase(), v])?;
+        tx.execute(
+            "INSERT INTO role_tags (role_id, key, key_lc, value) VALUES (?1, ?2, ?3, ?4)",
+            params![r.id, k, k.to_lowercase(), v],
+        )?;
     }
     Ok(())
 }
@@ -484,28 +702,54 @@ pub fn no_such_role(name: &str) -> ApiError {
 }
 
 pub fn role_id(tx: &Transaction<'_>, account: &str, name: &str) -> ApiResult<String> {
-    tx.query_row("SELECT id FROM roles WHERE account = ?1 AND name_lc = ?2", params![account, name.to_lowercase()], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| no_such_role(name))
+    tx.query_row(
+        "SELECT id FROM roles WHERE account = ?1 AND name_lc = ?2",
+        params![account, name.to_lowercase()],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| no_such_role(name))
 }
 
-pub fn update_role(tx: &Transaction<'_>, id: &str, description: Option<Option<&str>>, max_session: Option<i64>) -> ApiResult<()> {
+pub fn update_role(
+    tx: &Transaction<'_>,
+    id: &str,
+    description: Option<Option<&str>>,
+    max_session: Option<i64>,
+) -> ApiResult<()> {
     if let Some(d) = description {
-        tx.execute("UPDATE roles SET description = ?1 WHERE id = ?2", params![d, id])?;
+        tx.execute(
+            "UPDATE roles SET description = ?1 WHERE id = ?2",
+            params![d, id],
+        )?;
     }
     if let Some(m) = max_session {
-        tx.execute("UPDATE roles SET max_session = ?1 WHERE id = ?2", params![m, id])?;
+        tx.execute(
+            "UPDATE roles SET max_session = ?1 WHERE id = ?2",
+            params![m, id],
+        )?;
     }
     Ok(())
 }
 
-pub fn update_trust(tx: &Transaction<'_>, id: &str, document: &str, bindings: &str) -> ApiResult<()> {
-    tx.execute("UPDATE roles SET trust_policy = ?1, trust_bindings = ?2 WHERE id = ?3", params![document, bindings, id])?;
+pub fn update_trust(
+    tx: &Transaction<'_>,
+    id: &str,
+    document: &str,
+    bindings: &str,
+) -> ApiResult<()> {
+    tx.execute(
+        "UPDATE roles SET trust_policy = ?1, trust_bindings = ?2 WHERE id = ?3",
+        params![document, bindings, id],
+    )?;
     Ok(())
 }
 
 pub fn set_role_boundary(tx: &Transaction<'_>, id: &str, boundary: Option<&str>) -> ApiResult<()> {
-    tx.execute("UPDATE roles SET boundary = ?1 WHERE id = ?2", params![boundary, id])?;
+    tx.execute(
+        "UPDATE roles SET boundary = ?1 WHERE id = ?2",
+        params![boundary, id],
+    )?;
     Ok(())
 }
 
@@ -517,7 +761,11 @@ pub fn delete_role(tx: &Transaction<'_>, account: &str, name: &str) -> ApiResult
     Ok(())
 }
 
-pub fn upsert_role_tags(tx: &Transaction<'_>, role_id: &str, tags: &[(String, String)]) -> ApiResult<()> {
+pub fn upsert_role_tags(
+    tx: &Transaction<'_>,
+    role_id: &str,
+    tags: &[(String, String)],
+) -> ApiResult<()> {
     for (k, v) in tags {
         tx.execute(
             "INSERT INTO role_tags (role_id, key, key_lc, value) VALUES (?1, ?2, ?3, ?4)
@@ -530,7 +778,10 @@ pub fn upsert_role_tags(tx: &Transaction<'_>, role_id: &str, tags: &[(String, St
 
 pub fn delete_role_tags(tx: &Transaction<'_>, role_id: &str, keys: &[String]) -> ApiResult<()> {
     for k in keys {
-        tx.execute("DELETE FROM role_tags WHERE role_id = ?1 AND key_lc = ?2", params![role_id, k.to_lowercase()])?;
+        tx.execute(
+            "DELETE FROM role_tags WHERE role_id = ?1 AND key_lc = ?2",
+            params![role_id, k.to_lowercase()],
+        )?;
     }
     Ok(())
 }

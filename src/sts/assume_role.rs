@@ -16,7 +16,10 @@ use crate::server::AppState;
 use crate::store::Snapshot;
 use crate::store::policies::Role;
 
-use super::session::{RoleSessionOptions, SessionTags, duration_for_role, mint_role_session, packed_policy_percent, session_policy_params};
+use super::session::{
+    RoleSessionOptions, SessionTags, duration_for_role, mint_role_session, packed_policy_percent,
+    session_policy_params,
+};
 
 const MESSAGE_ROOT: &str = "Roles may not be assumed by root accounts.";
 
@@ -25,7 +28,12 @@ fn is_session_name_char(c: char) -> bool {
     params::is_name_char(c)
 }
 
-pub async fn assume_role(state: &AppState, caller: &Caller, p: &Params, info: &RequestInfo) -> ApiResult<ActionOutput> {
+pub async fn assume_role(
+    state: &AppState,
+    caller: &Caller,
+    p: &Params,
+    info: &RequestInfo,
+) -> ApiResult<ActionOutput> {
     // --- parameters -------------------------------------------------------------------------
     let role_arn = p.required("RoleArn")?.to_owned();
     let session_name = p.required("RoleSessionName")?.to_owned();
@@ -35,26 +43,50 @@ pub async fn assume_role(state: &AppState, caller: &Caller, p: &Params, info: &R
     let token_code = p.get("TokenCode");
     let source_identity = p.get("SourceIdentity");
     let mut v = Validator::new();
-    v.length("RoleArn", &role_arn, 20, 2048).pattern("RoleArn", &role_arn, params::ARN_PATTERN, params::is_arn_char);
-    v.length("RoleSessionName", &session_name, 2, 64).pattern("RoleSessionName", &session_name, r"[\w+=,.@-]*", is_session_name_char);
+    v.length("RoleArn", &role_arn, 20, 2048).pattern(
+        "RoleArn",
+        &role_arn,
+        params::ARN_PATTERN,
+        params::is_arn_char,
+    );
+    v.length("RoleSessionName", &session_name, 2, 64).pattern(
+        "RoleSessionName",
+        &session_name,
+        r"[\w+=,.@-]*",
+        is_session_name_char,
+    );
     if let Some(d) = duration {
         v.range("DurationSeconds", d, 900, 43_200);
     }
     if let Some(e) = external_id {
-        v.length("ExternalId", e, 2, 1224).pattern("ExternalId", e, r"[\w+=,.@:\/-]*", |c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
+        v.length("ExternalId", e, 2, 1224)
+            .pattern("ExternalId", e, r"[\w+=,.@:\/-]*", |c| {
+                c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c)
+            });
     }
     if let Some(s) = serial {
-        v.length("SerialNumber", s, 9, 256).pattern("SerialNumber", s, r"[\w+=/:,.@-]*", |c| c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c));
+        v.length("SerialNumber", s, 9, 256)
+            .pattern("SerialNumber", s, r"[\w+=/:,.@-]*", |c| {
+                c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c)
+            });
     }
     if let Some(c) = token_code {
-        v.length("TokenCode", c, 6, 6).pattern("TokenCode", c, r"[\d]*", |c| c.is_ascii_digit());
+        v.length("TokenCode", c, 6, 6)
+            .pattern("TokenCode", c, r"[\d]*", |c| c.is_ascii_digit());
     }
     if let Some(s) = source_identity {
-        v.length("SourceIdentity", s, 2, 64).pattern("SourceIdentity", s, r"[\w+=,.@-]*", is_session_name_char);
+        v.length("SourceIdentity", s, 2, 64).pattern(
+            "SourceIdentity",
+            s,
+            r"[\w+=,.@-]*",
+            is_session_name_char,
+        );
     }
     v.finish()?;
     if source_identity.is_some_and(|s| s.to_ascii_lowercase().starts_with("aws:")) {
-        return Err(ApiError::invalid_parameter_value("SourceIdentity must not begin with the reserved prefix `aws:`."));
+        return Err(ApiError::invalid_parameter_value(
+            "SourceIdentity must not begin with the reserved prefix `aws:`.",
+        ));
     }
     let session_policies = session_policy_params(p, true)?;
     let tags = SessionTags::from_params(p, caller.session())?;
@@ -65,9 +97,12 @@ pub async fn assume_role(state: &AppState, caller: &Caller, p: &Params, info: &R
 
     // --- who may assume at all ----------------------------------------------------------------
     if caller.is_root() {
-        return Err(ApiError::access_denied(MESSAGE_ROOT).with_detail("root credentials cannot assume roles"));
+        return Err(ApiError::access_denied(MESSAGE_ROOT)
+            .with_detail("root credentials cannot assume roles"));
     }
-    let denied = |detail: String| ApiError::not_authorized(&caller.arn(), "sts:AssumeRole", &role_arn).with_detail(detail);
+    let denied = |detail: String| {
+        ApiError::not_authorized(&caller.arn(), "sts:AssumeRole", &role_arn).with_detail(detail)
+    };
     let view = state.store.view();
     // A missing role is AccessDenied with the same text: never reveal whether it exists.
     let role = find_role(&view, &role_arn).ok_or_else(|| denied("role does not exist".into()))?;
@@ -86,7 +121,9 @@ pub async fn assume_role(state: &AppState, caller: &Caller, p: &Params, info: &R
     };
 
     // Role chaining: the caller is itself a role session (from any AssumeRole*).
-    let chained = caller.session().is_some_and(|s| matches!(s.principal, SessionPrincipal::AssumedRole { .. }));
+    let chained = caller
+        .session()
+        .is_some_and(|s| matches!(s.principal, SessionPrincipal::AssumedRole { .. }));
     let seconds = duration_for_role(&role, duration, chained)?;
 
     // MFA: a code in this request, or MFA context carried by the calling session.
@@ -101,12 +138,15 @@ pub async fn assume_role(state: &AppState, caller: &Caller, p: &Params, info: &R
                 CallerPrincipal::Root { .. } => None,
             };
             let Some(uid) = user_id else {
-                return Err(ApiError::access_denied(mfa::UNKNOWN_DEVICE).with_detail("MFA: caller has no MFA devices"));
+                return Err(ApiError::access_denied(mfa::UNKNOWN_DEVICE)
+                    .with_detail("MFA: caller has no MFA devices"));
             };
-            mfa::check_code(state, caller.account(), Some(&uid), serial, code, info.now).await.map_err(|e| {
-                let d = e.detail.clone().unwrap_or_default();
-                e.with_detail(format!("MFA check failed: {d}"))
-            })?;
+            mfa::check_code(state, caller.account(), Some(&uid), serial, code, info.now)
+                .await
+                .map_err(|e| {
+                    let d = e.detail.clone().unwrap_or_default();
+                    e.with_detail(format!("MFA check failed: {d}"))
+                })?;
             Some(info.now)
         }
         (None, None) => caller.session().and_then(|s| s.mfa_authenticated_at),
@@ -149,7 +189,8 @@ pub async fn assume_role(state: &AppState, caller: &Caller, p: &Params, info: &R
         let eval = evaluate_assume(&view, caller, &role, &build_ctx(action));
         if !eval.is_allowed() {
             let why = explain_denial(&eval, &role, external_id, mfa_at.is_some());
-            return Err(ApiError::not_authorized(&caller.arn(), action, &role_arn).with_detail(format!("{action} denied: {why}")));
+            return Err(ApiError::not_authorized(&caller.arn(), action, &role_arn)
+                .with_detail(format!("{action} denied: {why}")));
         }
         if action == "sts:AssumeRole" {
             info.note(|n| n.decision = Some(eval.to_string()));
@@ -175,14 +216,30 @@ pub async fn assume_role(state: &AppState, caller: &Caller, p: &Params, info: &R
     spec.tags = tags.session_tags();
     spec.transitive_tag_keys = tags.all_transitive();
     spec.source_identity = source_identity.clone();
-    spec.chain_depth = caller.session().map_or(0, |s| s.chain_depth.saturating_add(u8::from(chained)));
-    let issued = mint_role_session(state, spec, info, seconds, RoleSessionOptions { source_identity: source_identity.as_deref() })?;
+    spec.chain_depth = caller
+        .session()
+        .map_or(0, |s| s.chain_depth.saturating_add(u8::from(chained)));
+    let issued = mint_role_session(
+        state,
+        spec,
+        info,
+        seconds,
+        RoleSessionOptions {
+            source_identity: source_identity.as_deref(),
+        },
+    )?;
 
     let mut x = Xml::new();
     super::write_credentials(&mut x, &issued);
     x.nest("AssumedRoleUser", |x| {
         x.elem("AssumedRoleId", &format!("{}:{session_name}", role.id))
-            .elem("Arn", &format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", role.account, role.name));
+            .elem(
+                "Arn",
+                &format!(
+                    "arn:aws:sts::{}:assumed-role/{}/{session_name}",
+                    role.account, role.name
+                ),
+            );
     });
     x.num("PackedPolicySize", packed);
     x.opt("SourceIdentity", source_identity.as_deref());
@@ -192,21 +249,44 @@ pub async fn assume_role(state: &AppState, caller: &Caller, p: &Params, info: &R
 /// The role an ARN names (path included), if it exists.
 pub fn find_role<'a>(view: &'a Snapshot, arn: &str) -> Option<&'a Role> {
     let mut parts = arn.splitn(6, ':');
-    let (arn_kw, partition, service, region, account, resource) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    if arn_kw != "arn" || partition != "aws" || service != "iam" || !region.is_empty() || !resource.starts_with("role/") {
+    let (arn_kw, partition, service, region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if arn_kw != "arn"
+        || partition != "aws"
+        || service != "iam"
+        || !region.is_empty()
+        || !resource.starts_with("role/")
+    {
         return None;
     }
     let name = resource.rsplit('/').next()?;
-    view.policies.role_by_name(account, name).filter(|r| r.arn() == arn)
+    view.policies
+        .role_by_name(account, name)
+        .filter(|r| r.arn() == arn)
 }
 
 /// Trust policy (as the resource policy) plus the caller's identity side.
-pub fn evaluate_assume(view: &Snapshot, caller: &Caller, role: &Role, ctx: &RequestContext) -> Evaluation {
+pub fn evaluate_assume(
+    view: &Snapshot,
+    caller: &Caller,
+    role: &Role,
+    ctx: &RequestContext,
+) -> Evaluation {
     let gathered = authz::gather(view, caller);
     let refs = gathered.refs();
     let trust_id = format!("{}/trust", role.arn());
     let set = PolicySet {
-        resource: Some(ResourcePolicyRef { id: &trust_id, policy: &role.trust, owner_account: &role.account }),
+        resource: Some(ResourcePolicyRef {
+            id: &trust_id,
+            policy: &role.trust,
+            owner_account: &role.account,
+        }),
         ..refs.set()
     };
     policy::evaluate(ctx, &set)
@@ -215,12 +295,21 @@ pub fn evaluate_assume(view: &Snapshot, caller: &Caller, role: &Role, ctx: &Requ
 /// A server-log sentence naming the failing check. The evaluator's reason says which policy
 /// type refused; for trust-policy refusals we also say when the trust policy tests a key the
 /// request lacked or got wrong (ExternalId, MFA).
-pub fn explain_denial(eval: &Evaluation, role: &Role, external_id: Option<&str>, mfa: bool) -> String {
+pub fn explain_denial(
+    eval: &Evaluation,
+    role: &Role,
+    external_id: Option<&str>,
+    mfa: bool,
+) -> String {
     let trust = role.trust_document.to_ascii_lowercase();
     let mut why = eval.to_string();
     if matches!(eval.reason, policy::Reason::NoAllowInTrust) {
         if trust.contains("sts:externalid") {
-            why.push_str(if external_id.is_some() { " (ExternalId does not match the trust policy)" } else { " (ExternalId required by the trust policy is absent)" });
+            why.push_str(if external_id.is_some() {
+                " (ExternalId does not match the trust policy)"
+            } else {
+                " (ExternalId required by the trust policy is absent)"
+            });
         }
         if trust.contains("aws:multifactorauthpresent") && !mfa {
             why.push_str(" (MFA required by the trust policy)");

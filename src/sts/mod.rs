@@ -20,7 +20,9 @@ use crate::sessions::{self, Issued};
 /// `GetCallerIdentity`: always allowed, for every kind of caller.
 pub fn get_caller_identity(caller: &Caller) -> ApiResult<ActionOutput> {
     let mut x = Xml::new();
-    x.elem("UserId", &caller.user_id()).elem("Account", caller.account()).elem("Arn", &caller.arn());
+    x.elem("UserId", &caller.user_id())
+        .elem("Account", caller.account())
+        .elem("Arn", &caller.arn());
     Ok(Some(x))
 }
 
@@ -32,7 +34,12 @@ const GST_DEFAULT: i64 = 43_200;
 const GST_ROOT_MAX: i64 = 3_600;
 
 /// `GetSessionToken`: long-term credentials only; optional MFA marks the session.
-pub async fn get_session_token(state: &AppState, caller: &Caller, params: &Params, info: &RequestInfo) -> ApiResult<ActionOutput> {
+pub async fn get_session_token(
+    state: &AppState,
+    caller: &Caller,
+    params: &Params,
+    info: &RequestInfo,
+) -> ApiResult<ActionOutput> {
     let duration = params.int("DurationSeconds")?;
     let serial = params.get("SerialNumber");
     let code = params.get("TokenCode");
@@ -41,19 +48,32 @@ pub async fn get_session_token(state: &AppState, caller: &Caller, params: &Param
         v.range("DurationSeconds", d, GST_MIN, GST_MAX);
     }
     if let Some(s) = serial {
-        v.length("SerialNumber", s, 9, 256).pattern("SerialNumber", s, r"[\w+=/:,.@-]*", |c| {
-            c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c)
-        });
+        v.length("SerialNumber", s, 9, 256)
+            .pattern("SerialNumber", s, r"[\w+=/:,.@-]*", |c| {
+                c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c)
+            });
     }
     if let Some(c) = code {
-        v.length("TokenCode", c, 6, 6).pattern("TokenCode", c, r"[\d]*", |c| c.is_ascii_digit());
+        v.length("TokenCode", c, 6, 6)
+            .pattern("TokenCode", c, r"[\d]*", |c| c.is_ascii_digit());
     }
     v.finish()?;
 
     let principal = match &caller.principal {
-        Principal::Session(_) => return Err(ApiError::access_denied("Cannot call GetSessionToken with session credentials")),
-        Principal::Root { account } => SessionPrincipal::Root { account: account.clone() },
-        Principal::User { account, user_id, name, path } => SessionPrincipal::User {
+        Principal::Session(_) => {
+            return Err(ApiError::access_denied(
+                "Cannot call GetSessionToken with session credentials",
+            ));
+        }
+        Principal::Root { account } => SessionPrincipal::Root {
+            account: account.clone(),
+        },
+        Principal::User {
+            account,
+            user_id,
+            name,
+            path,
+        } => SessionPrincipal::User {
             account: account.clone(),
             user_id: user_id.clone(),
             user_name: name.clone(),
@@ -72,7 +92,15 @@ pub async fn get_session_token(state: &AppState, caller: &Caller, params: &Param
                 SessionPrincipal::User { user_id, .. } => Some(user_id.clone()),
                 _ => None,
             };
-            mfa::check_code(state, caller.account(), user_id.as_deref(), serial, code, info.now).await?;
+            mfa::check_code(
+                state,
+                caller.account(),
+                user_id.as_deref(),
+                serial,
+                code,
+                info.now,
+            )
+            .await?;
             Some(info.now)
         }
         (Some(_), None) => return Err(ApiError::missing_parameter("TokenCode")),

@@ -25,10 +25,14 @@ pub const PACKED_BUDGET: usize = 2_048;
 pub fn duration_for_role(role: &Role, requested: Option<i64>, chained: bool) -> ApiResult<u32> {
     let d = requested.unwrap_or(DEFAULT_DURATION);
     if chained && d > CHAINING_MAX {
-        return Err(ApiError::validation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."));
+        return Err(ApiError::validation(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        ));
     }
     if d > role.max_session {
-        return Err(ApiError::validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role."));
+        return Err(ApiError::validation(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        ));
     }
     u32::try_from(d).map_err(|_| ApiError::validation("DurationSeconds is out of range."))
 }
@@ -46,9 +50,15 @@ pub fn session_policy_params(p: &Params, _assume_role: bool) -> ApiResult<Sessio
     if let Some(doc) = p.get("Policy") {
         Validator::new()
             .length("Policy", doc, 1, PACKED_BUDGET)
-            .pattern("Policy", doc, params::POLICY_PATTERN, params::is_policy_char)
+            .pattern(
+                "Policy",
+                doc,
+                params::POLICY_PATTERN,
+                params::is_policy_char,
+            )
             .finish()?;
-        Policy::parse(doc, PolicyKind::Identity).map_err(|e| ApiError::malformed_policy(e.message))?;
+        Policy::parse(doc, PolicyKind::Identity)
+            .map_err(|e| ApiError::malformed_policy(e.message))?;
         out.inline = Some(doc.to_owned());
     }
     let arns = p.struct_list("PolicyArns", &["arn"])?;
@@ -57,7 +67,12 @@ pub fn session_policy_params(p: &Params, _assume_role: bool) -> ApiResult<Sessio
     for (i, m) in arns.iter().enumerate() {
         let name = format!("PolicyArns.member.{}.arn", i + 1);
         let arn = m.get("arn").map(String::as_str).unwrap_or("");
-        v.length(&name, arn, 20, 2048).pattern(&name, arn, params::ARN_PATTERN, params::is_arn_char);
+        v.length(&name, arn, 20, 2048).pattern(
+            &name,
+            arn,
+            params::ARN_PATTERN,
+            params::is_arn_char,
+        );
         out.arns.push(arn.to_owned());
     }
     v.finish()?;
@@ -67,9 +82,15 @@ pub fn session_policy_params(p: &Params, _assume_role: bool) -> ApiResult<Sessio
 /// Managed session policies must exist in the role's account (or be AWS managed).
 pub fn check_policy_arns(view: &Snapshot, role_account: &str, arns: &[String]) -> ApiResult<()> {
     for arn in arns {
-        let ok = view.policies.managed.get(arn).is_some_and(|m| m.account == role_account || m.account == "aws");
+        let ok = view
+            .policies
+            .managed
+            .get(arn)
+            .is_some_and(|m| m.account == role_account || m.account == "aws");
         if !ok {
-            return Err(ApiError::malformed_policy(format!("Policy {arn} does not exist or is not attachable.")));
+            return Err(ApiError::malformed_policy(format!(
+                "Policy {arn} does not exist or is not attachable."
+            )));
         }
     }
     Ok(())
@@ -91,40 +112,68 @@ impl SessionTags {
         let raw = p.struct_list("Tags", &["Key", "Value"])?;
         let keys = p.list("TransitiveTagKeys")?;
         let mut v = Validator::new();
-        v.count("Tags", raw.len(), MAX_SESSION_TAGS).count("TransitiveTagKeys", keys.len(), MAX_SESSION_TAGS);
+        v.count("Tags", raw.len(), MAX_SESSION_TAGS).count(
+            "TransitiveTagKeys",
+            keys.len(),
+            MAX_SESSION_TAGS,
+        );
         let mut request = Vec::new();
         for (i, m) in raw.iter().enumerate() {
-            let (kp, vp) = (format!("Tags.member.{}.Key", i + 1), format!("Tags.member.{}.Value", i + 1));
-            let key = m.get("Key").ok_or_else(|| ApiError::missing_parameter(&kp))?;
-            let value = m.get("Value").ok_or_else(|| ApiError::missing_parameter(&vp))?;
-            v.length(&kp, key, 1, 128).pattern(&kp, key, params::TAG_PATTERN, params::is_tag_char);
-            v.length(&vp, value, 0, 256).pattern(&vp, value, params::TAG_VALUE_PATTERN, params::is_tag_char);
+            let (kp, vp) = (
+                format!("Tags.member.{}.Key", i + 1),
+                format!("Tags.member.{}.Value", i + 1),
+            );
+            let key = m
+                .get("Key")
+                .ok_or_else(|| ApiError::missing_parameter(&kp))?;
+            let value = m
+                .get("Value")
+                .ok_or_else(|| ApiError::missing_parameter(&vp))?;
+            v.length(&kp, key, 1, 128)
+                .pattern(&kp, key, params::TAG_PATTERN, params::is_tag_char);
+            v.length(&vp, value, 0, 256).pattern(
+                &vp,
+                value,
+                params::TAG_VALUE_PATTERN,
+                params::is_tag_char,
+            );
             request.push((key.clone(), value.clone()));
         }
         for (i, k) in keys.iter().enumerate() {
             let kp = format!("TransitiveTagKeys.member.{}", i + 1);
-            v.length(&kp, k, 1, 128).pattern(&kp, k, params::TAG_PATTERN, params::is_tag_char);
+            v.length(&kp, k, 1, 128)
+                .pattern(&kp, k, params::TAG_PATTERN, params::is_tag_char);
         }
         v.finish()?;
         let mut seen = std::collections::HashSet::new();
         for (k, _) in &request {
             if !seen.insert(k.to_lowercase()) {
-                return Err(ApiError::invalid_parameter_value("Duplicate tag keys found. Please note that Tag keys are case insensitive."));
+                return Err(ApiError::invalid_parameter_value(
+                    "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+                ));
             }
             if k.to_lowercase().starts_with("aws:") {
-                return Err(ApiError::invalid_parameter_value("Tag keys must not begin with the reserved prefix `aws:`."));
+                return Err(ApiError::invalid_parameter_value(
+                    "Tag keys must not begin with the reserved prefix `aws:`.",
+                ));
             }
         }
         for k in &keys {
             if !request.iter().any(|(rk, _)| rk.eq_ignore_ascii_case(k)) {
-                return Err(ApiError::invalid_parameter_value("The specified transitive tag key must be included in the requested tags."));
+                return Err(ApiError::invalid_parameter_value(
+                    "The specified transitive tag key must be included in the requested tags.",
+                ));
             }
         }
         let inherited: Vec<(String, String)> = caller
             .map(|c| {
                 c.tags
                     .iter()
-                    .filter(|(k, _)| c.transitive_tag_keys.iter().any(|t| t.eq_ignore_ascii_case(k)))
+                    .filter(|(k, _)| {
+                        c.transitive_tag_keys
+                            .iter()
+                            .any(|t| t.eq_ignore_ascii_case(k))
+                    })
                     .cloned()
                     .collect()
             })
@@ -136,24 +185,45 @@ impl SessionTags {
                 ));
             }
         }
-        Ok(SessionTags { request, transitive: keys.into_iter().map(str::to_owned).collect(), inherited })
+        Ok(SessionTags {
+            request,
+            transitive: keys.into_iter().map(str::to_owned).collect(),
+            inherited,
+        })
     }
 
     /// The tags the new session carries: inherited transitive tags, then this request's.
     pub fn session_tags(&self) -> Vec<(String, String)> {
-        self.inherited.iter().chain(self.request.iter()).cloned().collect()
+        self.inherited
+            .iter()
+            .chain(self.request.iter())
+            .cloned()
+            .collect()
     }
 
     /// Transitive keys of the new session: inherited ones stay transitive down the chain.
     pub fn all_transitive(&self) -> Vec<String> {
-        self.inherited.iter().map(|(k, _)| k.clone()).chain(self.transitive.iter().cloned()).collect()
+        self.inherited
+            .iter()
+            .map(|(k, _)| k.clone())
+            .chain(self.transitive.iter().cloned())
+            .collect()
     }
 
     /// The role's tags as `iam:ResourceTag/*`; during a chained assume an inherited transitive
     /// tag replaces the role tag with the same key.
     pub fn resource_tags(&self, role: &Role) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> =
-            role.tags.iter().filter(|(k, _)| !self.inherited.iter().any(|(ik, _)| ik.eq_ignore_ascii_case(k))).cloned().collect();
+        let mut out: Vec<(String, String)> = role
+            .tags
+            .iter()
+            .filter(|(k, _)| {
+                !self
+                    .inherited
+                    .iter()
+                    .any(|(ik, _)| ik.eq_ignore_ascii_case(k))
+            })
+            .cloned()
+            .collect();
         out.extend(self.inherited.iter().cloned());
         out
     }
@@ -181,7 +251,13 @@ pub struct RoleSessionOptions<'a> {
 }
 
 /// Mint a role session and note it for the audit record.
-pub fn mint_role_session(state: &AppState, spec: SessionSpec, info: &RequestInfo, seconds: u32, opts: RoleSessionOptions<'_>) -> ApiResult<Issued> {
+pub fn mint_role_session(
+    state: &AppState,
+    spec: SessionSpec,
+    info: &RequestInfo,
+    seconds: u32,
+    opts: RoleSessionOptions<'_>,
+) -> ApiResult<Issued> {
     let issued = sessions::mint(state, spec, info, seconds)?;
     info.note(|n| n.source_identity = opts.source_identity.map(str::to_owned));
     Ok(issued)

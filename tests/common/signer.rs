@@ -5,7 +5,9 @@
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign};
+use aws_sigv4::http_request::{
+    SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
+};
 use aws_sigv4::sign::v4;
 
 pub struct Signer<'a> {
@@ -19,7 +21,14 @@ pub struct Signer<'a> {
 
 impl Signer<'_> {
     fn sign_with(&self, req: &mut http::Request<Vec<u8>>, settings: SigningSettings) {
-        let identity = Credentials::new(self.access_key_id, self.secret, self.token.map(str::to_owned), None, "test").into();
+        let identity = Credentials::new(
+            self.access_key_id,
+            self.secret,
+            self.token.map(str::to_owned),
+            None,
+            "test",
+        )
+        .into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(self.region)
@@ -30,8 +39,11 @@ impl Signer<'_> {
             .unwrap()
             .into();
         let uri = req.uri().to_string();
-        let headers: Vec<(String, String)> =
-            req.headers().iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned())).collect();
+        let headers: Vec<(String, String)> = req
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+            .collect();
         let signable = SignableRequest::new(
             req.method().as_str(),
             &uri,
@@ -48,7 +60,10 @@ impl Signer<'_> {
         let mut req = http::Request::builder()
             .method("POST")
             .uri(format!("{endpoint}/"))
-            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+            .header(
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )
             .header("host", host_of(endpoint))
             .body(body.as_bytes().to_vec())
             .unwrap();
@@ -57,7 +72,12 @@ impl Signer<'_> {
     }
 
     /// A presigned `GET /?<query>` valid for `expires`.
-    pub fn presign_get(&self, endpoint: &str, query: &str, expires: Duration) -> http::Request<Vec<u8>> {
+    pub fn presign_get(
+        &self,
+        endpoint: &str,
+        query: &str,
+        expires: Duration,
+    ) -> http::Request<Vec<u8>> {
         let mut req = http::Request::builder()
             .method("GET")
             .uri(format!("{endpoint}/?{query}"))
@@ -73,12 +93,20 @@ impl Signer<'_> {
 }
 
 pub fn host_of(endpoint: &str) -> String {
-    endpoint.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/').to_owned()
+    endpoint
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .to_owned()
 }
 
 /// Serialize a request as HTTP/1.1 bytes (keep-alive), for raw-socket clients.
 pub fn to_http11_bytes(req: &http::Request<Vec<u8>>) -> Vec<u8> {
-    let path = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".into());
     let mut out = format!("{} {} HTTP/1.1\r\n", req.method(), path).into_bytes();
     for (k, v) in req.headers() {
         out.extend_from_slice(k.as_str().as_bytes());
@@ -95,9 +123,14 @@ pub fn to_http11_bytes(req: &http::Request<Vec<u8>>) -> Vec<u8> {
 }
 
 /// Send a request with reqwest; returns (status, x-amzn-requestid header, body).
-pub async fn send(client: &reqwest::Client, req: http::Request<Vec<u8>>) -> (u16, Option<String>, String) {
+pub async fn send(
+    client: &reqwest::Client,
+    req: http::Request<Vec<u8>>,
+) -> (u16, Option<String>, String) {
     let (parts, body) = req.into_parts();
-    let mut rb = client.request(parts.method, parts.uri.to_string()).body(body);
+    let mut rb = client
+        .request(parts.method, parts.uri.to_string())
+        .body(body);
     for (k, v) in &parts.headers {
         if k != "host" {
             rb = rb.header(k, v);
@@ -105,6 +138,9 @@ pub async fn send(client: &reqwest::Client, req: http::Request<Vec<u8>>) -> (u16
     }
     let resp = rb.send().await.unwrap();
     let status = resp.status().as_u16();
-    let rid = resp.headers().get("x-amzn-requestid").map(|v| v.to_str().unwrap().to_owned());
+    let rid = resp
+        .headers()
+        .get("x-amzn-requestid")
+        .map(|v| v.to_str().unwrap().to_owned());
     (status, rid, resp.text().await.unwrap())
 }
