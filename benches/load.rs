@@ -9,6 +9,13 @@
 //!   * GetCallerIdentity signed with session credentials (target: >= 50% of bare), and
 //!
 //! Run without `--bench` (as `cargo test --benches` does) it makes a short smoke run.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test"
+)]
 
 #[path = "../tests/common/signer.rs"]
 mod signer;

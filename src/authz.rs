@@ -277,10 +277,10 @@ fn compiled_session_policy(text: &str) -> Arc<Policy> {
     static CACHE: std::sync::OnceLock<Mutex<HashMap<String, Arc<Policy>>>> =
         std::sync::OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Ok(c) = cache.lock() {
-        if let Some(p) = c.get(text) {
-            return p.clone();
-        }
+    if let Ok(c) = cache.lock()
+        && let Some(p) = c.get(text)
+    {
+        return p.clone();
     }
     // It was validated when the session was minted; a failure now (parser change) denies.
     let p = Policy::parse(text, PolicyKind::Identity)

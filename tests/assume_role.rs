@@ -1,6 +1,13 @@
 //! AssumeRole end to end through aws-sdk-rust: trust policies, identity policies, cross-account,
 //! ExternalId, MFA, session tags, ABAC, source identity, chaining, durations, session policies,
 //! revoke-older-sessions, expiry, and the audit trail.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test"
+)]
 
 mod common;
 

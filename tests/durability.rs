@@ -1,5 +1,12 @@
 //! The real `tessera` binary: restart and `kill -9` survival, and `tessera account create`
 //! seen by a running server at once.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test"
+)]
 
 mod common;
 

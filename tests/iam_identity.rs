@@ -1,4 +1,11 @@
 //! IAM users, groups, access keys, tags and MFA devices through aws-sdk-rust.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test"
+)]
 
 mod common;
 

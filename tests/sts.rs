@@ -1,5 +1,12 @@
 //! STS through aws-sdk-rust against the real server: GetCallerIdentity and GetSessionToken, the
 //! authentication errors, session expiry, MFA.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test"
+)]
 
 mod common;
 

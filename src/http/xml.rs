@@ -118,14 +118,14 @@ pub fn escape_into(out: &mut String, s: &str) {
 /// A whole success document.
 pub fn success(action: &str, namespace: &str, result: Option<&Xml>, request_id: &str) -> String {
     let mut out = String::with_capacity(256 + result.map_or(0, |r| r.buf.len()));
-    let _ = write!(out, "<{action}Response xmlns=\"{namespace}\">\n");
+    let _ = writeln!(out, "<{action}Response xmlns=\"{namespace}\">");
     if let Some(r) = result {
-        let _ = write!(out, "  <{action}Result>{}</{action}Result>\n", r.buf);
+        let _ = writeln!(out, "  <{action}Result>{}</{action}Result>", r.buf);
     }
     out.push_str("  <ResponseMetadata>\n    <RequestId>");
     escape_into(&mut out, request_id);
     out.push_str("</RequestId>\n  </ResponseMetadata>\n");
-    let _ = write!(out, "</{action}Response>\n");
+    let _ = writeln!(out, "</{action}Response>");
     out
 }
 

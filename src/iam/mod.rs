@@ -196,15 +196,14 @@ impl Cx<'_> {
     /// As [`Cx::authorize`], with the target user's or role's tags as `iam:ResourceTag/*`.
     pub fn authorize_tagged(&self, resource: &str, tags: &[(String, String)]) -> ApiResult<()> {
         let action = format!("iam:{}", self.info.action);
-        if let Some(s) = self.caller.session() {
-            if matches!(s.source, SessionSource::GetSessionToken)
-                && s.mfa_authenticated_at.is_none()
-            {
-                return Err(
-                    ApiError::not_authorized(&self.caller.arn(), &action, resource)
-                        .with_detail("GetSessionToken credentials without MFA cannot call IAM"),
-                );
-            }
+        if let Some(s) = self.caller.session()
+            && matches!(s.source, SessionSource::GetSessionToken)
+            && s.mfa_authenticated_at.is_none()
+        {
+            return Err(
+                ApiError::not_authorized(&self.caller.arn(), &action, resource)
+                    .with_detail("GetSessionToken credentials without MFA cannot call IAM"),
+            );
         }
         if self.caller.is_root() {
             return Ok(());

@@ -329,7 +329,7 @@ pub(crate) fn list_policies(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> 
         .map(|m| (m.arn.clone(), m));
     let (items, next) = page(items, max);
     let mut x = Xml::new();
-    x.list("Policies", items, |x, m| write_policy(x, m));
+    x.list("Policies", items, write_policy);
     write_paging(&mut x, next.as_deref());
     Ok(Some(x))
 }

@@ -300,6 +300,10 @@ pub fn remove_user_from_group(
 
 // --- MFA devices -----------------------------------------------------------------------------
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one row's columns; a struct would only rename them"
+)]
 pub fn create_virtual_mfa(
     tx: &Transaction<'_>,
     keyring: &Keyring,

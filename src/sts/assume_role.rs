@@ -124,7 +124,7 @@ pub async fn assume_role(
     let chained = caller
         .session()
         .is_some_and(|s| matches!(s.principal, SessionPrincipal::AssumedRole { .. }));
-    let seconds = duration_for_role(&role, duration, chained)?;
+    let seconds = duration_for_role(role, duration, chained)?;
 
     // MFA: a code in this request, or MFA context carried by the calling session.
     let mfa_at = match (serial, token_code) {
@@ -155,7 +155,7 @@ pub async fn assume_role(
     };
 
     // --- authorization through the shared evaluator -------------------------------------------
-    let resource_tags = tags.resource_tags(&role);
+    let resource_tags = tags.resource_tags(role);
     let build_ctx = |action: &str| -> RequestContext {
         let mut ctx = authz::context_for(&view, caller, action, &role_arn, info)
             .role_session_name(&session_name)
@@ -186,9 +186,9 @@ pub async fn assume_role(
         required.push("sts:SetSourceIdentity");
     }
     for action in required {
-        let eval = evaluate_assume(&view, caller, &role, &build_ctx(action));
+        let eval = evaluate_assume(&view, caller, role, &build_ctx(action));
         if !eval.is_allowed() {
-            let why = explain_denial(&eval, &role, external_id, mfa_at.is_some());
+            let why = explain_denial(&eval, role, external_id, mfa_at.is_some());
             return Err(ApiError::not_authorized(&caller.arn(), action, &role_arn)
                 .with_detail(format!("{action} denied: {why}")));
         }

@@ -1,6 +1,13 @@
 //! Test harness: the real server on `127.0.0.1:0` with a movable clock, and aws-sdk-rust
 //! clients pointed at it.
 #![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test"
+)]
+#![allow(
     dead_code,
     reason = "each test binary uses a different part of the harness"
 )]

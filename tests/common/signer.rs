@@ -1,5 +1,12 @@
 //! Requests signed by an independent signer (the `aws-sigv4` crate), for what SDKs never send
 //! and for the load bench. Shared by tests and benches (`#[path]`-included).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test"
+)]
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
 use std::time::{Duration, SystemTime};
