@@ -78,6 +78,18 @@ impl Signer<'_> {
         req
     }
 
+    /// A header-signed `GET /?<query>`.
+    pub fn get(&self, endpoint: &str, query: &str) -> http::Request<Vec<u8>> {
+        let mut req = http::Request::builder()
+            .method("GET")
+            .uri(format!("{endpoint}/?{query}"))
+            .header("host", host_of(endpoint))
+            .body(Vec::new())
+            .unwrap();
+        self.sign_with(&mut req, SigningSettings::default());
+        req
+    }
+
     /// A presigned `GET /?<query>` valid for `expires`.
     pub fn presign_get(
         &self,
@@ -85,8 +97,19 @@ impl Signer<'_> {
         query: &str,
         expires: Duration,
     ) -> http::Request<Vec<u8>> {
+        self.presign("GET", endpoint, query, expires)
+    }
+
+    /// A presigned `<method> /?<query>` with an empty body, valid for `expires`.
+    pub fn presign(
+        &self,
+        method: &str,
+        endpoint: &str,
+        query: &str,
+        expires: Duration,
+    ) -> http::Request<Vec<u8>> {
         let mut req = http::Request::builder()
-            .method("GET")
+            .method(method)
             .uri(format!("{endpoint}/?{query}"))
             .header("host", host_of(endpoint))
             .body(Vec::new())
