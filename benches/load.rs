@@ -7,6 +7,9 @@
 //! replays within the 15-minute window), so the client does no crypto. It prints requests/s,
 //! p50/p99 latency and the ratio for:
 //!   * GetCallerIdentity signed with session credentials (target: >= 50% of bare), and
+//!   * AssumeRole signed with long-term user credentials against a trust policy with two
+//!     conditions (target: >= 35% of bare); every call mints a session and commits its audit
+//!     record (group commit) before answering.
 //!
 //! Run without `--bench` (as `cargo test --benches` does) it makes a short smoke run.
 #![allow(
@@ -163,10 +166,57 @@ async fn run(warmup: Duration, measure: Duration, conns: usize, full: bool) {
     );
     let bare = format!("POST / HTTP/1.1\r\nhost: 127.0.0.1:{bport}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 0\r\n\r\n").into_bytes();
 
+    // A user with a long-term key and a role trusting it with two conditions.
+    let iam = signer::Signer {
+        service: "iam",
+        ..root
+    };
+    let (status, _, body) = signer::send(
+        &client,
+        iam.post_form(
+            &endpoint,
+            "Action=CreateUser&Version=2010-05-08&UserName=bench",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = signer::send(
+        &client,
+        iam.post_form(
+            &endpoint,
+            "Action=CreateAccessKey&Version=2010-05-08&UserName=bench",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let pick = |name: &str| -> String {
+        let start = body.find(&format!("<{name}>")).unwrap() + name.len() + 2;
+        let end = body[start..].find('<').unwrap() + start;
+        body[start..end].to_owned()
+    };
+    let (user_akid, user_secret) = (pick("AccessKeyId"), pick("SecretAccessKey"));
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/bench"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"bench-external-id"},"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}}]}"#;
+    let enc: String = form_urlencoded::byte_serialize(trust.as_bytes()).collect();
+    let create_role = format!(
+        "Action=CreateRole&Version=2010-05-08&RoleName=bench-role&AssumeRolePolicyDocument={enc}"
+    );
+    let (status, _, body) = signer::send(&client, iam.post_form(&endpoint, &create_role)).await;
+    assert_eq!(status, 200, "{body}");
+    let user = signer::Signer {
+        access_key_id: &user_akid,
+        secret: &user_secret,
+        token: None,
+        region: "us-east-1",
+        service: "sts",
+        time: SystemTime::now(),
+    };
+    let assume = signer::to_http11_bytes(&user.post_form(
+        &endpoint,
+        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fbench-role&RoleSessionName=bench&ExternalId=bench-external-id",
+    ));
+
     println!(
-        "load bench: {conns} keep-alive connections, {:?} warm-up, {:?} measured per target{}",
-        warmup,
-        measure,
+        "load bench: {conns} keep-alive connections, {warmup:?} warm-up, {measure:?} measured per target{}",
         if full { "" } else { " (smoke run)" }
     );
     let base = drive(bport, &bare, conns, warmup, measure).await;
@@ -174,6 +224,9 @@ async fn run(warmup: Duration, measure: Duration, conns: usize, full: bool) {
     let r = drive(tport, &gci, conns, warmup, measure).await;
     report("GetCallerIdentity (session credentials)", &r, Some(&base));
     assert!(r.errors == 0, "GetCallerIdentity answered non-200");
+    let r = drive(tport, &assume, conns, warmup, measure).await;
+    report("AssumeRole (user key, 2-condition trust)", &r, Some(&base));
+    assert!(r.errors == 0, "AssumeRole answered non-200");
 }
 
 #[derive(Debug, Default)]

@@ -573,3 +573,78 @@ def totp_at_step(key: bytes, step: int, digits: int = 6) -> str:
 
 def current_step(now: float | None = None) -> int:
     return int((time.time() if now is None else now) // 30)
+
+
+# --------------------------------------------------------------------------------------------
+# Policies, roles and AssumeRole (issues 3 and 4).
+
+MSG_ROOT_CANNOT_ASSUME = "Roles may not be assumed by root accounts."
+MSG_CHAINING_CAP = "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+MSG_ABOVE_MAX_SESSION = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+
+
+def policy_json(*statements: dict, version: str = "2012-10-17") -> str:
+    return json.dumps({"Version": version, "Statement": list(statements)})
+
+
+def allow_doc(actions, resource="*", **extra) -> str:
+    """An identity policy allowing `actions` on `resource` (extra keys, e.g. Condition, added)."""
+    return policy_json({"Effect": "Allow", "Action": actions, "Resource": resource, **extra})
+
+
+def trust_doc(principal, actions=("sts:AssumeRole",), condition: dict | None = None) -> str:
+    """A role trust policy: `principal` is a Principal value ({"AWS": ...}) or an ARN string."""
+    if isinstance(principal, str):
+        principal = {"AWS": principal}
+    stmt = {"Effect": "Allow", "Principal": principal, "Action": list(actions)}
+    if condition:
+        stmt["Condition"] = condition
+    return policy_json(stmt)
+
+
+def not_authorized(caller_arn: str, action: str, resource: str) -> str:
+    """The standard AccessDenied text (AWS-REFERENCE §3)."""
+    return f"User: {caller_arn} is not authorized to perform: {action} on resource: {resource}"
+
+
+def expect_client_error(call, code: str, message: str | None = None, status: int | None = None, *, prefix: str | None = None):
+    """Run `call()`; it must raise a botocore ClientError with this code (and message / status /
+    message prefix). Returns the ClientError (its RequestId is in .response)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        out = call()
+    except ClientError as e:
+        got = client_error(e)
+        assert got[0] == code, f"expected {code}, got {got}"
+        if message is not None:
+            assert got[1] == message, f"expected message {message!r}, got {got}"
+        if prefix is not None:
+            assert got[1].startswith(prefix), f"expected message starting {prefix!r}, got {got}"
+        if status is not None:
+            assert got[2] == status, f"expected HTTP {status}, got {got}"
+        return e
+    raise AssertionError(f"expected {code}, but the call succeeded: {str(out)[:500]}")
+
+
+def request_id_of(err) -> str:
+    return err.response["ResponseMetadata"]["RequestId"]
+
+
+def wait_log_line(server: "TesseraServer", *needles: str, offset: int = 0, timeout: float = 3.0) -> str:
+    """The first server log line (after byte `offset`) that contains every needle; bounded wait."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for line in server.log_since(offset).splitlines():
+            if all(n in line for n in needles):
+                return line
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no log line with {needles} within {timeout}s; tail:\n{server.log_tail(30)}")
+        time.sleep(0.05)
+
+
+def audit_tail(server: "TesseraServer", lines: int = 200) -> tuple[str, list[dict]]:
+    """`tessera audit tail -n LINES --data-dir DIR` on a server's data dir: (raw stdout, records)."""
+    p = server.tessera("audit", "tail", "-n", str(lines), "--data-dir", str(server.data_dir))
+    records = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+    return p.stdout, records
