@@ -21,6 +21,7 @@ pub struct FileConfig {
     pub regions: Option<Vec<String>>,
     pub log_format: Option<String>,
     pub max_body_bytes: Option<usize>,
+    pub store_busy_timeout_ms: Option<u64>,
 }
 
 /// Effective settings after file, environment and flags.
@@ -33,6 +34,8 @@ pub struct Config {
     pub regions: Vec<String>,
     pub log_json: bool,
     pub max_body_bytes: usize,
+    /// How long a write waits for another process's database lock before failing.
+    pub store_busy_timeout: std::time::Duration,
 }
 
 /// AWS accepts POST bodies up to 10,000,000 bytes; 10,000,001 gets 413.
@@ -47,6 +50,7 @@ impl Default for Config {
             regions: Vec::new(),
             log_json: false,
             max_body_bytes: AWS_MAX_BODY,
+            store_busy_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -105,6 +109,9 @@ impl Config {
         }
         if let Some(m) = file.max_body_bytes {
             c.max_body_bytes = m.min(AWS_MAX_BODY);
+        }
+        if let Some(ms) = file.store_busy_timeout_ms {
+            c.store_busy_timeout = std::time::Duration::from_millis(ms);
         }
         if let Ok(a) = std::env::var("TESSERA_ACCOUNT_ID") {
             c.account_id = a;

@@ -256,3 +256,52 @@ async fn signature_checks_name_no_key() {
     assert_eq!(st, 403);
     assert!(body.contains("Signature expired"), "{body}");
 }
+
+#[tokio::test]
+async fn internal_failure_says_nothing_inside() {
+    // A write that cannot get the database lock fails as a server fault: 500, `Receiver`,
+    // `InternalFailure`, AWS's generic text, and nothing about SQLite.
+    let dir = tempfile::tempdir().unwrap();
+    let config = tessera::config::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        store_busy_timeout: Duration::from_millis(100),
+        ..tessera::config::Config::default()
+    };
+    let running = tessera::server::spawn(config, tessera::clock::Clock::system())
+        .await
+        .unwrap();
+    let root =
+        common::read_root_credentials(&dir.path().join(tessera::server::ROOT_CREDENTIALS_FILE));
+    let lock = rusqlite::Connection::open(dir.path().join("tessera.db")).unwrap();
+    lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let endpoint = format!("http://{}", running.addr);
+    let iam = Signer {
+        access_key_id: &root.access_key_id,
+        secret: &root.secret,
+        token: None,
+        region: "us-east-1",
+        service: "iam",
+        time: SystemTime::now(),
+    };
+    let (status, _, body) = send(
+        &reqwest::Client::new(),
+        iam.post_form(&endpoint, "Action=CreateUser&Version=2010-05-08&UserName=x"),
+    )
+    .await;
+    lock.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(xml_field(&body, "Code").as_deref(), Some("InternalFailure"));
+    assert_eq!(xml_field(&body, "Type").as_deref(), Some("Receiver"));
+    assert!(
+        !body.to_lowercase().contains("sqlite") && !body.contains("locked"),
+        "{body}"
+    );
+    // And the server recovers.
+    let (status, _, body) = send(
+        &reqwest::Client::new(),
+        iam.post_form(&endpoint, "Action=CreateUser&Version=2010-05-08&UserName=x"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}

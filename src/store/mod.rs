@@ -67,14 +67,17 @@ impl std::fmt::Debug for Store {
     }
 }
 
-pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+/// How long a write waits for another process holding the database lock before it fails.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(busy_timeout)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL: a commit is on disk before we acknowledge it (WAL + NORMAL could lose the last
     // transactions on power loss).
@@ -86,8 +89,17 @@ pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 impl Store {
     /// Open (creating and migrating if needed) `<dir>/tessera.db` and start the writer thread.
     pub fn open(dir: &Path, keyring: Arc<SharedKeyring>) -> Result<Store, crate::BoxError> {
+        Self::open_with(dir, keyring, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// As [`Store::open`], waiting at most `busy_timeout` for another process's lock.
+    pub fn open_with(
+        dir: &Path,
+        keyring: Arc<SharedKeyring>,
+        busy_timeout: Duration,
+    ) -> Result<Store, crate::BoxError> {
         let path = dir.join("tessera.db");
-        let mut conn = open_connection(&path)?;
+        let mut conn = open_connection(&path, busy_timeout)?;
         schema::migrate(&mut conn)?;
         keyring.reload_if_changed();
         let snap = Snapshot::load(&conn, &keyring.get())?;
