@@ -179,7 +179,8 @@ fn session_principal_exists(view: &Snapshot, p: &SessionPrincipal) -> bool {
     match p {
         SessionPrincipal::Root { account } => view.accounts.contains_key(account),
         SessionPrincipal::User { user_id, .. } => view.users.contains_key(user_id),
-        SessionPrincipal::AssumedRole { account, .. } => view.accounts.contains_key(account),
+        // A session whose role is gone is refused (AWS re-evaluates on every use).
+        SessionPrincipal::AssumedRole { role_id, .. } => view.policies.roles.contains_key(role_id),
         SessionPrincipal::FederatedUser { account, .. } => view.accounts.contains_key(account),
     }
 }
