@@ -340,6 +340,20 @@ pub(crate) fn check_tag_keys(tags: &Tags) -> ApiResult<()> {
     Ok(())
 }
 
+/// Tagging merges by key (case-insensitive); the result must stay within 50 tags.
+pub(crate) fn check_tag_quota(existing: &Tags, new: &Tags, quota: &str) -> ApiResult<()> {
+    let added = new
+        .iter()
+        .filter(|(k, _)| !existing.iter().any(|(ek, _)| ek.eq_ignore_ascii_case(k)))
+        .count();
+    if existing.len() + added > 50 {
+        return Err(ApiError::limit_exceeded(format!(
+            "Cannot exceed quota for {quota}: 50"
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn tag_keys(p: &Params) -> ApiResult<Vec<String>> {
     let keys = p.list("TagKeys")?;
     let mut v = Validator::new();

@@ -15,8 +15,8 @@ use crate::store::{Snapshot, WriteKind};
 
 use super::policies::{document_param, encode_document, policy_error};
 use super::{
-    Cx, page, paging, parse_tags, path_param, path_prefix, tag_keys, validate_existing_name,
-    validate_new_name, write_paging, write_tags,
+    Cx, check_tag_quota, page, paging, parse_tags, path_param, path_prefix, tag_keys,
+    validate_existing_name, validate_new_name, write_paging, write_tags,
 };
 
 pub const MAX_SESSION_DEFAULT: i64 = 3_600;
@@ -256,18 +256,7 @@ pub(crate) async fn tag_role(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput>
         return Err(ApiError::missing_parameter("Tags"));
     }
     cx.authorize_tagged(&role.arn(), &role.tags)?;
-    let mut merged = role.tags.clone();
-    for (k, v) in &tags {
-        match merged.iter_mut().find(|(mk, _)| mk.eq_ignore_ascii_case(k)) {
-            Some(slot) => *slot = (k.clone(), v.clone()),
-            None => merged.push((k.clone(), v.clone())),
-        }
-    }
-    if merged.len() > 50 {
-        return Err(ApiError::limit_exceeded(
-            "Cannot exceed quota for TagsPerRole: 50",
-        ));
-    }
+    check_tag_quota(&role.tags, &tags, "TagsPerRole")?;
     let id = role.id.clone();
     cx.state
         .store

@@ -8,8 +8,8 @@ use crate::http::xml::Xml;
 use crate::store::{self, User, WriteKind, identity};
 
 use super::{
-    Cx, page, paging, parse_tags, path_param, path_prefix, tag_keys, validate_existing_name,
-    validate_new_name, write_paging, write_tags,
+    Cx, check_tag_quota, page, paging, parse_tags, path_param, path_prefix, tag_keys,
+    validate_existing_name, validate_new_name, write_paging, write_tags,
 };
 
 pub(crate) fn write_user(x: &mut Xml, u: &User, with_tags: bool) {
@@ -139,18 +139,7 @@ pub(crate) async fn tag_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput>
     let user = find_user(cx, &name)?;
     cx.authorize(&user.arn())?;
     // The merged set must stay within 50 tags.
-    let mut merged = user.tags.clone();
-    for (k, v) in &tags {
-        match merged.iter_mut().find(|(mk, _)| mk.eq_ignore_ascii_case(k)) {
-            Some(slot) => *slot = (k.clone(), v.clone()),
-            None => merged.push((k.clone(), v.clone())),
-        }
-    }
-    if merged.len() > 50 {
-        return Err(ApiError::limit_exceeded(
-            "Cannot exceed quota for TagsPerUser: 50",
-        ));
-    }
+    check_tag_quota(&user.tags, &tags, "TagsPerUser")?;
     let (account, name2) = (cx.account().to_owned(), name.clone());
     cx.state
         .store

@@ -363,12 +363,7 @@ pub fn insert_user(tx: &Transaction<'_>, u: &User) -> ApiResult<()> {
             e.into()
         }
     })?;
-    for (k, v) in &u.tags {
-        tx.execute(
-            "INSERT INTO user_tags (user_id, key, key_lc, value) VALUES (?1, ?2, ?3, ?4)",
-            params![u.id, k, k.to_lowercase(), v],
-        )?;
-    }
+    upsert_tags(tx, TagTable::User, &u.id, &u.tags)?;
     Ok(())
 }
 
@@ -378,22 +373,57 @@ pub fn upsert_user_tags(
     user_id: &str,
     tags: &[(String, String)],
 ) -> ApiResult<()> {
+    upsert_tags(tx, TagTable::User, user_id, tags)
+}
+
+pub fn delete_user_tags(tx: &Transaction<'_>, user_id: &str, keys: &[String]) -> ApiResult<()> {
+    delete_tags(tx, TagTable::User, user_id, keys)
+}
+
+/// The tag tables: keys are unique per owner case-insensitively (`key_lc`), case-preserving.
+#[derive(Debug, Clone, Copy)]
+pub enum TagTable {
+    User,
+    Role,
+}
+
+impl TagTable {
+    fn sql(self) -> (&'static str, &'static str) {
+        match self {
+            TagTable::User => ("user_tags", "user_id"),
+            TagTable::Role => ("role_tags", "role_id"),
+        }
+    }
+}
+
+/// Set tags: an existing key (any case) gets the new key spelling and value.
+pub fn upsert_tags(
+    tx: &Transaction<'_>,
+    table: TagTable,
+    owner: &str,
+    tags: &[(String, String)],
+) -> ApiResult<()> {
+    let (t, col) = table.sql();
+    let sql = format!(
+        "INSERT INTO {t} ({col}, key, key_lc, value) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT ({col}, key_lc) DO UPDATE SET key = excluded.key, value = excluded.value"
+    );
     for (k, v) in tags {
-        tx.execute(
-            "INSERT INTO user_tags (user_id, key, key_lc, value) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (user_id, key_lc) DO UPDATE SET key = excluded.key, value = excluded.value",
-            params![user_id, k, k.to_lowercase(), v],
-        )?;
+        tx.execute(&sql, params![owner, k, k.to_lowercase(), v])?;
     }
     Ok(())
 }
 
-pub fn delete_user_tags(tx: &Transaction<'_>, user_id: &str, keys: &[String]) -> ApiResult<()> {
+pub fn delete_tags(
+    tx: &Transaction<'_>,
+    table: TagTable,
+    owner: &str,
+    keys: &[String],
+) -> ApiResult<()> {
+    let (t, col) = table.sql();
+    let sql = format!("DELETE FROM {t} WHERE {col} = ?1 AND key_lc = ?2");
     for k in keys {
-        tx.execute(
-            "DELETE FROM user_tags WHERE user_id = ?1 AND key_lc = ?2",
-            params![user_id, k.to_lowercase()],
-        )?;
+        tx.execute(&sql, params![owner, k.to_lowercase()])?;
     }
     Ok(())
 }

@@ -688,12 +688,7 @@ pub fn insert_role(tx: &Transaction<'_>, r: &Role, bindings: &str) -> ApiResult<
             e.into()
         }
     })?;
-    for (k, v) in &r.tags {
-        tx.execute(
-            "INSERT INTO role_tags (role_id, key, key_lc, value) VALUES (?1, ?2, ?3, ?4)",
-            params![r.id, k, k.to_lowercase(), v],
-        )?;
-    }
+    super::model::upsert_tags(tx, super::model::TagTable::Role, &r.id, &r.tags)?;
     Ok(())
 }
 
@@ -766,22 +761,9 @@ pub fn upsert_role_tags(
     role_id: &str,
     tags: &[(String, String)],
 ) -> ApiResult<()> {
-    for (k, v) in tags {
-        tx.execute(
-            "INSERT INTO role_tags (role_id, key, key_lc, value) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (role_id, key_lc) DO UPDATE SET key = excluded.key, value = excluded.value",
-            params![role_id, k, k.to_lowercase(), v],
-        )?;
-    }
-    Ok(())
+    super::model::upsert_tags(tx, super::model::TagTable::Role, role_id, tags)
 }
 
 pub fn delete_role_tags(tx: &Transaction<'_>, role_id: &str, keys: &[String]) -> ApiResult<()> {
-    for k in keys {
-        tx.execute(
-            "DELETE FROM role_tags WHERE role_id = ?1 AND key_lc = ?2",
-            params![role_id, k.to_lowercase()],
-        )?;
-    }
-    Ok(())
+    super::model::delete_tags(tx, super::model::TagTable::Role, role_id, keys)
 }

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tessera_harness import (
     Creds,
     allow_doc,
+    client_error,
     expect_client_error,
     not_authorized,
     policy_json,
@@ -24,6 +26,11 @@ pytestmark = pytest.mark.usefixtures("no_server_faults")
 
 MSG_VERSION_LIMIT = ("A managed policy can have up to 5 versions. Before you create a new version, "
                      "you must delete an existing version.")
+
+
+MSG_POLICY_ATTACHED = "Cannot delete a policy attached to entities."
+MSG_POLICY_HAS_VERSIONS = ("This policy has more than one version. Before you delete a policy, you must delete the "
+                           "policy's versions. The default version is deleted with the policy.")
 
 
 def doc(s: str) -> dict:
@@ -92,11 +99,11 @@ def test_managed_policy_versions_boto3(server, iam):
     assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 1
     attached = iam.list_policies(Scope="Local", PathPrefix="/interop/", OnlyAttached=True)["Policies"]
     assert arn in [p["Arn"] for p in attached]
-    expect_client_error(lambda: iam.delete_policy(PolicyArn=arn), "DeleteConflict", status=409)
+    expect_client_error(lambda: iam.delete_policy(PolicyArn=arn), "DeleteConflict", MSG_POLICY_ATTACHED, 409)
     iam.detach_user_policy(UserName=user, PolicyArn=arn)
     assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 0
     # Non-default versions must go first (DeletePolicy API reference).
-    expect_client_error(lambda: iam.delete_policy(PolicyArn=arn), "DeleteConflict", status=409)
+    expect_client_error(lambda: iam.delete_policy(PolicyArn=arn), "DeleteConflict", MSG_POLICY_HAS_VERSIONS, 409)
     for v in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
         if not v["IsDefaultVersion"]:
             iam.delete_policy_version(PolicyArn=arn, VersionId=v["VersionId"])
@@ -265,8 +272,8 @@ def test_user_inline_aggregate_limit_is_2048_non_whitespace_chars(server, iam):
     iam.put_user_policy(UserName=user, PolicyName="a", PolicyDocument=padded)
     iam.put_user_policy(UserName=user, PolicyName="b", PolicyDocument=sized_doc(1000))
     # Over the aggregate of 2,048: LimitExceeded 409, and nothing stored.
-    expect_client_error(lambda: iam.put_user_policy(UserName=user, PolicyName="c", PolicyDocument=sized_doc(200)),
-                        "LimitExceeded", f"Maximum policy size of 2048 bytes exceeded for user {user}", 409)
+    over = expect_client_error(lambda: iam.put_user_policy(UserName=user, PolicyName="c", PolicyDocument=sized_doc(200)),
+                               "LimitExceeded", status=409)
     assert sorted(iam.list_user_policies(UserName=user)["PolicyNames"]) == ["a", "b"]
     # Replacing a policy counts its new size, not both.
     iam.put_user_policy(UserName=user, PolicyName="b", PolicyDocument=sized_doc(900))
@@ -283,6 +290,8 @@ def test_user_inline_aggregate_limit_is_2048_non_whitespace_chars(server, iam):
         for n in names:
             iam.delete_user_policy(UserName=u, PolicyName=n)
         iam.delete_user(UserName=u)
+    # The quota message (AWS-REFERENCE §3, checked last so the behaviour above runs either way).
+    assert client_error(over)[1] == f"Maximum policy size of 2048 bytes exceeded for user {user}"
 
 
 # --- Malformed documents -----------------------------------------------------------------------
@@ -331,27 +340,42 @@ def test_user_permissions_boundary_limits_the_user(server, iam):
     boundary = iam.create_policy(PolicyName=unique("bnd"), PolicyDocument=allow_doc("iam:ListUsers"))["Policy"]["Arn"]
     iam.put_user_permissions_boundary(UserName=user, PermissionsBoundary=boundary)
     got = iam.get_user(UserName=user)["User"]
-    assert got["PermissionsBoundary"] == {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
-    assert iam.get_policy(PolicyArn=boundary)["Policy"]["PermissionsBoundaryUsageCount"] == 1
+    assert got["PermissionsBoundary"] == {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": boundary}
+    usage_while_set = iam.get_policy(PolicyArn=boundary)["Policy"]["PermissionsBoundaryUsageCount"]
 
     u_iam.list_users(MaxItems=1)  # identity and boundary both allow
-    e = expect_client_error(lambda: u_iam.list_roles(MaxItems=1), "AccessDenied", status=403,
-                            prefix=f"User: {server.arn(f'user/{user}')} is not authorized to perform: iam:ListRoles")
+    expect_client_error(lambda: u_iam.list_roles(MaxItems=1), "AccessDenied", status=403,
+                        prefix=f"User: {server.arn(f'user/{user}')} is not authorized to perform: iam:ListRoles")
     r = server.aws("iam", "list-roles", creds=creds, check=False)
     assert r.error_code == "AccessDenied", r.stderr
-    assert e
 
     # The boundary is not a grant: without the identity policy nothing is allowed.
     iam.delete_user_policy(UserName=user, PolicyName="all-iam")
     expect_client_error(lambda: u_iam.list_users(MaxItems=1), "AccessDenied", status=403)
     iam.put_user_policy(UserName=user, PolicyName="all-iam", PolicyDocument=allow_doc("iam:*"))
 
-    # A boundary in use cannot be deleted... (it is an attachment like any other)
-    expect_client_error(lambda: iam.delete_policy(PolicyArn=boundary), "DeleteConflict", status=409)
     iam.delete_user_permissions_boundary(UserName=user)
     assert "PermissionsBoundary" not in iam.get_user(UserName=user)["User"]
     u_iam.list_roles(MaxItems=1)
-    iam.delete_policy(PolicyArn=boundary)
+    assert iam.get_policy(PolicyArn=boundary)["Policy"]["PermissionsBoundaryUsageCount"] == 0
+
+    # Set again: a policy in use as a boundary cannot be deleted (DeleteConflict, as for any
+    # attachment), and GetPolicy counts its boundary uses. Checked last, so everything above
+    # is exercised either way.
+    iam.put_user_permissions_boundary(UserName=user, PermissionsBoundary=boundary)
+    problems = []
+    if usage_while_set != 1:
+        problems.append(f"PermissionsBoundaryUsageCount while set as a boundary: {usage_while_set}, expected 1")
+    try:
+        iam.delete_policy(PolicyArn=boundary)
+        problems.append("DeletePolicy of a policy in use as a permissions boundary succeeded; expected DeleteConflict "
+                        "'Cannot delete a policy attached to entities.'")
+    except ClientError as e:
+        if client_error(e) != ("DeleteConflict", MSG_POLICY_ATTACHED, 409):
+            problems.append(f"DeletePolicy of a boundary in use: {client_error(e)}")
+        iam.delete_user_permissions_boundary(UserName=user)
+        iam.delete_policy(PolicyArn=boundary)
+    assert not problems, problems
 
 
 def test_role_permissions_boundary_limits_the_role(server, iam):
@@ -362,7 +386,7 @@ def test_role_permissions_boundary_limits_the_role(server, iam):
     boundary = iam.create_policy(PolicyName=unique("rbnd"), PolicyDocument=allow_doc("iam:ListUsers"))["Policy"]["Arn"]
     server.aws("iam", "put-role-permissions-boundary", "--role-name", role, "--permissions-boundary", boundary)
     got = iam.get_role(RoleName=role)["Role"]
-    assert got["PermissionsBoundary"] == {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
+    assert got["PermissionsBoundary"] == {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": boundary}
 
     sts = server.boto3_client("sts", creds)
     session = Creds.from_sts(sts.assume_role(RoleArn=role_arn, RoleSessionName="bounded")["Credentials"])
