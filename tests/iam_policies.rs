@@ -10,7 +10,6 @@
 
 mod common;
 
-use aws_sdk_iam::error::ProvideErrorMetadata as _;
 use common::TestServer;
 use serde_json::json;
 
