@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::params;
 use serde::Serialize;
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::server::AppState;
-use crate::store::{WriteKind, model::ts};
+use crate::store::model::ts;
 
 /// What a handler adds to its request's audit record (filled through [`RequestInfo::note`]).
 #[derive(Debug, Default, Clone, Serialize)]
@@ -72,20 +72,10 @@ pub fn is_audited(service: crate::http::Service, action: &str) -> bool {
 pub async fn write(state: &AppState, record: &Record<'_>, wait: bool) -> ApiResult<()> {
     let json = serde_json::to_string(record).unwrap_or_default();
     tracing::info!(target: "audit", "{json}");
-    let time = ts(record.time);
-    let insert = move |tx: &rusqlite::Transaction<'_>| -> ApiResult<()> {
-        tx.execute(
-            "INSERT INTO audit (time, record) VALUES (?1, ?2)",
-            params![time, json],
-        )?;
+    if state.store.append_audit(ts(record.time), json, wait).await {
         Ok(())
-    };
-    if wait {
-        state.store.write(WriteKind::Append, insert).await
     } else {
-        // Queued for the next batch; nothing handed out depends on it.
-        state.store.write_nowait(WriteKind::Append, insert);
-        Ok(())
+        Err(ApiError::internal().with_detail("audit record not committed"))
     }
 }
 
@@ -116,25 +106,40 @@ impl Clone for NoteCell {
     }
 }
 
-/// Records from `since` (sequence number) on, oldest first, as stored JSON lines.
+/// Rows after `after_seq` (oldest first), each with its records split into lines.
 pub fn read_since(
     conn: &rusqlite::Connection,
     after_seq: i64,
-    limit: usize,
-) -> rusqlite::Result<Vec<(i64, String)>> {
+    limit_rows: usize,
+) -> rusqlite::Result<Vec<(i64, Vec<String>)>> {
     let mut st =
-        conn.prepare("SELECT seq, record FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        conn.prepare("SELECT seq, records FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
     let rows = st.query_map(
-        params![after_seq, i64::try_from(limit).unwrap_or(i64::MAX)],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        params![after_seq, i64::try_from(limit_rows).unwrap_or(i64::MAX)],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
     )?;
-    rows.collect()
+    rows.map(|r| r.map(|(seq, text)| (seq, text.lines().map(str::to_owned).collect())))
+        .collect()
 }
 
-/// The sequence number `n` records before the end (for `tail -n`).
-pub fn seq_before_last(conn: &rusqlite::Connection, n: usize) -> rusqlite::Result<i64> {
-    let max: Option<i64> = conn.query_row("SELECT MAX(seq) FROM audit", [], |r| r.get(0))?;
-    Ok(max
-        .unwrap_or(0)
-        .saturating_sub(i64::try_from(n).unwrap_or(i64::MAX)))
+/// The newest `n` records, oldest first, and the sequence number of the newest row.
+pub fn last_records(conn: &rusqlite::Connection, n: usize) -> rusqlite::Result<(Vec<String>, i64)> {
+    let mut st = conn.prepare("SELECT seq, records FROM audit ORDER BY seq DESC")?;
+    let mut rows = st.query([])?;
+    let mut newest = 0;
+    let mut chunks: Vec<Vec<String>> = Vec::new();
+    let mut count = 0;
+    while count < n {
+        let Some(row) = rows.next()? else { break };
+        let seq: i64 = row.get(0)?;
+        newest = newest.max(seq);
+        let text: String = row.get(1)?;
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        count += lines.len();
+        chunks.push(lines);
+    }
+    let mut all: Vec<String> = chunks.into_iter().rev().flatten().collect();
+    let excess = all.len().saturating_sub(n);
+    all.drain(..excess);
+    Ok((all, newest))
 }

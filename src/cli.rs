@@ -228,17 +228,21 @@ async fn audit_tail(config: Config, lines: usize, follow: bool) -> Result<(), Bo
     let conn =
         rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let mut seq = crate::audit::seq_before_last(&conn, lines)?;
+    let (records, mut seq) = crate::audit::last_records(&conn, lines)?;
     let mut out = std::io::stdout().lock();
-    loop {
-        for (s, record) in crate::audit::read_since(&conn, seq, 1000)? {
-            writeln!(out, "{record}")?;
+    for r in records {
+        writeln!(out, "{r}")?;
+    }
+    out.flush()?;
+    while follow {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        for (s, records) in crate::audit::read_since(&conn, seq, 1000)? {
+            for r in records {
+                writeln!(out, "{r}")?;
+            }
             seq = s;
         }
         out.flush()?;
-        if !follow {
-            return Ok(());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
+    Ok(())
 }

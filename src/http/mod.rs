@@ -262,14 +262,16 @@ async fn audit(
 fn route(params: &Params) -> Result<(Service, &str), (ApiError, Service)> {
     let action = params
         .get("Action")
-        .ok_or((ApiError::missing_parameter("Action"), Service::Sts))?;
+        .ok_or_else(|| (ApiError::missing_parameter("Action"), Service::Sts))?;
     let version = params
         .get("Version")
-        .ok_or((ApiError::missing_parameter("Version"), Service::Sts))?;
-    let service = Service::from_version(version).ok_or((
-        ApiError::invalid_action(&params::sanitize(action), &params::sanitize(version)),
-        Service::Sts,
-    ))?;
+        .ok_or_else(|| (ApiError::missing_parameter("Version"), Service::Sts))?;
+    let service = Service::from_version(version).ok_or_else(|| {
+        (
+            ApiError::invalid_action(&params::sanitize(action), &params::sanitize(version)),
+            Service::Sts,
+        )
+    })?;
     if !crate::actions::exists(service, action) {
         return Err((
             ApiError::invalid_action(&params::sanitize(action), version),
@@ -318,13 +320,27 @@ fn xml_response(status: StatusCode, body: String, request_id: &str) -> Response<
     resp
 }
 
-/// A random UUID (v4 layout), as AWS request ids look.
+/// A request id in AWS's UUID layout: a random per-process prefix plus a counter, so ids are
+/// unique without a system call per request (they are identifiers, not secrets).
 pub fn new_request_id() -> String {
-    use ring::rand::SecureRandom as _;
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PREFIX: OnceLock<[u8; 8]> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| {
+        use ring::rand::SecureRandom as _;
+        let mut b = [0u8; 8];
+        // A failing system RNG leaves zeros: ids stay unique within the process.
+        let _ = ring::rand::SystemRandom::new().fill(&mut b);
+        b
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes();
     let mut b = [0u8; 16];
-    // A failing system RNG leaves zeros: request ids need to be unique-ish, not secret.
-    let _ = ring::rand::SystemRandom::new().fill(&mut b);
-    let mut hex = String::with_capacity(36);
+    for (dst, src) in b.iter_mut().zip(prefix.iter().chain(n.iter())) {
+        *dst = *src;
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
     for (i, byte) in b.iter().enumerate() {
         let byte = match i {
             6 => (byte & 0x0f) | 0x40,
@@ -332,9 +348,14 @@ pub fn new_request_id() -> String {
             _ => *byte,
         };
         if matches!(i, 4 | 6 | 8 | 10) {
-            hex.push('-');
+            out.push('-');
         }
-        hex.push_str(&format!("{byte:02x}"));
+        out.push(char::from(
+            HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'0'),
+        ));
+        out.push(char::from(
+            HEX.get(usize::from(byte & 0x0f)).copied().unwrap_or(b'0'),
+        ));
     }
-    hex
+    out
 }

@@ -100,6 +100,14 @@ pub fn iso8601(t: DateTime<Utc>) -> String {
 
 /// Escape text for element content (and attribute values).
 pub fn escape_into(out: &mut String, s: &str) {
+    // Most values (ids, ARNs, tokens) need no escaping: copy them whole.
+    if !s
+        .bytes()
+        .any(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'') || b < 0x20)
+    {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '<' => out.push_str("&lt;"),

@@ -47,6 +47,12 @@ enum Msg {
     },
     /// Rebuild the snapshot if another connection committed since we last looked.
     Refresh(oneshot::Sender<()>),
+    /// One audit record (a JSON line). All records of a batch go into one row.
+    Audit {
+        time_ms: i64,
+        line: String,
+        done: Option<oneshot::Sender<bool>>,
+    },
 }
 
 /// Most jobs committed in one transaction.
@@ -154,19 +160,32 @@ impl Store {
             .map_err(|_| ApiError::internal().with_detail("store: write dropped"))?
     }
 
-    /// Queue `f` for the next group commit without waiting for it (its result is dropped).
-    pub fn write_nowait<F>(&self, kind: WriteKind, f: F)
-    where
-        F: FnOnce(&Transaction<'_>) -> ApiResult<()> + Send + 'static,
-    {
-        let job: Job = Box::new(move |tx| {
-            let ok = f(tx).is_ok();
-            let responder: Responder = Box::new(|_| {});
-            (ok, responder)
-        });
-        if self.tx.send(Msg::Write { kind, job }).is_err() {
-            tracing::error!("store: writer thread is gone; record dropped");
+    /// Append an audit record (one JSON line) to the next group commit. With `wait`, returns
+    /// whether it was committed; without, returns `true` once it is queued.
+    pub async fn append_audit(&self, time_ms: i64, line: String, wait: bool) -> bool {
+        if !wait {
+            return self
+                .tx
+                .send(Msg::Audit {
+                    time_ms,
+                    line,
+                    done: None,
+                })
+                .is_ok();
         }
+        let (done, committed) = oneshot::channel();
+        if self
+            .tx
+            .send(Msg::Audit {
+                time_ms,
+                line,
+                done: Some(done),
+            })
+            .is_err()
+        {
+            return false;
+        }
+        committed.await.unwrap_or(false)
     }
 
     /// Re-read the database if another process changed it. Used on lookup misses.
@@ -179,7 +198,8 @@ impl Store {
 }
 
 fn data_version(conn: &Connection) -> i64 {
-    conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+    conn.prepare_cached("PRAGMA data_version")
+        .and_then(|mut st| st.query_row([], |r| r.get(0)))
         .unwrap_or(-1)
 }
 
@@ -232,49 +252,76 @@ fn writer_loop(
         }
         let mut responders: Vec<Responder> = Vec::with_capacity(batch.len());
         let mut refreshes = Vec::new();
+        let mut audit_lines = String::new();
+        let mut audit_time = i64::MAX;
+        let mut audit_waiters = Vec::new();
         let mut iam_changed = false;
-        let committed =
-            match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
-                Ok(tx) => {
-                    for msg in batch {
-                        match msg {
-                            Msg::Write { kind, job } => {
-                                if tx.execute_batch("SAVEPOINT job").is_err() {
-                                    continue; // dropping the job answers its caller with an error
-                                }
-                                let (ok, responder) = job(&tx);
-                                let end = if ok {
-                                    "RELEASE job"
-                                } else {
-                                    "ROLLBACK TO job; RELEASE job"
-                                };
-                                if tx.execute_batch(end).is_err() {
-                                    tracing::error!("store: savepoint release failed");
-                                }
-                                iam_changed |= ok && kind == WriteKind::Iam;
-                                responders.push(responder);
+        let committed = match conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        {
+            Ok(tx) => {
+                for msg in batch {
+                    match msg {
+                        Msg::Write { kind, job } => {
+                            if tx.execute_batch("SAVEPOINT job").is_err() {
+                                continue; // dropping the job answers its caller with an error
                             }
-                            Msg::Refresh(done) => refreshes.push(done),
+                            let (ok, responder) = job(&tx);
+                            let end = if ok {
+                                "RELEASE job"
+                            } else {
+                                "ROLLBACK TO job; RELEASE job"
+                            };
+                            if tx.execute_batch(end).is_err() {
+                                tracing::error!("store: savepoint release failed");
+                            }
+                            iam_changed |= ok && kind == WriteKind::Iam;
+                            responders.push(responder);
                         }
-                    }
-                    match tx.commit() {
-                        Ok(()) => true,
-                        Err(e) => {
-                            tracing::error!(error = %e, "store: commit failed");
-                            false
+                        Msg::Refresh(done) => refreshes.push(done),
+                        Msg::Audit {
+                            time_ms,
+                            line,
+                            done,
+                        } => {
+                            if !audit_lines.is_empty() {
+                                audit_lines.push('\n');
+                            }
+                            audit_lines.push_str(&line);
+                            audit_time = audit_time.min(time_ms);
+                            audit_waiters.extend(done);
                         }
                     }
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "store: cannot begin transaction");
-                    for msg in batch {
-                        if let Msg::Refresh(done) = msg {
-                            refreshes.push(done);
-                        }
+                if !audit_lines.is_empty() {
+                    // The batch's records as one row: one statement however many there are.
+                    let inserted = tx
+                        .prepare_cached("INSERT INTO audit (time, records) VALUES (?1, ?2)")
+                        .and_then(|mut st| st.execute(rusqlite::params![audit_time, audit_lines]));
+                    if let Err(e) = inserted {
+                        tracing::error!(error = %e, "store: audit insert failed");
+                        audit_waiters.clear(); // dropped senders answer `false`
                     }
-                    false
                 }
-            };
+                match tx.commit() {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::error!(error = %e, "store: commit failed");
+                        false
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "store: cannot begin transaction");
+                for msg in batch {
+                    if let Msg::Refresh(done) = msg {
+                        refreshes.push(done);
+                    }
+                }
+                // Audit waiters and jobs are dropped: their callers hear "not committed".
+                false
+            }
+        };
         let v = data_version(&conn);
         if iam_changed || v != seen_version {
             seen_version = v;
@@ -285,6 +332,9 @@ fn writer_loop(
         }
         for d in refreshes {
             let _ = d.send(());
+        }
+        for w in audit_waiters {
+            let _ = w.send(committed);
         }
     }
 }

@@ -128,12 +128,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (role_id, key_lc)
     );
     "#,
-    // 3: the audit trail.
+    // 3: the audit trail. Each row holds the records (JSON lines) of one group commit.
     r#"
     CREATE TABLE audit (
         seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-        time        INTEGER NOT NULL,
-        record      TEXT NOT NULL               -- one JSON object, as `tessera audit tail` prints it
+        time        INTEGER NOT NULL,           -- earliest record in the row, ms since epoch
+        records     TEXT NOT NULL               -- JSON lines, as `tessera audit tail` prints them
     );
     CREATE INDEX audit_time ON audit(time);
     "#,

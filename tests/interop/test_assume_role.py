@@ -20,13 +20,13 @@ from tessera_harness import (
     MSG_ROOT_CANNOT_ASSUME,
     Creds,
     allow_doc,
+    audit_tail,
     b32decode_seed,
     current_step,
     expect_client_error,
     not_authorized,
     policy_json,
     request_id_of,
-    audit_tail,
     totp_at_step,
     trust_doc,
     unique,
@@ -154,7 +154,8 @@ def test_cross_account_needs_both_sides(server, account_b):
     # Without the caller-side allow: denied, whatever the trust policy says.
     offset = server.log_size()
     e = assume_denied(server, frank_creds, frank_arn, arn)
-    assert "cross-account" in refusal_line(server, e, offset) or "identity policy" in refusal_line(server, e, offset)
+    line = refusal_line(server, e, offset)
+    assert "cross-account" in line or "identity policy" in line, line
     r = server.aws("sts", "assume-role", "--role-arn", arn, "--role-session-name", "x1", creds=frank_creds, check=False)
     assert r.error_code == "AccessDenied" and r.error_message == not_authorized(frank_arn, ASSUME, arn), r.stderr
 

@@ -7,19 +7,24 @@ them to JSON objects, so the tests compare dicts."""
 from __future__ import annotations
 
 import json
+import urllib.parse
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tessera_harness import (
+    IAM_NS,
+    IAM_VERSION,
     Creds,
     allow_doc,
     client_error,
     expect_client_error,
     not_authorized,
     policy_json,
+    sign,
     trust_doc,
     unique,
+    xml_find,
 )
 
 pytestmark = pytest.mark.usefixtures("no_server_faults")
@@ -56,6 +61,12 @@ def test_managed_policy_versions_boto3(server, iam):
     # The document comes back URL-encoded on the wire; boto3 decodes it to a dict.
     pv = iam.get_policy_version(PolicyArn=arn, VersionId="v1")["PolicyVersion"]
     assert pv["Document"] == doc(v1) and pv["VersionId"] == "v1" and pv["IsDefaultVersion"] is True
+    raw = server.send_prepared(sign(server.root, server.endpoint, service="iam", body={
+        "Action": "GetPolicyVersion", "Version": IAM_VERSION, "PolicyArn": arn, "VersionId": "v1"}))
+    assert raw.status == 200, raw.text
+    wire = xml_find(raw, "GetPolicyVersionResult", "PolicyVersion", "Document", ns=IAM_NS)
+    assert wire and "{" not in wire and wire.startswith("%7B"), wire
+    assert json.loads(urllib.parse.unquote(wire)) == doc(v1)
 
     expect_client_error(lambda: iam.create_policy(PolicyName=name, PolicyDocument=v1), "EntityAlreadyExists",
                         f"A policy called {name} already exists. Duplicate names are not allowed.", 409)
@@ -115,10 +126,9 @@ def test_managed_policy_versions_boto3(server, iam):
 def test_managed_policy_versions_cli(server, iam):
     name = unique("clipol")
     v1 = allow_doc("iam:ListUsers")
-    p = server.aws("iam", "create-policy", "--policy-name", name, "--policy-document", v1)["Policy"]
-    arn = server.arn(f"policy/{name}")
+    p = server.aws("iam", "create-policy", "--policy-name", name, "--path", "/cli/", "--policy-document", v1)["Policy"]
+    arn = server.arn(f"policy/cli/{name}")
     assert p["Arn"] == arn and p["DefaultVersionId"] == "v1"
-    assert server.aws("iam", "get-policy", "--policy-arn", arn)["Policy"]["PolicyName"] == name
     got = server.aws("iam", "get-policy-version", "--policy-arn", arn, "--version-id", "v1")["PolicyVersion"]
     assert got["Document"] == doc(v1)
     v2 = allow_doc(["iam:ListUsers", "iam:ListRoles"])
@@ -129,7 +139,7 @@ def test_managed_policy_versions_cli(server, iam):
     server.aws("iam", "set-default-policy-version", "--policy-arn", arn, "--version-id", "v1")
     assert server.aws("iam", "get-policy", "--policy-arn", arn)["Policy"]["DefaultVersionId"] == "v1"
     server.aws("iam", "delete-policy-version", "--policy-arn", arn, "--version-id", "v2")
-    local = server.aws("iam", "list-policies", "--scope", "Local")["Policies"]
+    local = server.aws("iam", "list-policies", "--scope", "Local", "--path-prefix", "/cli/")["Policies"]
     assert arn in [x["Arn"] for x in local]
     server.aws("iam", "delete-policy", "--policy-arn", arn)
     r = server.aws("iam", "get-policy", "--policy-arn", arn, check=False)
@@ -194,7 +204,9 @@ def test_attachments_cli(server, iam):
         listed = server.aws("iam", f"list-attached-{kind}-policies", flag, name)["AttachedPolicies"]
         assert listed == [{"PolicyName": pol_name, "PolicyArn": arn}], (kind, listed)
         server.aws("iam", f"detach-{kind}-policy", flag, name, "--policy-arn", arn)
-        assert server.aws("iam", f"list-attached-{kind}-policies", flag, name)["AttachedPolicies"] == []
+    for attached in (iam.list_attached_user_policies(UserName=user), iam.list_attached_group_policies(GroupName=group),
+                     iam.list_attached_role_policies(RoleName=role)):
+        assert attached["AttachedPolicies"] == []
     iam.delete_policy(PolicyArn=arn)
 
 

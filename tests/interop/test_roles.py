@@ -5,15 +5,20 @@ must exist and are bound to unique ids), and the conflicts that keep a role with
 from __future__ import annotations
 
 import json
+import urllib.parse
 
 import pytest
 
 from tessera_harness import (
+    IAM_NS,
+    IAM_VERSION,
     allow_doc,
     expect_client_error,
     policy_json,
+    sign,
     trust_doc,
     unique,
+    xml_find,
 )
 
 pytestmark = pytest.mark.usefixtures("no_server_faults")
@@ -40,6 +45,10 @@ def test_role_lifecycle_boto3(server, iam):
     assert (got["RoleId"], got["Arn"], got["Description"]) == (role["RoleId"], arn, "interop role")
     assert got["MaxSessionDuration"] == 3600
     assert got["AssumeRolePolicyDocument"] == json.loads(trust)
+    raw = server.send_prepared(sign(server.root, server.endpoint, service="iam",
+                                     body={"Action": "GetRole", "Version": IAM_VERSION, "RoleName": name}))
+    wire = xml_find(raw, "GetRoleResult", "Role", "AssumeRolePolicyDocument", ns=IAM_NS)
+    assert wire and "{" not in wire and json.loads(urllib.parse.unquote(wire)) == json.loads(trust), raw.text
     assert tags_of(got["Tags"]) == {"team": "blue"}
     assert name in [r["RoleName"] for r in iam.list_roles(PathPrefix="/svc/")["Roles"]]
 
@@ -55,9 +64,11 @@ def test_role_lifecycle_boto3(server, iam):
     assert iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"] == json.loads(new_trust)
 
     iam.tag_role(RoleName=name, Tags=[{"Key": "env", "Value": "dev"}, {"Key": "TEAM", "Value": "red"}])
-    assert tags_of(iam.list_role_tags(RoleName=name)["Tags"]) == {"TEAM": "red", "env": "dev"}
+    # Keys are case-insensitive: TEAM replaces team (one tag, the new value).
+    tags = {k.lower(): v for k, v in tags_of(iam.list_role_tags(RoleName=name)["Tags"]).items()}
+    assert len(iam.list_role_tags(RoleName=name)["Tags"]) == 2 and tags == {"team": "red", "env": "dev"}
     iam.untag_role(RoleName=name, TagKeys=["env"])
-    assert tags_of(iam.list_role_tags(RoleName=name)["Tags"]) == {"TEAM": "red"}
+    assert [(t["Key"].lower(), t["Value"]) for t in iam.list_role_tags(RoleName=name)["Tags"]] == [("team", "red")]
     assert iam.list_instance_profiles_for_role(RoleName=name)["InstanceProfiles"] == []
 
     # A role with policies cannot be deleted.
@@ -85,18 +96,17 @@ def test_role_lifecycle_cli(server, iam):
     role = server.aws("iam", "create-role", "--role-name", name, "--assume-role-policy-document", trust,
                       "--max-session-duration", "7200", "--tags", "Key=team,Value=blue")["Role"]
     assert role["Arn"] == server.arn(f"role/{name}") and role["AssumeRolePolicyDocument"] == json.loads(trust)
-    got = server.aws("iam", "get-role", "--role-name", name)["Role"]
-    assert got["MaxSessionDuration"] == 7200 and got["RoleId"] == role["RoleId"]
-    assert name in [r["RoleName"] for r in server.aws("iam", "list-roles")["Roles"]]
+    listed = server.aws("iam", "list-roles", "--path-prefix", "/")["Roles"]
+    assert [(r["RoleId"], r["MaxSessionDuration"]) for r in listed if r["RoleName"] == name] == [(role["RoleId"], 7200)]
     server.aws("iam", "update-role", "--role-name", name, "--description", "from the cli")
     new_trust = trust_doc(server.arn("root"))
     server.aws("iam", "update-assume-role-policy", "--role-name", name, "--policy-document", new_trust)
     got = server.aws("iam", "get-role", "--role-name", name)["Role"]
     assert got["Description"] == "from the cli" and got["AssumeRolePolicyDocument"] == json.loads(new_trust)
     server.aws("iam", "put-role-policy", "--role-name", name, "--policy-name", "p", "--policy-document", allow_doc("iam:ListUsers"))
-    assert server.aws("iam", "list-role-policies", "--role-name", name)["PolicyNames"] == ["p"]
     got = server.aws("iam", "get-role-policy", "--role-name", name, "--policy-name", "p")
     assert got["PolicyDocument"] == json.loads(allow_doc("iam:ListUsers")) and got["RoleName"] == name
+    assert iam.list_role_policies(RoleName=name)["PolicyNames"] == ["p"]
     r = server.aws("iam", "delete-role", "--role-name", name, check=False)
     assert r.error_code == "DeleteConflict", r.stderr
     server.aws("iam", "delete-role-policy", "--role-name", name, "--policy-name", "p")
