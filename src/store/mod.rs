@@ -47,13 +47,25 @@ enum Msg {
     },
     /// Rebuild the snapshot if another connection committed since we last looked.
     Refresh(oneshot::Sender<()>),
-    /// One audit record (a JSON line). All records of a batch go into one row.
-    Audit {
-        time_ms: i64,
-        line: String,
-        done: Option<oneshot::Sender<bool>>,
-    },
+    /// The audit buffer went from empty to non-empty: wake up and commit it.
+    AuditPending,
 }
+
+/// Audit records waiting for the next group commit. Producers append here without waking the
+/// writer (except the first one after a commit), so a busy server pays one wake-up per batch,
+/// not one per record.
+#[derive(Default)]
+struct AuditBuf {
+    /// JSON lines, newline-separated.
+    lines: String,
+    /// Earliest record time in `lines`, ms since epoch.
+    time_ms: i64,
+    /// Callers waiting for their record's commit.
+    waiters: Vec<oneshot::Sender<bool>>,
+}
+
+/// How long audit records nobody waits for may wait for company before they are committed.
+const AUDIT_LINGER: Duration = Duration::from_millis(10);
 
 /// Most jobs committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -61,6 +73,7 @@ const MAX_BATCH: usize = 512;
 #[derive(Clone)]
 pub struct Store {
     tx: std::sync::mpsc::Sender<Msg>,
+    audit: Arc<std::sync::Mutex<AuditBuf>>,
     view: Arc<RwLock<Arc<Snapshot>>>,
     path: PathBuf,
 }
@@ -111,11 +124,18 @@ impl Store {
         let snap = Snapshot::load(&conn, &keyring.get())?;
         let view = Arc::new(RwLock::new(Arc::new(snap)));
         let (tx, rx) = std::sync::mpsc::channel::<Msg>();
+        let audit = Arc::new(std::sync::Mutex::new(AuditBuf::default()));
+        let thread_audit = audit.clone();
         let thread_view = view.clone();
         std::thread::Builder::new()
             .name("tessera-store-writer".into())
-            .spawn(move || writer_loop(conn, rx, thread_view, keyring))?;
-        Ok(Store { tx, view, path })
+            .spawn(move || writer_loop(conn, rx, thread_view, keyring, thread_audit))?;
+        Ok(Store {
+            tx,
+            audit,
+            view,
+            path,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -163,29 +183,37 @@ impl Store {
     /// Append an audit record (one JSON line) to the next group commit. With `wait`, returns
     /// whether it was committed; without, returns `true` once it is queued.
     pub async fn append_audit(&self, time_ms: i64, line: String, wait: bool) -> bool {
-        if !wait {
-            return self
-                .tx
-                .send(Msg::Audit {
-                    time_ms,
-                    line,
-                    done: None,
-                })
-                .is_ok();
-        }
-        let (done, committed) = oneshot::channel();
-        if self
-            .tx
-            .send(Msg::Audit {
-                time_ms,
-                line,
-                done: Some(done),
-            })
-            .is_err()
-        {
+        let (done, committed) = if wait {
+            let (d, c) = oneshot::channel();
+            (Some(d), Some(c))
+        } else {
+            (None, None)
+        };
+        let nudge = {
+            let Ok(mut buf) = self.audit.lock() else {
+                return false;
+            };
+            let was_empty = buf.lines.is_empty();
+            // Wake the writer for the first record of a batch, and for the first caller that
+            // waits (a writer lingering over records nobody waits for must stop lingering).
+            let nudge = was_empty || (done.is_some() && buf.waiters.is_empty());
+            if was_empty {
+                buf.time_ms = time_ms;
+            } else {
+                buf.lines.push('\n');
+                buf.time_ms = buf.time_ms.min(time_ms);
+            }
+            buf.lines.push_str(&line);
+            buf.waiters.extend(done);
+            nudge
+        };
+        if nudge && self.tx.send(Msg::AuditPending).is_err() {
             return false;
         }
-        committed.await.unwrap_or(false)
+        match committed {
+            Some(c) => c.await.unwrap_or(false),
+            None => true,
+        }
     }
 
     /// Re-read the database if another process changed it. Used on lookup misses.
@@ -224,11 +252,35 @@ fn writer_loop(
     rx: std::sync::mpsc::Receiver<Msg>,
     view: Arc<RwLock<Arc<Snapshot>>>,
     keyring: Arc<SharedKeyring>,
+    audit: Arc<std::sync::Mutex<AuditBuf>>,
 ) {
     use std::sync::mpsc::RecvTimeoutError;
     let mut seen_version = data_version(&conn);
+    // (records pending, someone waiting for them)
+    let audit_state = || {
+        audit
+            .lock()
+            .map(|b| (!b.lines.is_empty(), !b.waiters.is_empty()))
+            .unwrap_or((false, false))
+    };
+    let mut last_commit = std::time::Instant::now();
     loop {
-        let first = match rx.recv_timeout(Duration::from_secs(1)) {
+        // Records someone waits for are committed at once (whatever queued meanwhile joins
+        // the batch). Records nobody waits for linger up to AUDIT_LINGER so that one commit
+        // (one fsync) carries many. With nothing pending, sleep until a job or a nudge
+        // arrives, or a second passes (to notice other processes' changes).
+        let next = match audit_state() {
+            (true, true) => Ok(rx.try_recv().unwrap_or(Msg::AuditPending)),
+            (true, false) => match AUDIT_LINGER.checked_sub(last_commit.elapsed()) {
+                None => Ok(rx.try_recv().unwrap_or(Msg::AuditPending)),
+                Some(left) => match rx.recv_timeout(left) {
+                    Err(RecvTimeoutError::Timeout) => Ok(Msg::AuditPending),
+                    other => other,
+                },
+            },
+            (false, _) => rx.recv_timeout(Duration::from_secs(1)),
+        };
+        let first = match next {
             Ok(m) => m,
             Err(RecvTimeoutError::Timeout) => {
                 // Another process (e.g. `tessera account create`, `tessera keys rotate`) may
@@ -252,9 +304,15 @@ fn writer_loop(
         }
         let mut responders: Vec<Responder> = Vec::with_capacity(batch.len());
         let mut refreshes = Vec::new();
-        let mut audit_lines = String::new();
-        let mut audit_time = i64::MAX;
-        let mut audit_waiters = Vec::new();
+        // Take every record queued so far; later ones go in the next batch.
+        let AuditBuf {
+            lines: audit_lines,
+            time_ms: audit_time,
+            waiters: mut audit_waiters,
+        } = audit
+            .lock()
+            .map(|mut b| std::mem::take(&mut *b))
+            .unwrap_or_default();
         let mut iam_changed = false;
         let committed = match conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -279,18 +337,7 @@ fn writer_loop(
                             responders.push(responder);
                         }
                         Msg::Refresh(done) => refreshes.push(done),
-                        Msg::Audit {
-                            time_ms,
-                            line,
-                            done,
-                        } => {
-                            if !audit_lines.is_empty() {
-                                audit_lines.push('\n');
-                            }
-                            audit_lines.push_str(&line);
-                            audit_time = audit_time.min(time_ms);
-                            audit_waiters.extend(done);
-                        }
+                        Msg::AuditPending => {}
                     }
                 }
                 if !audit_lines.is_empty() {
@@ -322,6 +369,7 @@ fn writer_loop(
                 false
             }
         };
+        last_commit = std::time::Instant::now();
         let v = data_version(&conn);
         if iam_changed || v != seen_version {
             seen_version = v;
