@@ -1,5 +1,5 @@
-//! The operator interface: `tessera serve | account create | keys rotate`. Names here are a
-//! contract other tools depend on; the README documents each.
+//! The operator interface: `tessera serve | account create | keys rotate | policy eval`. Names
+//! here are a contract other tools depend on; the README documents each.
 
 use std::path::PathBuf;
 
@@ -48,6 +48,17 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Work with policy documents offline.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Evaluate one request against policy files; prints JSON, exits 0 allowed / 1 denied / 2 bad input.
+    Eval(crate::policy_eval::EvalArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +96,8 @@ pub async fn run(cli: Cli) -> Result<(), BoxError> {
             account_create(load_config(&common, None)?, id, alias).await
         }
         Command::Keys { command: KeysCommand::Rotate { common } } => keys_rotate(load_config(&common, None)?).await,
+        // The exit code is the answer (0 allowed, 1 denied, 2 bad input), so it leaves here.
+        Command::Policy { command: PolicyCommand::Eval(args) } => std::process::exit(crate::policy_eval::run(&args)),
     }
 }
 

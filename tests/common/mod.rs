@@ -1,6 +1,9 @@
 //! Test harness: the real server on `127.0.0.1:0` with a movable clock, and aws-sdk-rust
 //! clients pointed at it.
-#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the harness"
+)]
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -30,13 +33,21 @@ pub struct Creds {
 
 impl Creds {
     pub fn new(id: impl Into<String>, secret: impl Into<String>) -> Self {
-        Creds { access_key_id: id.into(), secret: secret.into(), token: None }
+        Creds {
+            access_key_id: id.into(),
+            secret: secret.into(),
+            token: None,
+        }
     }
 }
 
 impl From<&aws_sdk_sts::types::Credentials> for Creds {
     fn from(c: &aws_sdk_sts::types::Credentials) -> Self {
-        Creds { access_key_id: c.access_key_id().to_owned(), secret: c.secret_access_key().to_owned(), token: Some(c.session_token().to_owned()) }
+        Creds {
+            access_key_id: c.access_key_id().to_owned(),
+            secret: c.secret_access_key().to_owned(),
+            token: Some(c.session_token().to_owned()),
+        }
     }
 }
 
@@ -53,7 +64,12 @@ impl TimeSource for ServerTime {
 pub fn read_root_credentials(path: &std::path::Path) -> Creds {
     let text = std::fs::read_to_string(path).unwrap();
     let get = |k: &str| {
-        text.lines().find_map(|l| l.strip_prefix(k).map(|v| v.trim_start_matches([' ', '=']).trim().to_owned())).unwrap()
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(k)
+                    .map(|v| v.trim_start_matches([' ', '=']).trim().to_owned())
+            })
+            .unwrap()
     };
     Creds::new(get("aws_access_key_id"), get("aws_secret_access_key"))
 }
@@ -73,7 +89,13 @@ impl TestServer {
         let clock = Clock::system();
         let running = server::spawn(config, clock.clone()).await.unwrap();
         let root = read_root_credentials(&dir.path().join(server::ROOT_CREDENTIALS_FILE));
-        TestServer { addr: running.addr, state: running.state, clock, root, dir }
+        TestServer {
+            addr: running.addr,
+            state: running.state,
+            clock,
+            root,
+            dir,
+        }
     }
 
     pub fn endpoint(&self) -> String {
@@ -85,13 +107,15 @@ impl TestServer {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
             .endpoint_url(self.endpoint())
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
-                c.access_key_id.clone(),
-                c.secret.clone(),
-                c.token.clone(),
-                None,
-                "tessera-test",
-            )))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                    c.access_key_id.clone(),
+                    c.secret.clone(),
+                    c.token.clone(),
+                    None,
+                    "tessera-test",
+                )),
+            )
             .time_source(ServerTime(self.clock.clone()))
             .build()
     }
@@ -119,7 +143,12 @@ impl TestServer {
     pub async fn user_with_key(&self, name: &str) -> Creds {
         let iam = self.iam(&self.root);
         iam.create_user().user_name(name).send().await.unwrap();
-        let k = iam.create_access_key().user_name(name).send().await.unwrap();
+        let k = iam
+            .create_access_key()
+            .user_name(name)
+            .send()
+            .await
+            .unwrap();
         let k = k.access_key().unwrap();
         Creds::new(k.access_key_id(), k.secret_access_key())
     }
@@ -133,7 +162,10 @@ where
 {
     match e {
         aws_sdk_sts::error::SdkError::ServiceError(s) => s.err().code().unwrap_or("").to_owned(),
-        other => format!("not a service error: {}", aws_smithy_types::error::display::DisplayErrorContext(other)),
+        other => format!(
+            "not a service error: {}",
+            aws_smithy_types::error::display::DisplayErrorContext(other)
+        ),
     }
 }
 
@@ -144,7 +176,10 @@ where
 {
     match e {
         aws_sdk_sts::error::SdkError::ServiceError(s) => s.err().message().unwrap_or("").to_owned(),
-        other => format!("not a service error: {}", aws_smithy_types::error::display::DisplayErrorContext(other)),
+        other => format!(
+            "not a service error: {}",
+            aws_smithy_types::error::display::DisplayErrorContext(other)
+        ),
     }
 }
 
