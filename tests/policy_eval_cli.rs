@@ -1,5 +1,13 @@
 //! `tessera policy eval`: the offline evaluator through the real binary (exit codes, JSON out).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers outside #[test] functions fail loudly by design"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

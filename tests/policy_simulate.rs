@@ -2,6 +2,14 @@
 //! server: the whole policy corpus (every case the API can express), then one named test per
 //! response field, paging and error.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers outside #[test] functions fail loudly by design"
+)]
+
 mod common;
 
 use std::collections::HashMap;
@@ -193,6 +201,9 @@ fn pretty_positions(doc: &str) -> Vec<((i32, i32), (i32, i32))> {
     out
 }
 
+/// A matched statement: source policy id, start, end.
+type Located = (String, (i32, i32), (i32, i32));
+
 fn decision_str(d: &D) -> &str {
     d.as_str()
 }
@@ -253,7 +264,7 @@ async fn corpus_through_simulate_custom_policy() {
             }
         }
         if let Some(matched) = case.get("matched").and_then(Value::as_array) {
-            let want: Vec<(String, (i32, i32), (i32, i32))> = matched
+            let want: Vec<Located> = matched
                 .iter()
                 .map(|m| {
                     let (policy, index) = m.as_str().unwrap().rsplit_once(':').unwrap();
@@ -262,7 +273,7 @@ async fn corpus_through_simulate_custom_policy() {
                     (format!("PolicyInputList.{}", n + 1), start, end)
                 })
                 .collect();
-            let have: Vec<(String, (i32, i32), (i32, i32))> = result
+            let have: Vec<Located> = result
                 .matched_statements()
                 .iter()
                 .map(|m| {
