@@ -1,5 +1,5 @@
-//! The operator interface: `tessera serve | account create | keys rotate`. Names here are a
-//! contract other tools depend on; the README documents each.
+//! The operator interface: `tessera serve | account create | keys rotate | policy eval`. Names
+//! here are a contract other tools depend on; the README documents each.
 
 use std::path::PathBuf;
 
@@ -57,6 +57,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Work with policy documents offline.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +77,12 @@ pub enum AuditCommand {
         #[arg(short, long)]
         follow: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Evaluate one request against policy files; prints JSON, exits 0 allowed / 1 denied / 2 bad input.
+    Eval(crate::policy_eval::EvalArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +134,10 @@ pub async fn run(cli: Cli) -> Result<(), BoxError> {
                     follow,
                 },
         } => audit_tail(load_config(&common, None)?, lines, follow).await,
+        // The exit code is the answer (0 allowed, 1 denied, 2 bad input), so it leaves here.
+        Command::Policy {
+            command: PolicyCommand::Eval(args),
+        } => std::process::exit(crate::policy_eval::run(&args)),
     }
 }
 
@@ -234,7 +249,10 @@ async fn audit_tail(config: Config, lines: usize, follow: bool) -> Result<(), Bo
         writeln!(out, "{r}")?;
     }
     out.flush()?;
-    while follow {
+    if !follow {
+        return Ok(());
+    }
+    loop {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         for (s, records) in crate::audit::read_since(&conn, seq, 1000)? {
             for r in records {
@@ -244,5 +262,4 @@ async fn audit_tail(config: Config, lines: usize, follow: bool) -> Result<(), Bo
         }
         out.flush()?;
     }
-    Ok(())
 }

@@ -19,6 +19,7 @@ pub mod iam;
 pub mod keys;
 pub mod mfa;
 pub mod policy;
+pub mod policy_eval;
 pub mod server;
 pub mod sessions;
 pub mod sigv4;

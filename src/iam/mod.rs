@@ -6,6 +6,7 @@ mod groups;
 mod mfa_devices;
 pub(crate) mod policies;
 pub(crate) mod roles;
+pub(crate) mod simulate;
 mod users;
 
 use crate::auth::{Caller, Principal};
@@ -87,6 +88,8 @@ pub const ACTIONS: &[&str] = &[
     "ListInstanceProfilesForRole",
     "PutRolePermissionsBoundary",
     "DeleteRolePermissionsBoundary",
+    "SimulateCustomPolicy",
+    "SimulatePrincipalPolicy",
 ];
 
 pub async fn dispatch(
@@ -169,6 +172,8 @@ pub async fn dispatch(
         "ListInstanceProfilesForRole" => roles::list_instance_profiles_for_role(&cx, p),
         "PutRolePermissionsBoundary" => policies::put_boundary(&cx, p, "role").await,
         "DeleteRolePermissionsBoundary" => policies::delete_boundary(&cx, p, "role").await,
+        "SimulateCustomPolicy" => simulate::simulate_custom_policy(&cx, p),
+        "SimulatePrincipalPolicy" => simulate::simulate_principal_policy(&cx, p),
         other => Err(ApiError::invalid_action(other, "2010-05-08")),
     }
 }
