@@ -292,10 +292,10 @@ async fn corpus_through_simulate_custom_policy() {
     let total = cases.len();
     let skipped_total: usize = skipped.values().sum();
     println!(
-        "policy corpus through SimulateCustomPolicy: {run} run, {skipped_total} skipped of {total}"
+        "policy corpus through SimulateCustomPolicy: {run} run, {skipped_total} not expressible by the API (covered by the library corpus runner) of {total}"
     );
     for (why, n) in &skipped {
-        println!("  skipped {n}: {why}");
+        println!("  not expressible {n}: {why}");
     }
     assert!(
         failures.is_empty(),

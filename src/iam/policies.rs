@@ -84,7 +84,7 @@ fn write_policy(x: &mut Xml, m: &ManagedPolicy) {
         .elem("Path", &m.path)
         .elem("DefaultVersionId", &m.default_version)
         .num("AttachmentCount", m.attachment_count)
-        .num("PermissionsBoundaryUsageCount", 0)
+        .num("PermissionsBoundaryUsageCount", m.boundary_usage_count)
         .boolean("IsAttachable", true)
         .opt("Description", m.description.as_deref())
         .time("CreateDate", m.created_at)

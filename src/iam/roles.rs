@@ -69,7 +69,19 @@ fn resolve_principal(view: &Snapshot, arn: &str) -> Option<String> {
     }
 }
 
-pub(crate) fn write_role(x: &mut Xml, r: &Role, full: bool) {
+/// The trust policy as IAM shows it: a principal whose user or role was deleted (or deleted
+/// and re-created) appears as the unique id it was bound to, since it no longer names anyone.
+fn displayed_trust(view: &Snapshot, r: &Role) -> String {
+    let mut doc = r.trust_document.clone();
+    for (arn, id) in r.trust.bound_principal_ids() {
+        if resolve_principal(view, arn).as_deref() != Some(id) {
+            doc = doc.replace(&format!("\"{arn}\""), &format!("\"{id}\""));
+        }
+    }
+    doc
+}
+
+pub(crate) fn write_role(x: &mut Xml, view: &Snapshot, r: &Role, full: bool) {
     x.elem("Path", &r.path)
         .elem("RoleName", &r.name)
         .elem("RoleId", &r.id)
@@ -77,7 +89,7 @@ pub(crate) fn write_role(x: &mut Xml, r: &Role, full: bool) {
         .time("CreateDate", r.created_at)
         .elem(
             "AssumeRolePolicyDocument",
-            &encode_document(&r.trust_document),
+            &encode_document(&displayed_trust(view, r)),
         )
         .opt("Description", r.description.as_deref())
         .num("MaxSessionDuration", r.max_session);
@@ -167,7 +179,8 @@ pub(crate) async fn create_role(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutp
         .write(WriteKind::Iam, move |tx| sp::insert_role(tx, &r, &bindings))
         .await?;
     let mut x = Xml::new();
-    x.nest("Role", |x| write_role(x, &role, true));
+    let view = cx.state.store.view();
+    x.nest("Role", |x| write_role(x, &view, &role, true));
     Ok(Some(x))
 }
 
@@ -175,7 +188,8 @@ pub(crate) fn get_role(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
     let role = find_role(cx, &role_name(p)?)?;
     cx.authorize_tagged(&role.arn(), &role.tags)?;
     let mut x = Xml::new();
-    x.nest("Role", |x| write_role(x, &role, true));
+    let view = cx.state.store.view();
+    x.nest("Role", |x| write_role(x, &view, &role, true));
     Ok(Some(x))
 }
 
@@ -195,7 +209,7 @@ pub(crate) fn list_roles(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
         .filter(|(_, r)| r.path.starts_with(&prefix));
     let (items, next) = page(roles, max);
     let mut x = Xml::new();
-    x.list("Roles", items, |x, r| write_role(x, r, false));
+    x.list("Roles", items, |x, r| write_role(x, &view, r, false));
     write_paging(&mut x, next.as_deref());
     Ok(Some(x))
 }

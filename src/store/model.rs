@@ -241,6 +241,17 @@ impl Snapshot {
             }
         }
         s.policies = super::policies::PolicyState::load(conn)?;
+        let boundaries: Vec<String> = s
+            .users
+            .values()
+            .filter_map(|u| u.boundary.clone())
+            .chain(s.policies.roles.values().filter_map(|r| r.boundary.clone()))
+            .collect();
+        for arn in boundaries {
+            if let Some(p) = s.policies.managed.get_mut(&arn) {
+                p.boundary_usage_count += 1;
+            }
+        }
         Ok(s)
     }
 

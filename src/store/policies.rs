@@ -80,6 +80,8 @@ pub struct ManagedPolicy {
     /// The default version, compiled.
     pub compiled: Arc<Policy>,
     pub attachment_count: usize,
+    /// Users and roles using this policy as their permissions boundary.
+    pub boundary_usage_count: usize,
 }
 
 impl ManagedPolicy {
@@ -217,6 +219,7 @@ impl PolicyState {
                     updated_at: from_ts(updated),
                     compiled,
                     attachment_count: 0,
+                    boundary_usage_count: 0,
                 },
             );
         }
@@ -546,6 +549,14 @@ pub fn delete_policy_version(tx: &Transaction<'_>, arn: &str, version_id: &str) 
 /// Delete a managed policy once it is detached everywhere and has no other versions.
 pub fn delete_policy(tx: &Transaction<'_>, arn: &str) -> ApiResult<()> {
     policy_exists(tx, arn)?;
+    // A permissions boundary in use counts as an attachment.
+    let as_boundary = count(tx, "SELECT COUNT(*) FROM users WHERE boundary = ?1", [arn])?
+        + count(tx, "SELECT COUNT(*) FROM roles WHERE boundary = ?1", [arn])?;
+    if as_boundary > 0 {
+        return Err(ApiError::delete_conflict(
+            "Cannot delete a policy attached to entities.",
+        ));
+    }
     if count(
         tx,
         "SELECT COUNT(*) FROM attachments WHERE policy_arn = ?1",
@@ -647,7 +658,7 @@ pub fn put_inline(
     let limit = inline_limit(owner);
     if total > limit {
         return Err(ApiError::limit_exceeded(format!(
-            "Maximum policy size of {limit} bytes exceeded for {} {owner_name}.",
+            "Maximum policy size of {limit} bytes exceeded for {} {owner_name}",
             owner.kind()
         )));
     }

@@ -79,19 +79,24 @@ def corpus_request(case: dict) -> dict | str:
     return kw
 
 
-REQUESTS = [(c, corpus_request(c)) for c in CORPUS]
+# Cases the AWS API can express run here; the rest (session policies, role-session, root,
+# federated and service callers, unique-id-bound principals) have no SimulateCustomPolicy
+# input and are covered by the library's corpus runner (`cargo test --lib policy::`).
+ALL = [(c, corpus_request(c)) for c in CORPUS]
+EXPRESSIBLE = [(c, kw) for c, kw in ALL if isinstance(kw, dict)]
 
 
 def test_corpus_coverage():
-    run = sum(1 for _, kw in REQUESTS if isinstance(kw, dict))
-    print(f"policy corpus through boto3: {run} run, {len(CORPUS) - run} skipped of {len(CORPUS)}")
-    assert run * 10 >= len(CORPUS) * 6
+    reasons = {}
+    for _, kw in ALL:
+        if isinstance(kw, str):
+            reasons[kw] = reasons.get(kw, 0) + 1
+    print(f"policy corpus through boto3: {len(EXPRESSIBLE)} of {len(CORPUS)} cases; not expressible: {reasons}")
+    assert len(EXPRESSIBLE) * 10 >= len(CORPUS) * 8
 
 
-@pytest.mark.parametrize("case,kw", REQUESTS, ids=[c["name"] for c in CORPUS])
+@pytest.mark.parametrize("case,kw", EXPRESSIBLE, ids=[c["name"] for c, _ in EXPRESSIBLE])
 def test_corpus_case(server, case, kw):
-    if isinstance(kw, str):
-        pytest.skip(f"SimulateCustomPolicy cannot express: {kw}")
     # validate=False: ContextKeyName has a 5-character minimum in the model that some corpus
     # keys could miss; the server applies its own checks.
     iam = server.boto3_client("iam", validate=False)
@@ -140,7 +145,7 @@ def test_cli_simulate_custom_policy_example(server):
 
 def test_cli_corpus_cases(server):
     """A few corpus cases through the CLI, JSON input form (every parameter at once)."""
-    picked = [c for c, kw in REQUESTS if isinstance(kw, dict)
+    picked = [c for c, kw in ALL if isinstance(kw, dict)
               and ("ResourcePolicy" in kw or "PermissionsBoundaryPolicyInputList" in kw or "ContextEntries" in kw)]
     picked = picked[:2] + [c for c in picked if "ResourcePolicy" in corpus_request(c)][:2] \
         + [c for c in picked if "PermissionsBoundaryPolicyInputList" in corpus_request(c)][:1]
