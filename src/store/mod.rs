@@ -264,6 +264,8 @@ fn writer_loop(
             .unwrap_or((false, false))
     };
     let mut last_commit = std::time::Instant::now();
+    // The connection opens with synchronous=FULL.
+    let mut flushing = true;
     loop {
         // Records someone waits for are committed at once (whatever queued meanwhile joins
         // the batch). Records nobody waits for linger up to AUDIT_LINGER so that one commit
@@ -314,6 +316,19 @@ fn writer_loop(
             .map(|mut b| std::mem::take(&mut *b))
             .unwrap_or_default();
         let mut iam_changed = false;
+        // A batch that anyone waits for (a job, or an audit record guarding credentials) is
+        // flushed to disk before its callers hear back. A batch of audit records nobody waits
+        // for is committed without its own flush: it survives a crash of this process (the
+        // kernel has it), and the next flushed commit makes it durable against power loss too.
+        let flush =
+            !audit_waiters.is_empty() || batch.iter().any(|m| matches!(m, Msg::Write { .. }));
+        if flush != flushing {
+            let mode = if flush { "FULL" } else { "NORMAL" };
+            match conn.pragma_update(None, "synchronous", mode) {
+                Ok(()) => flushing = flush,
+                Err(e) => tracing::error!(error = %e, "store: cannot set synchronous mode"),
+            }
+        }
         let committed = match conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         {
@@ -375,6 +390,8 @@ fn writer_loop(
             seen_version = v;
             reload(&conn, &keyring, &view);
         }
+        // Nobody hears "committed" for a batch that should have been flushed and was not.
+        let committed = committed && (flushing || !flush);
         for r in responders {
             r(committed);
         }
