@@ -410,3 +410,20 @@ pub(crate) fn page<T>(
     }
     (out, None)
 }
+
+/// One page of a list whose marker is a position: how many items earlier pages returned.
+pub(crate) fn page_by_position<T>(
+    items: impl IntoIterator<Item = T>,
+    marker: Option<&str>,
+    max: usize,
+) -> (Vec<T>, Option<String>) {
+    let start = marker.and_then(|m| m.parse::<usize>().ok()).unwrap_or(0);
+    page(
+        items
+            .into_iter()
+            .enumerate()
+            .skip(start)
+            .map(|(i, t)| ((i + 1).to_string(), t)),
+        max,
+    )
+}

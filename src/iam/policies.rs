@@ -13,8 +13,8 @@ use crate::store::policies::{self as sp, ManagedPolicy, NewPolicy, Owner};
 use crate::store::{WriteKind, identity};
 
 use super::{
-    Cx, page, paging, parse_tags, path_param, path_prefix, validate_existing_name, write_paging,
-    write_tags,
+    Cx, page, page_by_position, paging, parse_tags, path_param, path_prefix,
+    validate_existing_name, write_paging, write_tags,
 };
 
 /// Policy documents go out URL-encoded (botocore decodes them); keep unreserved characters.
@@ -231,18 +231,7 @@ pub(crate) fn list_policy_versions(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionO
     let m = find_policy(cx, &arn)?;
     let mut versions: Vec<_> = m.versions.iter().collect();
     versions.reverse();
-    let start = marker
-        .as_deref()
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(0);
-    let (items, next) = page(
-        versions
-            .into_iter()
-            .enumerate()
-            .skip(start)
-            .map(|(i, v)| ((i + 1).to_string(), v)),
-        max,
-    );
+    let (items, next) = page_by_position(versions, marker.as_deref(), max);
     let mut x = Xml::new();
     x.list("Versions", items, |x, v| {
         x.elem("VersionId", &v.version_id)
@@ -456,18 +445,7 @@ pub(crate) fn list_attached_policies(
         .filter(|m| m.path.starts_with(&prefix))
         .map(|m| (m.name.clone(), m.arn.clone()))
         .collect();
-    let start = marker
-        .as_deref()
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(0);
-    let (items, next) = page(
-        items
-            .into_iter()
-            .enumerate()
-            .skip(start)
-            .map(|(i, v)| ((i + 1).to_string(), v)),
-        max,
-    );
+    let (items, next) = page_by_position(items, marker.as_deref(), max);
     let mut x = Xml::new();
     x.list("AttachedPolicies", items, |x, (name, arn)| {
         x.elem("PolicyName", &name).elem("PolicyArn", &arn);

@@ -15,8 +15,8 @@ use crate::store::{Snapshot, WriteKind};
 
 use super::policies::{document_param, encode_document, policy_error};
 use super::{
-    Cx, check_tag_quota, page, paging, parse_tags, path_param, path_prefix, tag_keys,
-    validate_existing_name, validate_new_name, write_paging, write_tags,
+    Cx, check_tag_quota, page, page_by_position, paging, parse_tags, path_param, path_prefix,
+    tag_keys, validate_existing_name, validate_new_name, write_paging, write_tags,
 };
 
 pub const MAX_SESSION_DEFAULT: i64 = 3_600;
@@ -302,18 +302,7 @@ pub(crate) fn list_role_tags(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput>
     let role = find_role(cx, &role_name(p)?)?;
     let (max, marker) = paging(p)?;
     cx.authorize_tagged(&role.arn(), &role.tags)?;
-    let start = marker
-        .as_deref()
-        .and_then(|m| m.parse::<usize>().ok())
-        .unwrap_or(0);
-    let tags = role
-        .tags
-        .iter()
-        .cloned()
-        .enumerate()
-        .skip(start)
-        .map(|(i, t)| ((i + 1).to_string(), t));
-    let (items, next) = page(tags, max);
+    let (items, next) = page_by_position(role.tags.iter().cloned(), marker.as_deref(), max);
     let mut x = Xml::new();
     write_tags(&mut x, &items);
     write_paging(&mut x, next.as_deref());

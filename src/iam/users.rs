@@ -8,8 +8,8 @@ use crate::http::xml::Xml;
 use crate::store::{self, User, WriteKind, identity};
 
 use super::{
-    Cx, check_tag_quota, page, paging, parse_tags, path_param, path_prefix, tag_keys,
-    validate_existing_name, validate_new_name, write_paging, write_tags,
+    Cx, check_tag_quota, page, page_by_position, paging, parse_tags, path_param, path_prefix,
+    tag_keys, validate_existing_name, validate_new_name, write_paging, write_tags,
 };
 
 pub(crate) fn write_user(x: &mut Xml, u: &User, with_tags: bool) {
@@ -177,19 +177,7 @@ pub(crate) fn list_user_tags(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput>
     let (max, marker) = paging(p)?;
     let user = find_user(cx, name)?;
     cx.authorize(&user.arn())?;
-    // The marker is how many tags earlier pages returned.
-    let start = marker
-        .as_deref()
-        .and_then(|m| m.parse::<usize>().ok())
-        .unwrap_or(0);
-    let tags = user
-        .tags
-        .iter()
-        .cloned()
-        .enumerate()
-        .skip(start)
-        .map(|(i, t)| ((i + 1).to_string(), t));
-    let (items, next) = page(tags, max);
+    let (items, next) = page_by_position(user.tags.iter().cloned(), marker.as_deref(), max);
     let mut x = Xml::new();
     write_tags(&mut x, &items);
     write_paging(&mut x, next.as_deref());
