@@ -15,19 +15,10 @@ use std::time::Duration;
 
 use aws_sdk_iam::error::ProvideErrorMetadata as _;
 use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
-use common::{Creds, TestServer, code, message};
+use common::{Creds, TestServer, code, iam_code, message};
 use serde_json::json;
 
 const A: &str = "000000000000";
-
-fn iam_code<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
-    e: &aws_sdk_iam::error::SdkError<E, R>,
-) -> String {
-    e.as_service_error()
-        .and_then(|e| e.code())
-        .unwrap_or("not a service error")
-        .to_owned()
-}
 
 fn trust(
     principal: serde_json::Value,

@@ -8,24 +8,10 @@
 )]
 
 mod common;
+use common::{iam_code, iam_message};
 
-use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::Tag;
 use common::TestServer;
-
-fn iam_code<E: ProvideErrorMetadata, R>(e: &aws_sdk_iam::error::SdkError<E, R>) -> String {
-    e.as_service_error()
-        .and_then(|e| e.code())
-        .unwrap_or("not a service error")
-        .to_owned()
-}
-
-fn iam_message<E: ProvideErrorMetadata, R>(e: &aws_sdk_iam::error::SdkError<E, R>) -> String {
-    e.as_service_error()
-        .and_then(|e| e.message())
-        .unwrap_or("")
-        .to_owned()
-}
 
 #[tokio::test]
 async fn user_lifecycle() {

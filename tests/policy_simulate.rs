@@ -11,10 +11,10 @@
 )]
 
 mod common;
+use common::{iam_code, iam_message};
 
 use std::collections::HashMap;
 
-use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::operation::simulate_custom_policy::builders::SimulateCustomPolicyFluentBuilder;
 use aws_sdk_iam::types::{
     ContextEntry, ContextKeyTypeEnum, EvaluationResult, PolicyEvaluationDecisionType as D, Position,
@@ -26,20 +26,6 @@ const CORPUS: &str = include_str!("policy_corpus.json");
 
 /// A document that applies to nothing: stands in for an empty identity list (the API needs one).
 const NOOP: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"tessera:nothing","Resource":"arn:aws:tessera:::nothing"}]}"#;
-
-fn iam_code<E: ProvideErrorMetadata, R>(e: &aws_sdk_iam::error::SdkError<E, R>) -> String {
-    e.as_service_error()
-        .and_then(|e| e.code())
-        .unwrap_or("not a service error")
-        .to_owned()
-}
-
-fn iam_message<E: ProvideErrorMetadata, R>(e: &aws_sdk_iam::error::SdkError<E, R>) -> String {
-    e.as_service_error()
-        .and_then(|e| e.message())
-        .unwrap_or("")
-        .to_owned()
-}
 
 fn entry(name: &str, ty: &str, values: &[&str]) -> ContextEntry {
     let mut b = ContextEntry::builder()

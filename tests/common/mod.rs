@@ -211,3 +211,23 @@ pub fn base32_decode(s: &str) -> Vec<u8> {
     }
     out
 }
+
+/// The AWS error code of an IAM SDK error.
+pub fn iam_code<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
+    e: &aws_sdk_iam::error::SdkError<E, R>,
+) -> String {
+    e.as_service_error()
+        .and_then(|e| e.code())
+        .unwrap_or("not a service error")
+        .to_owned()
+}
+
+/// The AWS error message of an IAM SDK error.
+pub fn iam_message<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
+    e: &aws_sdk_iam::error::SdkError<E, R>,
+) -> String {
+    e.as_service_error()
+        .and_then(|e| e.message())
+        .unwrap_or("")
+        .to_owned()
+}
