@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use aws_sdk_iam::error::ProvideErrorMetadata as _;
 use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
-use common::{Creds, TestServer, code, iam_code, message};
+use common::{Creds, TestServer, code, iam_code, message, totp};
 use serde_json::json;
 
 const A: &str = "000000000000";
@@ -395,29 +395,12 @@ async fn external_id_absent_wrong_right() {
     );
 }
 
-fn totp(seed: &[u8], t: i64) -> String {
-    tessera::credentials::totp::code_at(
-        &tessera::credentials::Secret::from_bytes(seed.to_vec()),
-        u64::try_from(t).unwrap(),
-    )
-}
-
 #[tokio::test]
 async fn mfa_required_by_trust() {
     let s = TestServer::start().await;
     let iam = s.iam(&s.root);
     let h = s.user_with_key("hank").await;
-    let dev = iam
-        .create_virtual_mfa_device()
-        .virtual_mfa_device_name("hank")
-        .send()
-        .await
-        .unwrap();
-    let dev = dev.virtual_mfa_device().unwrap();
-    let serial = dev.serial_number().to_owned();
-    let seed = common::base32_decode(
-        std::str::from_utf8(dev.base32_string_seed().unwrap().as_ref()).unwrap(),
-    );
+    let (serial, seed) = s.virtual_mfa("hank").await;
     let now = s.clock.now().timestamp();
     iam.enable_mfa_device()
         .user_name("hank")

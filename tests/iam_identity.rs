@@ -355,20 +355,10 @@ async fn mfa_device_lifecycle() {
         .await
         .unwrap();
     assert_eq!(unassigned.virtual_mfa_devices().len(), 1);
-    let seed = common::base32_decode(
-        std::str::from_utf8(
-            dev.virtual_mfa_device()
-                .unwrap()
-                .base32_string_seed()
-                .unwrap()
-                .as_ref(),
-        )
-        .unwrap(),
-    );
-    let secret = tessera::credentials::Secret::from_bytes(seed);
-    let now = u64::try_from(s.clock.now().timestamp()).unwrap();
-    let c1 = tessera::credentials::totp::code_at(&secret, now - 30);
-    let c2 = tessera::credentials::totp::code_at(&secret, now);
+    let seed = common::mfa_seed(dev.virtual_mfa_device().unwrap());
+    let now = s.clock.now().timestamp();
+    let c1 = common::totp(&seed, now - 30);
+    let c2 = common::totp(&seed, now);
     iam.enable_mfa_device()
         .user_name("phoneuser")
         .serial_number(&serial)

@@ -12,7 +12,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Creds, TestServer, code, message};
+use common::{Creds, TestServer, code, message, totp};
 
 #[tokio::test]
 async fn get_caller_identity_root() {
@@ -281,28 +281,13 @@ async fn deleted_user_and_inactive_key_stop_at_once() {
     );
 }
 
-fn totp(seed: &[u8], t: i64) -> String {
-    let secret = tessera::credentials::Secret::from_bytes(seed.to_vec());
-    tessera::credentials::totp::code_at(&secret, u64::try_from(t).unwrap())
-}
-
 #[tokio::test]
 async fn mfa_session_with_single_use_codes() {
     let s = TestServer::start().await;
     let iam = s.iam(&s.root);
     let dave = s.user_with_key("dave").await;
-    let dev = iam
-        .create_virtual_mfa_device()
-        .virtual_mfa_device_name("dave-phone")
-        .send()
-        .await
-        .unwrap();
-    let dev = dev.virtual_mfa_device().unwrap();
-    let serial = dev.serial_number().to_owned();
+    let (serial, seed) = s.virtual_mfa("dave-phone").await;
     assert_eq!(serial, "arn:aws:iam::000000000000:mfa/dave-phone");
-    let seed = common::base32_decode(
-        std::str::from_utf8(dev.base32_string_seed().unwrap().as_ref()).unwrap(),
-    );
     let now = s.clock.now().timestamp();
 
     // Enabling needs two consecutive codes.

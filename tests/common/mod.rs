@@ -231,3 +231,29 @@ pub fn iam_message<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
         .unwrap_or("")
         .to_owned()
 }
+
+/// The TOTP code of `seed` at unix time `t`, as an authenticator app would show it.
+pub fn totp(seed: &[u8], t: i64) -> String {
+    let secret = tessera::credentials::Secret::from_bytes(seed.to_vec());
+    tessera::credentials::totp::code_at(&secret, u64::try_from(t).unwrap())
+}
+
+/// The seed a CreateVirtualMFADevice answer carries (base64 on the wire, base32 inside).
+pub fn mfa_seed(dev: &aws_sdk_iam::types::VirtualMfaDevice) -> Vec<u8> {
+    base32_decode(std::str::from_utf8(dev.base32_string_seed().unwrap().as_ref()).unwrap())
+}
+
+impl TestServer {
+    /// Create a virtual MFA device (as root); returns its serial number and seed.
+    pub async fn virtual_mfa(&self, name: &str) -> (String, Vec<u8>) {
+        let out = self
+            .iam(&self.root)
+            .create_virtual_mfa_device()
+            .virtual_mfa_device_name(name)
+            .send()
+            .await
+            .unwrap();
+        let dev = out.virtual_mfa_device().unwrap();
+        (dev.serial_number().to_owned(), mfa_seed(dev))
+    }
+}
