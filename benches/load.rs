@@ -96,7 +96,7 @@ async fn wait_port(port: u16) {
 async fn run(warmup: Duration, measure: Duration, conns: usize, full: bool) {
     let dir = tempfile::tempdir().unwrap();
     let tport = free_port();
-    let _tessera = Proc(
+    let tessera = Proc(
         Command::new(env!("CARGO_BIN_EXE_tessera"))
             .args([
                 "serve",
@@ -113,7 +113,7 @@ async fn run(warmup: Duration, measure: Duration, conns: usize, full: bool) {
             .unwrap(),
     );
     let bport = free_port();
-    let _bare = Proc(
+    let bare_proc = Proc(
         Command::new(std::env::current_exe().unwrap())
             .env(BARE_ENV, format!("127.0.0.1:{bport}"))
             .stdout(Stdio::null())
@@ -222,18 +222,18 @@ async fn run(warmup: Duration, measure: Duration, conns: usize, full: bool) {
     // The reference is the bare endpoint fed an empty POST (what the targets are stated
     // against); the same signed request bytes sent to the bare endpoint are shown too, to
     // separate our work from the cost of receiving a larger request.
-    let base = drive(bport, &bare, conns, warmup, measure).await;
+    let base = drive(bport, bare_proc.0.id(), &bare, conns, warmup, measure).await;
     report("bare axum endpoint, empty POST", &base, None);
-    let same = drive(bport, &gci, conns, warmup, measure).await;
+    let same = drive(bport, bare_proc.0.id(), &gci, conns, warmup, measure).await;
     report(
         "bare endpoint, same bytes as GetCallerIdentity",
         &same,
         Some(&base),
     );
-    let r = drive(tport, &gci, conns, warmup, measure).await;
+    let r = drive(tport, tessera.0.id(), &gci, conns, warmup, measure).await;
     report("GetCallerIdentity (session credentials)", &r, Some(&base));
     assert!(r.errors == 0, "GetCallerIdentity answered non-200");
-    let r = drive(tport, &assume, conns, warmup, measure).await;
+    let r = drive(tport, tessera.0.id(), &assume, conns, warmup, measure).await;
     report("AssumeRole (user key, 2-condition trust)", &r, Some(&base));
     assert!(r.errors == 0, "AssumeRole answered non-200");
 }
@@ -244,6 +244,24 @@ struct Result {
     errors: u64,
     secs: f64,
     latencies_us: Vec<u32>,
+    /// CPU seconds (user + system) the server process and this client used while measuring.
+    server_cpu: f64,
+    client_cpu: f64,
+}
+
+/// User + system CPU seconds of a process so far, from `/proc/<pid>/stat` (0 where unreadable).
+fn cpu_seconds(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0 // USER_HZ
 }
 
 impl Result {
@@ -271,13 +289,35 @@ fn report(name: &str, r: &Result, base: Option<&Result>) {
         print!("   ratio to bare: {:.1}%", 100.0 * r.rps() / b.rps());
     }
     println!();
+    if r.count > 0 {
+        println!(
+            "{:<44} CPU per request: server {:.1} us, client {:.1} us",
+            "",
+            1e6 * r.server_cpu / r.count as f64,
+            1e6 * r.client_cpu / r.count as f64
+        );
+    }
 }
 
 /// `conns` connections replaying `req` as fast as answers come, for warmup + measure.
-async fn drive(port: u16, req: &[u8], conns: usize, warmup: Duration, measure: Duration) -> Result {
+async fn drive(
+    port: u16,
+    server_pid: u32,
+    req: &[u8],
+    conns: usize,
+    warmup: Duration,
+    measure: Duration,
+) -> Result {
     let start = Instant::now();
     let measure_from = start + warmup;
     let end = measure_from + measure;
+    let server_pid = server_pid.to_string();
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        let (s0, c0) = (cpu_seconds(&server_pid), cpu_seconds("self"));
+        tokio::time::sleep_until(end.into()).await;
+        (cpu_seconds(&server_pid) - s0, cpu_seconds("self") - c0)
+    });
     let mut tasks = Vec::new();
     for _ in 0..conns {
         let req = req.to_vec();
@@ -329,6 +369,7 @@ async fn drive(port: u16, req: &[u8], conns: usize, warmup: Duration, measure: D
         secs: measure.as_secs_f64(),
         ..Default::default()
     };
+    (total.server_cpu, total.client_cpu) = cpu.await.unwrap();
     for t in tasks {
         let r = t.await.unwrap();
         total.count += r.count;

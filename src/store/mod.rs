@@ -298,6 +298,26 @@ fn writer_loop(
             Err(RecvTimeoutError::Disconnected) => return,
         };
         let mut batch = vec![first];
+        // Records nobody waits for keep lingering after a nudge, so that under load one commit
+        // per AUDIT_LINGER carries them all; a job, a refresh or a waiting record ends it.
+        if matches!(batch.first(), Some(Msg::AuditPending)) {
+            loop {
+                if audit_state().1 {
+                    break;
+                }
+                let Some(left) = AUDIT_LINGER.checked_sub(last_commit.elapsed()) else {
+                    break;
+                };
+                match rx.recv_timeout(left) {
+                    Ok(Msg::AuditPending) => {}
+                    Ok(m) => {
+                        batch.push(m);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(m) => batch.push(m),
