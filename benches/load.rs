@@ -29,6 +29,11 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+/// The same allocator as the `tessera` binary, so the bare endpoint (this binary re-executed)
+/// differs from the server only in what it does per request.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ROOT_ID: &str = "AKIABENCHROOTKEYAAAA";
 const ROOT_SECRET: &str = "benchRootSecretKey0123456789abcdefghijkl";
 const BARE_ENV: &str = "TESSERA_BENCH_BARE_LISTEN";
