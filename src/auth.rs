@@ -107,23 +107,18 @@ pub async fn authenticate(
             .expose();
         // The token must open under our keyring and name this very key id (checked before
         // expiry, so another session's expired token is simply invalid here).
-        let claims =
-            credentials::open_for_access_key(&state.keyring(), token, akid, now).map_err(|e| {
-                match e {
-                    TokenError::Expired => ApiError::expired_token(),
-                    TokenError::Invalid => ApiError::invalid_client_token_id()
-                        .with_detail("session token did not open for this access key id"),
-                }
+        let claims = credentials::open_for_access_key_cached(&state.keyring(), token, akid, now)
+            .map_err(|e| match e {
+                TokenError::Expired => ApiError::expired_token(),
+                TokenError::Invalid => ApiError::invalid_client_token_id()
+                    .with_detail("session token did not open for this access key id"),
             })?;
         let view = state.store.view();
         if !session_principal_exists(&view, &claims.principal) {
             return Err(ApiError::invalid_client_token_id()
                 .with_detail("the session's principal no longer exists"));
         }
-        (
-            claims.secret_access_key.clone(),
-            Principal::Session(Arc::new(claims)),
-        )
+        (claims.secret_access_key.clone(), Principal::Session(claims))
     } else {
         let mut view = state.store.view();
         if !view.access_keys.contains_key(akid) {

@@ -143,6 +143,8 @@ impl KeyEntry {
 pub struct Keyring {
     current: KeyEntry,
     previous: Vec<KeyEntry>,
+    /// Tokens opened under this keyring (see [`super::token::open_for_access_key_cached`]).
+    opened: super::token::OpenedTokens,
 }
 
 impl fmt::Debug for Keyring {
@@ -158,12 +160,18 @@ impl fmt::Debug for Keyring {
 }
 
 impl Keyring {
+    /// The cache of tokens opened under this keyring.
+    pub(crate) fn opened(&self) -> &super::token::OpenedTokens {
+        &self.opened
+    }
+
     /// A fresh keyring with one random key created at `now`.
     pub fn generate(now: DateTime<Utc>) -> Result<Self, KeyringError> {
         let id = random_key_id(&[])?;
         Ok(Self {
             current: KeyEntry::random(id, now)?,
             previous: Vec::new(),
+            opened: Default::default(),
         })
     }
 
@@ -185,7 +193,11 @@ impl Keyring {
         if previous.len() > PREVIOUS_GENERATIONS {
             return Err(KeyringError::Invalid("too many previous keys"));
         }
-        let ring = Self { current, previous };
+        let ring = Self {
+            current,
+            previous,
+            opened: Default::default(),
+        };
         let ids: Vec<KeyId> = ring.key_ids().collect();
         if ids
             .iter()
@@ -206,6 +218,8 @@ impl Keyring {
         let old = std::mem::replace(&mut self.current, fresh);
         self.previous.insert(0, old);
         self.previous.truncate(PREVIOUS_GENERATIONS);
+        // Tokens of a retired key must stop opening: forget everything opened so far.
+        self.opened = Default::default();
         Ok(id)
     }
 

@@ -563,11 +563,11 @@ pub fn context_value(ty: &str, values: &[&str]) -> Result<ContextValue, String> 
         }
     };
     let bad = v.items().iter().find(|s| match base {
-        "numeric" => s.number.is_none(),
-        "boolean" => s.boolean.is_none(),
-        "ip" => s.ip.is_none(),
-        "binary" => s.bytes.is_none(),
-        "date" => s.date.is_none(),
+        "numeric" => s.number().is_none(),
+        "boolean" => s.boolean().is_none(),
+        "ip" => s.ip().is_none(),
+        "binary" => s.bytes().is_none(),
+        "date" => s.date().is_none(),
         _ => false,
     });
     match bad {

@@ -269,17 +269,16 @@ impl Condition {
                 patterns.iter().any(|p| p.matches(&s.text, *fold, ctx))
             }
             Values::Num { cmp, values } => s
-                .number
+                .number()
                 .is_some_and(|n| values.iter().any(|v| cmp.holds(&n, v))),
             Values::Date { cmp, values } => s
-                .date
+                .date()
                 .is_some_and(|d| values.iter().any(|v| cmp.holds(&d, v))),
-            Values::Bool(values) => s.boolean.is_some_and(|b| values.contains(&b)),
-            Values::Binary(values) => s
-                .bytes
-                .as_deref()
-                .is_some_and(|b| values.iter().any(|v| v == b)),
-            Values::Ip(values) => s.ip.is_some_and(|ip| values.iter().any(|c| c.contains(ip))),
+            Values::Bool(values) => s.boolean().is_some_and(|b| values.contains(&b)),
+            Values::Binary(values) => s.bytes().is_some_and(|b| values.iter().any(|v| v == b)),
+            Values::Ip(values) => s
+                .ip()
+                .is_some_and(|ip| values.iter().any(|c| c.contains(ip))),
             Values::Arn(values) => values.iter().any(|p| p.matches(&s.text, ctx)),
             Values::Null(_) => false,
         }

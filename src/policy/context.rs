@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -184,28 +185,62 @@ pub(crate) fn arn_account(arn: &str) -> &str {
     arn.split(':').nth(4).unwrap_or("")
 }
 
-/// One request value with its typed views, computed once at insertion.
-#[derive(Debug, Clone, PartialEq)]
+/// One request value with its typed views, each parsed at most once and only when a condition
+/// operator of that type asks (most keys are only ever compared as strings).
+#[derive(Debug, Clone)]
 pub(crate) struct Scalar {
     /// The value as text (what string, ARN operators and variables see).
     pub text: Box<str>,
-    pub number: Option<f64>,
-    pub date: Option<DateTime<Utc>>,
-    pub boolean: Option<bool>,
-    pub ip: Option<IpAddr>,
-    pub bytes: Option<Vec<u8>>,
+    number: OnceLock<Option<f64>>,
+    date: OnceLock<Option<DateTime<Utc>>>,
+    boolean: OnceLock<Option<bool>>,
+    ip: OnceLock<Option<IpAddr>>,
+    bytes: OnceLock<Option<Vec<u8>>>,
 }
 
 impl Scalar {
     fn from_text(text: &str) -> Self {
         Self {
             text: text.into(),
-            number: parse_number(text),
-            date: parse_date(text),
-            boolean: parse_bool(text),
-            ip: text.parse().ok(),
-            bytes: B64.decode(text).ok(),
+            number: OnceLock::new(),
+            date: OnceLock::new(),
+            boolean: OnceLock::new(),
+            ip: OnceLock::new(),
+            bytes: OnceLock::new(),
         }
+    }
+
+    pub fn number(&self) -> Option<f64> {
+        *self.number.get_or_init(|| parse_number(&self.text))
+    }
+
+    pub fn date(&self) -> Option<DateTime<Utc>> {
+        *self.date.get_or_init(|| parse_date(&self.text))
+    }
+
+    pub fn boolean(&self) -> Option<bool> {
+        *self.boolean.get_or_init(|| parse_bool(&self.text))
+    }
+
+    pub fn ip(&self) -> Option<IpAddr> {
+        *self.ip.get_or_init(|| self.text.parse().ok())
+    }
+
+    pub fn bytes(&self) -> Option<&[u8]> {
+        self.bytes
+            .get_or_init(|| B64.decode(&*self.text).ok())
+            .as_deref()
+    }
+}
+
+impl PartialEq for Scalar {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+            && self.number() == other.number()
+            && self.date() == other.date()
+            && self.boolean() == other.boolean()
+            && self.ip() == other.ip()
+            && self.bytes() == other.bytes()
     }
 }
 
@@ -259,7 +294,7 @@ impl ContextValue {
     pub fn date(t: DateTime<Utc>) -> Self {
         let mut v = Self::string(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
         if let Some(s) = v.items.first_mut() {
-            s.date = Some(t);
+            s.date = OnceLock::from(Some(t));
         }
         v
     }
@@ -273,7 +308,7 @@ impl ContextValue {
     pub fn binary(bytes: &[u8]) -> Self {
         let mut v = Self::string(&B64.encode(bytes));
         if let Some(s) = v.items.first_mut() {
-            s.bytes = Some(bytes.to_vec());
+            s.bytes = OnceLock::from(Some(bytes.to_vec()));
         }
         v
     }
