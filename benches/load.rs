@@ -45,6 +45,12 @@ fn main() {
         return;
     }
     let full = std::env::args().any(|a| a == "--bench");
+    // `cargo bench --bench load -- assume` runs only the targets whose name contains "assume"
+    // (case-insensitive); the bare endpoint always runs.
+    let filter: Option<String> = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .map(|a| a.to_ascii_lowercase());
     let (warmup, measure, conns) = if full {
         (Duration::from_secs(2), Duration::from_secs(8), 32)
     } else {
@@ -55,7 +61,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(run(warmup, measure, conns, full));
+    rt.block_on(run(warmup, measure, conns, full, filter));
 }
 
 /// The reference: axum with the same runtime, one route answering a small XML-sized body.
@@ -98,7 +104,18 @@ async fn wait_port(port: u16) {
     }
 }
 
-async fn run(warmup: Duration, measure: Duration, conns: usize, full: bool) {
+async fn run(
+    warmup: Duration,
+    measure: Duration,
+    conns: usize,
+    full: bool,
+    filter: Option<String>,
+) {
+    let wanted = |name: &str| {
+        filter
+            .as_ref()
+            .is_none_or(|f| name.to_ascii_lowercase().contains(f))
+    };
     let dir = tempfile::tempdir().unwrap();
     let tport = free_port();
     let tessera = Proc(
@@ -229,18 +246,23 @@ async fn run(warmup: Duration, measure: Duration, conns: usize, full: bool) {
     // separate our work from the cost of receiving a larger request.
     let base = drive(bport, bare_proc.0.id(), &bare, conns, warmup, measure).await;
     report("bare axum endpoint, empty POST", &base, None);
-    let same = drive(bport, bare_proc.0.id(), &gci, conns, warmup, measure).await;
-    report(
-        "bare endpoint, same bytes as GetCallerIdentity",
-        &same,
-        Some(&base),
-    );
-    let r = drive(tport, tessera.0.id(), &gci, conns, warmup, measure).await;
-    report("GetCallerIdentity (session credentials)", &r, Some(&base));
-    assert!(r.errors == 0, "GetCallerIdentity answered non-200");
-    let r = drive(tport, tessera.0.id(), &assume, conns, warmup, measure).await;
-    report("AssumeRole (user key, 2-condition trust)", &r, Some(&base));
-    assert!(r.errors == 0, "AssumeRole answered non-200");
+    let gci_name = "bare endpoint, same bytes as GetCallerIdentity";
+    if wanted(gci_name) {
+        let same = drive(bport, bare_proc.0.id(), &gci, conns, warmup, measure).await;
+        report(gci_name, &same, Some(&base));
+    }
+    let name = "GetCallerIdentity (session credentials)";
+    if wanted(name) {
+        let r = drive(tport, tessera.0.id(), &gci, conns, warmup, measure).await;
+        report(name, &r, Some(&base));
+        assert!(r.errors == 0, "GetCallerIdentity answered non-200");
+    }
+    let name = "AssumeRole (user key, 2-condition trust)";
+    if wanted(name) {
+        let r = drive(tport, tessera.0.id(), &assume, conns, warmup, measure).await;
+        report(name, &r, Some(&base));
+        assert!(r.errors == 0, "AssumeRole answered non-200");
+    }
 }
 
 #[derive(Debug, Default)]
