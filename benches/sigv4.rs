@@ -11,8 +11,8 @@ use std::hint::black_box;
 use chrono::{TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tessera::sigv4::{
-    RequestParts, VerifyPolicy, canonical_request, parse, signature, signing_key, string_to_sign,
-    verify,
+    RequestParts, SigningKeyCache, VerifyPolicy, canonical_request, parse, signature, signing_key,
+    string_to_sign, verify, verify_cached,
 };
 
 const SECRET: &[u8] = b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -22,8 +22,12 @@ const SIGNED: &str = "amz-sdk-invocation-id;amz-sdk-request;content-length;conte
 /// A session token of the size tessera mints (base64url, no padding), ~700 bytes.
 fn token() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    (0..700u32)
-        .map(|i| char::from(ALPHABET[(i.wrapping_mul(2_654_435_761) >> 26) as usize]))
+    ALPHABET
+        .iter()
+        .cycle()
+        .step_by(7)
+        .take(700)
+        .map(|&b| char::from(b))
         .collect()
 }
 
@@ -32,15 +36,15 @@ fn headers(token: &str, authorization: &str) -> Vec<(String, Vec<u8>)> {
         ("Host", "127.0.0.1:4566"),
         ("Content-Type", "application/x-www-form-urlencoded"),
         ("Content-Length", "43"),
-        (
-            "User-Agent",
-            "aws-sdk-rust/1.3.9 os/linux lang/rust/1.90.0",
-        ),
+        ("User-Agent", "aws-sdk-rust/1.3.9 os/linux lang/rust/1.90.0"),
         (
             "x-amz-user-agent",
             "aws-sdk-rust/1.3.9 ua/2.1 api/sts/1.90.0 os/linux lang/rust/1.90.0 m/E",
         ),
-        ("amz-sdk-invocation-id", "5b2f6c1e-8f1a-4d0e-9a8b-3c2d1e0f4a5b"),
+        (
+            "amz-sdk-invocation-id",
+            "5b2f6c1e-8f1a-4d0e-9a8b-3c2d1e0f4a5b",
+        ),
         ("amz-sdk-request", "attempt=1; max=3"),
         ("X-Amz-Date", "20260101T000000Z"),
         ("X-Amz-Security-Token", token),
@@ -101,6 +105,15 @@ fn bench(c: &mut Criterion) {
         });
         c.bench_function("sigv4_verify_session", |b| {
             b.iter(|| verify(black_box(&auth), black_box(r), SECRET, &policy, now).unwrap())
+        });
+        // Warm: the key for this secret and day is already cached (every request after the
+        // first from one session).
+        let cache = SigningKeyCache::default();
+        verify_cached(&auth, r, SECRET, &policy, now, &cache).unwrap();
+        c.bench_function("sigv4_verify_session_cached", |b| {
+            b.iter(|| {
+                verify_cached(black_box(&auth), black_box(r), SECRET, &policy, now, &cache).unwrap()
+            })
         });
     });
 }
