@@ -49,35 +49,66 @@ pub fn canonical_request(
     req: &RequestParts<'_>,
     auth: &Authorization,
 ) -> Result<String, SigV4Error> {
+    let mut out = String::with_capacity(canonical_request_len_hint(req));
+    write_canonical_request(req, auth, &mut out)?;
+    Ok(out)
+}
+
+/// [`canonical_request`] appended to `out`: the one implementation, shared by `verify` (which
+/// hashes it from a buffer it reuses for the string to sign) and the stage-by-stage tests.
+pub(crate) fn write_canonical_request(
+    req: &RequestParts<'_>,
+    auth: &Authorization,
+    out: &mut String,
+) -> Result<(), SigV4Error> {
     let signed = auth.signed_headers();
-    let mut out = String::with_capacity(256 + req.query.len() + 64 * signed.len());
     // <HTTPMethod>
     out.push_str(req.method);
     out.push('\n');
     // <CanonicalURI>
-    out.push_str(&canonical_uri(req.path));
+    write_canonical_uri(req.path, out);
     out.push('\n');
     // <CanonicalQueryString>
-    out.push_str(&canonical_query_string(req.query, auth.form()));
+    write_canonical_query_string(req.query, auth.form(), out);
     out.push('\n');
     // <CanonicalHeaders>
-    out.push_str(&canonical_headers(req, signed)?);
+    write_canonical_headers(req, signed, out)?;
     out.push('\n');
     // <SignedHeaders>
-    out.push_str(&signed.join(";"));
+    for (i, name) in signed.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(name);
+    }
     out.push('\n');
     // <HashedPayload>
-    out.push_str(&hashed_payload(req)?);
-    Ok(out)
+    payload_hash(req)?.push_to(out);
+    Ok(())
+}
+
+/// Room for the canonical request without regrowing: everything it copies from the request,
+/// with headroom for the path and query growing by re-encoding.
+pub(crate) fn canonical_request_len_hint(req: &RequestParts<'_>) -> usize {
+    let headers: usize = req.headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+    192 + req.method.len() + 3 * (req.path.len() + req.query.len()) + 2 * headers
 }
 
 /// `<CanonicalURI>` for non-S3 services: normalize, then `UriEncode` the raw (already encoded)
 /// path once more, keeping `/`.
 pub fn canonical_uri(raw_path: &str) -> String {
-    let normalized = normalize_path(raw_path);
-    let mut out = String::with_capacity(normalized.len() + 16);
-    uri_encode(normalized.as_bytes(), true, &mut out);
+    let mut out = String::with_capacity(raw_path.len() + 16);
+    write_canonical_uri(raw_path, &mut out);
     out
+}
+
+fn write_canonical_uri(raw_path: &str, out: &mut String) {
+    // Every STS and IAM request: nothing to normalize or encode.
+    if raw_path == "/" {
+        out.push('/');
+        return;
+    }
+    uri_encode(normalize_path(raw_path).as_bytes(), true, out);
 }
 
 /// RFC 3986 §5.2.4 remove-dot-segments plus dropping empty segments (`//`), on the raw path,
@@ -110,6 +141,12 @@ fn normalize_path(path: &str) -> String {
 /// sort by name then value (on the encoded forms, as the spec and both signers do), join.
 /// In the presigned form `X-Amz-Signature` itself is left out.
 pub fn canonical_query_string(raw_query: &str, form: AuthForm) -> String {
+    let mut out = String::with_capacity(raw_query.len() + 16);
+    write_canonical_query_string(raw_query, form, &mut out);
+    out
+}
+
+fn write_canonical_query_string(raw_query: &str, form: AuthForm, out: &mut String) {
     let mut pairs: Vec<(String, String)> = Vec::new();
     // Empty pieces (`a=1&&b=2`) are skipped, like `form_urlencoded::parse` and aws-sigv4.
     for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
@@ -125,7 +162,6 @@ pub fn canonical_query_string(raw_query: &str, form: AuthForm) -> String {
         pairs.push((ek, ev));
     }
     pairs.sort_unstable();
-    let mut out = String::with_capacity(raw_query.len() + 16);
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {
             out.push('&');
@@ -134,7 +170,6 @@ pub fn canonical_query_string(raw_query: &str, form: AuthForm) -> String {
         out.push('=');
         out.push_str(v);
     }
-    out
 }
 
 /// `<CanonicalHeaders>`: `name:value\n` for each signed name in order; a name sent several
@@ -143,6 +178,15 @@ pub fn canonical_query_string(raw_query: &str, form: AuthForm) -> String {
 /// real signer: a generic mismatch.
 pub fn canonical_headers(req: &RequestParts<'_>, signed: &[String]) -> Result<String, SigV4Error> {
     let mut out = String::new();
+    write_canonical_headers(req, signed, &mut out)?;
+    Ok(out)
+}
+
+fn write_canonical_headers(
+    req: &RequestParts<'_>,
+    signed: &[String],
+    out: &mut String,
+) -> Result<(), SigV4Error> {
     for name in signed {
         out.push_str(name);
         out.push(':');
@@ -154,31 +198,29 @@ pub fn canonical_headers(req: &RequestParts<'_>, signed: &[String]) -> Result<St
             found = true;
             let value = std::str::from_utf8(value)
                 .map_err(|_| SigV4Error::mismatch("signed header value is not UTF-8"))?;
-            trim_all(value, &mut out);
+            trim_all(value, out);
         }
         if !found {
             return Err(SigV4Error::mismatch("signed header absent from request"));
         }
         out.push('\n');
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Trimall: drop leading/trailing spaces (and HTAB, which HTTP parsers strip anyway) and
 /// collapse each inner run of spaces to one.
 fn trim_all(value: &str, out: &mut String) {
     let value = value.trim_matches([' ', '\t']);
-    let mut prev_space = false;
-    for c in value.chars() {
-        if c == ' ' {
-            if !prev_space {
-                out.push(' ');
-            }
-            prev_space = true;
-        } else {
-            out.push(c);
-            prev_space = false;
-        }
+    // With no space at either end, collapsing runs is joining the non-empty pieces between
+    // spaces with one space; a value without spaces (a session token) is one piece, copied whole.
+    let mut pieces = value.split(' ').filter(|p| !p.is_empty());
+    if let Some(first) = pieces.next() {
+        out.push_str(first);
+    }
+    for piece in pieces {
+        out.push(' ');
+        out.push_str(piece);
     }
 }
 
@@ -190,17 +232,39 @@ fn trim_all(value: &str, out: &mut String) {
 /// leave the STS parameters in the body unauthenticated: refused.
 /// Presigned STS requests from botocore, aws-sdk-go and aws-sigv4 hash the (empty) body too.
 pub fn hashed_payload(req: &RequestParts<'_>) -> Result<String, SigV4Error> {
-    let body_hash = hex_lower(digest::digest(&digest::SHA256, req.body).as_ref());
+    let mut out = String::with_capacity(64);
+    payload_hash(req)?.push_to(&mut out);
+    Ok(out)
+}
+
+/// `<HashedPayload>`'s value, kept on the stack.
+enum PayloadHash {
+    /// Lowercase hex SHA-256 of the body.
+    Body([u8; 64]),
+    Unsigned,
+}
+
+impl PayloadHash {
+    fn push_to(&self, out: &mut String) {
+        match self {
+            Self::Body(hex) => push_ascii(hex, out),
+            Self::Unsigned => out.push_str(UNSIGNED_PAYLOAD),
+        }
+    }
+}
+
+fn payload_hash(req: &RequestParts<'_>) -> Result<PayloadHash, SigV4Error> {
+    let body_hash = hex_lower_32(&sha256(req.body));
     let mut declared = req.header_values("x-amz-content-sha256");
     let first = declared.next();
     if declared.next().is_some() {
         return Err(SigV4Error::mismatch("x-amz-content-sha256 repeated"));
     }
     match first {
-        None => Ok(body_hash),
-        Some(v) if v == body_hash.as_bytes() => Ok(body_hash),
+        None => Ok(PayloadHash::Body(body_hash)),
+        Some(v) if v == body_hash.as_slice() => Ok(PayloadHash::Body(body_hash)),
         Some(v) if v == UNSIGNED_PAYLOAD.as_bytes() && req.body.is_empty() => {
-            Ok(UNSIGNED_PAYLOAD.to_owned())
+            Ok(PayloadHash::Unsigned)
         }
         Some(_) => Err(SigV4Error::mismatch(
             "x-amz-content-sha256 does not match the body",
@@ -214,9 +278,45 @@ pub fn hashed_payload(req: &RequestParts<'_>) -> Result<String, SigV4Error> {
 /// AWS4-HMAC-SHA256\n<RequestDateTime>\n<CredentialScope>\n<HashedCanonicalRequest>
 /// ```
 pub fn string_to_sign(amz_date: &str, scope: &Scope, canonical_request: &str) -> String {
+    let mut out = String::with_capacity(160);
+    write_string_to_sign(
+        amz_date,
+        scope,
+        &sha256(canonical_request.as_bytes()),
+        &mut out,
+    );
+    out
+}
+
+/// [`string_to_sign`] appended to `out`, from the canonical request's SHA-256: the one
+/// implementation, shared by `verify` and the stage-by-stage tests.
+pub(crate) fn write_string_to_sign(
+    amz_date: &str,
+    scope: &Scope,
+    hashed_canonical_request: &[u8; 32],
+    out: &mut String,
+) {
+    out.push_str(ALGORITHM);
+    out.push('\n');
+    // <RequestDateTime>
+    out.push_str(amz_date);
+    out.push('\n');
+    // <CredentialScope>
+    scope.push_to(out);
+    out.push('\n');
     // <HashedCanonicalRequest>
-    let hashed = hex_lower(digest::digest(&digest::SHA256, canonical_request.as_bytes()).as_ref());
-    format!("{ALGORITHM}\n{amz_date}\n{scope}\n{hashed}")
+    push_ascii(&hex_lower_32(hashed_canonical_request), out);
+}
+
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (o, b) in out
+        .iter_mut()
+        .zip(digest::digest(&digest::SHA256, bytes).as_ref())
+    {
+        *o = *b;
+    }
+    out
 }
 
 /// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + kSecret, Date), Region), Service), "aws4_request")`.
@@ -266,8 +366,8 @@ pub fn uri_encode(bytes: &[u8], keep_slash: bool, out: &mut String) {
             out.push(char::from(b));
         } else {
             out.push('%');
-            out.push(hex_digit(b >> 4).to_ascii_uppercase());
-            out.push(hex_digit(b & 0x0f).to_ascii_uppercase());
+            out.push(char::from(hex_digit(b >> 4).to_ascii_uppercase()));
+            out.push(char::from(hex_digit(b & 0x0f).to_ascii_uppercase()));
         }
     }
 }
@@ -313,16 +413,31 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-pub(crate) fn hex_lower(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(hex_digit(b >> 4));
-        s.push(hex_digit(b & 0x0f));
+/// Lowercase hex of a SHA-256 or HMAC-SHA256 output, on the stack.
+fn hex_lower_32(bytes: &[u8; 32]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        for (o, nibble) in pair.iter_mut().zip([b >> 4, b & 0x0f]) {
+            *o = hex_digit(nibble);
+        }
     }
-    s
+    out
 }
 
-/// Lowercase hex digit of a nibble (callers pass values below 16).
-fn hex_digit(nibble: u8) -> char {
-    char::from_digit(u32::from(nibble), 16).unwrap_or('0')
+/// Append ASCII bytes (hex digits) to a string.
+fn push_ascii(ascii: &[u8], out: &mut String) {
+    out.reserve(ascii.len());
+    for &b in ascii {
+        out.push(char::from(b));
+    }
+}
+
+/// Lowercase ASCII hex digit of a nibble (callers pass values below 16).
+fn hex_digit(nibble: u8) -> u8 {
+    let nibble = nibble & 0x0f;
+    if nibble < 10 {
+        b'0' + nibble
+    } else {
+        b'a' + nibble - 10
+    }
 }

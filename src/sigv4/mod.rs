@@ -13,8 +13,10 @@
 //!
 //! Flow: `parse(req)` → caller looks up the secret for `auth.access_key_id()` (for `ASIA` keys
 //! it opens `auth.security_token()` first; unknown key → `InvalidClientTokenId`) →
-//! `verify(&auth, req, secret, policy, now)`.
+//! `verify(&auth, req, secret, policy, now)`, or [`verify_cached`] with a [`SigningKeyCache`]
+//! shared by all workers to derive each signing key once per secret and day.
 
+mod cache;
 mod canonical;
 mod error;
 mod parse;
@@ -23,12 +25,14 @@ mod tests;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+pub use cache::{DEFAULT_SIGNING_KEY_CACHE_CAPACITY, SigningKeyCache};
 pub use canonical::{
     SigningKey, UNSIGNED_PAYLOAD, canonical_headers, canonical_query_string, canonical_request,
     canonical_uri, hashed_payload, percent_decode, signature, signing_key, string_to_sign,
     uri_encode,
 };
 pub use error::SigV4Error;
+use parse::AmzDate;
 pub use parse::{
     ALGORITHM, AuthForm, Authorization, DateSource, MAX_AUTHORIZATION_LEN, MAX_CREDENTIAL_LEN,
     MAX_SECURITY_TOKEN_LEN, MAX_SIGNED_HEADERS, Scope, SecurityToken, parse,
@@ -116,30 +120,76 @@ pub fn verify(
     policy: &VerifyPolicy,
     now: DateTime<Utc>,
 ) -> Result<(), SigV4Error> {
-    check_scope(auth, policy)?;
+    verify_with(auth, req, secret, policy, now, None)
+}
+
+/// [`verify`], with the signing key taken from (and, once a signature proves it, stored in)
+/// `cache`. Same checks, same order, same errors.
+pub fn verify_cached(
+    auth: &Authorization,
+    req: &RequestParts<'_>,
+    secret: &[u8],
+    policy: &VerifyPolicy,
+    now: DateTime<Utc>,
+    cache: &SigningKeyCache,
+) -> Result<(), SigV4Error> {
+    verify_with(auth, req, secret, policy, now, Some(cache))
+}
+
+fn verify_with(
+    auth: &Authorization,
+    req: &RequestParts<'_>,
+    secret: &[u8],
+    policy: &VerifyPolicy,
+    now: DateTime<Utc>,
+    cache: Option<&SigningKeyCache>,
+) -> Result<(), SigV4Error> {
+    let amz_date = AmzDate::of(auth.time());
+    check_scope(auth, &amz_date, policy)?;
     check_signed_headers(auth, req, policy)?;
     check_time(auth, policy, now)?;
 
-    let creq = canonical_request(req, auth)?;
-    let amz_date = auth.amz_date();
-    let sts = string_to_sign(&amz_date, auth.scope(), &creq);
+    // One buffer: the canonical request, hashed, then the string to sign.
+    let mut buf = String::with_capacity(canonical::canonical_request_len_hint(req));
+    canonical::write_canonical_request(req, auth, &mut buf)?;
+    let hashed_creq = canonical::sha256(buf.as_bytes());
+    buf.clear();
+    canonical::write_string_to_sign(amz_date.as_str(), auth.scope(), &hashed_creq, &mut buf);
+
     let scope = auth.scope();
-    let key = signing_key(secret, scope.date(), scope.region(), scope.service());
-    if canonical::signature_matches(&key, &sts, auth.signature()) {
-        Ok(())
-    } else {
-        Err(SigV4Error::mismatch("signature"))
+    let lookup = cache.map(|c| {
+        (
+            c,
+            c.lookup(secret, scope.date(), scope.region(), scope.service()),
+        )
+    });
+    let cached = lookup.as_ref().and_then(|(c, q)| c.get(q));
+    let hit = cached.is_some();
+    let key = cached
+        .unwrap_or_else(|| signing_key(secret, scope.date(), scope.region(), scope.service()));
+    if !canonical::signature_matches(&key, &buf, auth.signature()) {
+        return Err(SigV4Error::mismatch("signature"));
     }
+    // Only a key a signature has proved is kept: a request from someone who knows the key id
+    // but not the secret leaves nothing behind.
+    if let (Some((c, q)), false) = (&lookup, hit) {
+        c.insert(q, &key);
+    }
+    Ok(())
 }
 
-fn check_scope(auth: &Authorization, policy: &VerifyPolicy) -> Result<(), SigV4Error> {
+fn check_scope(
+    auth: &Authorization,
+    amz_date: &AmzDate,
+    policy: &VerifyPolicy,
+) -> Result<(), SigV4Error> {
     let scope = auth.scope();
     if scope.terminator() != "aws4_request" {
         return Err(SigV4Error::SignatureDoesNotMatch(
             error::MSG_BAD_TERMINATOR.to_owned(),
         ));
     }
-    if scope.date() != auth.time().format("%Y%m%d").to_string() {
+    if scope.date() != amz_date.date() {
         return Err(SigV4Error::SignatureDoesNotMatch(
             error::MSG_SCOPE_DATE.to_owned(),
         ));
@@ -195,10 +245,22 @@ fn check_signed_headers(
     // without breaking the signature.
     let mut unsigned: Vec<String> = Vec::new();
     for (name, _) in req.headers {
+        // Signed names are lowercase (parse's invariant), so a case-insensitive match is a match
+        // of the lowercased name; most headers are settled here without lowercasing a copy.
+        let amz = name
+            .as_bytes()
+            .get(..6)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"x-amz-"));
+        if !amz
+            || auth
+                .signed_headers()
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(name))
+        {
+            continue;
+        }
         let lower = name.to_ascii_lowercase();
-        let exempt = is_signed(&lower)
-            || !lower.starts_with("x-amz-")
-            || policy.unsigned_amz_headers.contains(&lower)
+        let exempt = policy.unsigned_amz_headers.contains(&lower)
             // aws-sigv4 deliberately leaves these out of presigned signatures.
             || (auth.form() == AuthForm::Presigned
                 && matches!(lower.as_str(), "x-amz-user-agent" | "x-amz-checksum-mode"));

@@ -7,7 +7,7 @@
 //! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-add-signature-to-request.html>;
 //! query form: <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::RequestParts;
@@ -87,6 +87,18 @@ impl Scope {
     pub fn terminator(&self) -> &str {
         &self.terminator
     }
+    /// Append `date/region/service/terminator` (the `Display` form) without formatting.
+    pub(crate) fn push_to(&self, out: &mut String) {
+        for (i, part) in [&self.date, &self.region, &self.service, &self.terminator]
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 {
+                out.push('/');
+            }
+            out.push_str(part);
+        }
+    }
 }
 
 impl std::fmt::Display for Scope {
@@ -158,7 +170,7 @@ impl Authorization {
     }
     /// `<RequestDateTime>`: the request time in ISO-8601 basic format, `YYYYMMDDTHHMMSSZ`.
     pub fn amz_date(&self) -> String {
-        self.time.format("%Y%m%dT%H%M%SZ").to_string()
+        AmzDate::of(self.time).as_str().to_owned()
     }
     pub fn date_source(&self) -> DateSource {
         self.date_source
@@ -171,6 +183,62 @@ impl Authorization {
     /// it binds this access key id (temporary `ASIA` keys require one).
     pub fn security_token(&self) -> Option<&SecurityToken> {
         self.security_token.as_ref()
+    }
+}
+
+/// `<RequestDateTime>` (`YYYYMMDDTHHMMSSZ`, chrono's `%Y%m%dT%H%M%SZ`) without allocating.
+///
+/// Years 0..=9999 (every date `parse_iso_basic` accepts) are written by hand into a stack
+/// array; any other year (only an RFC 1123 `Date` could carry one) goes through chrono, whose
+/// `%Y` then adds a sign or digits, so the two always agree.
+pub(crate) enum AmzDate {
+    Basic([u8; 16]),
+    Other(String),
+}
+
+impl AmzDate {
+    pub(crate) fn of(t: DateTime<Utc>) -> Self {
+        let fields = (
+            u32::try_from(t.year()).ok().filter(|y| *y <= 9999),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+        );
+        let (Some(year), month, day, hour, minute, second) = fields else {
+            return Self::Other(t.format("%Y%m%dT%H%M%SZ").to_string());
+        };
+        let mut out = *b"00000000T000000Z";
+        let digits = [
+            (0..4, year),
+            (4..6, month),
+            (6..8, day),
+            (9..11, hour),
+            (11..13, minute),
+            (13..15, second),
+        ];
+        for (range, mut n) in digits {
+            for slot in out.get_mut(range).into_iter().flatten().rev() {
+                *slot = b'0' + u8::try_from(n % 10).unwrap_or(0);
+                n /= 10;
+            }
+        }
+        Self::Basic(out)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // Only ASCII digits, `T` and `Z` are ever written.
+            Self::Basic(b) => std::str::from_utf8(b).unwrap_or_default(),
+            Self::Other(s) => s,
+        }
+    }
+
+    /// `YYYYMMDD`: what the credential scope's date must equal.
+    pub(crate) fn date(&self) -> &str {
+        let s = self.as_str();
+        s.split_once('T').map_or(s, |(date, _)| date)
     }
 }
 

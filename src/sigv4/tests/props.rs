@@ -2,9 +2,13 @@
 
 use proptest::prelude::*;
 
-use super::support::{now, vector};
+use chrono::{DateTime, Utc};
+
+use super::support::{Owned, now, vector};
+use crate::sigv4::parse::AmzDate;
 use crate::sigv4::{
-    AuthForm, VerifyPolicy, canonical_query_string, canonical_uri, fuzz_authorization_header,
+    AuthForm, VerifyPolicy, canonical_headers, canonical_query_string, canonical_uri,
+    fuzz_authorization_header,
 };
 
 const SECRET: &[u8] = b"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
@@ -80,6 +84,58 @@ proptest! {
         let mut r = v.req.clone();
         r.query = String::from_utf8(q).unwrap();
         let _ = r.check(v.secret.as_bytes(), &VerifyPolicy::for_service("sts"), now());
+    }
+}
+
+/// The old character-by-character Trimall, kept as the reference for the fast one.
+fn trim_all_reference(value: &str) -> String {
+    let mut out = String::new();
+    let mut prev_space = false;
+    for c in value.trim_matches([' ', '\t']).chars() {
+        if c == ' ' {
+            if !prev_space {
+                out.push(' ');
+            }
+            prev_space = true;
+        } else {
+            out.push(c);
+            prev_space = false;
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// Header values built mostly of spaces and tabs, where trimming and collapsing can go wrong.
+    #[test]
+    fn trim_all_matches_the_reference(value in "[ \ta\u{e9}]{0,24}") {
+        let r = Owned::new("GET", "/", "", &[("x-v", value.as_str())], "");
+        let got = r.with(|req| canonical_headers(req, &["x-v".to_string()])).unwrap();
+        prop_assert_eq!(got, format!("x-v:{}\n", trim_all_reference(&value)));
+    }
+
+    /// `<RequestDateTime>` written by hand equals chrono's `%Y%m%dT%H%M%SZ`, for every year chrono
+    /// can hold (years outside 0..=9999 take chrono's own path).
+    #[test]
+    fn amz_date_matches_chrono(secs in any::<i64>()) {
+        let min = DateTime::<Utc>::MIN_UTC.timestamp();
+        let max = DateTime::<Utc>::MAX_UTC.timestamp();
+        let t = DateTime::from_timestamp(min + secs.rem_euclid(max - min), 0).unwrap();
+        let ours = AmzDate::of(t);
+        prop_assert_eq!(ours.as_str(), t.format("%Y%m%dT%H%M%SZ").to_string());
+        prop_assert_eq!(ours.date(), t.format("%Y%m%d").to_string());
+    }
+
+    /// Within four-digit years, which is where every real request lies.
+    #[test]
+    fn amz_date_matches_chrono_in_four_digit_years(secs in -62_167_219_200i64..253_402_300_800) {
+        let t = DateTime::from_timestamp(secs, 0).unwrap();
+        let ours = AmzDate::of(t);
+        prop_assert!(matches!(ours, AmzDate::Basic(_)));
+        prop_assert_eq!(ours.as_str(), t.format("%Y%m%dT%H%M%SZ").to_string());
+        prop_assert_eq!(ours.date(), t.format("%Y%m%d").to_string());
     }
 }
 
