@@ -80,6 +80,21 @@ fn bare_server(addr: &str) {
     });
 }
 
+/// The server command; `TESSERA_BENCH_SERVER_PREFIX` (e.g. `valgrind --tool=callgrind`) runs
+/// it under a profiler.
+fn server_command() -> Command {
+    let bin = env!("CARGO_BIN_EXE_tessera");
+    match std::env::var("TESSERA_BENCH_SERVER_PREFIX") {
+        Ok(prefix) if !prefix.trim().is_empty() => {
+            let mut words = prefix.split_whitespace();
+            let mut c = Command::new(words.next().unwrap_or(bin));
+            c.args(words).arg(bin);
+            c
+        }
+        _ => Command::new(bin),
+    }
+}
+
 struct Proc(Child);
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -119,7 +134,7 @@ async fn run(
     let dir = tempfile::tempdir().unwrap();
     let tport = free_port();
     let tessera = Proc(
-        Command::new(env!("CARGO_BIN_EXE_tessera"))
+        server_command()
             .args([
                 "serve",
                 "--listen",

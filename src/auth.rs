@@ -155,12 +155,13 @@ pub async fn authenticate(
         (key.secret.clone(), principal)
     };
 
-    sigv4::verify(
+    sigv4::verify_cached(
         &auth,
         req,
         secret.expose_bytes(),
         state.verify_policy(service),
         now,
+        &state.signing_keys,
     )?;
     let caller = Caller {
         principal,

@@ -24,6 +24,9 @@ pub struct AppState {
     pub clock: Clock,
     sts_verify: sigv4::VerifyPolicy,
     iam_verify: sigv4::VerifyPolicy,
+    /// Derived SigV4 signing keys, so a client signing many requests in a day pays the four
+    /// derivation HMACs once.
+    pub signing_keys: sigv4::SigningKeyCache,
 }
 
 impl AppState {
@@ -55,6 +58,7 @@ impl AppState {
         };
         let (sts_verify, iam_verify) = (policy(Service::Sts), policy(Service::Iam));
         AppState {
+            signing_keys: sigv4::SigningKeyCache::default(),
             config,
             store,
             keyring,

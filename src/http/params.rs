@@ -101,6 +101,9 @@ impl Params {
     /// `Prefix.member.1`, `Prefix.member.2`, ... in order. Numbering must be dense from 1.
     pub fn list(&self, prefix: &str) -> ApiResult<Vec<&str>> {
         let mut out = Vec::new();
+        if !self.has_members(prefix) {
+            return Ok(out);
+        }
         for i in 1.. {
             match self.get(&format!("{prefix}.member.{i}")) {
                 Some(v) => out.push(v),
@@ -121,6 +124,9 @@ impl Params {
         fields: &[&str],
     ) -> ApiResult<Vec<BTreeMap<String, String>>> {
         let mut out = Vec::new();
+        if !self.has_members(prefix) {
+            return Ok(out);
+        }
         for i in 1..=MAX_PARAMS {
             let mut member = BTreeMap::new();
             for field in fields {
@@ -135,6 +141,20 @@ impl Params {
         }
         self.check_dense(prefix, out.len())?;
         Ok(out)
+    }
+
+    /// Whether any `Prefix.member.…` parameter was sent (most requests send none).
+    fn has_members(&self, prefix: &str) -> bool {
+        let mut head = String::with_capacity(prefix.len() + 8);
+        head.push_str(prefix);
+        head.push_str(".member.");
+        self.map
+            .range::<str, _>((
+                std::ops::Bound::Included(head.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&head))
     }
 
     /// Refuse `Prefix.member.N` entries beyond the dense run (e.g. `.member.1` then `.member.3`):

@@ -479,9 +479,13 @@ impl ContextBuilder {
     }
 
     fn put(&mut self, key: &str, value: ContextValue) {
-        self.ctx
-            .keys
-            .insert(key.to_lowercase().into_boxed_str(), value);
+        // ASCII keys (nearly all) take the cheap path; the result is the same.
+        let lower = if key.is_ascii() {
+            key.to_ascii_lowercase()
+        } else {
+            key.to_lowercase()
+        };
+        self.ctx.keys.insert(lower.into_boxed_str(), value);
     }
 
     /// Sets any key (federation keys such as `token.actions.githubusercontent.com:sub`,
