@@ -70,13 +70,18 @@ pub fn is_audited(service: crate::http::Service, action: &str) -> bool {
 
 /// Write the record. With `wait`, return only once it is committed.
 pub async fn write(state: &AppState, record: &Record<'_>, wait: bool) -> ApiResult<()> {
-    let json = serde_json::to_string(record).unwrap_or_default();
+    let json = to_json(record);
     tracing::info!(target: "audit", "{json}");
     if state.store.append_audit(ts(record.time), json, wait).await {
         Ok(())
     } else {
         Err(ApiError::internal().with_detail("audit record not committed"))
     }
+}
+
+/// The record as one JSON line.
+pub fn to_json(record: &Record<'_>) -> String {
+    serde_json::to_string(record).unwrap_or_default()
 }
 
 /// Interior-mutable notes carried by [`RequestInfo`].
