@@ -3,6 +3,7 @@
 //! Run: `cargo bench --bench format -- --warm-up-time 1 --measurement-time 3`.
 #![allow(
     clippy::unwrap_used,
+    clippy::indexing_slicing,
     reason = "benchmark setup: any failure should abort the run loudly"
 )]
 
@@ -46,7 +47,7 @@ fn bench(c: &mut Criterion) {
                 request_id: "0f5c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
                 service: "sts",
                 action: "AssumeRole",
-                source_ip: "127.0.0.1".into(),
+                source_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
                 caller: Some("arn:aws:iam::123456789012:user/alice".into()),
                 caller_access_key_id: Some("AKIA3XFRBF535PLBIFPI"),
                 outcome: "allowed",
