@@ -20,6 +20,7 @@ pub mod keys;
 pub mod mfa;
 pub mod policy;
 pub mod policy_eval;
+pub mod rfc3339;
 pub mod server;
 pub mod sessions;
 pub mod sigv4;

@@ -245,7 +245,7 @@ async fn audit(
         request_id: &info.request_id,
         service: info.service.signing_name(),
         action: &info.action,
-        source_ip: info.source_ip.to_string(),
+        source_ip: info.source_ip,
         caller: caller.map(Caller::arn),
         caller_access_key_id: caller.map(|c| c.access_key_id.as_str()),
         outcome,

@@ -229,16 +229,20 @@ pub async fn assume_role(
         },
     )?;
 
-    let mut x = Xml::new();
+    let mut x = Xml::with_capacity(super::RESULT_CAPACITY + issued.token.len());
     super::write_credentials(&mut x, &issued);
     x.nest("AssumedRoleUser", |x| {
-        x.elem("AssumedRoleId", &format!("{}:{session_name}", role.id))
-            .elem(
+        x.elem_concat("AssumedRoleId", &[&role.id, ":", &session_name])
+            .elem_concat(
                 "Arn",
-                &format!(
-                    "arn:aws:sts::{}:assumed-role/{}/{session_name}",
-                    role.account, role.name
-                ),
+                &[
+                    "arn:aws:sts::",
+                    &role.account,
+                    ":assumed-role/",
+                    &role.name,
+                    "/",
+                    &session_name,
+                ],
             );
     });
     x.num("PackedPolicySize", packed);

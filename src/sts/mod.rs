@@ -114,9 +114,13 @@ pub async fn get_session_token(
     Ok(Some(credentials_xml(&issued)))
 }
 
+/// Room for a credentials result besides its session token: tags, key id, secret, expiration
+/// and an assumed-role user with long names, so the buffer is sized once.
+const RESULT_CAPACITY: usize = 768;
+
 /// `<Credentials>` as every STS action returns it.
 pub fn credentials_xml(issued: &Issued) -> Xml {
-    let mut x = Xml::new();
+    let mut x = Xml::with_capacity(RESULT_CAPACITY + issued.token.len());
     write_credentials(&mut x, issued);
     x
 }
