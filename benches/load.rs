@@ -11,6 +11,14 @@
 //!     conditions (target: >= 35% of bare); every call mints a session and commits its audit
 //!     record (group commit) before answering.
 //!
+//! Each target also reports the CPU time (user + system, from /proc) the server process and
+//! this client spent per request while measuring. Both processes use mimalloc, like the
+//! `tessera` binary, so the bare endpoint differs from the server only in per-request work.
+//!
+//! `cargo bench --bench load -- assume` runs only the targets whose name contains the word;
+//! `TESSERA_BENCH_CONNS=N` changes the connection count (default 32);
+//! `TESSERA_BENCH_SERVER_PREFIX="perf record -g --"` runs the server under a profiler.
+//!
 //! Run without `--bench` (as `cargo test --benches` does) it makes a short smoke run.
 #![allow(
     clippy::unwrap_used,
@@ -52,7 +60,13 @@ fn main() {
         .find(|a| !a.starts_with('-'))
         .map(|a| a.to_ascii_lowercase());
     let (warmup, measure, conns) = if full {
-        (Duration::from_secs(2), Duration::from_secs(8), 32)
+        // 32 connections unless TESSERA_BENCH_CONNS says otherwise (for exploring; the README
+        // and the targets use 32).
+        let conns = std::env::var("TESSERA_BENCH_CONNS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(32);
+        (Duration::from_secs(2), Duration::from_secs(8), conns)
     } else {
         (Duration::from_millis(100), Duration::from_millis(400), 4)
     };
