@@ -48,6 +48,12 @@ async fn role(s: &TestServer, name: &str, trust_doc: &str) -> String {
     out.role().unwrap().arn().to_owned()
 }
 
+/// A role whose trust policy allows one user of account A to call `sts:AssumeRole`.
+async fn role_trusting_user(s: &TestServer, name: &str, user: &str) -> String {
+    let principal = json!({"AWS": format!("arn:aws:iam::{A}:user/{user}")});
+    role(s, name, &trust(principal, &["sts:AssumeRole"], None)).await
+}
+
 async fn user_policy(s: &TestServer, user: &str, doc: &str) {
     s.iam(&s.root)
         .put_user_policy()
@@ -88,16 +94,7 @@ async fn assume(
 async fn same_account_user_named_in_trust_needs_no_identity_policy() {
     let s = TestServer::start().await;
     let alice = s.user_with_key("alice").await;
-    let arn = role(
-        &s,
-        "deploy",
-        &trust(
-            json!({"AWS": format!("arn:aws:iam::{A}:user/alice")}),
-            &["sts:AssumeRole"],
-            None,
-        ),
-    )
-    .await;
+    let arn = role_trusting_user(&s, "deploy", "alice").await;
     let out = s
         .sts(&alice)
         .assume_role()
@@ -163,16 +160,7 @@ async fn account_trust_needs_identity_policy_and_explicit_deny_wins() {
     assume(&s, &carol, &arn).await.unwrap();
 
     // An explicit deny on the caller side wins, even over a trust policy naming the user.
-    let arn2 = role(
-        &s,
-        "named",
-        &trust(
-            json!({"AWS": format!("arn:aws:iam::{A}:user/carol")}),
-            &["sts:AssumeRole"],
-            None,
-        ),
-    )
-    .await;
+    let arn2 = role_trusting_user(&s, "named", "carol").await;
     assume(&s, &carol, &arn2).await.unwrap();
     let deny = json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"},
@@ -240,16 +228,7 @@ async fn trust_principals_are_bound_to_unique_ids() {
     );
 
     let erin = s.user_with_key("erin").await;
-    let arn = role(
-        &s,
-        "bound",
-        &trust(
-            json!({"AWS": format!("arn:aws:iam::{A}:user/erin")}),
-            &["sts:AssumeRole"],
-            None,
-        ),
-    )
-    .await;
+    let arn = role_trusting_user(&s, "bound", "erin").await;
     assume(&s, &erin, &arn).await.unwrap();
     // Delete and re-create erin: the old trust no longer matches the new user.
     iam.delete_access_key()
@@ -655,16 +634,7 @@ async fn source_identity_is_set_inherited_and_immutable_and_chaining_is_capped()
 async fn duration_above_max_session_duration() {
     let s = TestServer::start().await;
     let k = s.user_with_key("kim").await;
-    let arn = role(
-        &s,
-        "short",
-        &trust(
-            json!({"AWS": format!("arn:aws:iam::{A}:user/kim")}),
-            &["sts:AssumeRole"],
-            None,
-        ),
-    )
-    .await;
+    let arn = role_trusting_user(&s, "short", "kim").await;
     let e = s
         .sts(&k)
         .assume_role()
@@ -713,16 +683,7 @@ async fn duration_above_max_session_duration() {
 async fn session_policies_narrow_the_session() {
     let s = TestServer::start().await;
     let l = s.user_with_key("lee").await;
-    let arn = role(
-        &s,
-        "wide",
-        &trust(
-            json!({"AWS": format!("arn:aws:iam::{A}:user/lee")}),
-            &["sts:AssumeRole"],
-            None,
-        ),
-    )
-    .await;
+    let arn = role_trusting_user(&s, "wide", "lee").await;
     role_policy(
         &s,
         "wide",
@@ -822,16 +783,7 @@ async fn session_policies_narrow_the_session() {
 async fn revoke_older_sessions() {
     let s = TestServer::start().await;
     let m = s.user_with_key("max").await;
-    let arn = role(
-        &s,
-        "rev",
-        &trust(
-            json!({"AWS": format!("arn:aws:iam::{A}:user/max")}),
-            &["sts:AssumeRole"],
-            None,
-        ),
-    )
-    .await;
+    let arn = role_trusting_user(&s, "rev", "max").await;
     role_policy(&s, "rev", "base", &allow(&["iam:ListUsers"], "*")).await;
     let old = Creds::from(assume(&s, &m, &arn).await.unwrap().credentials().unwrap());
     s.iam(&old).list_users().send().await.unwrap();
@@ -862,16 +814,7 @@ async fn revoke_older_sessions() {
 async fn expired_role_session_and_audit_trail() {
     let s = TestServer::start().await;
     let n = s.user_with_key("nia").await;
-    let arn = role(
-        &s,
-        "tmp",
-        &trust(
-            json!({"AWS": format!("arn:aws:iam::{A}:user/nia")}),
-            &["sts:AssumeRole"],
-            None,
-        ),
-    )
-    .await;
+    let arn = role_trusting_user(&s, "tmp", "nia").await;
     let out = s
         .sts(&n)
         .assume_role()
