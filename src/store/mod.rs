@@ -67,6 +67,9 @@ struct AuditBuf {
 /// How long audit records nobody waits for may wait for company before they are committed.
 const AUDIT_LINGER: Duration = Duration::from_millis(10);
 
+/// Under continuous load, how often the writer looks for other processes' commits.
+const VERSION_CHECK: Duration = Duration::from_millis(200);
+
 /// Most jobs committed in one transaction.
 const MAX_BATCH: usize = 512;
 
@@ -264,6 +267,7 @@ fn writer_loop(
             .unwrap_or((false, false))
     };
     let mut last_commit = std::time::Instant::now();
+    let mut last_version_check = std::time::Instant::now();
     // The connection opens with synchronous=FULL.
     let mut flushing = true;
     loop {
@@ -405,21 +409,28 @@ fn writer_loop(
             }
         };
         last_commit = std::time::Instant::now();
-        let v = data_version(&conn);
-        if iam_changed || v != seen_version {
-            seen_version = v;
-            reload(&conn, &keyring, &view);
-        }
         // Nobody hears "committed" for a batch that should have been flushed and was not.
         let committed = committed && (flushing || !flush);
+        // Audit records do not touch the snapshot: their callers hear first.
+        for w in audit_waiters {
+            let _ = w.send(committed);
+        }
+        // Our own commits leave `data_version` alone; other processes' commits are looked for
+        // when asked (a refresh), after IAM changes, and at most every VERSION_CHECK otherwise
+        // (the idle timeout above never fires while requests keep coming).
+        if iam_changed || !refreshes.is_empty() || last_version_check.elapsed() >= VERSION_CHECK {
+            last_version_check = std::time::Instant::now();
+            let v = data_version(&conn);
+            if iam_changed || v != seen_version {
+                seen_version = v;
+                reload(&conn, &keyring, &view);
+            }
+        }
         for r in responders {
             r(committed);
         }
         for d in refreshes {
             let _ = d.send(());
-        }
-        for w in audit_waiters {
-            let _ = w.send(committed);
         }
     }
 }
