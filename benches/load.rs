@@ -14,6 +14,9 @@
 //! Each target also reports the CPU time (user + system, from /proc) the server process and
 //! this client spent per request while measuring. Both processes use mimalloc, like the
 //! `tessera` binary, so the bare endpoint differs from the server only in per-request work.
+//! It also shows how busy the whole machine was and how much time went to I/O wait and to
+//! steal (the hypervisor running someone else): runs with high steal are the host's slow
+//! spells, and their ratios say little about the code.
 //!
 //! `cargo bench --bench load -- assume` runs only the targets whose name contains the word;
 //! `TESSERA_BENCH_CONNS=N` changes the connection count (default 32);
@@ -327,6 +330,50 @@ struct Result {
     /// CPU seconds (user + system) the server process and this client used while measuring.
     server_cpu: f64,
     client_cpu: f64,
+    /// Whole-machine time while measuring, from `/proc/stat`.
+    machine: MachineTime,
+}
+
+/// Shares of the machine's CPU time (all cores) over an interval. `steal` is time the
+/// hypervisor gave this VM's CPUs to someone else: a run with much of it is a slow spell of
+/// the host, not of the code under test.
+#[derive(Debug, Default, Clone, Copy)]
+struct MachineTime {
+    busy: f64,
+    iowait: f64,
+    steal: f64,
+}
+
+/// The aggregate `cpu` line of `/proc/stat`: user nice system idle iowait irq softirq steal.
+fn machine_ticks() -> [u64; 8] {
+    let mut t = [0u64; 8];
+    if let Some(line) = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| s.lines().next().map(str::to_owned))
+    {
+        for (dst, v) in t.iter_mut().zip(line.split_whitespace().skip(1)) {
+            *dst = v.parse().unwrap_or(0);
+        }
+    }
+    t
+}
+
+fn machine_time(a: [u64; 8], b: [u64; 8]) -> MachineTime {
+    let d: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| y.saturating_sub(*x) as f64)
+        .collect();
+    let total: f64 = d.iter().sum();
+    if total == 0.0 {
+        return MachineTime::default();
+    }
+    let (idle, iowait, steal) = (d[3], d[4], d[7]);
+    MachineTime {
+        busy: 100.0 * (total - idle - iowait - steal) / total,
+        iowait: 100.0 * iowait / total,
+        steal: 100.0 * steal / total,
+    }
 }
 
 /// User + system CPU seconds of a process so far, from `/proc/<pid>/stat` (0 where unreadable).
@@ -371,10 +418,13 @@ fn report(name: &str, r: &Result, base: Option<&Result>) {
     println!();
     if r.count > 0 {
         println!(
-            "{:<44} CPU per request: server {:.1} us, client {:.1} us",
+            "{:<44} CPU per request: server {:.1} us, client {:.1} us; machine busy {:.0}%, iowait {:.0}%, steal {:.0}%",
             "",
             1e6 * r.server_cpu / r.count as f64,
-            1e6 * r.client_cpu / r.count as f64
+            1e6 * r.client_cpu / r.count as f64,
+            r.machine.busy,
+            r.machine.iowait,
+            r.machine.steal
         );
     }
 }
@@ -394,9 +444,17 @@ async fn drive(
     let server_pid = server_pid.to_string();
     let cpu = tokio::spawn(async move {
         tokio::time::sleep_until(measure_from.into()).await;
-        let (s0, c0) = (cpu_seconds(&server_pid), cpu_seconds("self"));
+        let (s0, c0, m0) = (
+            cpu_seconds(&server_pid),
+            cpu_seconds("self"),
+            machine_ticks(),
+        );
         tokio::time::sleep_until(end.into()).await;
-        (cpu_seconds(&server_pid) - s0, cpu_seconds("self") - c0)
+        (
+            cpu_seconds(&server_pid) - s0,
+            cpu_seconds("self") - c0,
+            machine_time(m0, machine_ticks()),
+        )
     });
     let mut tasks = Vec::new();
     for _ in 0..conns {
@@ -449,7 +507,7 @@ async fn drive(
         secs: measure.as_secs_f64(),
         ..Default::default()
     };
-    (total.server_cpu, total.client_cpu) = cpu.await.unwrap();
+    (total.server_cpu, total.client_cpu, total.machine) = cpu.await.unwrap();
     for t in tasks {
         let r = t.await.unwrap();
         total.count += r.count;
