@@ -402,10 +402,11 @@ impl Keyring {
             current: entry(&self.current),
             previous: self.previous.iter().map(entry).collect(),
         };
-        let mut bytes = Zeroizing::new(Vec::with_capacity(4096));
-        serde_json::to_writer_pretty(&mut *bytes, &file)
+        // Many previous keys can outgrow the first buffer: it wipes what it outgrows.
+        let mut bytes = super::secret::WipingBuf::with_capacity(4096);
+        serde_json::to_writer_pretty(&mut bytes, &file)
             .map_err(|e| io(std::io::Error::other(e)))?;
-        bytes.push(b'\n');
+        std::io::Write::write_all(&mut bytes, b"\n").map_err(io)?;
 
         let dir = parent_dir(path);
         let name = path
@@ -427,7 +428,7 @@ impl Keyring {
                 .open(&tmp)?;
             // The umask can only remove bits, but be explicit in case the process's is odd.
             f.set_permissions(fs::Permissions::from_mode(0o600))?;
-            f.write_all(&bytes)?;
+            f.write_all(bytes.as_slice())?;
             f.sync_all()
         };
         if let Err(e) = write_tmp().and_then(|()| fs::rename(&tmp, path)) {

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use subtle::ConstantTimeEq;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// Secret bytes: redacted `Debug`, no `Display`, zeroized on drop, constant-time equality.
 ///
@@ -112,6 +112,54 @@ pub(crate) mod serde_text {
     }
 }
 
+/// A byte buffer for plaintext secrets that never lets `Vec` reallocate behind its back: when
+/// full, it copies into a buffer at least twice as large and wipes the old one. Everything it
+/// ever held is wiped, whatever size it grew to (serializers write into it through `io::Write`).
+pub struct WipingBuf(Zeroizing<Vec<u8>>);
+
+impl WipingBuf {
+    pub fn with_capacity(capacity: usize) -> WipingBuf {
+        WipingBuf(Zeroizing::new(Vec::with_capacity(capacity)))
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+
+    #[cold]
+    fn grow(&mut self, need: usize) {
+        let mut bigger = Zeroizing::new(Vec::with_capacity(need.max(2 * self.0.capacity())));
+        bigger.extend_from_slice(&self.0);
+        // The old buffer is wiped as it is dropped here.
+        self.0 = bigger;
+    }
+}
+
+impl fmt::Debug for WipingBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WipingBuf(<{} bytes redacted>)", self.0.len())
+    }
+}
+
+impl std::io::Write for WipingBuf {
+    #[inline]
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let need = self.0.len().saturating_add(buf.len());
+        if need > self.0.capacity() {
+            self.grow(need);
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.write(buf).map(|_| ())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +204,18 @@ mod tests {
         let mut s = Secret::from("top secret");
         s.zeroize();
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn wiping_buf_keeps_every_byte_across_growth() {
+        use std::io::Write as _;
+        let mut b = WipingBuf::with_capacity(4);
+        let mut want = Vec::new();
+        for i in 0..200u8 {
+            let chunk = vec![i; usize::from(i % 7) + 1];
+            b.write_all(&chunk).unwrap();
+            want.extend_from_slice(&chunk);
+        }
+        assert_eq!(b.as_slice(), &want[..]);
     }
 }

@@ -53,6 +53,7 @@ use zeroize::Zeroizing;
 
 use super::ids::{IdError, new_secret_access_key, new_temporary_access_key_id};
 use super::keyring::{KeyId, Keyring, TAG_LEN};
+use super::secret::WipingBuf;
 use super::{RandomError, Secret, fill_random};
 
 /// The token byte-format version (first byte).
@@ -388,11 +389,11 @@ pub fn issue_session(
 /// Seal `claims` under the keyring's current key. Prefer [`issue_session`]; this exists for
 /// tests and re-sealing. Timestamps are carried at millisecond precision (finer parts are lost).
 pub fn seal(keyring: &Keyring, claims: &SessionClaims) -> Result<SessionToken, MintError> {
-    // One pass into a buffer that grows by hand (see `WipingBuf`), so no plaintext copy of the
-    // secret is left in freed memory.
-    let mut plaintext = WipingBuf(Zeroizing::new(Vec::with_capacity(PLAINTEXT_CAPACITY)));
+    // One pass into a buffer that wipes what it outgrows, so no plaintext copy of the secret
+    // is left in freed memory.
+    let mut plaintext = WipingBuf::with_capacity(PLAINTEXT_CAPACITY);
     serde_json::to_writer(&mut plaintext, claims).map_err(|_| MintError::Internal)?;
-    seal_bytes(keyring, TOKEN_VERSION, &plaintext.0)
+    seal_bytes(keyring, TOKEN_VERSION, plaintext.as_slice())
 }
 
 /// Open and verify a token (steps in the module docs). Does NOT check which access key it
@@ -572,40 +573,6 @@ fn seal_bytes(keyring: &Keyring, version: u8, plaintext: &[u8]) -> Result<Sessio
 
 /// Room for the claims of a typical session (about 300 bytes; tags and policies add more).
 const PLAINTEXT_CAPACITY: usize = 1024;
-
-/// A writer over a zeroizing buffer that never lets `Vec` reallocate: when full, it copies into
-/// a buffer twice as large and wipes the old one, so the plaintext claims exist only in
-/// buffers that are wiped when dropped.
-struct WipingBuf(Zeroizing<Vec<u8>>);
-
-impl WipingBuf {
-    #[cold]
-    fn grow(&mut self, need: usize) {
-        let mut bigger = Zeroizing::new(Vec::with_capacity(need.max(2 * self.0.capacity())));
-        bigger.extend_from_slice(&self.0);
-        // The old buffer is wiped as it is dropped here.
-        self.0 = bigger;
-    }
-}
-
-impl std::io::Write for WipingBuf {
-    #[inline]
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let need = self.0.len().saturating_add(buf.len());
-        if need > self.0.capacity() {
-            self.grow(need);
-        }
-        self.0.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    #[inline]
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.write(buf).map(|_| ())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Fuzzing entry (see `fuzz/fuzz_targets/session_token.rs`). The first byte picks what the rest
 /// reaches, so the fuzzer explores every stage rather than stalling at base64:
@@ -813,19 +780,6 @@ mod tests {
         let claims = open(&ring, issued.session_token.as_str(), t0()).unwrap();
         assert_eq!(claims.tags, spec.tags);
         assert_eq!(claims.session_policy, spec.session_policy);
-    }
-
-    #[test]
-    fn wiping_buf_keeps_every_byte_across_growth() {
-        use std::io::Write as _;
-        let mut b = WipingBuf(Zeroizing::new(Vec::with_capacity(4)));
-        let mut want = Vec::new();
-        for i in 0..200u8 {
-            let chunk = vec![i; usize::from(i % 7) + 1];
-            b.write_all(&chunk).unwrap();
-            want.extend_from_slice(&chunk);
-        }
-        assert_eq!(*b.0, want);
     }
 
     #[test]
