@@ -11,6 +11,7 @@
 //! most 200 ms apart while group commits keep the writer busy.
 
 pub mod identity;
+pub mod journal;
 pub mod model;
 pub mod policies;
 pub mod schema;
@@ -131,9 +132,25 @@ impl Store {
         let audit = Arc::new(std::sync::Mutex::new(AuditBuf::default()));
         let thread_audit = audit.clone();
         let thread_view = view.clone();
+        let journal = open_journal(dir, &mut conn);
+        let now = std::time::Instant::now();
+        let writer = Writer {
+            seen_version: data_version(&conn),
+            conn,
+            view: thread_view,
+            keyring,
+            audit: thread_audit,
+            journal,
+            pending: Vec::new(),
+            journal_since: None,
+            // The connection opens with synchronous=FULL.
+            flushing: true,
+            last_commit: now,
+            last_version_check: now,
+        };
         std::thread::Builder::new()
             .name("tessera-store-writer".into())
-            .spawn(move || writer_loop(conn, rx, thread_view, keyring, thread_audit))?;
+            .spawn(move || writer_loop(writer, rx))?;
         Ok(Store {
             tx,
             audit,
@@ -249,68 +266,165 @@ fn reload(conn: &Connection, keyring: &SharedKeyring, view: &RwLock<Arc<Snapshot
     }
 }
 
+/// Copy the journal's frames `frames` into the audit table inside `tx`.
+fn copy_frames(tx: &Transaction<'_>, frames: &[journal::Frame]) -> rusqlite::Result<()> {
+    let Some(last) = frames.last() else {
+        return Ok(());
+    };
+    let mut st =
+        tx.prepare_cached("INSERT INTO audit (time, records, journal_seq) VALUES (?1, ?2, ?3)")?;
+    for f in frames {
+        st.execute(rusqlite::params![
+            f.time_ms,
+            f.records,
+            i64::try_from(f.seq).unwrap_or(i64::MAX)
+        ])?;
+    }
+    tx.execute(
+        "UPDATE audit_journal SET last_seq = ?1 WHERE id = 1",
+        [i64::try_from(last.seq).unwrap_or(i64::MAX)],
+    )?;
+    Ok(())
+}
+
+/// The newest journal frame already copied into the audit table.
+pub fn journal_last_seq(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT last_seq FROM audit_journal WHERE id = 1", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|v| u64::try_from(v).unwrap_or(0))
+}
+
+/// Open the audit journal under `dir` and copy what an earlier process left in it (frames not
+/// yet in the audit table) into SQLite, durably. `None` when another process owns the journal
+/// or it cannot be used (then audit records are committed to SQLite directly).
+fn open_journal(dir: &Path, conn: &mut Connection) -> Option<journal::Journal> {
+    let path = dir.join(JOURNAL_FILE);
+    let (mut j, frames) = match journal::Journal::open(&path) {
+        Ok(Some(opened)) => opened,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, path = %path.display(), "store: audit journal unavailable; audit records go to SQLite directly");
+            return None;
+        }
+    };
+    let recovered = (|| -> rusqlite::Result<usize> {
+        let last = journal_last_seq(conn)?;
+        j.continue_after(last);
+        let fresh: Vec<_> = frames.into_iter().filter(|f| f.seq > last).collect();
+        if let Some(f) = fresh.last() {
+            j.continue_after(f.seq);
+            let tx = conn.transaction()?;
+            copy_frames(&tx, &fresh)?;
+            tx.commit()?;
+        }
+        Ok(fresh.len())
+    })();
+    match recovered {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(frames = n, "store: copied audit records left in the journal"),
+        Err(e) => {
+            // Leave the frames where they are (the next start tries again) and do not write over
+            // them.
+            tracing::error!(error = %e, "store: cannot copy the audit journal; not using it");
+            return None;
+        }
+    }
+    Some(j)
+}
+
+/// The audit journal's file name under the data dir.
+pub const JOURNAL_FILE: &str = "audit.journal";
+
+/// Journal frames reach SQLite at most this long after they were written.
+const COPY_AGE: Duration = Duration::from_millis(100);
+
 /// The single writer: batches queued jobs into one transaction (group commit), one savepoint
-/// per job, then rebuilds the snapshot and answers everyone in the batch.
-fn writer_loop(
-    mut conn: Connection,
-    rx: std::sync::mpsc::Receiver<Msg>,
+/// per job, then rebuilds the snapshot and answers everyone in the batch. Audit records that
+/// guard credentials, arriving without jobs, go to the audit journal instead; its frames are
+/// copied into SQLite when the writer is idle, at least every COPY_AGE, and with any other
+/// transaction.
+struct Writer {
+    conn: Connection,
     view: Arc<RwLock<Arc<Snapshot>>>,
     keyring: Arc<SharedKeyring>,
     audit: Arc<std::sync::Mutex<AuditBuf>>,
-) {
+    journal: Option<journal::Journal>,
+    /// Frames in the journal that are not yet in SQLite.
+    pending: Vec<journal::Frame>,
+    /// When the journal got its first frame since it last started over: it may only start
+    /// over once a flushed transaction holds every frame.
+    journal_since: Option<std::time::Instant>,
+    /// The connection's `synchronous` mode is FULL.
+    flushing: bool,
+    seen_version: i64,
+    last_commit: std::time::Instant,
+    last_version_check: std::time::Instant,
+}
+
+fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
     use std::sync::mpsc::RecvTimeoutError;
-    let mut seen_version = data_version(&conn);
-    // (records pending, someone waiting for them)
-    let audit_state = || {
-        audit
-            .lock()
-            .map(|b| (!b.lines.is_empty(), !b.waiters.is_empty()))
-            .unwrap_or((false, false))
-    };
-    let mut last_commit = std::time::Instant::now();
-    let mut last_version_check = std::time::Instant::now();
-    // The connection opens with synchronous=FULL.
-    let mut flushing = true;
     loop {
+        // Journal frames are copied into SQLite once the writer has been idle for AUDIT_LINGER,
+        // or COPY_AGE after the first of them.
+        let copy_due = w
+            .journal_since
+            .map(|t| (t + COPY_AGE).min(w.last_commit + AUDIT_LINGER));
         // Records someone waits for are committed at once (whatever queued meanwhile joins
         // the batch). Records nobody waits for linger up to AUDIT_LINGER so that one commit
         // (one fsync) carries many. With nothing pending, sleep until a job or a nudge
-        // arrives, or a second passes (to notice other processes' changes).
-        let next = match audit_state() {
+        // arrives, a copy is due, or a second passes (to notice other processes' changes).
+        let next = match w.audit_state() {
             (true, true) => Ok(rx.try_recv().unwrap_or(Msg::AuditPending)),
-            (true, false) => match AUDIT_LINGER.checked_sub(last_commit.elapsed()) {
+            (true, false) => match AUDIT_LINGER.checked_sub(w.last_commit.elapsed()) {
                 None => Ok(rx.try_recv().unwrap_or(Msg::AuditPending)),
                 Some(left) => match rx.recv_timeout(left) {
                     Err(RecvTimeoutError::Timeout) => Ok(Msg::AuditPending),
                     other => other,
                 },
             },
-            (false, _) => rx.recv_timeout(Duration::from_secs(1)),
+            (false, _) => {
+                let idle = Duration::from_secs(1);
+                let wait = copy_due.map_or(idle, |d| {
+                    d.saturating_duration_since(std::time::Instant::now())
+                        .min(idle)
+                });
+                rx.recv_timeout(wait)
+            }
         };
         let first = match next {
             Ok(m) => m,
             Err(RecvTimeoutError::Timeout) => {
+                if copy_due.is_some_and(|d| d <= std::time::Instant::now()) {
+                    w.commit(Vec::new(), AuditBuf::default(), true);
+                    continue;
+                }
                 // Another process (e.g. `tessera account create`, `tessera keys rotate`) may
                 // have committed or replaced the keyring.
-                let rotated = keyring.reload_if_changed();
-                let v = data_version(&conn);
-                if v != seen_version || rotated {
-                    seen_version = v;
-                    reload(&conn, &keyring, &view);
+                let rotated = w.keyring.reload_if_changed();
+                let v = data_version(&w.conn);
+                if v != w.seen_version || rotated {
+                    w.seen_version = v;
+                    reload(&w.conn, &w.keyring, &w.view);
                 }
                 continue;
             }
-            Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Disconnected) => {
+                if w.journal_since.is_some() {
+                    w.commit(Vec::new(), AuditBuf::default(), true);
+                }
+                return;
+            }
         };
         let mut batch = vec![first];
         // Records nobody waits for keep lingering after a nudge, so that under load one commit
         // per AUDIT_LINGER carries them all; a job, a refresh or a waiting record ends it.
         if matches!(batch.first(), Some(Msg::AuditPending)) {
             loop {
-                if audit_state().1 {
+                if w.audit_state().1 {
                     break;
                 }
-                let Some(left) = AUDIT_LINGER.checked_sub(last_commit.elapsed()) else {
+                let Some(left) = AUDIT_LINGER.checked_sub(w.last_commit.elapsed()) else {
                     break;
                 };
                 match rx.recv_timeout(left) {
@@ -329,35 +443,123 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let mut responders: Vec<Responder> = Vec::with_capacity(batch.len());
-        let mut refreshes = Vec::new();
         // Take every record queued so far; later ones go in the next batch.
-        let AuditBuf {
-            lines: audit_lines,
-            time_ms: audit_time,
-            waiters: mut audit_waiters,
-        } = audit
+        let records = w
+            .audit
             .lock()
             .map(|mut b| std::mem::take(&mut *b))
             .unwrap_or_default();
-        let mut iam_changed = false;
         // A batch that anyone waits for (a job, or an audit record guarding credentials) is
         // flushed to disk before its callers hear back. A batch of audit records nobody waits
         // for is committed without its own flush: it survives a crash of this process (the
         // kernel has it), and the next flushed commit makes it durable against power loss too.
-        let flush =
-            !audit_waiters.is_empty() || batch.iter().any(|m| matches!(m, Msg::Write { .. }));
-        if flush != flushing {
+        let jobs = batch.iter().any(|m| matches!(m, Msg::Write { .. }));
+        let flush = jobs || !records.waiters.is_empty();
+        if flush && !jobs && !records.lines.is_empty() {
+            match w.journal_append(records) {
+                Ok(()) => {
+                    w.after_commit(false, refreshes_of(batch));
+                    // Under continuous load the writer is never idle: copy every COPY_AGE.
+                    if w.journal_since.is_some_and(|t| t.elapsed() >= COPY_AGE)
+                        || w.journal.as_ref().is_some_and(|j| j.used() >= journal::CAPACITY / 2)
+                    {
+                        w.commit(Vec::new(), AuditBuf::default(), true);
+                    }
+                }
+                Err(records) => w.commit(batch, records, true),
+            }
+            continue;
+        }
+        w.commit(batch, records, flush);
+    }
+}
+
+fn refreshes_of(batch: Vec<Msg>) -> Vec<oneshot::Sender<()>> {
+    batch
+        .into_iter()
+        .filter_map(|m| match m {
+            Msg::Refresh(done) => Some(done),
+            _ => None,
+        })
+        .collect()
+}
+
+impl Writer {
+    /// (records pending, someone waiting for them)
+    fn audit_state(&self) -> (bool, bool) {
+        self.audit
+            .lock()
+            .map(|b| (!b.lines.is_empty(), !b.waiters.is_empty()))
+            .unwrap_or((false, false))
+    }
+
+    /// Make `records` durable in the journal and answer their waiters. Gives the records back
+    /// when the journal cannot take them (none, full, or failing): they go to SQLite instead.
+    fn journal_append(&mut self, records: AuditBuf) -> Result<(), AuditBuf> {
+        let Some(j) = self.journal.as_mut() else {
+            return Err(records);
+        };
+        match j.append(records.time_ms, &records.lines) {
+            Ok(seq) => {
+                self.last_commit = std::time::Instant::now();
+                self.journal_since.get_or_insert(self.last_commit);
+                for waiter in records.waiters {
+                    let _ = waiter.send(true);
+                }
+                self.pending.push(journal::Frame {
+                    seq,
+                    time_ms: records.time_ms,
+                    records: records.lines,
+                });
+                Ok(())
+            }
+            Err(journal::AppendError::Full) => Err(records),
+            Err(journal::AppendError::Io(e)) => {
+                tracing::error!(error = %e, "store: audit journal write failed; using SQLite");
+                Err(records)
+            }
+        }
+    }
+
+    /// One transaction: the journal's pending frames, the batch's jobs (one savepoint each) and
+    /// its audit records; then everyone in the batch hears how it went.
+    fn commit(&mut self, batch: Vec<Msg>, records: AuditBuf, flush: bool) {
+        let mut responders: Vec<Responder> = Vec::with_capacity(batch.len());
+        let mut refreshes = Vec::new();
+        let AuditBuf {
+            lines: audit_lines,
+            time_ms: audit_time,
+            waiters: mut audit_waiters,
+        } = records;
+        let mut iam_changed = false;
+        // Frames waiting in the journal ride along; once a flushed transaction holds them all,
+        // the journal starts over.
+        let flush = flush || self.journal.as_ref().is_some_and(|j| j.used() >= journal::CAPACITY / 2);
+        if flush != self.flushing {
             let mode = if flush { "FULL" } else { "NORMAL" };
-            match conn.pragma_update(None, "synchronous", mode) {
-                Ok(()) => flushing = flush,
+            match self.conn.pragma_update(None, "synchronous", mode) {
+                Ok(()) => self.flushing = flush,
                 Err(e) => tracing::error!(error = %e, "store: cannot set synchronous mode"),
             }
         }
-        let committed = match conn
+        let pending = std::mem::take(&mut self.pending);
+        let mut copied = false;
+        let committed = match self
+            .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         {
             Ok(tx) => {
+                // In a savepoint of their own: a failed copy leaves the frames for the next try
+                // and takes nothing else down with it.
+                copied = tx.execute_batch("SAVEPOINT copy").is_ok()
+                    && match copy_frames(&tx, &pending) {
+                        Ok(()) => tx.execute_batch("RELEASE copy").is_ok(),
+                        Err(e) => {
+                            tracing::error!(error = %e, "store: copying the audit journal failed");
+                            let _ = tx.execute_batch("ROLLBACK TO copy; RELEASE copy");
+                            false
+                        }
+                    };
                 for msg in batch {
                     match msg {
                         Msg::Write { kind, job } => {
@@ -409,26 +611,44 @@ fn writer_loop(
                 false
             }
         };
-        last_commit = std::time::Instant::now();
+        if committed && copied {
+            if self.flushing {
+                // Every frame in the journal is now durable in SQLite.
+                if let Some(j) = self.journal.as_mut() {
+                    j.reset();
+                }
+                self.journal_since = None;
+            }
+        } else {
+            self.pending = pending;
+        }
+        self.last_commit = std::time::Instant::now();
         // Nobody hears "committed" for a batch that should have been flushed and was not.
-        let committed = committed && (flushing || !flush);
+        let committed = committed && (self.flushing || !flush);
         // Audit records do not touch the snapshot: their callers hear first.
         for w in audit_waiters {
             let _ = w.send(committed);
         }
-        // Our own commits leave `data_version` alone; other processes' commits are looked for
-        // when asked (a refresh), after IAM changes, and at most every VERSION_CHECK otherwise
-        // (the idle timeout above never fires while requests keep coming).
-        if iam_changed || !refreshes.is_empty() || last_version_check.elapsed() >= VERSION_CHECK {
-            last_version_check = std::time::Instant::now();
-            let v = data_version(&conn);
-            if iam_changed || v != seen_version {
-                seen_version = v;
-                reload(&conn, &keyring, &view);
-            }
-        }
+        self.after_commit(iam_changed, refreshes);
         for r in responders {
             r(committed);
+        }
+    }
+
+    /// Look for other processes' commits when asked (a refresh), after IAM changes, and at most
+    /// every VERSION_CHECK otherwise (the idle timeout never fires while requests keep coming);
+    /// our own commits leave `data_version` alone.
+    fn after_commit(&mut self, iam_changed: bool, refreshes: Vec<oneshot::Sender<()>>) {
+        if iam_changed
+            || !refreshes.is_empty()
+            || self.last_version_check.elapsed() >= VERSION_CHECK
+        {
+            self.last_version_check = std::time::Instant::now();
+            let v = data_version(&self.conn);
+            if iam_changed || v != self.seen_version {
+                self.seen_version = v;
+                reload(&self.conn, &self.keyring, &self.view);
+            }
         }
         for d in refreshes {
             let _ = d.send(());

@@ -151,6 +151,17 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE audit;
     ALTER TABLE audit_v4 RENAME TO audit;
     "#,
+    // 5: audit records guarding credentials become durable in the audit journal
+    // (`store::journal`) and are copied here later. `journal_seq` is the frame a row was copied
+    // from; `audit_journal.last_seq` the newest frame copied, so recovery copies none twice.
+    r#"
+    ALTER TABLE audit ADD COLUMN journal_seq INTEGER;
+    CREATE TABLE audit_journal (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        last_seq    INTEGER NOT NULL
+    );
+    INSERT INTO audit_journal (id, last_seq) VALUES (1, 0);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
