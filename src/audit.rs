@@ -227,20 +227,68 @@ impl Clone for NoteCell {
     }
 }
 
-/// Rows after `after_seq` (oldest first), each with its records split into lines.
+/// Rows after `after_seq` (oldest first): seq, the journal frame the row was copied from (if
+/// any), and its records split into lines.
 pub fn read_since(
     conn: &rusqlite::Connection,
     after_seq: i64,
     limit_rows: usize,
-) -> rusqlite::Result<Vec<(i64, Vec<String>)>> {
-    let mut st =
-        conn.prepare("SELECT seq, records FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+) -> rusqlite::Result<Vec<(i64, Option<i64>, Vec<String>)>> {
+    let mut st = conn.prepare(
+        "SELECT seq, journal_seq, records FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
     let rows = st.query_map(
         params![after_seq, i64::try_from(limit_rows).unwrap_or(i64::MAX)],
-        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        },
     )?;
-    rows.map(|r| r.map(|(seq, text)| (seq, text.lines().map(str::to_owned).collect())))
-        .collect()
+    rows.map(|r| {
+        r.map(|(seq, journal_seq, text)| {
+            (seq, journal_seq, text.lines().map(str::to_owned).collect())
+        })
+    })
+    .collect()
+}
+
+/// The newest `n` records, oldest first, including those still only in the audit journal
+/// (durable, not yet copied into SQLite); the sequence number of the newest row; and the newest
+/// journal frame included.
+pub fn last_records_with_journal(
+    conn: &rusqlite::Connection,
+    journal_path: &std::path::Path,
+    n: usize,
+) -> rusqlite::Result<(Vec<String>, i64, u64)> {
+    // The server may copy frames into SQLite and start the journal over between the two reads;
+    // then the journal's first frame is past what SQLite showed: read both again.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let tx = conn.unchecked_transaction()?;
+        let (mut records, seq) = last_records(&tx, n)?;
+        let copied = crate::store::journal_last_seq(&tx)?;
+        tx.finish()?;
+        let frames = crate::store::journal::read(journal_path);
+        if attempts < 10
+            && frames
+                .first()
+                .is_some_and(|f| f.seq > copied.saturating_add(1))
+        {
+            continue;
+        }
+        let mut newest = copied;
+        for f in frames.into_iter().filter(|f| f.seq > copied) {
+            newest = f.seq;
+            records.extend(f.records.lines().map(str::to_owned));
+        }
+        let excess = records.len().saturating_sub(n);
+        records.drain(..excess);
+        return Ok((records, seq, newest));
+    }
 }
 
 /// The newest `n` records, oldest first, and the sequence number of the newest row.

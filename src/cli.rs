@@ -243,7 +243,10 @@ async fn audit_tail(config: Config, lines: usize, follow: bool) -> Result<(), Bo
     let conn =
         rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let (records, mut seq) = crate::audit::last_records(&conn, lines)?;
+    let journal = config.data_dir.join(crate::store::JOURNAL_FILE);
+    let (records, mut seq, printed_frame) =
+        crate::audit::last_records_with_journal(&conn, &journal, lines)?;
+    let printed_frame = i64::try_from(printed_frame).unwrap_or(i64::MAX);
     let mut out = std::io::stdout().lock();
     for r in records {
         writeln!(out, "{r}")?;
@@ -254,11 +257,15 @@ async fn audit_tail(config: Config, lines: usize, follow: bool) -> Result<(), Bo
     }
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        for (s, records) in crate::audit::read_since(&conn, seq, 1000)? {
+        for (s, frame, records) in crate::audit::read_since(&conn, seq, 1000)? {
+            seq = s;
+            // Rows copied from journal frames printed at the start were printed already.
+            if frame.is_some_and(|f| f <= printed_frame) {
+                continue;
+            }
             for r in records {
                 writeln!(out, "{r}")?;
             }
-            seq = s;
         }
         out.flush()?;
     }

@@ -322,7 +322,10 @@ fn open_journal(dir: &Path, conn: &mut Connection) -> Option<journal::Journal> {
     })();
     match recovered {
         Ok(0) => {}
-        Ok(n) => tracing::info!(frames = n, "store: copied audit records left in the journal"),
+        Ok(n) => tracing::info!(
+            frames = n,
+            "store: copied audit records left in the journal"
+        ),
         Err(e) => {
             // Leave the frames where they are (the next start tries again) and do not write over
             // them.
@@ -461,7 +464,9 @@ fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
                     w.after_commit(false, refreshes_of(batch));
                     // Under continuous load the writer is never idle: copy every COPY_AGE.
                     if w.journal_since.is_some_and(|t| t.elapsed() >= COPY_AGE)
-                        || w.journal.as_ref().is_some_and(|j| j.used() >= journal::CAPACITY / 2)
+                        || w.journal
+                            .as_ref()
+                            .is_some_and(|j| j.used() >= journal::CAPACITY / 2)
                     {
                         w.commit(Vec::new(), AuditBuf::default(), true);
                     }
@@ -534,7 +539,11 @@ impl Writer {
         let mut iam_changed = false;
         // Frames waiting in the journal ride along; once a flushed transaction holds them all,
         // the journal starts over.
-        let flush = flush || self.journal.as_ref().is_some_and(|j| j.used() >= journal::CAPACITY / 2);
+        let flush = flush
+            || self
+                .journal
+                .as_ref()
+                .is_some_and(|j| j.used() >= journal::CAPACITY / 2);
         if flush != self.flushing {
             let mode = if flush { "FULL" } else { "NORMAL" };
             match self.conn.pragma_update(None, "synchronous", mode) {
