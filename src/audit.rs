@@ -227,13 +227,22 @@ impl Clone for NoteCell {
     }
 }
 
-/// Rows after `after_seq` (oldest first): seq, the journal frame the row was copied from (if
-/// any), and its records split into lines.
+/// One row of the audit table.
+#[derive(Debug)]
+pub struct Row {
+    pub seq: i64,
+    /// The journal frame the row was copied from, if it was.
+    pub journal_seq: Option<i64>,
+    /// Its records, one JSON line each.
+    pub records: Vec<String>,
+}
+
+/// Rows after `after_seq`, oldest first.
 pub fn read_since(
     conn: &rusqlite::Connection,
     after_seq: i64,
     limit_rows: usize,
-) -> rusqlite::Result<Vec<(i64, Option<i64>, Vec<String>)>> {
+) -> rusqlite::Result<Vec<Row>> {
     let mut st = conn.prepare(
         "SELECT seq, journal_seq, records FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
@@ -248,8 +257,10 @@ pub fn read_since(
         },
     )?;
     rows.map(|r| {
-        r.map(|(seq, journal_seq, text)| {
-            (seq, journal_seq, text.lines().map(str::to_owned).collect())
+        r.map(|(seq, journal_seq, text)| Row {
+            seq,
+            journal_seq,
+            records: text.lines().map(str::to_owned).collect(),
         })
     })
     .collect()

@@ -257,13 +257,13 @@ async fn audit_tail(config: Config, lines: usize, follow: bool) -> Result<(), Bo
     }
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        for (s, frame, records) in crate::audit::read_since(&conn, seq, 1000)? {
-            seq = s;
+        for row in crate::audit::read_since(&conn, seq, 1000)? {
+            seq = row.seq;
             // Rows copied from journal frames printed at the start were printed already.
-            if frame.is_some_and(|f| f <= printed_frame) {
+            if row.journal_seq.is_some_and(|f| f <= printed_frame) {
                 continue;
             }
-            for r in records {
+            for r in row.records {
                 writeln!(out, "{r}")?;
             }
         }
