@@ -7,8 +7,9 @@
 //! to this journal instead, with one write: a frame padded to whole 4 KiB blocks, written with
 //! `O_DIRECT | O_DSYNC` into a file whose blocks were written out when it was created (so the
 //! write changes no file-system metadata and needs no journal or page cache of its own). The
-//! records reach the SQLite audit table later, many batches per transaction (see the store's
-//! writer); only after that transaction is durable is the journal started over from offset 0.
+//! records reach the SQLite audit table later, many batches per transaction, on a thread of
+//! their own (see the store's copier). The file is a ring: the space of a frame is written
+//! again only after the transaction holding its copy is durable.
 //!
 //! Frame: `magic "TSJ1" | len u32 | seq u64 | time i64 | checksum u64 | records (len bytes)`
 //! then zeros to the next block (integers little-endian). `seq` grows by one per frame;
@@ -54,8 +55,12 @@ pub struct Journal {
     /// `buf[shift]`.
     buf: Vec<u8>,
     shift: usize,
+    /// Where the next frame goes.
     offset: usize,
     next_seq: u64,
+    /// Frames not yet known to be copied into SQLite: (seq, offset, size), oldest first. Their
+    /// space is not written again.
+    live: std::collections::VecDeque<(u64, usize, usize)>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -70,7 +75,7 @@ impl std::fmt::Debug for Journal {
 /// Why an append did not happen.
 #[derive(Debug)]
 pub enum AppendError {
-    /// The frame does not fit in what is left: copy into SQLite, then [`Journal::reset`].
+    /// The frame does not fit in the space not holding uncopied frames.
     Full,
     Io(io::Error),
 }
@@ -121,6 +126,7 @@ impl Journal {
             shift: 0,
             offset: 0,
             next_seq,
+            live: std::collections::VecDeque::new(),
         };
         Ok(Some((journal, frames)))
     }
@@ -134,9 +140,9 @@ impl Journal {
     pub fn append(&mut self, time_ms: i64, records: &str) -> Result<u64, AppendError> {
         let len = HEADER + records.len();
         let padded = len.div_ceil(BLOCK) * BLOCK;
-        if padded > CAPACITY - self.offset {
+        let Some(at) = self.place(padded) else {
             return Err(AppendError::Full);
-        }
+        };
         let seq = self.next_seq;
         if self.buf.len() < self.shift + padded {
             // Grow to the largest frame seen so far (in blocks), aligned afresh.
@@ -148,26 +154,55 @@ impl Journal {
         };
         encode(window, seq, time_ms, records);
         self.file
-            .write_all_at(window, self.offset as u64)
+            .write_all_at(window, at as u64)
             .map_err(AppendError::Io)?;
-        self.offset += padded;
+        self.offset = at + padded;
         self.next_seq += 1;
+        self.live.push_back((seq, at, padded));
         Ok(seq)
     }
 
-    /// Whether anything was appended since the last reset.
-    pub fn is_empty(&self) -> bool {
-        self.offset == 0
+    /// Where a frame of `size` bytes goes: at the write position, or at the start of the file
+    /// when it does not fit before the end; never over an uncopied frame.
+    fn place(&mut self, size: usize) -> Option<usize> {
+        if size > CAPACITY {
+            return None;
+        }
+        let Some(&(_, tail, _)) = self.live.front() else {
+            // Nothing uncopied: the whole ring is free.
+            let at = if self.offset + size <= CAPACITY {
+                self.offset
+            } else {
+                0
+            };
+            return Some(at);
+        };
+        // Uncopied frames run from `tail` up to `offset`, wrapping at most once.
+        if self.offset > tail {
+            // Not wrapped. Free: [offset, CAPACITY) and [0, tail).
+            if self.offset + size <= CAPACITY {
+                Some(self.offset)
+            } else if size <= tail {
+                Some(0)
+            } else {
+                None
+            }
+        } else {
+            // Wrapped (`offset == tail`: full). Free: [offset, tail).
+            (self.offset + size <= tail).then_some(self.offset)
+        }
     }
 
-    /// How much of the journal is in use.
+    /// Frames up to `seq` are durable in SQLite: their space may be written again.
+    pub fn release_through(&mut self, seq: u64) {
+        while self.live.front().is_some_and(|&(s, _, _)| s <= seq) {
+            self.live.pop_front();
+        }
+    }
+
+    /// Bytes held by frames not yet copied.
     pub fn used(&self) -> usize {
-        self.offset
-    }
-
-    /// Start over at offset 0: every frame appended so far is durable elsewhere.
-    pub fn reset(&mut self) {
-        self.offset = 0;
+        self.live.iter().map(|&(_, _, size)| size).sum()
     }
 }
 
@@ -252,20 +287,21 @@ pub fn read(path: &Path) -> Vec<Frame> {
     }
 }
 
-/// The whole frames at the start of `image`, in order, with consecutive seqs.
+/// Every whole frame in `image` (frames start on block boundaries), ordered by seq.
 pub fn scan(image: &[u8]) -> Vec<Frame> {
     let mut frames = Vec::new();
     let mut at = 0usize;
-    while let Some((frame, size)) = decode(image.get(at..).unwrap_or_default()) {
-        if frames
-            .last()
-            .is_some_and(|prev: &Frame| prev.seq.checked_add(1) != Some(frame.seq))
-        {
-            break;
+    while at < image.len() {
+        match decode(image.get(at..).unwrap_or_default()) {
+            Some((frame, size)) => {
+                frames.push(frame);
+                at += size;
+            }
+            None => at += BLOCK,
         }
-        frames.push(frame);
-        at += size;
     }
+    frames.sort_by_key(|f| f.seq);
+    frames.dedup_by_key(|f| f.seq);
     frames
 }
 
@@ -332,8 +368,8 @@ mod tests {
                 (3, 3, "{\"c\":3}\n{\"d\":4}")
             ]
         );
-        // A restart continues the seqs and writes from the start.
-        assert!(j.is_empty());
+        // A restart continues the seqs.
+        assert_eq!(j.used(), 0);
         let mut j = j;
         assert_eq!(j.append(4, "e").unwrap(), 4);
     }
@@ -347,29 +383,43 @@ mod tests {
     }
 
     #[test]
-    fn after_a_reset_only_the_new_frames_count() {
+    fn the_ring_reuses_only_copied_space() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
         let (mut j, _) = reopen(&path);
-        for i in 0..4 {
-            j.append(i, "old").unwrap();
+        // Frames of a quarter of the ring each: four fit, a fifth does not until one is copied.
+        let quarter = "q".repeat(CAPACITY / 4 - HEADER);
+        for seq in 1..=4 {
+            assert_eq!(j.append(seq, &quarter).unwrap(), seq as u64);
         }
-        j.reset();
-        assert_eq!(j.append(9, "new").unwrap(), 5);
+        assert!(matches!(j.append(5, &quarter), Err(AppendError::Full)));
+        assert!(matches!(j.append(5, "small"), Err(AppendError::Full)));
+        j.release_through(1);
+        assert_eq!(j.used(), 3 * CAPACITY / 4);
+        // Wraps to offset 0, over frame 1.
+        assert_eq!(j.append(5, &quarter).unwrap(), 5);
+        assert!(matches!(j.append(6, "small"), Err(AppendError::Full)));
+        j.release_through(5);
+        assert_eq!(j.used(), 0);
+        assert_eq!(j.append(6, "six").unwrap(), 6);
         drop(j);
+        // Every whole frame comes back, in seq order, wherever it sits.
         let (_, frames) = reopen(&path);
-        // Frame 2 (old, seq 2) follows frame 5 on disk: not consecutive, so not read.
-        assert_eq!(frames.len(), 1);
-        assert_eq!((frames[0].seq, frames[0].records.as_str()), (5, "new"));
+        let seqs: Vec<u64> = frames.iter().map(|f| f.seq).collect();
+        assert_eq!(seqs, [3, 4, 5, 6]); // 6 went where 2 was
+        assert_eq!(frames.last().unwrap().records, "six");
     }
 
     #[test]
-    fn torn_or_damaged_frames_end_the_scan() {
+    fn torn_or_damaged_frames_are_skipped() {
         let mut image = vec![0u8; 4 * BLOCK];
         let a = "first";
         let b = "second record";
         encode(&mut image[..BLOCK], 7, 1, a);
         encode(&mut image[BLOCK..2 * BLOCK], 8, 2, b);
+        encode(&mut image[3 * BLOCK..], 9, 3, "third");
+        assert_eq!(scan(&image).len(), 3);
+        image[3 * BLOCK..].fill(0);
         assert_eq!(scan(&image).len(), 2);
         // A torn second frame: part of its records never reached the disk.
         let mut torn = image.clone();
@@ -387,6 +437,14 @@ mod tests {
         assert_eq!(scan(&long).len(), 1);
         assert!(scan(&[]).is_empty());
         assert!(scan(&image[..10]).is_empty());
+        // Records that put the magic on a block boundary inside their frame: the "length" that
+        // follows is text, far past any journal.
+        let mut text = "a".repeat(BLOCK - HEADER);
+        text.push_str("TSJ1 \"length\": \"seq\", \"time\": \"and a checksum\"");
+        let mut two = vec![0u8; 2 * BLOCK];
+        encode(&mut two, 1, 1, &text);
+        assert_eq!(&two[BLOCK..BLOCK + 4], MAGIC);
+        assert_eq!(scan(&two).len(), 1);
     }
 
     #[test]

@@ -135,6 +135,10 @@ impl Store {
         let thread_audit = audit.clone();
         let thread_view = view.clone();
         let journal = open_journal(dir, &mut conn);
+        let copier = match &journal {
+            Some(_) => Some(Copier::spawn(&path, busy_timeout)?),
+            None => None,
+        };
         let now = std::time::Instant::now();
         let writer = Writer {
             seen_version: data_version(&conn),
@@ -143,8 +147,9 @@ impl Store {
             keyring,
             audit: thread_audit,
             journal,
+            copier,
             pending: Vec::new(),
-            journal_since: None,
+            pending_since: None,
             // The connection opens with synchronous=FULL.
             flushing: true,
             last_commit: now,
@@ -338,6 +343,66 @@ fn open_journal(dir: &Path, conn: &mut Connection) -> Option<journal::Journal> {
     Some(j)
 }
 
+/// The thread that copies journal frames into the audit table, on a connection of its own, so
+/// the writer never stalls on a large transaction. `copied` is the newest frame durably in
+/// SQLite: the journal may write over it and everything older.
+struct Copier {
+    tx: std::sync::mpsc::Sender<Vec<journal::Frame>>,
+    copied: Arc<std::sync::atomic::AtomicU64>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Copier {
+    fn spawn(db: &Path, busy_timeout: Duration) -> Result<Copier, crate::BoxError> {
+        let conn = open_connection(db, busy_timeout)?;
+        let copied = Arc::new(std::sync::atomic::AtomicU64::new(journal_last_seq(&conn)?));
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<journal::Frame>>();
+        let shared = copied.clone();
+        let thread = std::thread::Builder::new()
+            .name("tessera-audit-copier".into())
+            .spawn(move || copier_loop(conn, rx, &shared))?;
+        Ok(Copier { tx, copied, thread })
+    }
+
+    /// Copy what was handed over, then stop.
+    fn finish(self) {
+        drop(self.tx);
+        let _ = self.thread.join();
+    }
+}
+
+fn copier_loop(
+    mut conn: Connection,
+    rx: std::sync::mpsc::Receiver<Vec<journal::Frame>>,
+    copied: &std::sync::atomic::AtomicU64,
+) {
+    while let Ok(mut frames) = rx.recv() {
+        // Everything handed over meanwhile goes into the same transaction.
+        while let Ok(more) = rx.try_recv() {
+            frames.extend(more);
+        }
+        // synchronous=FULL: durable before the journal may write over these frames. On failure
+        // try again a second later; until then the writer sends credential records to SQLite
+        // directly once the journal is full.
+        loop {
+            let done = conn.transaction().and_then(|tx| {
+                copy_frames(&tx, &frames)?;
+                tx.commit()
+            });
+            match done {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "store: copying the audit journal failed; retrying");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        }
+        if let Some(last) = frames.last() {
+            copied.store(last.seq, std::sync::atomic::Ordering::Release);
+        }
+    }
+}
+
 /// The audit journal's file name under the data dir.
 pub const JOURNAL_FILE: &str = "audit.journal";
 
@@ -346,20 +411,19 @@ const COPY_AGE: Duration = Duration::from_millis(100);
 
 /// The single writer: batches queued jobs into one transaction (group commit), one savepoint
 /// per job, then rebuilds the snapshot and answers everyone in the batch. Audit records that
-/// guard credentials, arriving without jobs, go to the audit journal instead; its frames are
-/// copied into SQLite when the writer is idle, at least every COPY_AGE, and with any other
-/// transaction.
+/// guard credentials, arriving without jobs, go to the audit journal instead; the copier thread
+/// copies its frames into SQLite when the writer is idle and at least every COPY_AGE.
 struct Writer {
     conn: Connection,
     view: Arc<RwLock<Arc<Snapshot>>>,
     keyring: Arc<SharedKeyring>,
     audit: Arc<std::sync::Mutex<AuditBuf>>,
     journal: Option<journal::Journal>,
-    /// Frames in the journal that are not yet in SQLite.
+    copier: Option<Copier>,
+    /// Frames written to the journal and not yet handed to the copier.
     pending: Vec<journal::Frame>,
-    /// When the journal got its first frame since it last started over: it may only start
-    /// over once a flushed transaction holds every frame.
-    journal_since: Option<std::time::Instant>,
+    /// When the first of them was written.
+    pending_since: Option<std::time::Instant>,
     /// The connection's `synchronous` mode is FULL.
     flushing: bool,
     seen_version: i64,
@@ -370,10 +434,10 @@ struct Writer {
 fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
     use std::sync::mpsc::RecvTimeoutError;
     loop {
-        // Journal frames are copied into SQLite once the writer has been idle for AUDIT_LINGER,
-        // or COPY_AGE after the first of them.
+        // Journal frames go to the copier once the writer has been idle for AUDIT_LINGER, or
+        // COPY_AGE after the first of them.
         let copy_due = w
-            .journal_since
+            .pending_since
             .map(|t| (t + COPY_AGE).min(w.last_commit + AUDIT_LINGER));
         // Records someone waits for are committed at once (whatever queued meanwhile joins
         // the batch). Records nobody waits for linger up to AUDIT_LINGER so that one commit
@@ -401,7 +465,7 @@ fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
             Ok(m) => m,
             Err(RecvTimeoutError::Timeout) => {
                 if copy_due.is_some_and(|d| d <= std::time::Instant::now()) {
-                    w.commit(Vec::new(), AuditBuf::default(), true);
+                    w.hand_to_copier();
                     continue;
                 }
                 // Another process (e.g. `tessera account create`, `tessera keys rotate`) may
@@ -415,8 +479,9 @@ fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
                 continue;
             }
             Err(RecvTimeoutError::Disconnected) => {
-                if w.journal_since.is_some() {
-                    w.commit(Vec::new(), AuditBuf::default(), true);
+                w.hand_to_copier();
+                if let Some(c) = w.copier.take() {
+                    c.finish();
                 }
                 return;
             }
@@ -465,12 +530,8 @@ fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
                 Ok(()) => {
                     w.after_commit(false, refreshes_of(batch));
                     // Under continuous load the writer is never idle: copy every COPY_AGE.
-                    if w.journal_since.is_some_and(|t| t.elapsed() >= COPY_AGE)
-                        || w.journal
-                            .as_ref()
-                            .is_some_and(|j| j.used() >= journal::CAPACITY / 2)
-                    {
-                        w.commit(Vec::new(), AuditBuf::default(), true);
+                    if w.pending_since.is_some_and(|t| t.elapsed() >= COPY_AGE) {
+                        w.hand_to_copier();
                     }
                 }
                 Err(records) => w.commit(batch, records, true),
@@ -503,13 +564,14 @@ impl Writer {
     /// Make `records` durable in the journal and answer their waiters. Gives the records back
     /// when the journal cannot take them (none, full, or failing): they go to SQLite instead.
     fn journal_append(&mut self, records: AuditBuf) -> Result<(), AuditBuf> {
-        let Some(j) = self.journal.as_mut() else {
+        let (Some(j), Some(c)) = (self.journal.as_mut(), self.copier.as_ref()) else {
             return Err(records);
         };
+        j.release_through(c.copied.load(std::sync::atomic::Ordering::Acquire));
         match j.append(records.time_ms, &records.lines) {
             Ok(seq) => {
                 self.last_commit = std::time::Instant::now();
-                self.journal_since.get_or_insert(self.last_commit);
+                self.pending_since.get_or_insert(self.last_commit);
                 for waiter in records.waiters {
                     let _ = waiter.send(true);
                 }
@@ -520,7 +582,11 @@ impl Writer {
                 });
                 Ok(())
             }
-            Err(journal::AppendError::Full) => Err(records),
+            Err(journal::AppendError::Full) => {
+                // The copier is behind (or the batch is huge): SQLite takes this batch.
+                self.hand_to_copier();
+                Err(records)
+            }
             Err(journal::AppendError::Io(e)) => {
                 tracing::error!(error = %e, "store: audit journal write failed; using SQLite");
                 Err(records)
@@ -539,13 +605,6 @@ impl Writer {
             waiters: mut audit_waiters,
         } = records;
         let mut iam_changed = false;
-        // Frames waiting in the journal ride along; once a flushed transaction holds them all,
-        // the journal starts over.
-        let flush = flush
-            || self
-                .journal
-                .as_ref()
-                .is_some_and(|j| j.used() >= journal::CAPACITY / 2);
         if flush != self.flushing {
             let mode = if flush { "FULL" } else { "NORMAL" };
             match self.conn.pragma_update(None, "synchronous", mode) {
@@ -553,24 +612,11 @@ impl Writer {
                 Err(e) => tracing::error!(error = %e, "store: cannot set synchronous mode"),
             }
         }
-        let pending = std::mem::take(&mut self.pending);
-        let mut copied = false;
         let committed = match self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         {
             Ok(tx) => {
-                // In a savepoint of their own: a failed copy leaves the frames for the next try
-                // and takes nothing else down with it.
-                copied = tx.execute_batch("SAVEPOINT copy").is_ok()
-                    && match copy_frames(&tx, &pending) {
-                        Ok(()) => tx.execute_batch("RELEASE copy").is_ok(),
-                        Err(e) => {
-                            tracing::error!(error = %e, "store: copying the audit journal failed");
-                            let _ = tx.execute_batch("ROLLBACK TO copy; RELEASE copy");
-                            false
-                        }
-                    };
                 for msg in batch {
                     match msg {
                         Msg::Write { kind, job } => {
@@ -622,17 +668,6 @@ impl Writer {
                 false
             }
         };
-        if committed && copied {
-            if self.flushing {
-                // Every frame in the journal is now durable in SQLite.
-                if let Some(j) = self.journal.as_mut() {
-                    j.reset();
-                }
-                self.journal_since = None;
-            }
-        } else {
-            self.pending = pending;
-        }
         self.last_commit = std::time::Instant::now();
         // Nobody hears "committed" for a batch that should have been flushed and was not.
         let committed = committed && (self.flushing || !flush);
@@ -643,6 +678,19 @@ impl Writer {
         self.after_commit(iam_changed, refreshes);
         for r in responders {
             r(committed);
+        }
+    }
+
+    /// Send the frames written since the last hand-over to the copier.
+    fn hand_to_copier(&mut self) {
+        self.pending_since = None;
+        if self.pending.is_empty() {
+            return;
+        }
+        let frames = std::mem::take(&mut self.pending);
+        if let Some(c) = self.copier.as_ref() {
+            // A gone copier leaves the frames in the journal, where the next start finds them.
+            let _ = c.tx.send(frames);
         }
     }
 
