@@ -65,6 +65,20 @@ impl Server {
         Server { child, endpoint }
     }
 
+    /// A new user `name` of the default account and the credentials of its access key.
+    async fn user_with_key(&self, name: &str) -> Creds {
+        let iam = self.iam(&root());
+        iam.create_user().user_name(name).send().await.unwrap();
+        let k = iam
+            .create_access_key()
+            .user_name(name)
+            .send()
+            .await
+            .unwrap();
+        let k = k.access_key().unwrap();
+        Creds::new(k.access_key_id(), k.secret_access_key())
+    }
+
     /// SIGKILL: no shutdown hooks, no flush.
     fn kill9(mut self) {
         self.child.kill().unwrap();
@@ -108,20 +122,28 @@ fn root() -> Creds {
     Creds::new(ROOT_ID, ROOT_SECRET)
 }
 
+/// Runs `tessera ARGS --data-dir DIR`, which must succeed, and returns its stdout.
+fn tessera_ok(args: &[&str], dir: &Path) -> Vec<u8> {
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 #[tokio::test]
 async fn kill_9_loses_no_acknowledged_change() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let iam = s.iam(&root());
-    iam.create_user().user_name("durable").send().await.unwrap();
-    let k = iam
-        .create_access_key()
-        .user_name("durable")
-        .send()
-        .await
-        .unwrap();
-    let k = k.access_key().unwrap();
-    let user = Creds::new(k.access_key_id(), k.secret_access_key());
+    let user = s.user_with_key("durable").await;
     let session = Creds::from(
         s.sts(&user)
             .get_session_token()
@@ -174,17 +196,8 @@ async fn kill_9_loses_no_acknowledged_change() {
 
 /// `tessera audit tail -n N` on `dir`: the records' issued temporary key ids.
 fn audited_key_ids(dir: &Path) -> Vec<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["audit", "tail", "-n", "100000", "--data-dir"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
+    let out = tessera_ok(&["audit", "tail", "-n", "100000"], dir);
+    String::from_utf8(out)
         .unwrap()
         .lines()
         .filter_map(|l| {
@@ -198,16 +211,7 @@ fn audited_key_ids(dir: &Path) -> Vec<String> {
 async fn kill_9_keeps_the_audit_record_of_every_credential_handed_out() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
-    let iam = s.iam(&root());
-    iam.create_user().user_name("audited").send().await.unwrap();
-    let k = iam
-        .create_access_key()
-        .user_name("audited")
-        .send()
-        .await
-        .unwrap();
-    let k = k.access_key().unwrap();
-    let user = Creds::new(k.access_key_id(), k.secret_access_key());
+    let user = s.user_with_key("audited").await;
     // Records guarding credentials become durable in the audit journal and reach SQLite up to
     // 100 ms later: the process dies right after the last answer, before any copy.
     let sts = s.sts(&user);
@@ -318,16 +322,7 @@ async fn keys_rotate_keeps_earlier_sessions_valid() {
             .unwrap(),
     );
     s.kill9();
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["keys", "rotate", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    tessera_ok(&["keys", "rotate"], dir.path());
     let s = Server::start(dir.path());
     s.sts(&before).get_caller_identity().send().await.unwrap();
     let after = Creds::from(
@@ -343,12 +338,7 @@ async fn keys_rotate_keeps_earlier_sessions_valid() {
     // Long-term keys (sealed at rest) survive two rotations: they are re-sealed each time.
     s.kill9();
     for _ in 0..2 {
-        let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .args(["keys", "rotate", "--data-dir"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success());
+        tessera_ok(&["keys", "rotate"], dir.path());
     }
     let s = Server::start(dir.path());
     s.sts(&root()).get_caller_identity().send().await.unwrap();

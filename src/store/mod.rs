@@ -594,7 +594,7 @@ impl Writer {
         }
     }
 
-    /// One transaction: the journal's pending frames, the batch's jobs (one savepoint each) and
+    /// One transaction: the batch's jobs (one savepoint each) and
     /// its audit records; then everyone in the batch hears how it went.
     fn commit(&mut self, batch: Vec<Msg>, records: AuditBuf, flush: bool) {
         let mut responders: Vec<Responder> = Vec::with_capacity(batch.len());
