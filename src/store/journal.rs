@@ -1,22 +1,23 @@
-//! The audit journal: where a batch of audit records becomes durable before the credentials it
+//! The audit journal: where a batch of audit records is committed before the credentials it
 //! guards are handed out.
 //!
-//! A group commit of audit records through SQLite costs the writer a transaction, page writes
-//! into the WAL, file locks, checkpoints and an `fdatasync`; only the last one is needed to keep
-//! the promise "no credentials without a durable record". So the writer appends each such batch
-//! to this journal instead, with one write: a frame padded to whole 4 KiB blocks, written with
-//! `O_DIRECT | O_DSYNC` into a file whose blocks were written out when it was created (so the
-//! write changes no file-system metadata and needs no journal or page cache of its own). The
-//! records reach the SQLite audit table later, many batches per transaction, on a thread of
-//! their own (see the store's copier). The file is a ring: the space of a frame is written
-//! again only after the transaction holding its copy is durable.
+//! A group commit of audit records through SQLite costs a transaction, page writes into the
+//! WAL, file locks and checkpoints. So the store's journal task appends each batch of records
+//! that guard credentials to this journal instead, with one `pwrite`: a frame padded to whole
+//! 4 KiB blocks, into a file whose blocks were all written when it was created (so the write
+//! changes no file-system metadata). Once `pwrite` returns, the frame is in the kernel's page
+//! cache: it survives a `kill -9` or any other crash of tessera. The records reach the SQLite
+//! audit table (synced, `synchronous=FULL`) soon after, many batches per transaction, on a
+//! thread of their own (see the store's copier); that transaction is what makes them survive a
+//! power loss too. The file is a ring: the space of a frame is written again only after the
+//! transaction holding its copy is durable.
 //!
 //! Frame: `magic "TSJ1" | len u32 | seq u64 | time i64 | checksum u64 | records (len bytes)`
 //! then zeros to the next block (integers little-endian). `seq` grows by one per frame;
 //! `checksum` is a 64-bit multiply-xorshift hash of everything before it and the records (it
-//! finds torn writes; nothing here needs to resist a forger, who could rewrite the file anyway). Recovery reads frames from offset 0 while they are
-//! whole and their seqs consecutive: a torn frame fails its checksum, and frames left over from
-//! before the last restart carry lower seqs.
+//! finds torn writes; nothing here needs to resist a forger, who could rewrite the file
+//! anyway). Frames start on block boundaries: recovery tries every block and keeps the whole
+//! frames, ordered by seq.
 //!
 //! One process owns the journal at a time (an exclusive lock on the file); a process that cannot
 //! take it (a CLI command while the server runs) commits its audit records to SQLite directly.
@@ -26,8 +27,8 @@ use std::io::{self, Read as _};
 use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _};
 use std::path::Path;
 
-/// Writes are whole blocks of this size at offsets that are multiples of it (what `O_DIRECT`
-/// asks of buffer, offset and length on every common file system).
+/// Frames are whole blocks of this size at offsets that are multiples of it, so a torn write
+/// spoils at most the frame being written and recovery knows where frames can start.
 pub const BLOCK: usize = 4096;
 
 /// The journal's size. Records are copied into SQLite long before it fills; a batch that does
@@ -47,14 +48,13 @@ pub struct Frame {
 }
 
 pub struct Journal {
-    /// Opened with `O_DIRECT | O_DSYNC` (or `O_DSYNC` where direct I/O is refused).
+    /// Opened for writing; frames go through the page cache.
     file: File,
-    /// Holds the exclusive lock for as long as the journal lives.
-    _lock: File,
-    /// Room for the largest frame so far plus alignment slack; the aligned window starts at
-    /// `buf[shift]`.
+    /// Holds the exclusive lock for as long as the journal, or anyone given [`Journal::lock`],
+    /// lives.
+    lock: std::sync::Arc<File>,
+    /// Where frames are encoded; as large as the largest frame so far.
     buf: Vec<u8>,
-    shift: usize,
     /// Where the next frame goes.
     offset: usize,
     next_seq: u64,
@@ -115,15 +115,13 @@ impl Journal {
             }
         }
         drop(image);
-        // Reopen for durable, uncached writes; the lock stays with `file`'s open file
-        // description, which `direct` does not share, so keep both.
-        let direct = open_direct(path)?;
+        // The lock stays with `file`'s open file description; writes go through a second one.
+        let writer = open_writer(path)?;
         let next_seq = frames.last().map_or(1, |f| f.seq.saturating_add(1));
         let journal = Journal {
-            file: direct,
-            _lock: file,
+            file: writer,
+            lock: std::sync::Arc::new(file),
             buf: Vec::new(),
-            shift: 0,
             offset: 0,
             next_seq,
             live: std::collections::VecDeque::new(),
@@ -131,12 +129,18 @@ impl Journal {
         Ok(Some((journal, frames)))
     }
 
+    /// A share of the journal's lock: the lock holds until the journal and every share are
+    /// dropped (the copier keeps one, so no other process opens the journal while it copies).
+    pub fn lock(&self) -> std::sync::Arc<File> {
+        self.lock.clone()
+    }
+
     /// Seqs at or below `seq` were used before: continue after it.
     pub fn continue_after(&mut self, seq: u64) {
         self.next_seq = self.next_seq.max(seq.saturating_add(1));
     }
 
-    /// Append one frame and return its seq once it is durable.
+    /// Append one frame and return its seq once it is in the file (the kernel has it).
     pub fn append(&mut self, time_ms: i64, records: &str) -> Result<u64, AppendError> {
         let len = HEADER + records.len();
         let padded = len.div_ceil(BLOCK) * BLOCK;
@@ -144,12 +148,10 @@ impl Journal {
             return Err(AppendError::Full);
         };
         let seq = self.next_seq;
-        if self.buf.len() < self.shift + padded {
-            // Grow to the largest frame seen so far (in blocks), aligned afresh.
-            self.buf = vec![0u8; padded + BLOCK];
-            self.shift = self.buf.as_mut_ptr().align_offset(BLOCK).min(BLOCK);
+        if self.buf.len() < padded {
+            self.buf.resize(padded, 0);
         }
-        let Some(window) = self.buf.get_mut(self.shift..self.shift + padded) else {
+        let Some(window) = self.buf.get_mut(..padded) else {
             return Err(AppendError::Full);
         };
         encode(window, seq, time_ms, records);
@@ -206,32 +208,9 @@ impl Journal {
     }
 }
 
-fn open_direct(path: &Path) -> io::Result<File> {
-    let open = |flags| {
-        OpenOptions::new()
-            .write(true)
-            .custom_flags(flags)
-            .open(path)
-    };
-    // Some file systems (tmpfs) refuse O_DIRECT; O_DSYNC alone keeps the promise.
-    let file = match open(libc::O_DIRECT | libc::O_DSYNC) {
-        Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return open(libc::O_DSYNC),
-        Err(e) => return Err(e),
-    };
-    // And some accept the flag at open but refuse the writes: rewrite block 0 with what it
-    // holds, through an aligned buffer, to find out.
-    let mut aligned = vec![0u8; 2 * BLOCK];
-    let shift = aligned.as_mut_ptr().align_offset(BLOCK).min(BLOCK);
-    let Some(block) = aligned.get_mut(shift..shift + BLOCK) else {
-        return open(libc::O_DSYNC);
-    };
-    File::open(path)?.read_exact_at(block, 0)?;
-    match file.write_all_at(block, 0) {
-        Ok(()) => Ok(file),
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => open(libc::O_DSYNC),
-        Err(e) => Err(e),
-    }
+/// A second open file description for the writes (the lock stays with the first one).
+fn open_writer(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).open(path)
 }
 
 fn checksum(head: &[u8], records: &[u8]) -> [u8; 8] {

@@ -14,6 +14,7 @@
 
 pub mod identity;
 pub mod journal;
+mod journal_task;
 pub mod model;
 pub mod policies;
 pub mod schema;
@@ -68,6 +69,31 @@ struct AuditBuf {
     waiters: Vec<oneshot::Sender<bool>>,
 }
 
+impl AuditBuf {
+    /// Add a record (and who waits for it); true if it is the first of a batch.
+    fn push(&mut self, time_ms: i64, line: &str, done: Option<oneshot::Sender<bool>>) -> bool {
+        let first = self.lines.is_empty();
+        if first {
+            self.time_ms = time_ms;
+        } else {
+            self.lines.push('\n');
+            self.time_ms = self.time_ms.min(time_ms);
+        }
+        self.lines.push_str(line);
+        self.waiters.extend(done);
+        first
+    }
+
+    /// Add another batch's records and waiters.
+    fn absorb(&mut self, other: AuditBuf) {
+        let waiters = other.waiters;
+        if !other.lines.is_empty() {
+            self.push(other.time_ms, &other.lines, None);
+        }
+        self.waiters.extend(waiters);
+    }
+}
+
 /// How long audit records nobody waits for may wait for company before they are committed.
 const AUDIT_LINGER: Duration = Duration::from_millis(10);
 
@@ -81,6 +107,8 @@ const MAX_BATCH: usize = 512;
 pub struct Store {
     tx: std::sync::mpsc::Sender<Msg>,
     audit: Arc<std::sync::Mutex<AuditBuf>>,
+    /// Where records that guard credentials go (`None`: to the writer, like the rest).
+    journal: Option<Arc<journal_task::Handle>>,
     view: Arc<RwLock<Arc<Snapshot>>>,
     path: PathBuf,
 }
@@ -134,11 +162,15 @@ impl Store {
         let audit = Arc::new(std::sync::Mutex::new(AuditBuf::default()));
         let thread_audit = audit.clone();
         let thread_view = view.clone();
-        let journal = open_journal(dir, &mut conn);
-        let copier = match &journal {
-            Some(_) => Some(Copier::spawn(&path, busy_timeout)?),
-            None => None,
-        };
+        let journal = journal_task::start(
+            dir,
+            &mut conn,
+            &path,
+            busy_timeout,
+            tx.clone(),
+            audit.clone(),
+        )?
+        .map(Arc::new);
         let now = std::time::Instant::now();
         let writer = Writer {
             seen_version: data_version(&conn),
@@ -146,10 +178,6 @@ impl Store {
             view: thread_view,
             keyring,
             audit: thread_audit,
-            journal,
-            copier,
-            pending: Vec::new(),
-            pending_since: None,
             // The connection opens with synchronous=FULL.
             flushing: true,
             last_commit: now,
@@ -161,6 +189,7 @@ impl Store {
         Ok(Store {
             tx,
             audit,
+            journal,
             view,
             path,
         })
@@ -217,23 +246,21 @@ impl Store {
         } else {
             (None, None)
         };
+        // Records someone waits for go to the journal task when there is one.
+        let (done, committed) = match (&self.journal, done, committed) {
+            (Some(j), Some(d), Some(c)) => {
+                return j.0.push(time_ms, &line, d) && c.await.unwrap_or(false);
+            }
+            (_, d, c) => (d, c),
+        };
         let nudge = {
             let Ok(mut buf) = self.audit.lock() else {
                 return false;
             };
-            let was_empty = buf.lines.is_empty();
             // Wake the writer for the first record of a batch, and for the first caller that
             // waits (a writer lingering over records nobody waits for must stop lingering).
-            let nudge = was_empty || (done.is_some() && buf.waiters.is_empty());
-            if was_empty {
-                buf.time_ms = time_ms;
-            } else {
-                buf.lines.push('\n');
-                buf.time_ms = buf.time_ms.min(time_ms);
-            }
-            buf.lines.push_str(&line);
-            buf.waiters.extend(done);
-            nudge
+            let first_waiter = done.is_some() && buf.waiters.is_empty();
+            buf.push(time_ms, &line, done) || first_waiter
         };
         if nudge && self.tx.send(Msg::AuditPending).is_err() {
             return false;
@@ -273,27 +300,6 @@ fn reload(conn: &Connection, keyring: &SharedKeyring, view: &RwLock<Arc<Snapshot
     }
 }
 
-/// Copy the journal's frames `frames` into the audit table inside `tx`.
-fn copy_frames(tx: &Transaction<'_>, frames: &[journal::Frame]) -> rusqlite::Result<()> {
-    let Some(last) = frames.last() else {
-        return Ok(());
-    };
-    let mut st =
-        tx.prepare_cached("INSERT INTO audit (time, records, journal_seq) VALUES (?1, ?2, ?3)")?;
-    for f in frames {
-        st.execute(rusqlite::params![
-            f.time_ms,
-            f.records,
-            i64::try_from(f.seq).unwrap_or(i64::MAX)
-        ])?;
-    }
-    tx.execute(
-        "UPDATE audit_journal SET last_seq = ?1 WHERE id = 1",
-        [i64::try_from(last.seq).unwrap_or(i64::MAX)],
-    )?;
-    Ok(())
-}
-
 /// The newest journal frame already copied into the audit table.
 pub fn journal_last_seq(conn: &Connection) -> rusqlite::Result<u64> {
     conn.query_row("SELECT last_seq FROM audit_journal WHERE id = 1", [], |r| {
@@ -302,112 +308,8 @@ pub fn journal_last_seq(conn: &Connection) -> rusqlite::Result<u64> {
     .map(|v| u64::try_from(v).unwrap_or(0))
 }
 
-/// Open the audit journal under `dir` and copy what an earlier process left in it (frames not
-/// yet in the audit table) into SQLite, durably. `None` when another process owns the journal
-/// or it cannot be used (then audit records are committed to SQLite directly).
-fn open_journal(dir: &Path, conn: &mut Connection) -> Option<journal::Journal> {
-    let path = dir.join(JOURNAL_FILE);
-    let (mut j, frames) = match journal::Journal::open(&path) {
-        Ok(Some(opened)) => opened,
-        Ok(None) => return None,
-        Err(e) => {
-            tracing::warn!(error = %e, path = %path.display(), "store: audit journal unavailable; audit records go to SQLite directly");
-            return None;
-        }
-    };
-    let recovered = (|| -> rusqlite::Result<usize> {
-        let last = journal_last_seq(conn)?;
-        j.continue_after(last);
-        let fresh: Vec<_> = frames.into_iter().filter(|f| f.seq > last).collect();
-        if let Some(f) = fresh.last() {
-            j.continue_after(f.seq);
-            let tx = conn.transaction()?;
-            copy_frames(&tx, &fresh)?;
-            tx.commit()?;
-        }
-        Ok(fresh.len())
-    })();
-    match recovered {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(
-            frames = n,
-            "store: copied audit records left in the journal"
-        ),
-        Err(e) => {
-            // Leave the frames where they are (the next start tries again) and do not write over
-            // them.
-            tracing::error!(error = %e, "store: cannot copy the audit journal; not using it");
-            return None;
-        }
-    }
-    Some(j)
-}
-
-/// The thread that copies journal frames into the audit table, on a connection of its own, so
-/// the writer never stalls on a large transaction. `copied` is the newest frame durably in
-/// SQLite: the journal may write over it and everything older.
-struct Copier {
-    tx: std::sync::mpsc::Sender<Vec<journal::Frame>>,
-    copied: Arc<std::sync::atomic::AtomicU64>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-impl Copier {
-    fn spawn(db: &Path, busy_timeout: Duration) -> Result<Copier, crate::BoxError> {
-        let conn = open_connection(db, busy_timeout)?;
-        let copied = Arc::new(std::sync::atomic::AtomicU64::new(journal_last_seq(&conn)?));
-        let (tx, rx) = std::sync::mpsc::channel::<Vec<journal::Frame>>();
-        let shared = copied.clone();
-        let thread = std::thread::Builder::new()
-            .name("tessera-audit-copier".into())
-            .spawn(move || copier_loop(conn, rx, &shared))?;
-        Ok(Copier { tx, copied, thread })
-    }
-
-    /// Copy what was handed over, then stop.
-    fn finish(self) {
-        drop(self.tx);
-        let _ = self.thread.join();
-    }
-}
-
-fn copier_loop(
-    mut conn: Connection,
-    rx: std::sync::mpsc::Receiver<Vec<journal::Frame>>,
-    copied: &std::sync::atomic::AtomicU64,
-) {
-    while let Ok(mut frames) = rx.recv() {
-        // Everything handed over meanwhile goes into the same transaction.
-        while let Ok(more) = rx.try_recv() {
-            frames.extend(more);
-        }
-        // synchronous=FULL: durable before the journal may write over these frames. On failure
-        // try again a second later; until then the writer sends credential records to SQLite
-        // directly once the journal is full.
-        loop {
-            let done = conn.transaction().and_then(|tx| {
-                copy_frames(&tx, &frames)?;
-                tx.commit()
-            });
-            match done {
-                Ok(()) => break,
-                Err(e) => {
-                    tracing::error!(error = %e, "store: copying the audit journal failed; retrying");
-                    std::thread::sleep(Duration::from_secs(1));
-                }
-            }
-        }
-        if let Some(last) = frames.last() {
-            copied.store(last.seq, std::sync::atomic::Ordering::Release);
-        }
-    }
-}
-
 /// The audit journal's file name under the data dir.
 pub const JOURNAL_FILE: &str = "audit.journal";
-
-/// Journal frames reach SQLite at most this long after they were written.
-const COPY_AGE: Duration = Duration::from_millis(100);
 
 /// The single writer: batches queued jobs into one transaction (group commit), one savepoint
 /// per job, then rebuilds the snapshot and answers everyone in the batch. Audit records that
@@ -418,12 +320,6 @@ struct Writer {
     view: Arc<RwLock<Arc<Snapshot>>>,
     keyring: Arc<SharedKeyring>,
     audit: Arc<std::sync::Mutex<AuditBuf>>,
-    journal: Option<journal::Journal>,
-    copier: Option<Copier>,
-    /// Frames written to the journal and not yet handed to the copier.
-    pending: Vec<journal::Frame>,
-    /// When the first of them was written.
-    pending_since: Option<std::time::Instant>,
     /// The connection's `synchronous` mode is FULL.
     flushing: bool,
     seen_version: i64,
@@ -434,15 +330,10 @@ struct Writer {
 fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
     use std::sync::mpsc::RecvTimeoutError;
     loop {
-        // Journal frames go to the copier once the writer has been idle for AUDIT_LINGER, or
-        // COPY_AGE after the first of them.
-        let copy_due = w
-            .pending_since
-            .map(|t| (t + COPY_AGE).min(w.last_commit + AUDIT_LINGER));
         // Records someone waits for are committed at once (whatever queued meanwhile joins
         // the batch). Records nobody waits for linger up to AUDIT_LINGER so that one commit
         // (one fsync) carries many. With nothing pending, sleep until a job or a nudge
-        // arrives, a copy is due, or a second passes (to notice other processes' changes).
+        // arrives, or a second passes (to notice other processes' changes).
         let next = match w.audit_state() {
             (true, true) => Ok(rx.try_recv().unwrap_or(Msg::AuditPending)),
             (true, false) => match AUDIT_LINGER.checked_sub(w.last_commit.elapsed()) {
@@ -452,22 +343,11 @@ fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
                     other => other,
                 },
             },
-            (false, _) => {
-                let idle = Duration::from_secs(1);
-                let wait = copy_due.map_or(idle, |d| {
-                    d.saturating_duration_since(std::time::Instant::now())
-                        .min(idle)
-                });
-                rx.recv_timeout(wait)
-            }
+            (false, _) => rx.recv_timeout(Duration::from_secs(1)),
         };
         let first = match next {
             Ok(m) => m,
             Err(RecvTimeoutError::Timeout) => {
-                if copy_due.is_some_and(|d| d <= std::time::Instant::now()) {
-                    w.hand_to_copier();
-                    continue;
-                }
                 // Another process (e.g. `tessera account create`, `tessera keys rotate`) may
                 // have committed or replaced the keyring.
                 let rotated = w.keyring.reload_if_changed();
@@ -478,13 +358,7 @@ fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
                 }
                 continue;
             }
-            Err(RecvTimeoutError::Disconnected) => {
-                w.hand_to_copier();
-                if let Some(c) = w.copier.take() {
-                    c.finish();
-                }
-                return;
-            }
+            Err(RecvTimeoutError::Disconnected) => return,
         };
         let mut batch = vec![first];
         // Records nobody waits for keep lingering after a nudge, so that under load one commit
@@ -525,31 +399,8 @@ fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
         // kernel has it), and the next flushed commit makes it durable against power loss too.
         let jobs = batch.iter().any(|m| matches!(m, Msg::Write { .. }));
         let flush = jobs || !records.waiters.is_empty();
-        if flush && !jobs && !records.lines.is_empty() {
-            match w.journal_append(records) {
-                Ok(()) => {
-                    w.after_commit(false, refreshes_of(batch));
-                    // Under continuous load the writer is never idle: copy every COPY_AGE.
-                    if w.pending_since.is_some_and(|t| t.elapsed() >= COPY_AGE) {
-                        w.hand_to_copier();
-                    }
-                }
-                Err(records) => w.commit(batch, records, true),
-            }
-            continue;
-        }
         w.commit(batch, records, flush);
     }
-}
-
-fn refreshes_of(batch: Vec<Msg>) -> Vec<oneshot::Sender<()>> {
-    batch
-        .into_iter()
-        .filter_map(|m| match m {
-            Msg::Refresh(done) => Some(done),
-            _ => None,
-        })
-        .collect()
 }
 
 impl Writer {
@@ -559,39 +410,6 @@ impl Writer {
             .lock()
             .map(|b| (!b.lines.is_empty(), !b.waiters.is_empty()))
             .unwrap_or((false, false))
-    }
-
-    /// Make `records` durable in the journal and answer their waiters. Gives the records back
-    /// when the journal cannot take them (none, full, or failing): they go to SQLite instead.
-    fn journal_append(&mut self, records: AuditBuf) -> Result<(), AuditBuf> {
-        let (Some(j), Some(c)) = (self.journal.as_mut(), self.copier.as_ref()) else {
-            return Err(records);
-        };
-        j.release_through(c.copied.load(std::sync::atomic::Ordering::Acquire));
-        match j.append(records.time_ms, &records.lines) {
-            Ok(seq) => {
-                self.last_commit = std::time::Instant::now();
-                self.pending_since.get_or_insert(self.last_commit);
-                for waiter in records.waiters {
-                    let _ = waiter.send(true);
-                }
-                self.pending.push(journal::Frame {
-                    seq,
-                    time_ms: records.time_ms,
-                    records: records.lines,
-                });
-                Ok(())
-            }
-            Err(journal::AppendError::Full) => {
-                // The copier is behind (or the batch is huge): SQLite takes this batch.
-                self.hand_to_copier();
-                Err(records)
-            }
-            Err(journal::AppendError::Io(e)) => {
-                tracing::error!(error = %e, "store: audit journal write failed; using SQLite");
-                Err(records)
-            }
-        }
     }
 
     /// One transaction: the batch's jobs (one savepoint each) and
@@ -678,19 +496,6 @@ impl Writer {
         self.after_commit(iam_changed, refreshes);
         for r in responders {
             r(committed);
-        }
-    }
-
-    /// Send the frames written since the last hand-over to the copier.
-    fn hand_to_copier(&mut self) {
-        self.pending_since = None;
-        if self.pending.is_empty() {
-            return;
-        }
-        let frames = std::mem::take(&mut self.pending);
-        if let Some(c) = self.copier.as_ref() {
-            // A gone copier leaves the frames in the journal, where the next start finds them.
-            let _ = c.tx.send(frames);
         }
     }
 

@@ -1,0 +1,435 @@
+//! The journal task: the one writer of the audit [`journal`], a task on the server's own
+//! runtime, and the copier thread that moves the journal's frames into SQLite.
+//!
+//! A request that hands out credentials queues its audit record here and waits. The task wakes
+//! once per batch, after the runtime has run every other ready request (so the batch holds all
+//! records queued meanwhile), writes the batch as one journal frame and answers its waiters.
+//! Running on the runtime matters: waking a thread and being woken back by it cost each request
+//! more CPU than the rest of AssumeRole's audit work together (README, "Measured"); a task is
+//! woken and wakes its waiters without a system call.
+//!
+//! The copier (its own SQLite connection, `synchronous=FULL`) copies frames into the audit
+//! table when no batch has come for [`COPY_IDLE`], and at least every [`COPY_AGE`]. Until a
+//! frame's copy is committed its space in the ring is not written again. If the journal is full
+//! or a write fails, the batch goes to the store's writer instead, which commits it to SQLite
+//! (synced) before answering.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::journal::{self, Journal};
+use super::{AuditBuf, Msg, open_connection};
+
+/// Frames are copied once no batch has come for this long...
+const COPY_IDLE: Duration = Duration::from_millis(10);
+/// ... and at most this long after they were written: the longest a record lives only in the
+/// page cache (the window a power loss, not a crash of tessera, could lose).
+pub const COPY_AGE: Duration = Duration::from_millis(100);
+
+/// Where requests queue records for the journal task.
+pub(super) struct Queue {
+    buf: Mutex<AuditBuf>,
+    notify: Notify,
+    /// Set when the last `Store` handle is dropped: the task writes what is queued and stops.
+    closed: AtomicBool,
+}
+
+impl Queue {
+    /// Queue a record; `false` if it could not be.
+    pub(super) fn push(
+        &self,
+        time_ms: i64,
+        line: &str,
+        done: tokio::sync::oneshot::Sender<bool>,
+    ) -> bool {
+        let first = {
+            let Ok(mut buf) = self.buf.lock() else {
+                return false;
+            };
+            buf.push(time_ms, line, Some(done))
+        };
+        if first {
+            self.notify.notify_one();
+        }
+        true
+    }
+}
+
+/// Held by every `Store` clone; the last one dropped stops the task.
+pub(super) struct Handle(pub(super) Arc<Queue>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.closed.store(true, Ordering::Release);
+        self.0.notify.notify_one();
+    }
+}
+
+/// Open the journal under `dir`, copy what an earlier process left in it (frames not yet in
+/// the audit table) into SQLite durably, and start the copier and the journal task. `None`
+/// when there is no runtime to run the task, another process owns the journal, or it cannot be
+/// used: then audit records are committed to SQLite directly.
+pub(super) fn start(
+    dir: &Path,
+    conn: &mut Connection,
+    db: &Path,
+    busy_timeout: Duration,
+    writer: std::sync::mpsc::Sender<Msg>,
+    fallback: Arc<Mutex<AuditBuf>>,
+) -> Result<Option<Handle>, crate::BoxError> {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return Ok(None);
+    };
+    let Some(journal) = open_journal(dir, conn) else {
+        return Ok(None);
+    };
+    let copier = Copier::spawn(db, busy_timeout, journal.lock())?;
+    let queue = Arc::new(Queue {
+        buf: Mutex::new(AuditBuf::default()),
+        notify: Notify::new(),
+        closed: AtomicBool::new(false),
+    });
+    let task = Task {
+        queue: queue.clone(),
+        journal,
+        copier,
+        pending: Vec::new(),
+        pending_since: None,
+        last_append: Instant::now(),
+        writer,
+        fallback,
+    };
+    runtime.spawn(task.run());
+    Ok(Some(Handle(queue)))
+}
+
+struct Task {
+    queue: Arc<Queue>,
+    journal: Journal,
+    copier: Copier,
+    /// Frames written and not yet handed to the copier.
+    pending: Vec<journal::Frame>,
+    /// When the first of them was written.
+    pending_since: Option<Instant>,
+    last_append: Instant,
+    /// The store's writer and its audit buffer: where a batch goes when the journal cannot
+    /// take it.
+    writer: std::sync::mpsc::Sender<Msg>,
+    fallback: Arc<Mutex<AuditBuf>>,
+}
+
+impl Task {
+    async fn run(mut self) {
+        loop {
+            let copy_due = self
+                .pending_since
+                .map(|t| (t + COPY_AGE).min(self.last_append + COPY_IDLE));
+            match copy_due {
+                Some(due) => {
+                    tokio::select! {
+                        () = self.queue.notify.notified() => {}
+                        () = tokio::time::sleep_until(due) => self.hand_to_copier(),
+                    }
+                }
+                None => self.queue.notify.notified().await,
+            }
+            // Let every request that is ready run first: their records join this batch.
+            tokio::task::yield_now().await;
+            let records = self
+                .queue
+                .buf
+                .lock()
+                .map(|mut b| std::mem::take(&mut *b))
+                .unwrap_or_default();
+            if !records.lines.is_empty() {
+                self.append(records);
+            }
+            if self.queue.closed.load(Ordering::Acquire) {
+                let empty = self.queue.buf.lock().map_or(true, |b| b.lines.is_empty());
+                if empty {
+                    // Frames not handed over stay in the journal; the next start copies them.
+                    self.hand_to_copier();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Write `records` as one frame and answer their waiters; or pass them to the writer.
+    fn append(&mut self, records: AuditBuf) {
+        self.journal
+            .release_through(self.copier.copied.load(Ordering::Acquire));
+        match self.journal.append(records.time_ms, &records.lines) {
+            Ok(seq) => {
+                self.last_append = Instant::now();
+                self.pending_since.get_or_insert(self.last_append);
+                for waiter in records.waiters {
+                    let _ = waiter.send(true);
+                }
+                self.pending.push(journal::Frame {
+                    seq,
+                    time_ms: records.time_ms,
+                    records: records.lines,
+                });
+                // Under continuous load the task is never idle: copy every COPY_AGE.
+                if self.pending_since.is_some_and(|t| t.elapsed() >= COPY_AGE) {
+                    self.hand_to_copier();
+                }
+            }
+            Err(e) => {
+                match e {
+                    // The copier is behind (or the batch is huge).
+                    journal::AppendError::Full => self.hand_to_copier(),
+                    journal::AppendError::Io(e) => {
+                        tracing::error!(error = %e, "store: audit journal write failed; using SQLite");
+                    }
+                }
+                self.to_writer(records);
+            }
+        }
+    }
+
+    /// The writer commits these records to SQLite (synced) and answers their waiters; dropped
+    /// waiters hear "not committed".
+    fn to_writer(&self, records: AuditBuf) {
+        let Ok(mut buf) = self.fallback.lock() else {
+            return;
+        };
+        buf.absorb(records);
+        drop(buf);
+        let _ = self.writer.send(Msg::AuditPending);
+    }
+
+    /// Send the frames written since the last hand-over to the copier.
+    fn hand_to_copier(&mut self) {
+        self.pending_since = None;
+        if self.pending.is_empty() {
+            return;
+        }
+        let frames = std::mem::take(&mut self.pending);
+        // A gone copier leaves the frames in the journal, where the next start finds them.
+        let _ = self.copier.tx.send(frames);
+    }
+}
+
+/// Copy the journal's frames `frames` into the audit table inside `tx`.
+fn copy_frames(tx: &Transaction<'_>, frames: &[journal::Frame]) -> rusqlite::Result<()> {
+    let Some(last) = frames.last() else {
+        return Ok(());
+    };
+    let mut st =
+        tx.prepare_cached("INSERT INTO audit (time, records, journal_seq) VALUES (?1, ?2, ?3)")?;
+    for f in frames {
+        st.execute(rusqlite::params![
+            f.time_ms,
+            f.records,
+            i64::try_from(f.seq).unwrap_or(i64::MAX)
+        ])?;
+    }
+    tx.execute(
+        "UPDATE audit_journal SET last_seq = ?1 WHERE id = 1",
+        [i64::try_from(last.seq).unwrap_or(i64::MAX)],
+    )?;
+    Ok(())
+}
+
+/// Open the journal under `dir` and copy the frames SQLite does not have yet. `None` when
+/// another process owns the journal or it cannot be used.
+fn open_journal(dir: &Path, conn: &mut Connection) -> Option<Journal> {
+    let path = dir.join(super::JOURNAL_FILE);
+    let (mut j, frames) = match Journal::open(&path) {
+        Ok(Some(opened)) => opened,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, path = %path.display(), "store: audit journal unavailable; audit records go to SQLite directly");
+            return None;
+        }
+    };
+    let recovered = (|| -> rusqlite::Result<usize> {
+        let last = super::journal_last_seq(conn)?;
+        j.continue_after(last);
+        let fresh: Vec<_> = frames.into_iter().filter(|f| f.seq > last).collect();
+        if let Some(f) = fresh.last() {
+            j.continue_after(f.seq);
+            let tx = conn.transaction()?;
+            copy_frames(&tx, &fresh)?;
+            tx.commit()?;
+        }
+        Ok(fresh.len())
+    })();
+    match recovered {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            frames = n,
+            "store: copied audit records left in the journal"
+        ),
+        Err(e) => {
+            // Leave the frames where they are (the next start tries again) and do not write over
+            // them.
+            tracing::error!(error = %e, "store: cannot copy the audit journal; not using it");
+            return None;
+        }
+    }
+    Some(j)
+}
+
+/// The thread that copies journal frames into the audit table, on a connection of its own, so
+/// no request ever waits for a large transaction. `copied` is the newest frame durably in
+/// SQLite: the journal may write over it and everything older. Dropping the copier lets the
+/// thread copy what it was handed and stop; it holds a share of the journal's lock until then,
+/// so a new owner of the journal never copies the same frames again.
+struct Copier {
+    tx: std::sync::mpsc::Sender<Vec<journal::Frame>>,
+    copied: Arc<AtomicU64>,
+}
+
+impl Copier {
+    fn spawn(
+        db: &Path,
+        busy_timeout: Duration,
+        lock: Arc<std::fs::File>,
+    ) -> Result<Copier, crate::BoxError> {
+        let conn = open_connection(db, busy_timeout)?;
+        let copied = Arc::new(AtomicU64::new(super::journal_last_seq(&conn)?));
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<journal::Frame>>();
+        let shared = copied.clone();
+        std::thread::Builder::new()
+            .name("tessera-audit-copier".into())
+            .spawn(move || {
+                copier_loop(conn, rx, &shared);
+                drop(lock);
+            })?;
+        Ok(Copier { tx, copied })
+    }
+}
+
+fn copier_loop(
+    mut conn: Connection,
+    rx: std::sync::mpsc::Receiver<Vec<journal::Frame>>,
+    copied: &AtomicU64,
+) {
+    while let Ok(mut frames) = rx.recv() {
+        // Everything handed over meanwhile goes into the same transaction.
+        while let Ok(more) = rx.try_recv() {
+            frames.extend(more);
+        }
+        // synchronous=FULL: durable before the journal may write over these frames. On failure
+        // try again a second later; until then the journal fills and batches go to the writer.
+        loop {
+            let done = conn.transaction().and_then(|tx| {
+                copy_frames(&tx, &frames)?;
+                tx.commit()
+            });
+            match done {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "store: copying the audit journal failed; retrying");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        }
+        if let Some(last) = frames.last() {
+            copied.store(last.seq, Ordering::Release);
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::credentials::keyring::Keyring;
+    use crate::keys::SharedKeyring;
+    use crate::store::Store;
+
+    fn keyring() -> Arc<SharedKeyring> {
+        SharedKeyring::new(Keyring::generate(chrono::Utc::now()).unwrap(), None)
+    }
+
+    /// Every record line in the audit table, with the journal frame its row came from.
+    fn rows(dir: &Path) -> Vec<(Option<i64>, String)> {
+        let conn = Connection::open(dir.join("tessera.db")).unwrap();
+        let mut st = conn
+            .prepare("SELECT journal_seq, records FROM audit ORDER BY rowid")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get::<_, String>(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .flat_map(|(seq, records)| {
+                records
+                    .lines()
+                    .map(|l| (seq, l.to_owned()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    async fn until(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waited_records_share_frames_and_reach_sqlite_once_across_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), keyring()).unwrap();
+        assert!(store.journal.is_some());
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..200 {
+            let s = store.clone();
+            tasks.spawn(async move { s.append_audit(i, format!("{{\"n\":{i}}}"), true).await });
+        }
+        while let Some(ok) = tasks.join_next().await {
+            assert!(ok.unwrap(), "a waited record was not committed");
+        }
+        // Answered means in the journal (before any copy).
+        let frames = journal::read(&dir.path().join(super::super::JOURNAL_FILE));
+        let in_journal: usize = frames.iter().map(|f| f.records.lines().count()).sum();
+        assert_eq!(in_journal, 200);
+        assert!(
+            frames.len() < 200,
+            "records were not batched: {} frames",
+            frames.len()
+        );
+
+        // Drop and reopen at once: the old copier finishes, the new store copies nothing twice.
+        drop(store);
+        let store = Store::open(dir.path(), keyring()).unwrap();
+        until("all records copied", || rows(dir.path()).len() >= 200).await;
+        tokio::time::sleep(COPY_AGE * 2).await;
+        let mut seen: Vec<String> = rows(dir.path()).into_iter().map(|(_, l)| l).collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 200);
+        assert_eq!(rows(dir.path()).len(), 200, "a record was copied twice");
+        drop(store);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_the_journal_cannot_take_is_committed_to_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), keyring()).unwrap();
+        // Larger than the whole ring.
+        let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(journal::CAPACITY));
+        assert!(store.append_audit(1, huge.clone(), true).await);
+        assert!(store.append_audit(2, "{\"n\":2}".into(), true).await);
+        // The huge one went to SQLite through the writer (no frame), before its caller heard.
+        let now = rows(dir.path());
+        assert!(now.iter().any(|(seq, l)| seq.is_none() && *l == huge));
+        until("the small record copied", || {
+            rows(dir.path())
+                .iter()
+                .any(|(seq, l)| seq.is_some() && l == "{\"n\":2}")
+        })
+        .await;
+    }
+}
