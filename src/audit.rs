@@ -1,7 +1,8 @@
 //! The audit trail: one structured record for every STS call and every IAM write, kept in
 //! SQLite and emitted as a JSON line (tracing target `audit`).
 //!
-//! Records go through the store's group-commit writer: a request that hands out credentials
+//! Records are committed in batches (group commit: the store's journal task for records that
+//! guard credentials, its writer thread for the rest): a request that hands out credentials
 //! waits until its record's batch is committed (so a `kill -9` never loses the record of issued
 //! credentials), but no request does a synchronous write of its own. No secret ever enters a
 //! record: no secret key, no session token, no policy document.
@@ -267,7 +268,7 @@ pub fn read_since(
 }
 
 /// The newest `n` records, oldest first, including those still only in the audit journal
-/// (durable, not yet copied into SQLite); the sequence number of the newest row; and the newest
+/// (committed, not yet copied into SQLite); the sequence number of the newest row; and the newest
 /// journal frame included.
 pub fn last_records_with_journal(
     conn: &rusqlite::Connection,

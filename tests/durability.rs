@@ -212,7 +212,7 @@ async fn kill_9_keeps_the_audit_record_of_every_credential_handed_out() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let user = s.user_with_key("audited").await;
-    // Records guarding credentials become durable in the audit journal and reach SQLite up to
+    // Records guarding credentials are committed to the audit journal and reach SQLite up to
     // 100 ms later: the process dies right after the last answer, before any copy.
     let sts = s.sts(&user);
     let mut tasks = Vec::new();

@@ -5,8 +5,9 @@
 //! replaces before it is acknowledged. Requests read the snapshot (no SQL on the hot path); every
 //! change goes through [`Store::write`], whose closure runs inside a transaction: it is durable
 //! (`synchronous=FULL`) before its caller hears back, so a `kill -9` loses nothing acknowledged.
-//! Audit records that guard credentials are made durable in the audit [`journal`] and copied
-//! into SQLite in bulk.
+//! Audit records that guard credentials are committed to the audit [`journal`] by a task on the
+//! runtime (see `journal_task`), which survives any crash of tessera, and copied into SQLite
+//! (synced) in bulk within about 100 ms.
 //!
 //! Another process (`tessera account create`) may write the same database: the server notices
 //! through `PRAGMA data_version`, checked whenever a lookup misses, after a second idle, and at

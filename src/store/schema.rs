@@ -151,7 +151,7 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE audit;
     ALTER TABLE audit_v4 RENAME TO audit;
     "#,
-    // 5: audit records guarding credentials become durable in the audit journal
+    // 5: audit records guarding credentials are committed to the audit journal
     // (`store::journal`) and are copied here later. `journal_seq` is the frame a row was copied
     // from; `audit_journal.last_seq` the newest frame copied, so recovery copies none twice.
     r#"
