@@ -180,7 +180,12 @@ async fn account_create(
 ) -> Result<(), BoxError> {
     server::create_data_dir(&config.data_dir)?;
     let keyring = server::load_or_create_keyring(&config.data_dir)?;
-    let store = Store::open(&config.data_dir, keyring.clone())?;
+    let store = Store::open_with(
+        &config.data_dir,
+        keyring.clone(),
+        config.store_busy_timeout,
+        config.audit_sync,
+    )?;
     let id = match id {
         Some(id) if crate::config::is_account_id(&id) => id,
         Some(id) => return Err(format!("`{id}` is not a 12-digit account id").into()),

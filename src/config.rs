@@ -22,6 +22,7 @@ pub struct FileConfig {
     pub log_format: Option<String>,
     pub max_body_bytes: Option<usize>,
     pub store_busy_timeout_ms: Option<u64>,
+    pub audit_sync: Option<String>,
 }
 
 /// Effective settings after file, environment and flags.
@@ -36,6 +37,33 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long a write waits for another process's database lock before failing.
     pub store_busy_timeout: std::time::Duration,
+    /// When audit records that guard credentials reach the device.
+    pub audit_sync: AuditSync,
+}
+
+/// When the audit records that guard credentials are synced to the device. Either way they are
+/// committed (safe from any crash of tessera, `kill -9` included) before the credentials leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuditSync {
+    /// When the copier commits them to SQLite, within about 100 ms: a power loss or kernel
+    /// crash can lose the last 100 ms of records.
+    #[default]
+    Copy,
+    /// Before their credentials are handed out: one device write and flush per batch.
+    Batch,
+}
+
+impl AuditSync {
+    fn parse(s: &str) -> Result<AuditSync, ConfigError> {
+        match s {
+            "copy" => Ok(AuditSync::Copy),
+            "batch" => Ok(AuditSync::Batch),
+            other => Err(ConfigError::Value(
+                "audit_sync",
+                format!("`{other}` (expected `copy` or `batch`)"),
+            )),
+        }
+    }
 }
 
 /// AWS accepts POST bodies up to 10,000,000 bytes; 10,000,001 gets 413.
@@ -51,6 +79,7 @@ impl Default for Config {
             log_json: false,
             max_body_bytes: AWS_MAX_BODY,
             store_busy_timeout: std::time::Duration::from_secs(10),
+            audit_sync: AuditSync::Copy,
         }
     }
 }
@@ -75,7 +104,7 @@ pub struct Overrides {
 
 impl Config {
     /// Load: defaults <- file (explicit `--config`, else `config/tessera.toml` if present) <-
-    /// environment (`TESSERA_ACCOUNT_ID`) <- flags.
+    /// environment (`TESSERA_ACCOUNT_ID`, `TESSERA_AUDIT_SYNC`) <- flags.
     pub fn load(o: &Overrides) -> Result<Config, ConfigError> {
         let file = match &o.config {
             Some(p) => read_file(p)?,
@@ -113,8 +142,14 @@ impl Config {
         if let Some(ms) = file.store_busy_timeout_ms {
             c.store_busy_timeout = std::time::Duration::from_millis(ms);
         }
+        if let Some(a) = &file.audit_sync {
+            c.audit_sync = AuditSync::parse(a)?;
+        }
         if let Ok(a) = std::env::var("TESSERA_ACCOUNT_ID") {
             c.account_id = a;
+        }
+        if let Ok(a) = std::env::var("TESSERA_AUDIT_SYNC") {
+            c.audit_sync = AuditSync::parse(&a)?;
         }
         if let Some(l) = &o.listen {
             c.listen = parse_listen(l)?;
@@ -149,4 +184,37 @@ fn parse_listen(s: &str) -> Result<SocketAddr, ConfigError> {
 
 pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tessera.toml");
+        std::fs::write(&path, toml).unwrap();
+        Config::load(&Overrides {
+            config: Some(path),
+            ..Overrides::default()
+        })
+    }
+
+    #[test]
+    fn audit_sync_is_copy_unless_set_to_batch() {
+        assert_eq!(load("").unwrap().audit_sync, AuditSync::Copy);
+        assert_eq!(
+            load("audit_sync = \"batch\"").unwrap().audit_sync,
+            AuditSync::Batch
+        );
+        assert_eq!(
+            load("audit_sync = \"copy\"").unwrap().audit_sync,
+            AuditSync::Copy
+        );
+        let err = load("audit_sync = \"fsync\"").unwrap_err().to_string();
+        assert!(
+            err.contains("audit_sync") && err.contains("`copy` or `batch`"),
+            "{err}"
+        );
+    }
 }

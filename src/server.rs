@@ -119,7 +119,12 @@ pub fn create_data_dir(dir: &Path) -> Result<(), BoxError> {
 pub async fn bootstrap(config: Config, clock: Clock) -> Result<Bootstrap, BoxError> {
     create_data_dir(&config.data_dir)?;
     let keyring = load_or_create_keyring(&config.data_dir)?;
-    let store = Store::open_with(&config.data_dir, keyring.clone(), config.store_busy_timeout)?;
+    let store = Store::open_with(
+        &config.data_dir,
+        keyring.clone(),
+        config.store_busy_timeout,
+        config.audit_sync,
+    )?;
     let now = clock.now();
 
     let account = config.account_id.clone();

@@ -37,6 +37,11 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path) -> Server {
+        Server::start_with(dir, &[])
+    }
+
+    /// As `start`, with extra environment variables.
+    fn start_with(dir: &Path, env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_tessera"))
             .args([
@@ -49,6 +54,7 @@ impl Server {
             .env("TESSERA_ROOT_ACCESS_KEY_ID", ROOT_ID)
             .env("TESSERA_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
             .env("TESSERA_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -209,8 +215,18 @@ fn audited_key_ids(dir: &Path) -> Vec<String> {
 
 #[tokio::test]
 async fn kill_9_keeps_the_audit_record_of_every_credential_handed_out() {
+    kill_9_keeps_audit_records("copy").await;
+}
+
+#[tokio::test]
+async fn kill_9_keeps_the_audit_record_of_every_credential_with_synced_batches() {
+    kill_9_keeps_audit_records("batch").await;
+}
+
+async fn kill_9_keeps_audit_records(audit_sync: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path());
+    let env = [("TESSERA_AUDIT_SYNC", audit_sync)];
+    let s = Server::start_with(dir.path(), &env);
     let user = s.user_with_key("audited").await;
     // Records guarding credentials are committed to the audit journal and reach SQLite up to
     // 100 ms later: the process dies right after the last answer, before any copy.
@@ -240,7 +256,7 @@ async fn kill_9_keeps_the_audit_record_of_every_credential_handed_out() {
         assert!(seen.contains(id), "no audit record for {id} after kill -9");
     }
     // ... and after a restart has copied the journal into SQLite: each exactly once.
-    let s = Server::start(dir.path());
+    let s = Server::start_with(dir.path(), &env);
     s.sts(&user).get_caller_identity().send().await.unwrap();
     for attempt in 0.. {
         let seen = audited_key_ids(dir.path());
@@ -257,6 +273,23 @@ async fn kill_9_keeps_the_audit_record_of_every_credential_handed_out() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     drop(s);
+}
+
+#[test]
+fn an_unknown_audit_sync_stops_the_server_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("TESSERA_AUDIT_SYNC", "fsync")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("audit_sync") && err.contains("`fsync`"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

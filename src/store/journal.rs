@@ -48,13 +48,15 @@ pub struct Frame {
 }
 
 pub struct Journal {
-    /// Opened for writing; frames go through the page cache.
+    /// Opened for writing: through the page cache, or with `O_DIRECT | O_DSYNC` when synced.
     file: File,
     /// Holds the exclusive lock for as long as the journal, or anyone given [`Journal::lock`],
     /// lives.
     lock: std::sync::Arc<File>,
-    /// Where frames are encoded; as large as the largest frame so far.
+    /// Where frames are encoded: room for the largest frame so far plus alignment slack (what
+    /// `O_DIRECT` asks of a buffer); the aligned window starts at `buf[shift]`.
     buf: Vec<u8>,
+    shift: usize,
     /// Where the next frame goes.
     offset: usize,
     next_seq: u64,
@@ -82,8 +84,9 @@ pub enum AppendError {
 
 impl Journal {
     /// Open (creating and filling with zeros if needed) and lock the journal at `path`, and read
-    /// the frames it holds. `Ok(None)` when another process holds the lock.
-    pub fn open(path: &Path) -> io::Result<Option<(Journal, Vec<Frame>)>> {
+    /// the frames it holds. `Ok(None)` when another process holds the lock. With `sync`, every
+    /// append is on the device before it returns (`O_DIRECT | O_DSYNC`).
+    pub fn open(path: &Path, sync: bool) -> io::Result<Option<(Journal, Vec<Frame>)>> {
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -116,12 +119,13 @@ impl Journal {
         }
         drop(image);
         // The lock stays with `file`'s open file description; writes go through a second one.
-        let writer = open_writer(path)?;
+        let writer = open_writer(path, sync)?;
         let next_seq = frames.last().map_or(1, |f| f.seq.saturating_add(1));
         let journal = Journal {
             file: writer,
             lock: std::sync::Arc::new(file),
             buf: Vec::new(),
+            shift: 0,
             offset: 0,
             next_seq,
             live: std::collections::VecDeque::new(),
@@ -140,7 +144,8 @@ impl Journal {
         self.next_seq = self.next_seq.max(seq.saturating_add(1));
     }
 
-    /// Append one frame and return its seq once it is in the file (the kernel has it).
+    /// Append one frame and return its seq once it is in the file (the kernel has it; with
+    /// `sync`, the device too).
     pub fn append(&mut self, time_ms: i64, records: &str) -> Result<u64, AppendError> {
         let len = HEADER + records.len();
         let padded = len.div_ceil(BLOCK) * BLOCK;
@@ -148,10 +153,12 @@ impl Journal {
             return Err(AppendError::Full);
         };
         let seq = self.next_seq;
-        if self.buf.len() < padded {
-            self.buf.resize(padded, 0);
+        if self.buf.len() < self.shift + padded {
+            // Grow to the largest frame seen so far (in blocks), aligned afresh.
+            self.buf = vec![0u8; padded + BLOCK];
+            self.shift = self.buf.as_mut_ptr().align_offset(BLOCK).min(BLOCK);
         }
-        let Some(window) = self.buf.get_mut(..padded) else {
+        let Some(window) = self.buf.get_mut(self.shift..self.shift + padded) else {
             return Err(AppendError::Full);
         };
         encode(window, seq, time_ms, records);
@@ -209,8 +216,41 @@ impl Journal {
 }
 
 /// A second open file description for the writes (the lock stays with the first one).
-fn open_writer(path: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).open(path)
+fn open_writer(path: &Path, sync: bool) -> io::Result<File> {
+    if sync {
+        open_direct(path)
+    } else {
+        OpenOptions::new().write(true).open(path)
+    }
+}
+
+/// For `sync`: writes that are on the device when they return.
+fn open_direct(path: &Path) -> io::Result<File> {
+    let open = |flags| {
+        OpenOptions::new()
+            .write(true)
+            .custom_flags(flags)
+            .open(path)
+    };
+    // Some file systems (tmpfs) refuse O_DIRECT; O_DSYNC alone keeps the promise.
+    let file = match open(libc::O_DIRECT | libc::O_DSYNC) {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return open(libc::O_DSYNC),
+        Err(e) => return Err(e),
+    };
+    // And some accept the flag at open but refuse the writes: rewrite block 0 with what it
+    // holds, through an aligned buffer, to find out.
+    let mut aligned = vec![0u8; 2 * BLOCK];
+    let shift = aligned.as_mut_ptr().align_offset(BLOCK).min(BLOCK);
+    let Some(block) = aligned.get_mut(shift..shift + BLOCK) else {
+        return open(libc::O_DSYNC);
+    };
+    File::open(path)?.read_exact_at(block, 0)?;
+    match file.write_all_at(block, 0) {
+        Ok(()) => Ok(file),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => open(libc::O_DSYNC),
+        Err(e) => Err(e),
+    }
 }
 
 fn checksum(head: &[u8], records: &[u8]) -> [u8; 8] {
@@ -318,11 +358,21 @@ mod tests {
     use super::*;
 
     fn reopen(path: &Path) -> (Journal, Vec<Frame>) {
-        Journal::open(path).unwrap().unwrap()
+        Journal::open(path, false).unwrap().unwrap()
     }
 
     #[test]
     fn frames_come_back_in_order_after_a_restart() {
+        restart(false);
+    }
+
+    #[test]
+    fn synced_frames_come_back_in_order_after_a_restart() {
+        restart(true);
+    }
+
+    fn restart(sync: bool) {
+        let reopen = |path: &Path| Journal::open(path, sync).unwrap().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
         let (mut j, frames) = reopen(&path);
@@ -358,7 +408,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
         let (_j, _) = reopen(&path);
-        assert!(Journal::open(&path).unwrap().is_none());
+        assert!(Journal::open(&path, false).unwrap().is_none());
     }
 
     #[test]

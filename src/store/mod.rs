@@ -27,6 +27,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction};
 use tokio::sync::oneshot;
 
+use crate::config::AuditSync;
 use crate::error::{ApiError, ApiResult};
 use crate::keys::SharedKeyring;
 
@@ -144,14 +145,16 @@ pub fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<
 impl Store {
     /// Open (creating and migrating if needed) `<dir>/tessera.db` and start the writer thread.
     pub fn open(dir: &Path, keyring: Arc<SharedKeyring>) -> Result<Store, crate::BoxError> {
-        Self::open_with(dir, keyring, DEFAULT_BUSY_TIMEOUT)
+        Self::open_with(dir, keyring, DEFAULT_BUSY_TIMEOUT, AuditSync::default())
     }
 
-    /// As [`Store::open`], waiting at most `busy_timeout` for another process's lock.
+    /// As [`Store::open`], waiting at most `busy_timeout` for another process's lock, and
+    /// syncing the audit journal as `audit_sync` says.
     pub fn open_with(
         dir: &Path,
         keyring: Arc<SharedKeyring>,
         busy_timeout: Duration,
+        audit_sync: AuditSync,
     ) -> Result<Store, crate::BoxError> {
         let path = dir.join("tessera.db");
         let mut conn = open_connection(&path, busy_timeout)?;
@@ -168,6 +171,7 @@ impl Store {
             &mut conn,
             &path,
             busy_timeout,
+            audit_sync,
             tx.clone(),
             audit.clone(),
         )?
