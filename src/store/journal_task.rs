@@ -39,30 +39,49 @@ pub const COPY_AGE: Duration = Duration::from_millis(100);
 
 /// Where requests queue records for the journal task.
 pub(super) struct Queue {
-    buf: Mutex<AuditBuf>,
+    buf: Mutex<Queued>,
     notify: Notify,
     /// Set when the last `Store` handle is dropped: the task writes what is queued and stops.
     closed: AtomicBool,
 }
 
+#[derive(Default)]
+struct Queued {
+    records: AuditBuf,
+    /// The task is gone (its runtime shut down): nothing may be queued any more.
+    gone: bool,
+}
+
 impl Queue {
-    /// Queue a record; `false` if it could not be.
+    /// Queue a record for the task. `Err(done)` when the task is gone: the caller commits the
+    /// record another way.
     pub(super) fn push(
         &self,
         time_ms: i64,
         line: &str,
         done: tokio::sync::oneshot::Sender<bool>,
-    ) -> bool {
+    ) -> Result<(), tokio::sync::oneshot::Sender<bool>> {
         let first = {
-            let Ok(mut buf) = self.buf.lock() else {
-                return false;
+            let Ok(mut q) = self.buf.lock() else {
+                return Err(done);
             };
-            buf.push(time_ms, line, Some(done))
+            if q.gone {
+                return Err(done);
+            }
+            q.records.push(time_ms, line, Some(done))
         };
         if first {
             self.notify.notify_one();
         }
-        true
+        Ok(())
+    }
+
+    /// Everything queued so far.
+    fn take(&self) -> AuditBuf {
+        self.buf
+            .lock()
+            .map(|mut q| std::mem::take(&mut q.records))
+            .unwrap_or_default()
     }
 }
 
@@ -98,7 +117,7 @@ pub(super) fn start(
     };
     let copier = Copier::spawn(db, busy_timeout, journal.lock())?;
     let queue = Arc::new(Queue {
-        buf: Mutex::new(AuditBuf::default()),
+        buf: Mutex::new(Queued::default()),
         notify: Notify::new(),
         closed: AtomicBool::new(false),
     });
@@ -152,17 +171,16 @@ impl Task {
             }
             // Let every request that is ready run first: their records join this batch.
             tokio::task::yield_now().await;
-            let records = self
-                .queue
-                .buf
-                .lock()
-                .map(|mut b| std::mem::take(&mut *b))
-                .unwrap_or_default();
+            let records = self.queue.take();
             if !records.lines.is_empty() {
                 self.append(records).await;
             }
             if self.queue.closed.load(Ordering::Acquire) {
-                let empty = self.queue.buf.lock().map_or(true, |b| b.lines.is_empty());
+                let empty = self
+                    .queue
+                    .buf
+                    .lock()
+                    .map_or(true, |q| q.records.lines.is_empty());
                 if empty {
                     // Frames not handed over stay in the journal; the next start copies them.
                     self.hand_to_copier();
@@ -248,6 +266,23 @@ impl Task {
         let frames = std::mem::take(&mut self.pending);
         // A gone copier leaves the frames in the journal, where the next start finds them.
         let _ = self.copier.tx.send(frames);
+    }
+}
+
+impl Drop for Task {
+    /// Also when the runtime drops the task: close the queue, and what is in it goes to the
+    /// writer, so no caller waits forever.
+    fn drop(&mut self) {
+        let left = match self.queue.buf.lock() {
+            Ok(mut q) => {
+                q.gone = true;
+                std::mem::take(&mut q.records)
+            }
+            Err(_) => AuditBuf::default(),
+        };
+        if !left.lines.is_empty() || !left.waiters.is_empty() {
+            self.to_writer(left);
+        }
     }
 }
 
@@ -462,6 +497,39 @@ mod tests {
         assert_eq!(seen.len(), 200);
         assert_eq!(rows(dir.path()).len(), 200, "a record was copied twice");
         drop(store);
+    }
+
+    #[test]
+    fn a_store_outliving_its_runtime_commits_waited_records_through_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        };
+        let first = runtime();
+        let store = first.block_on(async { Store::open(dir.path(), keyring()).unwrap() });
+        assert!(store.journal.is_some());
+        // The journal task goes with its runtime.
+        drop(first);
+        let committed = runtime().block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(10),
+                store.append_audit(1, "{\"n\":1}".into(), true),
+            )
+            .await
+        });
+        assert_eq!(
+            committed.ok(),
+            Some(true),
+            "a waited record was lost or hung"
+        );
+        assert!(
+            rows(dir.path())
+                .iter()
+                .any(|(seq, l)| seq.is_none() && l == "{\"n\":1}")
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -251,13 +251,18 @@ impl Store {
         } else {
             (None, None)
         };
-        // Records someone waits for go to the journal task when there is one.
-        let (done, committed) = match (&self.journal, done, committed) {
-            (Some(j), Some(d), Some(c)) => {
-                return j.0.push(time_ms, &line, d) && c.await.unwrap_or(false);
-            }
-            (_, d, c) => (d, c),
+        // Records someone waits for go to the journal task while there is one.
+        let done = match (&self.journal, done) {
+            // Given back when the task is gone: then the writer commits it.
+            (Some(j), Some(d)) => j.0.push(time_ms, &line, d).err(),
+            (_, d) => d,
         };
+        if wait && done.is_none() {
+            return match committed {
+                Some(c) => c.await.unwrap_or(false),
+                None => false,
+            };
+        }
         let nudge = {
             let Ok(mut buf) = self.audit.lock() else {
                 return false;
