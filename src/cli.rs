@@ -9,7 +9,6 @@ use crate::BoxError;
 use crate::clock::Clock;
 use crate::config::{Config, Overrides};
 use crate::server;
-use crate::store::Store;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -178,14 +177,7 @@ async fn account_create(
     id: Option<String>,
     alias: Option<String>,
 ) -> Result<(), BoxError> {
-    server::create_data_dir(&config.data_dir)?;
-    let keyring = server::load_or_create_keyring(&config.data_dir)?;
-    let store = Store::open_with(
-        &config.data_dir,
-        keyring.clone(),
-        config.store_busy_timeout,
-        config.audit_sync,
-    )?;
+    let (keyring, store) = server::open_data_dir(&config)?;
     let id = match id {
         Some(id) if crate::config::is_account_id(&id) => id,
         Some(id) => return Err(format!("`{id}` is not a 12-digit account id").into()),

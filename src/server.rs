@@ -115,8 +115,9 @@ pub fn create_data_dir(dir: &Path) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Prepare the data dir and state: keyring, database, default account with a root key.
-pub async fn bootstrap(config: Config, clock: Clock) -> Result<Bootstrap, BoxError> {
+/// Create the data dir if needed, load (or create) its keyring and open its store as `config`
+/// says.
+pub fn open_data_dir(config: &Config) -> Result<(Arc<SharedKeyring>, Store), BoxError> {
     create_data_dir(&config.data_dir)?;
     let keyring = load_or_create_keyring(&config.data_dir)?;
     let store = Store::open_with(
@@ -125,6 +126,12 @@ pub async fn bootstrap(config: Config, clock: Clock) -> Result<Bootstrap, BoxErr
         config.store_busy_timeout,
         config.audit_sync,
     )?;
+    Ok((keyring, store))
+}
+
+/// Prepare the data dir and state: keyring, database, default account with a root key.
+pub async fn bootstrap(config: Config, clock: Clock) -> Result<Bootstrap, BoxError> {
+    let (keyring, store) = open_data_dir(&config)?;
     let now = clock.now();
 
     let account = config.account_id.clone();

@@ -323,8 +323,8 @@ pub const JOURNAL_FILE: &str = "audit.journal";
 
 /// The single writer: batches queued jobs into one transaction (group commit), one savepoint
 /// per job, then rebuilds the snapshot and answers everyone in the batch. Audit records that
-/// guard credentials, arriving without jobs, go to the audit journal instead; the copier thread
-/// copies its frames into SQLite when the writer is idle and at least every COPY_AGE.
+/// guard credentials go to the journal task instead, and reach the writer only when the journal
+/// cannot take them.
 struct Writer {
     conn: Connection,
     view: Arc<RwLock<Arc<Snapshot>>>,
