@@ -180,11 +180,3 @@ fn session_principal_exists(view: &Snapshot, p: &SessionPrincipal) -> bool {
         SessionPrincipal::FederatedUser { account, .. } => view.accounts.contains_key(account),
     }
 }
-
-impl From<sigv4::SigV4Error> for ApiError {
-    fn from(e: sigv4::SigV4Error) -> Self {
-        let code = e.code();
-        let status = e.http_status();
-        ApiError::new(code, status, e.message()).with_detail(format!("{e:?}"))
-    }
-}

@@ -7,11 +7,88 @@
 
 use std::fmt;
 
-/// An error as the client will see it: AWS code, HTTP status and a safe message.
+/// Declares [`ErrorCode`]: one row per AWS error code, with its wire string and HTTP status.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $wire:literal, $status:literal;)*) => {
+        /// Every AWS error code tessera answers with. The fault type (`Sender`/`Receiver`)
+        /// follows from the status.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// The `<Code>` on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire,)*
+                }
+            }
+
+            /// The HTTP status AWS answers with.
+            pub fn status(self) -> u16 {
+                match self {
+                    $(Self::$variant => $status,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // --- common to every Query API -----------------------------------------------------------
+    InternalFailure = "InternalFailure", 500;
+    ServiceUnavailable = "ServiceUnavailable", 503;
+    InvalidAction = "InvalidAction", 400;
+    /// A path other than `/`: the code of an unknown action, with HTTP's "not found".
+    UnknownPath = "InvalidAction", 404;
+    MissingParameter = "MissingParameter", 400;
+    MalformedQueryString = "MalformedQueryString", 400;
+    ValidationError = "ValidationError", 400;
+    InvalidParameterValue = "InvalidParameterValue", 400;
+    RequestEntityTooLarge = "RequestEntityTooLarge", 413;
+    RequestHeaderSectionTooLarge = "RequestHeaderSectionTooLarge", 400;
+    // --- authentication ------------------------------------------------------------------------
+    MissingAuthenticationToken = "MissingAuthenticationToken", 403;
+    IncompleteSignature = "IncompleteSignature", 400;
+    SignatureDoesNotMatch = "SignatureDoesNotMatch", 403;
+    InvalidClientTokenId = "InvalidClientTokenId", 403;
+    ExpiredToken = "ExpiredToken", 403;
+    AccessDenied = "AccessDenied", 403;
+    // --- STS -----------------------------------------------------------------------------------
+    MalformedPolicyDocument = "MalformedPolicyDocument", 400;
+    PackedPolicyTooLarge = "PackedPolicyTooLarge", 400;
+    // --- IAM -----------------------------------------------------------------------------------
+    NoSuchEntity = "NoSuchEntity", 404;
+    EntityAlreadyExists = "EntityAlreadyExists", 409;
+    DeleteConflict = "DeleteConflict", 409;
+    LimitExceeded = "LimitExceeded", 409;
+    InvalidInput = "InvalidInput", 400;
+    InvalidAuthenticationCode = "InvalidAuthenticationCode", 403;
+    UnmodifiableEntity = "UnmodifiableEntity", 400;
+}
+
+impl ErrorCode {
+    /// `Sender` for client errors, `Receiver` for server faults.
+    pub fn fault_type(self) -> &'static str {
+        if self.status() >= 500 {
+            "Receiver"
+        } else {
+            "Sender"
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error as the client will see it: AWS code (and so HTTP status) and a safe message.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiError {
-    pub code: &'static str,
-    pub status: u16,
+    pub code: ErrorCode,
     pub message: String,
     /// For the server log only (why a request was denied, what failed inside). Never sent.
     pub detail: Option<String>,
@@ -19,7 +96,7 @@ pub struct ApiError {
 
 impl fmt::Debug for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.code, self.status, self.message)?;
+        write!(f, "{} ({}): {}", self.code, self.status(), self.message)?;
         if let Some(d) = &self.detail {
             write!(f, " [{d}]")?;
         }
@@ -38,10 +115,9 @@ impl std::error::Error for ApiError {}
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(code: &'static str, status: u16, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
-            status,
             message: message.into(),
             detail: None,
         }
@@ -54,87 +130,80 @@ impl ApiError {
         self
     }
 
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+
     /// `Sender` for client errors, `Receiver` for server faults.
     pub fn fault_type(&self) -> &'static str {
-        if self.status >= 500 {
-            "Receiver"
-        } else {
-            "Sender"
-        }
+        self.code.fault_type()
     }
 
     // --- common errors -------------------------------------------------------------------
 
     pub fn internal() -> Self {
         Self::new(
-            "InternalFailure",
-            500,
+            ErrorCode::InternalFailure,
             "The request processing has failed because of an unknown error, exception or failure.",
         )
     }
 
     pub fn service_unavailable() -> Self {
         Self::new(
-            "ServiceUnavailable",
-            503,
+            ErrorCode::ServiceUnavailable,
             "The request has failed due to a temporary failure of the server.",
         )
     }
 
     pub fn invalid_action(action: &str, version: &str) -> Self {
         Self::new(
-            "InvalidAction",
-            400,
+            ErrorCode::InvalidAction,
             format!("Could not find operation {action} for version {version}"),
         )
     }
 
     pub fn missing_parameter(name: &str) -> Self {
         Self::new(
-            "MissingParameter",
-            400,
+            ErrorCode::MissingParameter,
             format!("The request must contain the parameter {name}."),
         )
     }
 
     pub fn malformed_query(message: impl Into<String>) -> Self {
-        Self::new("MalformedQueryString", 400, message)
+        Self::new(ErrorCode::MalformedQueryString, message)
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
-        Self::new("ValidationError", 400, message)
+        Self::new(ErrorCode::ValidationError, message)
     }
 
     pub fn invalid_parameter_value(message: impl Into<String>) -> Self {
-        Self::new("InvalidParameterValue", 400, message)
+        Self::new(ErrorCode::InvalidParameterValue, message)
     }
 
     pub fn missing_authentication_token() -> Self {
         Self::new(
-            "MissingAuthenticationToken",
-            403,
+            ErrorCode::MissingAuthenticationToken,
             "Request is missing Authentication Token",
         )
     }
 
     pub fn invalid_client_token_id() -> Self {
         Self::new(
-            "InvalidClientTokenId",
-            403,
+            ErrorCode::InvalidClientTokenId,
             "The security token included in the request is invalid.",
         )
     }
 
     pub fn expired_token() -> Self {
         Self::new(
-            "ExpiredToken",
-            403,
+            ErrorCode::ExpiredToken,
             "The security token included in the request is expired",
         )
     }
 
     pub fn access_denied(message: impl Into<String>) -> Self {
-        Self::new("AccessDenied", 403, message)
+        Self::new(ErrorCode::AccessDenied, message)
     }
 
     /// `User: <arn> is not authorized to perform: <action> on resource: <resource>`
@@ -145,47 +214,52 @@ impl ApiError {
     }
 
     pub fn request_entity_too_large() -> Self {
-        Self::new("RequestEntityTooLarge", 413, "Request body too large.")
+        Self::new(ErrorCode::RequestEntityTooLarge, "Request body too large.")
     }
 
     // --- IAM -----------------------------------------------------------------------------
 
     pub fn no_such_entity(message: impl Into<String>) -> Self {
-        Self::new("NoSuchEntity", 404, message)
+        Self::new(ErrorCode::NoSuchEntity, message)
     }
 
     pub fn entity_already_exists(message: impl Into<String>) -> Self {
-        Self::new("EntityAlreadyExists", 409, message)
+        Self::new(ErrorCode::EntityAlreadyExists, message)
     }
 
     pub fn delete_conflict(message: impl Into<String>) -> Self {
-        Self::new("DeleteConflict", 409, message)
+        Self::new(ErrorCode::DeleteConflict, message)
     }
 
     pub fn limit_exceeded(message: impl Into<String>) -> Self {
-        Self::new("LimitExceeded", 409, message)
+        Self::new(ErrorCode::LimitExceeded, message)
     }
 
     pub fn invalid_input(message: impl Into<String>) -> Self {
-        Self::new("InvalidInput", 400, message)
+        Self::new(ErrorCode::InvalidInput, message)
     }
 
     pub fn invalid_authentication_code(message: impl Into<String>) -> Self {
-        Self::new("InvalidAuthenticationCode", 403, message)
+        Self::new(ErrorCode::InvalidAuthenticationCode, message)
+    }
+
+    pub fn unmodifiable_entity(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::UnmodifiableEntity, message)
     }
 
     pub fn malformed_policy(message: impl Into<String>) -> Self {
-        Self::new("MalformedPolicyDocument", 400, message)
+        Self::new(ErrorCode::MalformedPolicyDocument, message)
     }
 
     pub fn packed_policy_too_large(percent: u64) -> Self {
         Self::new(
-            "PackedPolicyTooLarge",
-            400,
+            ErrorCode::PackedPolicyTooLarge,
             format!("Packed policy consumes {percent}% of allotted space"),
         )
     }
 }
+
+// --- every layer's conversion to the wire ------------------------------------------------------
 
 /// Any storage failure is ours, not the client's: log it, answer `InternalFailure`.
 impl From<rusqlite::Error> for ApiError {
@@ -204,5 +278,53 @@ impl From<crate::credentials::IdError> for ApiError {
 impl From<crate::credentials::RandomError> for ApiError {
     fn from(e: crate::credentials::RandomError) -> Self {
         ApiError::internal().with_detail(format!("random: {e}"))
+    }
+}
+
+/// SigV4 names its own code, status and client-safe message; the log gets the whole reason.
+impl From<crate::sigv4::SigV4Error> for ApiError {
+    fn from(e: crate::sigv4::SigV4Error) -> Self {
+        use crate::sigv4::SigV4Error as E;
+        let code = match &e {
+            E::MissingAuthenticationToken => ErrorCode::MissingAuthenticationToken,
+            E::IncompleteSignature(_) => ErrorCode::IncompleteSignature,
+            E::SignatureDoesNotMatch(_) | E::SignatureMismatch { .. } => {
+                ErrorCode::SignatureDoesNotMatch
+            }
+            E::PresignedExpired => ErrorCode::AccessDenied,
+        };
+        debug_assert_eq!(code.as_str(), e.code());
+        debug_assert_eq!(code.status(), e.http_status());
+        ApiError::new(code, e.message()).with_detail(format!("{e:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_have_aws_statuses_and_fault_types() {
+        assert_eq!(ErrorCode::NoSuchEntity.status(), 404);
+        assert_eq!(ErrorCode::InternalFailure.fault_type(), "Receiver");
+        assert_eq!(ErrorCode::AccessDenied.fault_type(), "Sender");
+        assert_eq!(ErrorCode::UnknownPath.as_str(), "InvalidAction");
+    }
+
+    #[test]
+    fn sigv4_errors_keep_their_wire_shape() {
+        use crate::sigv4::SigV4Error;
+        for e in [
+            SigV4Error::MissingAuthenticationToken,
+            SigV4Error::IncompleteSignature("x".into()),
+            SigV4Error::SignatureDoesNotMatch("y".into()),
+            SigV4Error::SignatureMismatch { log_reason: "z" },
+            SigV4Error::PresignedExpired,
+        ] {
+            let api = ApiError::from(e.clone());
+            assert_eq!(api.code.as_str(), e.code());
+            assert_eq!(api.status(), e.http_status());
+            assert_eq!(api.message, e.message());
+        }
     }
 }

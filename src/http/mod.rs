@@ -99,8 +99,7 @@ async fn healthz() -> &'static str {
 async fn not_found() -> Response<Body> {
     let rid = new_request_id();
     let err = ApiError::new(
-        "InvalidAction",
-        404,
+        crate::error::ErrorCode::UnknownPath,
         "Not found: tessera serves the Query API on `/`.",
     );
     error_response(&err, Service::Sts, &rid)
@@ -134,8 +133,7 @@ async fn handle(
     {
         return error_response(
             &ApiError::new(
-                "RequestHeaderSectionTooLarge",
-                400,
+                crate::error::ErrorCode::RequestHeaderSectionTooLarge,
                 "Too many or too large request headers.",
             ),
             Service::Sts,
@@ -236,7 +234,10 @@ async fn audit(
     let notes = info.notes.take();
     let (outcome, reason) = match result {
         Ok(_) => ("allowed", None),
-        Err(e) => (e.code, Some(e.detail.as_deref().unwrap_or(&e.message))),
+        Err(e) => (
+            e.code.as_str(),
+            Some(e.detail.as_deref().unwrap_or(&e.message)),
+        ),
     };
     let wait =
         result.is_ok() && (notes.issued_access_key_id.is_some() || info.service == Service::Iam);
@@ -293,15 +294,15 @@ fn is_form_content_type(h: &HeaderMap) -> bool {
 
 fn log_error(e: &ApiError, info: &RequestInfo, caller: Option<&Caller>) {
     let who = caller.map(Caller::arn).unwrap_or_default();
-    if e.status >= 500 {
-        tracing::error!(request_id = %info.request_id, action = %info.action, caller = %who, code = e.code, detail = e.detail.as_deref().unwrap_or(""), "request failed");
+    if e.status() >= 500 {
+        tracing::error!(request_id = %info.request_id, action = %info.action, caller = %who, code = e.code.as_str(), detail = e.detail.as_deref().unwrap_or(""), "request failed");
     } else {
-        tracing::info!(request_id = %info.request_id, action = %info.action, caller = %who, source_ip = %info.source_ip, code = e.code, reason = e.detail.as_deref().unwrap_or(&e.message), "request refused");
+        tracing::info!(request_id = %info.request_id, action = %info.action, caller = %who, source_ip = %info.source_ip, code = e.code.as_str(), reason = e.detail.as_deref().unwrap_or(&e.message), "request refused");
     }
 }
 
 pub fn error_response(e: &ApiError, service: Service, request_id: &str) -> Response<Body> {
-    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     xml_response(
         status,
         xml::error(e, service.namespace(), request_id),

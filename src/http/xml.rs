@@ -234,7 +234,7 @@ pub fn error(err: &ApiError, namespace: &str, request_id: &str) -> String {
         out,
         "<ErrorResponse xmlns=\"{namespace}\">\n  <Error>\n    <Type>{}</Type>\n    <Code>{}</Code>\n    <Message>",
         err.fault_type(),
-        err.code
+        err.code.as_str()
     );
     escape_into(&mut out, &err.message);
     out.push_str("</Message>\n  </Error>\n  <RequestId>");

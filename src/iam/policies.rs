@@ -201,11 +201,9 @@ pub(crate) async fn create_policy_version(cx: &Cx<'_>, p: &Params) -> ApiResult<
     cx.authorize(&arn)?;
     let m = find_policy(cx, &arn)?;
     if m.account == "aws" {
-        return Err(ApiError::new(
-            "UnmodifiableEntity",
-            400,
-            format!("Cannot modify AWS managed policy {arn}."),
-        ));
+        return Err(ApiError::unmodifiable_entity(format!(
+            "Cannot modify AWS managed policy {arn}."
+        )));
     }
     let now = cx.info.now;
     let vid = cx
@@ -276,11 +274,9 @@ pub(crate) async fn delete_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOu
     cx.authorize(&arn)?;
     let m = find_policy(cx, &arn)?;
     if m.account == "aws" {
-        return Err(ApiError::new(
-            "UnmodifiableEntity",
-            400,
-            format!("Cannot delete AWS managed policy {arn}."),
-        ));
+        return Err(ApiError::unmodifiable_entity(format!(
+            "Cannot delete AWS managed policy {arn}."
+        )));
     }
     cx.state
         .store
