@@ -12,7 +12,7 @@ use std::hint::black_box;
 use chrono::{DateTime, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tessera::audit::{self, Notes, Record};
-use tessera::http::xml::{self, Xml};
+use tessera::protocol::xml::{self, Xml};
 
 /// A token-shaped string: `len` base64 characters (what STS session tokens are made of).
 fn token(len: usize) -> String {

@@ -1,52 +1,81 @@
-//! The action table: which `Action` names exist for which service, which are unsigned, and
-//! where each is handled. One row per action.
+//! Dispatch: the action table (`crate::protocol::action_table`) expanded into one `match` from
+//! [`Action`] to its handler. For each action: read the typed input from the parameters, call
+//! the handler with the caller the table says it gets, and render the typed output.
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::http::params::Params;
-use crate::http::{ActionOutput, RequestInfo, Service};
-use crate::server::AppState;
+use crate::protocol::input;
+use crate::protocol::output::{Output, render};
+use crate::protocol::params::Params;
+use crate::protocol::{Action, action_table};
+#[allow(unused_imports, reason = "used by unsigned rows of the action table")]
+use crate::request::Anonymous;
+use crate::request::{Cx, RequestInfo};
+use crate::state::AppState;
+#[allow(
+    unused_imports,
+    reason = "handler paths in the action table are relative to here"
+)]
 use crate::{iam, sts};
 
-/// STS actions tessera answers.
-pub const STS_ACTIONS: &[&str] = &["GetCallerIdentity", "GetSessionToken", "AssumeRole"];
-
-/// IAM actions tessera answers.
-pub const IAM_ACTIONS: &[&str] = iam::ACTIONS;
-
-/// Actions real clients send without any signature (`auth: smithy.api#noAuth`).
-const UNSIGNED: &[&str] = &["AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"];
-
-pub fn exists(service: Service, action: &str) -> bool {
-    match service {
-        Service::Sts => STS_ACTIONS.contains(&action),
-        Service::Iam => IAM_ACTIONS.contains(&action),
-    }
+/// One arm of the dispatch `match`.
+macro_rules! dispatch_arm {
+    // A signed action: the caller was authenticated at the edge.
+    (Signed typed $handler:path, $state:expr, $caller:expr, $params:expr, $info:expr) => {{
+        let caller = $caller.ok_or_else(ApiError::missing_authentication_token)?;
+        let cx = Cx {
+            state: $state,
+            caller,
+            info: $info,
+        };
+        let input = input::parse($params)?;
+        respond($info, &$handler(&cx, input).await?)
+    }};
+    // An unsigned action: nobody was authenticated; who is asking follows from the input.
+    (Unsigned typed $handler:path, $state:expr, $caller:expr, $params:expr, $info:expr) => {{
+        let cx = Cx {
+            state: $state,
+            caller: &Anonymous,
+            info: $info,
+        };
+        let input = input::parse($params)?;
+        respond($info, &$handler(&cx, input).await?)
+    }};
+    // IAM actions not yet moved to typed inputs: the handler reads `Params` itself.
+    (Signed legacy $handler:path, $state:expr, $caller:expr, $params:expr, $info:expr) => {{
+        let caller = $caller.ok_or_else(ApiError::missing_authentication_token)?;
+        let cx = Cx {
+            state: $state,
+            caller,
+            info: $info,
+        };
+        respond($info, &$handler(&cx, $params).await?)
+    }};
 }
 
-pub fn is_unsigned(service: Service, action: &str) -> bool {
-    service == Service::Sts && UNSIGNED.contains(&action)
-}
-
-pub async fn dispatch(
-    state: &AppState,
-    caller: Option<&Caller>,
-    params: &Params,
-    info: &RequestInfo,
-) -> ApiResult<ActionOutput> {
-    match info.service {
-        Service::Sts => {
-            let caller = caller.ok_or_else(ApiError::missing_authentication_token)?;
-            match info.action.as_str() {
-                "GetCallerIdentity" => sts::get_caller_identity(caller),
-                "GetSessionToken" => sts::get_session_token(state, caller, params, info).await,
-                "AssumeRole" => sts::assume_role(state, caller, params, info).await,
-                other => Err(ApiError::invalid_action(other, "2011-06-15")),
+macro_rules! define_dispatch {
+    ($($service:ident $name:ident $auth:ident $audit:ident $kind:ident $handler:path;)*) => {
+        /// Run the action `info.action` and return the whole response document.
+        pub(crate) async fn dispatch(
+            state: &AppState,
+            caller: Option<&Caller>,
+            params: &Params,
+            info: &RequestInfo,
+        ) -> ApiResult<String> {
+            match info.action {
+                $(Action::$name => dispatch_arm!($auth $kind $handler, state, caller, params, info),)*
             }
         }
-        Service::Iam => {
-            let caller = caller.ok_or_else(ApiError::missing_authentication_token)?;
-            iam::dispatch(state, caller, params, info).await
-        }
-    }
+    };
+}
+
+action_table!(define_dispatch);
+
+fn respond(info: &RequestInfo, out: &impl Output) -> ApiResult<String> {
+    Ok(render(
+        info.action.name(),
+        info.action.service().namespace(),
+        out,
+        &info.request_id,
+    ))
 }

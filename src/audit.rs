@@ -15,9 +15,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::params;
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::xml::first_byte_where;
+use crate::protocol::xml::first_byte_where;
 use crate::rfc3339::{self, Fraction};
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::store::model::ts;
 
 /// What a handler adds to its request's audit record (filled through [`RequestInfo::note`]).
@@ -61,18 +61,6 @@ pub struct Record<'a> {
     pub reason: Option<&'a str>,
     #[cfg_attr(test, serde(flatten))]
     pub notes: Notes,
-}
-
-/// Whether an action gets an audit record: every STS action, and IAM actions that change state.
-pub fn is_audited(service: crate::http::Service, action: &str) -> bool {
-    match service {
-        crate::http::Service::Sts => true,
-        crate::http::Service::Iam => {
-            !(action.starts_with("Get")
-                || action.starts_with("List")
-                || action.starts_with("Simulate"))
-        }
-    }
 }
 
 /// Write the record. With `wait`, return only once it is committed.

@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 
 use crate::credentials::{self, Secret, SessionClaims, SessionPrincipal, TokenError};
 use crate::error::{ApiError, ApiResult};
-use crate::http::Service;
-use crate::server::AppState;
+use crate::protocol::Service;
 use crate::sigv4::{self, RequestParts};
+use crate::state::AppState;
 use crate::store::Snapshot;
 
 /// The authenticated principal behind a request.

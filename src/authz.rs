@@ -10,12 +10,12 @@ use std::sync::{Arc, Mutex};
 use crate::auth::{Caller, Principal as CallerPrincipal};
 use crate::credentials::{SessionClaims, SessionPrincipal};
 use crate::error::{ApiError, ApiResult};
-use crate::http::RequestInfo;
 use crate::policy::{
     self, ContextBuilder, Evaluation, Policy, PolicyKind, PolicyRef, PolicySet, Principal,
     RequestContext,
 };
-use crate::server::AppState;
+use crate::request::RequestInfo;
+use crate::state::AppState;
 use crate::store::Snapshot;
 use crate::store::policies::Owner;
 

@@ -20,10 +20,13 @@ pub mod keys;
 pub mod mfa;
 pub mod policy;
 pub mod policy_eval;
+pub mod protocol;
+pub mod request;
 pub mod rfc3339;
 pub mod server;
 pub mod sessions;
 pub mod sigv4;
+pub mod state;
 pub mod store;
 pub mod sts;
 

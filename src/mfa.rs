@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::credentials::totp;
 use crate::error::{ApiError, ApiResult};
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::store::WriteKind;
 
 pub const INVALID_CODE: &str =

@@ -11,71 +11,9 @@ use crate::BoxError;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::credentials::{self, Keyring, Secret};
-use crate::http::Service;
 use crate::keys::SharedKeyring;
-use crate::sigv4;
+use crate::state::AppState;
 use crate::store::{self, Store, WriteKind};
-
-/// Everything a request handler may use.
-pub struct AppState {
-    pub config: Config,
-    pub store: Store,
-    pub keyring: Arc<SharedKeyring>,
-    pub clock: Clock,
-    sts_verify: sigv4::VerifyPolicy,
-    iam_verify: sigv4::VerifyPolicy,
-    /// Derived SigV4 signing keys, so a client signing many requests in a day pays the four
-    /// derivation HMACs once.
-    pub signing_keys: sigv4::SigningKeyCache,
-}
-
-impl AppState {
-    /// The keyring in force now.
-    pub fn keyring(&self) -> Arc<Keyring> {
-        self.keyring.get()
-    }
-
-    /// What a signature must satisfy for this service (scope service, regions, skew).
-    pub fn verify_policy(&self, service: Service) -> &sigv4::VerifyPolicy {
-        match service {
-            Service::Sts => &self.sts_verify,
-            Service::Iam => &self.iam_verify,
-        }
-    }
-
-    pub fn new(
-        config: Config,
-        store: Store,
-        keyring: Arc<SharedKeyring>,
-        clock: Clock,
-    ) -> AppState {
-        let policy = |service: Service| {
-            let mut p = sigv4::VerifyPolicy::for_service(service.signing_name());
-            if !config.regions.is_empty() {
-                p.regions = Some(config.regions.clone());
-            }
-            p
-        };
-        let (sts_verify, iam_verify) = (policy(Service::Sts), policy(Service::Iam));
-        AppState {
-            signing_keys: sigv4::SigningKeyCache::default(),
-            config,
-            store,
-            keyring,
-            clock,
-            sts_verify,
-            iam_verify,
-        }
-    }
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
 
 pub const KEYRING_FILE: &str = "keyring";
 pub const ROOT_CREDENTIALS_FILE: &str = "root-credentials";

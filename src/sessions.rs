@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use crate::credentials::{self, Secret, SessionSpec};
 use crate::error::{ApiError, ApiResult};
-use crate::http::RequestInfo;
-use crate::server::AppState;
+use crate::request::RequestInfo;
+use crate::state::AppState;
 
 /// Credentials handed to the client.
 #[derive(Debug)]

@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    tessera::http::params::fuzz_params(data);
+    tessera::protocol::params::fuzz_params(data);
 });

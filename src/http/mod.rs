@@ -5,10 +5,7 @@
 //! parameters, authenticates, dispatches to the action handler and writes the XML response or
 //! the AWS error envelope. It holds no business rules.
 
-pub mod params;
-pub mod xml;
-
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -19,70 +16,17 @@ use axum::routing::get;
 
 use crate::auth::{self, Caller};
 use crate::error::ApiError;
-use crate::server::AppState;
-use params::Params;
+use crate::protocol::Action;
+use crate::protocol::params::{self, Params};
+use crate::protocol::{Service, xml};
+use crate::request::RequestInfo;
+use crate::state::AppState;
 
 /// Signed GET query strings longer than this are refused (AWS: ~15,870 bytes).
 pub const MAX_QUERY_BYTES: usize = 16 * 1024;
 /// Most headers, and total header bytes, one request may carry.
 pub const MAX_HEADERS: usize = 100;
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
-
-/// Which API a request speaks, decided by `Version`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
-    Sts,
-    Iam,
-}
-
-impl Service {
-    pub fn from_version(v: &str) -> Option<Service> {
-        match v {
-            "2011-06-15" => Some(Service::Sts),
-            "2010-05-08" => Some(Service::Iam),
-            _ => None,
-        }
-    }
-
-    pub fn namespace(self) -> &'static str {
-        match self {
-            Service::Sts => xml::STS_NS,
-            Service::Iam => xml::IAM_NS,
-        }
-    }
-
-    /// The SigV4 service name in the credential scope.
-    pub fn signing_name(self) -> &'static str {
-        match self {
-            Service::Sts => "sts",
-            Service::Iam => "iam",
-        }
-    }
-}
-
-/// What a handler knows about the request besides its parameters.
-#[derive(Debug, Clone)]
-pub struct RequestInfo {
-    pub request_id: String,
-    pub source_ip: IpAddr,
-    pub now: chrono::DateTime<chrono::Utc>,
-    pub service: Service,
-    pub action: String,
-    /// The region of the SigV4 credential scope, when signed.
-    pub region: Option<String>,
-    /// What the handler adds to the audit record.
-    pub notes: crate::audit::NoteCell,
-}
-
-impl RequestInfo {
-    /// Add to this request's audit record.
-    pub fn note(&self, f: impl FnOnce(&mut crate::audit::Notes)) {
-        self.notes.update(f);
-    }
-}
-
-/// A handler's successful answer: the `<OpResult>` content (None for empty results).
-pub type ActionOutput = Option<xml::Xml>;
 
 pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
@@ -179,13 +123,12 @@ async fn handle(
         request_id: request_id.clone(),
         source_ip: peer.ip(),
         now,
-        service,
-        action: action.to_owned(),
+        action,
         region: None,
         notes: crate::audit::NoteCell::default(),
     };
 
-    let caller = if crate::actions::is_unsigned(service, action) {
+    let caller = if action.is_unsigned() {
         None
     } else {
         match auth::authenticate(&state, &raw, service, now).await {
@@ -208,9 +151,8 @@ async fn handle(
         Err(e) => Err(e),
     };
     match result {
-        Ok(out) => {
-            tracing::debug!(request_id = %request_id, action, "ok");
-            let body = xml::success(action, service.namespace(), out.as_ref(), &request_id);
+        Ok(body) => {
+            tracing::debug!(request_id = %request_id, action = action.name(), "ok");
             xml_response(StatusCode::OK, body, &request_id)
         }
         Err(e) => {
@@ -226,9 +168,9 @@ async fn audit(
     state: &AppState,
     info: &RequestInfo,
     caller: Option<&Caller>,
-    result: &Result<ActionOutput, ApiError>,
+    result: &Result<String, ApiError>,
 ) -> Result<(), ApiError> {
-    if !crate::audit::is_audited(info.service, &info.action) {
+    if !info.action.is_audited() {
         return Ok(());
     }
     let notes = info.notes.take();
@@ -239,13 +181,13 @@ async fn audit(
             Some(e.detail.as_deref().unwrap_or(&e.message)),
         ),
     };
-    let wait =
-        result.is_ok() && (notes.issued_access_key_id.is_some() || info.service == Service::Iam);
+    let wait = result.is_ok()
+        && (notes.issued_access_key_id.is_some() || info.action.service() == Service::Iam);
     let record = crate::audit::Record {
         time: info.now,
         request_id: &info.request_id,
-        service: info.service.signing_name(),
-        action: &info.action,
+        service: info.action.service().signing_name(),
+        action: info.action.name(),
         source_ip: info.source_ip,
         caller: caller.map(Caller::arn),
         caller_access_key_id: caller.map(|c| c.access_key_id.as_str()),
@@ -260,7 +202,7 @@ async fn audit(
 }
 
 /// Decide the service from `Version` and check the action exists for it.
-fn route(params: &Params) -> Result<(Service, &str), (ApiError, Service)> {
+fn route(params: &Params) -> Result<(Service, Action), (ApiError, Service)> {
     let action = params
         .get("Action")
         .ok_or_else(|| (ApiError::missing_parameter("Action"), Service::Sts))?;
@@ -273,13 +215,13 @@ fn route(params: &Params) -> Result<(Service, &str), (ApiError, Service)> {
             Service::Sts,
         )
     })?;
-    if !crate::actions::exists(service, action) {
-        return Err((
+    match Action::parse(service, action) {
+        Some(a) => Ok((service, a)),
+        None => Err((
             ApiError::invalid_action(&params::sanitize(action), version),
             service,
-        ));
+        )),
     }
-    Ok((service, action))
 }
 
 fn is_form_content_type(h: &HeaderMap) -> bool {
@@ -295,9 +237,9 @@ fn is_form_content_type(h: &HeaderMap) -> bool {
 fn log_error(e: &ApiError, info: &RequestInfo, caller: Option<&Caller>) {
     let who = caller.map(Caller::arn).unwrap_or_default();
     if e.status() >= 500 {
-        tracing::error!(request_id = %info.request_id, action = %info.action, caller = %who, code = e.code.as_str(), detail = e.detail.as_deref().unwrap_or(""), "request failed");
+        tracing::error!(request_id = %info.request_id, action = info.action.name(), caller = %who, code = e.code.as_str(), detail = e.detail.as_deref().unwrap_or(""), "request failed");
     } else {
-        tracing::info!(request_id = %info.request_id, action = %info.action, caller = %who, source_ip = %info.source_ip, code = e.code.as_str(), reason = e.detail.as_deref().unwrap_or(&e.message), "request refused");
+        tracing::info!(request_id = %info.request_id, action = info.action.name(), caller = %who, source_ip = %info.source_ip, code = e.code.as_str(), reason = e.detail.as_deref().unwrap_or(&e.message), "request refused");
     }
 }
 

@@ -1,10 +1,10 @@
 //! Groups and memberships.
 
+use super::ActionOutput;
 use crate::credentials;
 use crate::error::ApiResult;
-use crate::http::ActionOutput;
-use crate::http::params::Params;
-use crate::http::xml::Xml;
+use crate::protocol::params::Params;
+use crate::protocol::xml::Xml;
 use crate::store::{Group, WriteKind, identity};
 
 use super::users::write_user;

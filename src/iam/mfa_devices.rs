@@ -3,11 +3,11 @@
 
 use base64::Engine as _;
 
+use super::ActionOutput;
 use crate::credentials::totp;
 use crate::error::{ApiError, ApiResult};
-use crate::http::ActionOutput;
-use crate::http::params::{Params, Validator};
-use crate::http::xml::Xml;
+use crate::protocol::params::{Params, Validator};
+use crate::protocol::xml::Xml;
 use crate::store::{MfaDevice, WriteKind, identity};
 
 use super::users::write_user;
@@ -204,7 +204,7 @@ pub(crate) fn list_virtual_mfa_devices(cx: &Cx<'_>, p: &Params) -> ApiResult<Act
     if !matches!(status, "Assigned" | "Unassigned" | "Any") {
         return Err(ApiError::validation(format!(
             "1 validation error detected: Value '{}' at 'assignmentStatus' failed to satisfy constraint: Member must satisfy enum value set: [Assigned, Unassigned, Any]",
-            crate::http::params::sanitize(status)
+            crate::protocol::params::sanitize(status)
         )));
     }
     cx.authorize(&cx.arn("mfa", "/", ""))?;

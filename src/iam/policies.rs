@@ -3,12 +3,12 @@
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
+use super::ActionOutput;
 use crate::credentials::{self, UniqueIdKind};
 use crate::error::{ApiError, ApiResult};
-use crate::http::ActionOutput;
-use crate::http::params::{self, Params, Validator};
-use crate::http::xml::Xml;
 use crate::policy::{Policy, PolicyKind, check_size};
+use crate::protocol::params::{self, Params, Validator};
+use crate::protocol::xml::Xml;
 use crate::store::policies::{self as sp, ManagedPolicy, NewPolicy, Owner};
 use crate::store::{WriteKind, identity};
 

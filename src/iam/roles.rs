@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::ActionOutput;
 use crate::credentials::{self, UniqueIdKind};
 use crate::error::{ApiError, ApiResult};
-use crate::http::ActionOutput;
-use crate::http::params::{Params, Validator};
-use crate::http::xml::Xml;
 use crate::policy::{Policy, PolicyError, PolicyKind};
+use crate::protocol::params::{Params, Validator};
+use crate::protocol::xml::Xml;
 use crate::store::policies::{self as sp, Role};
 use crate::store::{Snapshot, WriteKind};
 

@@ -41,14 +41,14 @@
 
 use std::sync::Arc;
 
+use super::ActionOutput;
 use crate::error::{ApiError, ApiResult};
-use crate::http::ActionOutput;
-use crate::http::params::{self, Params, Validator};
-use crate::http::xml::Xml;
 use crate::policy::{
     ContextValue, Decision, Effect, Evaluation, Policy, PolicyKind, PolicyRef, PolicySet,
     PolicyType, Principal, RequestContext, ResourcePolicyRef, evaluate,
 };
+use crate::protocol::params::{self, Params, Validator};
+use crate::protocol::xml::Xml;
 use crate::store::Snapshot;
 use crate::store::identity;
 use crate::store::policies::{self as sp, ManagedPolicy, Owner};

@@ -1,10 +1,10 @@
 //! Users, their tags and their long-term access keys.
 
+use super::ActionOutput;
 use crate::credentials;
 use crate::error::{ApiError, ApiResult};
-use crate::http::ActionOutput;
-use crate::http::params::{Params, Validator};
-use crate::http::xml::Xml;
+use crate::protocol::params::{Params, Validator};
+use crate::protocol::xml::Xml;
 use crate::store::{self, User, WriteKind, identity};
 
 use super::{
@@ -277,7 +277,7 @@ pub(crate) async fn update_access_key(cx: &Cx<'_>, p: &Params) -> ApiResult<Acti
         other => {
             return Err(ApiError::validation(format!(
                 "1 validation error detected: Value '{}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]",
-                crate::http::params::sanitize(other)
+                crate::protocol::params::sanitize(other)
             )));
         }
     };

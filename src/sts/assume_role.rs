@@ -3,96 +3,107 @@
 //! See <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html> and
 //! AWS-REFERENCE §4 (session rules, trust-policy evaluation, tags, source identity).
 
-use crate::auth::{Caller, Principal as CallerPrincipal};
+use crate::auth::Caller;
 use crate::authz;
 use crate::credentials::{SessionPrincipal, SessionSource, SessionSpec};
 use crate::error::{ApiError, ApiResult};
-use crate::http::params::{self, Params, Validator};
-use crate::http::xml::Xml;
-use crate::http::{ActionOutput, RequestInfo};
-use crate::mfa;
 use crate::policy::{self, Evaluation, PolicySet, RequestContext, ResourcePolicyRef};
-use crate::server::AppState;
+use crate::protocol::input::{
+    ArnParam, ExternalId, Int, MfaCode, RoleSessionName, SourceIdentity, input,
+};
+use crate::protocol::output::Output;
+use crate::protocol::xml::Xml;
+use crate::request::Cx;
+use crate::sessions::Issued;
 use crate::store::Snapshot;
 use crate::store::policies::Role;
 
 use super::session::{
-    RoleSessionOptions, SessionTags, duration_for_role, mint_role_session, packed_policy_percent,
-    session_policy_params,
+    RequestTags, RoleSessionOptions, SessionPolicies, SessionTags, duration_for_role,
+    mint_role_session, packed_policy_percent,
 };
+use super::{verify_mfa, write_credentials};
 
 const MESSAGE_ROOT: &str = "Roles may not be assumed by root accounts.";
 
-/// `[\w+=,.@-]*` for RoleSessionName and SourceIdentity.
-fn is_session_name_char(c: char) -> bool {
-    params::is_name_char(c)
+input! {
+    /// `AssumeRole`
+    pub(crate) struct AssumeRoleInput {
+        role_arn: ArnParam = required("RoleArn"),
+        role_session_name: RoleSessionName = required("RoleSessionName"),
+        duration_seconds: Option<Int<900, 43_200>> = optional("DurationSeconds"),
+        external_id: Option<ExternalId> = optional("ExternalId"),
+        mfa: MfaCode = nested(),
+        source_identity: Option<SourceIdentity> = optional("SourceIdentity"),
+        policies: SessionPolicies = nested(),
+        tags: RequestTags = nested(),
+    }
+    check(this) {
+        if this
+            .source_identity
+            .as_ref()
+            .is_some_and(|s| s.to_ascii_lowercase().starts_with("aws:"))
+        {
+            return Err(ApiError::invalid_parameter_value(
+                "SourceIdentity must not begin with the reserved prefix `aws:`.",
+            ));
+        }
+        Ok(())
+    }
 }
 
-pub async fn assume_role(
-    state: &AppState,
-    caller: &Caller,
-    p: &Params,
-    info: &RequestInfo,
-) -> ApiResult<ActionOutput> {
-    // --- parameters -------------------------------------------------------------------------
-    let role_arn = p.required("RoleArn")?.to_owned();
-    let session_name = p.required("RoleSessionName")?.to_owned();
-    let duration = p.int("DurationSeconds")?;
-    let external_id = p.get("ExternalId");
-    let serial = p.get("SerialNumber");
-    let token_code = p.get("TokenCode");
-    let source_identity = p.get("SourceIdentity");
-    let mut v = Validator::new();
-    v.length("RoleArn", &role_arn, 20, 2048).pattern(
-        "RoleArn",
-        &role_arn,
-        params::ARN_PATTERN,
-        params::is_arn_char,
-    );
-    v.length("RoleSessionName", &session_name, 2, 64).pattern(
-        "RoleSessionName",
-        &session_name,
-        r"[\w+=,.@-]*",
-        is_session_name_char,
-    );
-    if let Some(d) = duration {
-        v.range("DurationSeconds", d, 900, 43_200);
+/// What `AssumeRole` answers.
+#[derive(Debug)]
+pub(crate) struct AssumeRoleOutput {
+    issued: Issued,
+    role_id: String,
+    account: String,
+    role_name: String,
+    session_name: String,
+    packed_policy_size: u64,
+    source_identity: Option<String>,
+}
+
+impl Output for AssumeRoleOutput {
+    fn write(&self, x: &mut Xml) {
+        write_credentials(x, &self.issued);
+        x.nest("AssumedRoleUser", |x| {
+            x.elem_concat("AssumedRoleId", &[&self.role_id, ":", &self.session_name])
+                .elem_concat(
+                    "Arn",
+                    &[
+                        "arn:aws:sts::",
+                        &self.account,
+                        ":assumed-role/",
+                        &self.role_name,
+                        "/",
+                        &self.session_name,
+                    ],
+                );
+        });
+        x.num("PackedPolicySize", self.packed_policy_size);
+        x.opt("SourceIdentity", self.source_identity.as_deref());
     }
-    if let Some(e) = external_id {
-        v.length("ExternalId", e, 2, 1224)
-            .pattern("ExternalId", e, r"[\w+=,.@:\/-]*", |c| {
-                c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c)
-            });
+
+    fn size_hint(&self) -> usize {
+        super::RESULT_CAPACITY + self.issued.token.len()
     }
-    if let Some(s) = serial {
-        v.length("SerialNumber", s, 9, 256)
-            .pattern("SerialNumber", s, r"[\w+=/:,.@-]*", |c| {
-                c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c)
-            });
-    }
-    if let Some(c) = token_code {
-        v.length("TokenCode", c, 6, 6)
-            .pattern("TokenCode", c, r"[\d]*", |c| c.is_ascii_digit());
-    }
-    if let Some(s) = source_identity {
-        v.length("SourceIdentity", s, 2, 64).pattern(
-            "SourceIdentity",
-            s,
-            r"[\w+=,.@-]*",
-            is_session_name_char,
-        );
-    }
-    v.finish()?;
-    if source_identity.is_some_and(|s| s.to_ascii_lowercase().starts_with("aws:")) {
-        return Err(ApiError::invalid_parameter_value(
-            "SourceIdentity must not begin with the reserved prefix `aws:`.",
-        ));
-    }
-    let session_policies = session_policy_params(p, true)?;
-    let tags = SessionTags::from_params(p, caller.session())?;
+}
+
+pub(crate) async fn assume_role(
+    cx: &Cx<'_>,
+    input: AssumeRoleInput,
+) -> ApiResult<AssumeRoleOutput> {
+    let (state, caller, info) = (cx.state, cx.caller, cx.info);
+    let role_arn = input.role_arn.as_str();
+    let session_name = input.role_session_name.as_str();
+    let external_id = input.external_id.as_deref();
+    let requested_si = input.source_identity.as_deref();
+    let session_policies = &input.policies;
+    let tags = SessionTags::new(input.tags.clone(), caller.session())?;
     info.note(|n| {
-        n.target = Some(role_arn.clone());
-        n.session_name = Some(session_name.clone());
+        n.target = Some(role_arn.to_owned());
+        n.session_name = Some(session_name.to_owned());
     });
 
     // --- who may assume at all ----------------------------------------------------------------
@@ -101,16 +112,16 @@ pub async fn assume_role(
             .with_detail("root credentials cannot assume roles"));
     }
     let denied = |detail: String| {
-        ApiError::not_authorized(&caller.arn(), "sts:AssumeRole", &role_arn).with_detail(detail)
+        ApiError::not_authorized(&caller.arn(), "sts:AssumeRole", role_arn).with_detail(detail)
     };
     let view = state.store.view();
     // A missing role is AccessDenied with the same text: never reveal whether it exists.
-    let role = find_role(&view, &role_arn).ok_or_else(|| denied("role does not exist".into()))?;
+    let role = find_role(&view, role_arn).ok_or_else(|| denied("role does not exist".into()))?;
     super::session::check_policy_arns(&view, &role.account, &session_policies.arns)?;
 
     // Source identity is set once and then immutable down the chain.
     let inherited_si = caller.session().and_then(|s| s.source_identity.clone());
-    let source_identity = match (inherited_si, source_identity) {
+    let source_identity = match (inherited_si, requested_si) {
         (Some(old), Some(new)) if old != new => {
             return Err(ApiError::invalid_parameter_value(
                 "The source identity specified in the request does not match the source identity of the calling session.",
@@ -124,41 +135,19 @@ pub async fn assume_role(
     let chained = caller
         .session()
         .is_some_and(|s| matches!(s.principal, SessionPrincipal::AssumedRole { .. }));
-    let seconds = duration_for_role(role, duration, chained)?;
+    let seconds = duration_for_role(role, input.duration_seconds.map(Int::get), chained)?;
 
     // MFA: a code in this request, or MFA context carried by the calling session.
-    let mfa_at = match (serial, token_code) {
-        (Some(serial), Some(code)) => {
-            let user_id = match &caller.principal {
-                CallerPrincipal::User { user_id, .. } => Some(user_id.clone()),
-                CallerPrincipal::Session(s) => match &s.principal {
-                    SessionPrincipal::User { user_id, .. } => Some(user_id.clone()),
-                    _ => None,
-                },
-                CallerPrincipal::Root { .. } => None,
-            };
-            let Some(uid) = user_id else {
-                return Err(ApiError::access_denied(mfa::UNKNOWN_DEVICE)
-                    .with_detail("MFA: caller has no MFA devices"));
-            };
-            mfa::check_code(state, caller.account(), Some(&uid), serial, code, info.now)
-                .await
-                .map_err(|e| {
-                    let d = e.detail.clone().unwrap_or_default();
-                    e.with_detail(format!("MFA check failed: {d}"))
-                })?;
-            Some(info.now)
-        }
-        (None, None) => caller.session().and_then(|s| s.mfa_authenticated_at),
-        (Some(_), None) => return Err(ApiError::missing_parameter("TokenCode")),
-        (None, Some(_)) => return Err(ApiError::missing_parameter("SerialNumber")),
+    let mfa_at = match verify_mfa(cx, &input.mfa).await? {
+        Some(at) => Some(at),
+        None => caller.session().and_then(|s| s.mfa_authenticated_at),
     };
 
     // --- authorization through the shared evaluator -------------------------------------------
     let resource_tags = tags.resource_tags(role);
     let build_ctx = |action: &str| -> RequestContext {
-        let mut ctx = authz::context_for(&view, caller, action, &role_arn, info)
-            .role_session_name(&session_name)
+        let mut ctx = authz::context_for(&view, caller, action, role_arn, info)
+            .role_session_name(session_name)
             .resource_tags(resource_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         if !tags.request.is_empty() {
             ctx = ctx.request_tags(tags.request.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -169,10 +158,10 @@ pub async fn assume_role(
         if let Some(e) = external_id {
             ctx = ctx.external_id(e);
         }
-        if let Some(si) = p.get("SourceIdentity") {
+        if let Some(si) = requested_si {
             ctx = ctx.sts_source_identity(si);
         }
-        if serial.is_some() && caller.session().is_none() {
+        if input.mfa.serial.is_some() && caller.session().is_none() {
             // Long-term credentials with a code in this very request.
             ctx = ctx.mfa(true, Some(0));
         }
@@ -182,14 +171,14 @@ pub async fn assume_role(
     if !tags.request.is_empty() {
         required.push("sts:TagSession");
     }
-    if p.get("SourceIdentity").is_some() {
+    if requested_si.is_some() {
         required.push("sts:SetSourceIdentity");
     }
     for action in required {
         let eval = evaluate_assume(&view, caller, role, &build_ctx(action));
         if !eval.is_allowed() {
             let why = explain_denial(&eval, role, external_id, mfa_at.is_some());
-            return Err(ApiError::not_authorized(&caller.arn(), action, &role_arn)
+            return Err(ApiError::not_authorized(&caller.arn(), action, role_arn)
                 .with_detail(format!("{action} denied: {why}")));
         }
         if action == "sts:AssumeRole" {
@@ -198,7 +187,7 @@ pub async fn assume_role(
     }
 
     // --- the session ----------------------------------------------------------------------------
-    let packed = packed_policy_percent(&session_policies, &tags);
+    let packed = packed_policy_percent(session_policies, &tags);
     if packed > 100 {
         return Err(ApiError::packed_policy_too_large(packed));
     }
@@ -207,7 +196,7 @@ pub async fn assume_role(
         role_name: role.name.clone(),
         role_id: role.id.clone(),
         role_path: role.path.clone(),
-        session_name: session_name.clone(),
+        session_name: session_name.to_owned(),
     };
     let mut spec = SessionSpec::new(principal, SessionSource::AssumeRole);
     spec.mfa_authenticated_at = mfa_at;
@@ -229,25 +218,15 @@ pub async fn assume_role(
         },
     )?;
 
-    let mut x = Xml::with_capacity(super::RESULT_CAPACITY + issued.token.len());
-    super::write_credentials(&mut x, &issued);
-    x.nest("AssumedRoleUser", |x| {
-        x.elem_concat("AssumedRoleId", &[&role.id, ":", &session_name])
-            .elem_concat(
-                "Arn",
-                &[
-                    "arn:aws:sts::",
-                    &role.account,
-                    ":assumed-role/",
-                    &role.name,
-                    "/",
-                    &session_name,
-                ],
-            );
-    });
-    x.num("PackedPolicySize", packed);
-    x.opt("SourceIdentity", source_identity.as_deref());
-    Ok(Some(x))
+    Ok(AssumeRoleOutput {
+        issued,
+        role_id: role.id.clone(),
+        account: role.account.clone(),
+        role_name: role.name.clone(),
+        session_name: session_name.to_owned(),
+        packed_policy_size: packed,
+        source_identity,
+    })
 }
 
 /// The role an ARN names (path included), if it exists.

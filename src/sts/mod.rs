@@ -1,64 +1,81 @@
-//! STS actions. Business rules only: parameters come parsed, the caller authenticated; the
-//! session is minted by [`crate::sessions::mint`], the one path every kind of session takes.
-//! See <https://docs.aws.amazon.com/STS/latest/APIReference/welcome.html>.
+//! STS actions. Business rules only: parameters come parsed into typed inputs, the caller
+//! authenticated; the session is minted by [`crate::sessions::mint`], the one path every kind
+//! of session takes. See <https://docs.aws.amazon.com/STS/latest/APIReference/welcome.html>.
 
 mod assume_role;
 pub mod session;
 
-pub use assume_role::{assume_role, evaluate_assume, explain_denial, find_role};
+pub(crate) use assume_role::assume_role;
+pub use assume_role::{evaluate_assume, explain_denial, find_role};
+
+use chrono::{DateTime, Utc};
 
 use crate::auth::{Caller, Principal};
 use crate::credentials::{SessionPrincipal, SessionSource, SessionSpec};
 use crate::error::{ApiError, ApiResult};
-use crate::http::params::{Params, Validator};
-use crate::http::xml::Xml;
-use crate::http::{ActionOutput, RequestInfo};
 use crate::mfa;
-use crate::server::AppState;
+use crate::protocol::input::{Int, MfaCode, input};
+use crate::protocol::output::Output;
+use crate::protocol::xml::Xml;
+use crate::request::Cx;
 use crate::sessions::{self, Issued};
 
+input! {
+    /// `GetCallerIdentity` takes no parameters.
+    pub(crate) struct GetCallerIdentityInput {}
+}
+
+/// Who the caller is, as `GetCallerIdentity` answers.
+#[derive(Debug)]
+pub(crate) struct CallerIdentity {
+    user_id: String,
+    account: String,
+    arn: String,
+}
+
+impl Output for CallerIdentity {
+    fn write(&self, x: &mut Xml) {
+        x.elem("UserId", &self.user_id)
+            .elem("Account", &self.account)
+            .elem("Arn", &self.arn);
+    }
+
+    fn size_hint(&self) -> usize {
+        64 + self.user_id.len() + self.account.len() + self.arn.len()
+    }
+}
+
 /// `GetCallerIdentity`: always allowed, for every kind of caller.
-pub fn get_caller_identity(caller: &Caller) -> ApiResult<ActionOutput> {
-    let mut x = Xml::new();
-    x.elem("UserId", &caller.user_id())
-        .elem("Account", caller.account())
-        .elem("Arn", &caller.arn());
-    Ok(Some(x))
+pub(crate) async fn get_caller_identity(
+    cx: &Cx<'_>,
+    _: GetCallerIdentityInput,
+) -> ApiResult<CallerIdentity> {
+    Ok(CallerIdentity {
+        user_id: cx.caller.user_id(),
+        account: cx.caller.account().to_owned(),
+        arn: cx.caller.arn(),
+    })
 }
 
 /// GetSessionToken durations: users 900..129600 (default 43200); root 900..3600 (default 3600,
 /// longer silently becomes 3600).
-const GST_MIN: i64 = 900;
-const GST_MAX: i64 = 129_600;
 const GST_DEFAULT: i64 = 43_200;
 const GST_ROOT_MAX: i64 = 3_600;
 
-/// `GetSessionToken`: long-term credentials only; optional MFA marks the session.
-pub async fn get_session_token(
-    state: &AppState,
-    caller: &Caller,
-    params: &Params,
-    info: &RequestInfo,
-) -> ApiResult<ActionOutput> {
-    let duration = params.int("DurationSeconds")?;
-    let serial = params.get("SerialNumber");
-    let code = params.get("TokenCode");
-    let mut v = Validator::new();
-    if let Some(d) = duration {
-        v.range("DurationSeconds", d, GST_MIN, GST_MAX);
+input! {
+    /// `GetSessionToken`
+    pub(crate) struct GetSessionTokenInput {
+        duration_seconds: Option<Int<900, 129_600>> = optional("DurationSeconds"),
+        mfa: MfaCode = nested(),
     }
-    if let Some(s) = serial {
-        v.length("SerialNumber", s, 9, 256)
-            .pattern("SerialNumber", s, r"[\w+=/:,.@-]*", |c| {
-                c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c)
-            });
-    }
-    if let Some(c) = code {
-        v.length("TokenCode", c, 6, 6)
-            .pattern("TokenCode", c, r"[\d]*", |c| c.is_ascii_digit());
-    }
-    v.finish()?;
+}
 
+/// `GetSessionToken`: long-term credentials only; optional MFA marks the session.
+pub(crate) async fn get_session_token(
+    cx: &Cx<'_>,
+    input: GetSessionTokenInput,
+) -> ApiResult<Credentials> {
+    let caller = cx.caller;
     let principal = match &caller.principal {
         Principal::Session(_) => {
             return Err(ApiError::access_denied(
@@ -80,51 +97,77 @@ pub async fn get_session_token(
             user_path: path.clone(),
         },
     };
+    let duration = input.duration_seconds.map(Int::get);
     let seconds = match (&principal, duration) {
         (SessionPrincipal::Root { .. }, d) => d.unwrap_or(GST_ROOT_MAX).min(GST_ROOT_MAX),
         (_, d) => d.unwrap_or(GST_DEFAULT),
     };
-
-    let mfa_at = match (serial, code) {
-        (None, None) => None,
-        (Some(serial), Some(code)) => {
-            let user_id = match &principal {
-                SessionPrincipal::User { user_id, .. } => Some(user_id.clone()),
-                _ => None,
-            };
-            mfa::check_code(
-                state,
-                caller.account(),
-                user_id.as_deref(),
-                serial,
-                code,
-                info.now,
-            )
-            .await?;
-            Some(info.now)
-        }
-        (Some(_), None) => return Err(ApiError::missing_parameter("TokenCode")),
-        (None, Some(_)) => return Err(ApiError::missing_parameter("SerialNumber")),
-    };
+    let mfa_at = verify_mfa(cx, &input.mfa).await?;
 
     let mut spec = SessionSpec::new(principal, SessionSource::GetSessionToken);
     spec.mfa_authenticated_at = mfa_at;
     let seconds = u32::try_from(seconds).map_err(|_| ApiError::internal())?;
-    let issued = sessions::mint(state, spec, info, seconds)?;
-    Ok(Some(credentials_xml(&issued)))
+    let issued = sessions::mint(cx.state, spec, cx.info, seconds)?;
+    Ok(Credentials(issued))
+}
+
+/// Check and burn the MFA code a request carries (both `SerialNumber` and `TokenCode`, or
+/// neither). Returns when MFA was authenticated: now, or never.
+///
+/// The device must be enabled for the calling user (or, for the account's root, for the root).
+/// Role and federated sessions have no MFA devices.
+pub(crate) async fn verify_mfa(cx: &Cx<'_>, mfa: &MfaCode) -> ApiResult<Option<DateTime<Utc>>> {
+    let Some((serial, code)) = mfa.pair()? else {
+        return Ok(None);
+    };
+    let caller: &Caller = cx.caller;
+    let user_id = match &caller.principal {
+        Principal::Root { .. } => None,
+        Principal::User { user_id, .. } => Some(user_id.as_str()),
+        Principal::Session(s) => match &s.principal {
+            SessionPrincipal::Root { .. } => None,
+            SessionPrincipal::User { user_id, .. } => Some(user_id.as_str()),
+            SessionPrincipal::AssumedRole { .. } | SessionPrincipal::FederatedUser { .. } => {
+                return Err(ApiError::access_denied(mfa::UNKNOWN_DEVICE)
+                    .with_detail("MFA: caller has no MFA devices"));
+            }
+        },
+    };
+    mfa::check_code(
+        cx.state,
+        caller.account(),
+        user_id,
+        serial,
+        code,
+        cx.info.now,
+    )
+    .await
+    .map_err(|e| {
+        let d = e.detail.clone().unwrap_or_default();
+        e.with_detail(format!("MFA check failed: {d}"))
+    })?;
+    Ok(Some(cx.info.now))
 }
 
 /// Room for a credentials result besides its session token: tags, key id, secret, expiration
 /// and an assumed-role user with long names, so the buffer is sized once.
 const RESULT_CAPACITY: usize = 768;
 
-/// `<Credentials>` as every STS action returns it.
-pub fn credentials_xml(issued: &Issued) -> Xml {
-    let mut x = Xml::with_capacity(RESULT_CAPACITY + issued.token.len());
-    write_credentials(&mut x, issued);
-    x
+/// `<Credentials>` alone, as `GetSessionToken` answers.
+#[derive(Debug)]
+pub(crate) struct Credentials(Issued);
+
+impl Output for Credentials {
+    fn write(&self, x: &mut Xml) {
+        write_credentials(x, &self.0);
+    }
+
+    fn size_hint(&self) -> usize {
+        RESULT_CAPACITY + self.0.token.len()
+    }
 }
 
+/// `<Credentials>` as every STS action returns it.
 pub fn write_credentials(x: &mut Xml, issued: &Issued) {
     x.nest("Credentials", |x| {
         x.elem("AccessKeyId", &issued.access_key_id)

@@ -3,11 +3,13 @@
 
 use crate::credentials::{SessionClaims, SessionSpec};
 use crate::error::{ApiError, ApiResult};
-use crate::http::RequestInfo;
-use crate::http::params::{self, Params, Validator};
 use crate::policy::{Policy, PolicyKind, policy_size};
-use crate::server::AppState;
+use crate::protocol::input::{
+    ArnParam, Field as _, Input, Reader, SessionPolicyText, TagKey, TagValue,
+};
+use crate::request::RequestInfo;
 use crate::sessions::{self, Issued};
+use crate::state::AppState;
 use crate::store::Snapshot;
 use crate::store::policies::Role;
 
@@ -37,46 +39,36 @@ pub fn duration_for_role(role: &Role, requested: Option<i64>, chained: bool) -> 
     u32::try_from(d).map_err(|_| ApiError::validation("DurationSeconds is out of range."))
 }
 
-/// The session policies a request passes.
+/// The session policies a request passes: `Policy` and `PolicyArns.member.N.arn`, validated and
+/// parsed (as identity policies).
 #[derive(Debug, Default, Clone)]
 pub struct SessionPolicies {
     pub inline: Option<String>,
     pub arns: Vec<String>,
 }
 
-/// `Policy` and `PolicyArns.member.N.arn`, validated and parsed (as identity policies).
-pub fn session_policy_params(p: &Params, _assume_role: bool) -> ApiResult<SessionPolicies> {
-    let mut out = SessionPolicies::default();
-    if let Some(doc) = p.get("Policy") {
-        Validator::new()
-            .length("Policy", doc, 1, PACKED_BUDGET)
-            .pattern(
-                "Policy",
-                doc,
-                params::POLICY_PATTERN,
-                params::is_policy_char,
-            )
-            .finish()?;
-        Policy::parse(doc, PolicyKind::Identity)
-            .map_err(|e| ApiError::malformed_policy(e.message))?;
-        out.inline = Some(doc.to_owned());
+impl Input for SessionPolicies {
+    fn read(r: &mut Reader<'_>) -> ApiResult<Self> {
+        let inline: Option<SessionPolicyText> = r.optional("Policy")?;
+        if let Some(doc) = &inline
+            && let Err(e) = Policy::parse(doc, PolicyKind::Identity)
+        {
+            r.validator().defer(ApiError::malformed_policy(e.message));
+        }
+        let members = r.structs("PolicyArns", &["arn"])?;
+        let v = r.validator();
+        v.count("PolicyArns", members.len(), MAX_POLICY_ARNS);
+        let mut arns = Vec::with_capacity(members.len());
+        for (i, m) in members.iter().enumerate() {
+            let name = format!("PolicyArns.member.{}.arn", i + 1);
+            let arn = m.get("arn").map(String::as_str).unwrap_or("");
+            arns.push(ArnParam::read(&name, arn, v)?.into_string());
+        }
+        Ok(SessionPolicies {
+            inline: inline.map(SessionPolicyText::into_string),
+            arns,
+        })
     }
-    let arns = p.struct_list("PolicyArns", &["arn"])?;
-    let mut v = Validator::new();
-    v.count("PolicyArns", arns.len(), MAX_POLICY_ARNS);
-    for (i, m) in arns.iter().enumerate() {
-        let name = format!("PolicyArns.member.{}.arn", i + 1);
-        let arn = m.get("arn").map(String::as_str).unwrap_or("");
-        v.length(&name, arn, 20, 2048).pattern(
-            &name,
-            arn,
-            params::ARN_PATTERN,
-            params::is_arn_char,
-        );
-        out.arns.push(arn.to_owned());
-    }
-    v.finish()?;
-    Ok(out)
 }
 
 /// Managed session policies must exist in the role's account (or be AWS managed).
@@ -107,17 +99,20 @@ pub struct SessionTags {
     pub inherited: Vec<(String, String)>,
 }
 
-impl SessionTags {
-    pub fn from_params(p: &Params, caller: Option<&SessionClaims>) -> ApiResult<SessionTags> {
-        let raw = p.struct_list("Tags", &["Key", "Value"])?;
-        let keys = p.list("TransitiveTagKeys")?;
-        let mut v = Validator::new();
-        v.count("Tags", raw.len(), MAX_SESSION_TAGS).count(
-            "TransitiveTagKeys",
-            keys.len(),
-            MAX_SESSION_TAGS,
-        );
-        let mut request = Vec::new();
+/// The session tags a request passes (`Tags.member.N.Key/Value`, `TransitiveTagKeys`).
+#[derive(Debug, Default, Clone)]
+pub struct RequestTags {
+    pub tags: Vec<(String, String)>,
+    pub transitive: Vec<String>,
+}
+
+impl Input for RequestTags {
+    fn read(r: &mut Reader<'_>) -> ApiResult<Self> {
+        let raw = r.structs("Tags", &["Key", "Value"])?;
+        let keys: Vec<TagKey> = r.list("TransitiveTagKeys", MAX_SESSION_TAGS)?;
+        let v = r.validator();
+        v.count("Tags", raw.len(), MAX_SESSION_TAGS);
+        let mut tags = Vec::with_capacity(raw.len());
         for (i, m) in raw.iter().enumerate() {
             let (kp, vp) = (
                 format!("Tags.member.{}.Key", i + 1),
@@ -129,42 +124,41 @@ impl SessionTags {
             let value = m
                 .get("Value")
                 .ok_or_else(|| ApiError::missing_parameter(&vp))?;
-            v.length(&kp, key, 1, 128)
-                .pattern(&kp, key, params::TAG_PATTERN, params::is_tag_char);
-            v.length(&vp, value, 0, 256).pattern(
-                &vp,
-                value,
-                params::TAG_VALUE_PATTERN,
-                params::is_tag_char,
-            );
-            request.push((key.clone(), value.clone()));
+            let key = TagKey::read(&kp, key, v)?.into_string();
+            let value = TagValue::read(&vp, value, v)?.into_string();
+            tags.push((key, value));
         }
-        for (i, k) in keys.iter().enumerate() {
-            let kp = format!("TransitiveTagKeys.member.{}", i + 1);
-            v.length(&kp, k, 1, 128)
-                .pattern(&kp, k, params::TAG_PATTERN, params::is_tag_char);
-        }
-        v.finish()?;
         let mut seen = std::collections::HashSet::new();
-        for (k, _) in &request {
+        for (k, _) in &tags {
             if !seen.insert(k.to_lowercase()) {
-                return Err(ApiError::invalid_parameter_value(
+                v.defer(ApiError::invalid_parameter_value(
                     "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
                 ));
             }
             if k.to_lowercase().starts_with("aws:") {
-                return Err(ApiError::invalid_parameter_value(
+                v.defer(ApiError::invalid_parameter_value(
                     "Tag keys must not begin with the reserved prefix `aws:`.",
                 ));
             }
         }
         for k in &keys {
-            if !request.iter().any(|(rk, _)| rk.eq_ignore_ascii_case(k)) {
-                return Err(ApiError::invalid_parameter_value(
+            if !tags.iter().any(|(rk, _)| rk.eq_ignore_ascii_case(k)) {
+                v.defer(ApiError::invalid_parameter_value(
                     "The specified transitive tag key must be included in the requested tags.",
                 ));
             }
         }
+        Ok(RequestTags {
+            tags,
+            transitive: keys.into_iter().map(TagKey::into_string).collect(),
+        })
+    }
+}
+
+impl SessionTags {
+    /// This request's tags joined with the transitive tags the calling session passes down; a
+    /// request tag may not override an inherited one.
+    pub fn new(request: RequestTags, caller: Option<&SessionClaims>) -> ApiResult<SessionTags> {
         let inherited: Vec<(String, String)> = caller
             .map(|c| {
                 c.tags
@@ -178,7 +172,7 @@ impl SessionTags {
                     .collect()
             })
             .unwrap_or_default();
-        for (k, _) in &request {
+        for (k, _) in &request.tags {
             if inherited.iter().any(|(ik, _)| ik.eq_ignore_ascii_case(k)) {
                 return Err(ApiError::invalid_parameter_value(
                     "One of the specified transitive tag keys can't be set because it conflicts with a transitive tag key from the calling session.",
@@ -186,8 +180,8 @@ impl SessionTags {
             }
         }
         Ok(SessionTags {
-            request,
-            transitive: keys.into_iter().map(str::to_owned).collect(),
+            request: request.tags,
+            transitive: request.transitive,
             inherited,
         })
     }

@@ -21,7 +21,8 @@ use aws_sdk_sts::config::Region;
 use aws_smithy_async::time::TimeSource;
 use tessera::clock::Clock;
 use tessera::config::Config;
-use tessera::server::{self, AppState};
+use tessera::server;
+use tessera::state::AppState;
 
 pub struct TestServer {
     pub addr: std::net::SocketAddr,

@@ -237,6 +237,9 @@ pub fn sanitize(v: &str) -> String {
 #[derive(Debug, Default)]
 pub struct Validator {
     errors: Vec<String>,
+    /// The first rule broken beyond the constraints (a reserved prefix, a duplicate key, a
+    /// policy that does not parse): reported only when every constraint holds.
+    deferred: Option<ApiError>,
 }
 
 impl Validator {
@@ -324,9 +327,20 @@ impl Validator {
         self
     }
 
+    /// Report `e` once every constraint holds (the first such error wins).
+    pub fn defer(&mut self, e: ApiError) -> &mut Self {
+        if self.deferred.is_none() {
+            self.deferred = Some(e);
+        }
+        self
+    }
+
     pub fn finish(&mut self) -> ApiResult<()> {
         match self.errors.len() {
-            0 => Ok(()),
+            0 => match self.deferred.take() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            },
             n => {
                 let noun = if n == 1 { "error" } else { "errors" };
                 Err(ApiError::validation(format!(

@@ -120,6 +120,12 @@ impl Xml {
         self
     }
 
+    /// Append what another writer wrote.
+    pub fn append(&mut self, other: &Xml) -> &mut Self {
+        self.buf.push_str(&other.buf);
+        self
+    }
+
     pub fn into_string(self) -> String {
         self.buf
     }
@@ -225,6 +231,43 @@ pub fn success(action: &str, namespace: &str, result: Option<&Xml>, request_id: 
     out.push_str(action);
     out.push_str("Response>\n");
     out
+}
+
+/// A whole success document whose `<OpResult>` content `write` puts straight into the final
+/// buffer (no copy); `None` for actions that answer no result element.
+pub fn document(
+    action: &str,
+    namespace: &str,
+    request_id: &str,
+    result_capacity: usize,
+    write: Option<&dyn Fn(&mut Xml)>,
+) -> String {
+    const FIXED: usize = 160;
+    let mut x = Xml::with_capacity(
+        FIXED + 4 * action.len() + namespace.len() + request_id.len() + result_capacity,
+    );
+    let out = &mut x.buf;
+    out.push('<');
+    out.push_str(action);
+    out.push_str("Response xmlns=\"");
+    out.push_str(namespace);
+    out.push_str("\">\n");
+    if let Some(write) = write {
+        x.buf.push_str("  <");
+        x.buf.push_str(action);
+        x.buf.push_str("Result>");
+        write(&mut x);
+        x.buf.push_str("</");
+        x.buf.push_str(action);
+        x.buf.push_str("Result>\n");
+    }
+    let out = &mut x.buf;
+    out.push_str("  <ResponseMetadata>\n    <RequestId>");
+    escape_into(out, request_id);
+    out.push_str("</RequestId>\n  </ResponseMetadata>\n</");
+    out.push_str(action);
+    out.push_str("Response>\n");
+    x.buf
 }
 
 /// The error envelope; `RequestId` is a sibling of `Error`.

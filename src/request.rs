@@ -1,0 +1,48 @@
+//! What a handler knows about its request besides the typed input: who is calling, the shared
+//! state, and the request's own facts (id, source address, time, action, signing region), plus
+//! the notes it adds to the audit record.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+
+use crate::audit::{NoteCell, Notes};
+use crate::protocol::Action;
+use crate::state::AppState;
+
+/// The request's own facts.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    pub request_id: String,
+    pub source_ip: IpAddr,
+    pub now: DateTime<Utc>,
+    pub action: Action,
+    /// The region of the SigV4 credential scope, when signed.
+    pub region: Option<String>,
+    /// What the handler adds to the audit record.
+    pub notes: NoteCell,
+}
+
+impl RequestInfo {
+    /// Add to this request's audit record.
+    pub fn note(&self, f: impl FnOnce(&mut Notes)) {
+        self.notes.update(f);
+    }
+}
+
+/// What every handler gets: the state, the caller and the request's facts.
+#[derive(Debug)]
+pub(crate) struct Cx<'a, C = crate::auth::Caller> {
+    pub(crate) state: &'a AppState,
+    pub(crate) caller: &'a C,
+    pub(crate) info: &'a RequestInfo,
+}
+
+/// The caller of an unsigned action (`AssumeRoleWithWebIdentity`, `AssumeRoleWithSAML`): who
+/// it is follows only from what the request carries.
+#[derive(Debug, Clone, Copy)]
+#[allow(
+    dead_code,
+    reason = "no unsigned action is in the table until federation lands"
+)]
+pub(crate) struct Anonymous;
