@@ -255,6 +255,7 @@ macro_rules! string_field {
         }
     };
 }
+pub(crate) use string_field;
 
 string_field!(
     /// Any ARN-typed parameter (`arnType`): 20..2048 characters.
