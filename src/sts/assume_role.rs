@@ -3,26 +3,18 @@
 //! See <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html> and
 //! AWS-REFERENCE §4 (session rules, trust-policy evaluation, tags, source identity).
 
-use crate::auth::Caller;
-use crate::authz;
-use crate::credentials::{SessionPrincipal, SessionSource, SessionSpec};
+use crate::credentials::SessionSource;
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{self, Evaluation, PolicySet, RequestContext, ResourcePolicyRef};
 use crate::protocol::input::{
     ArnParam, ExternalId, Int, MfaCode, RoleSessionName, SourceIdentity, input,
 };
 use crate::protocol::output::Output;
 use crate::protocol::xml::Xml;
 use crate::request::Cx;
-use crate::sessions::Issued;
-use crate::store::Snapshot;
-use crate::store::policies::Role;
 
-use super::session::{
-    RequestTags, RoleSessionOptions, SessionPolicies, SessionTags, duration_for_role,
-    mint_role_session, packed_policy_percent,
-};
-use super::{verify_mfa, write_credentials};
+use super::role_session::{self, Request, RoleSession};
+use super::session::{RequestTags, SessionPolicies};
+use super::write_credentials;
 
 const MESSAGE_ROOT: &str = "Roles may not be assumed by root accounts.";
 
@@ -54,39 +46,32 @@ input! {
 
 /// What `AssumeRole` answers.
 #[derive(Debug)]
-pub(crate) struct AssumeRoleOutput {
-    issued: Issued,
-    role_id: String,
-    account: String,
-    role_name: String,
-    session_name: String,
-    packed_policy_size: u64,
-    source_identity: Option<String>,
-}
+pub(crate) struct AssumeRoleOutput(RoleSession);
 
 impl Output for AssumeRoleOutput {
     fn write(&self, x: &mut Xml) {
-        write_credentials(x, &self.issued);
+        let s = &self.0;
+        write_credentials(x, &s.issued);
         x.nest("AssumedRoleUser", |x| {
-            x.elem_concat("AssumedRoleId", &[&self.role_id, ":", &self.session_name])
+            x.elem_concat("AssumedRoleId", &[&s.role_id, ":", &s.session_name])
                 .elem_concat(
                     "Arn",
                     &[
                         "arn:aws:sts::",
-                        &self.account,
+                        &s.account,
                         ":assumed-role/",
-                        &self.role_name,
+                        &s.role_name,
                         "/",
-                        &self.session_name,
+                        &s.session_name,
                     ],
                 );
         });
-        x.num("PackedPolicySize", self.packed_policy_size);
-        x.opt("SourceIdentity", self.source_identity.as_deref());
+        x.num("PackedPolicySize", s.packed_policy_size);
+        x.opt("SourceIdentity", s.source_identity.as_deref());
     }
 
     fn size_hint(&self) -> usize {
-        super::RESULT_CAPACITY + self.issued.token.len()
+        super::RESULT_CAPACITY + self.0.issued.token.len()
     }
 }
 
@@ -94,209 +79,31 @@ pub(crate) async fn assume_role(
     cx: &Cx<'_>,
     input: AssumeRoleInput,
 ) -> ApiResult<AssumeRoleOutput> {
-    let (state, caller, info) = (cx.state, cx.caller, cx.info);
-    let role_arn = input.role_arn.as_str();
-    let session_name = input.role_session_name.as_str();
-    let external_id = input.external_id.as_deref();
-    let requested_si = input.source_identity.as_deref();
-    let session_policies = &input.policies;
-    let tags = SessionTags::new(input.tags.clone(), caller.session())?;
-    info.note(|n| {
-        n.target = Some(role_arn.to_owned());
-        n.session_name = Some(session_name.to_owned());
-    });
-
-    // --- who may assume at all ----------------------------------------------------------------
+    let caller = cx.caller;
     if caller.is_root() {
+        cx.info.note(|n| {
+            n.target = Some(input.role_arn.to_string());
+            n.session_name = Some(input.role_session_name.to_string());
+        });
         return Err(ApiError::access_denied(MESSAGE_ROOT)
             .with_detail("root credentials cannot assume roles"));
     }
-    let denied = |detail: String| {
-        ApiError::not_authorized(&caller.arn(), "sts:AssumeRole", role_arn).with_detail(detail)
-    };
-    let view = state.store.view();
-    // A missing role is AccessDenied with the same text: never reveal whether it exists.
-    let role = find_role(&view, role_arn).ok_or_else(|| denied("role does not exist".into()))?;
-    super::session::check_policy_arns(&view, &role.account, &session_policies.arns)?;
-
-    // Source identity is set once and then immutable down the chain.
-    let inherited_si = caller.session().and_then(|s| s.source_identity.clone());
-    let source_identity = match (inherited_si, requested_si) {
-        (Some(old), Some(new)) if old != new => {
-            return Err(ApiError::invalid_parameter_value(
-                "The source identity specified in the request does not match the source identity of the calling session.",
-            ));
-        }
-        (Some(old), _) => Some(old),
-        (None, new) => new.map(str::to_owned),
-    };
-
-    // Role chaining: the caller is itself a role session (from any AssumeRole*).
-    let chained = caller
-        .session()
-        .is_some_and(|s| matches!(s.principal, SessionPrincipal::AssumedRole { .. }));
-    let seconds = duration_for_role(role, input.duration_seconds.map(Int::get), chained)?;
-
-    // MFA: a code in this request, or MFA context carried by the calling session.
-    let mfa_at = match verify_mfa(cx, &input.mfa).await? {
-        Some(at) => Some(at),
-        None => caller.session().and_then(|s| s.mfa_authenticated_at),
-    };
-
-    // --- authorization through the shared evaluator -------------------------------------------
-    let resource_tags = tags.resource_tags(role);
-    let build_ctx = |action: &str| -> RequestContext {
-        let mut ctx = authz::context_for(&view, caller, action, role_arn, info)
-            .role_session_name(session_name)
-            .resource_tags(resource_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        if !tags.request.is_empty() {
-            ctx = ctx.request_tags(tags.request.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        }
-        if !tags.transitive.is_empty() {
-            ctx = ctx.transitive_tag_keys(&tags.transitive);
-        }
-        if let Some(e) = external_id {
-            ctx = ctx.external_id(e);
-        }
-        if let Some(si) = requested_si {
-            ctx = ctx.sts_source_identity(si);
-        }
-        if input.mfa.serial.is_some() && caller.session().is_none() {
-            // Long-term credentials with a code in this very request.
-            ctx = ctx.mfa(true, Some(0));
-        }
-        ctx.build()
-    };
-    let mut required = vec!["sts:AssumeRole"];
-    if !tags.request.is_empty() {
-        required.push("sts:TagSession");
-    }
-    if requested_si.is_some() {
-        required.push("sts:SetSourceIdentity");
-    }
-    for action in required {
-        let eval = evaluate_assume(&view, caller, role, &build_ctx(action));
-        if !eval.is_allowed() {
-            let why = explain_denial(&eval, role, external_id, mfa_at.is_some());
-            return Err(ApiError::not_authorized(&caller.arn(), action, role_arn)
-                .with_detail(format!("{action} denied: {why}")));
-        }
-        if action == "sts:AssumeRole" {
-            info.note(|n| n.decision = Some(eval.to_string()));
-        }
-    }
-
-    // --- the session ----------------------------------------------------------------------------
-    let packed = packed_policy_percent(session_policies, &tags);
-    if packed > 100 {
-        return Err(ApiError::packed_policy_too_large(packed));
-    }
-    let principal = SessionPrincipal::AssumedRole {
-        account: role.account.clone(),
-        role_name: role.name.clone(),
-        role_id: role.id.clone(),
-        role_path: role.path.clone(),
-        session_name: session_name.to_owned(),
-    };
-    let mut spec = SessionSpec::new(principal, SessionSource::AssumeRole);
-    spec.mfa_authenticated_at = mfa_at;
-    spec.session_policy = session_policies.inline.clone();
-    spec.policy_arns = session_policies.arns.clone();
-    spec.tags = tags.session_tags();
-    spec.transitive_tag_keys = tags.all_transitive();
-    spec.source_identity = source_identity.clone();
-    spec.chain_depth = caller
-        .session()
-        .map_or(0, |s| s.chain_depth.saturating_add(u8::from(chained)));
-    let issued = mint_role_session(
-        state,
-        spec,
-        info,
-        seconds,
-        RoleSessionOptions {
-            source_identity: source_identity.as_deref(),
+    let session = role_session::assume(
+        cx,
+        caller,
+        Request {
+            action: "sts:AssumeRole",
+            source: SessionSource::AssumeRole,
+            role_arn: &input.role_arn,
+            session_name: &input.role_session_name,
+            duration_seconds: input.duration_seconds.map(Int::get),
+            policies: &input.policies,
+            tags: input.tags.clone(),
+            source_identity: input.source_identity.as_deref(),
+            external_id: input.external_id.as_deref(),
+            mfa: Some(&input.mfa),
         },
-    )?;
-
-    Ok(AssumeRoleOutput {
-        issued,
-        role_id: role.id.clone(),
-        account: role.account.clone(),
-        role_name: role.name.clone(),
-        session_name: session_name.to_owned(),
-        packed_policy_size: packed,
-        source_identity,
-    })
-}
-
-/// The role an ARN names (path included), if it exists.
-pub fn find_role<'a>(view: &'a Snapshot, arn: &str) -> Option<&'a Role> {
-    let mut parts = arn.splitn(6, ':');
-    let (arn_kw, partition, service, region, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    if arn_kw != "arn"
-        || partition != "aws"
-        || service != "iam"
-        || !region.is_empty()
-        || !resource.starts_with("role/")
-    {
-        return None;
-    }
-    let name = resource.rsplit('/').next()?;
-    view.policies
-        .role_by_name(account, name)
-        .filter(|r| r.arn() == arn)
-}
-
-/// Trust policy (as the resource policy) plus the caller's identity side.
-pub fn evaluate_assume(
-    view: &Snapshot,
-    caller: &Caller,
-    role: &Role,
-    ctx: &RequestContext,
-) -> Evaluation {
-    let gathered = authz::gather(view, caller);
-    let refs = gathered.refs();
-    let trust_id = format!("{}/trust", role.arn());
-    let set = PolicySet {
-        resource: Some(ResourcePolicyRef {
-            id: &trust_id,
-            policy: &role.trust,
-            owner_account: &role.account,
-        }),
-        ..refs.set()
-    };
-    policy::evaluate(ctx, &set)
-}
-
-/// A server-log sentence naming the failing check. The evaluator's reason says which policy
-/// type refused; for trust-policy refusals we also say when the trust policy tests a key the
-/// request lacked or got wrong (ExternalId, MFA).
-pub fn explain_denial(
-    eval: &Evaluation,
-    role: &Role,
-    external_id: Option<&str>,
-    mfa: bool,
-) -> String {
-    let trust = role.trust_document.to_ascii_lowercase();
-    let mut why = eval.to_string();
-    if matches!(eval.reason, policy::Reason::NoAllowInTrust) {
-        if trust.contains("sts:externalid") {
-            why.push_str(if external_id.is_some() {
-                " (ExternalId does not match the trust policy)"
-            } else {
-                " (ExternalId required by the trust policy is absent)"
-            });
-        }
-        if trust.contains("aws:multifactorauthpresent") && !mfa {
-            why.push_str(" (MFA required by the trust policy)");
-        }
-    }
-    why
+    )
+    .await?;
+    Ok(AssumeRoleOutput(session))
 }

@@ -3,10 +3,11 @@
 //! of session takes. See <https://docs.aws.amazon.com/STS/latest/APIReference/welcome.html>.
 
 mod assume_role;
+mod role_session;
 pub mod session;
 
 pub(crate) use assume_role::assume_role;
-pub use assume_role::{evaluate_assume, explain_denial, find_role};
+pub use role_session::{evaluate_assume, explain_denial, find_role};
 
 use chrono::{DateTime, Utc};
 
