@@ -1,17 +1,16 @@
 //! Groups and memberships.
 
-use super::ActionOutput;
 use crate::credentials;
 use crate::error::ApiResult;
-use crate::protocol::params::Params;
+use crate::protocol::input::input;
+use crate::protocol::output::Output;
 use crate::protocol::xml::Xml;
-use crate::store::{Group, WriteKind, identity};
+use crate::request::Cx;
+use crate::store::{Group, User, WriteKind, identity};
 
-use super::users::write_user;
-use super::{
-    Cx, page, paging, path_param, path_prefix, validate_existing_name, validate_new_name,
-    write_paging,
-};
+use super::input::{IamPath, Name, NewName, Paging, PathPrefix};
+use super::users::{UserSummary, find_user};
+use super::{Member, Page};
 
 fn write_group(x: &mut Xml, g: &Group) {
     x.elem("Path", &g.path)
@@ -19,6 +18,12 @@ fn write_group(x: &mut Xml, g: &Group) {
         .elem("GroupId", &g.id)
         .elem("Arn", &g.arn())
         .time("CreateDate", g.created_at);
+}
+
+impl Member for Group {
+    fn write(&self, x: &mut Xml) {
+        write_group(x, self);
+    }
 }
 
 fn find_group(cx: &Cx<'_>, name: &str) -> ApiResult<Group> {
@@ -30,16 +35,41 @@ fn find_group(cx: &Cx<'_>, name: &str) -> ApiResult<Group> {
         .ok_or_else(|| identity::no_such_group(name))
 }
 
-fn group_name(p: &Params) -> ApiResult<String> {
-    let n = p.required("GroupName")?;
-    validate_existing_name("GroupName", n)?;
-    Ok(n.to_owned())
+/// `items` keyed and ordered by lowercased name, from after `marker` on.
+fn after_marker<T>(
+    items: Vec<T>,
+    name: impl Fn(&T) -> &str,
+    marker: Option<&str>,
+) -> impl Iterator<Item = (String, T)> {
+    let mut keyed: Vec<(String, T)> = items
+        .into_iter()
+        .map(|i| (name(&i).to_lowercase(), i))
+        .filter(|(key, _)| marker.is_none_or(|m| key.as_str() > m))
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.into_iter()
 }
 
-pub(crate) async fn create_group(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let name = p.required("GroupName")?.to_owned();
-    validate_new_name("GroupName", &name)?;
-    let path = path_param(p, "Path")?;
+input! {
+    /// `CreateGroup`
+    pub(crate) struct CreateGroupInput {
+        group_name: NewName = required("GroupName"),
+        path: IamPath = or_default("Path"),
+    }
+}
+
+/// `<Group>`, as `CreateGroup` answers.
+#[derive(Debug)]
+pub(crate) struct GroupOutput(Group);
+
+impl Output for GroupOutput {
+    fn write(&self, x: &mut Xml) {
+        x.nest("Group", |x| write_group(x, &self.0));
+    }
+}
+
+pub(crate) async fn create_group(cx: &Cx<'_>, input: CreateGroupInput) -> ApiResult<GroupOutput> {
+    let (name, path) = (input.group_name.into_string(), input.path.0);
     cx.authorize(&cx.arn("group", &path, &name))?;
     let group = Group {
         id: credentials::new_unique_id(credentials::UniqueIdKind::Group)?,
@@ -56,61 +86,83 @@ pub(crate) async fn create_group(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOut
             identity::create_group(tx, &g.id, &g.account, &g.name, &g.path, g.created_at)
         })
         .await?;
-    let mut x = Xml::new();
-    x.nest("Group", |x| write_group(x, &group));
-    Ok(Some(x))
+    Ok(GroupOutput(group))
 }
 
-pub(crate) fn get_group(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let name = group_name(p)?;
-    let (max, marker) = paging(p)?;
-    let group = find_group(cx, &name)?;
+input! {
+    /// `GetGroup`
+    pub(crate) struct GetGroupInput {
+        group_name: Name = required("GroupName"),
+        paging: Paging = nested(),
+    }
+}
+
+/// A group and one page of its members.
+#[derive(Debug)]
+pub(crate) struct GetGroupOutput {
+    group: Group,
+    users: Page<UserSummary>,
+}
+
+impl Output for GetGroupOutput {
+    fn write(&self, x: &mut Xml) {
+        x.nest("Group", |x| write_group(x, &self.group));
+        self.users.write(x);
+    }
+}
+
+pub(crate) async fn get_group(cx: &Cx<'_>, input: GetGroupInput) -> ApiResult<GetGroupOutput> {
+    let paging = input.paging;
+    let group = find_group(cx, &input.group_name)?;
     cx.authorize(&group.arn())?;
     let view = cx.state.store.view();
-    let mut members: Vec<_> = group
+    let members: Vec<User> = group
         .members
         .iter()
         .filter_map(|id| view.users.get(id))
+        .cloned()
         .collect();
-    members.sort_by_key(|u| u.name.to_lowercase());
-    let members = members
-        .into_iter()
-        .filter(|u| {
-            marker
-                .as_deref()
-                .is_none_or(|m| u.name.to_lowercase().as_str() > m)
-        })
-        .map(|u| (u.name.to_lowercase(), u));
-    let (items, next) = page(members, max);
-    let mut x = Xml::new();
-    x.nest("Group", |x| write_group(x, &group));
-    x.list("Users", items, |x, u| write_user(x, u, false));
-    write_paging(&mut x, next.as_deref());
-    Ok(Some(x))
+    let members = after_marker(members, |u| &u.name, paging.marker.as_deref())
+        .map(|(k, u)| (k, UserSummary(u)));
+    Ok(GetGroupOutput {
+        users: Page::of("Users", members, paging.max_items),
+        group,
+    })
 }
 
-pub(crate) fn list_groups(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let prefix = path_prefix(p)?;
-    let (max, marker) = paging(p)?;
+input! {
+    /// `ListGroups`
+    pub(crate) struct ListGroupsInput {
+        path_prefix: PathPrefix = or_default("PathPrefix"),
+        paging: Paging = nested(),
+    }
+}
+
+pub(crate) async fn list_groups(cx: &Cx<'_>, input: ListGroupsInput) -> ApiResult<Page<Group>> {
+    let (prefix, paging) = (input.path_prefix.0, input.paging);
     cx.authorize(&cx.arn("group", "/", ""))?;
     let view = cx.state.store.view();
     let account = cx.account().to_owned();
+    let marker = paging.marker.as_deref();
     let groups = view
         .group_names
         .range((account.clone(), String::new())..)
         .take_while(|((a, _), _)| *a == account)
-        .filter(|((_, n), _)| marker.as_deref().is_none_or(|m| n.as_str() > m))
-        .filter_map(|((_, n), id)| view.groups.get(id).map(|g| (n.clone(), g)))
+        .filter(|((_, n), _)| marker.is_none_or(|m| n.as_str() > m))
+        .filter_map(|((_, n), id)| view.groups.get(id).map(|g| (n.clone(), g.clone())))
         .filter(|(_, g)| g.path.starts_with(&prefix));
-    let (items, next) = page(groups, max);
-    let mut x = Xml::new();
-    x.list("Groups", items, write_group);
-    write_paging(&mut x, next.as_deref());
-    Ok(Some(x))
+    Ok(Page::of("Groups", groups, paging.max_items))
 }
 
-pub(crate) async fn delete_group(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let name = group_name(p)?;
+input! {
+    /// `DeleteGroup`
+    pub(crate) struct DeleteGroupInput {
+        group_name: Name = required("GroupName"),
+    }
+}
+
+pub(crate) async fn delete_group(cx: &Cx<'_>, input: DeleteGroupInput) -> ApiResult<()> {
+    let name = input.group_name.into_string();
     let group = find_group(cx, &name)?;
     cx.authorize(&group.arn())?;
     let account = cx.account().to_owned();
@@ -120,18 +172,22 @@ pub(crate) async fn delete_group(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOut
             identity::delete_group(tx, &account, &name)
         })
         .await?;
-    Ok(None)
+    Ok(())
 }
 
-fn membership_params(p: &Params) -> ApiResult<(String, String)> {
-    let g = group_name(p)?;
-    let u = p.required("UserName")?;
-    validate_existing_name("UserName", u)?;
-    Ok((g, u.to_owned()))
+input! {
+    /// `AddUserToGroup` and `RemoveUserFromGroup`
+    pub(crate) struct MembershipInput {
+        group_name: Name = required("GroupName"),
+        user_name: Name = required("UserName"),
+    }
 }
 
-pub(crate) async fn add_user_to_group(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let (group, user) = membership_params(p)?;
+pub(crate) async fn add_user_to_group(cx: &Cx<'_>, input: MembershipInput) -> ApiResult<()> {
+    let (group, user) = (
+        input.group_name.into_string(),
+        input.user_name.into_string(),
+    );
     let g = find_group(cx, &group)?;
     cx.authorize(&g.arn())?;
     let account = cx.account().to_owned();
@@ -141,11 +197,14 @@ pub(crate) async fn add_user_to_group(cx: &Cx<'_>, p: &Params) -> ApiResult<Acti
             identity::add_user_to_group(tx, &account, &group, &user)
         })
         .await?;
-    Ok(None)
+    Ok(())
 }
 
-pub(crate) async fn remove_user_from_group(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let (group, user) = membership_params(p)?;
+pub(crate) async fn remove_user_from_group(cx: &Cx<'_>, input: MembershipInput) -> ApiResult<()> {
+    let (group, user) = (
+        input.group_name.into_string(),
+        input.user_name.into_string(),
+    );
     let g = find_group(cx, &group)?;
     cx.authorize(&g.arn())?;
     let account = cx.account().to_owned();
@@ -155,31 +214,26 @@ pub(crate) async fn remove_user_from_group(cx: &Cx<'_>, p: &Params) -> ApiResult
             identity::remove_user_from_group(tx, &account, &group, &user)
         })
         .await?;
-    Ok(None)
+    Ok(())
 }
 
-pub(crate) fn list_groups_for_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let name = p.required("UserName")?;
-    validate_existing_name("UserName", name)?;
-    let (max, marker) = paging(p)?;
-    let view = cx.state.store.view();
-    let user = view
-        .user_by_name(cx.account(), name)
-        .ok_or_else(|| identity::no_such_user(name))?;
+input! {
+    /// `ListGroupsForUser`
+    pub(crate) struct ListGroupsForUserInput {
+        user_name: Name = required("UserName"),
+        paging: Paging = nested(),
+    }
+}
+
+pub(crate) async fn list_groups_for_user(
+    cx: &Cx<'_>,
+    input: ListGroupsForUserInput,
+) -> ApiResult<Page<Group>> {
+    let paging = input.paging;
+    let user = find_user(cx, &input.user_name)?;
     cx.authorize(&user.arn())?;
-    let mut groups: Vec<_> = view.groups_of_user(&user.id).collect();
-    groups.sort_by_key(|g| g.name.to_lowercase());
-    let groups = groups
-        .into_iter()
-        .filter(|g| {
-            marker
-                .as_deref()
-                .is_none_or(|m| g.name.to_lowercase().as_str() > m)
-        })
-        .map(|g| (g.name.to_lowercase(), g));
-    let (items, next) = page(groups, max);
-    let mut x = Xml::new();
-    x.list("Groups", items, write_group);
-    write_paging(&mut x, next.as_deref());
-    Ok(Some(x))
+    let view = cx.state.store.view();
+    let groups: Vec<Group> = view.groups_of_user(&user.id).cloned().collect();
+    let groups = after_marker(groups, |g| &g.name, paging.marker.as_deref());
+    Ok(Page::of("Groups", groups, paging.max_items))
 }

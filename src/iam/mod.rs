@@ -2,14 +2,14 @@
 //! the policy evaluator, who may call them). See
 //! <https://docs.aws.amazon.com/IAM/latest/APIReference/welcome.html>.
 
-mod groups;
+pub(crate) mod groups;
 #[allow(dead_code, reason = "the IAM handlers move to these shapes next")]
 pub(crate) mod input;
-mod mfa_devices;
+pub(crate) mod mfa_devices;
 pub(crate) mod policies;
 pub(crate) mod roles;
 pub(crate) mod simulate;
-mod users;
+pub(crate) mod users;
 
 use crate::auth::Principal;
 use crate::credentials::SessionSource;
@@ -25,30 +25,9 @@ use crate::store::Tags;
 /// IAM actions whose handlers still read [`Params`] themselves.
 pub(crate) async fn dispatch_legacy(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
     match cx.info.action.name() {
-        "CreateUser" => users::create_user(cx, p).await,
-        "GetUser" => users::get_user(cx, p),
-        "ListUsers" => users::list_users(cx, p),
-        "DeleteUser" => users::delete_user(cx, p).await,
         "TagUser" => users::tag_user(cx, p).await,
         "UntagUser" => users::untag_user(cx, p).await,
         "ListUserTags" => users::list_user_tags(cx, p),
-        "CreateAccessKey" => users::create_access_key(cx, p).await,
-        "ListAccessKeys" => users::list_access_keys(cx, p),
-        "UpdateAccessKey" => users::update_access_key(cx, p).await,
-        "DeleteAccessKey" => users::delete_access_key(cx, p).await,
-        "CreateGroup" => groups::create_group(cx, p).await,
-        "GetGroup" => groups::get_group(cx, p),
-        "ListGroups" => groups::list_groups(cx, p),
-        "DeleteGroup" => groups::delete_group(cx, p).await,
-        "AddUserToGroup" => groups::add_user_to_group(cx, p).await,
-        "RemoveUserFromGroup" => groups::remove_user_from_group(cx, p).await,
-        "ListGroupsForUser" => groups::list_groups_for_user(cx, p),
-        "CreateVirtualMFADevice" => mfa_devices::create_virtual_mfa_device(cx, p).await,
-        "DeleteVirtualMFADevice" => mfa_devices::delete_virtual_mfa_device(cx, p).await,
-        "ListVirtualMFADevices" => mfa_devices::list_virtual_mfa_devices(cx, p),
-        "EnableMFADevice" => mfa_devices::enable_mfa_device(cx, p).await,
-        "DeactivateMFADevice" => mfa_devices::deactivate_mfa_device(cx, p).await,
-        "ListMFADevices" => mfa_devices::list_mfa_devices(cx, p),
         "CreatePolicy" => policies::create_policy(cx, p).await,
         "GetPolicy" => policies::get_policy(cx, p),
         "DeletePolicy" => policies::delete_policy(cx, p).await,
@@ -142,13 +121,12 @@ impl Cx<'_> {
     }
 
     /// The user a request names, or for `UserName`-optional actions the calling user itself.
-    /// Root (and sessions without a user) with no `UserName` act on the root.
-    pub fn target_user_name(&self, p: &Params) -> ApiResult<Option<String>> {
-        if let Some(n) = p.get("UserName") {
-            validate_existing_name("UserName", n)?;
-            return Ok(Some(n.to_owned()));
+    /// Root (and sessions without a user) with no `UserName` act on the root (`None`).
+    pub fn target_user_name(&self, named: Option<&str>) -> Option<String> {
+        if let Some(n) = named {
+            return Some(n.to_owned());
         }
-        Ok(match &self.caller.principal {
+        match &self.caller.principal {
             Principal::User { name, .. } => Some(name.clone()),
             Principal::Session(s) => match &s.principal {
                 crate::credentials::SessionPrincipal::User { user_name, .. } => {
@@ -157,7 +135,44 @@ impl Cx<'_> {
                 _ => None,
             },
             Principal::Root { .. } => None,
-        })
+        }
+    }
+}
+
+/// A member of a Query-protocol list (`<member>…</member>`).
+pub(crate) trait Member {
+    fn write(&self, x: &mut Xml);
+}
+
+/// One page of a `List*` answer: `<Element><member>…</member>…</Element>`, `IsTruncated` and,
+/// when truncated, the `Marker` to continue from.
+#[derive(Debug)]
+pub(crate) struct Page<T> {
+    element: &'static str,
+    items: Vec<T>,
+    marker: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// The first `max` items of an ordered iterator of (marker key, item).
+    pub(crate) fn of(
+        element: &'static str,
+        items: impl Iterator<Item = (String, T)>,
+        max: usize,
+    ) -> Self {
+        let (items, marker) = page(items, max);
+        Self {
+            element,
+            items,
+            marker,
+        }
+    }
+}
+
+impl<T: Member> crate::protocol::output::Output for Page<T> {
+    fn write(&self, x: &mut Xml) {
+        x.list(self.element, &self.items, |x, item| item.write(x));
+        write_paging(x, self.marker.as_deref());
     }
 }
 

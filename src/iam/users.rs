@@ -3,13 +3,17 @@
 use super::ActionOutput;
 use crate::credentials;
 use crate::error::{ApiError, ApiResult};
-use crate::protocol::params::{Params, Validator};
+use crate::protocol::input::{ArnParam, enum_field, input, string_field};
+use crate::protocol::output::Output;
+use crate::protocol::params::Params;
 use crate::protocol::xml::Xml;
-use crate::store::{self, User, WriteKind, identity};
+use crate::request::Cx;
+use crate::store::{self, AccessKey, User, WriteKind, identity};
 
+use super::input::{IamPath, IamTags, Name, NewName, Paging, PathPrefix};
 use super::{
-    Cx, check_tag_quota, page, page_by_position, paging, parse_tags, path_param, path_prefix,
-    tag_keys, validate_existing_name, validate_new_name, write_paging, write_tags,
+    Page, check_tag_quota, page_by_position, paging, parse_tags, tag_keys, validate_existing_name,
+    write_paging, write_tags,
 };
 
 pub(crate) fn write_user(x: &mut Xml, u: &User, with_tags: bool) {
@@ -29,7 +33,44 @@ pub(crate) fn write_user(x: &mut Xml, u: &User, with_tags: bool) {
     }
 }
 
-fn find_user(cx: &Cx<'_>, name: &str) -> ApiResult<User> {
+/// A user as `List*` calls show it: without tags.
+#[derive(Debug)]
+pub(crate) struct UserSummary(pub(crate) User);
+
+impl super::Member for UserSummary {
+    fn write(&self, x: &mut Xml) {
+        write_user(x, &self.0, false);
+    }
+}
+
+/// `<User>` with its tags, as `CreateUser` and `GetUser` answer.
+#[derive(Debug)]
+pub(crate) struct UserOutput(UserOrRoot);
+
+#[derive(Debug)]
+enum UserOrRoot {
+    User(User),
+    /// The root user: AWS answers with the account id as `UserId` and the root ARN.
+    Root {
+        account: String,
+        created: chrono::DateTime<chrono::Utc>,
+    },
+}
+
+impl Output for UserOutput {
+    fn write(&self, x: &mut Xml) {
+        x.nest("User", |x| match &self.0 {
+            UserOrRoot::User(u) => write_user(x, u, true),
+            UserOrRoot::Root { account, created } => {
+                x.elem("UserId", account)
+                    .elem("Arn", &crate::auth::root_arn(account))
+                    .time("CreateDate", *created);
+            }
+        });
+    }
+}
+
+pub(crate) fn find_user(cx: &Cx<'_>, name: &str) -> ApiResult<User> {
     cx.state
         .store
         .view()
@@ -38,12 +79,19 @@ fn find_user(cx: &Cx<'_>, name: &str) -> ApiResult<User> {
         .ok_or_else(|| identity::no_such_user(name))
 }
 
-pub(crate) async fn create_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let name = p.required("UserName")?.to_owned();
-    validate_new_name("UserName", &name)?;
-    let path = path_param(p, "Path")?;
-    let tags = parse_tags(p)?;
-    let boundary = p.get("PermissionsBoundary").map(str::to_owned);
+input! {
+    /// `CreateUser`
+    pub(crate) struct CreateUserInput {
+        user_name: NewName = required("UserName"),
+        path: IamPath = or_default("Path"),
+        tags: IamTags = nested(),
+        permissions_boundary: Option<ArnParam> = optional("PermissionsBoundary"),
+    }
+}
+
+pub(crate) async fn create_user(cx: &Cx<'_>, input: CreateUserInput) -> ApiResult<UserOutput> {
+    let (name, path) = (input.user_name.into_string(), input.path.0);
+    let boundary = input.permissions_boundary.map(ArnParam::into_string);
     cx.authorize(&cx.arn("user", &path, &name))?;
     if let Some(b) = &boundary {
         crate::authz::check_boundary_arn(cx.state, b)?;
@@ -55,7 +103,7 @@ pub(crate) async fn create_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutp
         path,
         created_at: cx.info.now,
         boundary,
-        tags,
+        tags: input.tags.0,
     };
     let u = user.clone();
     cx.state
@@ -65,21 +113,24 @@ pub(crate) async fn create_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutp
             store::insert_user(tx, &u)
         })
         .await?;
-    let mut x = Xml::new();
-    x.nest("User", |x| write_user(x, &user, true));
-    Ok(Some(x))
+    Ok(UserOutput(UserOrRoot::User(user)))
 }
 
-pub(crate) fn get_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let mut x = Xml::new();
-    match cx.target_user_name(p)? {
+input! {
+    /// `GetUser`: the named user, or the caller itself.
+    pub(crate) struct GetUserInput {
+        user_name: Option<Name> = optional("UserName"),
+    }
+}
+
+pub(crate) async fn get_user(cx: &Cx<'_>, input: GetUserInput) -> ApiResult<UserOutput> {
+    match cx.target_user_name(input.user_name.as_deref()) {
         Some(name) => {
             let user = find_user(cx, &name)?;
             cx.authorize(&user.arn())?;
-            x.nest("User", |x| write_user(x, &user, true));
+            Ok(UserOutput(UserOrRoot::User(user)))
         }
         None => {
-            // The root user: AWS answers with the account id as UserId and the root ARN.
             let account = cx.account().to_owned();
             let created = cx
                 .state
@@ -88,35 +139,39 @@ pub(crate) fn get_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
                 .account(&account)
                 .map(|a| a.created_at)
                 .unwrap_or_default();
-            x.nest("User", |x| {
-                x.elem("UserId", &account)
-                    .elem("Arn", &crate::auth::root_arn(&account))
-                    .time("CreateDate", created);
-            });
+            Ok(UserOutput(UserOrRoot::Root { account, created }))
         }
     }
-    Ok(Some(x))
 }
 
-pub(crate) fn list_users(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let prefix = path_prefix(p)?;
-    let (max, marker) = paging(p)?;
+input! {
+    /// `ListUsers`
+    pub(crate) struct ListUsersInput {
+        path_prefix: PathPrefix = or_default("PathPrefix"),
+        paging: Paging = nested(),
+    }
+}
+
+pub(crate) async fn list_users(cx: &Cx<'_>, input: ListUsersInput) -> ApiResult<Page<UserSummary>> {
+    let (prefix, paging) = (input.path_prefix.0, input.paging);
     cx.authorize(&cx.arn("user", "/", ""))?;
     let view = cx.state.store.view();
     let users = view
-        .users_in(cx.account(), marker.as_deref())
+        .users_in(cx.account(), paging.marker.as_deref())
         .filter(|u| u.path.starts_with(&prefix))
-        .map(|u| (u.name.to_lowercase(), u));
-    let (items, next) = page(users, max);
-    let mut x = Xml::new();
-    x.list("Users", items, |x, u| write_user(x, u, false));
-    write_paging(&mut x, next.as_deref());
-    Ok(Some(x))
+        .map(|u| (u.name.to_lowercase(), UserSummary(u.clone())));
+    Ok(Page::of("Users", users, paging.max_items))
 }
 
-pub(crate) async fn delete_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let name = p.required("UserName")?.to_owned();
-    validate_existing_name("UserName", &name)?;
+input! {
+    /// `DeleteUser`
+    pub(crate) struct DeleteUserInput {
+        user_name: Name = required("UserName"),
+    }
+}
+
+pub(crate) async fn delete_user(cx: &Cx<'_>, input: DeleteUserInput) -> ApiResult<()> {
+    let name = input.user_name.into_string();
     let user = find_user(cx, &name)?;
     cx.authorize(&user.arn())?;
     let account = cx.account().to_owned();
@@ -126,7 +181,7 @@ pub(crate) async fn delete_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutp
             identity::delete_user(tx, &account, &name)
         })
         .await?;
-    Ok(None)
+    Ok(())
 }
 
 pub(crate) async fn tag_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
@@ -187,8 +242,8 @@ pub(crate) fn list_user_tags(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput>
 // --- access keys -----------------------------------------------------------------------------
 
 /// Resolve the key owner: a named user, the calling user, or the root.
-fn key_owner(cx: &Cx<'_>, p: &Params) -> ApiResult<(Option<User>, String)> {
-    match cx.target_user_name(p)? {
+fn key_owner(cx: &Cx<'_>, user_name: Option<&str>) -> ApiResult<(Option<User>, String)> {
+    match cx.target_user_name(user_name) {
         Some(name) => {
             let user = find_user(cx, &name)?;
             let arn = user.arn();
@@ -198,8 +253,53 @@ fn key_owner(cx: &Cx<'_>, p: &Params) -> ApiResult<(Option<User>, String)> {
     }
 }
 
-pub(crate) async fn create_access_key(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let (user, resource) = key_owner(cx, p)?;
+string_field!(
+    /// An access key id parameter: 16..128 of `[\w]+`.
+    AccessKeyIdParam,
+    16,
+    128,
+    r"[\w]+",
+    |c: char| c.is_ascii_alphanumeric() || c == '_'
+);
+
+enum_field!(
+    /// An access key's status.
+    KeyStatus { Active, Inactive }
+);
+
+input! {
+    /// `CreateAccessKey`
+    pub(crate) struct CreateAccessKeyInput {
+        user_name: Option<Name> = optional("UserName"),
+    }
+}
+
+/// A new key with its secret: the only time the secret is shown.
+#[derive(Debug)]
+pub(crate) struct CreateAccessKeyOutput {
+    user_name: Option<String>,
+    access_key_id: String,
+    secret: credentials::Secret,
+    created: chrono::DateTime<chrono::Utc>,
+}
+
+impl Output for CreateAccessKeyOutput {
+    fn write(&self, x: &mut Xml) {
+        x.nest("AccessKey", |x| {
+            x.opt("UserName", self.user_name.as_deref())
+                .elem("AccessKeyId", &self.access_key_id)
+                .elem("Status", "Active")
+                .elem("SecretAccessKey", self.secret.expose())
+                .time("CreateDate", self.created);
+        });
+    }
+}
+
+pub(crate) async fn create_access_key(
+    cx: &Cx<'_>,
+    input: CreateAccessKeyInput,
+) -> ApiResult<CreateAccessKeyOutput> {
+    let (user, resource) = key_owner(cx, input.user_name.as_deref())?;
     cx.authorize(&resource)?;
     let key_id = credentials::new_access_key_id(cx.account())?;
     let secret = credentials::new_secret_access_key()?;
@@ -217,71 +317,84 @@ pub(crate) async fn create_access_key(cx: &Cx<'_>, p: &Params) -> ApiResult<Acti
             identity::create_access_key(tx, &kr, &account, uid.as_deref(), &kid, &sec, now)
         })
         .await?;
-    let mut x = Xml::new();
-    x.nest("AccessKey", |x| {
-        if let Some(u) = &user {
-            x.elem("UserName", &u.name);
-        }
-        x.elem("AccessKeyId", &key_id)
-            .elem("Status", "Active")
-            .elem("SecretAccessKey", secret.expose())
-            .time("CreateDate", now);
-    });
-    Ok(Some(x))
+    Ok(CreateAccessKeyOutput {
+        user_name: user.map(|u| u.name),
+        access_key_id: key_id,
+        secret,
+        created: now,
+    })
 }
 
-pub(crate) fn list_access_keys(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let (user, resource) = key_owner(cx, p)?;
-    let (max, marker) = paging(p)?;
+input! {
+    /// `ListAccessKeys`
+    pub(crate) struct ListAccessKeysInput {
+        user_name: Option<Name> = optional("UserName"),
+        paging: Paging = nested(),
+    }
+}
+
+/// One key's metadata (never its secret).
+#[derive(Debug)]
+pub(crate) struct KeyMetadata {
+    user_name: Option<String>,
+    id: String,
+    active: bool,
+    created: chrono::DateTime<chrono::Utc>,
+}
+
+impl super::Member for KeyMetadata {
+    fn write(&self, x: &mut Xml) {
+        x.opt("UserName", self.user_name.as_deref())
+            .elem("AccessKeyId", &self.id)
+            .elem("Status", if self.active { "Active" } else { "Inactive" })
+            .time("CreateDate", self.created);
+    }
+}
+
+pub(crate) async fn list_access_keys(
+    cx: &Cx<'_>,
+    input: ListAccessKeysInput,
+) -> ApiResult<Page<KeyMetadata>> {
+    let (user, resource) = key_owner(cx, input.user_name.as_deref())?;
+    let paging = input.paging;
     cx.authorize(&resource)?;
     let view = cx.state.store.view();
-    let mut keys: Vec<_> = view
-        .keys_of_user(cx.account(), user.as_ref().map(|u| u.id.as_str()))
+    let user_id = user.as_ref().map(|u| u.id.clone());
+    let mut keys: Vec<&AccessKey> = view
+        .keys_of_user(cx.account(), user_id.as_deref())
         .collect();
     keys.sort_by(|a, b| a.id.cmp(&b.id));
+    let user_name = user.map(|u| u.name);
     let keys = keys
         .into_iter()
-        .filter(|k| marker.as_deref().is_none_or(|m| k.id.as_str() > m))
-        .map(|k| (k.id.clone(), k));
-    let (items, next) = page(keys, max);
-    let mut x = Xml::new();
-    x.list("AccessKeyMetadata", items, |x, k| {
-        if let Some(u) = &user {
-            x.elem("UserName", &u.name);
-        }
-        x.elem("AccessKeyId", &k.id)
-            .elem("Status", if k.active { "Active" } else { "Inactive" })
-            .time("CreateDate", k.created_at);
-    });
-    write_paging(&mut x, next.as_deref());
-    Ok(Some(x))
+        .filter(|k| paging.marker.as_deref().is_none_or(|m| k.id.as_str() > m))
+        .map(|k| {
+            (
+                k.id.clone(),
+                KeyMetadata {
+                    user_name: user_name.clone(),
+                    id: k.id.clone(),
+                    active: k.active,
+                    created: k.created_at,
+                },
+            )
+        });
+    Ok(Page::of("AccessKeyMetadata", keys, paging.max_items))
 }
 
-fn access_key_id_param(p: &Params) -> ApiResult<String> {
-    let id = p.required("AccessKeyId")?;
-    Validator::new()
-        .length("AccessKeyId", id, 16, 128)
-        .pattern("AccessKeyId", id, r"[\w]+", |c| {
-            c.is_ascii_alphanumeric() || c == '_'
-        })
-        .finish()?;
-    Ok(id.to_owned())
+input! {
+    /// `UpdateAccessKey`
+    pub(crate) struct UpdateAccessKeyInput {
+        access_key_id: AccessKeyIdParam = required("AccessKeyId"),
+        status: KeyStatus = required("Status"),
+        user_name: Option<Name> = optional("UserName"),
+    }
 }
 
-pub(crate) async fn update_access_key(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let key_id = access_key_id_param(p)?;
-    let status = p.required("Status")?;
-    let active = match status {
-        "Active" => true,
-        "Inactive" => false,
-        other => {
-            return Err(ApiError::validation(format!(
-                "1 validation error detected: Value '{}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]",
-                crate::protocol::params::sanitize(other)
-            )));
-        }
-    };
-    let (user, resource) = key_owner(cx, p)?;
+pub(crate) async fn update_access_key(cx: &Cx<'_>, input: UpdateAccessKeyInput) -> ApiResult<()> {
+    let key_id = input.access_key_id.into_string();
+    let active = input.status == KeyStatus::Active;
+    let (user, resource) = key_owner(cx, input.user_name.as_deref())?;
     cx.authorize(&resource)?;
     let (account, uid) = (cx.account().to_owned(), user.map(|u| u.id));
     cx.state
@@ -290,12 +403,20 @@ pub(crate) async fn update_access_key(cx: &Cx<'_>, p: &Params) -> ApiResult<Acti
             identity::update_access_key(tx, &account, uid.as_deref(), &key_id, active)
         })
         .await?;
-    Ok(None)
+    Ok(())
 }
 
-pub(crate) async fn delete_access_key(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let key_id = access_key_id_param(p)?;
-    let (user, resource) = key_owner(cx, p)?;
+input! {
+    /// `DeleteAccessKey`
+    pub(crate) struct DeleteAccessKeyInput {
+        access_key_id: AccessKeyIdParam = required("AccessKeyId"),
+        user_name: Option<Name> = optional("UserName"),
+    }
+}
+
+pub(crate) async fn delete_access_key(cx: &Cx<'_>, input: DeleteAccessKeyInput) -> ApiResult<()> {
+    let key_id = input.access_key_id.into_string();
+    let (user, resource) = key_owner(cx, input.user_name.as_deref())?;
     cx.authorize(&resource)?;
     let (account, uid) = (cx.account().to_owned(), user.map(|u| u.id));
     cx.state
@@ -304,5 +425,5 @@ pub(crate) async fn delete_access_key(cx: &Cx<'_>, p: &Params) -> ApiResult<Acti
             identity::delete_access_key(tx, &account, uid.as_deref(), &key_id)
         })
         .await?;
-    Ok(None)
+    Ok(())
 }

@@ -223,8 +223,12 @@ macro_rules! string_field {
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub(crate) struct $name(pub(crate) String);
 
-        impl Field for $name {
-            fn read(name: &str, raw: &str, v: &mut Validator) -> ApiResult<Self> {
+        impl $crate::protocol::input::Field for $name {
+            fn read(
+                name: &str,
+                raw: &str,
+                v: &mut $crate::protocol::params::Validator,
+            ) -> $crate::error::ApiResult<Self> {
                 v.length(name, raw, $min, $max).pattern(name, raw, $pattern, $ok);
                 Ok(Self(raw.to_owned()))
             }
@@ -330,6 +334,52 @@ string_field!(
     params::TAG_VALUE_PATTERN,
     params::is_tag_char
 );
+
+/// Declare an enum field type: one of a fixed set of wire values.
+macro_rules! enum_field {
+    ($(#[$meta:meta])* $name:ident { $first:ident $(, $rest:ident)* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum $name {
+            $first,
+            $($rest,)*
+        }
+
+        impl $crate::protocol::input::Field for $name {
+            fn read(
+                name: &str,
+                raw: &str,
+                v: &mut $crate::protocol::params::Validator,
+            ) -> $crate::error::ApiResult<Self> {
+                const SET: &str = concat!(
+                    "Member must satisfy enum value set: [",
+                    stringify!($first) $(, ", ", stringify!($rest))*,
+                    "]"
+                );
+                Ok(match raw {
+                    stringify!($first) => Self::$first,
+                    $(stringify!($rest) => Self::$rest,)*
+                    _ => {
+                        v.check(name, raw, false, SET);
+                        Self::$first
+                    }
+                })
+            }
+        }
+
+        impl $name {
+            /// The wire value.
+            #[allow(dead_code, reason = "not every enum is echoed back")]
+            pub(crate) fn as_str(self) -> &'static str {
+                match self {
+                    Self::$first => stringify!($first),
+                    $(Self::$rest => stringify!($rest),)*
+                }
+            }
+        }
+    };
+}
+pub(crate) use enum_field;
 
 // --- groups shared by several actions ----------------------------------------------------------
 
