@@ -96,6 +96,7 @@ pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), RandomError> {
 /// Bytes fetched from the OS generator at a time by [`fill_random`].
 const RANDOM_BLOCK: usize = 256;
 
+#[cfg(any(fuzzing, test))]
 /// Entry point for the `session_token` fuzz target (`fuzz/fuzz_targets/session_token.rs`).
 ///
 /// Never panics, whatever `data` is. See [`token::fuzz_open`] for what each input mode reaches.

@@ -42,7 +42,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -574,6 +574,7 @@ fn seal_bytes(keyring: &Keyring, version: u8, plaintext: &[u8]) -> Result<Sessio
 /// Room for the claims of a typical session (about 300 bytes; tags and policies add more).
 const PLAINTEXT_CAPACITY: usize = 1024;
 
+#[cfg(any(fuzzing, test))]
 /// Fuzzing entry (see `fuzz/fuzz_targets/session_token.rs`). The first byte picks what the rest
 /// reaches, so the fuzzer explores every stage rather than stalling at base64:
 /// - `% 3 == 0`: the rest as a token string (UTF-8 only) → steps 1–2 and beyond;
@@ -582,7 +583,7 @@ const PLAINTEXT_CAPACITY: usize = 1024;
 ///   which is otherwise unreachable without the key.
 #[doc(hidden)]
 pub fn fuzz_open(data: &[u8]) {
-    static KEYRING: OnceLock<Option<Keyring>> = OnceLock::new();
+    static KEYRING: std::sync::OnceLock<Option<Keyring>> = std::sync::OnceLock::new();
     let Some(keyring) = KEYRING.get_or_init(|| {
         Keyring::from_keys(
             (0x0102_0304, Secret::from_bytes(vec![0x5a; 32])),

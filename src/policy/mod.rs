@@ -41,6 +41,7 @@ pub use eval::{
 pub use model::{Effect, Policy, PolicyKind, PolicyVersion};
 pub use parse::{PolicyError, PolicyErrorKind, check_size, policy_size};
 
+#[cfg(any(fuzzing, test))]
 /// Fuzz entry point for the parser: any bytes; must never panic. Parsed documents are also
 /// evaluated once and re-parsed from [`Policy::source`].
 pub fn fuzz_parse(data: &[u8]) {
@@ -87,6 +88,7 @@ pub fn fuzz_parse(data: &[u8]) {
     }
 }
 
+#[cfg(any(fuzzing, test))]
 /// Fuzz entry point for evaluation. Layout: byte 0 picks the principal kind, then UTF-8 text
 /// `<policy JSON>\u{1}<action>\u{1}<resource>\u{1}<key>=<value>\n...`. Checks invariants: the
 /// decision is deterministic, an explicit deny names a matched Deny, an Allow has a matched
@@ -176,6 +178,7 @@ pub fn fuzz_eval(data: &[u8]) {
     let _ = first.to_string();
 }
 
+#[cfg(any(fuzzing, test))]
 fn fuzz_context(principal: Principal, action: &str, pairs: &[(&str, &str)]) -> RequestContext {
     pairs
         .iter()

@@ -388,6 +388,7 @@ pub fn is_arn_char(c: char) -> bool {
 pub const ARN_PATTERN: &str =
     r"[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+";
 
+#[cfg(any(fuzzing, test))]
 /// Fuzz entry point (`fuzz/fuzz_targets/query_params.rs`): split the bytes into a query and a
 /// form body, parse, and exercise every accessor. Must never panic.
 pub fn fuzz_params(data: &[u8]) {

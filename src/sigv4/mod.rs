@@ -347,6 +347,7 @@ fn parse_expires(raw: &str) -> Option<u32> {
     (1..=MAX_PRESIGNED_EXPIRES).contains(&n).then_some(n)
 }
 
+#[cfg(any(fuzzing, test))]
 /// Fuzzing entry point: treat `data` as an `Authorization` header value, then as a query string
 /// (and path) of a presigned request, and run both phases. Must never panic.
 pub fn fuzz_authorization_header(data: &[u8]) {
