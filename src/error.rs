@@ -187,13 +187,6 @@ impl ApiError {
     }
 }
 
-/// Any storage failure is ours, not the client's: log it, answer `InternalFailure`.
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> Self {
-        ApiError::internal().with_detail(format!("sqlite: {e}"))
-    }
-}
-
 /// The system RNG failed: nothing can be minted.
 impl From<crate::credentials::IdError> for ApiError {
     fn from(e: crate::credentials::IdError) -> Self {
@@ -204,5 +197,31 @@ impl From<crate::credentials::IdError> for ApiError {
 impl From<crate::credentials::RandomError> for ApiError {
     fn from(e: crate::credentials::RandomError) -> Self {
         ApiError::internal().with_detail(format!("random: {e}"))
+    }
+}
+
+/// A store failure no handler put in AWS's words. The IAM layer maps the failures it expects
+/// (`crate::iam::errors`), with AWS's exact messages; what reaches this is generic: a storage
+/// failure is ours, not the client's (`InternalFailure`, the detail only in the log), and the
+/// rest get their AWS code with a plain message.
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::Internal(detail) => ApiError::internal().with_detail(detail),
+            StoreError::NotFound(_) => {
+                ApiError::no_such_entity("The entity cannot be found.").with_detail(e.to_string())
+            }
+            StoreError::AlreadyExists(_) => {
+                ApiError::entity_already_exists("The entity already exists.")
+                    .with_detail(e.to_string())
+            }
+            StoreError::Conflict(_) => {
+                ApiError::delete_conflict("The entity is still in use.").with_detail(e.to_string())
+            }
+            StoreError::LimitExceeded(_) => {
+                ApiError::limit_exceeded("A quota would be exceeded.").with_detail(e.to_string())
+            }
+        }
     }
 }

@@ -1,12 +1,13 @@
 //! Groups and memberships.
 
 use crate::credentials;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::http::ActionOutput;
 use crate::http::params::Params;
 use crate::http::xml::Xml;
-use crate::store::{Group, WriteKind, identity};
+use crate::store::{Change, Entity, Group, StoreError};
 
+use super::errors::{no_such_group, no_such_user, store_error};
 use super::users::write_user;
 use super::{
     Cx, page, paging, path_param, path_prefix, validate_existing_name, validate_new_name,
@@ -27,7 +28,7 @@ fn find_group(cx: &Cx<'_>, name: &str) -> ApiResult<Group> {
         .view()
         .group_by_name(cx.account(), name)
         .cloned()
-        .ok_or_else(|| identity::no_such_group(name))
+        .ok_or_else(|| no_such_group(name))
 }
 
 fn group_name(p: &Params) -> ApiResult<String> {
@@ -49,13 +50,20 @@ pub(crate) async fn create_group(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOut
         created_at: cx.info.now,
         members: Vec::new(),
     };
-    let g = group.clone();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::create_group(tx, &g.id, &g.account, &g.name, &g.path, g.created_at)
+        .apply_one(Change::CreateGroup {
+            group: group.clone(),
+            max_per_account: super::limits::GROUPS_PER_ACCOUNT,
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::AlreadyExists(Entity::Group) => ApiError::entity_already_exists(format!(
+                "Group with name {} already exists.",
+                group.name
+            )),
+            e => store_error(e),
+        })?;
     let mut x = Xml::new();
     x.nest("Group", |x| write_group(x, &group));
     Ok(Some(x))
@@ -116,10 +124,15 @@ pub(crate) async fn delete_group(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOut
     let account = cx.account().to_owned();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::delete_group(tx, &account, &name)
+        .apply_one(Change::DeleteGroup {
+            account,
+            name: name.clone(),
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::Group) => no_such_group(&name),
+            e => store_error(e),
+        })?;
     Ok(None)
 }
 
@@ -137,10 +150,14 @@ pub(crate) async fn add_user_to_group(cx: &Cx<'_>, p: &Params) -> ApiResult<Acti
     let account = cx.account().to_owned();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::add_user_to_group(tx, &account, &group, &user)
+        .apply_one(Change::AddUserToGroup {
+            account,
+            group: group.clone(),
+            user: user.clone(),
+            max_groups_per_user: super::limits::GROUPS_PER_USER,
         })
-        .await?;
+        .await
+        .map_err(|e| membership_error(e, &group, &user))?;
     Ok(None)
 }
 
@@ -151,11 +168,26 @@ pub(crate) async fn remove_user_from_group(cx: &Cx<'_>, p: &Params) -> ApiResult
     let account = cx.account().to_owned();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::remove_user_from_group(tx, &account, &group, &user)
+        .apply_one(Change::RemoveUserFromGroup {
+            account,
+            group: group.clone(),
+            user: user.clone(),
         })
-        .await?;
+        .await
+        .map_err(|e| membership_error(e, &group, &user))?;
     Ok(None)
+}
+
+/// A failed change to `user`'s membership of `group`.
+fn membership_error(e: StoreError, group: &str, user: &str) -> ApiError {
+    match e {
+        StoreError::NotFound(Entity::Group) => no_such_group(group),
+        StoreError::NotFound(Entity::User) => no_such_user(user),
+        StoreError::NotFound(Entity::Membership) => {
+            ApiError::no_such_entity(format!("User {user} is not in group {group}."))
+        }
+        e => store_error(e),
+    }
 }
 
 pub(crate) fn list_groups_for_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
@@ -165,7 +197,7 @@ pub(crate) fn list_groups_for_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionO
     let view = cx.state.store.view();
     let user = view
         .user_by_name(cx.account(), name)
-        .ok_or_else(|| identity::no_such_user(name))?;
+        .ok_or_else(|| no_such_user(name))?;
     cx.authorize(&user.arn())?;
     let mut groups: Vec<_> = view.groups_of_user(&user.id).collect();
     groups.sort_by_key(|g| g.name.to_lowercase());

@@ -8,8 +8,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::ActionOutput;
 use crate::http::params::{Params, Validator};
 use crate::http::xml::Xml;
-use crate::store::{MfaDevice, WriteKind, identity};
+use crate::store::{Change, Conflict, Entity, MfaDevice, StoreError};
 
+use super::errors::{no_such_mfa_device, no_such_user, store_error};
 use super::users::write_user;
 use super::{
     Cx, page, paging, parse_tags, path_param, validate_existing_name, validate_new_name,
@@ -45,19 +46,23 @@ pub(crate) async fn create_virtual_mfa_device(cx: &Cx<'_>, p: &Params) -> ApiRes
     cx.authorize(&serial)?;
     let seed = totp::generate_seed()?;
     let b32 = totp::base32_seed(&seed);
-    let (kr, account, s, sd, now) = (
-        cx.state.keyring(),
-        cx.account().to_owned(),
-        serial.clone(),
-        seed.clone(),
-        cx.info.now,
-    );
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::create_virtual_mfa(tx, &kr, &s, &account, &name, &path, &sd, now)
+        .apply_one(Change::CreateVirtualMfa {
+            serial: serial.clone(),
+            account: cx.account().to_owned(),
+            name,
+            path,
+            seed: seed.clone(),
+            created_at: cx.info.now,
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::AlreadyExists(Entity::MfaDevice) => ApiError::entity_already_exists(
+                "MFADevice entity at the same path and name already exists.",
+            ),
+            e => store_error(e),
+        })?;
     let mut x = Xml::new();
     x.nest("VirtualMFADevice", |x| {
         // `Base32StringSeed` is a blob: the base32 text, base64-encoded on the wire.
@@ -95,27 +100,34 @@ pub(crate) async fn enable_mfa_device(cx: &Cx<'_>, p: &Params) -> ApiResult<Acti
     let user = view
         .user_by_name(cx.account(), &user_name)
         .cloned()
-        .ok_or_else(|| identity::no_such_user(&user_name))?;
+        .ok_or_else(|| no_such_user(&user_name))?;
     cx.authorize(&user.arn())?;
     let device = view
         .mfa
         .get(&serial)
         .filter(|d| d.account == cx.account())
-        .ok_or_else(|| {
-            ApiError::no_such_entity(format!(
-                "MFA Device with serial number {serial} does not exist."
-            ))
-        })?;
+        .ok_or_else(|| no_such_mfa_device(&serial))?;
     let step = consecutive_step(&device.seed, &code1, &code2, cx.info.now.timestamp()).ok_or_else(
         || ApiError::invalid_authentication_code("Authentication code for device is not valid."),
     )?;
-    let (account, now) = (cx.account().to_owned(), cx.info.now);
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::enable_mfa(tx, &account, &user.id, &serial, step, now)
+        .apply_one(Change::EnableMfa {
+            account: cx.account().to_owned(),
+            user_id: user.id,
+            serial: serial.clone(),
+            step,
+            enabled_at: cx.info.now,
+            max_per_user: super::limits::MFA_DEVICES_PER_USER,
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::MfaDevice) => no_such_mfa_device(&serial),
+            StoreError::Conflict(Conflict::MfaDeviceInUse) => {
+                ApiError::entity_already_exists("MFA Device is already in use.")
+            }
+            e => store_error(e),
+        })?;
     Ok(None)
 }
 
@@ -124,36 +136,43 @@ pub(crate) async fn deactivate_mfa_device(cx: &Cx<'_>, p: &Params) -> ApiResult<
     let view = cx.state.store.view();
     let user_name = match cx.target_user_name(p)? {
         Some(n) => n,
-        None => {
-            return Err(ApiError::no_such_entity(format!(
-                "MFA Device with serial number {serial} does not exist."
-            )));
-        }
+        None => return Err(no_such_mfa_device(&serial)),
     };
     let user = view
         .user_by_name(cx.account(), &user_name)
         .cloned()
-        .ok_or_else(|| identity::no_such_user(&user_name))?;
+        .ok_or_else(|| no_such_user(&user_name))?;
     cx.authorize(&user.arn())?;
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::deactivate_mfa(tx, &user.id, &serial)
+        .apply_one(Change::DeactivateMfa {
+            user_id: user.id,
+            serial: serial.clone(),
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::MfaDevice) => no_such_mfa_device(&serial),
+            e => store_error(e),
+        })?;
     Ok(None)
 }
 
 pub(crate) async fn delete_virtual_mfa_device(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
     let serial = serial_param(p)?;
     cx.authorize(&serial)?;
-    let account = cx.account().to_owned();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::delete_virtual_mfa(tx, &account, &serial)
+        .apply_one(Change::DeleteVirtualMfa {
+            account: cx.account().to_owned(),
+            serial: serial.clone(),
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::MfaDevice) => ApiError::no_such_entity(format!(
+                "VirtualMFADevice with serial number {serial} doesn't exist."
+            )),
+            e => store_error(e),
+        })?;
     Ok(None)
 }
 
@@ -164,7 +183,7 @@ pub(crate) fn list_mfa_devices(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutpu
         Some(n) => Some(
             view.user_by_name(cx.account(), &n)
                 .cloned()
-                .ok_or_else(|| identity::no_such_user(&n))?,
+                .ok_or_else(|| no_such_user(&n))?,
         ),
         None => None,
     };

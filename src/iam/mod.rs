@@ -2,7 +2,9 @@
 //! the policy evaluator, who may call them). See
 //! <https://docs.aws.amazon.com/IAM/latest/APIReference/welcome.html>.
 
+pub(crate) mod errors;
 mod groups;
+pub(crate) mod limits;
 mod mfa_devices;
 pub(crate) mod policies;
 pub(crate) mod roles;
