@@ -21,6 +21,8 @@ pub mod error;
 pub mod model;
 pub mod policies;
 pub mod sqlite;
+#[cfg(test)]
+mod tests;
 mod writer;
 
 use std::path::Path;
