@@ -1,24 +1,34 @@
-//! The audit trail: one structured record for every STS call and every IAM write, kept in
-//! SQLite and emitted as a JSON line (tracing target `audit`).
+//! The audit trail: one structured record for every STS call and every IAM write, appended to an
+//! [`AuditSink`] and emitted as a JSON line (tracing target `audit`).
 //!
-//! Records are committed in batches (group commit: the store's journal task for records that
-//! guard credentials, its writer thread for the rest): a request that hands out credentials
-//! waits until its record's batch is committed (so a `kill -9` never loses the record of issued
-//! credentials), but no request does a synchronous write of its own. No secret ever enters a
-//! record: no secret key, no session token, no policy document.
+//! Records are committed in batches (group commit: with the local sink,
+//! [`crate::store::AuditJournal`], the journal task for records that guard credentials, the
+//! store's writer thread for the rest): a request that hands out credentials waits until its
+//! record's batch is committed (so a `kill -9` never loses the record of issued credentials),
+//! but no request does a synchronous write of its own. No secret ever enters a record: no secret
+//! key, no session token, no policy document.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
-use crate::error::{ApiError, ApiResult};
-use crate::protocol::xml::first_byte_where;
+use crate::escape::first_byte_where;
 use crate::rfc3339::{self, Fraction};
-use crate::state::AppState;
-use crate::store::model::ts;
+
+/// Where audit records go.
+pub trait AuditSink: Send + Sync {
+    /// Append one record (a JSON line). With `wait`, resolves once the record is committed
+    /// (`true`: it survives any crash of tessera) or is lost (`false`); without, once it is
+    /// queued.
+    fn append(
+        &self,
+        time_ms: i64,
+        line: String,
+        wait: bool,
+    ) -> impl std::future::Future<Output = bool> + Send;
+}
 
 /// What a handler adds to its request's audit record (filled through [`RequestInfo::note`]).
 // The JSON line is written by `to_json`; the `Serialize` derive is its reference in the tests.
@@ -61,17 +71,6 @@ pub struct Record<'a> {
     pub reason: Option<&'a str>,
     #[cfg_attr(test, serde(flatten))]
     pub notes: Notes,
-}
-
-/// Write the record. With `wait`, return only once it is committed.
-pub async fn write(state: &AppState, record: &Record<'_>, wait: bool) -> ApiResult<()> {
-    let json = to_json(record);
-    tracing::info!(target: "audit", "{json}");
-    if state.store.append_audit(ts(record.time), json, wait).await {
-        Ok(())
-    } else {
-        Err(ApiError::internal().with_detail("audit record not committed"))
-    }
 }
 
 /// The record as one JSON line.
@@ -214,103 +213,6 @@ impl Clone for NoteCell {
             self.0.lock().map(|n| n.clone()).unwrap_or_default(),
         ))
     }
-}
-
-/// One row of the audit table.
-#[derive(Debug)]
-pub struct Row {
-    pub seq: i64,
-    /// The journal frame the row was copied from, if it was.
-    pub journal_seq: Option<i64>,
-    /// Its records, one JSON line each.
-    pub records: Vec<String>,
-}
-
-/// Rows after `after_seq`, oldest first.
-pub fn read_since(
-    conn: &rusqlite::Connection,
-    after_seq: i64,
-    limit_rows: usize,
-) -> rusqlite::Result<Vec<Row>> {
-    let mut st = conn.prepare(
-        "SELECT seq, journal_seq, records FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
-    let rows = st.query_map(
-        params![after_seq, i64::try_from(limit_rows).unwrap_or(i64::MAX)],
-        |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<i64>>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        },
-    )?;
-    rows.map(|r| {
-        r.map(|(seq, journal_seq, text)| Row {
-            seq,
-            journal_seq,
-            records: text.lines().map(str::to_owned).collect(),
-        })
-    })
-    .collect()
-}
-
-/// The newest `n` records, oldest first, including those still only in the audit journal
-/// (committed, not yet copied into SQLite); the sequence number of the newest row; and the newest
-/// journal frame included.
-pub fn last_records_with_journal(
-    conn: &rusqlite::Connection,
-    journal_path: &std::path::Path,
-    n: usize,
-) -> rusqlite::Result<(Vec<String>, i64, u64)> {
-    // The server may copy frames into SQLite and start the journal over between the two reads;
-    // then the journal's first frame is past what SQLite showed: read both again.
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let tx = conn.unchecked_transaction()?;
-        let (mut records, seq) = last_records(&tx, n)?;
-        let copied = crate::store::journal_last_seq(&tx)?;
-        tx.finish()?;
-        let frames = crate::store::journal::read(journal_path);
-        if attempts < 10
-            && frames
-                .first()
-                .is_some_and(|f| f.seq > copied.saturating_add(1))
-        {
-            continue;
-        }
-        let mut newest = copied;
-        for f in frames.into_iter().filter(|f| f.seq > copied) {
-            newest = f.seq;
-            records.extend(f.records.lines().map(str::to_owned));
-        }
-        let excess = records.len().saturating_sub(n);
-        records.drain(..excess);
-        return Ok((records, seq, newest));
-    }
-}
-
-/// The newest `n` records, oldest first, and the sequence number of the newest row.
-pub fn last_records(conn: &rusqlite::Connection, n: usize) -> rusqlite::Result<(Vec<String>, i64)> {
-    let mut st = conn.prepare("SELECT seq, records FROM audit ORDER BY seq DESC")?;
-    let mut rows = st.query([])?;
-    let mut newest = 0;
-    let mut chunks: Vec<Vec<String>> = Vec::new();
-    let mut count = 0;
-    while count < n {
-        let Some(row) = rows.next()? else { break };
-        let seq: i64 = row.get(0)?;
-        newest = newest.max(seq);
-        let text: String = row.get(1)?;
-        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
-        count += lines.len();
-        chunks.push(lines);
-    }
-    let mut all: Vec<String> = chunks.into_iter().rev().flatten().collect();
-    let excess = all.len().saturating_sub(n);
-    all.drain(..excess);
-    Ok((all, newest))
 }
 
 #[cfg(test)]

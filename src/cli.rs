@@ -177,7 +177,7 @@ async fn account_create(
     id: Option<String>,
     alias: Option<String>,
 ) -> Result<(), BoxError> {
-    let (keyring, store) = server::open_data_dir(&config)?;
+    let (_, store) = server::open_data_dir(&config)?;
     let id = match id {
         Some(id) if crate::config::is_account_id(&id) => id,
         Some(id) => return Err(format!("`{id}` is not a 12-digit account id").into()),
@@ -203,8 +203,7 @@ async fn account_create(
             );
         }
     }
-    let created =
-        server::create_account(&store, &keyring, &id, alias, Clock::system().now()).await?;
+    let created = server::create_account(&store, &id, alias, Clock::system().now()).await?;
     let out = serde_json::json!({
         "AccountId": created.account_id,
         "AccessKeyId": created.access_key_id,
@@ -233,19 +232,9 @@ fn random_account_id() -> Result<String, BoxError> {
 
 async fn audit_tail(config: Config, lines: usize, follow: bool) -> Result<(), BoxError> {
     use std::io::Write as _;
-    let path = config.data_dir.join("tessera.db");
-    if !path.exists() {
-        return Err(format!("no database at {}", path.display()).into());
-    }
-    let conn =
-        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let journal = config.data_dir.join(crate::store::JOURNAL_FILE);
-    let (records, mut seq, printed_frame) =
-        crate::audit::last_records_with_journal(&conn, &journal, lines)?;
-    let printed_frame = i64::try_from(printed_frame).unwrap_or(i64::MAX);
+    let mut trail = crate::store::audit_journal::tail::AuditTail::open(&config.data_dir)?;
     let mut out = std::io::stdout().lock();
-    for r in records {
+    for r in trail.last(lines)? {
         writeln!(out, "{r}")?;
     }
     out.flush()?;
@@ -254,15 +243,8 @@ async fn audit_tail(config: Config, lines: usize, follow: bool) -> Result<(), Bo
     }
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        for row in crate::audit::read_since(&conn, seq, 1000)? {
-            seq = row.seq;
-            // Rows copied from journal frames printed at the start were printed already.
-            if row.journal_seq.is_some_and(|f| f <= printed_frame) {
-                continue;
-            }
-            for r in row.records {
-                writeln!(out, "{r}")?;
-            }
+        for r in trail.follow(1000)? {
+            writeln!(out, "{r}")?;
         }
         out.flush()?;
     }

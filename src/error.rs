@@ -259,15 +259,6 @@ impl ApiError {
     }
 }
 
-// --- every layer's conversion to the wire ------------------------------------------------------
-
-/// Any storage failure is ours, not the client's: log it, answer `InternalFailure`.
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> Self {
-        ApiError::internal().with_detail(format!("sqlite: {e}"))
-    }
-}
-
 /// The system RNG failed: nothing can be minted.
 impl From<crate::credentials::IdError> for ApiError {
     fn from(e: crate::credentials::IdError) -> Self {
@@ -296,6 +287,32 @@ impl From<crate::sigv4::SigV4Error> for ApiError {
         debug_assert_eq!(code.as_str(), e.code());
         debug_assert_eq!(code.status(), e.http_status());
         ApiError::new(code, e.message()).with_detail(format!("{e:?}"))
+    }
+}
+
+/// A store failure no handler put in AWS's words. The IAM layer maps the failures it expects
+/// (`crate::iam::errors`), with AWS's exact messages; what reaches this is generic: a storage
+/// failure is ours, not the client's (`InternalFailure`, the detail only in the log), and the
+/// rest get their AWS code with a plain message.
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::Internal(detail) => ApiError::internal().with_detail(detail),
+            StoreError::NotFound(_) => {
+                ApiError::no_such_entity("The entity cannot be found.").with_detail(e.to_string())
+            }
+            StoreError::AlreadyExists(_) => {
+                ApiError::entity_already_exists("The entity already exists.")
+                    .with_detail(e.to_string())
+            }
+            StoreError::Conflict(_) => {
+                ApiError::delete_conflict("The entity is still in use.").with_detail(e.to_string())
+            }
+            StoreError::LimitExceeded(_) => {
+                ApiError::limit_exceeded("A quota would be exceeded.").with_detail(e.to_string())
+            }
+        }
     }
 }
 

@@ -1,15 +1,16 @@
 //! MFA code checks shared by GetSessionToken, AssumeRole and EnableMFADevice.
 //!
-//! A TOTP code is accepted once: the matched time step is recorded in the same transaction that
-//! checks it, so two concurrent requests with the same code cannot both pass.
+//! A TOTP code is accepted once: the code is verified here against the device's seed, and the
+//! step it matched is then recorded by one conditional update in the store, which refuses a step
+//! that is not after the last accepted one. Two concurrent requests with the same code cannot
+//! both pass, however many writers the store has.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
 
 use crate::credentials::totp;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::WriteKind;
+use crate::store::{Change, Conflict, StoreError};
 
 pub const INVALID_CODE: &str =
     "MultiFactorAuthentication failed with invalid MFA one time pass code. ";
@@ -36,29 +37,25 @@ pub async fn check_code(
             ApiError::access_denied(UNKNOWN_DEVICE)
                 .with_detail("MFA device not enabled for this principal")
         })?;
-    let seed = device.seed.clone();
-    let serial = serial.to_owned();
-    let code = code.to_owned();
+    // The snapshot's last step may be a moment old: the store has the last word.
+    let step = totp::verify(&device.seed, code, now, device.last_step).map_err(|e| {
+        ApiError::access_denied(INVALID_CODE.trim_end()).with_detail(format!("MFA: {e:?}"))
+    })?;
     state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            let last: Option<Option<i64>> = tx
-                .query_row(
-                    "SELECT last_step FROM mfa_devices WHERE serial = ?1",
-                    [&serial],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let last = last.ok_or_else(|| ApiError::access_denied(UNKNOWN_DEVICE))?;
-            let last = last.and_then(|v| u64::try_from(v).ok());
-            let step = totp::verify(&seed, &code, now, last).map_err(|e| {
-                ApiError::access_denied(INVALID_CODE.trim_end()).with_detail(format!("MFA: {e:?}"))
-            })?;
-            tx.execute(
-                "UPDATE mfa_devices SET last_step = ?1 WHERE serial = ?2",
-                params![i64::try_from(step).unwrap_or(i64::MAX), serial],
-            )?;
-            Ok(())
+        .apply_one(Change::UseMfaStep {
+            account: account.to_owned(),
+            user_id: user_id.map(str::to_owned),
+            serial: serial.to_owned(),
+            step,
         })
         .await
+        .map_err(|e| match e {
+            StoreError::Conflict(Conflict::MfaStepUsed) => {
+                ApiError::access_denied(INVALID_CODE.trim_end())
+                    .with_detail("MFA: step already used, or the device is no longer enabled")
+            }
+            other => other.into(),
+        })?;
+    Ok(())
 }

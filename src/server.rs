@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::credentials::{self, Keyring, Secret};
 use crate::keys::SharedKeyring;
 use crate::state::AppState;
-use crate::store::{self, Store, WriteKind};
+use crate::store::{self, AuditJournal, Change, Entity, Store, StoreError};
 
 pub const KEYRING_FILE: &str = "keyring";
 pub const ROOT_CREDENTIALS_FILE: &str = "root-credentials";
@@ -54,22 +54,32 @@ pub fn create_data_dir(dir: &Path) -> Result<(), BoxError> {
 }
 
 /// Create the data dir if needed, load (or create) its keyring and open its store as `config`
-/// says.
+/// says (for commands that write no audit records: the audit journal stays closed).
 pub fn open_data_dir(config: &Config) -> Result<(Arc<SharedKeyring>, Store), BoxError> {
     create_data_dir(&config.data_dir)?;
     let keyring = load_or_create_keyring(&config.data_dir)?;
-    let store = Store::open_with(
+    let store = Store::open_with(&config.data_dir, keyring.clone(), config.store_busy_timeout)?;
+    Ok((keyring, store))
+}
+
+/// As [`open_data_dir`], with the audit sink the server appends to.
+pub fn open_data_dir_with_audit(
+    config: &Config,
+) -> Result<(Arc<SharedKeyring>, Store, AuditJournal), BoxError> {
+    create_data_dir(&config.data_dir)?;
+    let keyring = load_or_create_keyring(&config.data_dir)?;
+    let (store, audit) = store::open_local(
         &config.data_dir,
         keyring.clone(),
         config.store_busy_timeout,
         config.audit_sync,
     )?;
-    Ok((keyring, store))
+    Ok((keyring, store, audit))
 }
 
 /// Prepare the data dir and state: keyring, database, default account with a root key.
 pub async fn bootstrap(config: Config, clock: Clock) -> Result<Bootstrap, BoxError> {
-    let (keyring, store) = open_data_dir(&config)?;
+    let (keyring, store, audit) = open_data_dir_with_audit(&config)?;
     let now = clock.now();
 
     let account = config.account_id.clone();
@@ -104,21 +114,30 @@ pub async fn bootstrap(config: Config, clock: Clock) -> Result<Bootstrap, BoxErr
                     );
                 }
             } else {
-                let kr = keyring.get();
-                let acct = account.clone();
-                store
-                    .write(WriteKind::Iam, move |tx| {
-                        if !have_account {
-                            store::insert_account(tx, &acct, None, now)?;
-                        }
-                        store::insert_access_key(tx, &kr, &id, &acct, None, &secret, now)
-                    })
-                    .await
-                    .map_err(|e| format!("cannot create the root key: {e:?}"))?;
+                let mut changes = Vec::with_capacity(2);
+                if !have_account {
+                    changes.push(Change::CreateAccount {
+                        id: account.clone(),
+                        alias: None,
+                        created_at: now,
+                    });
+                }
+                // The operator's own key: not counted against the root's quota.
+                changes.push(Change::CreateAccessKey {
+                    id,
+                    account: account.clone(),
+                    user_id: None,
+                    secret,
+                    created_at: now,
+                    max_per_owner: None,
+                });
+                store.apply(changes).await.map_err(|e| {
+                    format!("cannot create the root key: {}", account_error(e, &account))
+                })?;
             }
         }
         None if !have_account => {
-            let created = create_account(&store, &keyring, &account, None, clock.now()).await?;
+            let created = create_account(&store, &account, None, clock.now()).await?;
             let path = config.data_dir.join(ROOT_CREDENTIALS_FILE);
             write_credentials_file(&path, &created.access_key_id, &created.secret)?;
             written = Some(path);
@@ -126,7 +145,7 @@ pub async fn bootstrap(config: Config, clock: Clock) -> Result<Bootstrap, BoxErr
         None => {}
     }
 
-    let state = Arc::new(AppState::new(config, store, keyring, clock));
+    let state = Arc::new(AppState::new(config, store, audit, keyring, clock));
     Ok(Bootstrap {
         state,
         root_credentials_written: written,
@@ -143,31 +162,46 @@ pub struct CreatedAccount {
 
 pub async fn create_account(
     store: &Store,
-    keyring: &SharedKeyring,
     id: &str,
     alias: Option<String>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<CreatedAccount, BoxError> {
     let access_key_id = credentials::new_access_key_id(id)?;
     let secret = credentials::new_secret_access_key()?;
-    let (acct, kid, sec, kr) = (
-        id.to_owned(),
-        access_key_id.clone(),
-        secret.clone(),
-        keyring.get(),
-    );
     store
-        .write(WriteKind::Iam, move |tx| {
-            store::insert_account(tx, &acct, alias.as_deref(), now)?;
-            store::insert_access_key(tx, &kr, &kid, &acct, None, &sec, now)
-        })
+        .apply(vec![
+            Change::CreateAccount {
+                id: id.to_owned(),
+                alias,
+                created_at: now,
+            },
+            Change::CreateAccessKey {
+                id: access_key_id.clone(),
+                account: id.to_owned(),
+                user_id: None,
+                secret: secret.clone(),
+                created_at: now,
+                max_per_owner: None,
+            },
+        ])
         .await
-        .map_err(|e| e.message)?;
+        .map_err(|e| account_error(e, id))?;
     Ok(CreatedAccount {
         account_id: id.to_owned(),
         access_key_id,
         secret,
     })
+}
+
+/// What the operator reads when an account or its root key cannot be created.
+fn account_error(e: StoreError, id: &str) -> String {
+    match e {
+        StoreError::AlreadyExists(Entity::Account) => format!("Account {id} already exists."),
+        StoreError::AlreadyExists(Entity::AccountAlias) => {
+            "The account alias is already in use.".to_owned()
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Write `[tessera]` credentials in AWS shared-credentials format, mode 0600, never overwriting.
@@ -241,11 +275,8 @@ pub async fn rotate_keyring(data_dir: &Path) -> Result<String, BoxError> {
     let shared = SharedKeyring::new(Keyring::load(&path)?, None);
     let before = shared.get();
     let store = Store::open(data_dir, shared)?;
-    let kr = before.clone();
     store
-        .write(WriteKind::Append, move |tx| {
-            store::identity::reseal_all(tx, &kr)
-        })
+        .apply_one(Change::ResealSecrets { keyring: before })
         .await
         .map_err(|e| format!("{e:?}"))?;
 
@@ -253,13 +284,16 @@ pub async fn rotate_keyring(data_dir: &Path) -> Result<String, BoxError> {
     rotated.rotate(chrono::Utc::now())?;
     rotated.save(&path)?;
     let after = Arc::new(rotated);
-    let kr = after.clone();
-    let n = store
-        .write(WriteKind::Append, move |tx| {
-            store::identity::reseal_all(tx, &kr)
+    let resealed = store
+        .apply_one(Change::ResealSecrets {
+            keyring: after.clone(),
         })
         .await
         .map_err(|e| format!("{e:?}"))?;
+    let n = match resealed {
+        store::Applied::Resealed(n) => n,
+        _ => 0,
+    };
     Ok(format!(
         "keyring rotated: new current key {}; {n} stored secrets re-sealed",
         after.current_id()

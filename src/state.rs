@@ -10,12 +10,14 @@ use crate::credentials::Keyring;
 use crate::keys::SharedKeyring;
 use crate::protocol::Service;
 use crate::sigv4;
-use crate::store::Store;
+use crate::store::{AuditJournal, Store};
 
 /// Everything a request handler may use.
 pub struct AppState {
     pub config: Config,
     pub store: Store,
+    /// Where audit records go.
+    pub audit: AuditJournal,
     pub keyring: Arc<SharedKeyring>,
     pub clock: Clock,
     sts_verify: sigv4::VerifyPolicy,
@@ -42,6 +44,7 @@ impl AppState {
     pub fn new(
         config: Config,
         store: Store,
+        audit: AuditJournal,
         keyring: Arc<SharedKeyring>,
         clock: Clock,
     ) -> AppState {
@@ -57,6 +60,7 @@ impl AppState {
             signing_keys: sigv4::SigningKeyCache::default(),
             config,
             store,
+            audit,
             keyring,
             clock,
             sts_verify,

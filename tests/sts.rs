@@ -363,3 +363,44 @@ async fn mfa_session_with_single_use_codes() {
         .unwrap_err();
     assert_eq!(code(&e), "AccessDenied");
 }
+
+#[tokio::test]
+async fn concurrent_uses_of_one_mfa_code_one_succeeds() {
+    let s = TestServer::start().await;
+    let erin = s.user_with_key("erin").await;
+    let (serial, seed) = s.virtual_mfa("erin-phone").await;
+    let now = s.clock.now().timestamp();
+    s.iam(&s.root)
+        .enable_mfa_device()
+        .user_name("erin")
+        .serial_number(&serial)
+        .authentication_code1(totp(&seed, now - 30))
+        .authentication_code2(totp(&seed, now))
+        .send()
+        .await
+        .unwrap();
+    s.clock.advance(Duration::from_secs(30));
+    let token = totp(&seed, s.clock.now().timestamp());
+    // The same code in several requests at once: the store's conditional update lets one pass.
+    let sts = s.sts(&erin);
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let (sts, serial, token) = (sts.clone(), serial.clone(), token.clone());
+            tokio::spawn(async move {
+                sts.get_session_token()
+                    .serial_number(serial)
+                    .token_code(token)
+                    .send()
+                    .await
+            })
+        })
+        .collect();
+    let mut passed = 0;
+    for a in attempts {
+        match a.await.unwrap() {
+            Ok(_) => passed += 1,
+            Err(e) => assert_eq!(code(&e), "AccessDenied"),
+        }
+    }
+    assert_eq!(passed, 1, "one code, used once");
+}

@@ -6,6 +6,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let frames = tessera::store::journal::scan(data);
+    let frames = tessera::store::audit_journal::journal::scan(data);
     assert!(frames.windows(2).all(|w| w[0].seq < w[1].seq));
 });

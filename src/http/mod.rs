@@ -14,6 +14,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use axum::routing::get;
 
+use crate::audit::AuditSink as _;
 use crate::auth::{self, Caller};
 use crate::error::ApiError;
 use crate::protocol::Action;
@@ -195,8 +196,14 @@ async fn audit(
         reason,
         notes,
     };
-    crate::audit::write(state, &record, wait).await.map_err(|e| {
-        tracing::error!(request_id = %info.request_id, detail = e.detail.as_deref().unwrap_or(""), "audit record not committed; response withheld");
+    let json = crate::audit::to_json(&record);
+    tracing::info!(target: "audit", "{json}");
+    let committed = state
+        .audit
+        .append(record.time.timestamp_millis(), json, wait)
+        .await;
+    committed.then_some(()).ok_or_else(|| {
+        tracing::error!(request_id = %info.request_id, "audit record not committed; response withheld");
         ApiError::internal()
     })
 }

@@ -1,12 +1,14 @@
 //! Groups and memberships.
 
 use crate::credentials;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::protocol::input::input;
 use crate::protocol::output::Output;
 use crate::protocol::xml::Xml;
 use crate::request::Cx;
-use crate::store::{Group, User, WriteKind, identity};
+use crate::store::{Change, Entity, Group, StoreError, User};
+
+use super::errors::{no_such_group, no_such_user, store_error};
 
 use super::input::{IamPath, Name, NewName, Paging, PathPrefix};
 use super::users::{UserSummary, find_user};
@@ -32,7 +34,7 @@ fn find_group(cx: &Cx<'_>, name: &str) -> ApiResult<Group> {
         .view()
         .group_by_name(cx.account(), name)
         .cloned()
-        .ok_or_else(|| identity::no_such_group(name))
+        .ok_or_else(|| no_such_group(name))
 }
 
 /// `items` keyed and ordered by lowercased name, from after `marker` on.
@@ -79,13 +81,20 @@ pub(crate) async fn create_group(cx: &Cx<'_>, input: CreateGroupInput) -> ApiRes
         created_at: cx.info.now,
         members: Vec::new(),
     };
-    let g = group.clone();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::create_group(tx, &g.id, &g.account, &g.name, &g.path, g.created_at)
+        .apply_one(Change::CreateGroup {
+            group: group.clone(),
+            max_per_account: super::limits::GROUPS_PER_ACCOUNT,
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::AlreadyExists(Entity::Group) => ApiError::entity_already_exists(format!(
+                "Group with name {} already exists.",
+                group.name
+            )),
+            e => store_error(e),
+        })?;
     Ok(GroupOutput(group))
 }
 
@@ -168,10 +177,15 @@ pub(crate) async fn delete_group(cx: &Cx<'_>, input: DeleteGroupInput) -> ApiRes
     let account = cx.account().to_owned();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::delete_group(tx, &account, &name)
+        .apply_one(Change::DeleteGroup {
+            account,
+            name: name.clone(),
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::Group) => no_such_group(&name),
+            e => store_error(e),
+        })?;
     Ok(())
 }
 
@@ -193,10 +207,14 @@ pub(crate) async fn add_user_to_group(cx: &Cx<'_>, input: MembershipInput) -> Ap
     let account = cx.account().to_owned();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::add_user_to_group(tx, &account, &group, &user)
+        .apply_one(Change::AddUserToGroup {
+            account,
+            group: group.clone(),
+            user: user.clone(),
+            max_groups_per_user: super::limits::GROUPS_PER_USER,
         })
-        .await?;
+        .await
+        .map_err(|e| membership_error(e, &group, &user))?;
     Ok(())
 }
 
@@ -210,11 +228,26 @@ pub(crate) async fn remove_user_from_group(cx: &Cx<'_>, input: MembershipInput) 
     let account = cx.account().to_owned();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::remove_user_from_group(tx, &account, &group, &user)
+        .apply_one(Change::RemoveUserFromGroup {
+            account,
+            group: group.clone(),
+            user: user.clone(),
         })
-        .await?;
+        .await
+        .map_err(|e| membership_error(e, &group, &user))?;
     Ok(())
+}
+
+/// A failed change to `user`'s membership of `group`.
+fn membership_error(e: StoreError, group: &str, user: &str) -> ApiError {
+    match e {
+        StoreError::NotFound(Entity::Group) => no_such_group(group),
+        StoreError::NotFound(Entity::User) => no_such_user(user),
+        StoreError::NotFound(Entity::Membership) => {
+            ApiError::no_such_entity(format!("User {user} is not in group {group}."))
+        }
+        e => store_error(e),
+    }
 }
 
 input! {

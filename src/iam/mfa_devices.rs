@@ -9,7 +9,9 @@ use crate::protocol::input::{enum_field, input, string_field};
 use crate::protocol::output::Output;
 use crate::protocol::xml::Xml;
 use crate::request::Cx;
-use crate::store::{MfaDevice, User, WriteKind, identity};
+use crate::store::{Change, Conflict, Entity, MfaDevice, StoreError, User};
+
+use super::errors::{no_such_mfa_device, store_error};
 
 use super::input::{IamPath, IamTags, Name, NewName, Paging};
 use super::users::{find_user, write_user};
@@ -71,19 +73,23 @@ pub(crate) async fn create_virtual_mfa_device(
     cx.authorize(&serial)?;
     let seed = totp::generate_seed()?;
     let b32 = totp::base32_seed(&seed);
-    let (kr, account, s, sd, now) = (
-        cx.state.keyring(),
-        cx.account().to_owned(),
-        serial.clone(),
-        seed.clone(),
-        cx.info.now,
-    );
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::create_virtual_mfa(tx, &kr, &s, &account, &name, &path, &sd, now)
+        .apply_one(Change::CreateVirtualMfa {
+            serial: serial.clone(),
+            account: cx.account().to_owned(),
+            name,
+            path,
+            seed: seed.clone(),
+            created_at: cx.info.now,
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::AlreadyExists(Entity::MfaDevice) => ApiError::entity_already_exists(
+                "MFADevice entity at the same path and name already exists.",
+            ),
+            e => store_error(e),
+        })?;
     Ok(CreateVirtualMfaDeviceOutput {
         serial,
         base32_seed: b32,
@@ -106,12 +112,6 @@ fn consecutive_step(
         .map(|s| s + 1)
 }
 
-fn no_such_device(serial: &str) -> ApiError {
-    ApiError::no_such_entity(format!(
-        "MFA Device with serial number {serial} does not exist."
-    ))
-}
-
 input! {
     /// `EnableMFADevice`
     pub(crate) struct EnableMfaDeviceInput {
@@ -131,7 +131,7 @@ pub(crate) async fn enable_mfa_device(cx: &Cx<'_>, input: EnableMfaDeviceInput) 
         .mfa
         .get(&serial)
         .filter(|d| d.account == cx.account())
-        .ok_or_else(|| no_such_device(&serial))?;
+        .ok_or_else(|| no_such_mfa_device(&serial))?;
     let step = consecutive_step(
         &device.seed,
         &input.authentication_code1,
@@ -141,13 +141,24 @@ pub(crate) async fn enable_mfa_device(cx: &Cx<'_>, input: EnableMfaDeviceInput) 
     .ok_or_else(|| {
         ApiError::invalid_authentication_code("Authentication code for device is not valid.")
     })?;
-    let (account, now) = (cx.account().to_owned(), cx.info.now);
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::enable_mfa(tx, &account, &user.id, &serial, step, now)
+        .apply_one(Change::EnableMfa {
+            account: cx.account().to_owned(),
+            user_id: user.id,
+            serial: serial.clone(),
+            step,
+            enabled_at: cx.info.now,
+            max_per_user: super::limits::MFA_DEVICES_PER_USER,
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::MfaDevice) => no_such_mfa_device(&serial),
+            StoreError::Conflict(Conflict::MfaDeviceInUse) => {
+                ApiError::entity_already_exists("MFA Device is already in use.")
+            }
+            e => store_error(e),
+        })?;
     Ok(())
 }
 
@@ -165,16 +176,21 @@ pub(crate) async fn deactivate_mfa_device(
 ) -> ApiResult<()> {
     let serial = input.serial_number.into_string();
     let Some(user_name) = cx.target_user_name(input.user_name.as_deref()) else {
-        return Err(no_such_device(&serial));
+        return Err(no_such_mfa_device(&serial));
     };
     let user = find_user(cx, &user_name)?;
     cx.authorize(&user.arn())?;
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::deactivate_mfa(tx, &user.id, &serial)
+        .apply_one(Change::DeactivateMfa {
+            user_id: user.id,
+            serial: serial.clone(),
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::MfaDevice) => no_such_mfa_device(&serial),
+            e => store_error(e),
+        })?;
     Ok(())
 }
 
@@ -191,13 +207,19 @@ pub(crate) async fn delete_virtual_mfa_device(
 ) -> ApiResult<()> {
     let serial = input.serial_number.into_string();
     cx.authorize(&serial)?;
-    let account = cx.account().to_owned();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::delete_virtual_mfa(tx, &account, &serial)
+        .apply_one(Change::DeleteVirtualMfa {
+            account: cx.account().to_owned(),
+            serial: serial.clone(),
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::MfaDevice) => ApiError::no_such_entity(format!(
+                "VirtualMFADevice with serial number {serial} doesn't exist."
+            )),
+            e => store_error(e),
+        })?;
     Ok(())
 }
 

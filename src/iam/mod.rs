@@ -2,9 +2,11 @@
 //! the policy evaluator, who may call them). See
 //! <https://docs.aws.amazon.com/IAM/latest/APIReference/welcome.html>.
 
+pub(crate) mod errors;
 pub(crate) mod groups;
 #[allow(dead_code, reason = "the IAM handlers move to these shapes next")]
 pub(crate) mod input;
+pub(crate) mod limits;
 pub(crate) mod mfa_devices;
 pub(crate) mod policies;
 pub(crate) mod roles;

@@ -9,9 +9,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::policy::{Policy, PolicyKind, check_size};
 use crate::protocol::params::{self, Params, Validator};
 use crate::protocol::xml::Xml;
-use crate::store::policies::{self as sp, ManagedPolicy, NewPolicy, Owner};
-use crate::store::{WriteKind, identity};
+use crate::store::policies::{ManagedPolicy, Owner};
+use crate::store::{Change, Entity, NewPolicy, StoreError};
 
+use super::errors::{
+    no_such_group, no_such_policy, no_such_policy_version, no_such_role, no_such_user, store_error,
+};
+use super::limits;
 use super::{
     Cx, page, page_by_position, paging, parse_tags, path_param, path_prefix,
     validate_existing_name, write_paging, write_tags,
@@ -101,7 +105,7 @@ fn find_policy(cx: &Cx<'_>, arn: &str) -> ApiResult<ManagedPolicy> {
         .get(arn)
         .filter(|m| m.account == cx.account() || m.account == "aws")
         .cloned()
-        .ok_or_else(|| sp::no_such_policy(arn))
+        .ok_or_else(|| no_such_policy(arn))
 }
 
 pub(crate) async fn create_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
@@ -127,31 +131,34 @@ pub(crate) async fn create_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOu
         p,
         "PolicyDocument",
         PolicyKind::Identity,
-        sp::MANAGED_POLICY_MAX,
+        limits::MANAGED_POLICY_MAX,
     )?;
     let arn = cx.arn("policy", &path, &name);
     cx.authorize(&arn)?;
     let id = credentials::new_unique_id(UniqueIdKind::Policy)?;
-    let (a, acct, now) = (arn.clone(), cx.account().to_owned(), cx.info.now);
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            sp::create_policy(
-                tx,
-                &NewPolicy {
-                    arn: &a,
-                    id: &id,
-                    account: &acct,
-                    name: &name,
-                    path: &path,
-                    description: description.as_deref(),
-                    document: &document,
-                    tags: &tags,
-                    now,
-                },
-            )
+        .apply_one(Change::CreatePolicy {
+            policy: NewPolicy {
+                arn: arn.clone(),
+                id,
+                account: cx.account().to_owned(),
+                name: name.clone(),
+                path,
+                description,
+                document,
+                tags,
+                created_at: cx.info.now,
+            },
+            max_per_account: limits::POLICIES_PER_ACCOUNT,
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::AlreadyExists(Entity::Policy) => ApiError::entity_already_exists(format!(
+                "A policy called {name} already exists. Duplicate names are not allowed."
+            )),
+            e => store_error(e),
+        })?;
     let m = find_policy(cx, &arn)?;
     let mut x = Xml::new();
     x.nest("Policy", |x| write_policy(x, &m));
@@ -176,9 +183,7 @@ pub(crate) fn get_policy_version(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOut
         .versions
         .iter()
         .find(|v| v.version_id == vid)
-        .ok_or_else(|| {
-            ApiError::no_such_entity(format!("Policy {arn} version {vid} does not exist."))
-        })?;
+        .ok_or_else(|| no_such_policy_version(&arn, &vid))?;
     let mut x = Xml::new();
     x.nest("PolicyVersion", |x| {
         x.elem("Document", &encode_document(&v.document))
@@ -195,7 +200,7 @@ pub(crate) async fn create_policy_version(cx: &Cx<'_>, p: &Params) -> ApiResult<
         p,
         "PolicyDocument",
         PolicyKind::Identity,
-        sp::MANAGED_POLICY_MAX,
+        limits::MANAGED_POLICY_MAX,
     )?;
     let set_default = p.bool("SetAsDefault")?.unwrap_or(false);
     cx.authorize(&arn)?;
@@ -206,13 +211,21 @@ pub(crate) async fn create_policy_version(cx: &Cx<'_>, p: &Params) -> ApiResult<
         )));
     }
     let now = cx.info.now;
-    let vid = cx
+    let created = cx
         .state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            sp::create_policy_version(tx, &arn, &document, set_default, now)
+        .apply_one(Change::CreatePolicyVersion {
+            arn: arn.clone(),
+            document,
+            set_default,
+            created_at: now,
+            max_versions: limits::POLICY_VERSIONS,
         })
-        .await?;
+        .await
+        .map_err(|e| policy_error_for(e, &arn))?;
+    let crate::store::Applied::PolicyVersion(vid) = created else {
+        return Err(ApiError::internal().with_detail("store: no version id"));
+    };
     let mut x = Xml::new();
     x.nest("PolicyVersion", |x| {
         x.elem("VersionId", &vid)
@@ -245,13 +258,15 @@ pub(crate) async fn set_default_policy_version(cx: &Cx<'_>, p: &Params) -> ApiRe
     let vid = version_id_param(p)?;
     cx.authorize(&arn)?;
     find_policy(cx, &arn)?;
-    let now = cx.info.now;
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            sp::set_default_version(tx, &arn, &vid, now)
+        .apply_one(Change::SetDefaultPolicyVersion {
+            arn: arn.clone(),
+            version_id: vid.clone(),
+            updated_at: cx.info.now,
         })
-        .await?;
+        .await
+        .map_err(|e| version_error(e, &arn, &vid))?;
     Ok(None)
 }
 
@@ -262,10 +277,12 @@ pub(crate) async fn delete_policy_version(cx: &Cx<'_>, p: &Params) -> ApiResult<
     find_policy(cx, &arn)?;
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            sp::delete_policy_version(tx, &arn, &vid)
+        .apply_one(Change::DeletePolicyVersion {
+            arn: arn.clone(),
+            version_id: vid.clone(),
         })
-        .await?;
+        .await
+        .map_err(|e| version_error(e, &arn, &vid))?;
     Ok(None)
 }
 
@@ -280,9 +297,26 @@ pub(crate) async fn delete_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOu
     }
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| sp::delete_policy(tx, &arn))
-        .await?;
+        .apply_one(Change::DeletePolicy { arn: arn.clone() })
+        .await
+        .map_err(|e| policy_error_for(e, &arn))?;
     Ok(None)
+}
+
+/// A failed change to the managed policy `arn`.
+fn policy_error_for(e: StoreError, arn: &str) -> ApiError {
+    match e {
+        StoreError::NotFound(Entity::Policy) => no_such_policy(arn),
+        e => store_error(e),
+    }
+}
+
+/// A failed change to version `vid` of the managed policy `arn`.
+fn version_error(e: StoreError, arn: &str, vid: &str) -> ApiError {
+    match e {
+        StoreError::NotFound(Entity::PolicyVersion) => no_such_policy_version(arn, vid),
+        e => policy_error_for(e, arn),
+    }
 }
 
 pub(crate) fn list_policies(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
@@ -350,7 +384,7 @@ pub(crate) fn target(cx: &Cx<'_>, p: &Params, kind: &'static str) -> ApiResult<T
             validate_existing_name("UserName", n)?;
             let u = view
                 .user_by_name(account, n)
-                .ok_or_else(|| identity::no_such_user(n))?;
+                .ok_or_else(|| no_such_user(n))?;
             Ok(Target {
                 kind,
                 id: u.id.clone(),
@@ -364,7 +398,7 @@ pub(crate) fn target(cx: &Cx<'_>, p: &Params, kind: &'static str) -> ApiResult<T
             validate_existing_name("GroupName", n)?;
             let g = view
                 .group_by_name(account, n)
-                .ok_or_else(|| identity::no_such_group(n))?;
+                .ok_or_else(|| no_such_group(n))?;
             Ok(Target {
                 kind,
                 id: g.id.clone(),
@@ -379,7 +413,7 @@ pub(crate) fn target(cx: &Cx<'_>, p: &Params, kind: &'static str) -> ApiResult<T
             let r = view
                 .policies
                 .role_by_name(account, n)
-                .ok_or_else(|| sp::no_such_role(n))?;
+                .ok_or_else(|| no_such_role(n))?;
             Ok(Target {
                 kind,
                 id: r.id.clone(),
@@ -405,8 +439,29 @@ pub(crate) async fn attach_policy(
     authorize_target(cx, &t)?;
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| sp::attach(tx, t.owner(), &arn))
-        .await?;
+        .apply_one(Change::AttachPolicy {
+            owner: t.owner().into(),
+            arn: arn.clone(),
+            max_per_owner: limits::MANAGED_POLICIES_PER_ENTITY,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::Policy) => ApiError::no_such_entity(format!(
+                "Policy {arn} does not exist or is not attachable."
+            )),
+            StoreError::LimitExceeded(Entity::Attachment) => {
+                let quota = match t.owner() {
+                    Owner::User(_) => "PoliciesPerUser",
+                    Owner::Group(_) => "PoliciesPerGroup",
+                    Owner::Role(_) => "PoliciesPerRole",
+                };
+                ApiError::limit_exceeded(format!(
+                    "Cannot exceed quota for {quota}: {}",
+                    limits::MANAGED_POLICIES_PER_ENTITY
+                ))
+            }
+            e => store_error(e),
+        })?;
     Ok(None)
 }
 
@@ -420,8 +475,15 @@ pub(crate) async fn detach_policy(
     authorize_target(cx, &t)?;
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| sp::detach(tx, t.owner(), &arn))
-        .await?;
+        .apply_one(Change::DetachPolicy {
+            owner: t.owner().into(),
+            arn: arn.clone(),
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::Attachment) => no_such_policy(&arn),
+            e => store_error(e),
+        })?;
     Ok(None)
 }
 
@@ -466,15 +528,25 @@ pub(crate) async fn put_inline_policy(
 ) -> ApiResult<ActionOutput> {
     let t = target(cx, p, kind)?;
     let name = inline_name(p)?;
-    let limit = sp::inline_limit(t.owner());
+    let limit = limits::inline_limit(t.owner());
     let (document, _) = document_param(p, "PolicyDocument", PolicyKind::Identity, limit)?;
     authorize_target(cx, &t)?;
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            sp::put_inline(tx, t.owner(), &t.name, &name, &document)
+        .apply_one(Change::PutInlinePolicy {
+            owner: t.owner().into(),
+            name,
+            document,
+            max_total_size: limit,
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::LimitExceeded(Entity::InlinePolicy) => ApiError::limit_exceeded(format!(
+                "Maximum policy size of {limit} bytes exceeded for {} {}",
+                t.kind, t.name
+            )),
+            e => store_error(e),
+        })?;
     Ok(None)
 }
 
@@ -519,10 +591,17 @@ pub(crate) async fn delete_inline_policy(
     authorize_target(cx, &t)?;
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            sp::delete_inline(tx, t.owner(), &name)
+        .apply_one(Change::DeleteInlinePolicy {
+            owner: t.owner().into(),
+            name: name.clone(),
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::InlinePolicy) => ApiError::no_such_entity(format!(
+                "The {kind} policy with name {name} cannot be found."
+            )),
+            e => store_error(e),
+        })?;
     Ok(None)
 }
 
@@ -559,13 +638,21 @@ pub(crate) async fn put_boundary(
     let arn = policy_arn_param(p, "PermissionsBoundary")?;
     authorize_target(cx, &t)?;
     crate::authz::check_boundary_arn(cx.state, &arn)?;
+    let change = match t.kind {
+        "user" => Change::SetUserBoundary {
+            user_id: t.id,
+            boundary: Some(arn),
+        },
+        _ => Change::SetRoleBoundary {
+            role_id: t.id,
+            boundary: Some(arn),
+        },
+    };
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| match t.kind {
-            "user" => identity::set_user_boundary(tx, &t.id, Some(&arn)),
-            _ => sp::set_role_boundary(tx, &t.id, Some(&arn)),
-        })
-        .await?;
+        .apply_one(change)
+        .await
+        .map_err(store_error)?;
     Ok(None)
 }
 
@@ -576,12 +663,20 @@ pub(crate) async fn delete_boundary(
 ) -> ApiResult<ActionOutput> {
     let t = target(cx, p, kind)?;
     authorize_target(cx, &t)?;
+    let change = match t.kind {
+        "user" => Change::SetUserBoundary {
+            user_id: t.id,
+            boundary: None,
+        },
+        _ => Change::SetRoleBoundary {
+            role_id: t.id,
+            boundary: None,
+        },
+    };
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| match t.kind {
-            "user" => identity::set_user_boundary(tx, &t.id, None),
-            _ => sp::set_role_boundary(tx, &t.id, None),
-        })
-        .await?;
+        .apply_one(change)
+        .await
+        .map_err(store_error)?;
     Ok(None)
 }

@@ -10,9 +10,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::policy::{Policy, PolicyError, PolicyKind};
 use crate::protocol::params::{Params, Validator};
 use crate::protocol::xml::Xml;
-use crate::store::policies::{self as sp, Role};
-use crate::store::{Snapshot, WriteKind};
+use crate::store::policies::Role;
+use crate::store::{Change, Entity, Snapshot, StoreError};
 
+use super::errors::{no_such_role, store_error};
 use super::policies::{document_param, encode_document, policy_error};
 use super::{
     Cx, check_tag_quota, page, page_by_position, paging, parse_tags, path_param, path_prefix,
@@ -31,7 +32,8 @@ pub(crate) fn bind_trust(
     p: &Params,
     name: &str,
 ) -> ApiResult<(String, Policy, String)> {
-    let (doc, mut policy) = document_param(p, name, PolicyKind::Trust, sp::TRUST_POLICY_MAX)?;
+    let (doc, mut policy) =
+        document_param(p, name, PolicyKind::Trust, super::limits::TRUST_POLICY_MAX)?;
     let mut bindings = BTreeMap::new();
     for arn in policy.principal_arns() {
         let id = resolve_principal(view, arn)
@@ -120,7 +122,7 @@ fn find_role(cx: &Cx<'_>, name: &str) -> ApiResult<Role> {
         .policies
         .role_by_name(cx.account(), name)
         .cloned()
-        .ok_or_else(|| sp::no_such_role(name))
+        .ok_or_else(|| no_such_role(name))
 }
 
 fn max_session_param(p: &Params) -> ApiResult<Option<i64>> {
@@ -173,11 +175,20 @@ pub(crate) async fn create_role(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutp
         created_at: cx.info.now,
         tags,
     };
-    let r = role.clone();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| sp::insert_role(tx, &r, &bindings))
-        .await?;
+        .apply_one(Change::CreateRole {
+            role: role.clone(),
+            trust_bindings: bindings,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::AlreadyExists(Entity::Role) => ApiError::entity_already_exists(format!(
+                "Role with name {} already exists.",
+                role.name
+            )),
+            e => store_error(e),
+        })?;
     let mut x = Xml::new();
     let view = cx.state.store.view();
     x.nest("Role", |x| write_role(x, &view, &role, true));
@@ -219,18 +230,15 @@ pub(crate) async fn update_role(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutp
     let description = description_param(p)?;
     let max_session = max_session_param(p)?;
     cx.authorize_tagged(&role.arn(), &role.tags)?;
-    let id = role.id.clone();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            sp::update_role(
-                tx,
-                &id,
-                description.as_ref().map(|d| Some(d.as_str())),
-                max_session,
-            )
+        .apply_one(Change::UpdateRole {
+            role_id: role.id.clone(),
+            description,
+            max_session,
         })
-        .await?;
+        .await
+        .map_err(store_error)?;
     Ok(Some(Xml::new()))
 }
 
@@ -239,13 +247,15 @@ pub(crate) async fn update_assume_role_policy(cx: &Cx<'_>, p: &Params) -> ApiRes
     let view = cx.state.store.view();
     let (doc, _, bindings) = bind_trust(&view, p, "PolicyDocument")?;
     cx.authorize_tagged(&role.arn(), &role.tags)?;
-    let id = role.id.clone();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            sp::update_trust(tx, &id, &doc, &bindings)
+        .apply_one(Change::SetTrustPolicy {
+            role_id: role.id.clone(),
+            document: doc,
+            trust_bindings: bindings,
         })
-        .await?;
+        .await
+        .map_err(store_error)?;
     Ok(None)
 }
 
@@ -253,13 +263,17 @@ pub(crate) async fn delete_role(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutp
     let name = role_name(p)?;
     let role = find_role(cx, &name)?;
     cx.authorize_tagged(&role.arn(), &role.tags)?;
-    let account = cx.account().to_owned();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            sp::delete_role(tx, &account, &name)
+        .apply_one(Change::DeleteRole {
+            account: cx.account().to_owned(),
+            name: name.clone(),
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::Role) => no_such_role(&name),
+            e => store_error(e),
+        })?;
     Ok(None)
 }
 
@@ -271,13 +285,14 @@ pub(crate) async fn tag_role(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput>
     }
     cx.authorize_tagged(&role.arn(), &role.tags)?;
     check_tag_quota(&role.tags, &tags, "TagsPerRole")?;
-    let id = role.id.clone();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            sp::upsert_role_tags(tx, &id, &tags)
+        .apply_one(Change::TagRole {
+            role_id: role.id.clone(),
+            tags,
         })
-        .await?;
+        .await
+        .map_err(store_error)?;
     Ok(None)
 }
 
@@ -288,13 +303,14 @@ pub(crate) async fn untag_role(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutpu
         return Err(ApiError::missing_parameter("TagKeys"));
     }
     cx.authorize_tagged(&role.arn(), &role.tags)?;
-    let id = role.id.clone();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            sp::delete_role_tags(tx, &id, &keys)
+        .apply_one(Change::UntagRole {
+            role_id: role.id.clone(),
+            keys,
         })
-        .await?;
+        .await
+        .map_err(store_error)?;
     Ok(None)
 }
 

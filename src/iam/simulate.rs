@@ -50,8 +50,7 @@ use crate::policy::{
 use crate::protocol::params::{self, Params, Validator};
 use crate::protocol::xml::Xml;
 use crate::store::Snapshot;
-use crate::store::identity;
-use crate::store::policies::{self as sp, ManagedPolicy, Owner};
+use crate::store::policies::{ManagedPolicy, Owner};
 
 use super::policies::policy_error;
 use super::{Cx, paging, write_paging};
@@ -951,7 +950,7 @@ fn gather_entity(view: &Snapshot, account: &str, arn: &str) -> ApiResult<Entity>
             let u = view
                 .user_by_name(account, name)
                 .filter(|u| acct == account && u.arn() == arn)
-                .ok_or_else(|| identity::no_such_user(name))?;
+                .ok_or_else(|| super::errors::no_such_user(name))?;
             owner_sources(view, Owner::User(&u.id), "user", &mut identity);
             for g in view.groups_of_user(&u.id) {
                 owner_sources(view, Owner::Group(&g.id), "group", &mut identity);
@@ -968,7 +967,7 @@ fn gather_entity(view: &Snapshot, account: &str, arn: &str) -> ApiResult<Entity>
             let g = view
                 .group_by_name(account, name)
                 .filter(|g| acct == account && g.arn() == arn)
-                .ok_or_else(|| identity::no_such_group(name))?;
+                .ok_or_else(|| super::errors::no_such_group(name))?;
             owner_sources(view, Owner::Group(&g.id), "group", &mut identity);
             Ok(Entity {
                 identity,
@@ -983,7 +982,7 @@ fn gather_entity(view: &Snapshot, account: &str, arn: &str) -> ApiResult<Entity>
                 .policies
                 .role_by_name(account, name)
                 .filter(|r| acct == account && r.arn() == arn)
-                .ok_or_else(|| sp::no_such_role(name))?;
+                .ok_or_else(|| super::errors::no_such_role(name))?;
             owner_sources(view, Owner::Role(&r.id), "role", &mut identity);
             // A session of the role: `aws:PrincipalArn` is the role; the session name (and so
             // `aws:userid`) is unknown and left to ContextEntries.

@@ -8,7 +8,9 @@ use crate::protocol::output::Output;
 use crate::protocol::params::Params;
 use crate::protocol::xml::Xml;
 use crate::request::Cx;
-use crate::store::{self, AccessKey, User, WriteKind, identity};
+use crate::store::{AccessKey, Change, Entity, StoreError, User};
+
+use super::errors::{no_such_user, store_error};
 
 use super::input::{IamPath, IamTags, Name, NewName, Paging, PathPrefix};
 use super::{
@@ -76,7 +78,7 @@ pub(crate) fn find_user(cx: &Cx<'_>, name: &str) -> ApiResult<User> {
         .view()
         .user_by_name(cx.account(), name)
         .cloned()
-        .ok_or_else(|| identity::no_such_user(name))
+        .ok_or_else(|| no_such_user(name))
 }
 
 input! {
@@ -105,14 +107,20 @@ pub(crate) async fn create_user(cx: &Cx<'_>, input: CreateUserInput) -> ApiResul
         boundary,
         tags: input.tags.0,
     };
-    let u = user.clone();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::check_user_quota(tx, &u.account)?;
-            store::insert_user(tx, &u)
+        .apply_one(Change::CreateUser {
+            user: user.clone(),
+            max_per_account: super::limits::USERS_PER_ACCOUNT,
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::AlreadyExists(Entity::User) => ApiError::entity_already_exists(format!(
+                "User with name {} already exists.",
+                user.name
+            )),
+            e => store_error(e),
+        })?;
     Ok(UserOutput(UserOrRoot::User(user)))
 }
 
@@ -177,10 +185,12 @@ pub(crate) async fn delete_user(cx: &Cx<'_>, input: DeleteUserInput) -> ApiResul
     let account = cx.account().to_owned();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::delete_user(tx, &account, &name)
+        .apply_one(Change::DeleteUser {
+            account,
+            name: name.clone(),
         })
-        .await?;
+        .await
+        .map_err(|e| user_error(e, &name))?;
     Ok(())
 }
 
@@ -195,14 +205,16 @@ pub(crate) async fn tag_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput>
     cx.authorize(&user.arn())?;
     // The merged set must stay within 50 tags.
     check_tag_quota(&user.tags, &tags, "TagsPerUser")?;
-    let (account, name2) = (cx.account().to_owned(), name.clone());
+    let account = cx.account().to_owned();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            let id = identity::user_id(tx, &account, &name2)?;
-            store::upsert_user_tags(tx, &id, &tags)
+        .apply_one(Change::TagUser {
+            account,
+            name: name.clone(),
+            tags,
         })
-        .await?;
+        .await
+        .map_err(|e| user_error(e, &name))?;
     Ok(None)
 }
 
@@ -218,12 +230,22 @@ pub(crate) async fn untag_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutpu
     let account = cx.account().to_owned();
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            let id = identity::user_id(tx, &account, &name)?;
-            store::delete_user_tags(tx, &id, &keys)
+        .apply_one(Change::UntagUser {
+            account,
+            name: name.clone(),
+            keys,
         })
-        .await?;
+        .await
+        .map_err(|e| user_error(e, &name))?;
     Ok(None)
+}
+
+/// A failed change to the user `name`.
+fn user_error(e: StoreError, name: &str) -> ApiError {
+    match e {
+        StoreError::NotFound(Entity::User) => no_such_user(name),
+        e => store_error(e),
+    }
 }
 
 pub(crate) fn list_user_tags(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
@@ -303,20 +325,19 @@ pub(crate) async fn create_access_key(
     cx.authorize(&resource)?;
     let key_id = credentials::new_access_key_id(cx.account())?;
     let secret = credentials::new_secret_access_key()?;
-    let (kr, account, uid, kid, sec, now) = (
-        cx.state.keyring(),
-        cx.account().to_owned(),
-        user.as_ref().map(|u| u.id.clone()),
-        key_id.clone(),
-        secret.clone(),
-        cx.info.now,
-    );
+    let now = cx.info.now;
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::create_access_key(tx, &kr, &account, uid.as_deref(), &kid, &sec, now)
+        .apply_one(Change::CreateAccessKey {
+            id: key_id.clone(),
+            account: cx.account().to_owned(),
+            user_id: user.as_ref().map(|u| u.id.clone()),
+            secret: secret.clone(),
+            created_at: now,
+            max_per_owner: Some(super::limits::ACCESS_KEYS_PER_USER),
         })
-        .await?;
+        .await
+        .map_err(store_error)?;
     Ok(CreateAccessKeyOutput {
         user_name: user.map(|u| u.name),
         access_key_id: key_id,
@@ -399,10 +420,14 @@ pub(crate) async fn update_access_key(cx: &Cx<'_>, input: UpdateAccessKeyInput) 
     let (account, uid) = (cx.account().to_owned(), user.map(|u| u.id));
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::update_access_key(tx, &account, uid.as_deref(), &key_id, active)
+        .apply_one(Change::UpdateAccessKey {
+            account,
+            user_id: uid,
+            key_id: key_id.clone(),
+            active,
         })
-        .await?;
+        .await
+        .map_err(|e| key_error(e, &key_id))?;
     Ok(())
 }
 
@@ -421,9 +446,22 @@ pub(crate) async fn delete_access_key(cx: &Cx<'_>, input: DeleteAccessKeyInput) 
     let (account, uid) = (cx.account().to_owned(), user.map(|u| u.id));
     cx.state
         .store
-        .write(WriteKind::Iam, move |tx| {
-            identity::delete_access_key(tx, &account, uid.as_deref(), &key_id)
+        .apply_one(Change::DeleteAccessKey {
+            account,
+            user_id: uid,
+            key_id: key_id.clone(),
         })
-        .await?;
+        .await
+        .map_err(|e| key_error(e, &key_id))?;
     Ok(())
+}
+
+/// A failed change to the key `key_id` (which must belong to the named user, or the root).
+fn key_error(e: StoreError, key_id: &str) -> ApiError {
+    match e {
+        StoreError::NotFound(Entity::AccessKey) => {
+            ApiError::no_such_entity(format!("The Access Key with id {key_id} cannot be found."))
+        }
+        e => store_error(e),
+    }
 }

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 
 use crate::error::ApiError;
+use crate::escape::first_byte_where;
 use crate::rfc3339::{self, Fraction};
 
 pub const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -171,27 +172,6 @@ pub fn escape_into(out: &mut String, s: &str) {
 /// whole block in vector registers (~8x faster on a session token than a `matches!` bit test).
 const fn is_special(b: u8) -> bool {
     (b < 0x20) | (b == b'<') | (b == b'>') | (b == b'&') | (b == b'"') | (b == b'\'')
-}
-
-/// The index of the first byte `pred` picks: the scanner under the XML and JSON escapers.
-/// Each 32-byte block is tested without an early exit, which the compiler turns into a few
-/// vector compares when `pred` is branch-free (see [`is_special`]).
-#[inline]
-pub(crate) fn first_byte_where(bytes: &[u8], pred: impl Fn(u8) -> bool + Copy) -> Option<usize> {
-    const BLOCK: usize = 32;
-    let mut blocks = bytes.chunks_exact(BLOCK);
-    let mut offset = 0;
-    for block in &mut blocks {
-        if block.iter().fold(false, |any, &b| any | pred(b)) {
-            return block.iter().position(|&b| pred(b)).map(|i| offset + i);
-        }
-        offset += BLOCK;
-    }
-    blocks
-        .remainder()
-        .iter()
-        .position(|&b| pred(b))
-        .map(|i| offset + i)
 }
 
 /// A whole success document.

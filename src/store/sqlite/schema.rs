@@ -152,8 +152,9 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE audit_v4 RENAME TO audit;
     "#,
     // 5: audit records guarding credentials are committed to the audit journal
-    // (`store::journal`) and are copied here later. `journal_seq` is the frame a row was copied
-    // from; `audit_journal.last_seq` the newest frame copied, so recovery copies none twice.
+    // (`store::audit_journal`) and are copied here later. `journal_seq` is the frame a row was
+    // copied from; `audit_journal.last_seq` the newest frame copied, so recovery copies none
+    // twice.
     r#"
     ALTER TABLE audit ADD COLUMN journal_seq INTEGER;
     CREATE TABLE audit_journal (

@@ -1,5 +1,7 @@
-//! The journal task: the one writer of the audit [`journal`], a task on the server's own
-//! runtime, and the copier thread that moves the journal's frames into SQLite.
+//! The local audit sink: the audit [`journal`], its one writer (the journal task, a task on the
+//! server's own runtime), and the copier thread that moves the journal's frames into the
+//! backend's audit table. [`AuditJournal`] is what the server appends records to; [`tail`] is
+//! how `tessera audit tail` reads them back.
 //!
 //! A request that waits for its audit record (it hands out credentials or changed IAM state)
 //! queues the record here. The task wakes once per batch, after the runtime has run every other
@@ -13,24 +15,32 @@
 //! runs on the blocking pool, so a batch is on the device before its requests hear back (at the
 //! cost of that thread hand-off and a device flush per batch).
 //!
-//! The copier (its own SQLite connection, `synchronous=FULL`) copies frames into the audit
-//! table when no batch has come for [`COPY_IDLE`], and at least every [`COPY_AGE`]. Until a
-//! frame's copy is committed its space in the ring is not written again. If the journal is full
-//! or a write fails, the batch goes to the store's writer instead, which commits it to SQLite
-//! (synced) before answering.
+//! The copier (a [`FrameArchive`]: with SQLite, its own connection, `synchronous=FULL`) copies
+//! frames into the audit table when no batch has come for [`COPY_IDLE`], and at least every
+//! [`COPY_AGE`]. Until a frame's copy is committed its space in the ring is not written again.
+//! If the journal is full or a write fails, the batch goes to the store's writer instead, which
+//! commits it (synced) before answering. Records nobody waits for go to the writer too: it
+//! commits them with its own transactions.
+
+pub mod journal;
+pub mod tail;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, Transaction};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::journal::{self, Journal};
-use super::{AuditBuf, Msg, open_connection};
+use super::backend::FrameArchive;
+use super::writer::AuditBuf;
+use super::{Store, StoreError};
 use crate::config::AuditSync;
+use journal::Journal;
+
+/// The audit journal's file name under the data dir.
+pub const JOURNAL_FILE: &str = "audit.journal";
 
 /// Frames are copied once no batch has come for this long...
 const COPY_IDLE: Duration = Duration::from_millis(10);
@@ -38,11 +48,69 @@ const COPY_IDLE: Duration = Duration::from_millis(10);
 /// page cache (the window a power loss, not a crash of tessera, could lose).
 pub const COPY_AGE: Duration = Duration::from_millis(100);
 
+/// Where the server's audit records go: records someone waits for to the journal task (while
+/// there is one), the rest to the store's writer.
+#[derive(Clone)]
+pub struct AuditJournal {
+    journal: Option<Arc<Handle>>,
+    store: Store,
+}
+
+impl std::fmt::Debug for AuditJournal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditJournal")
+            .field("journal", &self.journal.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditJournal {
+    /// Open the journal under `dir`, copy what an earlier process left in it (frames not yet in
+    /// the audit table) through `archive` durably, and start the copier and the journal task.
+    /// Without a runtime to run the task, when another process owns the journal, or when it
+    /// cannot be used, every record goes to `store`'s writer.
+    pub fn start(
+        dir: &Path,
+        archive: Box<dyn FrameArchive>,
+        audit_sync: AuditSync,
+        store: Store,
+    ) -> Result<AuditJournal, crate::BoxError> {
+        let journal = start(dir, archive, audit_sync, store.clone())?.map(Arc::new);
+        Ok(AuditJournal { journal, store })
+    }
+
+    /// Whether records someone waits for go to the journal.
+    pub fn has_journal(&self) -> bool {
+        self.journal.is_some()
+    }
+}
+
+impl crate::audit::AuditSink for AuditJournal {
+    async fn append(&self, time_ms: i64, line: String, wait: bool) -> bool {
+        if !wait {
+            return self.store.append_waiting(time_ms, &line, None);
+        }
+        let (done, committed) = tokio::sync::oneshot::channel();
+        // Records someone waits for go to the journal task while there is one; given back when
+        // the task is gone, the writer commits them.
+        let given_back = match &self.journal {
+            Some(j) => j.0.push(time_ms, &line, done).err(),
+            None => Some(done),
+        };
+        if let Some(done) = given_back
+            && !self.store.append_waiting(time_ms, &line, Some(done))
+        {
+            return false;
+        }
+        committed.await.unwrap_or(false)
+    }
+}
+
 /// Where requests queue records for the journal task.
 pub(super) struct Queue {
     buf: Mutex<Queued>,
     notify: Notify,
-    /// Set when the last `Store` handle is dropped: the task writes what is queued and stops.
+    /// Set when the last `AuditJournal` is dropped: the task writes what is queued and stops.
     closed: AtomicBool,
 }
 
@@ -86,7 +154,7 @@ impl Queue {
     }
 }
 
-/// Held by every `Store` clone; the last one dropped stops the task.
+/// Held by every `AuditJournal` clone; the last one dropped stops the task.
 pub(super) struct Handle(pub(super) Arc<Queue>);
 
 impl Drop for Handle {
@@ -96,27 +164,22 @@ impl Drop for Handle {
     }
 }
 
-/// Open the journal under `dir`, copy what an earlier process left in it (frames not yet in
-/// the audit table) into SQLite durably, and start the copier and the journal task. `None`
-/// when there is no runtime to run the task, another process owns the journal, or it cannot be
-/// used: then audit records are committed to SQLite directly.
-pub(super) fn start(
+/// Open the journal, recover, start the copier and the task. `None` when there is no runtime to
+/// run the task, another process owns the journal, or it cannot be used.
+fn start(
     dir: &Path,
-    conn: &mut Connection,
-    db: &Path,
-    busy_timeout: Duration,
+    mut archive: Box<dyn FrameArchive>,
     audit_sync: AuditSync,
-    writer: std::sync::mpsc::Sender<Msg>,
-    fallback: Arc<Mutex<AuditBuf>>,
+    writer: Store,
 ) -> Result<Option<Handle>, crate::BoxError> {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return Ok(None);
     };
     let sync = audit_sync == AuditSync::Batch;
-    let Some(journal) = open_journal(dir, conn, sync) else {
+    let Some(journal) = open_journal(dir, archive.as_mut(), sync) else {
         return Ok(None);
     };
-    let copier = Copier::spawn(db, busy_timeout, journal.lock())?;
+    let copier = Copier::spawn(archive, journal.lock())?;
     let queue = Arc::new(Queue {
         buf: Mutex::new(Queued::default()),
         notify: Notify::new(),
@@ -131,7 +194,6 @@ pub(super) fn start(
         pending_since: None,
         last_append: Instant::now(),
         writer,
-        fallback,
     };
     runtime.spawn(task.run());
     Ok(Some(Handle(queue)))
@@ -149,10 +211,8 @@ struct Task {
     /// When the first of them was written.
     pending_since: Option<Instant>,
     last_append: Instant,
-    /// The store's writer and its audit buffer: where a batch goes when the journal cannot
-    /// take it.
-    writer: std::sync::mpsc::Sender<Msg>,
-    fallback: Arc<Mutex<AuditBuf>>,
+    /// The store's writer: where a batch goes when the journal cannot take it.
+    writer: Store,
 }
 
 impl Task {
@@ -208,7 +268,7 @@ impl Task {
                 Ok(done) => done,
                 Err(e) => {
                     // The batch's waiters were dropped with it: they hear "not committed".
-                    tracing::error!(error = %e, "store: audit journal write died; using SQLite");
+                    tracing::error!(error = %e, "store: audit journal write died; using the writer");
                     return;
                 }
             }
@@ -239,7 +299,7 @@ impl Task {
                     // The copier is behind (or the batch is huge).
                     journal::AppendError::Full => self.hand_to_copier(),
                     journal::AppendError::Io(e) => {
-                        tracing::error!(error = %e, "store: audit journal write failed; using SQLite");
+                        tracing::error!(error = %e, "store: audit journal write failed; using the writer");
                     }
                 }
                 self.to_writer(records);
@@ -247,15 +307,10 @@ impl Task {
         }
     }
 
-    /// The writer commits these records to SQLite (synced) and answers their waiters; dropped
-    /// waiters hear "not committed".
+    /// The writer commits these records (synced) and answers their waiters; dropped waiters
+    /// hear "not committed".
     fn to_writer(&self, records: AuditBuf) {
-        let Ok(mut buf) = self.fallback.lock() else {
-            return;
-        };
-        buf.absorb(records);
-        drop(buf);
-        let _ = self.writer.send(Msg::AuditPending);
+        self.writer.append_audit_batch(records);
     }
 
     /// Send the frames written since the last hand-over to the copier.
@@ -287,31 +342,10 @@ impl Drop for Task {
     }
 }
 
-/// Copy the journal's frames `frames` into the audit table inside `tx`.
-fn copy_frames(tx: &Transaction<'_>, frames: &[journal::Frame]) -> rusqlite::Result<()> {
-    let Some(last) = frames.last() else {
-        return Ok(());
-    };
-    let mut st =
-        tx.prepare_cached("INSERT INTO audit (time, records, journal_seq) VALUES (?1, ?2, ?3)")?;
-    for f in frames {
-        st.execute(rusqlite::params![
-            f.time_ms,
-            f.records,
-            i64::try_from(f.seq).unwrap_or(i64::MAX)
-        ])?;
-    }
-    tx.execute(
-        "UPDATE audit_journal SET last_seq = ?1 WHERE id = 1",
-        [i64::try_from(last.seq).unwrap_or(i64::MAX)],
-    )?;
-    Ok(())
-}
-
-/// Open the journal under `dir` and copy the frames SQLite does not have yet. `None` when
+/// Open the journal under `dir` and copy the frames the archive does not have yet. `None` when
 /// another process owns the journal or it cannot be used.
-fn open_journal(dir: &Path, conn: &mut Connection, sync: bool) -> Option<Journal> {
-    let path = dir.join(super::JOURNAL_FILE);
+fn open_journal(dir: &Path, archive: &mut dyn FrameArchive, sync: bool) -> Option<Journal> {
+    let path = dir.join(JOURNAL_FILE);
     let (mut j, frames) = match Journal::open(&path, sync) {
         Ok(Some(opened)) => opened,
         Ok(None) => return None,
@@ -320,15 +354,13 @@ fn open_journal(dir: &Path, conn: &mut Connection, sync: bool) -> Option<Journal
             return None;
         }
     };
-    let recovered = (|| -> rusqlite::Result<usize> {
-        let last = super::journal_last_seq(conn)?;
+    let recovered = (|| -> Result<usize, StoreError> {
+        let last = archive.last_copied()?;
         j.continue_after(last);
         let fresh: Vec<_> = frames.into_iter().filter(|f| f.seq > last).collect();
         if let Some(f) = fresh.last() {
             j.continue_after(f.seq);
-            let tx = conn.transaction()?;
-            copy_frames(&tx, &fresh)?;
-            tx.commit()?;
+            archive.copy(&fresh)?;
         }
         Ok(fresh.len())
     })();
@@ -348,8 +380,8 @@ fn open_journal(dir: &Path, conn: &mut Connection, sync: bool) -> Option<Journal
     Some(j)
 }
 
-/// The thread that copies journal frames into the audit table, on a connection of its own, so
-/// no request ever waits for a large transaction. `copied` is the newest frame durably in
+/// The thread that copies journal frames into the audit table, through an archive of its own
+/// (a connection), so no request ever waits for a large transaction. `copied` is the newest frame durably in
 /// SQLite: the journal may write over it and everything older. Dropping the copier lets the
 /// thread copy what it was handed and stop; it holds a share of the journal's lock until then,
 /// so a new owner of the journal never copies the same frames again.
@@ -360,18 +392,16 @@ struct Copier {
 
 impl Copier {
     fn spawn(
-        db: &Path,
-        busy_timeout: Duration,
+        mut archive: Box<dyn FrameArchive>,
         lock: Arc<std::fs::File>,
     ) -> Result<Copier, crate::BoxError> {
-        let conn = open_connection(db, busy_timeout)?;
-        let copied = Arc::new(AtomicU64::new(super::journal_last_seq(&conn)?));
+        let copied = Arc::new(AtomicU64::new(archive.last_copied()?));
         let (tx, rx) = std::sync::mpsc::channel::<Vec<journal::Frame>>();
         let shared = copied.clone();
         std::thread::Builder::new()
             .name("tessera-audit-copier".into())
             .spawn(move || {
-                copier_loop(conn, rx, &shared);
+                copier_loop(archive, rx, &shared);
                 drop(lock);
             })?;
         Ok(Copier { tx, copied })
@@ -379,7 +409,7 @@ impl Copier {
 }
 
 fn copier_loop(
-    mut conn: Connection,
+    mut archive: Box<dyn FrameArchive>,
     rx: std::sync::mpsc::Receiver<Vec<journal::Frame>>,
     copied: &AtomicU64,
 ) {
@@ -388,14 +418,10 @@ fn copier_loop(
         while let Ok(more) = rx.try_recv() {
             frames.extend(more);
         }
-        // synchronous=FULL: durable before the journal may write over these frames. On failure
-        // try again a second later; until then the journal fills and batches go to the writer.
+        // Durable before the journal may write over these frames. On failure try again a second
+        // later; until then the journal fills and batches go to the writer.
         loop {
-            let done = conn.transaction().and_then(|tx| {
-                copy_frames(&tx, &frames)?;
-                tx.commit()
-            });
-            match done {
+            match archive.copy(&frames) {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::error!(error = %e, "store: copying the audit journal failed; retrying");
@@ -412,27 +438,34 @@ fn copier_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::AuditSink as _;
     use crate::credentials::keyring::Keyring;
     use crate::keys::SharedKeyring;
-    use crate::store::Store;
+    use crate::store::backend::AuditRead as _;
+    use crate::store::sqlite::SqliteAuditRead;
 
     fn keyring() -> Arc<SharedKeyring> {
         SharedKeyring::new(Keyring::generate(chrono::Utc::now()).unwrap(), None)
     }
 
+    fn open(dir: &Path, sync: AuditSync) -> AuditJournal {
+        let (_, audit) =
+            crate::store::open_local(dir, keyring(), crate::store::DEFAULT_BUSY_TIMEOUT, sync)
+                .unwrap();
+        audit
+    }
+
     /// Every record line in the audit table, with the journal frame its row came from.
-    fn rows(dir: &Path) -> Vec<(Option<i64>, String)> {
-        let conn = Connection::open(dir.join("tessera.db")).unwrap();
-        let mut st = conn
-            .prepare("SELECT journal_seq, records FROM audit ORDER BY rowid")
-            .unwrap();
-        st.query_map([], |r| Ok((r.get(0)?, r.get::<_, String>(1)?)))
+    fn rows(dir: &Path) -> Vec<(Option<u64>, String)> {
+        SqliteAuditRead::open(dir)
             .unwrap()
-            .map(Result::unwrap)
-            .flat_map(|(seq, records)| {
-                records
+            .since(0, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .flat_map(|row| {
+                row.records
                     .lines()
-                    .map(|l| (seq, l.to_owned()))
+                    .map(|l| (row.journal_seq, l.to_owned()))
                     .collect::<Vec<_>>()
             })
             .collect()
@@ -458,27 +491,18 @@ mod tests {
 
     async fn share_frames_and_reopen(sync: AuditSync) {
         let dir = tempfile::tempdir().unwrap();
-        let open = || {
-            Store::open_with(
-                dir.path(),
-                keyring(),
-                crate::store::DEFAULT_BUSY_TIMEOUT,
-                sync,
-            )
-            .unwrap()
-        };
-        let store = open();
-        assert!(store.journal.is_some());
+        let audit = open(dir.path(), sync);
+        assert!(audit.has_journal());
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..200 {
-            let s = store.clone();
-            tasks.spawn(async move { s.append_audit(i, format!("{{\"n\":{i}}}"), true).await });
+            let s = audit.clone();
+            tasks.spawn(async move { s.append(i, format!("{{\"n\":{i}}}"), true).await });
         }
         while let Some(ok) = tasks.join_next().await {
             assert!(ok.unwrap(), "a waited record was not committed");
         }
         // Answered means in the journal (before any copy).
-        let frames = journal::read(&dir.path().join(super::super::JOURNAL_FILE));
+        let frames = journal::read(&dir.path().join(JOURNAL_FILE));
         let in_journal: usize = frames.iter().map(|f| f.records.lines().count()).sum();
         assert_eq!(in_journal, 200);
         assert!(
@@ -487,9 +511,9 @@ mod tests {
             frames.len()
         );
 
-        // Drop and reopen at once: the old copier finishes, the new store copies nothing twice.
-        drop(store);
-        let store = open();
+        // Drop and reopen at once: the old copier finishes, the new one copies nothing twice.
+        drop(audit);
+        let audit = open(dir.path(), sync);
         until("all records copied", || rows(dir.path()).len() >= 200).await;
         tokio::time::sleep(COPY_AGE * 2).await;
         let mut seen: Vec<String> = rows(dir.path()).into_iter().map(|(_, l)| l).collect();
@@ -497,11 +521,11 @@ mod tests {
         seen.dedup();
         assert_eq!(seen.len(), 200);
         assert_eq!(rows(dir.path()).len(), 200, "a record was copied twice");
-        drop(store);
+        drop(audit);
     }
 
     #[test]
-    fn a_store_outliving_its_runtime_commits_waited_records_through_the_writer() {
+    fn a_sink_outliving_its_runtime_commits_waited_records_through_the_writer() {
         let dir = tempfile::tempdir().unwrap();
         let runtime = || {
             tokio::runtime::Builder::new_current_thread()
@@ -510,14 +534,14 @@ mod tests {
                 .unwrap()
         };
         let first = runtime();
-        let store = first.block_on(async { Store::open(dir.path(), keyring()).unwrap() });
-        assert!(store.journal.is_some());
+        let audit = first.block_on(async { open(dir.path(), AuditSync::Copy) });
+        assert!(audit.has_journal());
         // The journal task goes with its runtime.
         drop(first);
         let committed = runtime().block_on(async {
             tokio::time::timeout(
                 Duration::from_secs(10),
-                store.append_audit(1, "{\"n\":1}".into(), true),
+                audit.append(1, "{\"n\":1}".into(), true),
             )
             .await
         });
@@ -534,13 +558,13 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_batch_the_journal_cannot_take_is_committed_to_sqlite() {
+    async fn a_batch_the_journal_cannot_take_is_committed_by_the_writer() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), keyring()).unwrap();
+        let audit = open(dir.path(), AuditSync::Copy);
         // Larger than the whole ring.
         let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(journal::CAPACITY));
-        assert!(store.append_audit(1, huge.clone(), true).await);
-        assert!(store.append_audit(2, "{\"n\":2}".into(), true).await);
+        assert!(audit.append(1, huge.clone(), true).await);
+        assert!(audit.append(2, "{\"n\":2}".into(), true).await);
         // The huge one went to SQLite through the writer (no frame), before its caller heard.
         let now = rows(dir.path());
         assert!(now.iter().any(|(seq, l)| seq.is_none() && *l == huge));

@@ -1,0 +1,204 @@
+//! The interface between the store and where its data lives.
+//!
+//! [`Store`](super::Store) owns what every backend shares: the in-memory [`Snapshot`] that
+//! requests read, the writer thread that batches jobs into one transaction (group commit), the
+//! typed [`Change`]s, sealing secrets and compiling policies. A [`Backend`] keeps rows and applies
+//! changes inside transactions, checking there whatever must hold at commit time (existence,
+//! uniqueness, the limits it is handed). [`SqliteBackend`](super::sqlite::SqliteBackend) is
+//! today's. A second backend implements these traits and joins the contract tests
+//! (`store::tests`) with one line.
+//!
+//! A backend is driven by one writer thread, so its methods take `&mut self` and it need only be
+//! `Send`; a backend shared by several processes (or servers) must still make every check-then-
+//! write atomic on its own side, as [`Change::UseMfaStep`] spells out.
+//!
+//! [`Snapshot`]: super::Snapshot
+
+use chrono::{DateTime, Utc};
+
+use super::audit_journal::journal::Frame;
+use super::change::{Applied, Change, OwnerId};
+use super::error::StoreError;
+use super::model::{Account, Group, User};
+use super::policies::PolicyVersionRec;
+use crate::credentials::Keyring;
+
+pub trait Backend: Send {
+    /// Every row, as stored: secrets still sealed, documents not yet compiled.
+    fn load(&mut self) -> Result<Tables, StoreError>;
+
+    /// Whether someone else (another process) has committed since the last call. Cheap: the
+    /// writer asks often.
+    fn changed_elsewhere(&mut self) -> bool;
+
+    /// One transaction: each job's changes in order, all or nothing per job (a failing job
+    /// leaves no trace, the others commit), then `audit` appended as one row. With `durable`,
+    /// the commit is on stable storage before this returns.
+    fn commit(&mut self, batch: Batch<'_>) -> Outcome;
+
+    /// Where the audit journal's copier writes frames: a connection of its own.
+    fn frame_archive(&self) -> Result<Box<dyn FrameArchive>, StoreError>;
+}
+
+/// What the writer hands the backend for one transaction.
+#[derive(Debug)]
+pub struct Batch<'a> {
+    /// Each job's changes.
+    pub jobs: Vec<&'a [Change]>,
+    /// Audit records as one row: earliest record time (ms since epoch), JSON lines.
+    pub audit: Option<(i64, &'a str)>,
+    /// Durable before `commit` returns (someone waits for it).
+    pub durable: bool,
+    /// Seals secrets the changes store.
+    pub keyring: &'a Keyring,
+}
+
+/// How a [`Batch`] went.
+#[derive(Debug)]
+pub struct Outcome {
+    /// One per job, in order. `Ok` only if the transaction committed (durably, when asked).
+    pub results: Vec<Result<Vec<Applied>, StoreError>>,
+    /// The audit row was written (it is committed only if `committed`).
+    pub audit_written: bool,
+    pub committed: bool,
+}
+
+/// The audit table, as the journal's copier sees it.
+pub trait FrameArchive: Send {
+    /// The newest journal frame already copied (0: none).
+    fn last_copied(&mut self) -> Result<u64, StoreError>;
+    /// Copy `frames` (oldest first) and record the last one as copied, in one durable
+    /// transaction.
+    fn copy(&mut self, frames: &[Frame]) -> Result<(), StoreError>;
+}
+
+/// Reading the audit table without taking any writer's lock (`tessera audit tail`).
+pub trait AuditRead: Send {
+    /// The newest rows holding at least `n` records (or all), oldest first, and the newest
+    /// journal frame copied into the table, read consistently.
+    fn newest(&mut self, n: usize) -> Result<(Vec<AuditRow>, u64), StoreError>;
+    /// Up to `limit` rows after row `after`, oldest first.
+    fn since(&mut self, after: i64, limit: usize) -> Result<Vec<AuditRow>, StoreError>;
+}
+
+/// One row of the audit table: the records of one group commit or one journal frame.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub seq: i64,
+    /// The journal frame the row was copied from, if it was.
+    pub journal_seq: Option<u64>,
+    /// JSON lines, newline-separated.
+    pub records: String,
+}
+
+/// Seal a secret for storage under the keyring's current key, bound to its row (`aad`: the key
+/// id or MFA serial). Every backend stores secrets this way; [`Snapshot::build`] opens them.
+///
+/// [`Snapshot::build`]: super::Snapshot::build
+pub fn seal(keyring: &Keyring, plaintext: &[u8], aad: &str) -> Result<Vec<u8>, StoreError> {
+    keyring
+        .seal_blob(plaintext, aad.as_bytes())
+        .map_err(|_| StoreError::internal("keyring: seal failed"))
+}
+
+// --- rows ------------------------------------------------------------------------------------
+
+/// Everything a backend holds, as stored. [`Snapshot::build`](super::Snapshot::build) opens
+/// the secrets and compiles the policies.
+#[derive(Debug, Default)]
+pub struct Tables {
+    pub accounts: Vec<Account>,
+    /// Without tags (`user_tags`).
+    pub users: Vec<User>,
+    pub user_tags: Vec<TagRow>,
+    /// Without members (`group_members`).
+    pub groups: Vec<Group>,
+    /// (group id, user id), in the order they were added.
+    pub group_members: Vec<(String, String)>,
+    pub access_keys: Vec<SealedAccessKey>,
+    pub mfa_devices: Vec<SealedMfaDevice>,
+    pub policies: PolicyTables,
+}
+
+/// Managed and inline policies, attachments and roles.
+#[derive(Debug, Default)]
+pub struct PolicyTables {
+    pub managed_policies: Vec<ManagedPolicyRow>,
+    /// (policy ARN, version), oldest first.
+    pub policy_versions: Vec<(String, PolicyVersionRec)>,
+    pub policy_tags: Vec<TagRow>,
+    /// By name within each owner.
+    pub inline_policies: Vec<InlinePolicyRow>,
+    /// (owner, policy ARN), in the order they were attached.
+    pub attachments: Vec<(OwnerId, String)>,
+    pub roles: Vec<RoleRow>,
+    pub role_tags: Vec<TagRow>,
+}
+
+/// A tag of the entity `owner` (a user id, role id or policy ARN), in the order set.
+#[derive(Debug, Clone)]
+pub struct TagRow {
+    pub owner: String,
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SealedAccessKey {
+    pub id: String,
+    pub account: String,
+    pub user_id: Option<String>,
+    /// Sealed with the keyring, AAD = key id.
+    pub secret_ct: Vec<u8>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SealedMfaDevice {
+    pub serial: String,
+    pub account: String,
+    pub name: String,
+    pub path: String,
+    /// Sealed with the keyring, AAD = serial.
+    pub seed_ct: Vec<u8>,
+    pub user_id: Option<String>,
+    pub enabled_at: Option<DateTime<Utc>>,
+    pub last_step: Option<u64>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ManagedPolicyRow {
+    pub arn: String,
+    pub id: String,
+    pub account: String,
+    pub name: String,
+    pub path: String,
+    pub description: Option<String>,
+    pub default_version: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InlinePolicyRow {
+    pub owner: OwnerId,
+    pub name: String,
+    pub document: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleRow {
+    pub id: String,
+    pub account: String,
+    pub name: String,
+    pub path: String,
+    pub description: Option<String>,
+    pub trust_document: String,
+    /// Principal ARN -> unique id, JSON.
+    pub trust_bindings: String,
+    pub max_session: i64,
+    pub boundary: Option<String>,
+    pub created_at: DateTime<Utc>,
+}

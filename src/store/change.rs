@@ -1,0 +1,304 @@
+//! Every change the store can make, as data: handlers build [`Change`]s and
+//! [`Store::apply`](super::Store::apply) runs them in one transaction, all or nothing.
+//!
+//! What must hold when the change commits (the entity still exists, the name is free, the user
+//! is under its quota) is checked by the backend inside that transaction: a handler's snapshot
+//! may be a moment old. Limits are parameters (`max_*`): the numbers are AWS's quotas, owned by
+//! the IAM layer; the store only counts.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::model::{Group, Tags, User};
+use super::policies::{Owner, Role};
+use crate::credentials::{Keyring, Secret};
+
+/// One change to the identity store.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// A new account. `AlreadyExists(Account)`, or `AlreadyExists(AccountAlias)` when another
+    /// account has the alias.
+    CreateAccount {
+        id: String,
+        alias: Option<String>,
+        created_at: DateTime<Utc>,
+    },
+    /// A long-term key for a user or (`user_id` None) the account's root, its secret sealed at
+    /// rest. `LimitExceeded(AccessKey)` when the owner has `max_per_owner` keys already; `None`:
+    /// not counted (a root key the operator chose).
+    CreateAccessKey {
+        id: String,
+        account: String,
+        user_id: Option<String>,
+        secret: Secret,
+        created_at: DateTime<Utc>,
+        max_per_owner: Option<usize>,
+    },
+    /// Activate or deactivate a key of exactly this owner (`NotFound(AccessKey)` otherwise).
+    UpdateAccessKey {
+        account: String,
+        user_id: Option<String>,
+        key_id: String,
+        active: bool,
+    },
+    /// Delete a key of exactly this owner (`NotFound(AccessKey)` otherwise).
+    DeleteAccessKey {
+        account: String,
+        user_id: Option<String>,
+        key_id: String,
+    },
+    /// `LimitExceeded(User)` at `max_per_account` users; `AlreadyExists(User)` when the name
+    /// (case-insensitively) is taken.
+    CreateUser {
+        user: User,
+        max_per_account: usize,
+    },
+    /// Delete a user by name once nothing depends on it: `NotFound(User)`, or a `Conflict`
+    /// naming the first dependency found (keys, MFA devices, groups, inline, attached policies).
+    DeleteUser {
+        account: String,
+        name: String,
+    },
+    /// Set tags on the named user: an existing key (any case) gets the new spelling and value.
+    TagUser {
+        account: String,
+        name: String,
+        tags: Tags,
+    },
+    UntagUser {
+        account: String,
+        name: String,
+        keys: Vec<String>,
+    },
+    SetUserBoundary {
+        user_id: String,
+        boundary: Option<String>,
+    },
+    /// `LimitExceeded(Group)` at `max_per_account` groups; `AlreadyExists(Group)`.
+    CreateGroup {
+        group: Group,
+        max_per_account: usize,
+    },
+    /// `NotFound(Group)`, or a `Conflict` (members, inline, attached policies).
+    DeleteGroup {
+        account: String,
+        name: String,
+    },
+    /// Adding a member twice succeeds. `NotFound(Group)`, `NotFound(User)`, or
+    /// `LimitExceeded(Membership)` when the user is in `max_groups_per_user` groups.
+    AddUserToGroup {
+        account: String,
+        group: String,
+        user: String,
+        max_groups_per_user: usize,
+    },
+    /// `NotFound(Group)`, `NotFound(User)`, or `NotFound(Membership)`.
+    RemoveUserFromGroup {
+        account: String,
+        group: String,
+        user: String,
+    },
+    /// An unassigned virtual MFA device, its seed sealed at rest. `AlreadyExists(MfaDevice)`.
+    CreateVirtualMfa {
+        serial: String,
+        account: String,
+        name: String,
+        path: String,
+        seed: Secret,
+        created_at: DateTime<Utc>,
+    },
+    /// Bind an unassigned device of `account` to a user; `step` (the last code's TOTP step) is
+    /// burned. `NotFound(MfaDevice)`, `Conflict(MfaDeviceInUse)`, or `LimitExceeded(MfaDevice)`
+    /// when the user has `max_per_user` devices.
+    EnableMfa {
+        account: String,
+        user_id: String,
+        serial: String,
+        step: u64,
+        enabled_at: DateTime<Utc>,
+        max_per_user: usize,
+    },
+    /// Unbind the device from this user. `NotFound(MfaDevice)`.
+    DeactivateMfa {
+        user_id: String,
+        serial: String,
+    },
+    /// `NotFound(MfaDevice)`, or `Conflict(MfaDeviceInUse)` while it is assigned.
+    DeleteVirtualMfa {
+        account: String,
+        serial: String,
+    },
+    /// Accept TOTP step `step` of the device enabled for this principal (`user_id` None: the
+    /// root): only if it is after the last accepted step, decided by one conditional update so
+    /// that a code is used once however many writers race. `Conflict(MfaStepUsed)` otherwise.
+    UseMfaStep {
+        account: String,
+        user_id: Option<String>,
+        serial: String,
+        step: u64,
+    },
+    /// A managed policy with its document as version v1. `LimitExceeded(Policy)` at
+    /// `max_per_account`; `AlreadyExists(Policy)`.
+    CreatePolicy {
+        policy: NewPolicy,
+        max_per_account: usize,
+    },
+    /// Add version v<next>; applied as [`Applied::PolicyVersion`]. `NotFound(Policy)`, or
+    /// `LimitExceeded(PolicyVersion)` at `max_versions`.
+    CreatePolicyVersion {
+        arn: String,
+        document: String,
+        set_default: bool,
+        created_at: DateTime<Utc>,
+        max_versions: usize,
+    },
+    /// `NotFound(Policy)` or `NotFound(PolicyVersion)`.
+    SetDefaultPolicyVersion {
+        arn: String,
+        version_id: String,
+        updated_at: DateTime<Utc>,
+    },
+    /// `NotFound(Policy)`, `Conflict(DefaultVersion)`, or `NotFound(PolicyVersion)`.
+    DeletePolicyVersion {
+        arn: String,
+        version_id: String,
+    },
+    /// `NotFound(Policy)`, `Conflict(PolicyInUse)` or `Conflict(PolicyHasVersions)`.
+    DeletePolicy {
+        arn: String,
+    },
+    /// Attaching twice succeeds. `NotFound(Policy)`, or `LimitExceeded(Attachment)` when the
+    /// owner has `max_per_owner` policies attached.
+    AttachPolicy {
+        owner: OwnerId,
+        arn: String,
+        max_per_owner: usize,
+    },
+    /// `NotFound(Attachment)`.
+    DetachPolicy {
+        owner: OwnerId,
+        arn: String,
+    },
+    /// Create or replace an inline policy. `LimitExceeded(InlinePolicy)` when the owner's
+    /// documents would add up to more than `max_total_size` (as `policy_size` counts).
+    PutInlinePolicy {
+        owner: OwnerId,
+        name: String,
+        document: String,
+        max_total_size: usize,
+    },
+    /// `NotFound(InlinePolicy)`.
+    DeleteInlinePolicy {
+        owner: OwnerId,
+        name: String,
+    },
+    /// `AlreadyExists(Role)`. `trust_bindings`: the trust policy's principal ARNs bound to unique
+    /// ids (JSON), saved beside it.
+    CreateRole {
+        role: Role,
+        trust_bindings: String,
+    },
+    /// Change what is `Some`.
+    UpdateRole {
+        role_id: String,
+        description: Option<String>,
+        max_session: Option<i64>,
+    },
+    SetTrustPolicy {
+        role_id: String,
+        document: String,
+        trust_bindings: String,
+    },
+    SetRoleBoundary {
+        role_id: String,
+        boundary: Option<String>,
+    },
+    /// `NotFound(Role)`, or a `Conflict` (inline, attached policies).
+    DeleteRole {
+        account: String,
+        name: String,
+    },
+    TagRole {
+        role_id: String,
+        tags: Tags,
+    },
+    UntagRole {
+        role_id: String,
+        keys: Vec<String>,
+    },
+    /// Re-seal every secret stored at rest (access key secrets, MFA seeds) under `keyring`'s
+    /// current key; applied as [`Applied::Resealed`]. `Internal` if one cannot be opened.
+    ResealSecrets {
+        keyring: Arc<Keyring>,
+    },
+}
+
+impl Change {
+    /// Whether the change shows in the snapshot (which is then rebuilt before the caller hears
+    /// back). Re-sealing changes no plaintext.
+    pub fn touches_snapshot(&self) -> bool {
+        !matches!(self, Change::ResealSecrets { .. })
+    }
+}
+
+/// What an applied change produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Done,
+    /// The id of the version created (`v<n>`).
+    PolicyVersion(String),
+    /// How many secrets were re-sealed.
+    Resealed(usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPolicy {
+    pub arn: String,
+    pub id: String,
+    pub account: String,
+    pub name: String,
+    pub path: String,
+    pub description: Option<String>,
+    pub document: String,
+    pub tags: Tags,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Who an inline policy or attachment belongs to (an owned [`Owner`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnerId {
+    User(String),
+    Group(String),
+    Role(String),
+}
+
+impl OwnerId {
+    pub fn as_owner(&self) -> Owner<'_> {
+        match self {
+            OwnerId::User(id) => Owner::User(id),
+            OwnerId::Group(id) => Owner::Group(id),
+            OwnerId::Role(id) => Owner::Role(id),
+        }
+    }
+
+    /// From the stored kind (`user`, `group`, `role`) and id.
+    pub fn from_kind(kind: &str, id: String) -> Option<OwnerId> {
+        match kind {
+            "user" => Some(OwnerId::User(id)),
+            "group" => Some(OwnerId::Group(id)),
+            "role" => Some(OwnerId::Role(id)),
+            _ => None,
+        }
+    }
+}
+
+impl From<Owner<'_>> for OwnerId {
+    fn from(o: Owner<'_>) -> OwnerId {
+        match o {
+            Owner::User(id) => OwnerId::User(id.to_owned()),
+            Owner::Group(id) => OwnerId::Group(id.to_owned()),
+            Owner::Role(id) => OwnerId::Role(id.to_owned()),
+        }
+    }
+}

@@ -1,0 +1,504 @@
+//! SQL for accounts, users, groups, access keys and MFA devices. Each function runs inside the
+//! writer's transaction and re-checks there what it depends on (the snapshot a handler looked at
+//! may be a moment old); limits are counted here, against the numbers the change carries.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::{at_limit, count, is_unique_violation, tag_rows};
+use crate::credentials::{Keyring, Secret};
+use crate::store::backend::seal;
+use crate::store::error::{Conflict, Entity, StoreError};
+use crate::store::model::{Group, Tags, User, ts};
+use crate::store::policies::Owner;
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+pub(super) fn insert_account(
+    tx: &Transaction<'_>,
+    id: &str,
+    alias: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let exists: Option<String> = tx
+        .query_row("SELECT id FROM accounts WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?;
+    if exists.is_some() {
+        return Err(StoreError::AlreadyExists(Entity::Account));
+    }
+    tx.execute(
+        "INSERT INTO accounts (id, alias, created_at) VALUES (?1, ?2, ?3)",
+        params![id, alias, ts(now)],
+    )
+    .map_err(|e| unique_or(e, Entity::AccountAlias))?;
+    Ok(())
+}
+
+/// A unique-constraint violation is `AlreadyExists(entity)`; anything else is ours.
+fn unique_or(e: rusqlite::Error, entity: Entity) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::AlreadyExists(entity)
+    } else {
+        e.into()
+    }
+}
+
+/// The user id for (account, name), case-insensitively.
+pub(super) fn user_id(tx: &Transaction<'_>, account: &str, name: &str) -> Result<String> {
+    tx.query_row(
+        "SELECT id FROM users WHERE account = ?1 AND name_lc = ?2",
+        params![account, name.to_lowercase()],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or(StoreError::NotFound(Entity::User))
+}
+
+fn group_id(tx: &Transaction<'_>, account: &str, name: &str) -> Result<String> {
+    tx.query_row(
+        "SELECT id FROM groups WHERE account = ?1 AND name_lc = ?2",
+        params![account, name.to_lowercase()],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or(StoreError::NotFound(Entity::Group))
+}
+
+pub(super) fn create_user(tx: &Transaction<'_>, u: &User, max_per_account: usize) -> Result<()> {
+    let n = count(
+        tx,
+        "SELECT COUNT(*) FROM users WHERE account = ?1",
+        [&u.account],
+    )?;
+    if at_limit(n, max_per_account) {
+        return Err(StoreError::LimitExceeded(Entity::User));
+    }
+    tx.execute(
+        "INSERT INTO users (id, account, name, name_lc, path, created_at, boundary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![u.id, u.account, u.name, u.name.to_lowercase(), u.path, ts(u.created_at), u.boundary],
+    )
+    .map_err(|e| unique_or(e, Entity::User))?;
+    upsert_tags(tx, TagTable::User, &u.id, &u.tags)
+}
+
+/// Delete a user once nothing depends on it any more.
+pub(super) fn delete_user(tx: &Transaction<'_>, account: &str, name: &str) -> Result<()> {
+    let id = user_id(tx, account, name)?;
+    let dependents = [
+        (
+            "SELECT COUNT(*) FROM access_keys WHERE user_id = ?1",
+            Conflict::UserHasAccessKeys,
+        ),
+        (
+            "SELECT COUNT(*) FROM mfa_devices WHERE user_id = ?1",
+            Conflict::UserHasMfaDevices,
+        ),
+        (
+            "SELECT COUNT(*) FROM group_members WHERE user_id = ?1",
+            Conflict::UserInGroups,
+        ),
+    ];
+    for (sql, conflict) in dependents {
+        if count(tx, sql, [&id])? > 0 {
+            return Err(StoreError::Conflict(conflict));
+        }
+    }
+    super::policies::check_no_policies(tx, Owner::User(&id))?;
+    tx.execute("DELETE FROM user_tags WHERE user_id = ?1", [&id])?;
+    tx.execute("DELETE FROM users WHERE id = ?1", [&id])?;
+    Ok(())
+}
+
+pub(super) fn set_user_boundary(
+    tx: &Transaction<'_>,
+    user_id: &str,
+    boundary: Option<&str>,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE users SET boundary = ?1 WHERE id = ?2",
+        params![boundary, user_id],
+    )?;
+    Ok(())
+}
+
+// --- tags ------------------------------------------------------------------------------------
+
+/// The tag tables: keys are unique per owner case-insensitively (`key_lc`), case-preserving.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum TagTable {
+    User,
+    Role,
+}
+
+impl TagTable {
+    fn sql(self) -> (&'static str, &'static str) {
+        match self {
+            TagTable::User => ("user_tags", "user_id"),
+            TagTable::Role => ("role_tags", "role_id"),
+        }
+    }
+}
+
+/// Set tags: an existing key (any case) gets the new key spelling and value.
+pub(super) fn upsert_tags(
+    tx: &Transaction<'_>,
+    table: TagTable,
+    owner: &str,
+    tags: &Tags,
+) -> Result<()> {
+    let (t, col) = table.sql();
+    let sql = format!(
+        "INSERT INTO {t} ({col}, key, key_lc, value) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT ({col}, key_lc) DO UPDATE SET key = excluded.key, value = excluded.value"
+    );
+    for (k, v) in tags {
+        tx.execute(&sql, params![owner, k, k.to_lowercase(), v])?;
+    }
+    Ok(())
+}
+
+pub(super) fn delete_tags(
+    tx: &Transaction<'_>,
+    table: TagTable,
+    owner: &str,
+    keys: &[String],
+) -> Result<()> {
+    let (t, col) = table.sql();
+    let sql = format!("DELETE FROM {t} WHERE {col} = ?1 AND key_lc = ?2");
+    for k in keys {
+        tx.execute(&sql, params![owner, k.to_lowercase()])?;
+    }
+    Ok(())
+}
+
+/// Every tag of `table`, in the order set.
+pub(super) fn load_tags(
+    conn: &rusqlite::Connection,
+    table: TagTable,
+) -> Result<Vec<crate::store::backend::TagRow>> {
+    let (t, col) = table.sql();
+    tag_rows(
+        conn,
+        &format!("SELECT {col}, key, value FROM {t} ORDER BY rowid"),
+    )
+}
+
+// --- access keys -----------------------------------------------------------------------------
+
+/// A long-term key for a user (or the root when `user_id` is None), within `max_per_owner`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one row's columns and its limit; a struct would only rename them"
+)]
+pub(super) fn create_access_key(
+    tx: &Transaction<'_>,
+    keyring: &Keyring,
+    id: &str,
+    account: &str,
+    user_id: Option<&str>,
+    secret: &Secret,
+    now: DateTime<Utc>,
+    max_per_owner: Option<usize>,
+) -> Result<()> {
+    if let Some(max) = max_per_owner {
+        let n = match user_id {
+            Some(u) => count(
+                tx,
+                "SELECT COUNT(*) FROM access_keys WHERE user_id = ?1",
+                [u],
+            )?,
+            None => count(
+                tx,
+                "SELECT COUNT(*) FROM access_keys WHERE account = ?1 AND user_id IS NULL",
+                [account],
+            )?,
+        };
+        if at_limit(n, max) {
+            return Err(StoreError::LimitExceeded(Entity::AccessKey));
+        }
+    }
+    let ct = seal(keyring, secret.expose().as_bytes(), id)?;
+    tx.execute(
+        "INSERT INTO access_keys (id, account, user_id, secret_ct, active, created_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)",
+        params![id, account, user_id, ct, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// The key must belong to exactly this user (or root); otherwise it is not found.
+fn owned_key(
+    tx: &Transaction<'_>,
+    account: &str,
+    user_id: Option<&str>,
+    key_id: &str,
+) -> Result<()> {
+    let owner: Option<(String, Option<String>)> = tx
+        .query_row(
+            "SELECT account, user_id FROM access_keys WHERE id = ?1",
+            [key_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match owner {
+        Some((a, u)) if a == account && u.as_deref() == user_id => Ok(()),
+        _ => Err(StoreError::NotFound(Entity::AccessKey)),
+    }
+}
+
+pub(super) fn update_access_key(
+    tx: &Transaction<'_>,
+    account: &str,
+    user_id: Option<&str>,
+    key_id: &str,
+    active: bool,
+) -> Result<()> {
+    owned_key(tx, account, user_id, key_id)?;
+    tx.execute(
+        "UPDATE access_keys SET active = ?1 WHERE id = ?2",
+        params![active, key_id],
+    )?;
+    Ok(())
+}
+
+pub(super) fn delete_access_key(
+    tx: &Transaction<'_>,
+    account: &str,
+    user_id: Option<&str>,
+    key_id: &str,
+) -> Result<()> {
+    owned_key(tx, account, user_id, key_id)?;
+    tx.execute("DELETE FROM access_keys WHERE id = ?1", [key_id])?;
+    Ok(())
+}
+
+// --- groups ----------------------------------------------------------------------------------
+
+pub(super) fn create_group(tx: &Transaction<'_>, g: &Group, max_per_account: usize) -> Result<()> {
+    let n = count(
+        tx,
+        "SELECT COUNT(*) FROM groups WHERE account = ?1",
+        [&g.account],
+    )?;
+    if at_limit(n, max_per_account) {
+        return Err(StoreError::LimitExceeded(Entity::Group));
+    }
+    tx.execute(
+        "INSERT INTO groups (id, account, name, name_lc, path, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![g.id, g.account, g.name, g.name.to_lowercase(), g.path, ts(g.created_at)],
+    )
+    .map_err(|e| unique_or(e, Entity::Group))?;
+    Ok(())
+}
+
+pub(super) fn delete_group(tx: &Transaction<'_>, account: &str, name: &str) -> Result<()> {
+    let gid = group_id(tx, account, name)?;
+    if count(
+        tx,
+        "SELECT COUNT(*) FROM group_members WHERE group_id = ?1",
+        [&gid],
+    )? > 0
+    {
+        return Err(StoreError::Conflict(Conflict::GroupHasMembers));
+    }
+    super::policies::check_no_policies(tx, Owner::Group(&gid))?;
+    tx.execute("DELETE FROM groups WHERE id = ?1", [&gid])?;
+    Ok(())
+}
+
+pub(super) fn add_user_to_group(
+    tx: &Transaction<'_>,
+    account: &str,
+    group: &str,
+    user: &str,
+    max_groups_per_user: usize,
+) -> Result<()> {
+    let gid = group_id(tx, account, group)?;
+    let uid = user_id(tx, account, user)?;
+    let already = count(
+        tx,
+        "SELECT COUNT(*) FROM group_members WHERE group_id = ?1 AND user_id = ?2",
+        params![gid, uid],
+    )? > 0;
+    if already {
+        return Ok(()); // AWS: adding an existing member succeeds
+    }
+    let n = count(
+        tx,
+        "SELECT COUNT(*) FROM group_members WHERE user_id = ?1",
+        [&uid],
+    )?;
+    if at_limit(n, max_groups_per_user) {
+        return Err(StoreError::LimitExceeded(Entity::Membership));
+    }
+    tx.execute(
+        "INSERT INTO group_members (group_id, user_id) VALUES (?1, ?2)",
+        params![gid, uid],
+    )?;
+    Ok(())
+}
+
+pub(super) fn remove_user_from_group(
+    tx: &Transaction<'_>,
+    account: &str,
+    group: &str,
+    user: &str,
+) -> Result<()> {
+    let gid = group_id(tx, account, group)?;
+    let uid = user_id(tx, account, user)?;
+    let n = tx.execute(
+        "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
+        params![gid, uid],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(Entity::Membership));
+    }
+    Ok(())
+}
+
+// --- MFA devices -----------------------------------------------------------------------------
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one row's columns; a struct would only rename them"
+)]
+pub(super) fn create_virtual_mfa(
+    tx: &Transaction<'_>,
+    keyring: &Keyring,
+    serial: &str,
+    account: &str,
+    name: &str,
+    path: &str,
+    seed: &Secret,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let ct = seal(keyring, seed.expose_bytes(), serial)?;
+    tx.execute(
+        "INSERT INTO mfa_devices (serial, account, name, path, seed_ct, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![serial, account, name, path, ct, ts(now)],
+    )
+    .map_err(|e| unique_or(e, Entity::MfaDevice))?;
+    Ok(())
+}
+
+/// Bind an unassigned virtual device to a user; `step` is the last code's TOTP step (burned).
+pub(super) fn enable_mfa(
+    tx: &Transaction<'_>,
+    account: &str,
+    user_id: &str,
+    serial: &str,
+    step: u64,
+    now: DateTime<Utc>,
+    max_per_user: usize,
+) -> Result<()> {
+    let row: Option<(String, Option<String>)> = tx
+        .query_row(
+            "SELECT account, user_id FROM mfa_devices WHERE serial = ?1",
+            [serial],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match row {
+        Some((a, None)) if a == account => {}
+        Some((a, Some(_))) if a == account => {
+            return Err(StoreError::Conflict(Conflict::MfaDeviceInUse));
+        }
+        _ => return Err(StoreError::NotFound(Entity::MfaDevice)),
+    }
+    let n = count(
+        tx,
+        "SELECT COUNT(*) FROM mfa_devices WHERE user_id = ?1",
+        [user_id],
+    )?;
+    if at_limit(n, max_per_user) {
+        return Err(StoreError::LimitExceeded(Entity::MfaDevice));
+    }
+    tx.execute(
+        "UPDATE mfa_devices SET user_id = ?1, enabled_at = ?2, last_step = ?3 WHERE serial = ?4",
+        params![user_id, ts(now), step_value(step), serial],
+    )?;
+    Ok(())
+}
+
+/// A TOTP step as stored (steps are seconds / 30: far below `i64::MAX`).
+fn step_value(step: u64) -> i64 {
+    i64::try_from(step).unwrap_or(i64::MAX)
+}
+
+/// Accept `step` for the device enabled for this principal, only if it is after the last
+/// accepted one. One conditional update decides, so a code is accepted once whatever number of
+/// writers race for it (the row is locked by the update itself, not read first).
+pub(super) fn use_mfa_step(
+    tx: &Transaction<'_>,
+    account: &str,
+    user_id: Option<&str>,
+    serial: &str,
+    step: u64,
+) -> Result<()> {
+    let n = tx.execute(
+        "UPDATE mfa_devices SET last_step = ?1
+         WHERE serial = ?2 AND account = ?3 AND user_id IS ?4 AND enabled_at IS NOT NULL
+           AND (last_step IS NULL OR last_step < ?1)",
+        params![step_value(step), serial, account, user_id],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Conflict(Conflict::MfaStepUsed));
+    }
+    Ok(())
+}
+
+pub(super) fn deactivate_mfa(tx: &Transaction<'_>, user_id: &str, serial: &str) -> Result<()> {
+    let n = tx.execute(
+        "UPDATE mfa_devices SET user_id = NULL, enabled_at = NULL WHERE serial = ?1 AND user_id = ?2",
+        params![serial, user_id],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(Entity::MfaDevice));
+    }
+    Ok(())
+}
+
+pub(super) fn delete_virtual_mfa(tx: &Transaction<'_>, account: &str, serial: &str) -> Result<()> {
+    let row: Option<Option<String>> = tx
+        .query_row(
+            "SELECT user_id FROM mfa_devices WHERE serial = ?1 AND account = ?2",
+            params![serial, account],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match row {
+        None => Err(StoreError::NotFound(Entity::MfaDevice)),
+        Some(Some(_)) => Err(StoreError::Conflict(Conflict::MfaDeviceInUse)),
+        Some(None) => {
+            tx.execute("DELETE FROM mfa_devices WHERE serial = ?1", [serial])?;
+            Ok(())
+        }
+    }
+}
+
+/// Re-seal every secret stored at rest (access key secrets, MFA seeds) under the keyring's
+/// current key, so that none depends on an older generation. Returns how many were re-sealed.
+pub(super) fn reseal_all(tx: &Transaction<'_>, keyring: &Keyring) -> Result<usize> {
+    let mut n = 0;
+    for (table, id_col, ct_col) in [
+        ("access_keys", "id", "secret_ct"),
+        ("mfa_devices", "serial", "seed_ct"),
+    ] {
+        let rows: Vec<(String, Vec<u8>)> = {
+            let mut st = tx.prepare(&format!("SELECT {id_col}, {ct_col} FROM {table}"))?;
+            let it = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            it.collect::<std::result::Result<_, _>>()?
+        };
+        for (id, ct) in rows {
+            let plain = keyring.open_blob(&ct, id.as_bytes()).map_err(|_| {
+                StoreError::internal(format!("{table} {id}: cannot be opened with the keyring"))
+            })?;
+            let resealed = seal(keyring, plain.expose_bytes(), &id)?;
+            tx.execute(
+                &format!("UPDATE {table} SET {ct_col} = ?1 WHERE {id_col} = ?2"),
+                params![resealed, id],
+            )?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}

@@ -1,0 +1,1227 @@
+//! The store's contract, written once against the interface: every case runs against every
+//! backend. A backend joins with one line in the `contract!` invocation below, naming a factory
+//! that opens a backend on a fresh (or, called again with the same path, the same) data place.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone as _, Utc};
+
+use super::{
+    Applied, Backend, Change, Conflict, Entity, Group, NewPolicy, OwnerId, SqliteBackend, Store,
+    StoreError, User,
+};
+use crate::credentials::{Keyring, Secret};
+use crate::keys::SharedKeyring;
+use crate::store::policies::{Owner, Role};
+
+/// Opens a backend over the data at `place` (the same data each time it is given the same
+/// place).
+type Factory = fn(&Path) -> Box<dyn Backend>;
+
+fn open_sqlite(place: &Path) -> Box<dyn Backend> {
+    Box::new(SqliteBackend::open(place, super::DEFAULT_BUSY_TIMEOUT).unwrap())
+}
+
+/// One module per backend, one test per case.
+macro_rules! contract {
+    ($($backend:ident => $factory:path),* $(,)?) => {$(
+        mod $backend {
+            contract!(@cases $factory;
+                users_are_created_found_and_deleted,
+                a_taken_name_already_exists,
+                a_missing_entity_is_not_found,
+                deleting_what_others_depend_on_conflicts,
+                limits_are_counted_inside_the_transaction,
+                access_keys_belong_to_their_owner,
+                tags_merge_by_key_case_insensitively,
+                groups_and_memberships,
+                roles,
+                managed_policies_versions_and_attachments,
+                inline_policies,
+                mfa_enable_and_single_use_steps,
+                concurrent_uses_of_one_step_from_two_writers_one_wins,
+                a_failing_change_leaves_nothing_of_its_apply,
+                jobs_committed_together_fail_alone,
+                changes_survive_a_reopen,
+                secrets_are_resealed_and_still_open,
+            );
+        }
+    )*};
+    (@cases $factory:path; $($case:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            super::$case(&super::Harness::new($factory)).await;
+        }
+    )*};
+}
+
+contract! {
+    sqlite => super::open_sqlite,
+}
+
+// --- harness ---------------------------------------------------------------------------------
+
+const ACCOUNT: &str = "111122223333";
+
+struct Harness {
+    factory: Factory,
+    dir: tempfile::TempDir,
+    keyring: Arc<SharedKeyring>,
+    store: Store,
+}
+
+impl Harness {
+    fn new(factory: Factory) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let keyring = SharedKeyring::new(Keyring::generate(now()).unwrap(), None);
+        let store = Store::start(factory(dir.path()), keyring.clone()).unwrap();
+        Harness {
+            factory,
+            dir,
+            keyring,
+            store,
+        }
+    }
+
+    /// Another store (another writer) over the same data.
+    fn second(&self) -> Store {
+        Store::start((self.factory)(self.dir.path()), self.keyring.clone()).unwrap()
+    }
+
+    async fn apply(&self, change: Change) -> Result<Applied, StoreError> {
+        self.store.apply_one(change).await
+    }
+
+    async fn ok(&self, change: Change) -> Applied {
+        let what = format!("{change:?}");
+        self.apply(change)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e:?}"))
+    }
+
+    async fn account(&self) {
+        self.ok(Change::CreateAccount {
+            id: ACCOUNT.into(),
+            alias: None,
+            created_at: now(),
+        })
+        .await;
+    }
+
+    /// A new user `name` (unique id from the name) of ACCOUNT.
+    async fn user(&self, name: &str) -> User {
+        let u = user(name);
+        self.ok(Change::CreateUser {
+            user: u.clone(),
+            max_per_account: 100,
+        })
+        .await;
+        u
+    }
+
+    async fn group(&self, name: &str) -> Group {
+        let g = Group {
+            id: format!("AGPA{}", name.to_uppercase()),
+            account: ACCOUNT.into(),
+            name: name.into(),
+            path: "/".into(),
+            created_at: now(),
+            members: Vec::new(),
+        };
+        self.ok(Change::CreateGroup {
+            group: g.clone(),
+            max_per_account: 100,
+        })
+        .await;
+        g
+    }
+
+    async fn policy(&self, name: &str) -> String {
+        let arn = format!("arn:aws:iam::{ACCOUNT}:policy/{name}");
+        self.ok(Change::CreatePolicy {
+            policy: NewPolicy {
+                arn: arn.clone(),
+                id: format!("ANPA{}", name.to_uppercase()),
+                account: ACCOUNT.into(),
+                name: name.into(),
+                path: "/".into(),
+                description: None,
+                document: doc("s3:GetObject"),
+                tags: vec![("team".into(), "a".into())],
+                created_at: now(),
+            },
+            max_per_account: 100,
+        })
+        .await;
+        arn
+    }
+
+    async fn key(&self, id: &str, user_id: Option<&str>) {
+        self.ok(Change::CreateAccessKey {
+            id: id.into(),
+            account: ACCOUNT.into(),
+            user_id: user_id.map(str::to_owned),
+            secret: Secret::from(format!("secret-of-{id}")),
+            created_at: now(),
+            max_per_owner: Some(2),
+        })
+        .await;
+    }
+
+    /// A virtual MFA device enabled for `user_id` at step `step`.
+    async fn mfa(&self, serial: &str, user_id: &str, step: u64) {
+        self.ok(Change::CreateVirtualMfa {
+            serial: serial.into(),
+            account: ACCOUNT.into(),
+            name: "phone".into(),
+            path: "/".into(),
+            seed: Secret::from_bytes(vec![7; 20]),
+            created_at: now(),
+        })
+        .await;
+        self.ok(Change::EnableMfa {
+            account: ACCOUNT.into(),
+            user_id: user_id.into(),
+            serial: serial.into(),
+            step,
+            enabled_at: now(),
+            max_per_user: 8,
+        })
+        .await;
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 7, 0, 0).unwrap()
+}
+
+fn user(name: &str) -> User {
+    User {
+        id: format!("AIDA{}", name.to_uppercase()),
+        account: ACCOUNT.into(),
+        name: name.into(),
+        path: "/".into(),
+        created_at: now(),
+        boundary: None,
+        tags: vec![("Team".into(), "blue".into())],
+    }
+}
+
+fn role(name: &str) -> Role {
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    Role {
+        id: format!("AROA{}", name.to_uppercase()),
+        account: ACCOUNT.into(),
+        name: name.into(),
+        path: "/".into(),
+        description: None,
+        trust_document: trust.into(),
+        trust: Arc::new(super::policies::compile_trust(trust, "{}").unwrap()),
+        max_session: 3600,
+        boundary: None,
+        created_at: now(),
+        tags: Vec::new(),
+    }
+}
+
+fn doc(action: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"*"}}]}}"#
+    )
+}
+
+fn err(e: StoreError) -> Result<Applied, StoreError> {
+    Err(e)
+}
+
+// --- cases -----------------------------------------------------------------------------------
+
+async fn users_are_created_found_and_deleted(h: &Harness) {
+    h.account().await;
+    let alice = h.user("alice").await;
+    let view = h.store.view();
+    let found = view.user_by_name(ACCOUNT, "ALICE").unwrap();
+    assert_eq!(found.id, alice.id);
+    assert_eq!(found.tags, alice.tags);
+    assert_eq!(view.users_in(ACCOUNT, None).count(), 1);
+    h.ok(Change::DeleteUser {
+        account: ACCOUNT.into(),
+        name: "Alice".into(),
+    })
+    .await;
+    assert!(h.store.view().user_by_name(ACCOUNT, "alice").is_none());
+}
+
+async fn a_taken_name_already_exists(h: &Harness) {
+    h.account().await;
+    assert_eq!(
+        h.apply(Change::CreateAccount {
+            id: ACCOUNT.into(),
+            alias: None,
+            created_at: now(),
+        })
+        .await,
+        err(StoreError::AlreadyExists(Entity::Account))
+    );
+    h.ok(Change::CreateAccount {
+        id: "222233334444".into(),
+        alias: Some("taken".into()),
+        created_at: now(),
+    })
+    .await;
+    assert_eq!(
+        h.apply(Change::CreateAccount {
+            id: "333344445555".into(),
+            alias: Some("taken".into()),
+            created_at: now(),
+        })
+        .await,
+        err(StoreError::AlreadyExists(Entity::AccountAlias))
+    );
+    h.user("alice").await;
+    let mut again = user("ALICE");
+    again.id = "AIDAOTHER".into();
+    assert_eq!(
+        h.apply(Change::CreateUser {
+            user: again,
+            max_per_account: 100,
+        })
+        .await,
+        err(StoreError::AlreadyExists(Entity::User))
+    );
+    let g = h.group("ops").await;
+    let mut g2 = g.clone();
+    g2.id = "AGPAOTHER".into();
+    assert_eq!(
+        h.apply(Change::CreateGroup {
+            group: g2,
+            max_per_account: 100,
+        })
+        .await,
+        err(StoreError::AlreadyExists(Entity::Group))
+    );
+    h.policy("read").await;
+    assert_eq!(
+        h.apply(Change::CreatePolicy {
+            policy: NewPolicy {
+                arn: format!("arn:aws:iam::{ACCOUNT}:policy/other/READ"),
+                id: "ANPAOTHER".into(),
+                account: ACCOUNT.into(),
+                name: "READ".into(),
+                path: "/other/".into(),
+                description: None,
+                document: doc("s3:*"),
+                tags: Vec::new(),
+                created_at: now(),
+            },
+            max_per_account: 100,
+        })
+        .await,
+        err(StoreError::AlreadyExists(Entity::Policy))
+    );
+}
+
+async fn a_missing_entity_is_not_found(h: &Harness) {
+    h.account().await;
+    let account = || ACCOUNT.to_owned();
+    let cases = [
+        (
+            Change::DeleteUser {
+                account: account(),
+                name: "nobody".into(),
+            },
+            Entity::User,
+        ),
+        (
+            Change::TagUser {
+                account: account(),
+                name: "nobody".into(),
+                tags: vec![("a".into(), "b".into())],
+            },
+            Entity::User,
+        ),
+        (
+            Change::DeleteGroup {
+                account: account(),
+                name: "nogroup".into(),
+            },
+            Entity::Group,
+        ),
+        (
+            Change::DeleteRole {
+                account: account(),
+                name: "norole".into(),
+            },
+            Entity::Role,
+        ),
+        (
+            Change::DeleteAccessKey {
+                account: account(),
+                user_id: None,
+                key_id: "AKIANOSUCHKEY0000000".into(),
+            },
+            Entity::AccessKey,
+        ),
+        (
+            Change::DeletePolicy {
+                arn: "arn:aws:iam::111122223333:policy/none".into(),
+            },
+            Entity::Policy,
+        ),
+        (
+            Change::DeleteVirtualMfa {
+                account: account(),
+                serial: "arn:aws:iam::111122223333:mfa/none".into(),
+            },
+            Entity::MfaDevice,
+        ),
+    ];
+    for (change, entity) in cases {
+        let what = format!("{change:?}");
+        assert_eq!(
+            h.apply(change).await,
+            err(StoreError::NotFound(entity)),
+            "{what}"
+        );
+    }
+}
+
+async fn deleting_what_others_depend_on_conflicts(h: &Harness) {
+    h.account().await;
+    let delete_user = || Change::DeleteUser {
+        account: ACCOUNT.into(),
+        name: "bob".into(),
+    };
+    let bob = h.user("bob").await;
+    // Access keys, then MFA devices, then groups, then inline, then attached policies.
+    h.key("AKIABOBKEY0000000000", Some(&bob.id)).await;
+    assert_eq!(
+        h.apply(delete_user()).await,
+        err(StoreError::Conflict(Conflict::UserHasAccessKeys))
+    );
+    h.ok(Change::DeleteAccessKey {
+        account: ACCOUNT.into(),
+        user_id: Some(bob.id.clone()),
+        key_id: "AKIABOBKEY0000000000".into(),
+    })
+    .await;
+    let serial = format!("arn:aws:iam::{ACCOUNT}:mfa/bob");
+    h.mfa(&serial, &bob.id, 100).await;
+    assert_eq!(
+        h.apply(delete_user()).await,
+        err(StoreError::Conflict(Conflict::UserHasMfaDevices))
+    );
+    assert_eq!(
+        h.apply(Change::DeleteVirtualMfa {
+            account: ACCOUNT.into(),
+            serial: serial.clone(),
+        })
+        .await,
+        err(StoreError::Conflict(Conflict::MfaDeviceInUse))
+    );
+    h.ok(Change::DeactivateMfa {
+        user_id: bob.id.clone(),
+        serial,
+    })
+    .await;
+    h.group("ops").await;
+    let membership = |add: bool| {
+        if add {
+            Change::AddUserToGroup {
+                account: ACCOUNT.into(),
+                group: "ops".into(),
+                user: "bob".into(),
+                max_groups_per_user: 10,
+            }
+        } else {
+            Change::RemoveUserFromGroup {
+                account: ACCOUNT.into(),
+                group: "ops".into(),
+                user: "bob".into(),
+            }
+        }
+    };
+    h.ok(membership(true)).await;
+    assert_eq!(
+        h.apply(delete_user()).await,
+        err(StoreError::Conflict(Conflict::UserInGroups))
+    );
+    assert_eq!(
+        h.apply(Change::DeleteGroup {
+            account: ACCOUNT.into(),
+            name: "ops".into(),
+        })
+        .await,
+        err(StoreError::Conflict(Conflict::GroupHasMembers))
+    );
+    h.ok(membership(false)).await;
+    let owner = OwnerId::User(bob.id.clone());
+    h.ok(Change::PutInlinePolicy {
+        owner: owner.clone(),
+        name: "inline".into(),
+        document: doc("s3:*"),
+        max_total_size: 2048,
+    })
+    .await;
+    assert_eq!(
+        h.apply(delete_user()).await,
+        err(StoreError::Conflict(Conflict::HasInlinePolicies))
+    );
+    h.ok(Change::DeleteInlinePolicy {
+        owner: owner.clone(),
+        name: "inline".into(),
+    })
+    .await;
+    let arn = h.policy("attached").await;
+    h.ok(Change::AttachPolicy {
+        owner: owner.clone(),
+        arn: arn.clone(),
+        max_per_owner: 10,
+    })
+    .await;
+    assert_eq!(
+        h.apply(delete_user()).await,
+        err(StoreError::Conflict(Conflict::HasAttachedPolicies))
+    );
+    assert_eq!(
+        h.apply(Change::DeletePolicy { arn: arn.clone() }).await,
+        err(StoreError::Conflict(Conflict::PolicyInUse))
+    );
+    h.ok(Change::DetachPolicy {
+        owner,
+        arn: arn.clone(),
+    })
+    .await;
+    // A permissions boundary in use counts as an attachment.
+    h.ok(Change::SetUserBoundary {
+        user_id: bob.id.clone(),
+        boundary: Some(arn.clone()),
+    })
+    .await;
+    assert_eq!(
+        h.store.view().policies.managed[&arn].boundary_usage_count,
+        1
+    );
+    assert_eq!(
+        h.apply(Change::DeletePolicy { arn: arn.clone() }).await,
+        err(StoreError::Conflict(Conflict::PolicyInUse))
+    );
+    h.ok(Change::SetUserBoundary {
+        user_id: bob.id.clone(),
+        boundary: None,
+    })
+    .await;
+    h.ok(delete_user()).await;
+    h.ok(Change::DeletePolicy { arn }).await;
+}
+
+async fn limits_are_counted_inside_the_transaction(h: &Harness) {
+    h.account().await;
+    for name in ["u1", "u2"] {
+        h.ok(Change::CreateUser {
+            user: user(name),
+            max_per_account: 2,
+        })
+        .await;
+    }
+    assert_eq!(
+        h.apply(Change::CreateUser {
+            user: user("u3"),
+            max_per_account: 2,
+        })
+        .await,
+        err(StoreError::LimitExceeded(Entity::User))
+    );
+    // Access keys per owner (the root's are counted apart from users').
+    h.key("AKIAU1KEYA0000000000", Some("AIDAU1")).await;
+    h.key("AKIAU1KEYB0000000000", Some("AIDAU1")).await;
+    h.key("AKIAROOTKEY000000000", None).await;
+    assert_eq!(
+        h.apply(Change::CreateAccessKey {
+            id: "AKIAU1KEYC0000000000".into(),
+            account: ACCOUNT.into(),
+            user_id: Some("AIDAU1".into()),
+            secret: Secret::from("s"),
+            created_at: now(),
+            max_per_owner: Some(2),
+        })
+        .await,
+        err(StoreError::LimitExceeded(Entity::AccessKey))
+    );
+    // Groups per user.
+    h.group("g1").await;
+    h.group("g2").await;
+    let join = |group: &str, max: usize| Change::AddUserToGroup {
+        account: ACCOUNT.into(),
+        group: group.into(),
+        user: "u1".into(),
+        max_groups_per_user: max,
+    };
+    h.ok(join("g1", 1)).await;
+    h.ok(join("g1", 1)).await; // already a member: nothing to count
+    assert_eq!(
+        h.apply(join("g2", 1)).await,
+        err(StoreError::LimitExceeded(Entity::Membership))
+    );
+    // Groups per account.
+    assert_eq!(
+        h.apply(Change::CreateGroup {
+            group: Group {
+                id: "AGPAG3".into(),
+                account: ACCOUNT.into(),
+                name: "g3".into(),
+                path: "/".into(),
+                created_at: now(),
+                members: Vec::new(),
+            },
+            max_per_account: 2,
+        })
+        .await,
+        err(StoreError::LimitExceeded(Entity::Group))
+    );
+    // Attached policies per owner, versions per policy, policies per account.
+    let a = h.policy("pa").await;
+    let b = h.policy("pb").await;
+    let attach = |arn: &str| Change::AttachPolicy {
+        owner: OwnerId::User("AIDAU1".into()),
+        arn: arn.into(),
+        max_per_owner: 1,
+    };
+    h.ok(attach(&a)).await;
+    assert_eq!(
+        h.apply(attach(&b)).await,
+        err(StoreError::LimitExceeded(Entity::Attachment))
+    );
+    let version = || Change::CreatePolicyVersion {
+        arn: a.clone(),
+        document: doc("s3:PutObject"),
+        set_default: false,
+        created_at: now(),
+        max_versions: 2,
+    };
+    h.ok(version()).await;
+    assert_eq!(
+        h.apply(version()).await,
+        err(StoreError::LimitExceeded(Entity::PolicyVersion))
+    );
+    assert_eq!(
+        h.apply(Change::CreatePolicy {
+            policy: NewPolicy {
+                arn: format!("arn:aws:iam::{ACCOUNT}:policy/pc"),
+                id: "ANPAPC".into(),
+                account: ACCOUNT.into(),
+                name: "pc".into(),
+                path: "/".into(),
+                description: None,
+                document: doc("s3:*"),
+                tags: Vec::new(),
+                created_at: now(),
+            },
+            max_per_account: 2,
+        })
+        .await,
+        err(StoreError::LimitExceeded(Entity::Policy))
+    );
+    // MFA devices per user.
+    h.mfa(&format!("arn:aws:iam::{ACCOUNT}:mfa/one"), "AIDAU1", 1)
+        .await;
+    h.ok(Change::CreateVirtualMfa {
+        serial: format!("arn:aws:iam::{ACCOUNT}:mfa/two"),
+        account: ACCOUNT.into(),
+        name: "two".into(),
+        path: "/".into(),
+        seed: Secret::from_bytes(vec![1; 20]),
+        created_at: now(),
+    })
+    .await;
+    assert_eq!(
+        h.apply(Change::EnableMfa {
+            account: ACCOUNT.into(),
+            user_id: "AIDAU1".into(),
+            serial: format!("arn:aws:iam::{ACCOUNT}:mfa/two"),
+            step: 1,
+            enabled_at: now(),
+            max_per_user: 1,
+        })
+        .await,
+        err(StoreError::LimitExceeded(Entity::MfaDevice))
+    );
+}
+
+async fn access_keys_belong_to_their_owner(h: &Harness) {
+    h.account().await;
+    let carol = h.user("carol").await;
+    h.key("AKIACAROLKEY00000000", Some(&carol.id)).await;
+    h.key("AKIAROOTKEY000000000", None).await;
+    let view = h.store.view();
+    let k = &view.access_keys["AKIACAROLKEY00000000"];
+    assert_eq!(k.secret.expose(), "secret-of-AKIACAROLKEY00000000");
+    assert!(k.active);
+    assert_eq!(view.keys_of_user(ACCOUNT, Some(&carol.id)).count(), 1);
+    assert_eq!(view.keys_of_user(ACCOUNT, None).count(), 1);
+    // Someone else's key is not found, as if it did not exist.
+    assert_eq!(
+        h.apply(Change::UpdateAccessKey {
+            account: ACCOUNT.into(),
+            user_id: None,
+            key_id: "AKIACAROLKEY00000000".into(),
+            active: false,
+        })
+        .await,
+        err(StoreError::NotFound(Entity::AccessKey))
+    );
+    h.ok(Change::UpdateAccessKey {
+        account: ACCOUNT.into(),
+        user_id: Some(carol.id.clone()),
+        key_id: "AKIACAROLKEY00000000".into(),
+        active: false,
+    })
+    .await;
+    assert!(!h.store.view().access_keys["AKIACAROLKEY00000000"].active);
+    h.ok(Change::DeleteAccessKey {
+        account: ACCOUNT.into(),
+        user_id: Some(carol.id),
+        key_id: "AKIACAROLKEY00000000".into(),
+    })
+    .await;
+    assert!(
+        !h.store
+            .view()
+            .access_keys
+            .contains_key("AKIACAROLKEY00000000")
+    );
+}
+
+async fn tags_merge_by_key_case_insensitively(h: &Harness) {
+    h.account().await;
+    h.user("dave").await;
+    h.ok(Change::TagUser {
+        account: ACCOUNT.into(),
+        name: "DAVE".into(),
+        tags: vec![("TEAM".into(), "red".into()), ("cost".into(), "1".into())],
+    })
+    .await;
+    let tags = |h: &Harness| {
+        h.store
+            .view()
+            .user_by_name(ACCOUNT, "dave")
+            .unwrap()
+            .tags
+            .clone()
+    };
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    assert_eq!(tags(h), pairs(&[("TEAM", "red"), ("cost", "1")]));
+    h.ok(Change::UntagUser {
+        account: ACCOUNT.into(),
+        name: "dave".into(),
+        keys: vec!["team".into()],
+    })
+    .await;
+    assert_eq!(tags(h), pairs(&[("cost", "1")]));
+    let r = role("tagged");
+    h.ok(Change::CreateRole {
+        role: r.clone(),
+        trust_bindings: "{}".into(),
+    })
+    .await;
+    h.ok(Change::TagRole {
+        role_id: r.id.clone(),
+        tags: pairs(&[("a", "1"), ("B", "2")]),
+    })
+    .await;
+    h.ok(Change::UntagRole {
+        role_id: r.id.clone(),
+        keys: vec!["b".into()],
+    })
+    .await;
+    assert_eq!(
+        h.store.view().policies.roles[&r.id].tags,
+        pairs(&[("a", "1")])
+    );
+}
+
+async fn groups_and_memberships(h: &Harness) {
+    h.account().await;
+    let erin = h.user("erin").await;
+    let g = h.group("devs").await;
+    let change = |add: bool, group: &str, user: &str| {
+        let (account, group, user) = (ACCOUNT.to_owned(), group.to_owned(), user.to_owned());
+        if add {
+            Change::AddUserToGroup {
+                account,
+                group,
+                user,
+                max_groups_per_user: 10,
+            }
+        } else {
+            Change::RemoveUserFromGroup {
+                account,
+                group,
+                user,
+            }
+        }
+    };
+    h.ok(change(true, "DEVS", "Erin")).await;
+    h.ok(change(true, "devs", "erin")).await; // twice: still one membership
+    let view = h.store.view();
+    assert_eq!(view.groups[&g.id].members, vec![erin.id.clone()]);
+    assert_eq!(view.groups_of_user(&erin.id).count(), 1);
+    assert_eq!(
+        h.apply(change(true, "nogroup", "erin")).await,
+        err(StoreError::NotFound(Entity::Group))
+    );
+    assert_eq!(
+        h.apply(change(true, "devs", "nobody")).await,
+        err(StoreError::NotFound(Entity::User))
+    );
+    h.ok(change(false, "devs", "erin")).await;
+    assert_eq!(
+        h.apply(change(false, "devs", "erin")).await,
+        err(StoreError::NotFound(Entity::Membership))
+    );
+    h.ok(Change::DeleteGroup {
+        account: ACCOUNT.into(),
+        name: "devs".into(),
+    })
+    .await;
+    assert!(h.store.view().group_by_name(ACCOUNT, "devs").is_none());
+}
+
+async fn roles(h: &Harness) {
+    h.account().await;
+    let r = role("deploy");
+    h.ok(Change::CreateRole {
+        role: r.clone(),
+        trust_bindings: "{}".into(),
+    })
+    .await;
+    let mut again = role("DEPLOY");
+    again.id = "AROAOTHER".into();
+    assert_eq!(
+        h.apply(Change::CreateRole {
+            role: again,
+            trust_bindings: "{}".into(),
+        })
+        .await,
+        err(StoreError::AlreadyExists(Entity::Role))
+    );
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"sts:AssumeRole"}]}"#;
+    let boundary = h.policy("boundary").await;
+    for change in [
+        Change::UpdateRole {
+            role_id: r.id.clone(),
+            description: Some("ships".into()),
+            max_session: Some(7200),
+        },
+        Change::SetTrustPolicy {
+            role_id: r.id.clone(),
+            document: trust.into(),
+            trust_bindings: r#"{"arn:aws:iam::111122223333:user/alice":"AIDAALICE"}"#.into(),
+        },
+        Change::SetRoleBoundary {
+            role_id: r.id.clone(),
+            boundary: Some(boundary.clone()),
+        },
+    ] {
+        h.ok(change).await;
+    }
+    let view = h.store.view();
+    let got = view.policies.role_by_name(ACCOUNT, "Deploy").unwrap();
+    assert_eq!(got.description.as_deref(), Some("ships"));
+    assert_eq!(got.max_session, 7200);
+    assert_eq!(got.trust_document, trust);
+    assert_eq!(
+        got.trust.bound_principal_ids().collect::<Vec<_>>(),
+        [("arn:aws:iam::111122223333:user/alice", "AIDAALICE")]
+    );
+    assert_eq!(got.boundary.as_deref(), Some(boundary.as_str()));
+    let owner = OwnerId::Role(r.id.clone());
+    h.ok(Change::PutInlinePolicy {
+        owner: owner.clone(),
+        name: "p".into(),
+        document: doc("s3:*"),
+        max_total_size: 10_240,
+    })
+    .await;
+    let delete = || Change::DeleteRole {
+        account: ACCOUNT.into(),
+        name: "deploy".into(),
+    };
+    assert_eq!(
+        h.apply(delete()).await,
+        err(StoreError::Conflict(Conflict::HasInlinePolicies))
+    );
+    h.ok(Change::DeleteInlinePolicy {
+        owner,
+        name: "p".into(),
+    })
+    .await;
+    h.ok(delete()).await;
+    assert!(h.store.view().policies.roles.is_empty());
+}
+
+async fn managed_policies_versions_and_attachments(h: &Harness) {
+    h.account().await;
+    let arn = h.policy("reader").await;
+    let version = |set_default: bool| Change::CreatePolicyVersion {
+        arn: arn.clone(),
+        document: doc("s3:ListBucket"),
+        set_default,
+        created_at: now(),
+        max_versions: 5,
+    };
+    assert_eq!(
+        h.ok(version(false)).await,
+        Applied::PolicyVersion("v2".into())
+    );
+    assert_eq!(
+        h.ok(version(true)).await,
+        Applied::PolicyVersion("v3".into())
+    );
+    let view = h.store.view();
+    let m = &view.policies.managed[&arn];
+    assert_eq!(m.default_version, "v3");
+    assert_eq!(m.default_document(), doc("s3:ListBucket"));
+    assert_eq!(m.versions.len(), 3);
+    assert_eq!(m.tags, vec![("team".to_owned(), "a".to_owned())]);
+    let delete_version = |v: &str| Change::DeletePolicyVersion {
+        arn: arn.clone(),
+        version_id: v.into(),
+    };
+    assert_eq!(
+        h.apply(delete_version("v3")).await,
+        err(StoreError::Conflict(Conflict::DefaultVersion))
+    );
+    assert_eq!(
+        h.apply(Change::SetDefaultPolicyVersion {
+            arn: arn.clone(),
+            version_id: "v9".into(),
+            updated_at: now(),
+        })
+        .await,
+        err(StoreError::NotFound(Entity::PolicyVersion))
+    );
+    h.ok(Change::SetDefaultPolicyVersion {
+        arn: arn.clone(),
+        version_id: "v1".into(),
+        updated_at: now(),
+    })
+    .await;
+    assert_eq!(
+        h.apply(Change::DeletePolicy { arn: arn.clone() }).await,
+        err(StoreError::Conflict(Conflict::PolicyHasVersions))
+    );
+    h.ok(delete_version("v2")).await;
+    assert_eq!(
+        h.apply(delete_version("v2")).await,
+        err(StoreError::NotFound(Entity::PolicyVersion))
+    );
+    h.ok(delete_version("v3")).await;
+    // Attachments: twice is once; a missing policy or attachment is not found.
+    let g = h.group("readers").await;
+    let owner = OwnerId::Group(g.id.clone());
+    let attach = |arn: &str| Change::AttachPolicy {
+        owner: owner.clone(),
+        arn: arn.into(),
+        max_per_owner: 10,
+    };
+    h.ok(attach(&arn)).await;
+    h.ok(attach(&arn)).await;
+    let view = h.store.view();
+    assert_eq!(view.policies.managed[&arn].attachment_count, 1);
+    assert_eq!(view.policies.attached_to(Owner::Group(&g.id)).count(), 1);
+    assert_eq!(
+        h.apply(attach("arn:aws:iam::111122223333:policy/none"))
+            .await,
+        err(StoreError::NotFound(Entity::Policy))
+    );
+    let detach = || Change::DetachPolicy {
+        owner: owner.clone(),
+        arn: arn.clone(),
+    };
+    h.ok(detach()).await;
+    assert_eq!(
+        h.apply(detach()).await,
+        err(StoreError::NotFound(Entity::Attachment))
+    );
+    h.ok(Change::DeletePolicy { arn: arn.clone() }).await;
+    assert!(h.store.view().policies.managed.is_empty());
+}
+
+async fn inline_policies(h: &Harness) {
+    h.account().await;
+    let u = h.user("frank").await;
+    let owner = OwnerId::User(u.id.clone());
+    let put = |name: &str, document: String, max: usize| Change::PutInlinePolicy {
+        owner: owner.clone(),
+        name: name.into(),
+        document,
+        max_total_size: max,
+    };
+    let size = crate::policy::policy_size(&doc("s3:GetObject"));
+    h.ok(put("a", doc("s3:GetObject"), 2 * size)).await;
+    // Replacing a policy does not count it twice; a second one passes the aggregate limit.
+    h.ok(put("a", doc("s3:GetObject"), size)).await;
+    assert_eq!(
+        h.apply(put("b", doc("s3:GetObject"), 2 * size - 1)).await,
+        err(StoreError::LimitExceeded(Entity::InlinePolicy))
+    );
+    h.ok(put("b", doc("s3:PutObject"), 3 * size)).await;
+    let view = h.store.view();
+    let names: Vec<&str> = view
+        .policies
+        .inline_of(Owner::User(&u.id))
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+    h.ok(Change::DeleteInlinePolicy {
+        owner: owner.clone(),
+        name: "a".into(),
+    })
+    .await;
+    assert_eq!(
+        h.apply(Change::DeleteInlinePolicy {
+            owner,
+            name: "a".into(),
+        })
+        .await,
+        err(StoreError::NotFound(Entity::InlinePolicy))
+    );
+}
+
+async fn mfa_enable_and_single_use_steps(h: &Harness) {
+    h.account().await;
+    let g = h.user("grace").await;
+    let serial = format!("arn:aws:iam::{ACCOUNT}:mfa/grace");
+    h.mfa(&serial, &g.id, 1000).await;
+    let view = h.store.view();
+    let d = &view.mfa[&serial];
+    assert_eq!(d.user_id.as_deref(), Some(g.id.as_str()));
+    assert!(d.enabled_at.is_some());
+    assert_eq!(d.last_step, Some(1000));
+    assert_eq!(d.seed.expose_bytes(), [7; 20]);
+    // Enabling an assigned device again.
+    assert_eq!(
+        h.apply(Change::EnableMfa {
+            account: ACCOUNT.into(),
+            user_id: g.id.clone(),
+            serial: serial.clone(),
+            step: 1001,
+            enabled_at: now(),
+            max_per_user: 8,
+        })
+        .await,
+        err(StoreError::Conflict(Conflict::MfaDeviceInUse))
+    );
+    let use_step = |step: u64, user_id: Option<&str>| Change::UseMfaStep {
+        account: ACCOUNT.into(),
+        user_id: user_id.map(str::to_owned),
+        serial: serial.clone(),
+        step,
+    };
+    let used = err(StoreError::Conflict(Conflict::MfaStepUsed));
+    // The step burned by enabling, an older one, and another principal's use are refused.
+    assert_eq!(h.apply(use_step(1000, Some(&g.id))).await, used);
+    assert_eq!(h.apply(use_step(999, Some(&g.id))).await, used);
+    assert_eq!(h.apply(use_step(1001, None)).await, used);
+    assert_eq!(h.apply(use_step(1001, Some("AIDAOTHER"))).await, used);
+    h.ok(use_step(1001, Some(&g.id))).await;
+    assert_eq!(h.apply(use_step(1001, Some(&g.id))).await, used);
+    assert_eq!(h.store.view().mfa[&serial].last_step, Some(1001));
+    // A deactivated device accepts no step.
+    h.ok(Change::DeactivateMfa {
+        user_id: g.id.clone(),
+        serial: serial.clone(),
+    })
+    .await;
+    assert_eq!(h.apply(use_step(1005, Some(&g.id))).await, used);
+    h.ok(Change::DeleteVirtualMfa {
+        account: ACCOUNT.into(),
+        serial: serial.clone(),
+    })
+    .await;
+    assert!(h.store.view().mfa.is_empty());
+}
+
+async fn concurrent_uses_of_one_step_from_two_writers_one_wins(h: &Harness) {
+    h.account().await;
+    let u = h.user("heidi").await;
+    let serial = format!("arn:aws:iam::{ACCOUNT}:mfa/heidi");
+    h.mfa(&serial, &u.id, 10).await;
+    // Two stores (two writers, as two servers would be) and several callers on each, all with
+    // the same code: the step is accepted exactly once.
+    let stores = [h.store.clone(), h.second()];
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let store = stores[i % 2].clone();
+        let change = Change::UseMfaStep {
+            account: ACCOUNT.into(),
+            user_id: Some(u.id.clone()),
+            serial: serial.clone(),
+            step: 11,
+        };
+        tasks.spawn(async move { store.apply_one(change).await });
+    }
+    let mut won = 0;
+    while let Some(r) = tasks.join_next().await {
+        match r.unwrap() {
+            Ok(_) => won += 1,
+            Err(e) => assert_eq!(e, StoreError::Conflict(Conflict::MfaStepUsed)),
+        }
+    }
+    assert_eq!(won, 1, "one code, used once");
+}
+
+async fn a_failing_change_leaves_nothing_of_its_apply(h: &Harness) {
+    h.account().await;
+    h.user("ivan").await;
+    // The first change would succeed; the second fails: neither is applied.
+    let r = h
+        .store
+        .apply(vec![
+            Change::CreateUser {
+                user: user("judy"),
+                max_per_account: 100,
+            },
+            Change::TagUser {
+                account: ACCOUNT.into(),
+                name: "ivan".into(),
+                tags: vec![("x".into(), "1".into())],
+            },
+            Change::CreateUser {
+                user: user("IVAN"),
+                max_per_account: 100,
+            },
+        ])
+        .await;
+    assert_eq!(r, Err(StoreError::AlreadyExists(Entity::User)));
+    let view = h.store.view();
+    assert!(view.user_by_name(ACCOUNT, "judy").is_none());
+    assert_eq!(
+        view.user_by_name(ACCOUNT, "ivan").unwrap().tags,
+        user("ivan").tags
+    );
+    // And the store goes on.
+    let done = h
+        .store
+        .apply(vec![
+            Change::CreateUser {
+                user: user("judy"),
+                max_per_account: 100,
+            },
+            Change::UntagUser {
+                account: ACCOUNT.into(),
+                name: "judy".into(),
+                keys: vec!["team".into()],
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(done, [Applied::Done, Applied::Done]);
+    assert!(
+        h.store
+            .view()
+            .user_by_name(ACCOUNT, "judy")
+            .unwrap()
+            .tags
+            .is_empty()
+    );
+}
+
+async fn jobs_committed_together_fail_alone(h: &Harness) {
+    h.account().await;
+    h.user("taken").await;
+    // Many callers at once (committed in a few group transactions): each failing one fails
+    // alone, every other one commits.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let store = h.store.clone();
+        let name = if i % 4 == 0 {
+            "taken".to_owned()
+        } else {
+            format!("u{i}")
+        };
+        tasks.spawn(async move {
+            let mut u = user(&name);
+            u.id = format!("AIDA{i}");
+            store
+                .apply_one(Change::CreateUser {
+                    user: u,
+                    max_per_account: 100,
+                })
+                .await
+        });
+    }
+    let (mut ok, mut taken) = (0, 0);
+    while let Some(r) = tasks.join_next().await {
+        match r.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::AlreadyExists(Entity::User)) => taken += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!((ok, taken), (30, 10));
+    assert_eq!(h.store.view().users_in(ACCOUNT, None).count(), 31);
+}
+
+async fn changes_survive_a_reopen(h: &Harness) {
+    h.account().await;
+    let u = h.user("kim").await;
+    h.key("AKIAKIMKEY0000000000", Some(&u.id)).await;
+    let arn = h.policy("kept").await;
+    h.ok(Change::AttachPolicy {
+        owner: OwnerId::User(u.id.clone()),
+        arn: arn.clone(),
+        max_per_owner: 10,
+    })
+    .await;
+    let serial = format!("arn:aws:iam::{ACCOUNT}:mfa/kim");
+    h.mfa(&serial, &u.id, 5).await;
+    // A new store over the same data (as after a restart) sees everything acknowledged.
+    let reopened = h.second();
+    let view = reopened.view();
+    assert_eq!(view.account(ACCOUNT).unwrap().id, ACCOUNT);
+    assert_eq!(view.user_by_name(ACCOUNT, "kim").unwrap().tags, u.tags);
+    assert_eq!(
+        view.access_keys["AKIAKIMKEY0000000000"].secret.expose(),
+        "secret-of-AKIAKIMKEY0000000000"
+    );
+    assert_eq!(view.policies.managed[&arn].attachment_count, 1);
+    assert_eq!(view.mfa[&serial].last_step, Some(5));
+}
+
+async fn secrets_are_resealed_and_still_open(h: &Harness) {
+    h.account().await;
+    h.key("AKIAROOTKEY000000000", None).await;
+    let u = h.user("lee").await;
+    h.mfa(&format!("arn:aws:iam::{ACCOUNT}:mfa/lee"), &u.id, 1)
+        .await;
+    let shared_now = h.keyring.get();
+    // Re-seal under the current key (as `keys rotate` does before rotating): both secrets.
+    assert_eq!(
+        h.ok(Change::ResealSecrets {
+            keyring: shared_now,
+        })
+        .await,
+        Applied::Resealed(2)
+    );
+    // A store with the same keyring still opens them.
+    let view = h.second().view();
+    assert_eq!(
+        view.access_keys["AKIAROOTKEY000000000"].secret.expose(),
+        "secret-of-AKIAROOTKEY000000000"
+    );
+    assert_eq!(view.mfa.len(), 1);
+    // Secrets sealed under a keyring that does not hold the key cannot be re-sealed.
+    let stranger = Arc::new(Keyring::generate(now()).unwrap());
+    assert!(matches!(
+        h.apply(Change::ResealSecrets { keyring: stranger }).await,
+        Err(StoreError::Internal(_))
+    ));
+}
