@@ -2,8 +2,8 @@
 //! [`Action`] to its handler. For each action: read the typed input from the parameters, call
 //! the handler with the caller the table says it gets, and render the typed output.
 
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::identity::Caller;
 use crate::protocol::input;
 use crate::protocol::output::{Output, render};
 use crate::protocol::params::Params;

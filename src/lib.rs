@@ -1,14 +1,13 @@
 //! tessera: an AWS-compatible Security Token Service and federation broker.
 //!
-//! A request flows one way: [`http`] (parse, bound) -> [`sigv4`] + [`auth`] (who is calling)
+//! A request flows one way: [`http`] (parse, bound) -> [`sigv4`] + [`identity`] (who is calling)
 //! -> [`actions`] (typed dispatch) -> [`sts`] / [`iam`] handlers (business rules) -> [`policy`]
 //! (decision), [`credentials`] (minting), [`store`] (SQLite) -> XML response or AWS error
 //! ([`error`], the one mapping to the wire).
 
 pub mod actions;
 pub mod audit;
-pub mod auth;
-pub mod authz;
+pub mod authorization;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -17,15 +16,13 @@ pub mod error;
 pub mod escape;
 pub mod http;
 pub mod iam;
-pub mod keys;
-pub mod mfa;
+pub mod identity;
 pub mod policy;
 pub mod policy_eval;
 pub mod protocol;
 pub mod request;
 pub mod rfc3339;
 pub mod server;
-pub mod sessions;
 pub mod sigv4;
 pub mod state;
 pub mod store;

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use crate::BoxError;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::credentials::SharedKeyring;
 use crate::credentials::{self, Keyring, Secret};
-use crate::keys::SharedKeyring;
 use crate::state::AppState;
 use crate::store::{self, AuditJournal, Change, Entity, Store, StoreError};
 

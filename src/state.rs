@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::credentials::Keyring;
-use crate::keys::SharedKeyring;
+use crate::credentials::SharedKeyring;
 use crate::protocol::Service;
 use crate::sigv4;
 use crate::store::{AuditJournal, Store};

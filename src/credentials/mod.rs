@@ -24,6 +24,7 @@ mod base32;
 pub mod ids;
 pub mod keyring;
 pub mod secret;
+mod shared_keyring;
 pub mod token;
 pub mod totp;
 
@@ -34,6 +35,7 @@ pub use ids::{
 };
 pub use keyring::{BlobError, KeyId, Keyring, KeyringError};
 pub use secret::Secret;
+pub use shared_keyring::SharedKeyring;
 pub use token::{
     IssuedSession, MintError, SessionClaims, SessionPrincipal, SessionSource, SessionSpec,
     SessionToken, TokenError, issue_session, open, open_for_access_key, open_for_access_key_cached,

@@ -15,8 +15,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, 
 use axum::routing::get;
 
 use crate::audit::AuditSink as _;
-use crate::auth::{self, Caller};
 use crate::error::ApiError;
+use crate::identity::{self, Caller};
 use crate::protocol::Action;
 use crate::protocol::params::{self, Params};
 use crate::protocol::{Service, xml};
@@ -132,7 +132,7 @@ async fn handle(
     let caller = if action.is_unsigned() {
         None
     } else {
-        match auth::authenticate(&state, &raw, service, now).await {
+        match identity::authenticate(&state, &raw, service, now).await {
             Ok((caller, region)) => {
                 info.region = Some(region);
                 Some(caller)

@@ -72,7 +72,7 @@ fn conflict_message(c: Conflict) -> Option<&'static str> {
         }
         Conflict::DefaultVersion => "Cannot delete the default version of a policy.",
         Conflict::MfaDeviceInUse => "MFA Device is still in use.",
-        // Not a delete: the MFA check words it (`crate::mfa`).
+        // Not a delete: the MFA check words it (`crate::sts::mfa`).
         Conflict::MfaStepUsed => return None,
     })
 }

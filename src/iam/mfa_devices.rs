@@ -260,7 +260,7 @@ pub(crate) async fn list_mfa_devices(
     cx.authorize(
         &user
             .as_ref()
-            .map_or_else(|| crate::auth::root_arn(cx.account()), User::arn),
+            .map_or_else(|| crate::identity::root_arn(cx.account()), User::arn),
     )?;
     let view = cx.state.store.view();
     let user_id = user.as_ref().map(|u| u.id.clone());

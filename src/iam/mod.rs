@@ -13,9 +13,9 @@ pub(crate) mod roles;
 pub(crate) mod simulate;
 pub(crate) mod users;
 
-use crate::auth::Principal;
 use crate::credentials::SessionSource;
 use crate::error::{ApiError, ApiResult};
+use crate::identity::Principal;
 use crate::protocol::params::{self, Params, Validator};
 use crate::protocol::xml::Xml;
 use crate::request::Cx;
@@ -108,7 +108,7 @@ impl Cx<'_> {
         if self.caller.is_root() {
             return Ok(());
         }
-        crate::authz::authorize_with_tags(
+        crate::authorization::authorize_with_tags(
             self.state,
             self.caller,
             &action,

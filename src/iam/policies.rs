@@ -637,7 +637,7 @@ pub(crate) async fn put_boundary(
     let t = target(cx, p, kind)?;
     let arn = policy_arn_param(p, "PermissionsBoundary")?;
     authorize_target(cx, &t)?;
-    crate::authz::check_boundary_arn(cx.state, &arn)?;
+    crate::authorization::check_boundary_arn(cx.state, &arn)?;
     let change = match t.kind {
         "user" => Change::SetUserBoundary {
             user_id: t.id,

@@ -160,7 +160,7 @@ pub(crate) async fn create_role(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutp
     let (doc, policy, bindings) = bind_trust(&view, p, "AssumeRolePolicyDocument")?;
     cx.authorize(&cx.arn("role", &path, &name))?;
     if let Some(b) = &boundary {
-        crate::authz::check_boundary_arn(cx.state, b)?;
+        crate::authorization::check_boundary_arn(cx.state, b)?;
     }
     let role = Role {
         id: credentials::new_unique_id(UniqueIdKind::Role)?,

@@ -917,7 +917,7 @@ fn owner_sources(
     out.extend(view.policies.attached_to(owner).map(managed_source));
 }
 
-/// A boundary ARN whose policy is gone allows nothing (as in [`crate::authz`]).
+/// A boundary ARN whose policy is gone allows nothing (as in [`crate::authorization`]).
 fn boundary_source(view: &Snapshot, arn: Option<&String>) -> ApiResult<Option<SourcePolicy>> {
     let Some(arn) = arn else {
         return Ok(None);

@@ -65,7 +65,7 @@ impl Output for UserOutput {
             UserOrRoot::User(u) => write_user(x, u, true),
             UserOrRoot::Root { account, created } => {
                 x.elem("UserId", account)
-                    .elem("Arn", &crate::auth::root_arn(account))
+                    .elem("Arn", &crate::identity::root_arn(account))
                     .time("CreateDate", *created);
             }
         });
@@ -96,7 +96,7 @@ pub(crate) async fn create_user(cx: &Cx<'_>, input: CreateUserInput) -> ApiResul
     let boundary = input.permissions_boundary.map(ArnParam::into_string);
     cx.authorize(&cx.arn("user", &path, &name))?;
     if let Some(b) = &boundary {
-        crate::authz::check_boundary_arn(cx.state, b)?;
+        crate::authorization::check_boundary_arn(cx.state, b)?;
     }
     let user = User {
         id: credentials::new_unique_id(credentials::UniqueIdKind::User)?,
@@ -271,7 +271,7 @@ fn key_owner(cx: &Cx<'_>, user_name: Option<&str>) -> ApiResult<(Option<User>, S
             let arn = user.arn();
             Ok((Some(user), arn))
         }
-        None => Ok((None, crate::auth::root_arn(cx.account()))),
+        None => Ok((None, crate::identity::root_arn(cx.account()))),
     }
 }
 

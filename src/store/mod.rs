@@ -38,7 +38,7 @@ pub use error::{Conflict, Entity, StoreError};
 pub use model::*;
 pub use sqlite::SqliteBackend;
 
-use crate::keys::SharedKeyring;
+use crate::credentials::SharedKeyring;
 use writer::{AuditBuf, Job, Msg, Writer};
 
 /// A handle on the store: cheap to clone, shared by every request.

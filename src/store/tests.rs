@@ -11,8 +11,8 @@ use super::{
     Applied, Backend, Change, Conflict, Entity, Group, NewPolicy, OwnerId, SqliteBackend, Store,
     StoreError, User,
 };
+use crate::credentials::SharedKeyring;
 use crate::credentials::{Keyring, Secret};
-use crate::keys::SharedKeyring;
 use crate::store::policies::{Owner, Role};
 
 /// Opens a backend over the data at `place` (the same data each time it is given the same

@@ -12,7 +12,7 @@ use super::backend::{Backend, Batch};
 use super::change::{Applied, Change};
 use super::error::StoreError;
 use super::model::Snapshot;
-use crate::keys::SharedKeyring;
+use crate::credentials::SharedKeyring;
 
 /// One caller's changes and where its answer goes.
 pub(super) struct Job {

@@ -1,8 +1,10 @@
 //! STS actions. Business rules only: parameters come parsed into typed inputs, the caller
-//! authenticated; the session is minted by [`crate::sessions::mint`], the one path every kind
+//! authenticated; the session is minted by [`mint::mint`], the one path every kind
 //! of session takes. See <https://docs.aws.amazon.com/STS/latest/APIReference/welcome.html>.
 
 mod assume_role;
+mod mfa;
+mod mint;
 mod role_session;
 pub mod session;
 
@@ -11,15 +13,14 @@ pub use role_session::{evaluate_assume, explain_denial, find_role};
 
 use chrono::{DateTime, Utc};
 
-use crate::auth::{Caller, Principal};
 use crate::credentials::{SessionPrincipal, SessionSource, SessionSpec};
 use crate::error::{ApiError, ApiResult};
-use crate::mfa;
+use crate::identity::{Caller, Principal};
 use crate::protocol::input::{Int, MfaCode, input};
 use crate::protocol::output::Output;
 use crate::protocol::xml::Xml;
 use crate::request::Cx;
-use crate::sessions::{self, Issued};
+use mint::Issued;
 
 input! {
     /// `GetCallerIdentity` takes no parameters.
@@ -108,7 +109,7 @@ pub(crate) async fn get_session_token(
     let mut spec = SessionSpec::new(principal, SessionSource::GetSessionToken);
     spec.mfa_authenticated_at = mfa_at;
     let seconds = u32::try_from(seconds).map_err(|_| ApiError::internal())?;
-    let issued = sessions::mint(cx.state, spec, cx.info, seconds)?;
+    let issued = mint::mint(cx.state, spec, cx.info, seconds)?;
     Ok(Credentials(issued))
 }
 

@@ -6,14 +6,14 @@
 //!
 //! See AWS-REFERENCE §4 (session rules, trust-policy evaluation, tags, source identity).
 
-use crate::auth::Caller;
-use crate::authz;
+use super::mint::Issued;
+use crate::authorization;
 use crate::credentials::{SessionPrincipal, SessionSource, SessionSpec};
 use crate::error::{ApiError, ApiResult};
+use crate::identity::Caller;
 use crate::policy::{self, Evaluation, PolicySet, RequestContext, ResourcePolicyRef};
 use crate::protocol::input::MfaCode;
 use crate::request::Cx;
-use crate::sessions::Issued;
 use crate::store::Snapshot;
 use crate::store::policies::Role;
 
@@ -114,7 +114,7 @@ pub(crate) async fn assume(
     // --- authorization through the shared evaluator -------------------------------------------
     let resource_tags = tags.resource_tags(role);
     let build_ctx = |action: &str| -> RequestContext {
-        let mut ctx = authz::context_for(&view, caller, action, role_arn, info)
+        let mut ctx = authorization::context_for(&view, caller, action, role_arn, info)
             .role_session_name(session_name)
             .resource_tags(resource_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         if !tags.request.is_empty() {
@@ -228,7 +228,7 @@ pub fn evaluate_assume(
     role: &Role,
     ctx: &RequestContext,
 ) -> Evaluation {
-    let gathered = authz::gather(view, caller);
+    let gathered = authorization::gather(view, caller);
     let refs = gathered.refs();
     let trust_id = format!("{}/trust", role.arn());
     let set = PolicySet {

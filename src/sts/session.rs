@@ -1,6 +1,7 @@
 //! What every role session shares, whichever `AssumeRole*` made it: duration rules, session
 //! policies and their packed size, session tags (with transitive inheritance), minting.
 
+use super::mint::{self, Issued};
 use crate::credentials::{SessionClaims, SessionSpec};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Policy, PolicyKind, policy_size};
@@ -8,7 +9,6 @@ use crate::protocol::input::{
     ArnParam, Field as _, Input, Reader, SessionPolicyText, TagKey, TagValue,
 };
 use crate::request::RequestInfo;
-use crate::sessions::{self, Issued};
 use crate::state::AppState;
 use crate::store::Snapshot;
 use crate::store::policies::Role;
@@ -252,7 +252,7 @@ pub fn mint_role_session(
     seconds: u32,
     opts: RoleSessionOptions<'_>,
 ) -> ApiResult<Issued> {
-    let issued = sessions::mint(state, spec, info, seconds)?;
+    let issued = mint::mint(state, spec, info, seconds)?;
     info.note(|n| n.source_identity = opts.source_identity.map(str::to_owned));
     Ok(issued)
 }

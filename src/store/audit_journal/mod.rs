@@ -439,8 +439,8 @@ fn copier_loop(
 mod tests {
     use super::*;
     use crate::audit::AuditSink as _;
+    use crate::credentials::SharedKeyring;
     use crate::credentials::keyring::Keyring;
-    use crate::keys::SharedKeyring;
     use crate::store::backend::AuditRead as _;
     use crate::store::sqlite::SqliteAuditRead;
 

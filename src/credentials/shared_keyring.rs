@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
-use crate::credentials::Keyring;
+use super::Keyring;
 
 /// The current keyring, swappable at run time.
 #[derive(Debug)]

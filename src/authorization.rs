@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::auth::{Caller, Principal as CallerPrincipal};
 use crate::credentials::{SessionClaims, SessionPrincipal};
 use crate::error::{ApiError, ApiResult};
+use crate::identity::{Caller, Principal as CallerPrincipal};
 use crate::policy::{
     self, ContextBuilder, Evaluation, Policy, PolicyKind, PolicyRef, PolicySet, Principal,
     RequestContext,
