@@ -9,13 +9,12 @@ use std::hint::black_box;
 
 use chrono::{TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use tessera::credentials::{
-    Keyring, SessionPrincipal, SessionSource, SessionSpec, issue_session, open, seal, totp,
-};
+use tessera::credentials::{Keyring, SessionSource, SessionSpec, issue_session, open, seal, totp};
+use tessera::principal::Principal;
 
 fn spec() -> SessionSpec {
     let mut spec = SessionSpec::new(
-        SessionPrincipal::AssumedRole {
+        Principal::AssumedRole {
             account: "123456789012".into(),
             role_name: "deploy".into(),
             role_id: "AROA3XFRBF535PLBIFPI4".into(),

@@ -14,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use chrono::DateTime;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tessera::policy::{
-    Decision, Policy, PolicyKind, PolicyRef, PolicySet, Principal, RequestContext,
+    Decision, Policy, PolicyKind, PolicyRef, PolicySet, PrincipalView, RequestContext,
     ResourcePolicyRef, evaluate,
 };
 
@@ -63,7 +63,7 @@ fn identity_policy(n: usize) -> Policy {
 fn bench(c: &mut Criterion) {
     // (a) trust policy
     let trust = trust_policy();
-    let gh = Principal::web_identity(
+    let gh = PrincipalView::web_identity(
         "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com",
     );
     let req_a = RequestContext::builder(
@@ -131,7 +131,7 @@ fn bench(c: &mut Criterion) {
         session: Some(&session_refs),
         ..PolicySet::default()
     };
-    let role = Principal::assumed_role(
+    let role = PrincipalView::assumed_role(
         "arn:aws:iam::111122223333:role/app",
         "AROAAPP0000000000001",
         "worker",

@@ -22,7 +22,9 @@ use crate::{iam, sts};
 macro_rules! dispatch_arm {
     // A signed action: the caller was authenticated at the edge.
     (Signed typed $handler:path, $state:expr, $caller:expr, $params:expr, $info:expr) => {{
-        let caller = $caller.ok_or_else(ApiError::missing_authentication_token)?;
+        let caller = $caller
+            .signed()
+            .ok_or_else(ApiError::missing_authentication_token)?;
         let cx = Cx {
             state: $state,
             caller,
@@ -43,7 +45,9 @@ macro_rules! dispatch_arm {
     }};
     // IAM actions not yet moved to typed inputs: the handler reads `Params` itself.
     (Signed legacy $handler:path, $state:expr, $caller:expr, $params:expr, $info:expr) => {{
-        let caller = $caller.ok_or_else(ApiError::missing_authentication_token)?;
+        let caller = $caller
+            .signed()
+            .ok_or_else(ApiError::missing_authentication_token)?;
         let cx = Cx {
             state: $state,
             caller,
@@ -58,7 +62,7 @@ macro_rules! define_dispatch {
         /// Run the action `info.action` and return the whole response document.
         pub(crate) async fn dispatch(
             state: &AppState,
-            caller: Option<&Caller>,
+            caller: &Caller,
             params: &Params,
             info: &RequestInfo,
         ) -> ApiResult<String> {

@@ -1,4 +1,4 @@
-//! Authorization through the shared policy evaluator: turns an authenticated [`Caller`] into
+//! Authorization through the shared policy evaluator: turns an authenticated [`SignedCaller`] into
 //! the evaluator's typed request context and gathers the policies that apply to it (identity
 //! policies of the user and its groups or of the role, permissions boundary, session policies).
 //!
@@ -7,86 +7,45 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::credentials::{SessionClaims, SessionPrincipal};
+use crate::credentials::SessionClaims;
 use crate::error::{ApiError, ApiResult};
-use crate::identity::{Caller, Principal as CallerPrincipal};
+use crate::identity::SignedCaller;
 use crate::policy::{
-    self, ContextBuilder, Evaluation, Policy, PolicyKind, PolicyRef, PolicySet, Principal,
+    self, ContextBuilder, Evaluation, Policy, PolicyKind, PolicyRef, PolicySet, PrincipalView,
     RequestContext,
 };
+use crate::principal::Principal;
 use crate::request::RequestInfo;
 use crate::state::AppState;
 use crate::store::Snapshot;
 use crate::store::policies::Owner;
 
-/// The evaluator's view of the caller.
-pub fn principal_of(caller: &Caller) -> Principal {
-    match &caller.principal {
-        CallerPrincipal::Root { account } => Principal::root(account),
-        CallerPrincipal::User {
-            account,
-            user_id,
-            name,
-            path,
-        } => Principal::user(&format!("arn:aws:iam::{account}:user{path}{name}"), user_id),
-        CallerPrincipal::Session(c) => session_principal(c),
-    }
-}
-
-fn session_principal(c: &SessionClaims) -> Principal {
-    match &c.principal {
-        SessionPrincipal::Root { account } => Principal::root(account),
-        SessionPrincipal::User {
-            account,
-            user_id,
-            user_name,
-            user_path,
-        } => Principal::user(
-            &format!("arn:aws:iam::{account}:user{user_path}{user_name}"),
-            user_id,
-        ),
-        SessionPrincipal::AssumedRole {
-            account,
-            role_name,
-            role_id,
-            role_path,
-            session_name,
-        } => Principal::assumed_role(
-            &format!("arn:aws:iam::{account}:role{role_path}{role_name}"),
-            role_id,
-            session_name,
-        ),
-        SessionPrincipal::FederatedUser { account, name } => {
-            Principal::federated_user(account, name)
-        }
-    }
-}
-
 /// A request context for `caller` doing `action` on `resource`, with every global key the
 /// broker supplies for the caller's kind of credentials.
 pub fn context_for(
     view: &Snapshot,
-    caller: &Caller,
+    caller: &SignedCaller,
     action: &str,
     resource: &str,
     info: &RequestInfo,
 ) -> ContextBuilder {
-    let mut b = RequestContext::builder(principal_of(caller), action, resource)
+    let mut b = RequestContext::builder(PrincipalView::from(caller.principal()), action, resource)
         .current_time(info.now)
         .source_ip(info.source_ip)
         .secure_transport(false);
     if let Some(region) = &info.region {
         b = b.requested_region(region);
     }
-    match &caller.principal {
+    match caller.session() {
         // Long-term credentials: the MFA keys are absent, not false.
-        CallerPrincipal::Root { .. } => {}
-        CallerPrincipal::User { user_id, .. } => {
-            if let Some(u) = view.users.get(user_id) {
+        None => {
+            if let Principal::User { user_id, .. } = caller.principal()
+                && let Some(u) = view.users.get(user_id)
+            {
                 b = b.principal_tags(u.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             }
         }
-        CallerPrincipal::Session(c) => {
+        Some(c) => {
             let age = c
                 .mfa_authenticated_at
                 .map(|t| u64::try_from((info.now - t).num_seconds()).unwrap_or(0));
@@ -113,12 +72,12 @@ pub fn context_for(
 /// compared case-insensitively).
 pub fn principal_tags(view: &Snapshot, c: &SessionClaims) -> Vec<(String, String)> {
     let base: &[(String, String)] = match &c.principal {
-        SessionPrincipal::AssumedRole { role_id, .. } => view
+        Principal::AssumedRole { role_id, .. } => view
             .policies
             .roles
             .get(role_id)
             .map_or(&[], |r| r.tags.as_slice()),
-        SessionPrincipal::User { user_id, .. } => {
+        Principal::User { user_id, .. } => {
             view.users.get(user_id).map_or(&[], |u| u.tags.as_slice())
         }
         _ => &[],
@@ -208,7 +167,7 @@ fn deny_all() -> Arc<Policy> {
 }
 
 /// Identity policies, boundary and session policies that apply to `caller`.
-pub fn gather(view: &Snapshot, caller: &Caller) -> Gathered {
+pub fn gather(view: &Snapshot, caller: &SignedCaller) -> Gathered {
     let mut g = Gathered::default();
     let user = |g: &mut Gathered, user_id: &str| {
         if let Some(u) = view.users.get(user_id) {
@@ -229,25 +188,21 @@ pub fn gather(view: &Snapshot, caller: &Caller) -> Gathered {
             g.boundary = boundary_policy(view, u.boundary.as_ref());
         }
     };
-    match &caller.principal {
-        CallerPrincipal::Root { .. } => {}
-        CallerPrincipal::User { user_id, .. } => user(&mut g, user_id),
-        CallerPrincipal::Session(c) => match &c.principal {
-            SessionPrincipal::Root { .. } | SessionPrincipal::FederatedUser { .. } => {}
-            SessionPrincipal::User { user_id, .. } => user(&mut g, user_id),
-            SessionPrincipal::AssumedRole { role_id, .. } => {
-                if let Some(r) = view.policies.roles.get(role_id) {
-                    owner_policies(
-                        view,
-                        Owner::Role(&r.id),
-                        &format!("role/{}", r.name),
-                        &mut g.identity,
-                    );
-                    g.boundary = boundary_policy(view, r.boundary.as_ref());
-                }
-                g.session = session_policies(view, c);
+    match caller.principal() {
+        Principal::Root { .. } | Principal::FederatedUser { .. } => {}
+        Principal::User { user_id, .. } => user(&mut g, user_id),
+        Principal::AssumedRole { role_id, .. } => {
+            if let Some(r) = view.policies.roles.get(role_id) {
+                owner_policies(
+                    view,
+                    Owner::Role(&r.id),
+                    &format!("role/{}", r.name),
+                    &mut g.identity,
+                );
+                g.boundary = boundary_policy(view, r.boundary.as_ref());
             }
-        },
+            g.session = caller.session().and_then(|c| session_policies(view, c));
+        }
     }
     g
 }
@@ -296,7 +251,11 @@ fn compiled_session_policy(text: &str) -> Arc<Policy> {
 }
 
 /// Evaluate `caller` doing `action` on `resource` with its identity-side policies.
-pub fn evaluate_identity(view: &Snapshot, caller: &Caller, ctx: &RequestContext) -> Evaluation {
+pub fn evaluate_identity(
+    view: &Snapshot,
+    caller: &SignedCaller,
+    ctx: &RequestContext,
+) -> Evaluation {
     let gathered = gather(view, caller);
     let refs = gathered.refs();
     policy::evaluate(ctx, &refs.set())
@@ -305,7 +264,7 @@ pub fn evaluate_identity(view: &Snapshot, caller: &Caller, ctx: &RequestContext)
 /// Authorize an IAM action for a non-root caller; denials name the reason in the log.
 pub fn authorize_iam(
     state: &AppState,
-    caller: &Caller,
+    caller: &SignedCaller,
     action: &str,
     resource: &str,
     info: &RequestInfo,
@@ -316,7 +275,7 @@ pub fn authorize_iam(
 /// As [`authorize_iam`], with the target entity's tags as `iam:ResourceTag/*`.
 pub fn authorize_with_tags(
     state: &AppState,
-    caller: &Caller,
+    caller: &SignedCaller,
     action: &str,
     resource: &str,
     resource_tags: &[(String, String)],

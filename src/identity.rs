@@ -9,79 +9,81 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::credentials::{self, Secret, SessionClaims, SessionPrincipal, TokenError};
+use crate::credentials::{self, Secret, SessionClaims, TokenError};
 use crate::error::{ApiError, ApiResult};
+use crate::principal::Principal;
 use crate::protocol::Service;
 use crate::sigv4::{self, RequestParts};
 use crate::state::AppState;
 use crate::store::Snapshot;
 
-/// The authenticated principal behind a request.
+/// Who sent a request: a caller that signed it, or nobody in particular (the unsigned
+/// federation actions, whose input says who is asking).
 #[derive(Debug, Clone)]
-pub enum Principal {
-    /// An account's root user, by its long-term key.
-    Root { account: String },
-    /// An IAM user, by one of its long-term keys.
-    User {
-        account: String,
-        user_id: String,
-        name: String,
-        path: String,
-    },
+pub enum Caller {
+    Signed(SignedCaller),
+    Anonymous,
+}
+
+impl Caller {
+    /// The signed caller, if the request was signed.
+    pub fn signed(&self) -> Option<&SignedCaller> {
+        match self {
+            Caller::Signed(c) => Some(c),
+            Caller::Anonymous => None,
+        }
+    }
+}
+
+/// A caller that signed its request with an access key.
+#[derive(Debug, Clone)]
+pub struct SignedCaller {
+    pub access_key_id: String,
+    credential: Credential,
+}
+
+/// What the access key was.
+#[derive(Debug, Clone)]
+enum Credential {
+    /// A long-term key of the root or a user.
+    LongTerm(Principal),
     /// Temporary credentials of any kind; everything about them is in the sealed token.
     Session(Arc<SessionClaims>),
 }
 
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub principal: Principal,
-    pub access_key_id: String,
-}
-
-impl Caller {
-    pub fn account(&self) -> &str {
-        match &self.principal {
-            Principal::Root { account } | Principal::User { account, .. } => account,
-            Principal::Session(c) => c.principal.account(),
+impl SignedCaller {
+    /// Who the credentials act as.
+    pub fn principal(&self) -> &Principal {
+        match &self.credential {
+            Credential::LongTerm(p) => p,
+            Credential::Session(c) => &c.principal,
         }
+    }
+
+    /// The session's claims, for temporary credentials.
+    pub fn session(&self) -> Option<&SessionClaims> {
+        match &self.credential {
+            Credential::Session(c) => Some(c),
+            Credential::LongTerm(_) => None,
+        }
+    }
+
+    pub fn account(&self) -> &str {
+        self.principal().account()
     }
 
     /// The caller's ARN as GetCallerIdentity reports it.
     pub fn arn(&self) -> String {
-        match &self.principal {
-            Principal::Root { account } => root_arn(account),
-            Principal::User {
-                account,
-                name,
-                path,
-                ..
-            } => format!("arn:aws:iam::{account}:user{path}{name}"),
-            Principal::Session(c) => c.principal.arn(),
-        }
+        self.principal().arn()
     }
 
     /// `UserId` as GetCallerIdentity reports it.
     pub fn user_id(&self) -> String {
-        match &self.principal {
-            Principal::Root { account } => account.clone(),
-            Principal::User { user_id, .. } => user_id.clone(),
-            Principal::Session(c) => c.principal.user_id(),
-        }
-    }
-
-    pub fn session(&self) -> Option<&SessionClaims> {
-        match &self.principal {
-            Principal::Session(c) => Some(c),
-            _ => None,
-        }
+        self.principal().user_id()
     }
 
     pub fn is_root(&self) -> bool {
-        match &self.principal {
-            Principal::Root { .. } => true,
-            Principal::Session(c) => matches!(c.principal, SessionPrincipal::Root { .. }),
-            Principal::User { .. } => false,
-        }
+        self.principal().is_root()
     }
 }
 
@@ -95,11 +97,11 @@ pub async fn authenticate(
     req: &RequestParts<'_>,
     service: Service,
     now: DateTime<Utc>,
-) -> ApiResult<(Caller, String)> {
+) -> ApiResult<(SignedCaller, String)> {
     let auth = sigv4::parse(req)?.ok_or_else(ApiError::missing_authentication_token)?;
     let akid = auth.access_key_id();
 
-    let (secret, principal): (Secret, Principal) = if akid.starts_with("ASIA") {
+    let (secret, credential): (Secret, Credential) = if akid.starts_with("ASIA") {
         // Session credentials: the token carries the secret, sealed; it must name this key id.
         let token = auth
             .security_token()
@@ -118,7 +120,10 @@ pub async fn authenticate(
             return Err(ApiError::invalid_client_token_id()
                 .with_detail("the session's principal no longer exists"));
         }
-        (claims.secret_access_key.clone(), Principal::Session(claims))
+        (
+            claims.secret_access_key.clone(),
+            Credential::Session(claims),
+        )
     } else {
         let mut view = state.store.view();
         if !view.access_keys.contains_key(akid) {
@@ -146,13 +151,13 @@ pub async fn authenticate(
                 })?;
                 Principal::User {
                     account: u.account.clone(),
+                    user_name: u.name.clone(),
                     user_id: u.id.clone(),
-                    name: u.name.clone(),
-                    path: u.path.clone(),
+                    user_path: u.path.clone(),
                 }
             }
         };
-        (key.secret.clone(), principal)
+        (key.secret.clone(), Credential::LongTerm(principal))
     };
 
     sigv4::verify_cached(
@@ -163,20 +168,20 @@ pub async fn authenticate(
         now,
         &state.signing_keys,
     )?;
-    let caller = Caller {
-        principal,
+    let caller = SignedCaller {
         access_key_id: akid.to_owned(),
+        credential,
     };
     Ok((caller, auth.scope().region().to_owned()))
 }
 
 /// Temporary credentials outlive nothing: once their principal is deleted they stop working.
-fn session_principal_exists(view: &Snapshot, p: &SessionPrincipal) -> bool {
+fn session_principal_exists(view: &Snapshot, p: &Principal) -> bool {
     match p {
-        SessionPrincipal::Root { account } => view.accounts.contains_key(account),
-        SessionPrincipal::User { user_id, .. } => view.users.contains_key(user_id),
+        Principal::Root { account } => view.accounts.contains_key(account),
+        Principal::User { user_id, .. } => view.users.contains_key(user_id),
         // A session whose role is gone is refused (AWS re-evaluates on every use).
-        SessionPrincipal::AssumedRole { role_id, .. } => view.policies.roles.contains_key(role_id),
-        SessionPrincipal::FederatedUser { account, .. } => view.accounts.contains_key(account),
+        Principal::AssumedRole { role_id, .. } => view.policies.roles.contains_key(role_id),
+        Principal::FederatedUser { account, .. } => view.accounts.contains_key(account),
     }
 }

@@ -19,6 +19,7 @@ pub mod iam;
 pub mod identity;
 pub mod policy;
 pub mod policy_eval;
+pub mod principal;
 pub mod protocol;
 pub mod request;
 pub mod rfc3339;

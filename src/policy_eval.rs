@@ -21,7 +21,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::iam::simulate::{ResourceInput, Simulation, SourcePolicy, context_value, decision_name};
-use crate::policy::{ContextValue, Decision, Policy, PolicyKind, Principal};
+use crate::policy::{ContextValue, Decision, Policy, PolicyKind, PrincipalView};
 
 /// Policy documents larger than this are refused before parsing (IAM's largest is 131,072).
 const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -129,7 +129,7 @@ pub fn eval(args: &EvalArgs) -> Result<(Value, bool), String> {
     };
     let principal = match &args.principal_arn {
         Some(arn) => principal_from_arn(arn)?,
-        None => Principal::anonymous(),
+        None => PrincipalView::anonymous(),
     };
     let resource = match &args.resource_policy {
         None => None,
@@ -241,7 +241,7 @@ fn owner_account(o: &str) -> Result<String, String> {
 }
 
 /// The caller an ARN names. Unique ids are unknown offline: `aws:userid` is left to --context.
-fn principal_from_arn(arn: &str) -> Result<Principal, String> {
+fn principal_from_arn(arn: &str) -> Result<PrincipalView, String> {
     let bad = || {
         format!(
             "--principal-arn `{arn}` is not a user, root, role, assumed-role or federated-user ARN"
@@ -257,9 +257,9 @@ fn principal_from_arn(arn: &str) -> Result<Principal, String> {
     let (kind, tail) = rest.split_once('/').unwrap_or((rest, ""));
     let name_ok = !tail.is_empty() && !tail.ends_with('/');
     let mut p = match (*service, kind) {
-        ("iam", "root") if tail.is_empty() => return Ok(Principal::root(acct)),
-        ("iam", "user") if name_ok => Principal::user(arn, ""),
-        ("iam", "role") if name_ok => Principal::assumed_role(arn, "", ""),
+        ("iam", "root") if tail.is_empty() => return Ok(PrincipalView::root(acct)),
+        ("iam", "user") if name_ok => PrincipalView::user(arn, ""),
+        ("iam", "role") if name_ok => PrincipalView::assumed_role(arn, "", ""),
         ("sts", "assumed-role") => {
             let Some((role, session)) = tail
                 .split_once('/')
@@ -267,13 +267,15 @@ fn principal_from_arn(arn: &str) -> Result<Principal, String> {
             else {
                 return Err(bad());
             };
-            Principal::assumed_role(
+            PrincipalView::assumed_role(
                 &format!("arn:{partition}:iam::{acct}:role/{role}"),
                 "",
                 session,
             )
         }
-        ("sts", "federated-user") if name_ok => return Ok(Principal::federated_user(acct, tail)),
+        ("sts", "federated-user") if name_ok => {
+            return Ok(PrincipalView::federated_user(acct, tail));
+        }
         _ => return Err(bad()),
     };
     p.unique_id = None;

@@ -32,7 +32,7 @@ impl RequestInfo {
 
 /// What every handler gets: the state, the caller and the request's facts.
 #[derive(Debug)]
-pub(crate) struct Cx<'a, C = crate::identity::Caller> {
+pub(crate) struct Cx<'a, C = crate::identity::SignedCaller> {
     pub(crate) state: &'a AppState,
     pub(crate) caller: &'a C,
     pub(crate) info: &'a RequestInfo,

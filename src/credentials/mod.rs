@@ -37,9 +37,8 @@ pub use keyring::{BlobError, KeyId, Keyring, KeyringError};
 pub use secret::Secret;
 pub use shared_keyring::SharedKeyring;
 pub use token::{
-    IssuedSession, MintError, SessionClaims, SessionPrincipal, SessionSource, SessionSpec,
-    SessionToken, TokenError, issue_session, open, open_for_access_key, open_for_access_key_cached,
-    seal,
+    IssuedSession, MintError, SessionClaims, SessionSource, SessionSpec, SessionToken, TokenError,
+    issue_session, open, open_for_access_key, open_for_access_key_cached, seal,
 };
 pub use totp::TotpError;
 

@@ -51,6 +51,8 @@ use ring::aead::{Aad, NONCE_LEN, Nonce};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::principal::Principal;
+
 use super::ids::{IdError, new_secret_access_key, new_temporary_access_key_id};
 use super::keyring::{KeyId, Keyring, TAG_LEN};
 use super::secret::WipingBuf;
@@ -113,82 +115,6 @@ impl From<IdError> for MintError {
     }
 }
 
-/// Who the session acts as.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub enum SessionPrincipal {
-    /// AssumeRole / AssumeRoleWithWebIdentity / AssumeRoleWithSAML.
-    AssumedRole {
-        account: String,
-        role_name: String,
-        /// `AROA...`
-        role_id: String,
-        /// Kept for policy evaluation (`aws:PrincipalArn` is the role ARN, with its path).
-        role_path: String,
-        session_name: String,
-    },
-    /// GetSessionToken by an IAM user.
-    User {
-        account: String,
-        user_name: String,
-        /// `AIDA...`
-        user_id: String,
-        user_path: String,
-    },
-    /// GetSessionToken by the account root user.
-    Root { account: String },
-    /// GetFederationToken.
-    FederatedUser { account: String, name: String },
-}
-
-impl SessionPrincipal {
-    pub fn account(&self) -> &str {
-        match self {
-            Self::AssumedRole { account, .. }
-            | Self::User { account, .. }
-            | Self::Root { account }
-            | Self::FederatedUser { account, .. } => account,
-        }
-    }
-
-    /// The caller ARN as GetCallerIdentity reports it (AWS-REFERENCE §4): assumed-role ARNs
-    /// carry no role path.
-    pub fn arn(&self) -> String {
-        match self {
-            Self::AssumedRole {
-                account,
-                role_name,
-                session_name,
-                ..
-            } => format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}"),
-            Self::User {
-                account,
-                user_name,
-                user_path,
-                ..
-            } => format!("arn:aws:iam::{account}:user{user_path}{user_name}"),
-            Self::Root { account } => format!("arn:aws:iam::{account}:root"),
-            Self::FederatedUser { account, name } => {
-                format!("arn:aws:sts::{account}:federated-user/{name}")
-            }
-        }
-    }
-
-    /// `UserId` as GetCallerIdentity reports it (also `aws:userid`).
-    pub fn user_id(&self) -> String {
-        match self {
-            Self::AssumedRole {
-                role_id,
-                session_name,
-                ..
-            } => format!("{role_id}:{session_name}"),
-            Self::User { user_id, .. } => user_id.clone(),
-            Self::Root { account } => account.clone(),
-            Self::FederatedUser { account, name } => format!("{account}:{name}"),
-        }
-    }
-}
-
 /// Which STS action minted the session, with what federation facts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -229,7 +155,7 @@ pub struct SessionClaims {
     #[serde(rename = "exp", with = "chrono::serde::ts_milliseconds")]
     pub expires_at: DateTime<Utc>,
     #[serde(rename = "p")]
-    pub principal: SessionPrincipal,
+    pub principal: Principal,
     #[serde(rename = "src")]
     pub source: SessionSource,
     /// When MFA was verified (`aws:MultiFactorAuthPresent`, `aws:MultiFactorAuthAge`).
@@ -264,7 +190,7 @@ pub struct SessionClaims {
 /// The claims a caller decides; [`issue_session`] adds keys and times.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSpec {
-    pub principal: SessionPrincipal,
+    pub principal: Principal,
     pub source: SessionSource,
     pub mfa_authenticated_at: Option<DateTime<Utc>>,
     pub session_policy: Option<String>,
@@ -278,7 +204,7 @@ pub struct SessionSpec {
 
 impl SessionSpec {
     /// A spec with nothing but the principal and the source.
-    pub fn new(principal: SessionPrincipal, source: SessionSource) -> Self {
+    pub fn new(principal: Principal, source: SessionSource) -> Self {
         Self {
             principal,
             source,
@@ -633,7 +559,7 @@ mod tests {
 
     fn role_spec() -> SessionSpec {
         let mut spec = SessionSpec::new(
-            SessionPrincipal::AssumedRole {
+            Principal::AssumedRole {
                 account: ACCOUNT.into(),
                 role_name: "deploy".into(),
                 role_id: "AROA3XFRBF535PLBIFPI4".into(),
@@ -669,7 +595,7 @@ mod tests {
 
     fn all_specs() -> Vec<SessionSpec> {
         let mut user = SessionSpec::new(
-            SessionPrincipal::User {
+            Principal::User {
                 account: ACCOUNT.into(),
                 user_name: "alice".into(),
                 user_id: "AIDAJQABLZS4A3QDU576Q".into(),
@@ -679,13 +605,13 @@ mod tests {
         );
         user.mfa_authenticated_at = Some(t0());
         let root = SessionSpec::new(
-            SessionPrincipal::Root {
+            Principal::Root {
                 account: ACCOUNT.into(),
             },
             SessionSource::GetSessionToken,
         );
         let fed = SessionSpec::new(
-            SessionPrincipal::FederatedUser {
+            Principal::FederatedUser {
                 account: ACCOUNT.into(),
                 name: "bob".into(),
             },
@@ -826,7 +752,7 @@ mod tests {
             Err(MintError::InvalidDuration)
         );
         let mut spec = role_spec();
-        spec.principal = SessionPrincipal::Root {
+        spec.principal = Principal::Root {
             account: "12345".into(),
         };
         assert_eq!(
@@ -1087,7 +1013,7 @@ mod tests {
         let (token, bytes) = (0..300)
             .find_map(|i| {
                 let mut spec = role_spec();
-                spec.principal = SessionPrincipal::Root {
+                spec.principal = Principal::Root {
                     account: ACCOUNT.into(),
                 };
                 spec.source_identity = Some("x".repeat(2 + i % 3));

@@ -16,7 +16,7 @@ use axum::routing::get;
 
 use crate::audit::AuditSink as _;
 use crate::error::ApiError;
-use crate::identity::{self, Caller};
+use crate::identity::{self, Caller, SignedCaller};
 use crate::protocol::Action;
 use crate::protocol::params::{self, Params};
 use crate::protocol::{Service, xml};
@@ -130,24 +130,24 @@ async fn handle(
     };
 
     let caller = if action.is_unsigned() {
-        None
+        Caller::Anonymous
     } else {
         match identity::authenticate(&state, &raw, service, now).await {
             Ok((caller, region)) => {
                 info.region = Some(region);
-                Some(caller)
+                Caller::Signed(caller)
             }
             Err(e) => {
-                log_error(&e, &info, None);
-                let _ = audit(&state, &info, None, &Err(e.clone())).await;
+                log_error(&e, &info, &Caller::Anonymous);
+                let _ = audit(&state, &info, &Caller::Anonymous, &Err(e.clone())).await;
                 return error_response(&e, service, &request_id);
             }
         }
     };
 
-    let result = crate::actions::dispatch(&state, caller.as_ref(), &params, &info).await;
+    let result = crate::actions::dispatch(&state, &caller, &params, &info).await;
     // Credentials are handed out only once their audit record is committed.
-    let result = match audit(&state, &info, caller.as_ref(), &result).await {
+    let result = match audit(&state, &info, &caller, &result).await {
         Ok(()) => result,
         Err(e) => Err(e),
     };
@@ -157,7 +157,7 @@ async fn handle(
             xml_response(StatusCode::OK, body, &request_id)
         }
         Err(e) => {
-            log_error(&e, &info, caller.as_ref());
+            log_error(&e, &info, &caller);
             error_response(&e, service, &request_id)
         }
     }
@@ -168,7 +168,7 @@ async fn handle(
 async fn audit(
     state: &AppState,
     info: &RequestInfo,
-    caller: Option<&Caller>,
+    caller: &Caller,
     result: &Result<String, ApiError>,
 ) -> Result<(), ApiError> {
     if !info.action.is_audited() {
@@ -190,8 +190,8 @@ async fn audit(
         service: info.action.service().signing_name(),
         action: info.action.name(),
         source_ip: info.source_ip,
-        caller: caller.map(Caller::arn),
-        caller_access_key_id: caller.map(|c| c.access_key_id.as_str()),
+        caller: caller.signed().map(SignedCaller::arn),
+        caller_access_key_id: caller.signed().map(|c| c.access_key_id.as_str()),
         outcome,
         reason,
         notes,
@@ -241,8 +241,8 @@ fn is_form_content_type(h: &HeaderMap) -> bool {
         })
 }
 
-fn log_error(e: &ApiError, info: &RequestInfo, caller: Option<&Caller>) {
-    let who = caller.map(Caller::arn).unwrap_or_default();
+fn log_error(e: &ApiError, info: &RequestInfo, caller: &Caller) {
+    let who = caller.signed().map(SignedCaller::arn).unwrap_or_default();
     if e.status() >= 500 {
         tracing::error!(request_id = %info.request_id, action = info.action.name(), caller = %who, code = e.code.as_str(), detail = e.detail.as_deref().unwrap_or(""), "request failed");
     } else {

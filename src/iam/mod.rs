@@ -15,7 +15,6 @@ pub(crate) mod users;
 
 use crate::credentials::SessionSource;
 use crate::error::{ApiError, ApiResult};
-use crate::identity::Principal;
 use crate::protocol::params::{self, Params, Validator};
 use crate::protocol::xml::Xml;
 use crate::request::Cx;
@@ -128,16 +127,7 @@ impl Cx<'_> {
         if let Some(n) = named {
             return Some(n.to_owned());
         }
-        match &self.caller.principal {
-            Principal::User { name, .. } => Some(name.clone()),
-            Principal::Session(s) => match &s.principal {
-                crate::credentials::SessionPrincipal::User { user_name, .. } => {
-                    Some(user_name.clone())
-                }
-                _ => None,
-            },
-            Principal::Root { .. } => None,
-        }
+        self.caller.principal().user_name().map(str::to_owned)
     }
 }
 

@@ -45,7 +45,7 @@ use super::ActionOutput;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{
     ContextValue, Decision, Effect, Evaluation, Policy, PolicyKind, PolicyRef, PolicySet,
-    PolicyType, Principal, RequestContext, ResourcePolicyRef, evaluate,
+    PolicyType, PrincipalView, RequestContext, ResourcePolicyRef, evaluate,
 };
 use crate::protocol::params::{self, Params, Validator};
 use crate::protocol::xml::Xml;
@@ -331,7 +331,7 @@ impl ResourceInput {
 #[derive(Debug, Clone)]
 pub struct Simulation {
     /// The simulated caller.
-    pub principal: Principal,
+    pub principal: PrincipalView,
     /// Its `aws:PrincipalTag/*`.
     pub principal_tags: Vec<(String, String)>,
     /// Context keys from the request (applied last: they override principal keys).
@@ -724,7 +724,7 @@ fn caller_principal(
     view: &Snapshot,
     account: &str,
     arn: &str,
-) -> ApiResult<(Principal, Vec<(String, String)>)> {
+) -> ApiResult<(PrincipalView, Vec<(String, String)>)> {
     Validator::new()
         .length("CallerArn", arn, 1, 2048)
         .pattern("CallerArn", arn, params::ARN_PATTERN, params::is_arn_char)
@@ -739,9 +739,9 @@ fn caller_principal(
         .user_by_name(acct, name)
         .filter(|u| acct == account && u.arn() == arn)
     {
-        Some(u) => Ok((Principal::user(arn, &u.id), u.tags.clone())),
+        Some(u) => Ok((PrincipalView::user(arn, &u.id), u.tags.clone())),
         None => {
-            let mut p = Principal::user(arn, "");
+            let mut p = PrincipalView::user(arn, "");
             p.unique_id = None;
             Ok((p, Vec::new()))
         }
@@ -819,7 +819,7 @@ pub(crate) fn simulate_custom_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<Actio
     let view = cx.state.store.view();
     let (principal, principal_tags) = match p.get("CallerArn") {
         Some(arn) => caller_principal(&view, cx.account(), arn)?,
-        None => (Principal::anonymous(), Vec::new()),
+        None => (PrincipalView::anonymous(), Vec::new()),
     };
     let resource = resource_input(p, &principal.account)?;
     if resource.is_some() && p.get("CallerArn").is_none() {
@@ -887,7 +887,7 @@ pub(crate) fn simulate_principal_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<Ac
 struct Entity {
     identity: Vec<SourcePolicy>,
     boundary: Option<SourcePolicy>,
-    principal: Principal,
+    principal: PrincipalView,
     tags: Vec<(String, String)>,
     is_user: bool,
 }
@@ -958,7 +958,7 @@ fn gather_entity(view: &Snapshot, account: &str, arn: &str) -> ApiResult<Entity>
             Ok(Entity {
                 identity,
                 boundary: boundary_source(view, u.boundary.as_ref())?,
-                principal: Principal::user(arn, &u.id),
+                principal: PrincipalView::user(arn, &u.id),
                 tags: u.tags.clone(),
                 is_user: true,
             })
@@ -972,7 +972,7 @@ fn gather_entity(view: &Snapshot, account: &str, arn: &str) -> ApiResult<Entity>
             Ok(Entity {
                 identity,
                 boundary: None,
-                principal: Principal::anonymous(),
+                principal: PrincipalView::anonymous(),
                 tags: Vec::new(),
                 is_user: false,
             })
@@ -986,7 +986,7 @@ fn gather_entity(view: &Snapshot, account: &str, arn: &str) -> ApiResult<Entity>
             owner_sources(view, Owner::Role(&r.id), "role", &mut identity);
             // A session of the role: `aws:PrincipalArn` is the role; the session name (and so
             // `aws:userid`) is unknown and left to ContextEntries.
-            let mut principal = Principal::assumed_role(arn, &r.id, "");
+            let mut principal = PrincipalView::assumed_role(arn, &r.id, "");
             principal.role_unique_id = None;
             principal.session_name = None;
             Ok(Entity {

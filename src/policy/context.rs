@@ -1,4 +1,4 @@
-//! The request context: who is asking ([`Principal`]), for what (`action`, `resource`), and
+//! The request context: who is asking ([`PrincipalView`]), for what (`action`, `resource`), and
 //! the condition keys known for the request.
 //!
 //! Keys follow <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html>
@@ -22,7 +22,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use super::condition::{parse_bool, parse_date, parse_number};
 use super::variables::Resolver;
 
-/// What kind of caller a [`Principal`] is.
+/// What kind of caller a [`PrincipalView`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PrincipalKind {
     /// The account root user (`arn:aws:iam::<acct>:root`).
@@ -44,13 +44,18 @@ pub enum PrincipalKind {
     Anonymous,
 }
 
-/// The authenticated caller, as the evaluator needs it.
+/// The evaluator's view of a principal: its ARNs and ids as policies match them.
 ///
-/// Build with the constructors ([`Principal::root`], [`Principal::user`],
-/// [`Principal::assumed_role`], ...); they fill the fields consistently.
+/// A request's principal is a [`crate::principal::Principal`]; its view is
+/// `PrincipalView::from(&principal)`. Simulations (`SimulateCustomPolicy`, `tessera policy
+/// eval`) evaluate for principals whose unique ids or session names are unknown, which a live
+/// principal never is: that is why the view has optional parts and is a type of its own.
+///
+/// Build with the constructors ([`PrincipalView::root`], [`PrincipalView::user`],
+/// [`PrincipalView::assumed_role`], ...); they fill the fields consistently.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// Caller kind.
+pub struct PrincipalView {
+    /// SignedCaller kind.
     pub kind: PrincipalKind,
     /// The caller's ARN: root/user ARN, session ARN (`arn:aws:sts::A:assumed-role/R/S`),
     /// federated-user ARN; the provider for WebIdentity/SAML; the service name for services;
@@ -70,7 +75,7 @@ pub struct Principal {
     pub provider: Option<String>,
 }
 
-impl Principal {
+impl PrincipalView {
     fn base(kind: PrincipalKind, arn: String, account: String) -> Self {
         Self {
             kind,
@@ -177,6 +182,36 @@ impl Principal {
                 | PrincipalKind::AssumedRole
                 | PrincipalKind::FederatedUser
         )
+    }
+}
+
+impl From<&crate::principal::Principal> for PrincipalView {
+    fn from(p: &crate::principal::Principal) -> Self {
+        use crate::principal::Principal as P;
+        match p {
+            P::Root { account } => Self::root(account),
+            P::User {
+                account,
+                user_id,
+                user_name,
+                user_path,
+            } => Self::user(
+                &format!("arn:aws:iam::{account}:user{user_path}{user_name}"),
+                user_id,
+            ),
+            P::AssumedRole {
+                account,
+                role_name,
+                role_id,
+                role_path,
+                session_name,
+            } => Self::assumed_role(
+                &format!("arn:aws:iam::{account}:role{role_path}{role_name}"),
+                role_id,
+                session_name,
+            ),
+            P::FederatedUser { account, name } => Self::federated_user(account, name),
+        }
     }
 }
 
@@ -366,7 +401,7 @@ type KeyMap = HashMap<Box<str>, ContextValue, BuildHasherDefault<Fnv>>;
 /// Everything the evaluator knows about one request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestContext {
-    principal: Principal,
+    principal: PrincipalView,
     action: String,
     resource: String,
     keys: KeyMap,
@@ -378,7 +413,7 @@ impl RequestContext {
     /// `aws:PrincipalArn` (the role ARN for sessions), `aws:PrincipalAccount`,
     /// `aws:PrincipalType`, `aws:userid`, `aws:username` (users only),
     /// `aws:FederatedProvider` (WebIdentity/SAML). Later setters may override them.
-    pub fn builder(principal: Principal, action: &str, resource: &str) -> ContextBuilder {
+    pub fn builder(principal: PrincipalView, action: &str, resource: &str) -> ContextBuilder {
         let mut b = ContextBuilder {
             ctx: RequestContext {
                 principal,
@@ -392,7 +427,7 @@ impl RequestContext {
     }
 
     /// The caller.
-    pub fn principal(&self) -> &Principal {
+    pub fn principal(&self) -> &PrincipalView {
         &self.principal
     }
 
@@ -630,7 +665,7 @@ mod tests {
 
     #[test]
     fn principal_keys_filled() {
-        let p = Principal::assumed_role(
+        let p = PrincipalView::assumed_role(
             "arn:aws:iam::111122223333:role/ops/Deploy",
             "AROAEXAMPLEID",
             "s1",
@@ -648,7 +683,7 @@ mod tests {
         assert_eq!(c.resolve("aws:principaltag/team"), Some("blue"));
         assert_eq!(c.resolve("aws:username"), None);
         let u = RequestContext::builder(
-            Principal::user("arn:aws:iam::1:user/p/alice", "AIDAX"),
+            PrincipalView::user("arn:aws:iam::1:user/p/alice", "AIDAX"),
             "a:b",
             "*",
         )

@@ -23,7 +23,7 @@
 
 use std::fmt;
 
-use super::context::{Principal, PrincipalKind, RequestContext};
+use super::context::{PrincipalKind, PrincipalView, RequestContext};
 use super::model::{Effect, Policy, PolicyKind, PrincipalClause, PrincipalEntry, Statement};
 use super::variables::NoVars;
 
@@ -445,7 +445,7 @@ fn applies(
         .then_some(grant)
 }
 
-fn principal_grant(pc: &PrincipalClause, p: &Principal) -> Grant {
+fn principal_grant(pc: &PrincipalClause, p: &PrincipalView) -> Grant {
     let best = pc
         .entries
         .iter()
@@ -461,7 +461,7 @@ fn principal_grant(pc: &PrincipalClause, p: &Principal) -> Grant {
 }
 
 /// What one principal entry grants this caller.
-fn entry_grant(e: &PrincipalEntry, p: &Principal) -> Grant {
+fn entry_grant(e: &PrincipalEntry, p: &PrincipalView) -> Grant {
     let wildcard = match p.kind {
         PrincipalKind::AssumedRole => Grant::Role,
         _ => Grant::Direct,

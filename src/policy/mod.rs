@@ -11,7 +11,7 @@
 //! 1. On store: [`Policy::parse`] (→ `MalformedPolicyDocument` [`PolicyError`]) and
 //!    [`check_size`] (→ `LimitExceeded`); for trust policies also [`Policy::principal_arns`] /
 //!    [`Policy::bind_principal_ids`].
-//! 2. Per request: [`RequestContext::builder`] with the [`Principal`] and the keys the path
+//! 2. Per request: [`RequestContext::builder`] with the [`PrincipalView`] and the keys the path
 //!    supplies.
 //! 3. Decide: [`evaluate`] with a [`PolicySet`] → [`Evaluation`] (decision, reason, matched
 //!    statements, missing keys; `Display` for the log line).
@@ -33,7 +33,7 @@ mod reference;
 mod tests;
 
 pub use condition::{OPERATORS, Operator, SetQualifier};
-pub use context::{ContextBuilder, ContextValue, Principal, PrincipalKind, RequestContext};
+pub use context::{ContextBuilder, ContextValue, PrincipalKind, PrincipalView, RequestContext};
 pub use eval::{
     Decision, Evaluation, MatchedStatement, PolicyRef, PolicySet, PolicyType, Reason,
     ResourcePolicyRef, evaluate,
@@ -50,7 +50,7 @@ pub fn fuzz_parse(data: &[u8]) {
     };
     let _ = policy_size(text);
     let ctx = fuzz_context(
-        Principal::user("arn:aws:iam::111122223333:user/alice", "AIDAFUZZ"),
+        PrincipalView::user("arn:aws:iam::111122223333:user/alice", "AIDAFUZZ"),
         "",
         &[],
     );
@@ -111,16 +111,16 @@ pub fn fuzz_eval(data: &[u8]) {
         .filter_map(|l| l.split_once('='))
         .collect();
     let principal = match selector % 8 {
-        0 => Principal::root("111122223333"),
-        1 => Principal::user("arn:aws:iam::111122223333:user/alice", "AIDAALICE"),
-        2 => Principal::assumed_role("arn:aws:iam::111122223333:role/r", "AROAROLE", "s"),
-        3 => Principal::assumed_role("arn:aws:iam::444455556666:role/x", "AROAX", "s"),
-        4 => Principal::federated_user("111122223333", "bob"),
-        5 => Principal::web_identity(
+        0 => PrincipalView::root("111122223333"),
+        1 => PrincipalView::user("arn:aws:iam::111122223333:user/alice", "AIDAALICE"),
+        2 => PrincipalView::assumed_role("arn:aws:iam::111122223333:role/r", "AROAROLE", "s"),
+        3 => PrincipalView::assumed_role("arn:aws:iam::444455556666:role/x", "AROAX", "s"),
+        4 => PrincipalView::federated_user("111122223333", "bob"),
+        5 => PrincipalView::web_identity(
             "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com",
         ),
-        6 => Principal::service("ec2.amazonaws.com"),
-        _ => Principal::anonymous(),
+        6 => PrincipalView::service("ec2.amazonaws.com"),
+        _ => PrincipalView::anonymous(),
     };
     let ctx = RequestContext::builder(principal, action, resource)
         .current_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default());
@@ -179,7 +179,7 @@ pub fn fuzz_eval(data: &[u8]) {
 }
 
 #[cfg(any(fuzzing, test))]
-fn fuzz_context(principal: Principal, action: &str, pairs: &[(&str, &str)]) -> RequestContext {
+fn fuzz_context(principal: PrincipalView, action: &str, pairs: &[(&str, &str)]) -> RequestContext {
     pairs
         .iter()
         .fold(

@@ -49,17 +49,17 @@ use super::*;
 
 pub(super) const CORPUS: &str = include_str!("../../tests/policy_corpus.json");
 
-pub(super) fn principal_from_json(p: &Value) -> Principal {
+pub(super) fn principal_from_json(p: &Value) -> PrincipalView {
     let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or_default();
     match s("type") {
-        "user" => Principal::user(s("arn"), s("id")),
-        "root" => Principal::root(s("account")),
-        "assumed-role" => Principal::assumed_role(s("role_arn"), s("role_id"), s("session")),
-        "federated-user" => Principal::federated_user(s("account"), s("name")),
-        "web-identity" => Principal::web_identity(s("provider")),
-        "saml" => Principal::saml(s("provider")),
-        "service" => Principal::service(s("name")),
-        "anonymous" => Principal::anonymous(),
+        "user" => PrincipalView::user(s("arn"), s("id")),
+        "root" => PrincipalView::root(s("account")),
+        "assumed-role" => PrincipalView::assumed_role(s("role_arn"), s("role_id"), s("session")),
+        "federated-user" => PrincipalView::federated_user(s("account"), s("name")),
+        "web-identity" => PrincipalView::web_identity(s("provider")),
+        "saml" => PrincipalView::saml(s("provider")),
+        "service" => PrincipalView::service(s("name")),
+        "anonymous" => PrincipalView::anonymous(),
         other => panic!("unknown principal type {other}"),
     }
 }
@@ -685,7 +685,7 @@ fn principal_binding_api() {
 fn evaluation_display_is_log_ready() {
     let pol = Policy::parse(r#"{"Version":"2012-10-17","Statement":[{"Sid":"No","Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/x":"y"}}},{"Effect":"Deny","Action":"*","Resource":"*"}]}"#, PolicyKind::Identity).unwrap();
     let req = RequestContext::builder(
-        Principal::user("arn:aws:iam::1:user/u", "AIDAU"),
+        PrincipalView::user("arn:aws:iam::1:user/u", "AIDAU"),
         "s3:GetObject",
         "*",
     )
@@ -957,9 +957,9 @@ proptest! {
         (action, resource, ctx) in arb_request(),
     ) {
         let principal = if role {
-            Principal::assumed_role("arn:aws:iam::111122223333:role/r", "AROAR", "s")
+            PrincipalView::assumed_role("arn:aws:iam::111122223333:role/r", "AROAR", "s")
         } else {
-            Principal::user("arn:aws:iam::111122223333:user/ab", "AIDAAB")
+            PrincipalView::user("arn:aws:iam::111122223333:user/ab", "AIDAAB")
         };
         let mut b = RequestContext::builder(principal, &action, &resource);
         for (k, v) in &ctx {
@@ -1021,7 +1021,7 @@ fn identity_document_passed_as_resource_policy_names_nobody() {
     )
     .unwrap();
     let req = RequestContext::builder(
-        Principal::user("arn:aws:iam::111122223333:user/u", "AIDAU"),
+        PrincipalView::user("arn:aws:iam::111122223333:user/u", "AIDAU"),
         "s3:GetObject",
         "*",
     )
@@ -1039,7 +1039,7 @@ fn identity_document_passed_as_resource_policy_names_nobody() {
 
 #[test]
 fn keys_lookup_is_by_lowercase() {
-    let req = RequestContext::builder(Principal::root("111122223333"), "iam:GetUser", "*")
+    let req = RequestContext::builder(PrincipalView::root("111122223333"), "iam:GetUser", "*")
         .principal_tags([("CostCenter", "42")])
         .build();
     assert!(req.get("aws:principaltag/costcenter").is_some());

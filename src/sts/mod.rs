@@ -13,9 +13,10 @@ pub use role_session::{evaluate_assume, explain_denial, find_role};
 
 use chrono::{DateTime, Utc};
 
-use crate::credentials::{SessionPrincipal, SessionSource, SessionSpec};
+use crate::credentials::{SessionSource, SessionSpec};
 use crate::error::{ApiError, ApiResult};
-use crate::identity::{Caller, Principal};
+use crate::identity::SignedCaller;
+use crate::principal::Principal;
 use crate::protocol::input::{Int, MfaCode, input};
 use crate::protocol::output::Output;
 use crate::protocol::xml::Xml;
@@ -78,30 +79,15 @@ pub(crate) async fn get_session_token(
     input: GetSessionTokenInput,
 ) -> ApiResult<Credentials> {
     let caller = cx.caller;
-    let principal = match &caller.principal {
-        Principal::Session(_) => {
-            return Err(ApiError::access_denied(
-                "Cannot call GetSessionToken with session credentials",
-            ));
-        }
-        Principal::Root { account } => SessionPrincipal::Root {
-            account: account.clone(),
-        },
-        Principal::User {
-            account,
-            user_id,
-            name,
-            path,
-        } => SessionPrincipal::User {
-            account: account.clone(),
-            user_id: user_id.clone(),
-            user_name: name.clone(),
-            user_path: path.clone(),
-        },
-    };
+    if caller.session().is_some() {
+        return Err(ApiError::access_denied(
+            "Cannot call GetSessionToken with session credentials",
+        ));
+    }
+    let principal = caller.principal().clone();
     let duration = input.duration_seconds.map(Int::get);
     let seconds = match (&principal, duration) {
-        (SessionPrincipal::Root { .. }, d) => d.unwrap_or(GST_ROOT_MAX).min(GST_ROOT_MAX),
+        (Principal::Root { .. }, d) => d.unwrap_or(GST_ROOT_MAX).min(GST_ROOT_MAX),
         (_, d) => d.unwrap_or(GST_DEFAULT),
     };
     let mfa_at = verify_mfa(cx, &input.mfa).await?;
@@ -122,18 +108,14 @@ pub(crate) async fn verify_mfa(cx: &Cx<'_>, mfa: &MfaCode) -> ApiResult<Option<D
     let Some((serial, code)) = mfa.pair()? else {
         return Ok(None);
     };
-    let caller: &Caller = cx.caller;
-    let user_id = match &caller.principal {
+    let caller: &SignedCaller = cx.caller;
+    let user_id = match caller.principal() {
         Principal::Root { .. } => None,
         Principal::User { user_id, .. } => Some(user_id.as_str()),
-        Principal::Session(s) => match &s.principal {
-            SessionPrincipal::Root { .. } => None,
-            SessionPrincipal::User { user_id, .. } => Some(user_id.as_str()),
-            SessionPrincipal::AssumedRole { .. } | SessionPrincipal::FederatedUser { .. } => {
-                return Err(ApiError::access_denied(mfa::UNKNOWN_DEVICE)
-                    .with_detail("MFA: caller has no MFA devices"));
-            }
-        },
+        Principal::AssumedRole { .. } | Principal::FederatedUser { .. } => {
+            return Err(ApiError::access_denied(mfa::UNKNOWN_DEVICE)
+                .with_detail("MFA: caller has no MFA devices"));
+        }
     };
     mfa::check_code(
         cx.state,

@@ -8,10 +8,11 @@
 
 use super::mint::Issued;
 use crate::authorization;
-use crate::credentials::{SessionPrincipal, SessionSource, SessionSpec};
+use crate::credentials::{SessionSource, SessionSpec};
 use crate::error::{ApiError, ApiResult};
-use crate::identity::Caller;
+use crate::identity::SignedCaller;
 use crate::policy::{self, Evaluation, PolicySet, RequestContext, ResourcePolicyRef};
+use crate::principal::Principal;
 use crate::protocol::input::MfaCode;
 use crate::request::Cx;
 use crate::store::Snapshot;
@@ -56,7 +57,7 @@ pub(crate) struct RoleSession {
 /// Turn `caller`'s request into a session of the role it names, or refuse.
 pub(crate) async fn assume(
     cx: &Cx<'_>,
-    caller: &Caller,
+    caller: &SignedCaller,
     req: Request<'_>,
 ) -> ApiResult<RoleSession> {
     let (state, info) = (cx.state, cx.info);
@@ -101,7 +102,7 @@ pub(crate) async fn assume(
     // Role chaining: the caller is itself a role session (from any AssumeRole*).
     let chained = caller
         .session()
-        .is_some_and(|s| matches!(s.principal, SessionPrincipal::AssumedRole { .. }));
+        .is_some_and(|s| matches!(s.principal, Principal::AssumedRole { .. }));
     let seconds = duration_for_role(role, duration_seconds, chained)?;
 
     // MFA: a code in this request, or MFA context carried by the calling session.
@@ -159,7 +160,7 @@ pub(crate) async fn assume(
     if packed > 100 {
         return Err(ApiError::packed_policy_too_large(packed));
     }
-    let principal = SessionPrincipal::AssumedRole {
+    let principal = Principal::AssumedRole {
         account: role.account.clone(),
         role_name: role.name.clone(),
         role_id: role.id.clone(),
@@ -224,7 +225,7 @@ pub fn find_role<'a>(view: &'a Snapshot, arn: &str) -> Option<&'a Role> {
 /// Trust policy (as the resource policy) plus the caller's identity side.
 pub fn evaluate_assume(
     view: &Snapshot,
-    caller: &Caller,
+    caller: &SignedCaller,
     role: &Role,
     ctx: &RequestContext,
 ) -> Evaluation {

@@ -1,0 +1,97 @@
+//! Who is acting: [`Principal`], the identity model every layer shares.
+
+use serde::{Deserialize, Serialize};
+
+/// Who a request's credentials act as: the one principal type of authentication, session
+/// tokens, authorization and the policy evaluator's context.
+///
+/// Long-term keys belong to the root or a user; temporary credentials carry a principal of any
+/// kind inside their sealed token (serialized with these variant and field names: renaming one
+/// invalidates issued tokens).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Principal {
+    /// A role session: AssumeRole / AssumeRoleWithWebIdentity / AssumeRoleWithSAML.
+    AssumedRole {
+        account: String,
+        role_name: String,
+        /// `AROA...`
+        role_id: String,
+        /// Kept for policy evaluation (`aws:PrincipalArn` is the role ARN, with its path).
+        role_path: String,
+        session_name: String,
+    },
+    /// An IAM user (long-term keys, or GetSessionToken).
+    User {
+        account: String,
+        user_name: String,
+        /// `AIDA...`
+        user_id: String,
+        user_path: String,
+    },
+    /// The account root user (long-term keys, or GetSessionToken).
+    Root { account: String },
+    /// GetFederationToken.
+    FederatedUser { account: String, name: String },
+}
+
+impl Principal {
+    pub fn account(&self) -> &str {
+        match self {
+            Self::AssumedRole { account, .. }
+            | Self::User { account, .. }
+            | Self::Root { account }
+            | Self::FederatedUser { account, .. } => account,
+        }
+    }
+
+    /// The caller ARN as GetCallerIdentity reports it (AWS-REFERENCE §4): assumed-role ARNs
+    /// carry no role path.
+    pub fn arn(&self) -> String {
+        match self {
+            Self::AssumedRole {
+                account,
+                role_name,
+                session_name,
+                ..
+            } => format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}"),
+            Self::User {
+                account,
+                user_name,
+                user_path,
+                ..
+            } => format!("arn:aws:iam::{account}:user{user_path}{user_name}"),
+            Self::Root { account } => format!("arn:aws:iam::{account}:root"),
+            Self::FederatedUser { account, name } => {
+                format!("arn:aws:sts::{account}:federated-user/{name}")
+            }
+        }
+    }
+
+    /// `UserId` as GetCallerIdentity reports it (also `aws:userid`).
+    pub fn user_id(&self) -> String {
+        match self {
+            Self::AssumedRole {
+                role_id,
+                session_name,
+                ..
+            } => format!("{role_id}:{session_name}"),
+            Self::User { user_id, .. } => user_id.clone(),
+            Self::Root { account } => account.clone(),
+            Self::FederatedUser { account, name } => format!("{account}:{name}"),
+        }
+    }
+
+    /// Whether this is the account root user (by its own key or a session of it).
+    pub fn is_root(&self) -> bool {
+        matches!(self, Self::Root { .. })
+    }
+
+    /// The IAM user behind the principal: a user, or a user's GetSessionToken session.
+    pub fn user_name(&self) -> Option<&str> {
+        match self {
+            Self::User { user_name, .. } => Some(user_name),
+            _ => None,
+        }
+    }
+}
