@@ -10,7 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::policy::{Policy, PolicyError, PolicyKind};
 use crate::protocol::params::{Params, Validator};
 use crate::protocol::xml::Xml;
-use crate::store::policies::Role;
+use crate::store::Role;
 use crate::store::{Change, Entity, Snapshot, StoreError};
 
 use super::errors::{no_such_role, store_error};

@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::model::Role;
 use super::model::{Group, Tags, User};
-use super::policies::{Owner, Role};
+use super::policies::Owner;
 use crate::credentials::{Keyring, Secret};
 
 /// One change to the identity store.

@@ -2,11 +2,13 @@
 //! [`Tables`].
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::backend::Tables;
 use crate::credentials::{Keyring, Secret};
+use crate::policy::Policy;
 
 pub type Tags = Vec<(String, String)>;
 
@@ -245,5 +247,32 @@ impl Snapshot {
         self.mfa
             .values()
             .filter(move |d| d.user_id.as_deref() == Some(user_id))
+    }
+}
+
+/// An IAM role: who may assume it (the trust policy) and for how long.
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub id: String,
+    pub account: String,
+    pub name: String,
+    pub path: String,
+    pub description: Option<String>,
+    pub trust_document: String,
+    /// The trust policy compiled, with principal ARNs bound to the unique ids they had when
+    /// the policy was saved.
+    pub trust: Arc<Policy>,
+    pub max_session: i64,
+    pub boundary: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub tags: Tags,
+}
+
+impl Role {
+    pub fn arn(&self) -> String {
+        format!(
+            "arn:aws:iam::{}:role{}{}",
+            self.account, self.path, self.name
+        )
     }
 }

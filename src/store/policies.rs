@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::backend::PolicyTables;
-use super::model::Tags;
+use super::model::{Role, Tags};
 use crate::policy::{Policy, PolicyKind};
 
 /// Who an inline policy or attachment belongs to.
@@ -82,32 +82,6 @@ pub struct InlinePolicy {
     pub name: String,
     pub document: String,
     pub compiled: Arc<Policy>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Role {
-    pub id: String,
-    pub account: String,
-    pub name: String,
-    pub path: String,
-    pub description: Option<String>,
-    pub trust_document: String,
-    /// The trust policy compiled, with principal ARNs bound to the unique ids they had when
-    /// the policy was saved.
-    pub trust: Arc<Policy>,
-    pub max_session: i64,
-    pub boundary: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub tags: Tags,
-}
-
-impl Role {
-    pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:role{}{}",
-            self.account, self.path, self.name
-        )
-    }
 }
 
 /// Policies and roles, as the snapshot holds them.

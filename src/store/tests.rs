@@ -13,7 +13,8 @@ use super::{
 };
 use crate::credentials::SharedKeyring;
 use crate::credentials::{Keyring, Secret};
-use crate::store::policies::{Owner, Role};
+use crate::store::Role;
+use crate::store::policies::Owner;
 
 /// Opens a backend over the data at `place` (the same data each time it is given the same
 /// place).

@@ -15,8 +15,8 @@ use crate::policy::{self, Evaluation, PolicySet, RequestContext, ResourcePolicyR
 use crate::principal::Principal;
 use crate::protocol::input::MfaCode;
 use crate::request::Cx;
+use crate::store::Role;
 use crate::store::Snapshot;
-use crate::store::policies::Role;
 
 use super::session::{
     RequestTags, RoleSessionOptions, SessionPolicies, SessionTags, duration_for_role,

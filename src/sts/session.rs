@@ -10,8 +10,8 @@ use crate::protocol::input::{
 };
 use crate::request::RequestInfo;
 use crate::state::AppState;
+use crate::store::Role;
 use crate::store::Snapshot;
-use crate::store::policies::Role;
 
 pub const CHAINING_MAX: i64 = 3_600;
 pub const DEFAULT_DURATION: i64 = 3_600;

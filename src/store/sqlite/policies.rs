@@ -5,10 +5,11 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::identity::{TagTable, upsert_tags};
 use super::{at_limit, count, is_unique_violation};
+use crate::store::Role;
 use crate::store::change::NewPolicy;
 use crate::store::error::{Conflict, Entity, StoreError};
 use crate::store::model::ts;
-use crate::store::policies::{Owner, Role};
+use crate::store::policies::Owner;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
