@@ -43,18 +43,6 @@ macro_rules! dispatch_arm {
         let input = input::parse($params)?;
         respond($info, &$handler(&cx, input).await?)
     }};
-    // IAM actions not yet moved to typed inputs: the handler reads `Params` itself.
-    (Signed legacy $handler:path, $state:expr, $caller:expr, $params:expr, $info:expr) => {{
-        let caller = $caller
-            .signed()
-            .ok_or_else(ApiError::missing_authentication_token)?;
-        let cx = Cx {
-            state: $state,
-            caller,
-            info: $info,
-        };
-        respond($info, &$handler(&cx, $params).await?)
-    }};
 }
 
 macro_rules! define_dispatch {

@@ -227,6 +227,7 @@ mod tests {
     #[test]
     fn defaults_and_values() {
         let e = read("UserName=alice&Tags.member.1.Key=team").unwrap();
+        assert_eq!(e.name.as_str(), "alice");
         assert_eq!(e.path.0, "/");
         assert_eq!(e.tags.0, vec![("team".to_owned(), String::new())]);
         assert_eq!(e.paging.max_items, 100);

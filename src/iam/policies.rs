@@ -1,25 +1,23 @@
 //! Managed policies and their versions, inline policies, attachments and permissions
-//! boundaries. Every document is parsed and validated once, here, before it is stored.
+//! boundaries. Every document is parsed and validated once, by its input, before it is stored.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::ActionOutput;
 use crate::credentials::{self, UniqueIdKind};
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{Policy, PolicyKind, check_size};
-use crate::protocol::params::{self, Params, Validator};
+use crate::policy::check_size;
+use crate::protocol::input::{ArnParam, enum_field, input};
+use crate::protocol::output::Output;
+use crate::protocol::params::Validator;
 use crate::protocol::xml::Xml;
-use crate::store::policies::{ManagedPolicy, Owner};
-use crate::store::{Change, Entity, NewPolicy, StoreError};
+use crate::request::Cx;
+use crate::store::policies::{ManagedPolicy, Owner, PolicyVersionRec};
+use crate::store::{Applied, Change, Entity, NewPolicy, StoreError};
 
-use super::errors::{
-    no_such_group, no_such_policy, no_such_policy_version, no_such_role, no_such_user, store_error,
-};
-use super::limits;
-use super::{
-    Cx, page, page_by_position, paging, parse_tags, path_param, path_prefix,
-    validate_existing_name, write_paging, write_tags,
-};
+use super::entity::{EntityKind, Named, Target};
+use super::errors::{no_such_policy, no_such_policy_version, store_error};
+use super::input::{IamPath, IamTags, Name, Paging, PathPrefix, PolicyDocument, policy_error};
+use super::{Member, Page, limits, write_tags};
 
 /// Policy documents go out URL-encoded (botocore decodes them); keep unreserved characters.
 const DOC_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
@@ -32,53 +30,42 @@ pub(crate) fn encode_document(doc: &str) -> String {
     utf8_percent_encode(doc, DOC_ENCODE).to_string()
 }
 
-/// Wire constraints on a policy document parameter, then the policy language itself.
-pub(crate) fn document_param(
-    p: &Params,
-    name: &str,
-    kind: PolicyKind,
+/// A document within the size quota of where it is stored.
+pub(crate) fn check_document_size<const KIND: u8>(
+    doc: &PolicyDocument<KIND>,
     max: usize,
-) -> ApiResult<(String, Policy)> {
-    let doc = p.required(name)?;
-    Validator::new()
-        .length(name, doc, 1, 131_072)
-        .pattern(name, doc, params::POLICY_PATTERN, params::is_policy_char)
-        .finish()?;
-    let policy = Policy::parse(doc, kind).map_err(policy_error)?;
-    check_size(doc, max).map_err(policy_error)?;
-    Ok((doc.to_owned(), policy))
+) -> ApiResult<()> {
+    check_size(&doc.text, max).map_err(policy_error)
 }
 
-pub(crate) fn policy_error(e: crate::policy::PolicyError) -> ApiError {
-    match e.kind {
-        crate::policy::PolicyErrorKind::LimitExceeded => ApiError::limit_exceeded(e.message),
-        _ => ApiError::malformed_policy(e.message),
+/// `VersionId`: `v` and digits.
+#[derive(Debug, Clone)]
+pub(crate) struct VersionId(String);
+
+impl crate::protocol::input::Field for VersionId {
+    fn read(name: &str, raw: &str, v: &mut Validator) -> ApiResult<Self> {
+        let ok = raw
+            .strip_prefix('v')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        v.check(
+            name,
+            raw,
+            ok,
+            r"Member must satisfy regular expression pattern: v[1-9][0-9]*(\.[A-Za-z0-9-]*)?",
+        );
+        Ok(Self(raw.to_owned()))
     }
 }
 
-fn policy_arn_param(p: &Params, name: &str) -> ApiResult<String> {
-    let arn = p.required(name)?;
-    Validator::new()
-        .length(name, arn, 20, 2048)
-        .pattern(name, arn, params::ARN_PATTERN, params::is_arn_char)
-        .finish()?;
-    Ok(arn.to_owned())
-}
+/// A managed policy's description: up to 1000 characters.
+#[derive(Debug, Clone)]
+pub(crate) struct PolicyDescription(String);
 
-fn version_id_param(p: &Params) -> ApiResult<String> {
-    let v = p.required("VersionId")?;
-    let ok = v
-        .strip_prefix('v')
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-    Validator::new()
-        .check(
-            "VersionId",
-            v,
-            ok,
-            r"Member must satisfy regular expression pattern: v[1-9][0-9]*(\.[A-Za-z0-9-]*)?",
-        )
-        .finish()?;
-    Ok(v.to_owned())
+impl crate::protocol::input::Field for PolicyDescription {
+    fn read(name: &str, raw: &str, v: &mut Validator) -> ApiResult<Self> {
+        v.length(name, raw, 0, 1000);
+        Ok(Self(raw.to_owned()))
+    }
 }
 
 fn write_policy(x: &mut Xml, m: &ManagedPolicy) {
@@ -98,6 +85,22 @@ fn write_policy(x: &mut Xml, m: &ManagedPolicy) {
     }
 }
 
+impl Member for ManagedPolicy {
+    fn write(&self, x: &mut Xml) {
+        write_policy(x, self);
+    }
+}
+
+/// `<Policy>`, as `CreatePolicy` and `GetPolicy` answer.
+#[derive(Debug)]
+pub(crate) struct PolicyOutput(ManagedPolicy);
+
+impl Output for PolicyOutput {
+    fn write(&self, x: &mut Xml) {
+        x.nest("Policy", |x| write_policy(x, &self.0));
+    }
+}
+
 fn find_policy(cx: &Cx<'_>, arn: &str) -> ApiResult<ManagedPolicy> {
     let view = cx.state.store.view();
     view.policies
@@ -108,31 +111,23 @@ fn find_policy(cx: &Cx<'_>, arn: &str) -> ApiResult<ManagedPolicy> {
         .ok_or_else(|| no_such_policy(arn))
 }
 
-pub(crate) async fn create_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let name = p.required("PolicyName")?.to_owned();
-    Validator::new()
-        .length("PolicyName", &name, 1, 128)
-        .pattern(
-            "PolicyName",
-            &name,
-            params::NAME_PATTERN,
-            params::is_name_char,
-        )
-        .finish()?;
-    let path = path_param(p, "Path")?;
-    let description = p.get("Description").map(str::to_owned);
-    if let Some(d) = &description {
-        Validator::new()
-            .length("Description", d, 0, 1000)
-            .finish()?;
+input! {
+    /// `CreatePolicy`
+    pub(crate) struct CreatePolicyInput {
+        policy_name: Name = required("PolicyName"),
+        path: IamPath = or_default("Path"),
+        policy_document: PolicyDocument = required("PolicyDocument"),
+        description: Option<PolicyDescription> = optional("Description"),
+        tags: IamTags = nested(),
     }
-    let tags = parse_tags(p)?;
-    let (document, _) = document_param(
-        p,
-        "PolicyDocument",
-        PolicyKind::Identity,
-        limits::MANAGED_POLICY_MAX,
-    )?;
+}
+
+pub(crate) async fn create_policy(
+    cx: &Cx<'_>,
+    input: CreatePolicyInput,
+) -> ApiResult<PolicyOutput> {
+    check_document_size(&input.policy_document, limits::MANAGED_POLICY_MAX)?;
+    let (name, path) = (input.policy_name.into_string(), input.path.0);
     let arn = cx.arn("policy", &path, &name);
     cx.authorize(&arn)?;
     let id = credentials::new_unique_id(UniqueIdKind::Policy)?;
@@ -145,9 +140,9 @@ pub(crate) async fn create_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOu
                 account: cx.account().to_owned(),
                 name: name.clone(),
                 path,
-                description,
-                document,
-                tags,
+                description: input.description.map(|d| d.0),
+                document: input.policy_document.text,
+                tags: input.tags.0,
                 created_at: cx.info.now,
             },
             max_per_account: limits::POLICIES_PER_ACCOUNT,
@@ -159,50 +154,91 @@ pub(crate) async fn create_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOu
             )),
             e => store_error(e),
         })?;
-    let m = find_policy(cx, &arn)?;
-    let mut x = Xml::new();
-    x.nest("Policy", |x| write_policy(x, &m));
-    Ok(Some(x))
+    Ok(PolicyOutput(find_policy(cx, &arn)?))
 }
 
-pub(crate) fn get_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let arn = policy_arn_param(p, "PolicyArn")?;
-    cx.authorize(&arn)?;
-    let m = find_policy(cx, &arn)?;
-    let mut x = Xml::new();
-    x.nest("Policy", |x| write_policy(x, &m));
-    Ok(Some(x))
+input! {
+    /// `GetPolicy`, `DeletePolicy`
+    pub(crate) struct PolicyArnInput {
+        policy_arn: ArnParam = required("PolicyArn"),
+    }
 }
 
-pub(crate) fn get_policy_version(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let arn = policy_arn_param(p, "PolicyArn")?;
-    let vid = version_id_param(p)?;
-    cx.authorize(&arn)?;
-    let m = find_policy(cx, &arn)?;
+pub(crate) async fn get_policy(cx: &Cx<'_>, input: PolicyArnInput) -> ApiResult<PolicyOutput> {
+    let arn = input.policy_arn.as_str();
+    cx.authorize(arn)?;
+    Ok(PolicyOutput(find_policy(cx, arn)?))
+}
+
+input! {
+    /// `GetPolicyVersion`, `SetDefaultPolicyVersion`, `DeletePolicyVersion`
+    pub(crate) struct PolicyVersionInput {
+        policy_arn: ArnParam = required("PolicyArn"),
+        version_id: VersionId = required("VersionId"),
+    }
+}
+
+/// One version of a managed policy: with its document (`GetPolicyVersion`) or without
+/// (`CreatePolicyVersion`, `ListPolicyVersions`).
+#[derive(Debug)]
+pub(crate) struct VersionOutput {
+    version: PolicyVersionRec,
+    is_default: bool,
+    with_document: bool,
+}
+
+impl Member for VersionOutput {
+    fn write(&self, x: &mut Xml) {
+        if self.with_document {
+            x.elem("Document", &encode_document(&self.version.document));
+        }
+        x.elem("VersionId", &self.version.version_id)
+            .boolean("IsDefaultVersion", self.is_default)
+            .time("CreateDate", self.version.created_at);
+    }
+}
+
+impl Output for VersionOutput {
+    fn write(&self, x: &mut Xml) {
+        x.nest("PolicyVersion", |x| Member::write(self, x));
+    }
+}
+
+pub(crate) async fn get_policy_version(
+    cx: &Cx<'_>,
+    input: PolicyVersionInput,
+) -> ApiResult<VersionOutput> {
+    let (arn, vid) = (input.policy_arn.as_str(), &input.version_id.0);
+    cx.authorize(arn)?;
+    let m = find_policy(cx, arn)?;
     let v = m
         .versions
         .iter()
-        .find(|v| v.version_id == vid)
-        .ok_or_else(|| no_such_policy_version(&arn, &vid))?;
-    let mut x = Xml::new();
-    x.nest("PolicyVersion", |x| {
-        x.elem("Document", &encode_document(&v.document))
-            .elem("VersionId", &v.version_id)
-            .boolean("IsDefaultVersion", v.version_id == m.default_version)
-            .time("CreateDate", v.created_at);
-    });
-    Ok(Some(x))
+        .find(|v| &v.version_id == vid)
+        .ok_or_else(|| no_such_policy_version(arn, vid))?;
+    Ok(VersionOutput {
+        is_default: v.version_id == m.default_version,
+        version: v.clone(),
+        with_document: true,
+    })
 }
 
-pub(crate) async fn create_policy_version(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let arn = policy_arn_param(p, "PolicyArn")?;
-    let (document, _) = document_param(
-        p,
-        "PolicyDocument",
-        PolicyKind::Identity,
-        limits::MANAGED_POLICY_MAX,
-    )?;
-    let set_default = p.bool("SetAsDefault")?.unwrap_or(false);
+input! {
+    /// `CreatePolicyVersion`
+    pub(crate) struct CreatePolicyVersionInput {
+        policy_arn: ArnParam = required("PolicyArn"),
+        policy_document: PolicyDocument = required("PolicyDocument"),
+        set_as_default: Option<bool> = optional("SetAsDefault"),
+    }
+}
+
+pub(crate) async fn create_policy_version(
+    cx: &Cx<'_>,
+    input: CreatePolicyVersionInput,
+) -> ApiResult<VersionOutput> {
+    check_document_size(&input.policy_document, limits::MANAGED_POLICY_MAX)?;
+    let arn = input.policy_arn.into_string();
+    let set_default = input.set_as_default.unwrap_or(false);
     cx.authorize(&arn)?;
     let m = find_policy(cx, &arn)?;
     if m.account == "aws" {
@@ -216,46 +252,60 @@ pub(crate) async fn create_policy_version(cx: &Cx<'_>, p: &Params) -> ApiResult<
         .store
         .apply_one(Change::CreatePolicyVersion {
             arn: arn.clone(),
-            document,
+            document: input.policy_document.text,
             set_default,
             created_at: now,
             max_versions: limits::POLICY_VERSIONS,
         })
         .await
         .map_err(|e| policy_error_for(e, &arn))?;
-    let crate::store::Applied::PolicyVersion(vid) = created else {
+    let Applied::PolicyVersion(vid) = created else {
         return Err(ApiError::internal().with_detail("store: no version id"));
     };
-    let mut x = Xml::new();
-    x.nest("PolicyVersion", |x| {
-        x.elem("VersionId", &vid)
-            .boolean("IsDefaultVersion", set_default)
-            .time("CreateDate", now);
-    });
-    Ok(Some(x))
+    Ok(VersionOutput {
+        version: PolicyVersionRec {
+            version_id: vid,
+            document: String::new(),
+            created_at: now,
+        },
+        is_default: set_default,
+        with_document: false,
+    })
 }
 
-pub(crate) fn list_policy_versions(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let arn = policy_arn_param(p, "PolicyArn")?;
-    let (max, marker) = paging(p)?;
-    cx.authorize(&arn)?;
-    let m = find_policy(cx, &arn)?;
-    let mut versions: Vec<_> = m.versions.iter().collect();
-    versions.reverse();
-    let (items, next) = page_by_position(versions, marker.as_deref(), max);
-    let mut x = Xml::new();
-    x.list("Versions", items, |x, v| {
-        x.elem("VersionId", &v.version_id)
-            .boolean("IsDefaultVersion", v.version_id == m.default_version)
-            .time("CreateDate", v.created_at);
-    });
-    write_paging(&mut x, next.as_deref());
-    Ok(Some(x))
+input! {
+    /// `ListPolicyVersions`
+    pub(crate) struct ListPolicyVersionsInput {
+        policy_arn: ArnParam = required("PolicyArn"),
+        paging: Paging = nested(),
+    }
 }
 
-pub(crate) async fn set_default_policy_version(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let arn = policy_arn_param(p, "PolicyArn")?;
-    let vid = version_id_param(p)?;
+pub(crate) async fn list_policy_versions(
+    cx: &Cx<'_>,
+    input: ListPolicyVersionsInput,
+) -> ApiResult<Page<VersionOutput>> {
+    let (arn, paging) = (input.policy_arn.as_str(), input.paging);
+    cx.authorize(arn)?;
+    let m = find_policy(cx, arn)?;
+    let versions = m.versions.iter().rev().map(|v| VersionOutput {
+        version: v.clone(),
+        is_default: v.version_id == m.default_version,
+        with_document: false,
+    });
+    Ok(Page::by_position(
+        "Versions",
+        versions,
+        paging.marker.as_deref(),
+        paging.max_items,
+    ))
+}
+
+pub(crate) async fn set_default_policy_version(
+    cx: &Cx<'_>,
+    input: PolicyVersionInput,
+) -> ApiResult<()> {
+    let (arn, vid) = (input.policy_arn.into_string(), input.version_id.0);
     cx.authorize(&arn)?;
     find_policy(cx, &arn)?;
     cx.state
@@ -267,12 +317,11 @@ pub(crate) async fn set_default_policy_version(cx: &Cx<'_>, p: &Params) -> ApiRe
         })
         .await
         .map_err(|e| version_error(e, &arn, &vid))?;
-    Ok(None)
+    Ok(())
 }
 
-pub(crate) async fn delete_policy_version(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let arn = policy_arn_param(p, "PolicyArn")?;
-    let vid = version_id_param(p)?;
+pub(crate) async fn delete_policy_version(cx: &Cx<'_>, input: PolicyVersionInput) -> ApiResult<()> {
+    let (arn, vid) = (input.policy_arn.into_string(), input.version_id.0);
     cx.authorize(&arn)?;
     find_policy(cx, &arn)?;
     cx.state
@@ -283,11 +332,11 @@ pub(crate) async fn delete_policy_version(cx: &Cx<'_>, p: &Params) -> ApiResult<
         })
         .await
         .map_err(|e| version_error(e, &arn, &vid))?;
-    Ok(None)
+    Ok(())
 }
 
-pub(crate) async fn delete_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let arn = policy_arn_param(p, "PolicyArn")?;
+pub(crate) async fn delete_policy(cx: &Cx<'_>, input: PolicyArnInput) -> ApiResult<()> {
+    let arn = input.policy_arn.into_string();
     cx.authorize(&arn)?;
     let m = find_policy(cx, &arn)?;
     if m.account == "aws" {
@@ -300,7 +349,7 @@ pub(crate) async fn delete_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOu
         .apply_one(Change::DeletePolicy { arn: arn.clone() })
         .await
         .map_err(|e| policy_error_for(e, &arn))?;
-    Ok(None)
+    Ok(())
 }
 
 /// A failed change to the managed policy `arn`.
@@ -319,17 +368,29 @@ fn version_error(e: StoreError, arn: &str, vid: &str) -> ApiError {
     }
 }
 
-pub(crate) fn list_policies(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let scope = p.get("Scope").unwrap_or("All");
-    if !matches!(scope, "All" | "AWS" | "Local") {
-        return Err(ApiError::validation(format!(
-            "1 validation error detected: Value '{}' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]",
-            params::sanitize(scope)
-        )));
+enum_field!(
+    /// `Scope` of `ListPolicies`.
+    #[allow(clippy::upper_case_acronyms, reason = "the variants are the wire values")]
+    PolicyScope { All, AWS, Local }
+);
+
+input! {
+    /// `ListPolicies`
+    pub(crate) struct ListPoliciesInput {
+        scope: Option<PolicyScope> = optional("Scope"),
+        only_attached: Option<bool> = optional("OnlyAttached"),
+        path_prefix: PathPrefix = or_default("PathPrefix"),
+        paging: Paging = nested(),
     }
-    let only_attached = p.bool("OnlyAttached")?.unwrap_or(false);
-    let prefix = path_prefix(p)?;
-    let (max, marker) = paging(p)?;
+}
+
+pub(crate) async fn list_policies(
+    cx: &Cx<'_>,
+    input: ListPoliciesInput,
+) -> ApiResult<Page<ManagedPolicy>> {
+    let scope = input.scope.unwrap_or(PolicyScope::All);
+    let only_attached = input.only_attached.unwrap_or(false);
+    let (prefix, paging) = (input.path_prefix.0, input.paging);
     cx.authorize(&cx.arn("policy", "/", ""))?;
     let view = cx.state.store.view();
     let account = cx.account();
@@ -338,105 +399,39 @@ pub(crate) fn list_policies(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> 
         .managed
         .values()
         .filter(|m| match scope {
-            "AWS" => m.account == "aws",
-            "Local" => m.account == account,
-            _ => m.account == "aws" || m.account == account,
+            PolicyScope::AWS => m.account == "aws",
+            PolicyScope::Local => m.account == account,
+            PolicyScope::All => m.account == "aws" || m.account == account,
         })
         .filter(|m| !only_attached || m.attachment_count > 0)
         .filter(|m| m.path.starts_with(&prefix))
-        .filter(|m| marker.as_deref().is_none_or(|mk| m.arn.as_str() > mk))
-        .map(|m| (m.arn.clone(), m));
-    let (items, next) = page(items, max);
-    let mut x = Xml::new();
-    x.list("Policies", items, write_policy);
-    write_paging(&mut x, next.as_deref());
-    Ok(Some(x))
+        .filter(|m| {
+            paging
+                .marker
+                .as_deref()
+                .is_none_or(|mk| m.arn.as_str() > mk)
+        })
+        .map(|m| (m.arn.clone(), m.clone()));
+    Ok(Page::of("Policies", items, paging.max_items))
 }
 
 // --- owners: users, groups, roles ------------------------------------------------------------
 
-/// The entity an inline policy or attachment belongs to.
-pub(crate) struct Target {
-    pub kind: &'static str,
-    pub id: String,
-    pub name: String,
-    pub arn: String,
-    pub tags: Vec<(String, String)>,
-}
-
-impl Target {
-    pub fn owner(&self) -> Owner<'_> {
-        match self.kind {
-            "user" => Owner::User(&self.id),
-            "group" => Owner::Group(&self.id),
-            _ => Owner::Role(&self.id),
-        }
+input! {
+    /// `Attach{User,Group,Role}Policy`, `Detach{User,Group,Role}Policy`
+    pub(crate) struct AttachmentInput<K: EntityKind> {
+        entity: Named<K> = nested(),
+        policy_arn: ArnParam = required("PolicyArn"),
     }
 }
 
-/// Resolve `UserName` / `GroupName` / `RoleName` to the entity.
-pub(crate) fn target(cx: &Cx<'_>, p: &Params, kind: &'static str) -> ApiResult<Target> {
-    let view = cx.state.store.view();
-    let account = cx.account();
-    match kind {
-        "user" => {
-            let n = p.required("UserName")?;
-            validate_existing_name("UserName", n)?;
-            let u = view
-                .user_by_name(account, n)
-                .ok_or_else(|| no_such_user(n))?;
-            Ok(Target {
-                kind,
-                id: u.id.clone(),
-                name: u.name.clone(),
-                arn: u.arn(),
-                tags: u.tags.clone(),
-            })
-        }
-        "group" => {
-            let n = p.required("GroupName")?;
-            validate_existing_name("GroupName", n)?;
-            let g = view
-                .group_by_name(account, n)
-                .ok_or_else(|| no_such_group(n))?;
-            Ok(Target {
-                kind,
-                id: g.id.clone(),
-                name: g.name.clone(),
-                arn: g.arn(),
-                tags: Vec::new(),
-            })
-        }
-        _ => {
-            let n = p.required("RoleName")?;
-            validate_existing_name("RoleName", n)?;
-            let r = view
-                .policies
-                .role_by_name(account, n)
-                .ok_or_else(|| no_such_role(n))?;
-            Ok(Target {
-                kind,
-                id: r.id.clone(),
-                name: r.name.clone(),
-                arn: r.arn(),
-                tags: r.tags.clone(),
-            })
-        }
-    }
-}
-
-fn authorize_target(cx: &Cx<'_>, t: &Target) -> ApiResult<()> {
-    cx.authorize_tagged(&t.arn, &t.tags)
-}
-
-pub(crate) async fn attach_policy(
+pub(crate) async fn attach_policy<K: EntityKind>(
     cx: &Cx<'_>,
-    p: &Params,
-    kind: &'static str,
-) -> ApiResult<ActionOutput> {
-    let t = target(cx, p, kind)?;
-    let arn = policy_arn_param(p, "PolicyArn")?;
-    authorize_target(cx, &t)?;
+    input: AttachmentInput<K>,
+) -> ApiResult<()> {
+    let t = input.entity.find(cx)?;
+    let arn = input.policy_arn.into_string();
+    cx.authorize_target(&t)?;
     cx.state
         .store
         .apply_one(Change::AttachPolicy {
@@ -462,17 +457,16 @@ pub(crate) async fn attach_policy(
             }
             e => store_error(e),
         })?;
-    Ok(None)
+    Ok(())
 }
 
-pub(crate) async fn detach_policy(
+pub(crate) async fn detach_policy<K: EntityKind>(
     cx: &Cx<'_>,
-    p: &Params,
-    kind: &'static str,
-) -> ApiResult<ActionOutput> {
-    let t = target(cx, p, kind)?;
-    let arn = policy_arn_param(p, "PolicyArn")?;
-    authorize_target(cx, &t)?;
+    input: AttachmentInput<K>,
+) -> ApiResult<()> {
+    let t = input.entity.find(cx)?;
+    let arn = input.policy_arn.into_string();
+    cx.authorize_target(&t)?;
     cx.state
         .store
         .apply_one(Change::DetachPolicy {
@@ -484,59 +478,80 @@ pub(crate) async fn detach_policy(
             StoreError::NotFound(Entity::Attachment) => no_such_policy(&arn),
             e => store_error(e),
         })?;
-    Ok(None)
+    Ok(())
 }
 
-pub(crate) fn list_attached_policies(
+input! {
+    /// `ListAttached{User,Group,Role}Policies`
+    pub(crate) struct ListAttachedInput<K: EntityKind> {
+        entity: Named<K> = nested(),
+        path_prefix: PathPrefix = or_default("PathPrefix"),
+        paging: Paging = nested(),
+    }
+}
+
+/// An attached managed policy, as `ListAttached*Policies` shows it.
+#[derive(Debug)]
+pub(crate) struct AttachedPolicy {
+    name: String,
+    arn: String,
+}
+
+impl Member for AttachedPolicy {
+    fn write(&self, x: &mut Xml) {
+        x.elem("PolicyName", &self.name)
+            .elem("PolicyArn", &self.arn);
+    }
+}
+
+pub(crate) async fn list_attached_policies<K: EntityKind>(
     cx: &Cx<'_>,
-    p: &Params,
-    kind: &'static str,
-) -> ApiResult<ActionOutput> {
-    let t = target(cx, p, kind)?;
-    let prefix = path_prefix(p)?;
-    let (max, marker) = paging(p)?;
-    authorize_target(cx, &t)?;
+    input: ListAttachedInput<K>,
+) -> ApiResult<Page<AttachedPolicy>> {
+    let (prefix, paging) = (input.path_prefix.0, input.paging);
+    let t = input.entity.find(cx)?;
+    cx.authorize_target(&t)?;
     let view = cx.state.store.view();
-    let items: Vec<_> = view
+    let items: Vec<AttachedPolicy> = view
         .policies
         .attached_to(t.owner())
         .filter(|m| m.path.starts_with(&prefix))
-        .map(|m| (m.name.clone(), m.arn.clone()))
+        .map(|m| AttachedPolicy {
+            name: m.name.clone(),
+            arn: m.arn.clone(),
+        })
         .collect();
-    let (items, next) = page_by_position(items, marker.as_deref(), max);
-    let mut x = Xml::new();
-    x.list("AttachedPolicies", items, |x, (name, arn)| {
-        x.elem("PolicyName", &name).elem("PolicyArn", &arn);
-    });
-    write_paging(&mut x, next.as_deref());
-    Ok(Some(x))
+    Ok(Page::by_position(
+        "AttachedPolicies",
+        items,
+        paging.marker.as_deref(),
+        paging.max_items,
+    ))
 }
 
-fn inline_name(p: &Params) -> ApiResult<String> {
-    let n = p.required("PolicyName")?;
-    Validator::new()
-        .length("PolicyName", n, 1, 128)
-        .pattern("PolicyName", n, params::NAME_PATTERN, params::is_name_char)
-        .finish()?;
-    Ok(n.to_owned())
+input! {
+    /// `Put{User,Group,Role}Policy`
+    pub(crate) struct PutInlineInput<K: EntityKind> {
+        entity: Named<K> = nested(),
+        policy_name: Name = required("PolicyName"),
+        policy_document: PolicyDocument = required("PolicyDocument"),
+    }
 }
 
-pub(crate) async fn put_inline_policy(
+pub(crate) async fn put_inline_policy<K: EntityKind>(
     cx: &Cx<'_>,
-    p: &Params,
-    kind: &'static str,
-) -> ApiResult<ActionOutput> {
-    let t = target(cx, p, kind)?;
-    let name = inline_name(p)?;
+    input: PutInlineInput<K>,
+) -> ApiResult<()> {
+    let t = input.entity.find(cx)?;
     let limit = limits::inline_limit(t.owner());
-    let (document, _) = document_param(p, "PolicyDocument", PolicyKind::Identity, limit)?;
-    authorize_target(cx, &t)?;
+    check_document_size(&input.policy_document, limit)?;
+    cx.authorize_target(&t)?;
     cx.state
         .store
         .apply_one(Change::PutInlinePolicy {
             owner: t.owner().into(),
-            name,
-            document,
+            name: input.policy_name.into_string(),
+            document: input.policy_document.text,
             max_total_size: limit,
         })
         .await
@@ -547,48 +562,70 @@ pub(crate) async fn put_inline_policy(
             )),
             e => store_error(e),
         })?;
-    Ok(None)
+    Ok(())
 }
 
-pub(crate) fn get_inline_policy(
+input! {
+    /// `Get{User,Group,Role}Policy`, `Delete{User,Group,Role}Policy`
+    pub(crate) struct InlinePolicyInput<K: EntityKind> {
+        entity: Named<K> = nested(),
+        policy_name: Name = required("PolicyName"),
+    }
+}
+
+fn no_such_inline(t: &Target, name: &str) -> ApiError {
+    ApiError::no_such_entity(format!(
+        "The {} policy with name {name} cannot be found.",
+        t.kind
+    ))
+}
+
+/// An inline policy with its owner, as `Get*Policy` answers.
+#[derive(Debug)]
+pub(crate) struct InlinePolicyOutput {
+    owner_param: &'static str,
+    owner_name: String,
+    name: String,
+    document: String,
+}
+
+impl Output for InlinePolicyOutput {
+    fn write(&self, x: &mut Xml) {
+        x.elem(self.owner_param, &self.owner_name)
+            .elem("PolicyName", &self.name)
+            .elem("PolicyDocument", &encode_document(&self.document));
+    }
+}
+
+pub(crate) async fn get_inline_policy<K: EntityKind>(
     cx: &Cx<'_>,
-    p: &Params,
-    kind: &'static str,
-) -> ApiResult<ActionOutput> {
-    let t = target(cx, p, kind)?;
-    let name = inline_name(p)?;
-    authorize_target(cx, &t)?;
+    input: InlinePolicyInput<K>,
+) -> ApiResult<InlinePolicyOutput> {
+    let name = input.policy_name.as_str();
+    let t = input.entity.find(cx)?;
+    cx.authorize_target(&t)?;
     let view = cx.state.store.view();
     let pol = view
         .policies
         .inline_of(t.owner())
         .iter()
         .find(|i| i.name == name)
-        .ok_or_else(|| {
-            ApiError::no_such_entity(format!(
-                "The {kind} policy with name {name} cannot be found."
-            ))
-        })?;
-    let mut x = Xml::new();
-    let label = match kind {
-        "user" => "UserName",
-        "group" => "GroupName",
-        _ => "RoleName",
-    };
-    x.elem(label, &t.name)
-        .elem("PolicyName", &pol.name)
-        .elem("PolicyDocument", &encode_document(&pol.document));
-    Ok(Some(x))
+        .ok_or_else(|| no_such_inline(&t, name))?;
+    Ok(InlinePolicyOutput {
+        owner_param: K::NAME_PARAM,
+        owner_name: t.name.clone(),
+        name: pol.name.clone(),
+        document: pol.document.clone(),
+    })
 }
 
-pub(crate) async fn delete_inline_policy(
+pub(crate) async fn delete_inline_policy<K: EntityKind>(
     cx: &Cx<'_>,
-    p: &Params,
-    kind: &'static str,
-) -> ApiResult<ActionOutput> {
-    let t = target(cx, p, kind)?;
-    let name = inline_name(p)?;
-    authorize_target(cx, &t)?;
+    input: InlinePolicyInput<K>,
+) -> ApiResult<()> {
+    let name = input.policy_name.into_string();
+    let t = input.entity.find(cx)?;
+    cx.authorize_target(&t)?;
     cx.state
         .store
         .apply_one(Change::DeleteInlinePolicy {
@@ -597,86 +634,111 @@ pub(crate) async fn delete_inline_policy(
         })
         .await
         .map_err(|e| match e {
-            StoreError::NotFound(Entity::InlinePolicy) => ApiError::no_such_entity(format!(
-                "The {kind} policy with name {name} cannot be found."
-            )),
+            StoreError::NotFound(Entity::InlinePolicy) => no_such_inline(&t, &name),
             e => store_error(e),
         })?;
-    Ok(None)
+    Ok(())
 }
 
-pub(crate) fn list_inline_policies(
+input! {
+    /// `List{User,Group,Role}Policies`
+    pub(crate) struct ListInlineInput<K: EntityKind> {
+        entity: Named<K> = nested(),
+        paging: Paging = nested(),
+    }
+}
+
+/// A name in a list of plain strings (`<member>name</member>`).
+#[derive(Debug)]
+pub(crate) struct PolicyName(String);
+
+impl Member for PolicyName {
+    fn write(&self, x: &mut Xml) {
+        x.elem_text(&self.0);
+    }
+}
+
+pub(crate) async fn list_inline_policies<K: EntityKind>(
     cx: &Cx<'_>,
-    p: &Params,
-    kind: &'static str,
-) -> ApiResult<ActionOutput> {
-    let t = target(cx, p, kind)?;
-    let (max, marker) = paging(p)?;
-    authorize_target(cx, &t)?;
+    input: ListInlineInput<K>,
+) -> ApiResult<Page<PolicyName>> {
+    let paging = input.paging;
+    let t = input.entity.find(cx)?;
+    cx.authorize_target(&t)?;
     let view = cx.state.store.view();
     let names = view
         .policies
         .inline_of(t.owner())
         .iter()
-        .filter(|i| marker.as_deref().is_none_or(|m| i.name.as_str() > m))
-        .map(|i| (i.name.clone(), i.name.clone()));
-    let (items, next) = page(names, max);
-    let mut x = Xml::new();
-    x.list("PolicyNames", items, |x, n| {
-        x.elem_text(&n);
-    });
-    write_paging(&mut x, next.as_deref());
-    Ok(Some(x))
+        .filter(|i| paging.marker.as_deref().is_none_or(|m| i.name.as_str() > m))
+        .map(|i| (i.name.clone(), PolicyName(i.name.clone())));
+    Ok(Page::of("PolicyNames", names, paging.max_items))
 }
 
-pub(crate) async fn put_boundary(
+/// Entities that can have a permissions boundary: users and roles.
+pub(crate) trait BoundedKind: EntityKind {
+    fn set_boundary(t: &Target, boundary: Option<String>) -> Change;
+}
+
+impl BoundedKind for super::entity::UserKind {
+    fn set_boundary(t: &Target, boundary: Option<String>) -> Change {
+        Change::SetUserBoundary {
+            user_id: t.id.clone(),
+            boundary,
+        }
+    }
+}
+
+impl BoundedKind for super::entity::RoleKind {
+    fn set_boundary(t: &Target, boundary: Option<String>) -> Change {
+        Change::SetRoleBoundary {
+            role_id: t.id.clone(),
+            boundary,
+        }
+    }
+}
+
+input! {
+    /// `Put{User,Role}PermissionsBoundary`
+    pub(crate) struct PutBoundaryInput<K: BoundedKind> {
+        entity: Named<K> = nested(),
+        permissions_boundary: ArnParam = required("PermissionsBoundary"),
+    }
+}
+
+pub(crate) async fn put_boundary<K: BoundedKind>(
     cx: &Cx<'_>,
-    p: &Params,
-    kind: &'static str,
-) -> ApiResult<ActionOutput> {
-    let t = target(cx, p, kind)?;
-    let arn = policy_arn_param(p, "PermissionsBoundary")?;
-    authorize_target(cx, &t)?;
+    input: PutBoundaryInput<K>,
+) -> ApiResult<()> {
+    let t = input.entity.find(cx)?;
+    let arn = input.permissions_boundary.into_string();
+    cx.authorize_target(&t)?;
     crate::authorization::check_boundary_arn(cx.state, &arn)?;
-    let change = match t.kind {
-        "user" => Change::SetUserBoundary {
-            user_id: t.id,
-            boundary: Some(arn),
-        },
-        _ => Change::SetRoleBoundary {
-            role_id: t.id,
-            boundary: Some(arn),
-        },
-    };
     cx.state
         .store
-        .apply_one(change)
+        .apply_one(K::set_boundary(&t, Some(arn)))
         .await
         .map_err(store_error)?;
-    Ok(None)
+    Ok(())
 }
 
-pub(crate) async fn delete_boundary(
+input! {
+    /// `Delete{User,Role}PermissionsBoundary`
+    pub(crate) struct DeleteBoundaryInput<K: BoundedKind> {
+        entity: Named<K> = nested(),
+    }
+}
+
+pub(crate) async fn delete_boundary<K: BoundedKind>(
     cx: &Cx<'_>,
-    p: &Params,
-    kind: &'static str,
-) -> ApiResult<ActionOutput> {
-    let t = target(cx, p, kind)?;
-    authorize_target(cx, &t)?;
-    let change = match t.kind {
-        "user" => Change::SetUserBoundary {
-            user_id: t.id,
-            boundary: None,
-        },
-        _ => Change::SetRoleBoundary {
-            role_id: t.id,
-            boundary: None,
-        },
-    };
+    input: DeleteBoundaryInput<K>,
+) -> ApiResult<()> {
+    let t = input.entity.find(cx)?;
+    cx.authorize_target(&t)?;
     cx.state
         .store
-        .apply_one(change)
+        .apply_one(K::set_boundary(&t, None))
         .await
         .map_err(store_error)?;
-    Ok(None)
+    Ok(())
 }

@@ -41,19 +41,21 @@
 
 use std::sync::Arc;
 
-use super::ActionOutput;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{
     ContextValue, Decision, Effect, Evaluation, Policy, PolicyKind, PolicyRef, PolicySet,
     PolicyType, PrincipalView, RequestContext, ResourcePolicyRef, evaluate,
 };
-use crate::protocol::params::{self, Params, Validator};
+use crate::protocol::input::{ArnParam, Input, Reader, input, string_field};
+use crate::protocol::output::Output;
+use crate::protocol::params::{self, MAX_PARAMS};
 use crate::protocol::xml::Xml;
+use crate::request::Cx;
 use crate::store::Snapshot;
 use crate::store::policies::{ManagedPolicy, Owner};
 
-use super::policies::policy_error;
-use super::{Cx, paging, write_paging};
+use super::input::{Paging, policy_error};
+use super::write_paging;
 
 // --- statement positions ---------------------------------------------------------------------
 
@@ -576,74 +578,111 @@ pub fn context_value(ty: &str, values: &[&str]) -> Result<ContextValue, String> 
 }
 
 /// `ContextEntries.member.N.{ContextKeyName, ContextKeyValues.member.M, ContextKeyType}`.
-fn context_entries(p: &Params) -> ApiResult<Vec<(String, ContextValue)>> {
-    let raw = p.struct_list("ContextEntries", &["ContextKeyName", "ContextKeyType"])?;
-    let mut out: Vec<(String, ContextValue)> = Vec::with_capacity(raw.len());
-    for (i, m) in raw.iter().enumerate() {
-        let n = i + 1;
-        let param = format!("ContextEntries.member.{n}");
-        let Some(name) = m.get("ContextKeyName") else {
-            return Err(ApiError::invalid_input(format!(
-                "{param}.ContextKeyName is required."
-            )));
-        };
-        Validator::new()
-            .length(&format!("{param}.ContextKeyName"), name, 5, 256)
-            .finish()?;
-        let Some(ty) = m.get("ContextKeyType") else {
-            return Err(ApiError::invalid_input(format!(
-                "{param}.ContextKeyType is required."
-            )));
-        };
-        let values = p.list(&format!("{param}.ContextKeyValues"))?;
-        let value = context_value(ty, &values).map_err(|e| {
-            ApiError::invalid_input(format!(
-                "Invalid context entry `{}` ({param}): {e}.",
-                params::sanitize(name)
-            ))
-        })?;
-        if out.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
-            return Err(ApiError::invalid_input(format!(
-                "Context key `{}` is given more than once (keys are case-insensitive).",
-                params::sanitize(name)
-            )));
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ContextEntries(Vec<(String, ContextValue)>);
+
+impl Input for ContextEntries {
+    fn read(r: &mut Reader<'_>) -> ApiResult<Self> {
+        let raw = r.structs("ContextEntries", &["ContextKeyName", "ContextKeyType"])?;
+        let mut out: Vec<(String, ContextValue)> = Vec::with_capacity(raw.len());
+        for (i, m) in raw.iter().enumerate() {
+            let n = i + 1;
+            let param = format!("ContextEntries.member.{n}");
+            let Some(name) = m.get("ContextKeyName") else {
+                return Err(ApiError::invalid_input(format!(
+                    "{param}.ContextKeyName is required."
+                )));
+            };
+            r.validator()
+                .length(&format!("{param}.ContextKeyName"), name, 5, 256);
+            let Some(ty) = m.get("ContextKeyType") else {
+                return Err(ApiError::invalid_input(format!(
+                    "{param}.ContextKeyType is required."
+                )));
+            };
+            let values: Vec<String> = r.list(&format!("{param}.ContextKeyValues"), MAX_PARAMS)?;
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            let value = context_value(ty, &values).map_err(|e| {
+                ApiError::invalid_input(format!(
+                    "Invalid context entry `{}` ({param}): {e}.",
+                    params::sanitize(name)
+                ))
+            })?;
+            if out.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
+                return Err(ApiError::invalid_input(format!(
+                    "Context key `{}` is given more than once (keys are case-insensitive).",
+                    params::sanitize(name)
+                )));
+            }
+            out.push((name.clone(), value));
         }
-        out.push((name.clone(), value));
+        Ok(Self(out))
     }
-    Ok(out)
 }
 
 // --- parameters ------------------------------------------------------------------------------
 
-/// One policy document from the request, validated as `kind`.
-fn document(name: &str, doc: &str, kind: PolicyKind) -> ApiResult<Arc<Policy>> {
-    Validator::new()
-        .length(name, doc, 1, 131_072)
-        .pattern(name, doc, params::POLICY_PATTERN, params::is_policy_char)
-        .finish()?;
+string_field!(
+    /// A policy document in a simulation request: 1..131072 policy characters.
+    DocumentText,
+    1,
+    131_072,
+    params::POLICY_PATTERN,
+    params::is_policy_char
+);
+string_field!(
+    /// An action name to simulate: 3..128 characters.
+    ActionName,
+    3,
+    128,
+    r".*",
+    |_: char| true
+);
+string_field!(
+    /// A resource ARN to simulate: 1..2048 ARN characters.
+    ResourceArn,
+    1,
+    2048,
+    params::ARN_PATTERN,
+    params::is_arn_char
+);
+string_field!(
+    /// `ResourceOwner`: 1..2048 characters (an account ARN, checked by the handler).
+    ResourceOwner,
+    1,
+    2048,
+    r".*",
+    |_: char| true
+);
+string_field!(
+    /// `ResourceHandlingOption`: 1..64 characters.
+    ResourceHandlingOption,
+    1,
+    64,
+    r".*",
+    |_: char| true
+);
+
+/// One policy document from the request, compiled as `kind`.
+fn document(doc: &str, kind: PolicyKind) -> ApiResult<Arc<Policy>> {
     Policy::parse(doc, kind).map(Arc::new).map_err(policy_error)
 }
 
 /// `PolicyInputList.member.N` (or another list of documents) as identity-kind sources.
-fn document_list(p: &Params, list: &str) -> ApiResult<Vec<SourcePolicy>> {
-    p.list(list)?
-        .into_iter()
+fn document_list(list: &str, docs: &[DocumentText]) -> ApiResult<Vec<SourcePolicy>> {
+    docs.iter()
         .enumerate()
         .map(|(i, doc)| {
             let id = format!("{list}.{}", i + 1);
-            let pol = document(
-                &format!("{list}.member.{}", i + 1),
-                doc,
-                PolicyKind::Identity,
-            )?;
+            let pol = document(doc, PolicyKind::Identity)?;
             Ok(SourcePolicy::new(id, "none", pol))
         })
         .collect()
 }
 
 /// `PermissionsBoundaryPolicyInputList`: at most one document.
-fn boundary_input(p: &Params) -> ApiResult<Option<SourcePolicy>> {
-    let mut list = document_list(p, "PermissionsBoundaryPolicyInputList")?;
+fn boundary_input(docs: &[DocumentText]) -> ApiResult<Option<SourcePolicy>> {
+    let mut list = document_list("PermissionsBoundaryPolicyInputList", docs)?;
     if list.len() > 1 {
         return Err(ApiError::invalid_input(
             "PermissionsBoundaryPolicyInputList can contain only one permissions boundary policy.",
@@ -654,13 +693,17 @@ fn boundary_input(p: &Params) -> ApiResult<Option<SourcePolicy>> {
 
 /// `ResourcePolicy` + `ResourceOwner`: compiled both as a resource policy and, when valid, as
 /// a trust policy. The owner defaults to the simulated caller's account.
-fn resource_input(p: &Params, caller_account: &str) -> ApiResult<Option<ResourceInput>> {
-    let Some(doc) = p.get("ResourcePolicy") else {
+fn resource_input(
+    doc: Option<&DocumentText>,
+    owner: Option<&ResourceOwner>,
+    caller_account: &str,
+) -> ApiResult<Option<ResourceInput>> {
+    let Some(doc) = doc else {
         return Ok(None);
     };
-    let as_resource = document("ResourcePolicy", doc, PolicyKind::Resource)?;
+    let as_resource = document(doc, PolicyKind::Resource)?;
     let as_trust = Policy::parse(doc, PolicyKind::Trust).ok().map(Arc::new);
-    let owner = match p.get("ResourceOwner") {
+    let owner = match owner {
         Some(o) => account_of_owner(o)?,
         None => caller_account.to_owned(),
     };
@@ -679,9 +722,6 @@ fn is_account_id(s: &str) -> bool {
 
 /// `ResourceOwner`: `arn:aws:iam::<account>:root` (a bare account id is accepted too).
 fn account_of_owner(o: &str) -> ApiResult<String> {
-    Validator::new()
-        .length("ResourceOwner", o, 1, 2048)
-        .finish()?;
     let acct = o
         .strip_prefix("arn:")
         .and_then(|r| r.split_once(":iam::"))
@@ -725,10 +765,6 @@ fn caller_principal(
     account: &str,
     arn: &str,
 ) -> ApiResult<(PrincipalView, Vec<(String, String)>)> {
-    Validator::new()
-        .length("CallerArn", arn, 1, 2048)
-        .pattern("CallerArn", arn, params::ARN_PATTERN, params::is_arn_char)
-        .finish()?;
     let Some((acct, "user", _, name)) = entity_arn(arn) else {
         return Err(ApiError::invalid_input(format!(
             "CallerArn `{}` is not an IAM user ARN: only users can be simulated callers.",
@@ -748,7 +784,61 @@ fn caller_principal(
     }
 }
 
-/// `ActionNames`, `ResourceArns` (default `*`) and paging.
+/// The parameters both simulations share: what to simulate, the resource policy, the context
+/// and paging.
+#[derive(Debug, Clone)]
+pub(crate) struct Simulated {
+    policy_input_list: Vec<DocumentText>,
+    permissions_boundary_policy_input_list: Vec<DocumentText>,
+    action_names: Vec<ActionName>,
+    resource_arns: Vec<ResourceArn>,
+    resource_policy: Option<DocumentText>,
+    resource_owner: Option<ResourceOwner>,
+    caller_arn: Option<CallerArnParam>,
+    #[allow(
+        dead_code,
+        reason = "validated as AWS does; one handling option is modelled"
+    )]
+    resource_handling_option: Option<ResourceHandlingOption>,
+    context_entries: ContextEntries,
+    paging: Paging,
+}
+
+string_field!(
+    /// `CallerArn`: 1..2048 ARN characters.
+    CallerArnParam,
+    1,
+    2048,
+    params::ARN_PATTERN,
+    params::is_arn_char
+);
+
+impl Input for Simulated {
+    fn read(r: &mut Reader<'_>) -> ApiResult<Self> {
+        Ok(Self {
+            policy_input_list: r.list("PolicyInputList", MAX_PARAMS)?,
+            permissions_boundary_policy_input_list: r
+                .list("PermissionsBoundaryPolicyInputList", MAX_PARAMS)?,
+            action_names: r.list("ActionNames", MAX_PARAMS)?,
+            resource_arns: r.list("ResourceArns", MAX_PARAMS)?,
+            resource_policy: r.optional("ResourcePolicy")?,
+            resource_owner: r.optional("ResourceOwner")?,
+            caller_arn: r.optional("CallerArn")?,
+            resource_handling_option: r.optional("ResourceHandlingOption")?,
+            context_entries: r.nested()?,
+            paging: r.nested()?,
+        })
+    }
+
+    fn check(&self) -> ApiResult<()> {
+        if self.action_names.is_empty() {
+            return Err(ApiError::missing_parameter("ActionNames"));
+        }
+        Ok(())
+    }
+}
+
+/// `ActionNames`, `ResourceArns` (default `*`) and the page asked for.
 struct Request {
     actions: Vec<String>,
     resources: Vec<String>,
@@ -757,72 +847,69 @@ struct Request {
     start: usize,
 }
 
-fn request(p: &Params) -> ApiResult<Request> {
-    let actions = p.list("ActionNames")?;
-    if actions.is_empty() {
-        return Err(ApiError::missing_parameter("ActionNames"));
+impl Simulated {
+    fn request(&self) -> ApiResult<Request> {
+        let (actions, resources) = (&self.action_names, &self.resource_arns);
+        let start = match &self.paging.marker {
+            None => 0,
+            Some(m) => m
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= actions.len().saturating_mul(resources.len().max(1)))
+                .ok_or_else(|| {
+                    ApiError::invalid_input("Marker is not valid for this simulation.")
+                })?,
+        };
+        let resources_given = !resources.is_empty();
+        Ok(Request {
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+            resources: if resources_given {
+                resources.iter().map(|r| r.to_string()).collect()
+            } else {
+                vec!["*".to_owned()]
+            },
+            resources_given,
+            max: self.paging.max_items,
+            start,
+        })
     }
-    let resources = p.list("ResourceArns")?;
-    let mut v = Validator::new();
-    for (i, a) in actions.iter().enumerate() {
-        v.length(&format!("ActionNames.member.{}", i + 1), a, 3, 128);
-    }
-    for (i, r) in resources.iter().enumerate() {
-        v.length(&format!("ResourceArns.member.{}", i + 1), r, 1, 2048)
-            .pattern(
-                &format!("ResourceArns.member.{}", i + 1),
-                r,
-                params::ARN_PATTERN,
-                params::is_arn_char,
-            );
-    }
-    v.finish()?;
-    if let Some(o) = p.get("ResourceHandlingOption") {
-        Validator::new()
-            .length("ResourceHandlingOption", o, 1, 64)
-            .finish()?;
-    }
-    let (max, marker) = paging(p)?;
-    let start = match marker {
-        None => 0,
-        Some(m) => m
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= actions.len().saturating_mul(resources.len().max(1)))
-            .ok_or_else(|| ApiError::invalid_input("Marker is not valid for this simulation."))?,
-    };
-    let resources_given = !resources.is_empty();
-    Ok(Request {
-        actions: actions.into_iter().map(str::to_owned).collect(),
-        resources: if resources_given {
-            resources.into_iter().map(str::to_owned).collect()
-        } else {
-            vec!["*".to_owned()]
-        },
-        resources_given,
-        max,
-        start,
-    })
 }
 
 // --- handlers --------------------------------------------------------------------------------
 
-pub(crate) fn simulate_custom_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let identity = document_list(p, "PolicyInputList")?;
-    if identity.is_empty() {
-        return Err(ApiError::missing_parameter("PolicyInputList"));
+input! {
+    /// `SimulateCustomPolicy`
+    pub(crate) struct SimulateCustomPolicyInput {
+        simulated: Simulated = nested(),
     }
-    let boundary = boundary_input(p)?;
-    let req = request(p)?;
-    let context = context_entries(p)?;
+    check(this) {
+        if this.simulated.policy_input_list.is_empty() {
+            return Err(ApiError::missing_parameter("PolicyInputList"));
+        }
+        this.simulated.check()
+    }
+}
+
+pub(crate) async fn simulate_custom_policy(
+    cx: &Cx<'_>,
+    input: SimulateCustomPolicyInput,
+) -> ApiResult<SimulationOutput> {
+    let p = input.simulated;
+    let identity = document_list("PolicyInputList", &p.policy_input_list)?;
+    let boundary = boundary_input(&p.permissions_boundary_policy_input_list)?;
+    let req = p.request()?;
     cx.authorize("*")?;
     let view = cx.state.store.view();
-    let (principal, principal_tags) = match p.get("CallerArn") {
+    let (principal, principal_tags) = match &p.caller_arn {
         Some(arn) => caller_principal(&view, cx.account(), arn)?,
         None => (PrincipalView::anonymous(), Vec::new()),
     };
-    let resource = resource_input(p, &principal.account)?;
-    if resource.is_some() && p.get("CallerArn").is_none() {
+    let resource = resource_input(
+        p.resource_policy.as_ref(),
+        p.resource_owner.as_ref(),
+        &principal.account,
+    )?;
+    if resource.is_some() && p.caller_arn.is_none() {
         return Err(ApiError::invalid_input(
             "CallerArn is required when a ResourcePolicy is given.",
         ));
@@ -830,41 +917,49 @@ pub(crate) fn simulate_custom_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<Actio
     let sim = Simulation {
         principal,
         principal_tags,
-        context,
+        context: p.context_entries.0,
         identity,
         boundary,
         session: None,
         resource,
     };
-    respond(&sim, &req)
+    Ok(respond(&sim, &req))
 }
 
-pub(crate) fn simulate_principal_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let source = p.required("PolicySourceArn")?;
-    Validator::new()
-        .length("PolicySourceArn", source, 20, 2048)
-        .pattern(
-            "PolicySourceArn",
-            source,
-            params::ARN_PATTERN,
-            params::is_arn_char,
-        )
-        .finish()?;
-    let extra = document_list(p, "PolicyInputList")?;
-    let boundary_override = boundary_input(p)?;
-    let req = request(p)?;
-    let context = context_entries(p)?;
+input! {
+    /// `SimulatePrincipalPolicy`
+    pub(crate) struct SimulatePrincipalPolicyInput {
+        policy_source_arn: ArnParam = required("PolicySourceArn"),
+        simulated: Simulated = nested(),
+    }
+    check(this) {
+        this.simulated.check()
+    }
+}
+
+pub(crate) async fn simulate_principal_policy(
+    cx: &Cx<'_>,
+    input: SimulatePrincipalPolicyInput,
+) -> ApiResult<SimulationOutput> {
+    let source = input.policy_source_arn.as_str();
+    let p = input.simulated;
+    let extra = document_list("PolicyInputList", &p.policy_input_list)?;
+    let boundary_override = boundary_input(&p.permissions_boundary_policy_input_list)?;
+    let req = p.request()?;
     cx.authorize(source)?;
     let view = cx.state.store.view();
     let entity = gather_entity(&view, cx.account(), source)?;
 
-    let caller_arn = p.get("CallerArn");
-    let (principal, principal_tags) = match caller_arn {
+    let (principal, principal_tags) = match &p.caller_arn {
         Some(arn) => caller_principal(&view, cx.account(), arn)?,
         None => (entity.principal, entity.tags),
     };
-    let resource = resource_input(p, &principal.account)?;
-    if resource.is_some() && caller_arn.is_none() && !entity.is_user {
+    let resource = resource_input(
+        p.resource_policy.as_ref(),
+        p.resource_owner.as_ref(),
+        &principal.account,
+    )?;
+    if resource.is_some() && p.caller_arn.is_none() && !entity.is_user {
         return Err(ApiError::invalid_input(
             "CallerArn is required when a ResourcePolicy is given and PolicySourceArn is not a user.",
         ));
@@ -874,13 +969,13 @@ pub(crate) fn simulate_principal_policy(cx: &Cx<'_>, p: &Params) -> ApiResult<Ac
     let sim = Simulation {
         principal,
         principal_tags,
-        context,
+        context: p.context_entries.0,
         identity,
         boundary: boundary_override.or(entity.boundary),
         session: None,
         resource,
     };
-    respond(&sim, &req)
+    Ok(respond(&sim, &req))
 }
 
 /// A stored user, group or role: its policies and the caller it stands for by default.
@@ -1074,23 +1169,49 @@ fn write_result(x: &mut Xml, action: &str, resource: &str, o: &Outcome, resource
     write_boundary(x, o);
 }
 
-/// Evaluates the requested page of (action, resource) pairs and writes the result.
-fn respond(sim: &Simulation, req: &Request) -> ApiResult<ActionOutput> {
+/// Evaluates the requested page of (action, resource) pairs.
+fn respond(sim: &Simulation, req: &Request) -> SimulationOutput {
     let pairs = req
         .actions
         .iter()
         .flat_map(|a| req.resources.iter().map(move |r| (a, r)));
     let total = req.actions.len().saturating_mul(req.resources.len());
     let end = req.start.saturating_add(req.max).min(total);
-    let mut x = Xml::new();
-    x.list("EvaluationResults", pairs.skip(req.start).take(end.saturating_sub(req.start)), |x, (action, resource)| {
-        let o = sim.run(action, resource);
-        tracing::debug!(action = %action, resource = %resource, decision = %o.evaluation, "simulated");
-        write_result(x, action, resource, &o, req.resources_given);
-    });
-    let next = (end < total).then(|| end.to_string());
-    write_paging(&mut x, next.as_deref());
-    Ok(Some(x))
+    let results = pairs
+        .skip(req.start)
+        .take(end.saturating_sub(req.start))
+        .map(|(action, resource)| {
+            let o = sim.run(action, resource);
+            tracing::debug!(action = %action, resource = %resource, decision = %o.evaluation, "simulated");
+            (action.clone(), resource.clone(), o)
+        })
+        .collect();
+    SimulationOutput {
+        results,
+        resources_given: req.resources_given,
+        marker: (end < total).then(|| end.to_string()),
+    }
+}
+
+/// One page of `EvaluationResults`.
+#[derive(Debug)]
+pub(crate) struct SimulationOutput {
+    results: Vec<(String, String, Outcome)>,
+    resources_given: bool,
+    marker: Option<String>,
+}
+
+impl Output for SimulationOutput {
+    fn write(&self, x: &mut Xml) {
+        x.list(
+            "EvaluationResults",
+            &self.results,
+            |x, (action, resource, o)| {
+                write_result(x, action, resource, o, self.resources_given);
+            },
+        );
+        write_paging(x, self.marker.as_deref());
+    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,9 @@
 //! Users, their tags and their long-term access keys.
 
-use super::ActionOutput;
 use crate::credentials;
 use crate::error::{ApiError, ApiResult};
 use crate::protocol::input::{ArnParam, enum_field, input, string_field};
 use crate::protocol::output::Output;
-use crate::protocol::params::Params;
 use crate::protocol::xml::Xml;
 use crate::request::Cx;
 use crate::store::{AccessKey, Change, Entity, StoreError, User};
@@ -13,10 +11,7 @@ use crate::store::{AccessKey, Change, Entity, StoreError, User};
 use super::errors::{no_such_user, store_error};
 
 use super::input::{IamPath, IamTags, Name, NewName, Paging, PathPrefix};
-use super::{
-    Page, check_tag_quota, page_by_position, paging, parse_tags, tag_keys, validate_existing_name,
-    write_paging, write_tags,
-};
+use super::{Page, write_tags};
 
 pub(crate) fn write_user(x: &mut Xml, u: &User, with_tags: bool) {
     x.elem("Path", &u.path)
@@ -190,75 +185,11 @@ pub(crate) async fn delete_user(cx: &Cx<'_>, input: DeleteUserInput) -> ApiResul
             name: name.clone(),
         })
         .await
-        .map_err(|e| user_error(e, &name))?;
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::User) => no_such_user(&name),
+            e => store_error(e),
+        })?;
     Ok(())
-}
-
-pub(crate) async fn tag_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let name = p.required("UserName")?.to_owned();
-    validate_existing_name("UserName", &name)?;
-    let tags = parse_tags(p)?;
-    if tags.is_empty() {
-        return Err(ApiError::missing_parameter("Tags"));
-    }
-    let user = find_user(cx, &name)?;
-    cx.authorize(&user.arn())?;
-    // The merged set must stay within 50 tags.
-    check_tag_quota(&user.tags, &tags, "TagsPerUser")?;
-    let account = cx.account().to_owned();
-    cx.state
-        .store
-        .apply_one(Change::TagUser {
-            account,
-            name: name.clone(),
-            tags,
-        })
-        .await
-        .map_err(|e| user_error(e, &name))?;
-    Ok(None)
-}
-
-pub(crate) async fn untag_user(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let name = p.required("UserName")?.to_owned();
-    validate_existing_name("UserName", &name)?;
-    let keys = tag_keys(p)?;
-    if keys.is_empty() {
-        return Err(ApiError::missing_parameter("TagKeys"));
-    }
-    let user = find_user(cx, &name)?;
-    cx.authorize(&user.arn())?;
-    let account = cx.account().to_owned();
-    cx.state
-        .store
-        .apply_one(Change::UntagUser {
-            account,
-            name: name.clone(),
-            keys,
-        })
-        .await
-        .map_err(|e| user_error(e, &name))?;
-    Ok(None)
-}
-
-/// A failed change to the user `name`.
-fn user_error(e: StoreError, name: &str) -> ApiError {
-    match e {
-        StoreError::NotFound(Entity::User) => no_such_user(name),
-        e => store_error(e),
-    }
-}
-
-pub(crate) fn list_user_tags(cx: &Cx<'_>, p: &Params) -> ApiResult<ActionOutput> {
-    let name = p.required("UserName")?;
-    validate_existing_name("UserName", name)?;
-    let (max, marker) = paging(p)?;
-    let user = find_user(cx, name)?;
-    cx.authorize(&user.arn())?;
-    let (items, next) = page_by_position(user.tags.iter().cloned(), marker.as_deref(), max);
-    let mut x = Xml::new();
-    write_tags(&mut x, &items);
-    write_paging(&mut x, next.as_deref());
-    Ok(Some(x))
 }
 
 // --- access keys -----------------------------------------------------------------------------

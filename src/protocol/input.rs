@@ -130,18 +130,18 @@ impl<'p> Reader<'p> {
 macro_rules! input {
     (
         $(#[$meta:meta])*
-        $vis:vis struct $name:ident {
+        $vis:vis struct $name:ident $(<$g:ident: $bound:path>)? {
             $($(#[$fmeta:meta])* $field:ident : $ty:ty = $how:ident ( $($arg:expr),* $(,)? )),* $(,)?
         }
         $(check($this:ident) $check:block)?
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
-        $vis struct $name {
+        $vis struct $name $(<$g: $bound>)? {
             $($(#[$fmeta])* pub(crate) $field: $ty,)*
         }
 
-        impl $crate::protocol::input::Input for $name {
+        impl $(<$g: $bound>)? $crate::protocol::input::Input for $name $(<$g>)? {
             #[allow(unused_variables, reason = "inputs without parameters read nothing")]
             fn read(
                 r: &mut $crate::protocol::input::Reader<'_>,

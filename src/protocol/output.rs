@@ -33,19 +33,6 @@ impl Output for () {
     }
 }
 
-/// A result written by a handler that builds its XML itself (IAM actions not yet typed).
-impl Output for Option<Xml> {
-    fn write(&self, x: &mut Xml) {
-        if let Some(r) = self {
-            x.append(r);
-        }
-    }
-
-    fn has_result(&self) -> bool {
-        self.is_some()
-    }
-}
-
 /// The whole response document for `out`.
 pub(crate) fn render(action: &str, namespace: &str, out: &impl Output, request_id: &str) -> String {
     let write = |x: &mut Xml| out.write(x);
