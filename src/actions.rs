@@ -69,5 +69,6 @@ fn respond(info: &RequestInfo, out: &impl Output) -> ApiResult<String> {
         info.action.service().namespace(),
         out,
         &info.request_id,
+        info.partition(),
     ))
 }

@@ -29,10 +29,14 @@ pub fn context_for(
     resource: &str,
     info: &RequestInfo,
 ) -> ContextBuilder {
-    let mut b = RequestContext::builder(PrincipalView::from(caller.principal()), action, resource)
-        .current_time(info.now)
-        .source_ip(info.source_ip)
-        .secure_transport(false);
+    let mut b = RequestContext::builder(
+        PrincipalView::of(caller.principal(), info.partition()),
+        action,
+        resource,
+    )
+    .current_time(info.now)
+    .source_ip(info.source_ip)
+    .secure_transport(false);
     if let Some(region) = &info.region {
         b = b.requested_region(region);
     }
@@ -289,7 +293,8 @@ pub fn authorize_with_tags(
     if eval.is_allowed() {
         Ok(())
     } else {
-        Err(ApiError::not_authorized(&caller.arn(), action, resource).with_detail(eval.to_string()))
+        let caller_arn = caller.arn_in(info.partition());
+        Err(ApiError::not_authorized(&caller_arn, action, resource).with_detail(eval.to_string()))
     }
 }
 

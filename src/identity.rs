@@ -77,6 +77,11 @@ impl SignedCaller {
         self.principal().arn()
     }
 
+    /// The caller's ARN in `partition` (that of the request's signing region).
+    pub fn arn_in(&self, partition: crate::arn::Partition) -> String {
+        self.principal().arn_in(partition)
+    }
+
     /// `UserId` as GetCallerIdentity reports it.
     pub fn user_id(&self) -> String {
         self.principal().user_id()
@@ -88,7 +93,7 @@ impl SignedCaller {
 }
 
 pub fn root_arn(account: &str) -> String {
-    format!("arn:aws:iam::{account}:root")
+    crate::arn::Partition::Aws.root_arn(account)
 }
 
 /// Authenticate a signed request. Returns the caller and the credential scope's region.

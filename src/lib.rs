@@ -6,6 +6,7 @@
 //! ([`error`], the one mapping to the wire).
 
 pub mod actions;
+pub mod arn;
 pub mod audit;
 pub mod authorization;
 pub mod cli;

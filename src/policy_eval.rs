@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use crate::arn::{Arn, Resource};
 use crate::iam::simulate::{ResourceInput, Simulation, SourcePolicy, context_value, decision_name};
 use crate::policy::{ContextValue, Decision, Policy, PolicyKind, PrincipalView};
 
@@ -226,13 +227,12 @@ fn is_account_id(s: &str) -> bool {
 }
 
 fn owner_account(o: &str) -> Result<String, String> {
-    let acct = o
-        .strip_prefix("arn:")
-        .and_then(|r| r.split_once(":iam::"))
-        .and_then(|(_, r)| r.strip_suffix(":root"))
-        .unwrap_or(o);
-    if is_account_id(acct) {
-        Ok(acct.to_owned())
+    let acct = match Arn::parse(o) {
+        Ok(a) if a.resource == Resource::Root && a.service == "iam" => a.account,
+        _ => o.to_owned(),
+    };
+    if is_account_id(&acct) {
+        Ok(acct)
     } else {
         Err(format!(
             "--resource-owner `{o}` is not an account id or arn:aws:iam::<account>:root"
@@ -247,40 +247,27 @@ fn principal_from_arn(arn: &str) -> Result<PrincipalView, String> {
             "--principal-arn `{arn}` is not a user, root, role, assumed-role or federated-user ARN"
         )
     };
-    let segs: Vec<&str> = arn.splitn(6, ':').collect();
-    let ["arn", partition, service, "", acct, rest] = segs.as_slice() else {
-        return Err(bad());
-    };
-    if partition.is_empty() || !is_account_id(acct) {
+    let parsed = Arn::parse(arn).map_err(|_| bad())?;
+    let (partition, acct) = (parsed.partition, parsed.account.as_str());
+    if !is_account_id(acct) {
         return Err(bad());
     }
-    let (kind, tail) = rest.split_once('/').unwrap_or((rest, ""));
-    let name_ok = !tail.is_empty() && !tail.ends_with('/');
-    let mut p = match (*service, kind) {
-        ("iam", "root") if tail.is_empty() => return Ok(PrincipalView::root(acct)),
-        ("iam", "user") if name_ok => PrincipalView::user(arn, ""),
-        ("iam", "role") if name_ok => PrincipalView::assumed_role(arn, "", ""),
-        ("sts", "assumed-role") => {
-            let Some((role, session)) = tail
-                .split_once('/')
-                .filter(|(r, s)| !r.is_empty() && !s.is_empty())
-            else {
-                return Err(bad());
-            };
-            PrincipalView::assumed_role(
-                &format!("arn:{partition}:iam::{acct}:role/{role}"),
-                "",
-                session,
-            )
+    let is_role = matches!(parsed.resource, Resource::Role { .. });
+    let mut p = match &parsed.resource {
+        Resource::Root => return Ok(PrincipalView::root(acct)),
+        Resource::User { .. } => PrincipalView::user(arn, ""),
+        Resource::Role { .. } => PrincipalView::assumed_role(arn, "", ""),
+        Resource::AssumedRole { role, session } => {
+            PrincipalView::assumed_role(&partition.role_arn(acct, "/", role), "", session)
         }
-        ("sts", "federated-user") if name_ok => {
-            return Ok(PrincipalView::federated_user(acct, tail));
+        Resource::FederatedUser { name } => {
+            return Ok(PrincipalView::federated_user(acct, name));
         }
         _ => return Err(bad()),
     };
     p.unique_id = None;
     p.role_unique_id = None;
-    if kind == "role" {
+    if is_role {
         p.session_name = None;
     }
     Ok(p)

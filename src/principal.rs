@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::arn::Partition;
+
 /// Who a request's credentials act as: the one principal type of authentication, session
 /// tokens, authorization and the policy evaluator's context.
 ///
@@ -45,26 +47,29 @@ impl Principal {
         }
     }
 
-    /// The caller ARN as GetCallerIdentity reports it (AWS-REFERENCE §4): assumed-role ARNs
-    /// carry no role path.
+    /// The caller ARN as GetCallerIdentity reports it (AWS-REFERENCE §4), in the default
+    /// partition: assumed-role ARNs carry no role path.
     pub fn arn(&self) -> String {
+        self.arn_in(Partition::Aws)
+    }
+
+    /// The caller ARN in `partition` (that of the request's signing region).
+    pub fn arn_in(&self, partition: Partition) -> String {
         match self {
             Self::AssumedRole {
                 account,
                 role_name,
                 session_name,
                 ..
-            } => format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}"),
+            } => partition.assumed_role_arn(account, role_name, session_name),
             Self::User {
                 account,
                 user_name,
                 user_path,
                 ..
-            } => format!("arn:aws:iam::{account}:user{user_path}{user_name}"),
-            Self::Root { account } => format!("arn:aws:iam::{account}:root"),
-            Self::FederatedUser { account, name } => {
-                format!("arn:aws:sts::{account}:federated-user/{name}")
-            }
+            } => partition.user_arn(account, user_path, user_name),
+            Self::Root { account } => partition.root_arn(account),
+            Self::FederatedUser { account, name } => partition.federated_user_arn(account, name),
         }
     }
 

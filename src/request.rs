@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 
+use crate::arn::Partition;
 use crate::audit::{NoteCell, Notes};
 use crate::protocol::Action;
 use crate::state::AppState;
@@ -27,6 +28,13 @@ impl RequestInfo {
     /// Add to this request's audit record.
     pub fn note(&self, f: impl FnOnce(&mut Notes)) {
         self.notes.update(f);
+    }
+
+    /// The partition the answer's ARNs are in: the signing region's (`aws` when unsigned).
+    pub fn partition(&self) -> Partition {
+        self.region
+            .as_deref()
+            .map_or(Partition::Aws, Partition::from_region)
     }
 }
 

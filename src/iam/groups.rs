@@ -18,7 +18,7 @@ fn write_group(x: &mut Xml, g: &Group) {
     x.elem("Path", &g.path)
         .elem("GroupName", &g.name)
         .elem("GroupId", &g.id)
-        .elem("Arn", &g.arn())
+        .arn("Arn", &g.arn())
         .time("CreateDate", g.created_at);
 }
 

@@ -56,7 +56,7 @@ impl Output for CreateVirtualMfaDeviceOutput {
     fn write(&self, x: &mut Xml) {
         x.nest("VirtualMFADevice", |x| {
             // `Base32StringSeed` is a blob: the base32 text, base64-encoded on the wire.
-            x.elem("SerialNumber", &self.serial).elem(
+            x.arn("SerialNumber", &self.serial).elem(
                 "Base32StringSeed",
                 &base64::engine::general_purpose::STANDARD.encode(self.base32_seed.expose_bytes()),
             );
@@ -241,7 +241,7 @@ pub(crate) struct EnabledDevice {
 impl Member for EnabledDevice {
     fn write(&self, x: &mut Xml) {
         x.opt("UserName", self.user_name.as_deref())
-            .elem("SerialNumber", &self.device.serial);
+            .arn("SerialNumber", &self.device.serial);
         if let Some(t) = self.device.enabled_at {
             x.time("EnableDate", t);
         }
@@ -309,7 +309,7 @@ pub(crate) struct VirtualDevice {
 
 impl Member for VirtualDevice {
     fn write(&self, x: &mut Xml) {
-        x.elem("SerialNumber", &self.device.serial);
+        x.arn("SerialNumber", &self.device.serial);
         if let Some(u) = &self.user {
             x.nest("User", |x| write_user(x, u, false));
         }

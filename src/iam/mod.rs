@@ -14,6 +14,7 @@ pub(crate) mod simulate;
 pub(crate) mod tags;
 pub(crate) mod users;
 
+use crate::arn::{Arn, Partition};
 use crate::credentials::SessionSource;
 use crate::error::{ApiError, ApiResult};
 use crate::protocol::xml::Xml;
@@ -38,14 +39,18 @@ impl Cx<'_> {
     /// As [`Cx::authorize`], with the target user's or role's tags as `iam:ResourceTag/*`.
     pub fn authorize_tagged(&self, resource: &str, tags: &[(String, String)]) -> ApiResult<()> {
         let action = self.info.action.policy_action();
+        // Policies name resources in the partition of the request's region.
+        let resource = &*self.info.partition().rewrite(resource);
         if let Some(s) = self.caller.session()
             && matches!(s.source, SessionSource::GetSessionToken)
             && s.mfa_authenticated_at.is_none()
         {
-            return Err(
-                ApiError::not_authorized(&self.caller.arn(), &action, resource)
-                    .with_detail("GetSessionToken credentials without MFA cannot call IAM"),
-            );
+            return Err(ApiError::not_authorized(
+                &self.caller.arn_in(self.info.partition()),
+                &action,
+                resource,
+            )
+            .with_detail("GetSessionToken credentials without MFA cannot call IAM"));
         }
         if self.caller.is_root() {
             return Ok(());
@@ -60,8 +65,20 @@ impl Cx<'_> {
         )
     }
 
+    /// The ARN (as stored: in the `aws` partition) of the caller's account's entity of `kind`
+    /// (`user`, `group`, `role`, `policy`, `mfa`) at `path` named `name`; with an empty name, the
+    /// ARN that `List*` calls are authorized on.
     pub fn arn(&self, kind: &str, path: &str, name: &str) -> String {
-        format!("arn:aws:iam::{}:{kind}{path}{name}", self.account())
+        let (p, account) = (Partition::Aws, self.account());
+        let arn = match kind {
+            _ if name.is_empty() => Arn::all_of(p, account, kind),
+            "user" => Arn::user(p, account, path, name),
+            "group" => Arn::group(p, account, path, name),
+            "role" => Arn::role(p, account, path, name),
+            "policy" => Arn::policy(p, account, path, name),
+            _ => Arn::mfa(p, account, path, name),
+        };
+        arn.to_string()
     }
 
     /// The user a request names, or for `UserName`-optional actions the calling user itself.

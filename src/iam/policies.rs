@@ -71,7 +71,7 @@ impl crate::protocol::input::Field for PolicyDescription {
 fn write_policy(x: &mut Xml, m: &ManagedPolicy) {
     x.elem("PolicyName", &m.name)
         .elem("PolicyId", &m.id)
-        .elem("Arn", &m.arn)
+        .arn("Arn", &m.arn)
         .elem("Path", &m.path)
         .elem("DefaultVersionId", &m.default_version)
         .num("AttachmentCount", m.attachment_count)
@@ -499,8 +499,7 @@ pub(crate) struct AttachedPolicy {
 
 impl Member for AttachedPolicy {
     fn write(&self, x: &mut Xml) {
-        x.elem("PolicyName", &self.name)
-            .elem("PolicyArn", &self.arn);
+        x.elem("PolicyName", &self.name).arn("PolicyArn", &self.arn);
     }
 }
 

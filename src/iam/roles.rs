@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::arn::{Arn, Resource};
 use crate::credentials::{self, UniqueIdKind};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Policy, PolicyError};
@@ -47,29 +48,21 @@ pub(crate) fn bind_trust(
     Ok((doc.text, policy, json))
 }
 
-/// The unique id of the user or role an ARN names, if it exists (path included).
+/// The unique id of the user or role an ARN names, if it exists (path included; in any
+/// partition).
 fn resolve_principal(view: &Snapshot, arn: &str) -> Option<String> {
-    let mut parts = arn.splitn(6, ':');
-    let (_, _, _, _, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    let name = resource.rsplit('/').next()?;
-    if resource.starts_with("user/") {
-        view.user_by_name(account, name)
-            .filter(|u| u.arn() == arn)
-            .map(|u| u.id.clone())
-    } else if resource.starts_with("role/") {
-        view.policies
-            .role_by_name(account, name)
-            .filter(|r| r.arn() == arn)
-            .map(|r| r.id.clone())
-    } else {
-        None
+    let arn = Arn::parse(arn).ok()?;
+    match &arn.resource {
+        Resource::User { path, name } => view
+            .user_by_name(&arn.account, name)
+            .filter(|u| &u.path == path && u.name == *name)
+            .map(|u| u.id.clone()),
+        Resource::Role { path, name } => view
+            .policies
+            .role_by_name(&arn.account, name)
+            .filter(|r| &r.path == path && r.name == *name)
+            .map(|r| r.id.clone()),
+        _ => None,
     }
 }
 
@@ -89,7 +82,7 @@ pub(crate) fn write_role(x: &mut Xml, view: &Snapshot, r: &Role, full: bool) {
     x.elem("Path", &r.path)
         .elem("RoleName", &r.name)
         .elem("RoleId", &r.id)
-        .elem("Arn", &r.arn())
+        .arn("Arn", &r.arn())
         .time("CreateDate", r.created_at)
         .elem(
             "AssumeRolePolicyDocument",
@@ -100,7 +93,7 @@ pub(crate) fn write_role(x: &mut Xml, view: &Snapshot, r: &Role, full: bool) {
     if let Some(b) = &r.boundary {
         x.nest("PermissionsBoundary", |x| {
             x.elem("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
-                .elem("PermissionsBoundaryArn", b);
+                .arn("PermissionsBoundaryArn", b);
         });
     }
     if full {

@@ -41,6 +41,7 @@
 
 use std::sync::Arc;
 
+use crate::arn::{Arn, Resource};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{
     ContextValue, Decision, Effect, Evaluation, Policy, PolicyKind, PolicyRef, PolicySet,
@@ -310,10 +311,7 @@ const TRUST_ACTIONS: [&str; 5] = [
 
 /// `arn:<partition>:iam::<account>:role/<path/name>`.
 fn is_role_arn(arn: &str) -> bool {
-    let segs: Vec<&str> = arn.splitn(6, ':').collect();
-    matches!(segs.as_slice(), ["arn", _, "iam", "", acct, rest]
-        if acct.len() == 12 && acct.bytes().all(|b| b.is_ascii_digit())
-            && rest.strip_prefix("role/").is_some_and(|n| !n.is_empty()))
+    entity_arn(arn).is_some_and(|(_, kind, _, _)| kind == "role")
 }
 
 impl ResourceInput {
@@ -722,13 +720,12 @@ fn is_account_id(s: &str) -> bool {
 
 /// `ResourceOwner`: `arn:aws:iam::<account>:root` (a bare account id is accepted too).
 fn account_of_owner(o: &str) -> ApiResult<String> {
-    let acct = o
-        .strip_prefix("arn:")
-        .and_then(|r| r.split_once(":iam::"))
-        .and_then(|(_, r)| r.strip_suffix(":root"))
-        .unwrap_or(o);
-    if is_account_id(acct) {
-        Ok(acct.to_owned())
+    let acct = match Arn::parse(o) {
+        Ok(a) if a.resource == Resource::Root && a.service == "iam" => a.account,
+        _ => o.to_owned(),
+    };
+    if is_account_id(&acct) {
+        Ok(acct)
     } else {
         Err(ApiError::invalid_input(format!(
             "ResourceOwner `{}` must be an account ARN such as arn:aws:iam::123456789012:root.",
@@ -737,25 +734,22 @@ fn account_of_owner(o: &str) -> ApiResult<String> {
     }
 }
 
-/// The parts of an IAM entity ARN: `(account, kind, path, name)`.
-fn entity_arn(arn: &str) -> Option<(&str, &str, &str, &str)> {
-    let segs: Vec<&str> = arn.splitn(6, ':').collect();
-    let ["arn", partition, "iam", "", acct, rest] = segs.as_slice() else {
-        return None;
-    };
-    if partition.is_empty() || !is_account_id(acct) {
+/// The parts of an IAM entity ARN (a user, group, role, policy or MFA device):
+/// `(account, kind, path, name)`.
+fn entity_arn(arn: &str) -> Option<(String, &'static str, String, String)> {
+    let arn = Arn::parse(arn).ok()?;
+    if !is_account_id(&arn.account) {
         return None;
     }
-    let (kind, tail) = rest.split_once('/')?;
-    let (path_end, name) = match tail.rfind('/') {
-        Some(i) => (i + 1, tail.get(i + 1..)?),
-        None => (0, tail),
+    let (kind, path, name) = match arn.resource {
+        Resource::User { path, name } => ("user", path, name),
+        Resource::Group { path, name } => ("group", path, name),
+        Resource::Role { path, name } => ("role", path, name),
+        Resource::Policy { path, name } => ("policy", path, name),
+        Resource::Mfa { path, name } => ("mfa", path, name),
+        _ => return None,
     };
-    if name.is_empty() {
-        return None;
-    }
-    let path = rest.get(kind.len()..kind.len() + 1 + path_end)?;
-    Some((acct, kind, path, name))
+    Some((arn.account, kind, path, name))
 }
 
 /// The simulated caller from `CallerArn` (an IAM user ARN of any account) with its tags when
@@ -771,6 +765,7 @@ fn caller_principal(
             params::sanitize(arn)
         )));
     };
+    let (acct, name) = (acct.as_str(), name.as_str());
     match view
         .user_by_name(acct, name)
         .filter(|u| acct == account && u.arn() == arn)
@@ -1039,6 +1034,7 @@ fn gather_entity(view: &Snapshot, account: &str, arn: &str) -> ApiResult<Entity>
             params::sanitize(arn)
         )));
     };
+    let (acct, name) = (acct.as_str(), name.as_str());
     let mut identity = Vec::new();
     match kind {
         "user" => {
@@ -1307,11 +1303,11 @@ mod tests {
     fn entity_arns() {
         assert_eq!(
             entity_arn("arn:aws:iam::123456789012:user/a/b/bob"),
-            Some(("123456789012", "user", "/a/b/", "bob"))
+            Some(("123456789012".into(), "user", "/a/b/".into(), "bob".into()))
         );
         assert_eq!(
             entity_arn("arn:aws:iam::123456789012:role/r"),
-            Some(("123456789012", "role", "/", "r"))
+            Some(("123456789012".into(), "role", "/".into(), "r".into()))
         );
         assert_eq!(entity_arn("arn:aws:iam::123456789012:user/"), None);
         assert_eq!(entity_arn("arn:aws:iam::1234:user/x"), None);

@@ -17,12 +17,12 @@ pub(crate) fn write_user(x: &mut Xml, u: &User, with_tags: bool) {
     x.elem("Path", &u.path)
         .elem("UserName", &u.name)
         .elem("UserId", &u.id)
-        .elem("Arn", &u.arn())
+        .arn("Arn", &u.arn())
         .time("CreateDate", u.created_at);
     if let Some(b) = &u.boundary {
         x.nest("PermissionsBoundary", |x| {
             x.elem("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
-                .elem("PermissionsBoundaryArn", b);
+                .arn("PermissionsBoundaryArn", b);
         });
     }
     if with_tags && !u.tags.is_empty() {
@@ -60,7 +60,7 @@ impl Output for UserOutput {
             UserOrRoot::User(u) => write_user(x, u, true),
             UserOrRoot::Root { account, created } => {
                 x.elem("UserId", account)
-                    .elem("Arn", &crate::identity::root_arn(account))
+                    .arn("Arn", &crate::identity::root_arn(account))
                     .time("CreateDate", *created);
             }
         });

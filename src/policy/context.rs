@@ -19,6 +19,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use crate::arn::Partition;
+
 use super::condition::{parse_bool, parse_date, parse_number};
 use super::variables::Resolver;
 
@@ -47,7 +49,7 @@ pub enum PrincipalKind {
 /// The evaluator's view of a principal: its ARNs and ids as policies match them.
 ///
 /// A request's principal is a [`crate::principal::Principal`]; its view is
-/// `PrincipalView::from(&principal)`. Simulations (`SimulateCustomPolicy`, `tessera policy
+/// `PrincipalView::of(&principal, partition)`. Simulations (`SimulateCustomPolicy`, `tessera policy
 /// eval`) evaluate for principals whose unique ids or session names are unknown, which a live
 /// principal never is: that is why the view has optional parts and is a type of its own.
 ///
@@ -91,9 +93,13 @@ impl PrincipalView {
 
     /// The root user of `account`.
     pub fn root(account: &str) -> Self {
+        Self::root_in(Partition::Aws, account)
+    }
+
+    fn root_in(partition: Partition, account: &str) -> Self {
         let mut p = Self::base(
             PrincipalKind::Root,
-            format!("arn:aws:iam::{account}:root"),
+            partition.root_arn(account),
             account.to_owned(),
         );
         p.unique_id = Some(account.to_owned());
@@ -117,7 +123,11 @@ impl PrincipalView {
     pub fn assumed_role(role_arn: &str, role_unique_id: &str, session_name: &str) -> Self {
         let account = arn_account(role_arn);
         let role_name = role_arn.rsplit('/').next().unwrap_or("");
-        let arn = format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}");
+        let partition = role_arn
+            .split(':')
+            .nth(1)
+            .map_or(Partition::Aws, Partition::from_name);
+        let arn = partition.assumed_role_arn(account, role_name, session_name);
         let mut p = Self::base(PrincipalKind::AssumedRole, arn, account.to_owned());
         p.unique_id = Some(role_unique_id.to_owned());
         p.role_arn = Some(role_arn.to_owned());
@@ -128,7 +138,11 @@ impl PrincipalView {
 
     /// A `GetFederationToken` session of `account` named `name`.
     pub fn federated_user(account: &str, name: &str) -> Self {
-        let arn = format!("arn:aws:sts::{account}:federated-user/{name}");
+        Self::federated_user_in(Partition::Aws, account, name)
+    }
+
+    fn federated_user_in(partition: Partition, account: &str, name: &str) -> Self {
+        let arn = partition.federated_user_arn(account, name);
         let mut p = Self::base(PrincipalKind::FederatedUser, arn, account.to_owned());
         p.unique_id = Some(format!("{account}:{name}"));
         p.session_name = Some(name.to_owned());
@@ -185,20 +199,18 @@ impl PrincipalView {
     }
 }
 
-impl From<&crate::principal::Principal> for PrincipalView {
-    fn from(p: &crate::principal::Principal) -> Self {
+impl PrincipalView {
+    /// The view of a request's principal, its ARNs in `partition` (the request region's).
+    pub fn of(p: &crate::principal::Principal, partition: Partition) -> Self {
         use crate::principal::Principal as P;
         match p {
-            P::Root { account } => Self::root(account),
+            P::Root { account } => Self::root_in(partition, account),
             P::User {
                 account,
                 user_id,
                 user_name,
                 user_path,
-            } => Self::user(
-                &format!("arn:aws:iam::{account}:user{user_path}{user_name}"),
-                user_id,
-            ),
+            } => Self::user(&partition.user_arn(account, user_path, user_name), user_id),
             P::AssumedRole {
                 account,
                 role_name,
@@ -206,11 +218,11 @@ impl From<&crate::principal::Principal> for PrincipalView {
                 role_path,
                 session_name,
             } => Self::assumed_role(
-                &format!("arn:aws:iam::{account}:role{role_path}{role_name}"),
+                &partition.role_arn(account, role_path, role_name),
                 role_id,
                 session_name,
             ),
-            P::FederatedUser { account, name } => Self::federated_user(account, name),
+            P::FederatedUser { account, name } => Self::federated_user_in(partition, account, name),
         }
     }
 }

@@ -11,6 +11,7 @@
 //! fails at once; constraint violations are collected and reported together
 //! (`N validation errors detected: ...`) once the whole input has been read.
 
+use crate::arn::Partition;
 use crate::error::{ApiError, ApiResult};
 use crate::protocol::params::{self, Params, Validator};
 
@@ -261,14 +262,42 @@ macro_rules! string_field {
 }
 pub(crate) use string_field;
 
-string_field!(
-    /// Any ARN-typed parameter (`arnType`): 20..2048 characters.
-    ArnParam,
-    20,
-    2048,
-    params::ARN_PATTERN,
-    params::is_arn_char
-);
+/// Any ARN-typed parameter (`arnType`): 20..2048 characters. An ARN of a known partition is
+/// kept in the `aws` partition, the one entities are stored under, whatever partition the
+/// client wrote it in (answers use the partition of the request's region).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ArnParam(String);
+
+impl Field for ArnParam {
+    fn read(name: &str, raw: &str, v: &mut Validator) -> ApiResult<Self> {
+        v.length(name, raw, 20, 2048)
+            .pattern(name, raw, params::ARN_PATTERN, params::is_arn_char);
+        Ok(Self(Partition::Aws.rewrite(raw).into_owned()))
+    }
+}
+
+impl ArnParam {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::ops::Deref for ArnParam {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ArnParam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 string_field!(
     /// `RoleSessionName`: 2..64 of `[\w+=,.@-]*`.
     RoleSessionName,

@@ -2,6 +2,7 @@
 //! for it. Each output says how its fields appear (`<OpResult>` content) in its [`Output`] impl;
 //! shapes shared by several actions (credentials, users, roles, tags, paging) are written once.
 
+use crate::arn::Partition;
 use crate::protocol::xml::{self, Xml};
 
 /// What an action answers.
@@ -34,12 +35,19 @@ impl Output for () {
 }
 
 /// The whole response document for `out`.
-pub(crate) fn render(action: &str, namespace: &str, out: &impl Output, request_id: &str) -> String {
+pub(crate) fn render(
+    action: &str,
+    namespace: &str,
+    out: &impl Output,
+    request_id: &str,
+    partition: Partition,
+) -> String {
     let write = |x: &mut Xml| out.write(x);
     xml::document(
         action,
         namespace,
         request_id,
+        partition,
         out.size_hint(),
         out.has_result().then_some(&write as &dyn Fn(&mut Xml)),
     )
@@ -62,11 +70,11 @@ mod tests {
         let mut x = Xml::new();
         x.elem("A", "b");
         assert_eq!(
-            render("Op", xml::STS_NS, &One, "rid"),
+            render("Op", xml::STS_NS, &One, "rid", Partition::Aws),
             xml::success("Op", xml::STS_NS, Some(&x), "rid")
         );
         assert_eq!(
-            render("Op", xml::IAM_NS, &(), "rid"),
+            render("Op", xml::IAM_NS, &(), "rid", Partition::Aws),
             xml::success("Op", xml::IAM_NS, None, "rid")
         );
     }

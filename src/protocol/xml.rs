@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
+use crate::arn::Partition;
 use crate::error::ApiError;
 use crate::escape::first_byte_where;
 use crate::rfc3339::{self, Fraction};
@@ -17,6 +18,8 @@ pub const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 #[derive(Debug, Default, Clone)]
 pub struct Xml {
     buf: String,
+    /// The partition ARNs are written in (that of the request's region).
+    partition: Partition,
 }
 
 impl Xml {
@@ -29,6 +32,7 @@ impl Xml {
     pub fn with_capacity(bytes: usize) -> Self {
         Self {
             buf: String::with_capacity(bytes),
+            partition: Partition::Aws,
         }
     }
 
@@ -66,6 +70,12 @@ impl Xml {
     pub fn elem_text(&mut self, text: &str) -> &mut Self {
         escape_into(&mut self.buf, text);
         self
+    }
+
+    /// `<name>arn</name>` with a stored ARN (in the `aws` partition) in the document's partition.
+    pub fn arn(&mut self, name: &str, arn: &str) -> &mut Self {
+        let arn = self.partition.rewrite(arn);
+        self.elem(name, &arn)
     }
 
     /// `elem` only when there is a value.
@@ -219,6 +229,7 @@ pub fn document(
     action: &str,
     namespace: &str,
     request_id: &str,
+    partition: Partition,
     result_capacity: usize,
     write: Option<&dyn Fn(&mut Xml)>,
 ) -> String {
@@ -226,6 +237,7 @@ pub fn document(
     let mut x = Xml::with_capacity(
         FIXED + 4 * action.len() + namespace.len() + request_id.len() + result_capacity,
     );
+    x.partition = partition;
     let out = &mut x.buf;
     out.push('<');
     out.push_str(action);

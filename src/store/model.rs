@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::backend::Tables;
+use crate::arn::{Arn, Partition};
 use crate::credentials::{Keyring, Secret};
 use crate::policy::Policy;
 
@@ -32,10 +33,7 @@ pub struct User {
 
 impl User {
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:user{}{}",
-            self.account, self.path, self.name
-        )
+        Partition::Aws.user_arn(&self.account, &self.path, &self.name)
     }
 }
 
@@ -52,10 +50,7 @@ pub struct Group {
 
 impl Group {
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:group{}{}",
-            self.account, self.path, self.name
-        )
+        Arn::group(Partition::Aws, &self.account, &self.path, &self.name).to_string()
     }
 }
 
@@ -270,9 +265,6 @@ pub struct Role {
 
 impl Role {
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:role{}{}",
-            self.account, self.path, self.name
-        )
+        Partition::Aws.role_arn(&self.account, &self.path, &self.name)
     }
 }

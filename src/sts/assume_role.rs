@@ -57,7 +57,9 @@ impl Output for AssumeRoleOutput {
                 .elem_concat(
                     "Arn",
                     &[
-                        "arn:aws:sts::",
+                        "arn:",
+                        s.partition.as_str(),
+                        ":sts::",
                         &s.account,
                         ":assumed-role/",
                         &s.role_name,

@@ -56,7 +56,7 @@ pub(crate) async fn get_caller_identity(
     Ok(CallerIdentity {
         user_id: cx.caller.user_id(),
         account: cx.caller.account().to_owned(),
-        arn: cx.caller.arn(),
+        arn: cx.caller.arn_in(cx.info.partition()),
     })
 }
 

@@ -7,6 +7,7 @@
 //! See AWS-REFERENCE §4 (session rules, trust-policy evaluation, tags, source identity).
 
 use super::mint::Issued;
+use crate::arn::{Arn, Resource};
 use crate::authorization;
 use crate::credentials::{SessionSource, SessionSpec};
 use crate::error::{ApiError, ApiResult};
@@ -50,6 +51,8 @@ pub(crate) struct RoleSession {
     pub(crate) account: String,
     pub(crate) role_name: String,
     pub(crate) session_name: String,
+    /// The partition of the request's region, which the answer's ARNs use.
+    pub(crate) partition: crate::arn::Partition,
     pub(crate) packed_policy_size: u64,
     pub(crate) source_identity: Option<String>,
 }
@@ -79,8 +82,12 @@ pub(crate) async fn assume(
         n.session_name = Some(session_name.to_owned());
     });
 
+    // Answers and policies name the role and the caller in the request's partition.
+    let partition = info.partition();
+    let role_arn_here = partition.rewrite(role_arn);
+    let caller_arn = caller.arn_in(partition);
     let denied = |detail: String| {
-        ApiError::not_authorized(&caller.arn(), trust_action, role_arn).with_detail(detail)
+        ApiError::not_authorized(&caller_arn, trust_action, &role_arn_here).with_detail(detail)
     };
     let view = state.store.view();
     // A missing role is AccessDenied with the same text: never reveal whether it exists.
@@ -115,7 +122,7 @@ pub(crate) async fn assume(
     // --- authorization through the shared evaluator -------------------------------------------
     let resource_tags = tags.resource_tags(role);
     let build_ctx = |action: &str| -> RequestContext {
-        let mut ctx = authorization::context_for(&view, caller, action, role_arn, info)
+        let mut ctx = authorization::context_for(&view, caller, action, &role_arn_here, info)
             .role_session_name(session_name)
             .resource_tags(resource_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         if !tags.request.is_empty() {
@@ -147,8 +154,10 @@ pub(crate) async fn assume(
         let eval = evaluate_assume(&view, caller, role, &build_ctx(action));
         if !eval.is_allowed() {
             let why = explain_denial(&eval, role, external_id, mfa_at.is_some());
-            return Err(ApiError::not_authorized(&caller.arn(), action, role_arn)
-                .with_detail(format!("{action} denied: {why}")));
+            return Err(
+                ApiError::not_authorized(&caller_arn, action, &role_arn_here)
+                    .with_detail(format!("{action} denied: {why}")),
+            );
         }
         if action == trust_action {
             info.note(|n| n.decision = Some(eval.to_string()));
@@ -192,6 +201,7 @@ pub(crate) async fn assume(
         account: role.account.clone(),
         role_name: role.name.clone(),
         session_name: session_name.to_owned(),
+        partition,
         packed_policy_size: packed,
         source_identity,
     })
@@ -199,27 +209,13 @@ pub(crate) async fn assume(
 
 /// The role an ARN names (path included), if it exists.
 pub fn find_role<'a>(view: &'a Snapshot, arn: &str) -> Option<&'a Role> {
-    let mut parts = arn.splitn(6, ':');
-    let (arn_kw, partition, service, region, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    if arn_kw != "arn"
-        || partition != "aws"
-        || service != "iam"
-        || !region.is_empty()
-        || !resource.starts_with("role/")
-    {
+    let arn = Arn::parse(arn).ok()?;
+    let Resource::Role { path, name } = &arn.resource else {
         return None;
-    }
-    let name = resource.rsplit('/').next()?;
+    };
     view.policies
-        .role_by_name(account, name)
-        .filter(|r| r.arn() == arn)
+        .role_by_name(&arn.account, name)
+        .filter(|r| &r.path == path && r.name == *name)
 }
 
 /// Trust policy (as the resource policy) plus the caller's identity side.

@@ -129,11 +129,21 @@ impl TestServer {
     }
 
     pub fn sts(&self, c: &Creds) -> aws_sdk_sts::Client {
-        aws_sdk_sts::Client::new(&self.sdk_config(c, "us-east-1"))
+        self.sts_in(c, "us-east-1")
     }
 
     pub fn iam(&self, c: &Creds) -> aws_sdk_iam::Client {
-        aws_sdk_iam::Client::new(&self.sdk_config(c, "us-east-1"))
+        self.iam_in(c, "us-east-1")
+    }
+
+    /// An STS client signing for `region`.
+    pub fn sts_in(&self, c: &Creds, region: &str) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::new(&self.sdk_config(c, region))
+    }
+
+    /// An IAM client signing for `region`.
+    pub fn iam_in(&self, c: &Creds, region: &str) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.sdk_config(c, region))
     }
 
     /// An STS client that sends no credentials at all.
