@@ -19,7 +19,6 @@ pub mod http;
 pub mod iam;
 pub mod identity;
 pub mod policy;
-pub mod policy_eval;
 pub mod principal;
 pub mod protocol;
 pub mod request;

@@ -29,6 +29,7 @@ mod variables;
 
 #[cfg(test)]
 mod reference;
+pub mod simulate;
 #[cfg(test)]
 mod tests;
 

@@ -21,7 +21,9 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::arn::{Arn, Resource};
-use crate::iam::simulate::{ResourceInput, Simulation, SourcePolicy, context_value, decision_name};
+use crate::policy::simulate::{
+    ResourceInput, Simulation, SourcePolicy, context_value, decision_name,
+};
 use crate::policy::{ContextValue, Decision, Policy, PolicyKind, PrincipalView};
 
 /// Policy documents larger than this are refused before parsing (IAM's largest is 131,072).
@@ -193,7 +195,7 @@ pub fn eval(args: &EvalArgs) -> Result<(Value, bool), String> {
         resource,
     };
     let o = sim.run(&args.action, &args.resource);
-    let pos = |p: crate::iam::simulate::Position| json!({"line": p.line, "column": p.column});
+    let pos = |p: crate::policy::simulate::Position| json!({"line": p.line, "column": p.column});
     let matched: Vec<Value> = o
         .matched
         .iter()

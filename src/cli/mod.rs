@@ -1,6 +1,8 @@
 //! The operator interface: `tessera serve | account create | keys rotate | policy eval`. Names
 //! here are a contract other tools depend on; the README documents each.
 
+mod policy_eval;
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -81,7 +83,7 @@ pub enum AuditCommand {
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Evaluate one request against policy files; prints JSON, exits 0 allowed / 1 denied / 2 bad input.
-    Eval(crate::policy_eval::EvalArgs),
+    Eval(policy_eval::EvalArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,7 +138,7 @@ pub async fn run(cli: Cli) -> Result<(), BoxError> {
         // The exit code is the answer (0 allowed, 1 denied, 2 bad input), so it leaves here.
         Command::Policy {
             command: PolicyCommand::Eval(args),
-        } => std::process::exit(crate::policy_eval::run(&args)),
+        } => std::process::exit(policy_eval::run(&args)),
     }
 }
 
