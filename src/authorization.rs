@@ -22,7 +22,7 @@ use crate::store::policies::Owner;
 
 /// A request context for `caller` doing `action` on `resource`, with every global key the
 /// broker supplies for the caller's kind of credentials.
-pub fn context_for(
+pub(crate) fn context_for(
     view: &Snapshot,
     caller: &SignedCaller,
     action: &str,
@@ -74,7 +74,7 @@ pub fn context_for(
 
 /// A session's principal tags: the role's (or user's) tags, overridden by session tags (keys
 /// compared case-insensitively).
-pub fn principal_tags(view: &Snapshot, c: &SessionClaims) -> Vec<(String, String)> {
+pub(crate) fn principal_tags(view: &Snapshot, c: &SessionClaims) -> Vec<(String, String)> {
     let base: &[(String, String)] = match &c.principal {
         Principal::AssumedRole { role_id, .. } => view
             .policies
@@ -97,20 +97,20 @@ pub fn principal_tags(view: &Snapshot, c: &SessionClaims) -> Vec<(String, String
 
 /// Owned policies gathered for one decision; [`Gathered::set`] borrows them as a `PolicySet`.
 #[derive(Debug, Default)]
-pub struct Gathered {
+pub(crate) struct Gathered {
     identity: Vec<(String, Arc<Policy>)>,
     boundary: Option<(String, Arc<Policy>)>,
     session: Option<Vec<(String, Arc<Policy>)>>,
 }
 
-pub struct GatheredRefs<'a> {
+pub(crate) struct GatheredRefs<'a> {
     identity: Vec<PolicyRef<'a>>,
     boundary: Option<PolicyRef<'a>>,
     session: Option<Vec<PolicyRef<'a>>>,
 }
 
 impl Gathered {
-    pub fn refs(&self) -> GatheredRefs<'_> {
+    pub(crate) fn refs(&self) -> GatheredRefs<'_> {
         fn r((id, p): &(String, Arc<Policy>)) -> PolicyRef<'_> {
             PolicyRef {
                 id: id.as_str(),
@@ -126,7 +126,7 @@ impl Gathered {
 }
 
 impl<'a> GatheredRefs<'a> {
-    pub fn set(&'a self) -> PolicySet<'a> {
+    pub(crate) fn set(&'a self) -> PolicySet<'a> {
         PolicySet {
             identity: &self.identity,
             resource: None,
@@ -171,7 +171,7 @@ fn deny_all() -> Arc<Policy> {
 }
 
 /// Identity policies, boundary and session policies that apply to `caller`.
-pub fn gather(view: &Snapshot, caller: &SignedCaller) -> Gathered {
+pub(crate) fn gather(view: &Snapshot, caller: &SignedCaller) -> Gathered {
     let mut g = Gathered::default();
     let user = |g: &mut Gathered, user_id: &str| {
         if let Some(u) = view.users.get(user_id) {
@@ -255,7 +255,7 @@ fn compiled_session_policy(text: &str) -> Arc<Policy> {
 }
 
 /// Evaluate `caller` doing `action` on `resource` with its identity-side policies.
-pub fn evaluate_identity(
+pub(crate) fn evaluate_identity(
     view: &Snapshot,
     caller: &SignedCaller,
     ctx: &RequestContext,
@@ -265,19 +265,8 @@ pub fn evaluate_identity(
     policy::evaluate(ctx, &refs.set())
 }
 
-/// Authorize an IAM action for a non-root caller; denials name the reason in the log.
-pub fn authorize_iam(
-    state: &AppState,
-    caller: &SignedCaller,
-    action: &str,
-    resource: &str,
-    info: &RequestInfo,
-) -> ApiResult<()> {
-    authorize_with_tags(state, caller, action, resource, &[], info)
-}
-
 /// As [`authorize_iam`], with the target entity's tags as `iam:ResourceTag/*`.
-pub fn authorize_with_tags(
+pub(crate) fn authorize_with_tags(
     state: &AppState,
     caller: &SignedCaller,
     action: &str,
@@ -299,7 +288,7 @@ pub fn authorize_with_tags(
 }
 
 /// A permissions boundary must name an existing managed policy.
-pub fn check_boundary_arn(state: &AppState, arn: &str) -> ApiResult<()> {
+pub(crate) fn check_boundary_arn(state: &AppState, arn: &str) -> ApiResult<()> {
     if state.store.view().policies.managed.contains_key(arn) {
         Ok(())
     } else {

@@ -20,14 +20,14 @@ use crate::store::Snapshot;
 /// Who sent a request: a caller that signed it, or nobody in particular (the unsigned
 /// federation actions, whose input says who is asking).
 #[derive(Debug, Clone)]
-pub enum Caller {
+pub(crate) enum Caller {
     Signed(SignedCaller),
     Anonymous,
 }
 
 impl Caller {
     /// The signed caller, if the request was signed.
-    pub fn signed(&self) -> Option<&SignedCaller> {
+    pub(crate) fn signed(&self) -> Option<&SignedCaller> {
         match self {
             Caller::Signed(c) => Some(c),
             Caller::Anonymous => None,
@@ -37,7 +37,7 @@ impl Caller {
 
 /// A caller that signed its request with an access key.
 #[derive(Debug, Clone)]
-pub struct SignedCaller {
+pub(crate) struct SignedCaller {
     pub access_key_id: String,
     credential: Credential,
 }
@@ -53,7 +53,7 @@ enum Credential {
 
 impl SignedCaller {
     /// Who the credentials act as.
-    pub fn principal(&self) -> &Principal {
+    pub(crate) fn principal(&self) -> &Principal {
         match &self.credential {
             Credential::LongTerm(p) => p,
             Credential::Session(c) => &c.principal,
@@ -61,43 +61,43 @@ impl SignedCaller {
     }
 
     /// The session's claims, for temporary credentials.
-    pub fn session(&self) -> Option<&SessionClaims> {
+    pub(crate) fn session(&self) -> Option<&SessionClaims> {
         match &self.credential {
             Credential::Session(c) => Some(c),
             Credential::LongTerm(_) => None,
         }
     }
 
-    pub fn account(&self) -> &str {
+    pub(crate) fn account(&self) -> &str {
         self.principal().account()
     }
 
     /// The caller's ARN as GetCallerIdentity reports it.
-    pub fn arn(&self) -> String {
+    pub(crate) fn arn(&self) -> String {
         self.principal().arn()
     }
 
     /// The caller's ARN in `partition` (that of the request's signing region).
-    pub fn arn_in(&self, partition: crate::arn::Partition) -> String {
+    pub(crate) fn arn_in(&self, partition: crate::arn::Partition) -> String {
         self.principal().arn_in(partition)
     }
 
     /// `UserId` as GetCallerIdentity reports it.
-    pub fn user_id(&self) -> String {
+    pub(crate) fn user_id(&self) -> String {
         self.principal().user_id()
     }
 
-    pub fn is_root(&self) -> bool {
+    pub(crate) fn is_root(&self) -> bool {
         self.principal().is_root()
     }
 }
 
-pub fn root_arn(account: &str) -> String {
+pub(crate) fn root_arn(account: &str) -> String {
     crate::arn::Partition::Aws.root_arn(account)
 }
 
 /// Authenticate a signed request. Returns the caller and the credential scope's region.
-pub async fn authenticate(
+pub(crate) async fn authenticate(
     state: &AppState,
     req: &RequestParts<'_>,
     service: Service,

@@ -4,30 +4,33 @@
 //! -> [`actions`] (typed dispatch) -> [`sts`] / [`iam`] handlers (business rules) -> [`policy`]
 //! (decision), [`credentials`] (minting), [`store`] (SQLite) -> XML response or AWS error
 //! ([`error`], the one mapping to the wire).
+//!
+//! The public modules are what the binary, the integration tests, the benches and the fuzz
+//! targets use; everything else is `pub(crate)`.
 
-pub mod actions;
+pub(crate) mod actions;
 pub mod arn;
 pub mod audit;
-pub mod authorization;
+pub(crate) mod authorization;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod credentials;
-pub mod error;
-pub mod escape;
-pub mod http;
-pub mod iam;
-pub mod identity;
+pub(crate) mod error;
+pub(crate) mod escape;
+pub(crate) mod http;
+pub(crate) mod iam;
+pub(crate) mod identity;
 pub mod policy;
 pub mod principal;
 pub mod protocol;
-pub mod request;
-pub mod rfc3339;
+pub(crate) mod request;
+pub(crate) mod rfc3339;
 pub mod server;
 pub mod sigv4;
 pub mod state;
 pub mod store;
-pub mod sts;
+pub(crate) mod sts;
 
 /// Startup and CLI errors (never seen by API clients).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

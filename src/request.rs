@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 /// The request's own facts.
 #[derive(Debug, Clone)]
-pub struct RequestInfo {
+pub(crate) struct RequestInfo {
     pub request_id: String,
     pub source_ip: IpAddr,
     pub now: DateTime<Utc>,
@@ -26,12 +26,12 @@ pub struct RequestInfo {
 
 impl RequestInfo {
     /// Add to this request's audit record.
-    pub fn note(&self, f: impl FnOnce(&mut Notes)) {
+    pub(crate) fn note(&self, f: impl FnOnce(&mut Notes)) {
         self.notes.update(f);
     }
 
     /// The partition the answer's ARNs are in: the signing region's (`aws` when unsigned).
-    pub fn partition(&self) -> Partition {
+    pub(crate) fn partition(&self) -> Partition {
         self.region
             .as_deref()
             .map_or(Partition::Aws, Partition::from_region)

@@ -15,7 +15,7 @@ use chrono::{DateTime, Datelike as _, SecondsFormat, Timelike as _, Utc};
 
 /// How many sub-second digits to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fraction {
+pub(crate) enum Fraction {
     /// Always `.mmm` (truncated, as chrono does).
     Millis,
     /// None when whole, else `.mmm`, `.uuuuuu` or `.nnnnnnnnn`.
@@ -26,7 +26,7 @@ pub enum Fraction {
 const MAX_LEN: usize = 30;
 
 /// Append `t` to `out`.
-pub fn push(out: &mut String, t: DateTime<Utc>, fraction: Fraction) {
+pub(crate) fn push(out: &mut String, t: DateTime<Utc>, fraction: Fraction) {
     // UTC already: read the fields off the naive value, not through an offset each time.
     let d = t.naive_utc();
     let year = match u32::try_from(d.year()) {
@@ -77,7 +77,7 @@ pub fn push(out: &mut String, t: DateTime<Utc>, fraction: Fraction) {
 }
 
 /// `t` as a new string (see [`push`]).
-pub fn format(t: DateTime<Utc>, fraction: Fraction) -> String {
+pub(crate) fn format(t: DateTime<Utc>, fraction: Fraction) -> String {
     let mut out = String::with_capacity(MAX_LEN);
     push(&mut out, t, fraction);
     out

@@ -14,17 +14,17 @@ use crate::store::{AuditJournal, Store};
 
 /// Everything a request handler may use.
 pub struct AppState {
-    pub config: Config,
-    pub store: Store,
+    pub(crate) config: Config,
+    pub(crate) store: Store,
     /// Where audit records go.
-    pub audit: AuditJournal,
-    pub keyring: Arc<SharedKeyring>,
-    pub clock: Clock,
+    pub(crate) audit: AuditJournal,
+    pub(crate) keyring: Arc<SharedKeyring>,
+    pub(crate) clock: Clock,
     sts_verify: sigv4::VerifyPolicy,
     iam_verify: sigv4::VerifyPolicy,
     /// Derived SigV4 signing keys, so a client signing many requests in a day pays the four
     /// derivation HMACs once.
-    pub signing_keys: sigv4::SigningKeyCache,
+    pub(crate) signing_keys: sigv4::SigningKeyCache,
 }
 
 impl AppState {

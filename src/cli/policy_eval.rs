@@ -71,7 +71,7 @@ pub struct EvalArgs {
 }
 
 /// Runs the command: prints the result (or the input error) and returns the exit code.
-pub fn run(args: &EvalArgs) -> i32 {
+pub(super) fn run(args: &EvalArgs) -> i32 {
     match eval(args) {
         Ok((out, allowed)) => {
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
@@ -85,7 +85,7 @@ pub fn run(args: &EvalArgs) -> i32 {
 }
 
 /// Evaluates `args`: the JSON result and whether the request is allowed, or an input error.
-pub fn eval(args: &EvalArgs) -> Result<(Value, bool), String> {
+pub(super) fn eval(args: &EvalArgs) -> Result<(Value, bool), String> {
     let read = |path: &Path| -> Result<String, String> {
         let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
         if meta.len() > MAX_FILE_BYTES {

@@ -28,15 +28,15 @@ use super::base32;
 use super::{RandomError, Secret, fill_random};
 
 /// Prefix of long-term access key ids (IAM user access keys).
-pub const LONG_TERM_KEY_PREFIX: &str = "AKIA";
+pub(crate) const LONG_TERM_KEY_PREFIX: &str = "AKIA";
 /// Prefix of temporary (session) access key ids.
-pub const TEMPORARY_KEY_PREFIX: &str = "ASIA";
+pub(crate) const TEMPORARY_KEY_PREFIX: &str = "ASIA";
 /// Length of every access key id we mint.
-pub const ACCESS_KEY_ID_LEN: usize = 20;
+pub(crate) const ACCESS_KEY_ID_LEN: usize = 20;
 /// Length of every unique id we mint (`AROA...` role ids are 21 characters on AWS).
-pub const UNIQUE_ID_LEN: usize = 21;
+pub(crate) const UNIQUE_ID_LEN: usize = 21;
 /// Length of a secret access key.
-pub const SECRET_ACCESS_KEY_LEN: usize = 40;
+pub(crate) const SECRET_ACCESS_KEY_LEN: usize = 40;
 
 /// Identifier generation errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

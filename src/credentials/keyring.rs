@@ -56,10 +56,10 @@ use super::{RandomError, Secret, fill_random};
 pub type KeyId = u32;
 
 /// How many generations older than the current key still decrypt. 1 = "current + previous".
-pub const PREVIOUS_GENERATIONS: usize = 1;
+pub(crate) const PREVIOUS_GENERATIONS: usize = 1;
 
 /// AES-256 key length in bytes.
-pub const KEY_LEN: usize = 32;
+pub(crate) const KEY_LEN: usize = 32;
 
 /// GCM tag length in bytes.
 pub(crate) const TAG_LEN: usize = 16;

@@ -21,11 +21,11 @@
 //! File I/O happens only in [`Keyring::load`] and [`Keyring::save`].
 
 mod base32;
-pub mod ids;
-pub mod keyring;
-pub mod secret;
+pub(crate) mod ids;
+pub(crate) mod keyring;
+pub(crate) mod secret;
 mod shared_keyring;
-pub mod token;
+pub(crate) mod token;
 pub mod totp;
 
 pub use ids::{

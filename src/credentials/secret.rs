@@ -115,14 +115,14 @@ pub(crate) mod serde_text {
 /// A byte buffer for plaintext secrets that never lets `Vec` reallocate behind its back: when
 /// full, it copies into a buffer at least twice as large and wipes the old one. Everything it
 /// ever held is wiped, whatever size it grew to (serializers write into it through `io::Write`).
-pub struct WipingBuf(Zeroizing<Vec<u8>>);
+pub(crate) struct WipingBuf(Zeroizing<Vec<u8>>);
 
 impl WipingBuf {
-    pub fn with_capacity(capacity: usize) -> WipingBuf {
+    pub(crate) fn with_capacity(capacity: usize) -> WipingBuf {
         WipingBuf(Zeroizing::new(Vec::with_capacity(capacity)))
     }
 
-    pub fn as_slice(&self) -> &[u8] {
+    pub(crate) fn as_slice(&self) -> &[u8] {
         &self.0
     }
 

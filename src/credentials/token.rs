@@ -59,9 +59,9 @@ use super::secret::WipingBuf;
 use super::{RandomError, Secret, fill_random};
 
 /// The token byte-format version (first byte).
-pub const TOKEN_VERSION: u8 = 1;
+pub(crate) const TOKEN_VERSION: u8 = 1;
 /// The claims schema version (`v` inside the ciphertext).
-pub const CLAIMS_VERSION: u8 = 1;
+pub(crate) const CLAIMS_VERSION: u8 = 1;
 
 /// Longest token accepted or minted, in characters (9 KiB of sealed bytes).
 ///
@@ -70,7 +70,7 @@ pub const CLAIMS_VERSION: u8 = 1;
 /// limit AWS applies (AWS-REFERENCE §1). A session policy at its 2,048-character limit plus 50
 /// realistic tags fits comfortably; minting anything larger fails with [`MintError::TooLarge`],
 /// which STS reports as `PackedPolicyTooLarge`.
-pub const MAX_TOKEN_LEN: usize = 12 * 1024;
+pub(crate) const MAX_TOKEN_LEN: usize = 12 * 1024;
 
 const HEADER_LEN: usize = 1 + 4 + NONCE_LEN;
 const AAD_LEN: usize = 1 + 4;
@@ -381,12 +381,12 @@ pub fn open_for_access_key_cached(
 /// session's secret, as any opened token does; it is zeroized when the last entry referencing
 /// it is dropped.
 #[derive(Default)]
-pub struct OpenedTokens {
+pub(crate) struct OpenedTokens {
     map: Mutex<HashMap<Box<str>, Arc<SessionClaims>>>,
 }
 
 /// Most tokens kept opened at once (a token and its claims take about 2 KiB).
-pub const OPENED_TOKENS_MAX: usize = 4096;
+pub(crate) const OPENED_TOKENS_MAX: usize = 4096;
 
 impl OpenedTokens {
     fn get(&self, token: &str) -> Option<Arc<SessionClaims>> {
@@ -508,7 +508,7 @@ const PLAINTEXT_CAPACITY: usize = 1024;
 /// - `% 3 == 2`: the rest sealed as plaintext with the fuzz key → the claims parser (step 6),
 ///   which is otherwise unreachable without the key.
 #[doc(hidden)]
-pub fn fuzz_open(data: &[u8]) {
+pub(crate) fn fuzz_open(data: &[u8]) {
     static KEYRING: std::sync::OnceLock<Option<Keyring>> = std::sync::OnceLock::new();
     let Some(keyring) = KEYRING.get_or_init(|| {
         Keyring::from_keys(

@@ -24,12 +24,12 @@ use crate::request::RequestInfo;
 use crate::state::AppState;
 
 /// Signed GET query strings longer than this are refused (AWS: ~15,870 bytes).
-pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_QUERY_BYTES: usize = 16 * 1024;
 /// Most headers, and total header bytes, one request may carry.
-pub const MAX_HEADERS: usize = 100;
-pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+pub(crate) const MAX_HEADERS: usize = 100;
+pub(crate) const MAX_HEADER_BYTES: usize = 32 * 1024;
 
-pub fn app(state: Arc<AppState>) -> Router {
+pub(crate) fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(handle).post(handle))
         .route("/healthz", get(healthz))
@@ -250,7 +250,7 @@ fn log_error(e: &ApiError, info: &RequestInfo, caller: &Caller) {
     }
 }
 
-pub fn error_response(e: &ApiError, service: Service, request_id: &str) -> Response<Body> {
+pub(crate) fn error_response(e: &ApiError, service: Service, request_id: &str) -> Response<Body> {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     xml_response(
         status,
@@ -272,7 +272,7 @@ fn xml_response(status: StatusCode, body: String, request_id: &str) -> Response<
 
 /// A request id in AWS's UUID layout: a random per-process prefix plus a counter, so ids are
 /// unique without a system call per request (they are identifiers, not secrets).
-pub fn new_request_id() -> String {
+pub(crate) fn new_request_id() -> String {
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
     static PREFIX: OnceLock<[u8; 8]> = OnceLock::new();

@@ -4,23 +4,23 @@
 
 use crate::store::policies::Owner;
 
-pub const USERS_PER_ACCOUNT: usize = 5_000;
-pub const GROUPS_PER_ACCOUNT: usize = 300;
-pub const POLICIES_PER_ACCOUNT: usize = 1_500;
-pub const ACCESS_KEYS_PER_USER: usize = 2;
-pub const GROUPS_PER_USER: usize = 10;
-pub const MFA_DEVICES_PER_USER: usize = 8;
+pub(crate) const USERS_PER_ACCOUNT: usize = 5_000;
+pub(crate) const GROUPS_PER_ACCOUNT: usize = 300;
+pub(crate) const POLICIES_PER_ACCOUNT: usize = 1_500;
+pub(crate) const ACCESS_KEYS_PER_USER: usize = 2;
+pub(crate) const GROUPS_PER_USER: usize = 10;
+pub(crate) const MFA_DEVICES_PER_USER: usize = 8;
 /// Managed policies attached to one user, group or role.
-pub const MANAGED_POLICIES_PER_ENTITY: usize = 10;
-pub const POLICY_VERSIONS: usize = 5;
+pub(crate) const MANAGED_POLICIES_PER_ENTITY: usize = 10;
+pub(crate) const POLICY_VERSIONS: usize = 5;
 
 /// Characters (without whitespace) of one managed policy document.
-pub const MANAGED_POLICY_MAX: usize = 6_144;
+pub(crate) const MANAGED_POLICY_MAX: usize = 6_144;
 /// Characters (without whitespace) of one trust policy.
-pub const TRUST_POLICY_MAX: usize = 2_048;
+pub(crate) const TRUST_POLICY_MAX: usize = 2_048;
 
 /// The aggregate size of an owner's inline policies (characters without whitespace).
-pub fn inline_limit(owner: Owner<'_>) -> usize {
+pub(crate) fn inline_limit(owner: Owner<'_>) -> usize {
     match owner {
         Owner::User(_) => 2_048,
         Owner::Group(_) => 5_120,

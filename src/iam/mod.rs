@@ -24,7 +24,7 @@ use crate::store::Tags;
 pub(crate) use entity::{GroupKind, RoleKind, UserKind};
 
 impl Cx<'_> {
-    pub fn account(&self) -> &str {
+    pub(crate) fn account(&self) -> &str {
         self.caller.account()
     }
 
@@ -32,12 +32,16 @@ impl Cx<'_> {
     ///
     /// Sessions from GetSessionToken reach IAM only with MFA context. The account's root may do
     /// everything in its own account; other principals need an allowing policy.
-    pub fn authorize(&self, resource: &str) -> ApiResult<()> {
+    pub(crate) fn authorize(&self, resource: &str) -> ApiResult<()> {
         self.authorize_tagged(resource, &[])
     }
 
     /// As [`Cx::authorize`], with the target user's or role's tags as `iam:ResourceTag/*`.
-    pub fn authorize_tagged(&self, resource: &str, tags: &[(String, String)]) -> ApiResult<()> {
+    pub(crate) fn authorize_tagged(
+        &self,
+        resource: &str,
+        tags: &[(String, String)],
+    ) -> ApiResult<()> {
         let action = self.info.action.policy_action();
         // Policies name resources in the partition of the request's region.
         let resource = &*self.info.partition().rewrite(resource);
@@ -68,7 +72,7 @@ impl Cx<'_> {
     /// The ARN (as stored: in the `aws` partition) of the caller's account's entity of `kind`
     /// (`user`, `group`, `role`, `policy`, `mfa`) at `path` named `name`; with an empty name, the
     /// ARN that `List*` calls are authorized on.
-    pub fn arn(&self, kind: &str, path: &str, name: &str) -> String {
+    pub(crate) fn arn(&self, kind: &str, path: &str, name: &str) -> String {
         let (p, account) = (Partition::Aws, self.account());
         let arn = match kind {
             _ if name.is_empty() => Arn::all_of(p, account, kind),
@@ -83,7 +87,7 @@ impl Cx<'_> {
 
     /// The user a request names, or for `UserName`-optional actions the calling user itself.
     /// Root (and sessions without a user) with no `UserName` act on the root (`None`).
-    pub fn target_user_name(&self, named: Option<&str>) -> Option<String> {
+    pub(crate) fn target_user_name(&self, named: Option<&str>) -> Option<String> {
         if let Some(n) = named {
             return Some(n.to_owned());
         }

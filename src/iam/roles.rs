@@ -22,9 +22,9 @@ use super::input::{
 use super::policies::{check_document_size, encode_document};
 use super::{Member, Page, write_paging, write_tags};
 
-pub const MAX_SESSION_DEFAULT: i64 = 3_600;
-pub const MAX_SESSION_MIN: i64 = 3_600;
-pub const MAX_SESSION_MAX: i64 = 43_200;
+pub(crate) const MAX_SESSION_DEFAULT: i64 = 3_600;
+pub(crate) const MAX_SESSION_MIN: i64 = 3_600;
+pub(crate) const MAX_SESSION_MAX: i64 = 43_200;
 
 /// Bind every user/role principal ARN of a trust policy to the entity's unique id. A principal
 /// that does not exist is `MalformedPolicyDocument` ("Invalid principal in policy"). Returns the

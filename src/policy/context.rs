@@ -257,23 +257,23 @@ impl Scalar {
         }
     }
 
-    pub fn number(&self) -> Option<f64> {
+    pub(crate) fn number(&self) -> Option<f64> {
         *self.number.get_or_init(|| parse_number(&self.text))
     }
 
-    pub fn date(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn date(&self) -> Option<DateTime<Utc>> {
         *self.date.get_or_init(|| parse_date(&self.text))
     }
 
-    pub fn boolean(&self) -> Option<bool> {
+    pub(crate) fn boolean(&self) -> Option<bool> {
         *self.boolean.get_or_init(|| parse_bool(&self.text))
     }
 
-    pub fn ip(&self) -> Option<IpAddr> {
+    pub(crate) fn ip(&self) -> Option<IpAddr> {
         *self.ip.get_or_init(|| self.text.parse().ok())
     }
 
-    pub fn bytes(&self) -> Option<&[u8]> {
+    pub(crate) fn bytes(&self) -> Option<&[u8]> {
         self.bytes
             .get_or_init(|| B64.decode(&*self.text).ok())
             .as_deref()

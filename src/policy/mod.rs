@@ -29,7 +29,7 @@ mod variables;
 
 #[cfg(test)]
 mod reference;
-pub mod simulate;
+pub(crate) mod simulate;
 #[cfg(test)]
 mod tests;
 

@@ -17,7 +17,7 @@ use super::{
 
 /// A place in a policy document: 1-based line and column (columns count characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Position {
+pub(crate) struct Position {
     /// 1-based line.
     pub line: usize,
     /// 1-based column, in characters.
@@ -26,7 +26,7 @@ pub struct Position {
 
 /// Where one statement sits: just after its `{`, just after its `}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
+pub(crate) struct Span {
     /// `StartPosition`.
     pub start: Position,
     /// `EndPosition`.
@@ -155,7 +155,7 @@ fn object_span(toks: &[(Tok, Position)], i: usize) -> Option<(Span, usize)> {
 /// a lone statement object). `src` must be a document [`Policy::parse`] accepted; for other
 /// text the result is empty or partial, never a panic. A repeated top-level `Statement` key
 /// counts only the last time, as the parser keeps the last.
-pub fn statement_spans(src: &str) -> Vec<Span> {
+pub(crate) fn statement_spans(src: &str) -> Vec<Span> {
     let toks = tokens(src);
     let mut out = Vec::new();
     if !matches!(toks.first(), Some((Tok::Open('{'), _))) {
@@ -216,7 +216,7 @@ pub fn statement_spans(src: &str) -> Vec<Span> {
 
 /// One document taking part in a simulation, with how the response names it.
 #[derive(Debug, Clone)]
-pub struct SourcePolicy {
+pub(crate) struct SourcePolicy {
     /// `SourcePolicyId`: `PolicyInputList.1`, a stored policy's name, a file name, ...
     pub id: String,
     /// `SourcePolicyType`: `none`, `resource`, `user`, `group`, `role`, `user-managed`,
@@ -229,7 +229,11 @@ pub struct SourcePolicy {
 
 impl SourcePolicy {
     /// A document and how it is reported; statement positions are computed here, once.
-    pub fn new(id: impl Into<String>, source_type: &'static str, policy: Arc<Policy>) -> Self {
+    pub(crate) fn new(
+        id: impl Into<String>,
+        source_type: &'static str,
+        policy: Arc<Policy>,
+    ) -> Self {
         let spans = statement_spans(policy.source());
         Self {
             id: id.into(),
@@ -242,7 +246,7 @@ impl SourcePolicy {
 
 /// The resource's policy: how to evaluate it is decided per (action, resource).
 #[derive(Debug, Clone)]
-pub struct ResourceInput {
+pub(crate) struct ResourceInput {
     /// Reported as the source of matched statements.
     pub source: SourcePolicy,
     /// The document compiled as a generic resource policy (`None`: it is only a trust policy).
@@ -288,7 +292,7 @@ impl ResourceInput {
 
 /// Everything one simulation call evaluates.
 #[derive(Debug, Clone)]
-pub struct Simulation {
+pub(crate) struct Simulation {
     /// The simulated caller.
     pub principal: PrincipalView,
     /// Its `aws:PrincipalTag/*`.
@@ -307,7 +311,7 @@ pub struct Simulation {
 
 /// A statement that applied, located in its document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Matched {
+pub(crate) struct Matched {
     /// `SourcePolicyId`.
     pub source_id: String,
     /// `SourcePolicyType`.
@@ -326,7 +330,7 @@ pub struct Matched {
 
 /// The simulation of one (action, resource).
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// The evaluator's answer (decision, reason, missing keys).
     pub evaluation: Evaluation,
     /// Applicable statements with their positions.
@@ -342,7 +346,7 @@ pub struct Outcome {
 
 impl Simulation {
     /// Simulates `action` on `resource`.
-    pub fn run(&self, action: &str, resource: &str) -> Outcome {
+    pub(crate) fn run(&self, action: &str, resource: &str) -> Outcome {
         let mut b = RequestContext::builder(self.principal.clone(), action, resource)
             .principal_tags(
                 self.principal_tags
@@ -478,7 +482,7 @@ impl Simulation {
 }
 
 /// The wire name of a decision.
-pub fn decision_name(d: Decision) -> &'static str {
+pub(crate) fn decision_name(d: Decision) -> &'static str {
     match d {
         Decision::Allowed => "allowed",
         Decision::ExplicitDeny => "explicitDeny",
@@ -494,7 +498,7 @@ pub fn decision_name(d: Decision) -> &'static str {
 /// empty key). Values are kept as given; each must parse as its type (numeric: a decimal
 /// number; boolean: `true`/`false`; ip: one address; binary: base64; date: ISO 8601 or epoch
 /// seconds).
-pub fn context_value(ty: &str, values: &[&str]) -> Result<ContextValue, String> {
+pub(crate) fn context_value(ty: &str, values: &[&str]) -> Result<ContextValue, String> {
     let (base, list) = match ty.strip_suffix("List") {
         Some(b) => (b, true),
         None => (ty, false),

@@ -4,8 +4,8 @@
 //!
 //! See <https://smithy.io/2.0/aws/protocols/aws-query-protocol.html>.
 
-pub mod input;
-pub mod output;
+pub(crate) mod input;
+pub(crate) mod output;
 pub mod params;
 pub mod xml;
 

@@ -9,21 +9,21 @@
 use std::fmt;
 
 /// `MissingAuthenticationToken`: a signed action arrived with no auth at all.
-pub const MSG_MISSING_AUTH: &str = "Request is missing Authentication Token";
+pub(super) const MSG_MISSING_AUTH: &str = "Request is missing Authentication Token";
 /// The catch-all `IncompleteSignature` message.
-pub const MSG_NOT_CONFORM: &str = "The request signature does not conform to AWS standards.";
+pub(super) const MSG_NOT_CONFORM: &str = "The request signature does not conform to AWS standards.";
 /// The one message for a wrong signature, whatever part of the request made it wrong.
-pub const MSG_SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+pub(super) const MSG_SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 /// Trailing space is AWS's: the region and service messages are concatenated as they are.
-pub const MSG_BAD_REGION: &str = "Credential should be scoped to a valid region. ";
-pub const MSG_BAD_TERMINATOR: &str =
+pub(super) const MSG_BAD_REGION: &str = "Credential should be scoped to a valid region. ";
+pub(super) const MSG_BAD_TERMINATOR: &str =
     "Credential should be scoped with a valid terminator: 'aws4_request'.";
-pub const MSG_HOST_NOT_SIGNED: &str =
+pub(super) const MSG_HOST_NOT_SIGNED: &str =
     "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.";
-pub const MSG_SCOPE_DATE: &str =
+pub(super) const MSG_SCOPE_DATE: &str =
     "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.";
 /// S3's wording for an expired presigned URL (STS's own is unverified; see [`SigV4Error::PresignedExpired`]).
-pub const MSG_REQUEST_EXPIRED: &str = "Request has expired";
+pub(super) const MSG_REQUEST_EXPIRED: &str = "Request has expired";
 
 /// Why SigV4 authentication failed, as the client will be told.
 #[derive(Debug, Clone, PartialEq, Eq)]

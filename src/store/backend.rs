@@ -73,7 +73,7 @@ pub trait FrameArchive: Send {
 }
 
 /// Reading the audit table without taking any writer's lock (`tessera audit tail`).
-pub trait AuditRead: Send {
+pub(crate) trait AuditRead: Send {
     /// The newest rows holding at least `n` records (or all), oldest first, and the newest
     /// journal frame copied into the table, read consistently.
     fn newest(&mut self, n: usize) -> Result<(Vec<AuditRow>, u64), StoreError>;
@@ -83,7 +83,7 @@ pub trait AuditRead: Send {
 
 /// One row of the audit table: the records of one group commit or one journal frame.
 #[derive(Debug, Clone)]
-pub struct AuditRow {
+pub(crate) struct AuditRow {
     pub seq: i64,
     /// The journal frame the row was copied from, if it was.
     pub journal_seq: Option<u64>,
@@ -95,7 +95,7 @@ pub struct AuditRow {
 /// id or MFA serial). Every backend stores secrets this way; [`Snapshot::build`] opens them.
 ///
 /// [`Snapshot::build`]: super::Snapshot::build
-pub fn seal(keyring: &Keyring, plaintext: &[u8], aad: &str) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn seal(keyring: &Keyring, plaintext: &[u8], aad: &str) -> Result<Vec<u8>, StoreError> {
     keyring
         .seal_blob(plaintext, aad.as_bytes())
         .map_err(|_| StoreError::internal("keyring: seal failed"))

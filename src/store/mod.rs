@@ -15,12 +15,12 @@
 //! the writer commits the other records with its transactions.
 
 pub mod audit_journal;
-pub mod backend;
-pub mod change;
-pub mod error;
-pub mod model;
-pub mod policies;
-pub mod sqlite;
+pub(crate) mod backend;
+pub(crate) mod change;
+pub(crate) mod error;
+pub(crate) mod model;
+pub(crate) mod policies;
+pub(crate) mod sqlite;
 #[cfg(test)]
 mod tests;
 mod writer;
@@ -31,12 +31,14 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-pub use audit_journal::AuditJournal;
-pub use backend::Backend;
-pub use change::{Applied, Change, NewPolicy, OwnerId};
-pub use error::{Conflict, Entity, StoreError};
-pub use model::*;
-pub use sqlite::SqliteBackend;
+pub(crate) use audit_journal::AuditJournal;
+pub(crate) use backend::Backend;
+#[cfg(test)]
+use change::OwnerId;
+pub(crate) use change::{Applied, Change, NewPolicy};
+pub(crate) use error::{Conflict, Entity, StoreError};
+pub(crate) use model::*;
+pub(crate) use sqlite::SqliteBackend;
 
 use crate::credentials::SharedKeyring;
 use writer::{AuditBuf, Job, Msg, Writer};

@@ -11,7 +11,7 @@ use crate::arn::{Arn, Partition};
 use crate::credentials::{Keyring, Secret};
 use crate::policy::Policy;
 
-pub type Tags = Vec<(String, String)>;
+pub(crate) type Tags = Vec<(String, String)>;
 
 #[derive(Debug, Clone)]
 pub struct Account {
@@ -93,11 +93,11 @@ pub struct Snapshot {
     pub policies: super::policies::PolicyState,
 }
 
-pub fn ts(t: DateTime<Utc>) -> i64 {
+pub(crate) fn ts(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-pub fn from_ts(ms: i64) -> DateTime<Utc> {
+pub(crate) fn from_ts(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 

@@ -228,7 +228,7 @@ impl PolicyState {
 
 /// Compile a trust policy and bind its principal ARNs to the unique ids recorded at save time
 /// (JSON object ARN -> id). An ARN recorded without an id can never match.
-pub fn compile_trust(document: &str, bindings: &str) -> Result<Policy, String> {
+pub(crate) fn compile_trust(document: &str, bindings: &str) -> Result<Policy, String> {
     let mut p = Policy::parse(document, PolicyKind::Trust).map_err(|e| e.message)?;
     let map: HashMap<String, String> = serde_json::from_str(bindings).map_err(|e| e.to_string())?;
     p.bind_principal_ids(|arn| map.get(arn).cloned());

@@ -43,7 +43,12 @@ pub(crate) struct AuditBuf {
 
 impl AuditBuf {
     /// Add a record (and who waits for it); true if it is the first of a batch.
-    pub fn push(&mut self, time_ms: i64, line: &str, done: Option<oneshot::Sender<bool>>) -> bool {
+    pub(crate) fn push(
+        &mut self,
+        time_ms: i64,
+        line: &str,
+        done: Option<oneshot::Sender<bool>>,
+    ) -> bool {
         let first = self.lines.is_empty();
         if first {
             self.time_ms = time_ms;
@@ -57,7 +62,7 @@ impl AuditBuf {
     }
 
     /// Add another batch's records and waiters.
-    pub fn absorb(&mut self, other: AuditBuf) {
+    pub(crate) fn absorb(&mut self, other: AuditBuf) {
         let waiters = other.waiters;
         if !other.lines.is_empty() {
             self.push(other.time_ms, &other.lines, None);
@@ -226,7 +231,7 @@ impl Writer {
     }
 
     /// Rebuild the snapshot from the backend.
-    pub fn reload(&mut self) {
+    pub(super) fn reload(&mut self) {
         // Secrets at rest may have been re-sealed under a rotated key: read the keyring first.
         self.keyring.reload_if_changed();
         match self.backend.load() {

@@ -12,13 +12,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::{Change, Conflict, StoreError};
 
-pub const INVALID_CODE: &str =
+pub(super) const INVALID_CODE: &str =
     "MultiFactorAuthentication failed with invalid MFA one time pass code. ";
-pub const UNKNOWN_DEVICE: &str = "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user.";
+pub(super) const UNKNOWN_DEVICE: &str = "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user.";
 
 /// Check `code` for the MFA device `serial` enabled for `user_id` (None: the root user) of
 /// `account`, and burn it. Failures are `AccessDenied` with AWS's messages.
-pub async fn check_code(
+pub(super) async fn check_code(
     state: &AppState,
     account: &str,
     user_id: Option<&str>,

@@ -11,7 +11,7 @@ use crate::state::AppState;
 
 /// Credentials handed to the client.
 #[derive(Debug)]
-pub struct Issued {
+pub(crate) struct Issued {
     pub access_key_id: String,
     pub secret: Secret,
     pub token: String,
@@ -19,7 +19,7 @@ pub struct Issued {
 }
 
 /// Mint a session lasting `seconds` from `info.now`.
-pub fn mint(
+pub(super) fn mint(
     state: &AppState,
     spec: SessionSpec,
     info: &RequestInfo,

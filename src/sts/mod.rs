@@ -6,10 +6,9 @@ mod assume_role;
 mod mfa;
 mod mint;
 mod role_session;
-pub mod session;
+pub(crate) mod session;
 
 pub(crate) use assume_role::assume_role;
-pub use role_session::{evaluate_assume, explain_denial, find_role};
 
 use chrono::{DateTime, Utc};
 
@@ -152,7 +151,7 @@ impl Output for Credentials {
 }
 
 /// `<Credentials>` as every STS action returns it.
-pub fn write_credentials(x: &mut Xml, issued: &Issued) {
+pub(crate) fn write_credentials(x: &mut Xml, issued: &Issued) {
     x.nest("Credentials", |x| {
         x.elem("AccessKeyId", &issued.access_key_id)
             .elem("SecretAccessKey", issued.secret.expose())

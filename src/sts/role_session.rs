@@ -208,7 +208,7 @@ pub(crate) async fn assume(
 }
 
 /// The role an ARN names (path included), if it exists.
-pub fn find_role<'a>(view: &'a Snapshot, arn: &str) -> Option<&'a Role> {
+pub(crate) fn find_role<'a>(view: &'a Snapshot, arn: &str) -> Option<&'a Role> {
     let arn = Arn::parse(arn).ok()?;
     let Resource::Role { path, name } = &arn.resource else {
         return None;
@@ -219,7 +219,7 @@ pub fn find_role<'a>(view: &'a Snapshot, arn: &str) -> Option<&'a Role> {
 }
 
 /// Trust policy (as the resource policy) plus the caller's identity side.
-pub fn evaluate_assume(
+pub(crate) fn evaluate_assume(
     view: &Snapshot,
     caller: &SignedCaller,
     role: &Role,
@@ -242,7 +242,7 @@ pub fn evaluate_assume(
 /// A server-log sentence naming the failing check. The evaluator's reason says which policy
 /// type refused; for trust-policy refusals we also say when the trust policy tests a key the
 /// request lacked or got wrong (ExternalId, MFA).
-pub fn explain_denial(
+pub(crate) fn explain_denial(
     eval: &Evaluation,
     role: &Role,
     external_id: Option<&str>,

@@ -13,18 +13,22 @@ use crate::state::AppState;
 use crate::store::Role;
 use crate::store::Snapshot;
 
-pub const CHAINING_MAX: i64 = 3_600;
-pub const DEFAULT_DURATION: i64 = 3_600;
-pub const MAX_POLICY_ARNS: usize = 10;
-pub const MAX_SESSION_TAGS: usize = 50;
+pub(crate) const CHAINING_MAX: i64 = 3_600;
+pub(crate) const DEFAULT_DURATION: i64 = 3_600;
+pub(crate) const MAX_POLICY_ARNS: usize = 10;
+pub(crate) const MAX_SESSION_TAGS: usize = 50;
 /// Plaintext budget for session policies and tags, in characters without whitespace. AWS packs
 /// them into an undocumented binary form; we report `PackedPolicySize` as the share of this
 /// budget that inline policy, managed policy ARNs and non-transitive session tags use.
-pub const PACKED_BUDGET: usize = 2_048;
+pub(crate) const PACKED_BUDGET: usize = 2_048;
 
 /// Duration for a role session: default 3600; at most the role's MaxSessionDuration, and at
 /// most 3600 when chained (larger is an error, not clamped).
-pub fn duration_for_role(role: &Role, requested: Option<i64>, chained: bool) -> ApiResult<u32> {
+pub(crate) fn duration_for_role(
+    role: &Role,
+    requested: Option<i64>,
+    chained: bool,
+) -> ApiResult<u32> {
     let d = requested.unwrap_or(DEFAULT_DURATION);
     if chained && d > CHAINING_MAX {
         return Err(ApiError::validation(
@@ -42,7 +46,7 @@ pub fn duration_for_role(role: &Role, requested: Option<i64>, chained: bool) -> 
 /// The session policies a request passes: `Policy` and `PolicyArns.member.N.arn`, validated and
 /// parsed (as identity policies).
 #[derive(Debug, Default, Clone)]
-pub struct SessionPolicies {
+pub(crate) struct SessionPolicies {
     pub inline: Option<String>,
     pub arns: Vec<String>,
 }
@@ -72,7 +76,11 @@ impl Input for SessionPolicies {
 }
 
 /// Managed session policies must exist in the role's account (or be AWS managed).
-pub fn check_policy_arns(view: &Snapshot, role_account: &str, arns: &[String]) -> ApiResult<()> {
+pub(crate) fn check_policy_arns(
+    view: &Snapshot,
+    role_account: &str,
+    arns: &[String],
+) -> ApiResult<()> {
     for arn in arns {
         let ok = view
             .policies
@@ -90,7 +98,7 @@ pub fn check_policy_arns(view: &Snapshot, role_account: &str, arns: &[String]) -
 
 /// Session tags of one request, with what the calling session passes down.
 #[derive(Debug, Default, Clone)]
-pub struct SessionTags {
+pub(crate) struct SessionTags {
     /// Tags in this request (`Tags.member.N`).
     pub request: Vec<(String, String)>,
     /// Keys marked transitive in this request.
@@ -101,7 +109,7 @@ pub struct SessionTags {
 
 /// The session tags a request passes (`Tags.member.N.Key/Value`, `TransitiveTagKeys`).
 #[derive(Debug, Default, Clone)]
-pub struct RequestTags {
+pub(crate) struct RequestTags {
     pub tags: Vec<(String, String)>,
     pub transitive: Vec<String>,
 }
@@ -158,7 +166,10 @@ impl Input for RequestTags {
 impl SessionTags {
     /// This request's tags joined with the transitive tags the calling session passes down; a
     /// request tag may not override an inherited one.
-    pub fn new(request: RequestTags, caller: Option<&SessionClaims>) -> ApiResult<SessionTags> {
+    pub(crate) fn new(
+        request: RequestTags,
+        caller: Option<&SessionClaims>,
+    ) -> ApiResult<SessionTags> {
         let inherited: Vec<(String, String)> = caller
             .map(|c| {
                 c.tags
@@ -187,7 +198,7 @@ impl SessionTags {
     }
 
     /// The tags the new session carries: inherited transitive tags, then this request's.
-    pub fn session_tags(&self) -> Vec<(String, String)> {
+    pub(crate) fn session_tags(&self) -> Vec<(String, String)> {
         self.inherited
             .iter()
             .chain(self.request.iter())
@@ -196,7 +207,7 @@ impl SessionTags {
     }
 
     /// Transitive keys of the new session: inherited ones stay transitive down the chain.
-    pub fn all_transitive(&self) -> Vec<String> {
+    pub(crate) fn all_transitive(&self) -> Vec<String> {
         self.inherited
             .iter()
             .map(|(k, _)| k.clone())
@@ -206,7 +217,7 @@ impl SessionTags {
 
     /// The role's tags as `iam:ResourceTag/*`; during a chained assume an inherited transitive
     /// tag replaces the role tag with the same key.
-    pub fn resource_tags(&self, role: &Role) -> Vec<(String, String)> {
+    pub(crate) fn resource_tags(&self, role: &Role) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = role
             .tags
             .iter()
@@ -225,7 +236,7 @@ impl SessionTags {
 
 /// `PackedPolicySize`: percent of [`PACKED_BUDGET`] used by the inline session policy (without
 /// whitespace), the managed policy ARNs and the non-transitive request tags.
-pub fn packed_policy_percent(policies: &SessionPolicies, tags: &SessionTags) -> u64 {
+pub(crate) fn packed_policy_percent(policies: &SessionPolicies, tags: &SessionTags) -> u64 {
     let mut size = policies.inline.as_deref().map_or(0, policy_size);
     size += policies.arns.iter().map(String::len).sum::<usize>();
     size += tags
@@ -240,12 +251,12 @@ pub fn packed_policy_percent(policies: &SessionPolicies, tags: &SessionTags) -> 
 
 /// Options that only some paths set.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct RoleSessionOptions<'a> {
+pub(crate) struct RoleSessionOptions<'a> {
     pub source_identity: Option<&'a str>,
 }
 
 /// Mint a role session and note it for the audit record.
-pub fn mint_role_session(
+pub(crate) fn mint_role_session(
     state: &AppState,
     spec: SessionSpec,
     info: &RequestInfo,

@@ -24,7 +24,7 @@ use tessera::config::Config;
 use tessera::server;
 use tessera::state::AppState;
 
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub addr: std::net::SocketAddr,
     pub state: Arc<AppState>,
     pub clock: Clock,
@@ -33,14 +33,14 @@ pub struct TestServer {
 }
 
 #[derive(Debug, Clone)]
-pub struct Creds {
+pub(crate) struct Creds {
     pub access_key_id: String,
     pub secret: String,
     pub token: Option<String>,
 }
 
 impl Creds {
-    pub fn new(id: impl Into<String>, secret: impl Into<String>) -> Self {
+    pub(crate) fn new(id: impl Into<String>, secret: impl Into<String>) -> Self {
         Creds {
             access_key_id: id.into(),
             secret: secret.into(),
@@ -69,7 +69,7 @@ impl TimeSource for ServerTime {
     }
 }
 
-pub fn read_root_credentials(path: &std::path::Path) -> Creds {
+pub(crate) fn read_root_credentials(path: &std::path::Path) -> Creds {
     let text = std::fs::read_to_string(path).unwrap();
     let get = |k: &str| {
         text.lines()
@@ -83,12 +83,12 @@ pub fn read_root_credentials(path: &std::path::Path) -> Creds {
 }
 
 impl TestServer {
-    pub async fn start() -> TestServer {
+    pub(crate) async fn start() -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         Self::start_in(dir).await
     }
 
-    pub async fn start_in(dir: tempfile::TempDir) -> TestServer {
+    pub(crate) async fn start_in(dir: tempfile::TempDir) -> TestServer {
         let config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
@@ -106,7 +106,7 @@ impl TestServer {
         }
     }
 
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
 
@@ -128,26 +128,26 @@ impl TestServer {
             .build()
     }
 
-    pub fn sts(&self, c: &Creds) -> aws_sdk_sts::Client {
+    pub(crate) fn sts(&self, c: &Creds) -> aws_sdk_sts::Client {
         self.sts_in(c, "us-east-1")
     }
 
-    pub fn iam(&self, c: &Creds) -> aws_sdk_iam::Client {
+    pub(crate) fn iam(&self, c: &Creds) -> aws_sdk_iam::Client {
         self.iam_in(c, "us-east-1")
     }
 
     /// An STS client signing for `region`.
-    pub fn sts_in(&self, c: &Creds, region: &str) -> aws_sdk_sts::Client {
+    pub(crate) fn sts_in(&self, c: &Creds, region: &str) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.sdk_config(c, region))
     }
 
     /// An IAM client signing for `region`.
-    pub fn iam_in(&self, c: &Creds, region: &str) -> aws_sdk_iam::Client {
+    pub(crate) fn iam_in(&self, c: &Creds, region: &str) -> aws_sdk_iam::Client {
         aws_sdk_iam::Client::new(&self.sdk_config(c, region))
     }
 
     /// An STS client that sends no credentials at all.
-    pub fn sts_anonymous(&self) -> aws_sdk_sts::Client {
+    pub(crate) fn sts_anonymous(&self) -> aws_sdk_sts::Client {
         let conf = aws_config::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
@@ -158,7 +158,7 @@ impl TestServer {
     }
 
     /// Create an IAM user with an access key (as root) and return its credentials.
-    pub async fn user_with_key(&self, name: &str) -> Creds {
+    pub(crate) async fn user_with_key(&self, name: &str) -> Creds {
         let iam = self.iam(&self.root);
         iam.create_user().user_name(name).send().await.unwrap();
         let k = iam
@@ -173,7 +173,7 @@ impl TestServer {
 }
 
 /// The AWS error code of an SDK error.
-pub fn code<E, R>(e: &aws_sdk_sts::error::SdkError<E, R>) -> String
+pub(crate) fn code<E, R>(e: &aws_sdk_sts::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -187,7 +187,7 @@ where
     }
 }
 
-pub fn message<E, R>(e: &aws_sdk_sts::error::SdkError<E, R>) -> String
+pub(crate) fn message<E, R>(e: &aws_sdk_sts::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -202,7 +202,7 @@ where
 }
 
 /// RFC 4648 base32 (no padding) decoding, for MFA seeds returned by CreateVirtualMFADevice.
-pub fn base32_decode(s: &str) -> Vec<u8> {
+pub(crate) fn base32_decode(s: &str) -> Vec<u8> {
     let mut bits: u64 = 0;
     let mut n = 0;
     let mut out = Vec::new();
@@ -224,7 +224,7 @@ pub fn base32_decode(s: &str) -> Vec<u8> {
 }
 
 /// The AWS error code of an IAM SDK error.
-pub fn iam_code<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
+pub(crate) fn iam_code<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
     e: &aws_sdk_iam::error::SdkError<E, R>,
 ) -> String {
     e.as_service_error()
@@ -234,7 +234,7 @@ pub fn iam_code<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
 }
 
 /// The AWS error message of an IAM SDK error.
-pub fn iam_message<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
+pub(crate) fn iam_message<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
     e: &aws_sdk_iam::error::SdkError<E, R>,
 ) -> String {
     e.as_service_error()
@@ -244,19 +244,19 @@ pub fn iam_message<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
 }
 
 /// The TOTP code of `seed` at unix time `t`, as an authenticator app would show it.
-pub fn totp(seed: &[u8], t: i64) -> String {
+pub(crate) fn totp(seed: &[u8], t: i64) -> String {
     let secret = tessera::credentials::Secret::from_bytes(seed.to_vec());
     tessera::credentials::totp::code_at(&secret, u64::try_from(t).unwrap())
 }
 
 /// The seed a CreateVirtualMFADevice answer carries (base64 on the wire, base32 inside).
-pub fn mfa_seed(dev: &aws_sdk_iam::types::VirtualMfaDevice) -> Vec<u8> {
+pub(crate) fn mfa_seed(dev: &aws_sdk_iam::types::VirtualMfaDevice) -> Vec<u8> {
     base32_decode(std::str::from_utf8(dev.base32_string_seed().unwrap().as_ref()).unwrap())
 }
 
 impl TestServer {
     /// Create a virtual MFA device (as root); returns its serial number and seed.
-    pub async fn virtual_mfa(&self, name: &str) -> (String, Vec<u8>) {
+    pub(crate) async fn virtual_mfa(&self, name: &str) -> (String, Vec<u8>) {
         let out = self
             .iam(&self.root)
             .create_virtual_mfa_device()

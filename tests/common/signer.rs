@@ -17,7 +17,7 @@ use aws_sigv4::http_request::{
 };
 use aws_sigv4::sign::v4;
 
-pub struct Signer<'a> {
+pub(crate) struct Signer<'a> {
     pub access_key_id: &'a str,
     pub secret: &'a str,
     pub token: Option<&'a str>,
@@ -63,7 +63,7 @@ impl Signer<'_> {
     }
 
     /// A header-signed `POST /` with a form body.
-    pub fn post_form(&self, endpoint: &str, body: &str) -> http::Request<Vec<u8>> {
+    pub(crate) fn post_form(&self, endpoint: &str, body: &str) -> http::Request<Vec<u8>> {
         let mut req = http::Request::builder()
             .method("POST")
             .uri(format!("{endpoint}/"))
@@ -79,7 +79,7 @@ impl Signer<'_> {
     }
 
     /// A header-signed `GET /?<query>`.
-    pub fn get(&self, endpoint: &str, query: &str) -> http::Request<Vec<u8>> {
+    pub(crate) fn get(&self, endpoint: &str, query: &str) -> http::Request<Vec<u8>> {
         let mut req = http::Request::builder()
             .method("GET")
             .uri(format!("{endpoint}/?{query}"))
@@ -91,7 +91,7 @@ impl Signer<'_> {
     }
 
     /// A presigned `GET /?<query>` valid for `expires`.
-    pub fn presign_get(
+    pub(crate) fn presign_get(
         &self,
         endpoint: &str,
         query: &str,
@@ -101,7 +101,7 @@ impl Signer<'_> {
     }
 
     /// A presigned `<method> /?<query>` with an empty body, valid for `expires`.
-    pub fn presign(
+    pub(crate) fn presign(
         &self,
         method: &str,
         endpoint: &str,
@@ -122,7 +122,7 @@ impl Signer<'_> {
     }
 }
 
-pub fn host_of(endpoint: &str) -> String {
+pub(crate) fn host_of(endpoint: &str) -> String {
     endpoint
         .trim_start_matches("http://")
         .trim_start_matches("https://")
@@ -131,7 +131,7 @@ pub fn host_of(endpoint: &str) -> String {
 }
 
 /// Serialize a request as HTTP/1.1 bytes (keep-alive), for raw-socket clients.
-pub fn to_http11_bytes(req: &http::Request<Vec<u8>>) -> Vec<u8> {
+pub(crate) fn to_http11_bytes(req: &http::Request<Vec<u8>>) -> Vec<u8> {
     let path = req
         .uri()
         .path_and_query()
@@ -153,7 +153,7 @@ pub fn to_http11_bytes(req: &http::Request<Vec<u8>>) -> Vec<u8> {
 }
 
 /// Send a request with reqwest; returns (status, x-amzn-requestid header, body).
-pub async fn send(
+pub(crate) async fn send(
     client: &reqwest::Client,
     req: http::Request<Vec<u8>>,
 ) -> (u16, Option<String>, String) {

@@ -9,20 +9,20 @@ use crate::sigv4::{
 };
 
 /// The vectors' fixed time: 2024-01-15T12:34:56Z.
-pub fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     t("20240115T123456Z")
 }
 
-pub fn t(iso: &str) -> DateTime<Utc> {
+pub(super) fn t(iso: &str) -> DateTime<Utc> {
     crate::sigv4::parse::parse_iso_basic(iso).unwrap()
 }
 
-pub fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Owned {
+pub(super) struct Owned {
     pub method: String,
     pub path: String,
     pub query: String,
@@ -31,7 +31,7 @@ pub struct Owned {
 }
 
 impl Owned {
-    pub fn new(
+    pub(super) fn new(
         method: &str,
         path: &str,
         query: &str,
@@ -50,7 +50,7 @@ impl Owned {
         }
     }
 
-    pub fn with<R>(&self, f: impl FnOnce(&RequestParts<'_>) -> R) -> R {
+    pub(super) fn with<R>(&self, f: impl FnOnce(&RequestParts<'_>) -> R) -> R {
         let headers: Vec<(&str, &[u8])> = self
             .headers
             .iter()
@@ -66,7 +66,7 @@ impl Owned {
         f(&req)
     }
 
-    pub fn header(&self, name: &str) -> Option<String> {
+    pub(super) fn header(&self, name: &str) -> Option<String> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -74,7 +74,7 @@ impl Owned {
     }
 
     /// Replace every header of this name with one value (appended if absent).
-    pub fn set(&mut self, name: &str, value: &[u8]) -> &mut Self {
+    pub(super) fn set(&mut self, name: &str, value: &[u8]) -> &mut Self {
         if let Some(pos) = self
             .headers
             .iter()
@@ -89,22 +89,22 @@ impl Owned {
         self
     }
 
-    pub fn add(&mut self, name: &str, value: &[u8]) -> &mut Self {
+    pub(super) fn add(&mut self, name: &str, value: &[u8]) -> &mut Self {
         self.headers.push((name.into(), value.to_vec()));
         self
     }
 
-    pub fn remove(&mut self, name: &str) -> &mut Self {
+    pub(super) fn remove(&mut self, name: &str) -> &mut Self {
         self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
         self
     }
 
-    pub fn parse(&self) -> Result<Option<Authorization>, SigV4Error> {
+    pub(super) fn parse(&self) -> Result<Option<Authorization>, SigV4Error> {
         self.with(parse)
     }
 
     /// Both phases, as the integrator runs them.
-    pub fn check(
+    pub(super) fn check(
         &self,
         secret: &[u8],
         policy: &VerifyPolicy,
@@ -119,7 +119,12 @@ impl Owned {
     /// Sign (header form) with our own stages: put `Authorization` with the given credential and
     /// signed headers, then fill in the real signature. For negative tests only; positive
     /// correctness comes from the independent signers.
-    pub fn self_sign_header(&mut self, secret: &[u8], credential: &str, signed: &str) -> &mut Self {
+    pub(super) fn self_sign_header(
+        &mut self,
+        secret: &[u8],
+        credential: &str,
+        signed: &str,
+    ) -> &mut Self {
         let dummy = format!(
             "AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders={signed}, Signature={}",
             "0".repeat(64)
@@ -132,7 +137,7 @@ impl Owned {
 
     /// Sign (presigned form): `params` are the `X-Amz-*` pairs (raw, encoded by us) to append
     /// to the query before `X-Amz-Signature`.
-    pub fn self_sign_query(&mut self, secret: &[u8], params: &[(&str, &str)]) -> &mut Self {
+    pub(super) fn self_sign_query(&mut self, secret: &[u8], params: &[(&str, &str)]) -> &mut Self {
         let mut q = self.query.clone();
         for (k, v) in params {
             if !q.is_empty() {
@@ -162,13 +167,13 @@ impl Owned {
     }
 }
 
-pub fn enc(s: &str) -> String {
+pub(super) fn enc(s: &str) -> String {
     let mut out = String::new();
     crate::sigv4::uri_encode(s.as_bytes(), false, &mut out);
     out
 }
 
-pub struct Vector {
+pub(super) struct Vector {
     pub name: String,
     pub form: String,
     pub req: Owned,
@@ -183,7 +188,7 @@ pub struct Vector {
     pub signature: String,
 }
 
-pub fn botocore_vectors() -> Vec<Vector> {
+pub(super) fn botocore_vectors() -> Vec<Vector> {
     let doc: Value =
         serde_json::from_str(include_str!("../../../tests/sigv4_vectors/botocore.json")).unwrap();
     let s = |v: &Value, k: &str| v[k].as_str().unwrap().to_string();
@@ -228,7 +233,7 @@ pub fn botocore_vectors() -> Vec<Vector> {
         .collect()
 }
 
-pub fn vector(name: &str) -> Vector {
+pub(super) fn vector(name: &str) -> Vector {
     botocore_vectors()
         .into_iter()
         .find(|v| v.name == name)

@@ -23,7 +23,7 @@
 //! commits them with its own transactions.
 
 pub mod journal;
-pub mod tail;
+pub(crate) mod tail;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -10,7 +10,7 @@ use crate::store::backend::AuditRead;
 use crate::store::sqlite::SqliteAuditRead;
 
 /// A reader of one data dir's audit trail.
-pub struct AuditTail {
+pub(crate) struct AuditTail {
     table: Box<dyn AuditRead>,
     journal: PathBuf,
     /// The newest row of the table read so far.
@@ -32,7 +32,7 @@ impl std::fmt::Debug for AuditTail {
 
 impl AuditTail {
     /// The audit trail of the data dir `dir`; an error when it has no database.
-    pub fn open(dir: &Path) -> Result<AuditTail, crate::BoxError> {
+    pub(crate) fn open(dir: &Path) -> Result<AuditTail, crate::BoxError> {
         Ok(AuditTail::new(
             Box::new(SqliteAuditRead::open(dir)?),
             dir.join(JOURNAL_FILE),
@@ -40,7 +40,7 @@ impl AuditTail {
     }
 
     /// The trail held by `table` and the journal file at `journal`.
-    pub fn new(table: Box<dyn AuditRead>, journal: PathBuf) -> AuditTail {
+    pub(crate) fn new(table: Box<dyn AuditRead>, journal: PathBuf) -> AuditTail {
         AuditTail {
             table,
             journal,
@@ -51,7 +51,7 @@ impl AuditTail {
 
     /// The newest `n` records, oldest first, including those still only in the journal
     /// (committed, not yet copied).
-    pub fn last(&mut self, n: usize) -> Result<Vec<String>, StoreError> {
+    pub(crate) fn last(&mut self, n: usize) -> Result<Vec<String>, StoreError> {
         // The server may copy frames and start the journal over between the two reads; then the
         // journal's first frame is past what the table showed: read both again.
         let mut attempts = 0;
@@ -85,7 +85,7 @@ impl AuditTail {
 
     /// The records committed to the table since the last call (up to `limit_rows` rows), oldest
     /// first, leaving out those [`AuditTail::last`] returned from the journal.
-    pub fn follow(&mut self, limit_rows: usize) -> Result<Vec<String>, StoreError> {
+    pub(crate) fn follow(&mut self, limit_rows: usize) -> Result<Vec<String>, StoreError> {
         let mut out = Vec::new();
         for row in self.table.since(self.seq, limit_rows)? {
             self.seq = row.seq;

@@ -12,7 +12,7 @@
 
 mod identity;
 mod policies;
-pub mod schema;
+pub(crate) mod schema;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,7 +31,7 @@ use super::policies::PolicyVersionRec;
 use crate::credentials::Keyring;
 
 /// The database's file name under the data dir.
-pub const DB_FILE: &str = "tessera.db";
+pub(crate) const DB_FILE: &str = "tessera.db";
 
 /// Any SQLite failure is ours: the detail goes to the log, never to a client.
 impl From<rusqlite::Error> for StoreError {
@@ -57,7 +57,7 @@ fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Conn
 }
 
 /// Today's backend: one SQLite database, written by the store's writer thread.
-pub struct SqliteBackend {
+pub(crate) struct SqliteBackend {
     conn: Connection,
     path: PathBuf,
     busy_timeout: Duration,
@@ -78,7 +78,7 @@ impl std::fmt::Debug for SqliteBackend {
 impl SqliteBackend {
     /// Open (creating and migrating if needed) `<dir>/tessera.db`, waiting at most
     /// `busy_timeout` for another process's lock.
-    pub fn open(dir: &Path, busy_timeout: Duration) -> Result<SqliteBackend, StoreError> {
+    pub(crate) fn open(dir: &Path, busy_timeout: Duration) -> Result<SqliteBackend, StoreError> {
         let path = dir.join(DB_FILE);
         let mut conn = open_connection(&path, busy_timeout)?;
         schema::migrate(&mut conn)?;
@@ -676,13 +676,13 @@ fn copy_frames(tx: &Transaction<'_>, frames: &[Frame]) -> rusqlite::Result<()> {
 
 /// The audit table read through a read-only connection, taking no lock a writer waits for.
 #[derive(Debug)]
-pub struct SqliteAuditRead {
+pub(crate) struct SqliteAuditRead {
     conn: Connection,
 }
 
 impl SqliteAuditRead {
     /// Open `<dir>/tessera.db` read-only; an error when there is none.
-    pub fn open(dir: &Path) -> Result<SqliteAuditRead, crate::BoxError> {
+    pub(crate) fn open(dir: &Path) -> Result<SqliteAuditRead, crate::BoxError> {
         let path = dir.join(DB_FILE);
         if !path.exists() {
             return Err(format!("no database at {}", path.display()).into());

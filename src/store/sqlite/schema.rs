@@ -165,7 +165,7 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
-pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let have: usize = conn
         .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?
         .try_into()
@@ -177,8 +177,4 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.commit()?;
     }
     Ok(())
-}
-
-pub fn latest_version() -> usize {
-    MIGRATIONS.len()
 }
