@@ -319,6 +319,21 @@ fn parse_sts(rest: &str) -> Result<Resource, ArnError> {
     Ok(Resource::Other(rest.to_owned()))
 }
 
+/// Whether `s` is a 12-digit account id.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The account an owner names, given as its root ARN (`arn:aws:iam::<account>:root`) or as a
+/// bare 12-digit id.
+pub fn owner_account(owner: &str) -> Option<String> {
+    let acct = match Arn::parse(owner) {
+        Ok(a) if a.resource == Resource::Root && a.service == "iam" => a.account,
+        _ => owner.to_owned(),
+    };
+    is_account_id(&acct).then_some(acct)
+}
+
 impl std::str::FromStr for Arn {
     type Err = ArnError;
 

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::arn::{Arn, Resource};
+use crate::arn::{Arn, Resource, is_account_id};
 use crate::policy::simulate::{
     ResourceInput, Simulation, SourcePolicy, context_value, decision_name,
 };
@@ -224,22 +224,10 @@ pub(super) fn eval(args: &EvalArgs) -> Result<(Value, bool), String> {
     Ok((out, o.evaluation.decision == Decision::Allowed))
 }
 
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
 fn owner_account(o: &str) -> Result<String, String> {
-    let acct = match Arn::parse(o) {
-        Ok(a) if a.resource == Resource::Root && a.service == "iam" => a.account,
-        _ => o.to_owned(),
-    };
-    if is_account_id(&acct) {
-        Ok(acct)
-    } else {
-        Err(format!(
-            "--resource-owner `{o}` is not an account id or arn:aws:iam::<account>:root"
-        ))
-    }
+    crate::arn::owner_account(o).ok_or_else(|| {
+        format!("--resource-owner `{o}` is not an account id or arn:aws:iam::<account>:root")
+    })
 }
 
 /// The caller an ARN names. Unique ids are unknown offline: `aws:userid` is left to --context.

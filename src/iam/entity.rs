@@ -128,6 +128,14 @@ impl<K: EntityKind> Named<K> {
     pub(crate) fn find(&self, cx: &Cx<'_>) -> ApiResult<Target> {
         K::find(&cx.state.store.view(), cx.account(), &self.name)
     }
+
+    /// The entity named, once the caller may act on it (with its tags as
+    /// `iam:ResourceTag/*`).
+    pub(crate) fn authorized(&self, cx: &Cx<'_>) -> ApiResult<Target> {
+        let t = self.find(cx)?;
+        cx.authorize_target(&t)?;
+        Ok(t)
+    }
 }
 
 impl Cx<'_> {

@@ -198,41 +198,38 @@ input! {
 }
 
 pub(crate) async fn add_user_to_group(cx: &Cx<'_>, input: MembershipInput) -> ApiResult<()> {
-    let (group, user) = (
-        input.group_name.into_string(),
-        input.user_name.into_string(),
-    );
-    let g = find_group(cx, &group)?;
-    cx.authorize(&g.arn())?;
-    let account = cx.account().to_owned();
-    cx.state
-        .store
-        .apply_one(Change::AddUserToGroup {
-            account,
-            group: group.clone(),
-            user: user.clone(),
-            max_groups_per_user: super::limits::GROUPS_PER_USER,
-        })
-        .await
-        .map_err(|e| membership_error(e, &group, &user))?;
-    Ok(())
+    change_membership(cx, input, true).await
 }
 
 pub(crate) async fn remove_user_from_group(cx: &Cx<'_>, input: MembershipInput) -> ApiResult<()> {
+    change_membership(cx, input, false).await
+}
+
+async fn change_membership(cx: &Cx<'_>, input: MembershipInput, add: bool) -> ApiResult<()> {
     let (group, user) = (
         input.group_name.into_string(),
         input.user_name.into_string(),
     );
     let g = find_group(cx, &group)?;
     cx.authorize(&g.arn())?;
-    let account = cx.account().to_owned();
+    let (account, group_name, user_name) = (cx.account().to_owned(), group.clone(), user.clone());
+    let change = if add {
+        Change::AddUserToGroup {
+            account,
+            group: group_name,
+            user: user_name,
+            max_groups_per_user: super::limits::GROUPS_PER_USER,
+        }
+    } else {
+        Change::RemoveUserFromGroup {
+            account,
+            group: group_name,
+            user: user_name,
+        }
+    };
     cx.state
         .store
-        .apply_one(Change::RemoveUserFromGroup {
-            account,
-            group: group.clone(),
-            user: user.clone(),
-        })
+        .apply_one(change)
         .await
         .map_err(|e| membership_error(e, &group, &user))?;
     Ok(())

@@ -429,9 +429,8 @@ pub(crate) async fn attach_policy<K: EntityKind>(
     cx: &Cx<'_>,
     input: AttachmentInput<K>,
 ) -> ApiResult<()> {
-    let t = input.entity.find(cx)?;
+    let t = input.entity.authorized(cx)?;
     let arn = input.policy_arn.into_string();
-    cx.authorize_target(&t)?;
     cx.state
         .store
         .apply_one(Change::AttachPolicy {
@@ -464,9 +463,8 @@ pub(crate) async fn detach_policy<K: EntityKind>(
     cx: &Cx<'_>,
     input: AttachmentInput<K>,
 ) -> ApiResult<()> {
-    let t = input.entity.find(cx)?;
+    let t = input.entity.authorized(cx)?;
     let arn = input.policy_arn.into_string();
-    cx.authorize_target(&t)?;
     cx.state
         .store
         .apply_one(Change::DetachPolicy {
@@ -508,8 +506,7 @@ pub(crate) async fn list_attached_policies<K: EntityKind>(
     input: ListAttachedInput<K>,
 ) -> ApiResult<Page<AttachedPolicy>> {
     let (prefix, paging) = (input.path_prefix.0, input.paging);
-    let t = input.entity.find(cx)?;
-    cx.authorize_target(&t)?;
+    let t = input.entity.authorized(cx)?;
     let view = cx.state.store.view();
     let items: Vec<AttachedPolicy> = view
         .policies
@@ -541,10 +538,9 @@ pub(crate) async fn put_inline_policy<K: EntityKind>(
     cx: &Cx<'_>,
     input: PutInlineInput<K>,
 ) -> ApiResult<()> {
-    let t = input.entity.find(cx)?;
+    let t = input.entity.authorized(cx)?;
     let limit = limits::inline_limit(t.owner());
     check_document_size(&input.policy_document, limit)?;
-    cx.authorize_target(&t)?;
     cx.state
         .store
         .apply_one(Change::PutInlinePolicy {
@@ -601,8 +597,7 @@ pub(crate) async fn get_inline_policy<K: EntityKind>(
     input: InlinePolicyInput<K>,
 ) -> ApiResult<InlinePolicyOutput> {
     let name = input.policy_name.as_str();
-    let t = input.entity.find(cx)?;
-    cx.authorize_target(&t)?;
+    let t = input.entity.authorized(cx)?;
     let view = cx.state.store.view();
     let pol = view
         .policies
@@ -623,8 +618,7 @@ pub(crate) async fn delete_inline_policy<K: EntityKind>(
     input: InlinePolicyInput<K>,
 ) -> ApiResult<()> {
     let name = input.policy_name.into_string();
-    let t = input.entity.find(cx)?;
-    cx.authorize_target(&t)?;
+    let t = input.entity.authorized(cx)?;
     cx.state
         .store
         .apply_one(Change::DeleteInlinePolicy {
@@ -662,8 +656,7 @@ pub(crate) async fn list_inline_policies<K: EntityKind>(
     input: ListInlineInput<K>,
 ) -> ApiResult<Page<PolicyName>> {
     let paging = input.paging;
-    let t = input.entity.find(cx)?;
-    cx.authorize_target(&t)?;
+    let t = input.entity.authorized(cx)?;
     let view = cx.state.store.view();
     let names = view
         .policies
@@ -709,9 +702,8 @@ pub(crate) async fn put_boundary<K: BoundedKind>(
     cx: &Cx<'_>,
     input: PutBoundaryInput<K>,
 ) -> ApiResult<()> {
-    let t = input.entity.find(cx)?;
+    let t = input.entity.authorized(cx)?;
     let arn = input.permissions_boundary.into_string();
-    cx.authorize_target(&t)?;
     crate::authorization::check_boundary_arn(cx.state, &arn)?;
     cx.state
         .store
@@ -732,8 +724,7 @@ pub(crate) async fn delete_boundary<K: BoundedKind>(
     cx: &Cx<'_>,
     input: DeleteBoundaryInput<K>,
 ) -> ApiResult<()> {
-    let t = input.entity.find(cx)?;
-    cx.authorize_target(&t)?;
+    let t = input.entity.authorized(cx)?;
     cx.state
         .store
         .apply_one(K::set_boundary(&t, None))

@@ -41,7 +41,7 @@
 
 use std::sync::Arc;
 
-use crate::arn::{Arn, Resource};
+use crate::arn::{Arn, Resource, is_account_id, owner_account};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::simulate::{
     Matched, Outcome, ResourceInput, Simulation, SourcePolicy, context_value, decision_name,
@@ -197,24 +197,14 @@ fn resource_input(
     }))
 }
 
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// `ResourceOwner`: `arn:aws:iam::<account>:root` (a bare account id is accepted too).
 fn account_of_owner(o: &str) -> ApiResult<String> {
-    let acct = match Arn::parse(o) {
-        Ok(a) if a.resource == Resource::Root && a.service == "iam" => a.account,
-        _ => o.to_owned(),
-    };
-    if is_account_id(&acct) {
-        Ok(acct)
-    } else {
-        Err(ApiError::invalid_input(format!(
+    owner_account(o).ok_or_else(|| {
+        ApiError::invalid_input(format!(
             "ResourceOwner `{}` must be an account ARN such as arn:aws:iam::123456789012:root.",
             params::sanitize(o)
-        )))
-    }
+        ))
+    })
 }
 
 /// The parts of an IAM entity ARN (a user, group, role, policy or MFA device):

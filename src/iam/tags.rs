@@ -26,8 +26,7 @@ input! {
 }
 
 pub(crate) async fn tag<K: TaggedKind>(cx: &Cx<'_>, input: TagInput<K>) -> ApiResult<()> {
-    let t = input.entity.find(cx)?;
-    cx.authorize_target(&t)?;
+    let t = input.entity.authorized(cx)?;
     // The merged set must stay within 50 tags.
     let tags = input.tags.0;
     check_tag_quota(&t.tags, &tags, K::TAG_QUOTA)?;
@@ -54,8 +53,7 @@ input! {
 }
 
 pub(crate) async fn untag<K: TaggedKind>(cx: &Cx<'_>, input: UntagInput<K>) -> ApiResult<()> {
-    let t = input.entity.find(cx)?;
-    cx.authorize_target(&t)?;
+    let t = input.entity.authorized(cx)?;
     cx.state
         .store
         .apply_one(K::untag(cx.account(), &t, input.tag_keys.0))
@@ -91,8 +89,7 @@ pub(crate) async fn list_tags<K: TaggedKind>(
     input: ListTagsInput<K>,
 ) -> ApiResult<TagPage> {
     let paging = input.paging;
-    let t = input.entity.find(cx)?;
-    cx.authorize_target(&t)?;
+    let t = input.entity.authorized(cx)?;
     let (tags, marker) = page_by_position(
         t.tags.iter().cloned(),
         paging.marker.as_deref(),

@@ -217,9 +217,21 @@ impl<const MIN: i64, const MAX: i64> Int<MIN, MAX> {
     }
 }
 
-/// Declare a string field type: a newtype over `String` with a length range and a pattern.
+/// What a string field keeps of its text: the text, or what `keep` makes of it.
+macro_rules! kept_value {
+    ($raw:ident) => {
+        $raw.to_owned()
+    };
+    ($raw:ident, $keep:expr) => {
+        ($keep)($raw)
+    };
+}
+pub(crate) use kept_value;
+
+/// Declare a string field type: a newtype over `String` with a length range and a pattern
+/// (and, with `keep = f`, a normal form of the text).
 macro_rules! string_field {
-    ($(#[$meta:meta])* $name:ident, $min:expr, $max:expr, $pattern:expr, $ok:expr) => {
+    ($(#[$meta:meta])* $name:ident, $min:expr, $max:expr, $pattern:expr, $ok:expr $(, keep = $keep:expr)?) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub(crate) struct $name(pub(crate) String);
@@ -231,7 +243,7 @@ macro_rules! string_field {
                 v: &mut $crate::protocol::params::Validator,
             ) -> $crate::error::ApiResult<Self> {
                 v.length(name, raw, $min, $max).pattern(name, raw, $pattern, $ok);
-                Ok(Self(raw.to_owned()))
+                Ok(Self($crate::protocol::input::kept_value!(raw $(, $keep)?)))
             }
         }
 
@@ -262,42 +274,17 @@ macro_rules! string_field {
 }
 pub(crate) use string_field;
 
-/// Any ARN-typed parameter (`arnType`): 20..2048 characters. An ARN of a known partition is
-/// kept in the `aws` partition, the one entities are stored under, whatever partition the
-/// client wrote it in (answers use the partition of the request's region).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct ArnParam(String);
-
-impl Field for ArnParam {
-    fn read(name: &str, raw: &str, v: &mut Validator) -> ApiResult<Self> {
-        v.length(name, raw, 20, 2048)
-            .pattern(name, raw, params::ARN_PATTERN, params::is_arn_char);
-        Ok(Self(Partition::Aws.rewrite(raw).into_owned()))
-    }
-}
-
-impl ArnParam {
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub(crate) fn into_string(self) -> String {
-        self.0
-    }
-}
-
-impl std::ops::Deref for ArnParam {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for ArnParam {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_field!(
+    /// Any ARN-typed parameter (`arnType`): 20..2048 characters. An ARN of a known partition is
+    /// kept in the `aws` partition, the one entities are stored under, whatever partition the
+    /// client wrote it in (answers use the partition of the request's region).
+    ArnParam,
+    20,
+    2048,
+    params::ARN_PATTERN,
+    params::is_arn_char,
+    keep = |raw: &str| Partition::Aws.rewrite(raw).into_owned()
+);
 string_field!(
     /// `RoleSessionName`: 2..64 of `[\w+=,.@-]*`.
     RoleSessionName,
