@@ -53,20 +53,8 @@ impl Output for AssumeRoleOutput {
         let s = &self.0;
         write_credentials(x, &s.issued);
         x.nest("AssumedRoleUser", |x| {
-            x.elem_concat("AssumedRoleId", &[&s.role_id, ":", &s.session_name])
-                .elem_concat(
-                    "Arn",
-                    &[
-                        "arn:",
-                        s.partition.as_str(),
-                        ":sts::",
-                        &s.account,
-                        ":assumed-role/",
-                        &s.role_name,
-                        "/",
-                        &s.session_name,
-                    ],
-                );
+            x.elem("AssumedRoleId", &s.assumed_role_id)
+                .elem("Arn", &s.assumed_role_arn);
         });
         x.num("PackedPolicySize", s.packed_policy_size);
         x.opt("SourceIdentity", s.source_identity.as_deref());
@@ -100,7 +88,7 @@ pub(crate) async fn assume_role(
             session_name: &input.role_session_name,
             duration_seconds: input.duration_seconds.map(Int::get),
             policies: &input.policies,
-            tags: input.tags.clone(),
+            tags: input.tags,
             source_identity: input.source_identity.as_deref(),
             external_id: input.external_id.as_deref(),
             mfa: Some(&input.mfa),

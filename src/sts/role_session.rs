@@ -47,12 +47,10 @@ pub(crate) struct Request<'a> {
 #[derive(Debug)]
 pub(crate) struct RoleSession {
     pub(crate) issued: Issued,
-    pub(crate) role_id: String,
-    pub(crate) account: String,
-    pub(crate) role_name: String,
-    pub(crate) session_name: String,
-    /// The partition of the request's region, which the answer's ARNs use.
-    pub(crate) partition: crate::arn::Partition,
+    /// `<role id>:<session name>`
+    pub(crate) assumed_role_id: String,
+    /// The session's ARN, in the partition of the request's region.
+    pub(crate) assumed_role_arn: String,
     pub(crate) packed_policy_size: u64,
     pub(crate) source_identity: Option<String>,
 }
@@ -85,9 +83,9 @@ pub(crate) async fn assume(
     // Answers and policies name the role and the caller in the request's partition.
     let partition = info.partition();
     let role_arn_here = partition.rewrite(role_arn);
-    let caller_arn = caller.arn_in(partition);
     let denied = |detail: String| {
-        ApiError::not_authorized(&caller_arn, trust_action, &role_arn_here).with_detail(detail)
+        ApiError::not_authorized(&caller.arn_in(partition), trust_action, &role_arn_here)
+            .with_detail(detail)
     };
     let view = state.store.view();
     // A missing role is AccessDenied with the same text: never reveal whether it exists.
@@ -154,10 +152,12 @@ pub(crate) async fn assume(
         let eval = evaluate_assume(&view, caller, role, &build_ctx(action));
         if !eval.is_allowed() {
             let why = explain_denial(&eval, role, external_id, mfa_at.is_some());
-            return Err(
-                ApiError::not_authorized(&caller_arn, action, &role_arn_here)
-                    .with_detail(format!("{action} denied: {why}")),
-            );
+            return Err(ApiError::not_authorized(
+                &caller.arn_in(partition),
+                action,
+                &role_arn_here,
+            )
+            .with_detail(format!("{action} denied: {why}")));
         }
         if action == trust_action {
             info.note(|n| n.decision = Some(eval.to_string()));
@@ -197,11 +197,8 @@ pub(crate) async fn assume(
     )?;
     Ok(RoleSession {
         issued,
-        role_id: role.id.clone(),
-        account: role.account.clone(),
-        role_name: role.name.clone(),
-        session_name: session_name.to_owned(),
-        partition,
+        assumed_role_id: format!("{}:{session_name}", role.id),
+        assumed_role_arn: partition.assumed_role_arn(&role.account, &role.name, session_name),
         packed_policy_size: packed,
         source_identity,
     })
