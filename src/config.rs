@@ -157,7 +157,7 @@ impl Config {
         if let Some(d) = &o.data_dir {
             c.data_dir = d.clone();
         }
-        if !is_account_id(&c.account_id) {
+        if !crate::arn::is_account_id(&c.account_id) {
             return Err(ConfigError::Value(
                 "account_id",
                 format!("`{}` is not a 12-digit account id", c.account_id),
@@ -173,17 +173,22 @@ fn read_file(p: &Path) -> Result<FileConfig, ConfigError> {
     toml::from_str(&text).map_err(|e| ConfigError::Parse(p.display().to_string(), e.to_string()))
 }
 
+/// An address (`127.0.0.1:8910`, `[::1]:8910`) or a host name with a port (`localhost:8910`),
+/// resolved once, at start.
 fn parse_listen(s: &str) -> Result<SocketAddr, ConfigError> {
-    s.parse().map_err(|_| {
-        ConfigError::Value(
-            "listen",
-            format!("`{s}` is not an address like 127.0.0.1:8910"),
-        )
-    })
-}
-
-pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+    use std::net::ToSocketAddrs as _;
+    if let Ok(a) = s.parse() {
+        return Ok(a);
+    }
+    s.to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| {
+            ConfigError::Value(
+                "listen",
+                format!("`{s}` is not an address like 127.0.0.1:8910 or localhost:8910"),
+            )
+        })
 }
 
 #[cfg(test)]

@@ -238,9 +238,15 @@ pub struct Running {
 
 /// Bootstrap and start serving on `config.listen` (port 0 picks a free port).
 pub async fn spawn(config: Config, clock: Clock) -> Result<Running, BoxError> {
+    // Bind first: a port in use leaves the data dir untouched.
     let listen = config.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!("{listen}: address already in use"),
+            _ => format!("{listen}: {e}"),
+        })?;
     let boot = bootstrap(config, clock).await?;
-    let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let app = crate::http::app(boot.state.clone());
     let handle = tokio::spawn(async move {

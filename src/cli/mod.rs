@@ -145,8 +145,11 @@ pub async fn run(cli: Cli) -> Result<(), BoxError> {
 pub fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal as _;
+    // Colour codes only for a person at a terminal, never in a file or a journal.
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if json {
         b.json().init();
@@ -181,7 +184,7 @@ async fn account_create(
 ) -> Result<(), BoxError> {
     let (_, store) = server::open_data_dir(&config)?;
     let id = match id {
-        Some(id) if crate::config::is_account_id(&id) => id,
+        Some(id) if crate::arn::is_account_id(&id) => id,
         Some(id) => return Err(format!("`{id}` is not a 12-digit account id").into()),
         None => {
             let view = store.view();

@@ -123,10 +123,7 @@ pub fn new_secret_access_key() -> Result<Secret, IdError> {
     ))
 }
 
-/// Is `s` exactly 12 ASCII digits?
-pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
+pub use crate::arn::is_account_id;
 
 /// Is `s` a well-formed long-term access key id (`AKIA` + 16 base32)?
 pub fn is_access_key_id(s: &str) -> bool {

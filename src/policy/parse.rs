@@ -523,16 +523,12 @@ fn compile_principal(v: &Value) -> Result<Vec<PrincipalEntry>, PolicyError> {
     Ok(out)
 }
 
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// Classifies one `{"AWS": ...}` value. `*` is the only wildcard AWS accepts in principals.
 fn aws_principal(v: &str) -> Option<PrincipalEntry> {
     if v == "*" {
         return Some(PrincipalEntry::AnyAws);
     }
-    if is_account_id(v) {
+    if crate::arn::is_account_id(v) {
         return Some(PrincipalEntry::Account {
             partition: "aws".into(),
             account: v.into(),
@@ -552,7 +548,7 @@ fn aws_principal(v: &str) -> Option<PrincipalEntry> {
     let ["arn", partition, service, "", account, resource] = segs.as_slice() else {
         return None;
     };
-    if partition.is_empty() || !is_account_id(account) {
+    if partition.is_empty() || !crate::arn::is_account_id(account) {
         return None;
     }
     let (typ, rest) = resource.split_once('/').unwrap_or((resource, ""));
