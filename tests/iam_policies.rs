@@ -637,3 +637,75 @@ async fn role_management() {
         )
     );
 }
+
+/// AWS checks every parameter before it looks anything up: a request naming a missing entity
+/// with an invalid parameter answers the parameter's error, not `NoSuchEntity`.
+#[tokio::test]
+async fn parameters_are_checked_before_the_entity_is_looked_up() {
+    let s = TestServer::start().await;
+    let iam = s.iam(&s.root);
+    let e = iam
+        .attach_role_policy()
+        .role_name("ghost")
+        .policy_arn("short")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err(&e),
+        (
+            "ValidationError".into(),
+            "1 validation error detected: Value 'short' at 'policyArn' failed to satisfy constraint: Member must have length greater than or equal to 20".into()
+        )
+    );
+    let e = iam
+        .update_role()
+        .role_name("ghost")
+        .max_session_duration(99_999)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err(&e).0, "ValidationError");
+    let no_resource =
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*"}]})
+            .to_string();
+    let e = iam
+        .put_user_policy()
+        .user_name("ghost")
+        .policy_name("p")
+        .policy_document(&no_resource)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err(&e).0, "MalformedPolicyDocument");
+    let e = iam
+        .tag_role()
+        .role_name("ghost")
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("aws:reserved")
+                .value("v")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err(&e).0, "InvalidInput");
+
+    // With every parameter valid, the missing entity is what is wrong.
+    let e = iam
+        .attach_role_policy()
+        .role_name("ghost")
+        .policy_arn(format!("arn:aws:iam::{A}:policy/p"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err(&e),
+        (
+            "NoSuchEntity".into(),
+            "The role with name ghost cannot be found.".into()
+        )
+    );
+}
