@@ -132,3 +132,40 @@ async fn assume_role_by_an_aws_cn_arn_when_signed_for_a_china_region() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_trust_policy_naming_a_bare_account_trusts_it_in_any_partition() {
+    let s = TestServer::start().await;
+    let alice = s.user_with_key("alice").await;
+    let iam = s.iam(&s.root);
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{ACCOUNT}"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    iam.create_role()
+        .role_name("shared")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    // Account-wide trust delegates to the account: the user's own policy must allow it.
+    iam.put_user_policy()
+        .user_name("alice")
+        .policy_name("assume")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    for region in ["us-east-1", "cn-north-1", "us-gov-west-1"] {
+        let out = s
+            .sts_in(&alice, region)
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/shared"))
+            .role_session_name("s1")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{region}: {e:?}"));
+        assert!(out.assumed_role_user().is_some(), "{region}");
+    }
+}

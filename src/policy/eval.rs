@@ -483,7 +483,7 @@ fn entry_grant(e: &PrincipalEntry, p: &PrincipalView) -> Grant {
         PrincipalEntry::Account { partition, account } => hit(
             p.is_iam_identity()
                 && p.account == **account
-                && p.arn.split(':').nth(1) == Some(&**partition),
+                && (partition.is_empty() || p.arn.split(':').nth(1) == Some(&**partition)),
             Grant::Account,
         ),
         PrincipalEntry::User { arn, id } => hit(

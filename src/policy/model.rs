@@ -101,6 +101,7 @@ pub(crate) enum PrincipalEntry {
     AnyAws,
     /// `{"AWS": "123456789012"}` or `arn:aws:iam::123456789012:root`: delegates to the account.
     Account {
+        /// Empty for a bare account id: the account in whatever partition it is used in.
         partition: Box<str>,
         account: Box<str>,
     },

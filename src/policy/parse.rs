@@ -529,8 +529,10 @@ fn aws_principal(v: &str) -> Option<PrincipalEntry> {
         return Some(PrincipalEntry::AnyAws);
     }
     if crate::arn::is_account_id(v) {
+        // A bare account id names the account in the policy's own partition, which is the
+        // partition the account's requests are signed in: any, here.
         return Some(PrincipalEntry::Account {
-            partition: "aws".into(),
+            partition: "".into(),
             account: v.into(),
         });
     }
