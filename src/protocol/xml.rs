@@ -131,12 +131,6 @@ impl Xml {
         self
     }
 
-    /// Append what another writer wrote.
-    pub fn append(&mut self, other: &Xml) -> &mut Self {
-        self.buf.push_str(&other.buf);
-        self
-    }
-
     pub fn into_string(self) -> String {
         self.buf
     }
