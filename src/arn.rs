@@ -195,6 +195,12 @@ impl Arn {
         Arn::iam(partition, account, Resource::Mfa { path, name })
     }
 
+    /// `arn:<p>:iam::<acct>:oidc-provider/<host/path>`
+    pub fn oidc_provider(partition: Partition, account: &str, url: &str) -> Arn {
+        let url = url.to_owned();
+        Arn::iam(partition, account, Resource::OidcProvider { url })
+    }
+
     /// An ARN naming every entity of a kind in an account (`arn:aws:iam::<acct>:user/`), the
     /// resource `List*` calls are authorized on.
     pub fn all_of(partition: Partition, account: &str, kind: &str) -> Arn {

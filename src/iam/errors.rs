@@ -29,6 +29,10 @@ pub(crate) fn no_such_policy_version(arn: &str, version_id: &str) -> ApiError {
     ApiError::no_such_entity(format!("Policy {arn} version {version_id} does not exist."))
 }
 
+pub(crate) fn no_such_oidc_provider(arn: &str) -> ApiError {
+    ApiError::no_such_entity(format!("OpenIdConnect Provider not found for arn {arn}"))
+}
+
 pub(crate) fn no_such_mfa_device(serial: &str) -> ApiError {
     ApiError::no_such_entity(format!(
         "MFA Device with serial number {serial} does not exist."
@@ -87,6 +91,11 @@ fn quota(entity: Entity) -> Option<(&'static str, usize)> {
         Entity::AccessKey => ("AccessKeysPerUser", limits::ACCESS_KEYS_PER_USER),
         Entity::Membership => ("GroupsPerUser", limits::GROUPS_PER_USER),
         Entity::MfaDevice => ("MFADevicesPerUser", limits::MFA_DEVICES_PER_USER),
+        Entity::OidcProvider => (
+            "OpenIdConnectProvidersPerAccount",
+            limits::OIDC_PROVIDERS_PER_ACCOUNT,
+        ),
+        Entity::OidcClientId => ("ClientIdsPerOpenIdConnectProvider", limits::OIDC_CLIENT_IDS),
         // Attachments (per owner kind) and inline sizes (per owner) are worded by their
         // handlers; policy versions have a sentence of their own.
         Entity::Attachment

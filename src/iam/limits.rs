@@ -13,6 +13,9 @@ pub(crate) const MFA_DEVICES_PER_USER: usize = 8;
 /// Managed policies attached to one user, group or role.
 pub(crate) const MANAGED_POLICIES_PER_ENTITY: usize = 10;
 pub(crate) const POLICY_VERSIONS: usize = 5;
+pub(crate) const OIDC_PROVIDERS_PER_ACCOUNT: usize = 100;
+pub(crate) const OIDC_CLIENT_IDS: usize = 100;
+pub(crate) const OIDC_THUMBPRINTS: usize = 5;
 
 /// Characters (without whitespace) of one managed policy document.
 pub(crate) const MANAGED_POLICY_MAX: usize = 6_144;

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use super::audit_journal::journal::Frame;
 use super::change::{Applied, Change, OwnerId};
 use super::error::StoreError;
-use super::model::{Account, Group, User};
+use super::model::{Account, Group, OidcProvider, User};
 use super::policies::PolicyVersionRec;
 use crate::credentials::Keyring;
 
@@ -117,6 +117,9 @@ pub struct Tables {
     pub group_members: Vec<(String, String)>,
     pub access_keys: Vec<SealedAccessKey>,
     pub mfa_devices: Vec<SealedMfaDevice>,
+    /// Without tags (`oidc_provider_tags`, owner = the provider's ARN).
+    pub oidc_providers: Vec<OidcProvider>,
+    pub oidc_provider_tags: Vec<TagRow>,
     pub policies: PolicyTables,
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::model::Role;
-use super::model::{Group, Tags, User};
+use super::model::{Group, OidcProvider, Tags, User};
 use super::policies::Owner;
 use crate::credentials::{Keyring, Secret};
 
@@ -226,6 +226,48 @@ pub enum Change {
     },
     UntagRole {
         role_id: String,
+        keys: Vec<String>,
+    },
+    /// `AlreadyExists(OidcProvider)` for a second provider of the same URL in the account;
+    /// `LimitExceeded(OidcProvider)` at `max_per_account`.
+    CreateOidcProvider {
+        provider: OidcProvider,
+        max_per_account: usize,
+    },
+    /// `NotFound(OidcProvider)`.
+    DeleteOidcProvider {
+        account: String,
+        url: String,
+    },
+    /// Adding a client id twice succeeds. `NotFound(OidcProvider)`, or
+    /// `LimitExceeded(OidcClientId)` at `max_client_ids`.
+    AddOidcClientId {
+        account: String,
+        url: String,
+        client_id: String,
+        max_client_ids: usize,
+    },
+    /// Removing an absent client id succeeds. `NotFound(OidcProvider)`.
+    RemoveOidcClientId {
+        account: String,
+        url: String,
+        client_id: String,
+    },
+    /// Replace the thumbprint list. `NotFound(OidcProvider)`.
+    SetOidcThumbprints {
+        account: String,
+        url: String,
+        thumbprints: Vec<String>,
+    },
+    /// As [`Change::TagUser`], for a provider. `NotFound(OidcProvider)`.
+    TagOidcProvider {
+        account: String,
+        url: String,
+        tags: Tags,
+    },
+    UntagOidcProvider {
+        account: String,
+        url: String,
         keys: Vec<String>,
     },
     /// Re-seal every secret stored at rest (access key secrets, MFA seeds) under `keyring`'s

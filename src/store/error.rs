@@ -22,6 +22,10 @@ pub enum Entity {
     /// A managed policy attached to a user, group or role.
     Attachment,
     Role,
+    /// An OpenID Connect provider (unique per account and URL).
+    OidcProvider,
+    /// A client id (audience) of an OpenID Connect provider.
+    OidcClientId,
 }
 
 /// Why a change cannot be made as things stand.

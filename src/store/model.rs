@@ -89,6 +89,8 @@ pub struct Snapshot {
     pub group_names: BTreeMap<(String, String), String>,
     pub access_keys: HashMap<String, AccessKey>,
     pub mfa: BTreeMap<String, MfaDevice>,
+    /// (account, provider URL without `https://`) -> OIDC provider.
+    pub oidc_providers: BTreeMap<(String, String), OidcProvider>,
     /// Managed and inline policies, attachments and roles, compiled.
     pub policies: super::policies::PolicyState,
 }
@@ -112,6 +114,8 @@ impl Snapshot {
             group_members,
             access_keys,
             mfa_devices,
+            oidc_providers,
+            oidc_provider_tags,
             policies,
         } = tables;
         let mut s = Snapshot::default();
@@ -178,6 +182,15 @@ impl Snapshot {
                 );
             }
         }
+        for p in oidc_providers {
+            s.oidc_providers
+                .insert((p.account.clone(), p.url.clone()), p);
+        }
+        for t in oidc_provider_tags {
+            if let Some(p) = s.oidc_providers.values_mut().find(|p| p.arn() == t.owner) {
+                p.tags.push((t.key, t.value));
+            }
+        }
         s.policies = super::policies::PolicyState::build(policies);
         let boundaries: Vec<String> = s
             .users
@@ -238,10 +251,49 @@ impl Snapshot {
             .filter(move |k| k.account == account && k.user_id.as_deref() == user_id)
     }
 
+    /// The provider registered in `account` for the issuer `url` (without `https://`).
+    pub fn oidc_provider(&self, account: &str, url: &str) -> Option<&OidcProvider> {
+        self.oidc_providers
+            .get(&(account.to_owned(), url.to_owned()))
+    }
+
+    /// The OIDC providers of an account, in URL order.
+    pub fn oidc_providers_in<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> impl Iterator<Item = &'a OidcProvider> + 'a {
+        let start = (account.to_owned(), String::new());
+        self.oidc_providers
+            .range(start..)
+            .take_while(move |((a, _), _)| a == account)
+            .map(|(_, p)| p)
+    }
+
     pub fn mfa_of_user<'a>(&'a self, user_id: &'a str) -> impl Iterator<Item = &'a MfaDevice> + 'a {
         self.mfa
             .values()
             .filter(move |d| d.user_id.as_deref() == Some(user_id))
+    }
+}
+
+/// An OpenID Connect identity provider registered in an account: whose tokens
+/// `AssumeRoleWithWebIdentity` accepts, for which audiences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcProvider {
+    pub account: String,
+    /// The issuer without its scheme: `host[/path]`, as in the ARN and condition keys.
+    pub url: String,
+    /// Audiences (`aud`) accepted, in the order added.
+    pub client_ids: Vec<String>,
+    /// Server-certificate thumbprints (40 hex digits), kept for the API.
+    pub thumbprints: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub tags: Tags,
+}
+
+impl OidcProvider {
+    pub fn arn(&self) -> String {
+        Arn::oidc_provider(Partition::Aws, &self.account, &self.url).to_string()
     }
 }
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone as _, Utc};
 
 use super::{
-    Applied, Backend, Change, Conflict, Entity, Group, NewPolicy, OwnerId, SqliteBackend, Store,
-    StoreError, User,
+    Applied, Backend, Change, Conflict, Entity, Group, NewPolicy, OidcProvider, OwnerId,
+    SqliteBackend, Store, StoreError, User,
 };
 use crate::credentials::SharedKeyring;
 use crate::credentials::{Keyring, Secret};
@@ -38,6 +38,7 @@ macro_rules! contract {
                 tags_merge_by_key_case_insensitively,
                 groups_and_memberships,
                 roles,
+                oidc_providers,
                 managed_policies_versions_and_attachments,
                 inline_policies,
                 mfa_enable_and_single_use_steps,
@@ -791,6 +792,155 @@ async fn groups_and_memberships(h: &Harness) {
     })
     .await;
     assert!(h.store.view().group_by_name(ACCOUNT, "devs").is_none());
+}
+
+async fn oidc_providers(h: &Harness) {
+    h.account().await;
+    let url = "token.actions.githubusercontent.com";
+    let p = OidcProvider {
+        account: ACCOUNT.into(),
+        url: url.into(),
+        client_ids: vec!["sts.amazonaws.com".into()],
+        thumbprints: vec![],
+        created_at: now(),
+        tags: vec![("team".into(), "ci".into())],
+    };
+    h.ok(Change::CreateOidcProvider {
+        provider: p.clone(),
+        max_per_account: 2,
+    })
+    .await;
+    assert_eq!(
+        h.apply(Change::CreateOidcProvider {
+            provider: p.clone(),
+            max_per_account: 2,
+        })
+        .await,
+        err(StoreError::AlreadyExists(Entity::OidcProvider))
+    );
+    let other = |u: &str| OidcProvider {
+        url: u.into(),
+        tags: vec![],
+        ..p.clone()
+    };
+    h.ok(Change::CreateOidcProvider {
+        provider: other("gitlab.com"),
+        max_per_account: 2,
+    })
+    .await;
+    assert_eq!(
+        h.apply(Change::CreateOidcProvider {
+            provider: other("example.com/tenant"),
+            max_per_account: 2,
+        })
+        .await,
+        err(StoreError::LimitExceeded(Entity::OidcProvider))
+    );
+    let (account, url) = (String::from(ACCOUNT), String::from(url));
+    for change in [
+        Change::AddOidcClientId {
+            account: account.clone(),
+            url: url.clone(),
+            client_id: "tessera".into(),
+            max_client_ids: 2,
+        },
+        // Twice is fine.
+        Change::AddOidcClientId {
+            account: account.clone(),
+            url: url.clone(),
+            client_id: "tessera".into(),
+            max_client_ids: 2,
+        },
+        Change::SetOidcThumbprints {
+            account: account.clone(),
+            url: url.clone(),
+            thumbprints: vec!["a".repeat(40)],
+        },
+        Change::TagOidcProvider {
+            account: account.clone(),
+            url: url.clone(),
+            tags: vec![
+                ("TEAM".into(), "platform".into()),
+                ("env".into(), "prod".into()),
+            ],
+        },
+        Change::UntagOidcProvider {
+            account: account.clone(),
+            url: url.clone(),
+            keys: vec!["ENV".into()],
+        },
+    ] {
+        h.ok(change).await;
+    }
+    assert_eq!(
+        h.apply(Change::AddOidcClientId {
+            account: account.clone(),
+            url: url.clone(),
+            client_id: "third".into(),
+            max_client_ids: 2,
+        })
+        .await,
+        err(StoreError::LimitExceeded(Entity::OidcClientId))
+    );
+    h.ok(Change::RemoveOidcClientId {
+        account: account.clone(),
+        url: url.clone(),
+        client_id: "sts.amazonaws.com".into(),
+    })
+    .await;
+    let view = h.store.view();
+    let got = view.oidc_provider(ACCOUNT, &url).unwrap();
+    assert_eq!(got.client_ids, ["tessera"]);
+    assert_eq!(got.thumbprints, ["a".repeat(40)]);
+    assert_eq!(got.tags, [("TEAM".to_owned(), "platform".to_owned())]);
+    assert_eq!(
+        got.arn(),
+        "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+    );
+    let urls: Vec<_> = view
+        .oidc_providers_in(ACCOUNT)
+        .map(|p| p.url.as_str())
+        .collect();
+    assert_eq!(urls, ["gitlab.com", url.as_str()]);
+    drop(view);
+    h.ok(Change::DeleteOidcProvider {
+        account: account.clone(),
+        url: url.clone(),
+    })
+    .await;
+    assert!(h.store.view().oidc_provider(ACCOUNT, &url).is_none());
+    for change in [
+        Change::DeleteOidcProvider {
+            account: account.clone(),
+            url: url.clone(),
+        },
+        Change::RemoveOidcClientId {
+            account: account.clone(),
+            url: url.clone(),
+            client_id: "x".into(),
+        },
+        Change::TagOidcProvider {
+            account,
+            url,
+            tags: vec![],
+        },
+    ] {
+        assert_eq!(
+            h.apply(change).await,
+            err(StoreError::NotFound(Entity::OidcProvider))
+        );
+    }
+    // A new provider of the same URL starts without the old one's tags.
+    h.ok(Change::CreateOidcProvider {
+        provider: other("token.actions.githubusercontent.com"),
+        max_per_account: 2,
+    })
+    .await;
+    let view = h.store.view();
+    let again = view
+        .oidc_provider(ACCOUNT, "token.actions.githubusercontent.com")
+        .unwrap();
+    assert!(again.tags.is_empty());
 }
 
 async fn roles(h: &Harness) {

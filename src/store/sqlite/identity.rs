@@ -35,7 +35,7 @@ pub(super) fn insert_account(
 }
 
 /// A unique-constraint violation is `AlreadyExists(entity)`; anything else is ours.
-fn unique_or(e: rusqlite::Error, entity: Entity) -> StoreError {
+pub(super) fn unique_or(e: rusqlite::Error, entity: Entity) -> StoreError {
     if is_unique_violation(&e) {
         StoreError::AlreadyExists(entity)
     } else {
@@ -128,6 +128,8 @@ pub(super) fn set_user_boundary(
 pub(super) enum TagTable {
     User,
     Role,
+    /// Owner: the provider's ARN.
+    OidcProvider,
 }
 
 impl TagTable {
@@ -135,6 +137,7 @@ impl TagTable {
         match self {
             TagTable::User => ("user_tags", "user_id"),
             TagTable::Role => ("role_tags", "role_id"),
+            TagTable::OidcProvider => ("oidc_provider_tags", "provider_arn"),
         }
     }
 }

@@ -12,6 +12,7 @@
 
 mod identity;
 mod policies;
+mod providers;
 pub(crate) mod schema;
 
 use std::path::{Path, PathBuf};
@@ -397,6 +398,51 @@ fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<App
         Change::UntagRole { role_id, keys } => {
             identity::delete_tags(tx, TagTable::Role, role_id, keys)?;
         }
+        Change::CreateOidcProvider {
+            provider,
+            max_per_account,
+        } => providers::create_oidc(tx, provider, *max_per_account)?,
+        Change::DeleteOidcProvider { account, url } => providers::delete_oidc(tx, account, url)?,
+        Change::AddOidcClientId {
+            account,
+            url,
+            client_id,
+            max_client_ids,
+        } => providers::edit_oidc_list(tx, account, url, providers::List::ClientIds, |ids| {
+            if !ids.contains(client_id) {
+                if ids.len() >= *max_client_ids {
+                    return Err(StoreError::LimitExceeded(
+                        super::error::Entity::OidcClientId,
+                    ));
+                }
+                ids.push(client_id.clone());
+            }
+            Ok(())
+        })?,
+        Change::RemoveOidcClientId {
+            account,
+            url,
+            client_id,
+        } => providers::edit_oidc_list(tx, account, url, providers::List::ClientIds, |ids| {
+            ids.retain(|c| c != client_id);
+            Ok(())
+        })?,
+        Change::SetOidcThumbprints {
+            account,
+            url,
+            thumbprints,
+        } => providers::edit_oidc_list(tx, account, url, providers::List::Thumbprints, |t| {
+            t.clone_from(thumbprints);
+            Ok(())
+        })?,
+        Change::TagOidcProvider { account, url, tags } => {
+            let arn = providers::oidc_arn(tx, account, url)?;
+            identity::upsert_tags(tx, identity::TagTable::OidcProvider, &arn, tags)?;
+        }
+        Change::UntagOidcProvider { account, url, keys } => {
+            let arn = providers::oidc_arn(tx, account, url)?;
+            identity::delete_tags(tx, identity::TagTable::OidcProvider, &arn, keys)?;
+        }
         Change::ResealSecrets { keyring } => {
             return identity::reseal_all(tx, keyring).map(Applied::Resealed);
         }
@@ -609,6 +655,8 @@ fn load(conn: &Connection) -> Result<Tables, StoreError> {
         group_members,
         access_keys,
         mfa_devices,
+        oidc_providers: providers::load_oidc(conn)?,
+        oidc_provider_tags: identity::load_tags(conn, identity::TagTable::OidcProvider)?,
         policies: PolicyTables {
             managed_policies,
             policy_versions,

@@ -163,6 +163,25 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO audit_journal (id, last_seq) VALUES (1, 0);
     "#,
+    // 6: OpenID Connect providers. Client ids and thumbprints are small ordered lists, kept as
+    // JSON arrays beside the provider.
+    r#"
+    CREATE TABLE oidc_providers (
+        account      TEXT NOT NULL REFERENCES accounts(id),
+        url          TEXT NOT NULL,              -- issuer without https://
+        client_ids   TEXT NOT NULL,              -- JSON array
+        thumbprints  TEXT NOT NULL,              -- JSON array
+        created_at   INTEGER NOT NULL,
+        PRIMARY KEY (account, url)
+    );
+    CREATE TABLE oidc_provider_tags (
+        provider_arn TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        key_lc       TEXT NOT NULL,
+        value        TEXT NOT NULL,
+        PRIMARY KEY (provider_arn, key_lc)
+    );
+    "#,
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
