@@ -23,6 +23,9 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     pub store_busy_timeout_ms: Option<u64>,
     pub audit_sync: Option<String>,
+    pub oidc_allow_http: Option<bool>,
+    pub oidc_ca_file: Option<PathBuf>,
+    pub unsigned_rate_limit_per_source: Option<u32>,
 }
 
 /// Effective settings after file, environment and flags.
@@ -39,6 +42,14 @@ pub struct Config {
     pub store_busy_timeout: std::time::Duration,
     /// When audit records that guard credentials reach the device.
     pub audit_sync: AuditSync,
+    /// Insecure, for tests and demos: fetch OIDC keys from `http://` issuers on loopback
+    /// addresses.
+    pub oidc_allow_http: bool,
+    /// PEM certificates trusted (besides the public roots) when fetching OIDC keys.
+    pub oidc_ca_file: Option<PathBuf>,
+    /// Unsigned requests (web identity, SAML) accepted per second from one source address;
+    /// `None`: no limit.
+    pub unsigned_rate_limit_per_source: Option<u32>,
 }
 
 /// When the audit records that guard credentials are synced to the device. Either way they are
@@ -80,6 +91,9 @@ impl Default for Config {
             max_body_bytes: AWS_MAX_BODY,
             store_busy_timeout: std::time::Duration::from_secs(10),
             audit_sync: AuditSync::Copy,
+            oidc_allow_http: false,
+            oidc_ca_file: None,
+            unsigned_rate_limit_per_source: None,
         }
     }
 }
@@ -104,7 +118,8 @@ pub struct Overrides {
 
 impl Config {
     /// Load: defaults <- file (explicit `--config`, else `config/tessera.toml` if present) <-
-    /// environment (`TESSERA_ACCOUNT_ID`, `TESSERA_AUDIT_SYNC`) <- flags.
+    /// environment (`TESSERA_ACCOUNT_ID`, `TESSERA_AUDIT_SYNC`, `TESSERA_OIDC_ALLOW_HTTP`,
+    /// `TESSERA_OIDC_CA_FILE`) <- flags.
     pub fn load(o: &Overrides) -> Result<Config, ConfigError> {
         let file = match &o.config {
             Some(p) => read_file(p)?,
@@ -144,6 +159,26 @@ impl Config {
         }
         if let Some(a) = &file.audit_sync {
             c.audit_sync = AuditSync::parse(a)?;
+        }
+        if let Some(b) = file.oidc_allow_http {
+            c.oidc_allow_http = b;
+        }
+        c.oidc_ca_file = file.oidc_ca_file;
+        c.unsigned_rate_limit_per_source = file.unsigned_rate_limit_per_source.filter(|n| *n > 0);
+        if let Ok(v) = std::env::var("TESSERA_OIDC_ALLOW_HTTP") {
+            c.oidc_allow_http = match v.as_str() {
+                "1" | "true" => true,
+                "0" | "false" | "" => false,
+                other => {
+                    return Err(ConfigError::Value(
+                        "TESSERA_OIDC_ALLOW_HTTP",
+                        format!("`{other}` (expected 1 or 0)"),
+                    ));
+                }
+            };
+        }
+        if let Ok(p) = std::env::var("TESSERA_OIDC_CA_FILE") {
+            c.oidc_ca_file = Some(PathBuf::from(p));
         }
         if let Ok(a) = std::env::var("TESSERA_ACCOUNT_ID") {
             c.account_id = a;
