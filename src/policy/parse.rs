@@ -581,15 +581,38 @@ fn aws_principal(v: &str) -> Option<PrincipalEntry> {
 }
 
 /// Condition key names need a vendor prefix (`aws:`, `sts:`, `saml:`, an OIDC host) with one
-/// colon before any `/` (tag keys after the `/` may contain colons).
+/// colon before any `/` (tag keys after the `/` may contain colons). An OIDC provider's keys are
+/// `<host/path>:<claim>`, so a key whose first segment has no colon may carry its colon after
+/// the path; a provider on a port (`127.0.0.1:8443:sub`) has one more colon, before digits.
 fn check_condition_key(key: &str) -> Result<(), PolicyError> {
     let head = key.split('/').next().unwrap_or(key);
     match head.matches(':').count() {
-        0 => malformed(VENDOR),
+        0 => match key.rsplit_once(':') {
+            Some((provider, claim))
+                if !provider.is_empty() && !claim.is_empty() && !claim.contains('/') =>
+            {
+                Ok(())
+            }
+            _ => malformed(VENDOR),
+        },
         1 if !head.starts_with(':') => Ok(()),
         1 => malformed(VENDOR),
+        2 if is_host_port(head) => Ok(()),
         _ => malformed(ONE_COLON),
     }
+}
+
+/// `host:port:claim`: the middle segment is a port number.
+fn is_host_port(head: &str) -> bool {
+    let mut parts = head.splitn(3, ':');
+    let (Some(host), Some(port), Some(claim)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !host.is_empty()
+        && !claim.is_empty()
+        && !port.is_empty()
+        && port.len() <= 5
+        && port.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn compile_conditions(ops: &Map<String, Value>, vars: bool) -> Result<Vec<Condition>, PolicyError> {

@@ -508,6 +508,20 @@ fn parser_rejections() {
         (
             Identity,
             identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"host:port:sub":"a"}}}"#,
+            ),
+            "Actions/Condition can contain only one colon.",
+        ),
+        (
+            Identity,
+            identity_stmt(
+                r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"example.com/path:":"a"}}}"#,
+            ),
+            "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
+        ),
+        (
+            Identity,
+            identity_stmt(
                 r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"yesterday"}}}"#,
             ),
             "Invalid date value yesterday for condition DateLessThan on key aws:CurrentTime.",
@@ -621,6 +635,10 @@ fn parser_accepts() {
         (
             PolicyKind::Trust,
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"accounts.google.com"},"Action":"sts:AssumeRoleWith*","Condition":{"ForAnyValue:StringLike":{"accounts.google.com:amr":"*"},"StringEqualsIfExists":{"aws:PrincipalTag/a:b":"x"}}}]}"#,
+        ),
+        (
+            PolicyKind::Trust,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"oidc.eks.us-east-1.amazonaws.com/id/ABC:sub":"system:serviceaccount:ns:sa","127.0.0.1:8443:aud":"x","127.0.0.1:8443/realm:aud":"y"}}}]}"#,
         ),
         (
             PolicyKind::Resource,
