@@ -8,7 +8,6 @@ use crate::protocol::input;
 use crate::protocol::output::{Output, render};
 use crate::protocol::params::Params;
 use crate::protocol::{Action, action_table};
-#[allow(unused_imports, reason = "used by unsigned rows of the action table")]
 use crate::request::Anonymous;
 use crate::request::{Cx, RequestInfo};
 use crate::state::AppState;

@@ -47,6 +47,12 @@ pub struct Notes {
     pub session_name: Option<String>,
     #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     pub source_identity: Option<String>,
+    /// The identity provider that vouched for an unsigned caller (its ARN).
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
+    pub identity_provider: Option<String>,
+    /// Who that provider says the caller is (`sub`, NameID).
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
+    pub subject: Option<String>,
     /// The policy decision and why (matched statements, missing keys).
     #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     pub decision: Option<String>,

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::credentials::SessionClaims;
 use crate::error::{ApiError, ApiResult};
-use crate::identity::SignedCaller;
+use crate::identity::{Acting, SignedCaller};
 use crate::policy::{
     self, ContextBuilder, Evaluation, Policy, PolicyKind, PolicyRef, PolicySet, PrincipalView,
     RequestContext,
@@ -22,9 +22,9 @@ use crate::store::policies::Owner;
 
 /// A request context for `caller` doing `action` on `resource`, with every global key the
 /// broker supplies for the caller's kind of credentials.
-pub(crate) fn context_for(
+pub(crate) fn context_for<A: Acting + ?Sized>(
     view: &Snapshot,
-    caller: &SignedCaller,
+    caller: &A,
     action: &str,
     resource: &str,
     info: &RequestInfo,
@@ -171,7 +171,7 @@ fn deny_all() -> Arc<Policy> {
 }
 
 /// Identity policies, boundary and session policies that apply to `caller`.
-pub(crate) fn gather(view: &Snapshot, caller: &SignedCaller) -> Gathered {
+pub(crate) fn gather<A: Acting + ?Sized>(view: &Snapshot, caller: &A) -> Gathered {
     let mut g = Gathered::default();
     let user = |g: &mut Gathered, user_id: &str| {
         if let Some(u) = view.users.get(user_id) {
@@ -193,7 +193,9 @@ pub(crate) fn gather(view: &Snapshot, caller: &SignedCaller) -> Gathered {
         }
     };
     match caller.principal() {
-        Principal::Root { .. } | Principal::FederatedUser { .. } => {}
+        // Federated askers have no identity policies: the trust policy alone decides.
+        Principal::Root { .. } | Principal::FederatedUser { .. } | Principal::WebIdentity { .. } => {
+        }
         Principal::User { user_id, .. } => user(&mut g, user_id),
         Principal::AssumedRole { role_id, .. } => {
             if let Some(r) = view.policies.roles.get(role_id) {

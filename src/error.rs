@@ -58,6 +58,14 @@ error_codes! {
     // --- STS -----------------------------------------------------------------------------------
     MalformedPolicyDocument = "MalformedPolicyDocument", 400;
     PackedPolicyTooLarge = "PackedPolicyTooLarge", 400;
+    InvalidIdentityToken = "InvalidIdentityToken", 400;
+    /// A web identity token (or SAML assertion) past its expiry; not the signed-request
+    /// `ExpiredToken`.
+    ExpiredTokenException = "ExpiredTokenException", 400;
+    IdpRejectedClaim = "IDPRejectedClaim", 403;
+    IdpCommunicationError = "IDPCommunicationError", 400;
+    /// Too many requests from one source (the optional per-source limit).
+    Throttling = "Throttling", 400;
     // --- IAM -----------------------------------------------------------------------------------
     NoSuchEntity = "NoSuchEntity", 404;
     EntityAlreadyExists = "EntityAlreadyExists", 409;

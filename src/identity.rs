@@ -35,6 +35,29 @@ impl Caller {
     }
 }
 
+/// Whoever a policy decision is about: a caller that signed its request, or someone a
+/// registered identity provider vouches for (`AssumeRoleWithWebIdentity`).
+pub(crate) trait Acting {
+    /// Who it acts as.
+    fn principal(&self) -> &Principal;
+    /// The claims of the session it signed with, for temporary credentials.
+    fn session(&self) -> Option<&SessionClaims>;
+    /// The signed caller, if it signed.
+    fn signed(&self) -> Option<&SignedCaller>;
+}
+
+impl Acting for SignedCaller {
+    fn principal(&self) -> &Principal {
+        SignedCaller::principal(self)
+    }
+    fn session(&self) -> Option<&SessionClaims> {
+        SignedCaller::session(self)
+    }
+    fn signed(&self) -> Option<&SignedCaller> {
+        Some(self)
+    }
+}
+
 /// A caller that signed its request with an access key.
 #[derive(Debug, Clone)]
 pub(crate) struct SignedCaller {
@@ -188,5 +211,7 @@ fn session_principal_exists(view: &Snapshot, p: &Principal) -> bool {
         // A session whose role is gone is refused (AWS re-evaluates on every use).
         Principal::AssumedRole { role_id, .. } => view.policies.roles.contains_key(role_id),
         Principal::FederatedUser { account, .. } => view.accounts.contains_key(account),
+        // Not a session's principal: a token carrying it is not one tessera minted.
+        Principal::WebIdentity { .. } => false,
     }
 }

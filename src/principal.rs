@@ -35,6 +35,15 @@ pub enum Principal {
     Root { account: String },
     /// GetFederationToken.
     FederatedUser { account: String, name: String },
+    /// The holder of a web identity token from a registered OpenID Connect provider, while it
+    /// asks for a role session (`AssumeRoleWithWebIdentity`); never a session's principal.
+    WebIdentity {
+        account: String,
+        /// The provider's ARN, in the `aws` partition as stored.
+        provider_arn: String,
+        /// The token's `sub`.
+        subject: String,
+    },
 }
 
 impl Principal {
@@ -43,7 +52,8 @@ impl Principal {
             Self::AssumedRole { account, .. }
             | Self::User { account, .. }
             | Self::Root { account }
-            | Self::FederatedUser { account, .. } => account,
+            | Self::FederatedUser { account, .. }
+            | Self::WebIdentity { account, .. } => account,
         }
     }
 
@@ -70,6 +80,7 @@ impl Principal {
             } => partition.user_arn(account, user_path, user_name),
             Self::Root { account } => partition.root_arn(account),
             Self::FederatedUser { account, name } => partition.federated_user_arn(account, name),
+            Self::WebIdentity { provider_arn, .. } => partition.rewrite(provider_arn).into_owned(),
         }
     }
 
@@ -84,6 +95,11 @@ impl Principal {
             Self::User { user_id, .. } => user_id.clone(),
             Self::Root { account } => account.clone(),
             Self::FederatedUser { account, name } => format!("{account}:{name}"),
+            Self::WebIdentity {
+                provider_arn,
+                subject,
+                ..
+            } => format!("{provider_arn}:{subject}"),
         }
     }
 

@@ -49,8 +49,4 @@ pub(crate) struct Cx<'a, C = crate::identity::SignedCaller> {
 /// The caller of an unsigned action (`AssumeRoleWithWebIdentity`, `AssumeRoleWithSAML`): who
 /// it is follows only from what the request carries.
 #[derive(Debug, Clone, Copy)]
-#[allow(
-    dead_code,
-    reason = "no unsigned action is in the table until federation lands"
-)]
 pub(crate) struct Anonymous;

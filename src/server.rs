@@ -145,7 +145,7 @@ pub async fn bootstrap(config: Config, clock: Clock) -> Result<Bootstrap, BoxErr
         None => {}
     }
 
-    let state = Arc::new(AppState::new(config, store, audit, keyring, clock));
+    let state = Arc::new(AppState::new(config, store, audit, keyring, clock)?);
     Ok(Bootstrap {
         state,
         root_credentials_written: written,

@@ -25,6 +25,10 @@ pub struct AppState {
     /// Derived SigV4 signing keys, so a client signing many requests in a day pays the four
     /// derivation HMACs once.
     pub(crate) signing_keys: sigv4::SigningKeyCache,
+    /// Verifies `AssumeRoleWithWebIdentity` tokens (and caches issuers' keys).
+    pub(crate) web_identity: crate::oidc::Verifier,
+    /// The optional per-source limit on unsigned requests.
+    pub(crate) unsigned_limit: Option<crate::http::SourceLimiter>,
 }
 
 impl AppState {
@@ -47,7 +51,20 @@ impl AppState {
         audit: AuditJournal,
         keyring: Arc<SharedKeyring>,
         clock: Clock,
-    ) -> AppState {
+    ) -> Result<AppState, crate::BoxError> {
+        let extra_ca = match &config.oidc_ca_file {
+            Some(p) => Some(
+                std::fs::read(p)
+                    .map_err(|e| format!("oidc_ca_file `{}`: {e}", p.display()))?,
+            ),
+            None => None,
+        };
+        let fetcher = crate::oidc::keys::Fetcher::new(config.oidc_allow_http, extra_ca.as_deref())?;
+        let web_identity =
+            crate::oidc::Verifier::new(fetcher, crate::oidc::keys::Limits::default());
+        let unsigned_limit = config
+            .unsigned_rate_limit_per_source
+            .map(crate::http::SourceLimiter::new);
         let policy = |service: Service| {
             let mut p = sigv4::VerifyPolicy::for_service(service.signing_name());
             if !config.regions.is_empty() {
@@ -56,7 +73,7 @@ impl AppState {
             p
         };
         let (sts_verify, iam_verify) = (policy(Service::Sts), policy(Service::Iam));
-        AppState {
+        Ok(AppState {
             signing_keys: sigv4::SigningKeyCache::default(),
             config,
             store,
@@ -65,7 +82,9 @@ impl AppState {
             clock,
             sts_verify,
             iam_verify,
-        }
+            web_identity,
+            unsigned_limit,
+        })
     }
 }
 

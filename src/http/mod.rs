@@ -5,6 +5,8 @@
 //! parameters, authenticates, dispatches to the action handler and writes the XML response or
 //! the AWS error envelope. It holds no business rules.
 
+mod limit;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -13,6 +15,8 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use axum::routing::get;
+
+pub(crate) use limit::SourceLimiter;
 
 use crate::audit::AuditSink as _;
 use crate::error::ApiError;
@@ -130,6 +134,14 @@ async fn handle(
     };
 
     let caller = if action.is_unsigned() {
+        if let Some(limit) = &state.unsigned_limit
+            && !limit.admit(peer.ip(), now)
+        {
+            let e = ApiError::new(crate::error::ErrorCode::Throttling, "Rate exceeded")
+                .with_detail("unsigned_rate_limit_per_source reached for this source address");
+            log_error(&e, &info, &Caller::Anonymous);
+            return error_response(&e, service, &request_id);
+        }
         Caller::Anonymous
     } else {
         match identity::authenticate(&state, &raw, service, now).await {

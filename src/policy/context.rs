@@ -223,6 +223,9 @@ impl PrincipalView {
                 session_name,
             ),
             P::FederatedUser { account, name } => Self::federated_user_in(partition, account, name),
+            P::WebIdentity { provider_arn, .. } => {
+                Self::web_identity(&partition.rewrite(provider_arn))
+            }
         }
     }
 }

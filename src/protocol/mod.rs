@@ -76,6 +76,7 @@ macro_rules! action_table {
             Sts GetCallerIdentity             Signed Audited    typed  sts::get_caller_identity;
             Sts GetSessionToken               Signed Audited    typed  sts::get_session_token;
             Sts AssumeRole                    Signed Audited    typed  sts::assume_role;
+            Sts AssumeRoleWithWebIdentity     Unsigned Audited  typed  sts::web_identity::assume_role_with_web_identity;
 
             Iam CreateUser                    Signed Audited    typed  iam::users::create_user;
             Iam GetUser                       Signed NotAudited typed  iam::users::get_user;

@@ -255,6 +255,24 @@ impl Validator {
         ));
     }
 
+    /// As [`Validator::length`] for a secret (a token, an assertion): the message does not
+    /// repeat the value.
+    pub fn sensitive_length(&mut self, param: &str, value: &str, min: usize, max: usize) -> &mut Self {
+        let n = value.chars().count();
+        let bound = if n < min {
+            format!("Member must have length greater than or equal to {min}")
+        } else if n > max {
+            format!("Member must have length less than or equal to {max}")
+        } else {
+            return self;
+        };
+        self.errors.push(format!(
+            "Value at '{}' failed to satisfy constraint: {bound}",
+            member_name(param)
+        ));
+        self
+    }
+
     /// Length in characters within `min..=max`.
     pub fn length(&mut self, param: &str, value: &str, min: usize, max: usize) -> &mut Self {
         let n = value.chars().count();

@@ -7,6 +7,7 @@ mod mfa;
 mod mint;
 mod role_session;
 pub(crate) mod session;
+pub(crate) mod web_identity;
 
 pub(crate) use assume_role::assume_role;
 
@@ -111,7 +112,9 @@ pub(crate) async fn verify_mfa(cx: &Cx<'_>, mfa: &MfaCode) -> ApiResult<Option<D
     let user_id = match caller.principal() {
         Principal::Root { .. } => None,
         Principal::User { user_id, .. } => Some(user_id.as_str()),
-        Principal::AssumedRole { .. } | Principal::FederatedUser { .. } => {
+        Principal::AssumedRole { .. }
+        | Principal::FederatedUser { .. }
+        | Principal::WebIdentity { .. } => {
             return Err(ApiError::access_denied(mfa::UNKNOWN_DEVICE)
                 .with_detail("MFA: caller has no MFA devices"));
         }

@@ -7,11 +7,11 @@
 //! See AWS-REFERENCE §4 (session rules, trust-policy evaluation, tags, source identity).
 
 use super::mint::Issued;
-use crate::arn::{Arn, Resource};
+use crate::arn::{Arn, Partition, Resource};
 use crate::authorization;
 use crate::credentials::{SessionSource, SessionSpec};
 use crate::error::{ApiError, ApiResult};
-use crate::identity::SignedCaller;
+use crate::identity::Acting;
 use crate::policy::{self, Evaluation, PolicySet, RequestContext, ResourcePolicyRef};
 use crate::principal::Principal;
 use crate::protocol::input::MfaCode;
@@ -41,6 +41,11 @@ pub(crate) struct Request<'a> {
     pub(crate) external_id: Option<&'a str>,
     /// An MFA code to check and burn (AssumeRole only).
     pub(crate) mfa: Option<&'a MfaCode>,
+    /// Condition keys the asker's identity provider vouches for at assume time
+    /// (`<provider>:<claim>`, `saml:*`).
+    pub(crate) federated_keys: &'a [(String, Vec<String>)],
+    /// Those of them that the session carries on (`<provider>:sub`, `:aud`, `:amr`).
+    pub(crate) session_keys: Vec<(String, Vec<String>)>,
 }
 
 /// A minted role session and what the answer says about it.
@@ -55,10 +60,20 @@ pub(crate) struct RoleSession {
     pub(crate) source_identity: Option<String>,
 }
 
+/// Refusing `caller` `action` on `resource`, in AWS's words: federated askers are not named.
+fn refusal(caller: &Principal, partition: Partition, action: &str, resource: &str) -> ApiError {
+    match caller {
+        Principal::WebIdentity { .. } => {
+            ApiError::access_denied(&format!("Not authorized to perform {action}"))
+        }
+        _ => ApiError::not_authorized(&caller.arn_in(partition), action, resource),
+    }
+}
+
 /// Turn `caller`'s request into a session of the role it names, or refuse.
-pub(crate) async fn assume(
-    cx: &Cx<'_>,
-    caller: &SignedCaller,
+pub(crate) async fn assume<C, A: Acting>(
+    cx: &Cx<'_, C>,
+    caller: &A,
     req: Request<'_>,
 ) -> ApiResult<RoleSession> {
     let (state, info) = (cx.state, cx.info);
@@ -73,6 +88,8 @@ pub(crate) async fn assume(
         source_identity: requested_si,
         external_id,
         mfa,
+        federated_keys,
+        session_keys,
     } = req;
     let tags = SessionTags::new(tags, caller.session())?;
     info.note(|n| {
@@ -84,8 +101,7 @@ pub(crate) async fn assume(
     let partition = info.partition();
     let role_arn_here = partition.rewrite(role_arn);
     let denied = |detail: String| {
-        ApiError::not_authorized(&caller.arn_in(partition), trust_action, &role_arn_here)
-            .with_detail(detail)
+        refusal(caller.principal(), partition, trust_action, &role_arn_here).with_detail(detail)
     };
     let view = state.store.view();
     // A missing role is AccessDenied with the same text: never reveal whether it exists.
@@ -111,9 +127,16 @@ pub(crate) async fn assume(
     let seconds = duration_for_role(role, duration_seconds, chained)?;
 
     // MFA: a code in this request, or MFA context carried by the calling session.
-    let code_now = match mfa {
-        Some(m) => verify_mfa(cx, m).await?,
-        None => None,
+    let code_now = match (mfa, caller.signed()) {
+        (Some(m), Some(signed)) => {
+            let cx = Cx {
+                state,
+                caller: signed,
+                info,
+            };
+            verify_mfa(&cx, m).await?
+        }
+        _ => None,
     };
     let mfa_at = code_now.or_else(|| caller.session().and_then(|s| s.mfa_authenticated_at));
 
@@ -135,6 +158,9 @@ pub(crate) async fn assume(
         if let Some(si) = requested_si {
             ctx = ctx.sts_source_identity(si);
         }
+        for (k, values) in federated_keys {
+            ctx = ctx.strings(k, values);
+        }
         if code_now.is_some() && caller.session().is_none() {
             // Long-term credentials with a code in this very request.
             ctx = ctx.mfa(true, Some(0));
@@ -152,12 +178,8 @@ pub(crate) async fn assume(
         let eval = evaluate_assume(&view, caller, role, &build_ctx(action));
         if !eval.is_allowed() {
             let why = explain_denial(&eval, role, external_id, mfa_at.is_some());
-            return Err(ApiError::not_authorized(
-                &caller.arn_in(partition),
-                action,
-                &role_arn_here,
-            )
-            .with_detail(format!("{action} denied: {why}")));
+            return Err(refusal(caller.principal(), partition, action, &role_arn_here)
+                .with_detail(format!("{action} denied: {why}")));
         }
         if action == trust_action {
             info.note(|n| n.decision = Some(eval.to_string()));
@@ -183,6 +205,7 @@ pub(crate) async fn assume(
     spec.tags = tags.session_tags();
     spec.transitive_tag_keys = tags.all_transitive();
     spec.source_identity = source_identity.clone();
+    spec.federated_keys = session_keys;
     spec.chain_depth = caller
         .session()
         .map_or(0, |s| s.chain_depth.saturating_add(u8::from(chained)));
@@ -216,9 +239,9 @@ pub(crate) fn find_role<'a>(view: &'a Snapshot, arn: &str) -> Option<&'a Role> {
 }
 
 /// Trust policy (as the resource policy) plus the caller's identity side.
-pub(crate) fn evaluate_assume(
+pub(crate) fn evaluate_assume<A: Acting + ?Sized>(
     view: &Snapshot,
-    caller: &SignedCaller,
+    caller: &A,
     role: &Role,
     ctx: &RequestContext,
 ) -> Evaluation {
