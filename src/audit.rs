@@ -99,6 +99,8 @@ pub fn to_json(r: &Record<'_>) -> String {
         n.issued_access_key_id.as_deref(),
         n.session_name.as_deref(),
         n.source_identity.as_deref(),
+        n.identity_provider.as_deref(),
+        n.subject.as_deref(),
         n.decision.as_deref(),
     ];
     // Keys, punctuation, two timestamps and an address fit in 400 bytes; values rarely need
@@ -133,6 +135,8 @@ pub fn to_json(r: &Record<'_>) -> String {
     }
     opt_field(&mut out, "session_name", n.session_name.as_deref());
     opt_field(&mut out, "source_identity", n.source_identity.as_deref());
+    opt_field(&mut out, "identity_provider", n.identity_provider.as_deref());
+    opt_field(&mut out, "subject", n.subject.as_deref());
     opt_field(&mut out, "decision", n.decision.as_deref());
     out.push('}');
     out
@@ -253,6 +257,8 @@ mod tests {
                 session_expiration: Some(Utc.with_ymd_and_hms(2026, 11, 22, 8, 25, 45).unwrap()),
                 session_name: Some("s\"1\\\u{1}\u{8}".into()),
                 source_identity: None,
+                identity_provider: None,
+                subject: None,
                 decision: None,
             },
         };
@@ -314,6 +320,8 @@ mod tests {
             proptest::option::of(text()),
             proptest::option::of(text()),
             proptest::option::of(text()),
+            proptest::option::of(text()),
+            proptest::option::of(text()),
         )
             .prop_map(
                 |(
@@ -322,6 +330,8 @@ mod tests {
                     session_expiration,
                     session_name,
                     source_identity,
+                    identity_provider,
+                    subject,
                     decision,
                 )| {
                     Notes {
@@ -330,6 +340,8 @@ mod tests {
                         session_expiration,
                         session_name,
                         source_identity,
+                        identity_provider,
+                        subject,
                         decision,
                     }
                 },
