@@ -135,7 +135,11 @@ pub fn to_json(r: &Record<'_>) -> String {
     }
     opt_field(&mut out, "session_name", n.session_name.as_deref());
     opt_field(&mut out, "source_identity", n.source_identity.as_deref());
-    opt_field(&mut out, "identity_provider", n.identity_provider.as_deref());
+    opt_field(
+        &mut out,
+        "identity_provider",
+        n.identity_provider.as_deref(),
+    );
     opt_field(&mut out, "subject", n.subject.as_deref());
     opt_field(&mut out, "decision", n.decision.as_deref());
     out.push('}');

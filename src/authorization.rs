@@ -194,8 +194,9 @@ pub(crate) fn gather<A: Acting + ?Sized>(view: &Snapshot, caller: &A) -> Gathere
     };
     match caller.principal() {
         // Federated askers have no identity policies: the trust policy alone decides.
-        Principal::Root { .. } | Principal::FederatedUser { .. } | Principal::WebIdentity { .. } => {
-        }
+        Principal::Root { .. }
+        | Principal::FederatedUser { .. }
+        | Principal::WebIdentity { .. } => {}
         Principal::User { user_id, .. } => user(&mut g, user_id),
         Principal::AssumedRole { role_id, .. } => {
             if let Some(r) = view.policies.roles.get(role_id) {

@@ -53,10 +53,9 @@ impl AppState {
         clock: Clock,
     ) -> Result<AppState, crate::BoxError> {
         let extra_ca = match &config.oidc_ca_file {
-            Some(p) => Some(
-                std::fs::read(p)
-                    .map_err(|e| format!("oidc_ca_file `{}`: {e}", p.display()))?,
-            ),
+            Some(p) => {
+                Some(std::fs::read(p).map_err(|e| format!("oidc_ca_file `{}`: {e}", p.display()))?)
+            }
             None => None,
         };
         let fetcher = crate::oidc::keys::Fetcher::new(config.oidc_allow_http, extra_ca.as_deref())?;

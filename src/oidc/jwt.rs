@@ -109,10 +109,13 @@ pub(crate) fn parse(token: &str) -> Result<Unverified<'_>, Rejection> {
         return Err(Rejection::invalid("token is longer than 20000 characters"));
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         // Five parts is a JWE; anything else is not a JWS either.
-        return Err(Rejection::invalid("not a compact JWS (three dot-separated parts)"));
+        return Err(Rejection::invalid(
+            "not a compact JWS (three dot-separated parts)",
+        ));
     };
     if h.is_empty() || p.is_empty() || s.is_empty() {
         return Err(Rejection::invalid("a JWS part is empty (unsigned token)"));
@@ -125,11 +128,15 @@ pub(crate) fn parse(token: &str) -> Result<Unverified<'_>, Rejection> {
         _ => return Err(Rejection::invalid("header has no string alg")),
     };
     if header.contains_key("enc") {
-        return Err(Rejection::invalid("encrypted tokens (JWE) are not accepted"));
+        return Err(Rejection::invalid(
+            "encrypted tokens (JWE) are not accepted",
+        ));
     }
     if header.contains_key("crit") {
         // No extension is understood, so any critical one must be refused (RFC 7515 §4.1.11).
-        return Err(Rejection::invalid("critical header extensions are not supported"));
+        return Err(Rejection::invalid(
+            "critical header extensions are not supported",
+        ));
     }
     match header.get("cty") {
         None => {}
@@ -139,7 +146,11 @@ pub(crate) fn parse(token: &str) -> Result<Unverified<'_>, Rejection> {
     let kid = match header.get("kid") {
         None => None,
         Some(Value::String(k)) if !k.is_empty() && k.len() <= MAX_KID => Some(k.clone()),
-        Some(_) => return Err(Rejection::invalid("kid is not a string of 1..256 characters")),
+        Some(_) => {
+            return Err(Rejection::invalid(
+                "kid is not a string of 1..256 characters",
+            ));
+        }
     };
     let payload = decode_object(p, "payload")?;
     let claims = claims(payload)?;
@@ -346,7 +357,11 @@ mod tests {
         let names: Vec<_> = c.strings.iter().map(|(k, _)| k.as_str()).collect();
         assert!(names.contains(&"repository") && names.contains(&"amr"));
         assert!(!names.contains(&"run_attempt") && !names.contains(&"exp"));
-        assert!(!names.iter().any(|n| n.starts_with("https://aws.amazon.com/")));
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.starts_with("https://aws.amazon.com/"))
+        );
     }
 
     #[test]
@@ -392,7 +407,10 @@ mod tests {
             ("iat", serde_json::json!(1.5)),
             ("azp", serde_json::json!(1)),
             (TAGS_CLAIM, serde_json::json!("Project=x")),
-            (TAGS_CLAIM, serde_json::json!({"principal_tags": {"a": ["x", "y"]}})),
+            (
+                TAGS_CLAIM,
+                serde_json::json!({"principal_tags": {"a": ["x", "y"]}}),
+            ),
             (SOURCE_IDENTITY_CLAIM, serde_json::json!(["a"])),
         ];
         for (name, value) in cases {
@@ -443,9 +461,15 @@ mod tests {
         c.nbf = Some(1_000 + SKEW_SECONDS);
         assert!(c.check_times(1_000).is_ok());
         c.nbf = Some(1_001 + SKEW_SECONDS);
-        assert_eq!(c.check_times(1_000).unwrap_err().kind, RejectionKind::Rejected);
+        assert_eq!(
+            c.check_times(1_000).unwrap_err().kind,
+            RejectionKind::Rejected
+        );
         c.nbf = None;
         c.iat = Some(1_001 + SKEW_SECONDS);
-        assert_eq!(c.check_times(1_000).unwrap_err().kind, RejectionKind::Rejected);
+        assert_eq!(
+            c.check_times(1_000).unwrap_err().kind,
+            RejectionKind::Rejected
+        );
     }
 }

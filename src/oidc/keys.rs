@@ -236,8 +236,8 @@ impl KeyCache {
     fn decide(&self, st: &IssuerState, kid: Option<&str>, alg: Alg, now: DateTime<Utc>) -> Next {
         let l = &self.limits;
         let since = |t: Option<DateTime<Utc>>| t.map(|t| now - t);
-        let backing_off = st.last_failed
-            && since(st.last_attempt).is_some_and(|d| d < l.failure_backoff);
+        let backing_off =
+            st.last_failed && since(st.last_attempt).is_some_and(|d| d < l.failure_backoff);
         let Some(keys) = &st.keys else {
             return if backing_off {
                 Next::Fail(Rejection::communication(
@@ -313,7 +313,11 @@ impl KeyCache {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             return match &st.keys {
-                Some(k) if !st.last_failed || now - st.fetched_at.unwrap_or(now) < self.limits.ttl + self.limits.grace => {
+                Some(k)
+                    if !st.last_failed
+                        || now - st.fetched_at.unwrap_or(now)
+                            < self.limits.ttl + self.limits.grace =>
+                {
                     found(k.clone(), kid, alg)
                 }
                 _ => Err(Rejection::communication(
@@ -445,7 +449,9 @@ impl Fetcher {
             .content_length()
             .is_some_and(|n| n > MAX_DOCUMENT as u64)
         {
-            return Err(FetchError(format!("{url}: response larger than {MAX_DOCUMENT} bytes")));
+            return Err(FetchError(format!(
+                "{url}: response larger than {MAX_DOCUMENT} bytes"
+            )));
         }
         let status = resp.status();
         let headers = resp.headers().clone();

@@ -257,7 +257,13 @@ impl Validator {
 
     /// As [`Validator::length`] for a secret (a token, an assertion): the message does not
     /// repeat the value.
-    pub fn sensitive_length(&mut self, param: &str, value: &str, min: usize, max: usize) -> &mut Self {
+    pub fn sensitive_length(
+        &mut self,
+        param: &str,
+        value: &str,
+        min: usize,
+        max: usize,
+    ) -> &mut Self {
         let n = value.chars().count();
         let bound = if n < min {
             format!("Member must have length greater than or equal to {min}")

@@ -178,8 +178,10 @@ pub(crate) async fn assume<C, A: Acting>(
         let eval = evaluate_assume(&view, caller, role, &build_ctx(action));
         if !eval.is_allowed() {
             let why = explain_denial(&eval, role, external_id, mfa_at.is_some());
-            return Err(refusal(caller.principal(), partition, action, &role_arn_here)
-                .with_detail(format!("{action} denied: {why}")));
+            return Err(
+                refusal(caller.principal(), partition, action, &role_arn_here)
+                    .with_detail(format!("{action} denied: {why}")),
+            );
         }
         if action == trust_action {
             info.note(|n| n.decision = Some(eval.to_string()));

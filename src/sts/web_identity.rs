@@ -138,11 +138,12 @@ fn registered<'v>(
     allow_http: bool,
 ) -> Result<(&'v OidcProvider, String), Rejection> {
     let not_found = || {
-        Rejection::invalid(format!("no provider registered for issuer {}", claims.iss))
-            .with_public(&format!(
+        Rejection::invalid(format!("no provider registered for issuer {}", claims.iss)).with_public(
+            &format!(
                 "No OpenIDConnect provider found in your account for {}",
                 crate::protocol::params::sanitize(&claims.iss)
-            ))
+            ),
+        )
     };
     let url = provider_url(&claims.iss, allow_http).ok_or_else(not_found)?;
     let provider = view.oidc_provider(account, url).ok_or_else(not_found)?;
@@ -320,8 +321,16 @@ mod tests {
     #[test]
     fn issuers_and_their_provider_urls() {
         let cases = [
-            ("https://token.actions.githubusercontent.com", false, Some("token.actions.githubusercontent.com")),
-            ("https://gitlab.example.com/tenant", false, Some("gitlab.example.com/tenant")),
+            (
+                "https://token.actions.githubusercontent.com",
+                false,
+                Some("token.actions.githubusercontent.com"),
+            ),
+            (
+                "https://gitlab.example.com/tenant",
+                false,
+                Some("gitlab.example.com/tenant"),
+            ),
             ("http://127.0.0.1:8080", false, None),
             ("http://127.0.0.1:8080", true, Some("127.0.0.1:8080")),
             ("http://localhost:9/realm", true, Some("localhost:9/realm")),

@@ -12,6 +12,8 @@
     reason = "each test binary uses a different part of the harness"
 )]
 
+pub(crate) mod idp;
+
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -89,11 +91,21 @@ impl TestServer {
     }
 
     pub(crate) async fn start_in(dir: tempfile::TempDir) -> TestServer {
-        let config = Config {
+        Self::start_configured(dir, |_| {}).await
+    }
+
+    /// A server whose configuration `f` adjusts.
+    pub(crate) async fn start_with(f: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_configured(tempfile::tempdir().unwrap(), f).await
+    }
+
+    async fn start_configured(dir: tempfile::TempDir, f: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
         };
+        f(&mut config);
         let clock = Clock::system();
         let running = server::spawn(config, clock.clone()).await.unwrap();
         let root = read_root_credentials(&dir.path().join(server::ROOT_CREDENTIALS_FILE));
