@@ -1,5 +1,5 @@
-//! IAM actions: business rules for users, groups, access keys and MFA devices (and, through
-//! the policy evaluator, who may call them). See
+//! IAM actions: business rules for users, groups, access keys, MFA devices, roles, policies and
+//! OpenID Connect providers (and, through the policy evaluator, who may call them). See
 //! <https://docs.aws.amazon.com/IAM/latest/APIReference/welcome.html>.
 
 pub(crate) mod entity;
@@ -8,6 +8,7 @@ pub(crate) mod groups;
 pub(crate) mod input;
 pub(crate) mod limits;
 pub(crate) mod mfa_devices;
+pub(crate) mod oidc_providers;
 pub(crate) mod policies;
 pub(crate) mod roles;
 pub(crate) mod simulate;

@@ -1,4 +1,6 @@
 //! Tags of users and roles: `Tag*`, `Untag*` and `List*Tags`, one handler each over the kind.
+//! (OpenID Connect providers, found by ARN, have their own handlers over the same shapes in
+//! `super::oidc_providers`.)
 
 use crate::error::{ApiError, ApiResult};
 use crate::protocol::input::input;
@@ -77,6 +79,18 @@ pub(crate) struct TagPage {
     marker: Option<String>,
 }
 
+impl TagPage {
+    /// The page of `tags` that `paging` asks for.
+    pub(crate) fn of(tags: &Tags, paging: &Paging) -> Self {
+        let (tags, marker) = page_by_position(
+            tags.iter().cloned(),
+            paging.marker.as_deref(),
+            paging.max_items,
+        );
+        Self { tags, marker }
+    }
+}
+
 impl Output for TagPage {
     fn write(&self, x: &mut Xml) {
         write_tags(x, &self.tags);
@@ -88,12 +102,6 @@ pub(crate) async fn list_tags<K: TaggedKind>(
     cx: &Cx<'_>,
     input: ListTagsInput<K>,
 ) -> ApiResult<TagPage> {
-    let paging = input.paging;
     let t = input.entity.authorized(cx)?;
-    let (tags, marker) = page_by_position(
-        t.tags.iter().cloned(),
-        paging.marker.as_deref(),
-        paging.max_items,
-    );
-    Ok(TagPage { tags, marker })
+    Ok(TagPage::of(&t.tags, &input.paging))
 }

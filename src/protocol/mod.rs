@@ -146,6 +146,16 @@ macro_rules! action_table {
             Iam ListInstanceProfilesForRole   Signed NotAudited typed  iam::roles::list_instance_profiles_for_role;
             Iam PutRolePermissionsBoundary    Signed Audited    typed  iam::policies::put_boundary::<iam::RoleKind>;
             Iam DeleteRolePermissionsBoundary Signed Audited    typed  iam::policies::delete_boundary::<iam::RoleKind>;
+            Iam CreateOpenIDConnectProvider   Signed Audited    typed  iam::oidc_providers::create_open_id_connect_provider;
+            Iam GetOpenIDConnectProvider      Signed NotAudited typed  iam::oidc_providers::get_open_id_connect_provider;
+            Iam ListOpenIDConnectProviders    Signed NotAudited typed  iam::oidc_providers::list_open_id_connect_providers;
+            Iam DeleteOpenIDConnectProvider   Signed Audited    typed  iam::oidc_providers::delete_open_id_connect_provider;
+            Iam AddClientIDToOpenIDConnectProvider      Signed Audited typed iam::oidc_providers::add_client_id_to_open_id_connect_provider;
+            Iam RemoveClientIDFromOpenIDConnectProvider Signed Audited typed iam::oidc_providers::remove_client_id_from_open_id_connect_provider;
+            Iam UpdateOpenIDConnectProviderThumbprint   Signed Audited typed iam::oidc_providers::update_open_id_connect_provider_thumbprint;
+            Iam TagOpenIDConnectProvider      Signed Audited    typed  iam::oidc_providers::tag_open_id_connect_provider;
+            Iam UntagOpenIDConnectProvider    Signed Audited    typed  iam::oidc_providers::untag_open_id_connect_provider;
+            Iam ListOpenIDConnectProviderTags Signed NotAudited typed  iam::oidc_providers::list_open_id_connect_provider_tags;
             Iam SimulateCustomPolicy          Signed NotAudited typed  iam::simulate::simulate_custom_policy;
             Iam SimulatePrincipalPolicy       Signed NotAudited typed  iam::simulate::simulate_principal_policy;
         }
