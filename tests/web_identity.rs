@@ -292,13 +292,15 @@ async fn claims_bring_session_tags_and_source_identity() {
     .await;
     let plain = role(&s, "plain", &provider, cond, &[]).await;
     let mut claims = idp.claims(now(&s), "user-1", "sts.amazonaws.com");
-    claims["https://aws.amazon.com/tags"] =
-        json!({"principal_tags": {"Project": ["Pegasus"]}, "transitive_tag_keys": ["Project"]});
+    claims["https://aws.amazon.com/tags"] = json!({"principal_tags": {"Project": ["Pegasus"], "CostCenter": ["12"]}, "transitive_tag_keys": ["Project"]});
     claims["https://aws.amazon.com/source_identity"] = json!("alice");
     let token = idp.rs256(&claims);
     let out = login(&s, &tagging, &token).await.unwrap();
     assert_eq!(out.source_identity(), Some("alice"));
-    assert!(out.packed_policy_size().unwrap() > 0, "session tags count");
+    assert!(
+        out.packed_policy_size().unwrap() > 0,
+        "non-transitive session tags count"
+    );
     // Without sts:TagSession in the trust policy the tags are refused.
     let e = login(&s, &plain, &token).await.unwrap_err();
     assert!(e.starts_with("AccessDenied"), "{e}");
@@ -340,7 +342,10 @@ async fn the_sdk_web_identity_provider_logs_in_by_itself() {
         ),
     )
     .unwrap();
-    #[allow(deprecated, reason = "aws-config still takes these types; their replacements live in aws-runtime, not a dependency here")]
+    #[allow(
+        deprecated,
+        reason = "aws-config still takes these types; their replacements live in aws-runtime, not a dependency here"
+    )]
     let files = aws_config::profile::profile_file::ProfileFiles::builder()
         .with_file(
             aws_config::profile::profile_file::ProfileFileKind::Config,

@@ -32,22 +32,57 @@ use super::{check_tag_quota, limits, write_tags};
 /// components are allowed but query parameters are not", "should not contain a port number").
 /// Such a URL is refused with the modeled `InvalidInput`, once every length constraint holds; the
 /// message is the one AWS emulators reproduce (unverified against live AWS).
+///
+/// With `oidc_allow_http` (insecure, for tests and demos), `http://` issuers on a loopback
+/// address, port included, are taken too; [`IssuerUrl::insecure`] marks them for the handler,
+/// which alone knows the setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct IssuerUrl(pub(crate) String);
+pub(crate) struct IssuerUrl {
+    pub(crate) url: String,
+    pub(crate) insecure: bool,
+}
 
 impl Field for IssuerUrl {
     fn read(name: &str, raw: &str, v: &mut Validator) -> ApiResult<Self> {
         v.length(name, raw, 1, 255);
-        match issuer(raw) {
-            Some(url) => Ok(Self(url.to_owned())),
-            None => {
-                v.defer(ApiError::invalid_input(
-                    "Invalid Open ID Connect Provider URL",
-                ));
-                Ok(Self(String::new()))
-            }
+        if let Some(url) = issuer(raw) {
+            return Ok(Self {
+                url: url.to_owned(),
+                insecure: false,
+            });
         }
+        if let Some(url) = loopback_http_issuer(raw) {
+            return Ok(Self {
+                url: url.to_owned(),
+                insecure: true,
+            });
+        }
+        v.defer(invalid_url());
+        Ok(Self {
+            url: String::new(),
+            insecure: false,
+        })
     }
+}
+
+fn invalid_url() -> ApiError {
+    ApiError::invalid_input("Invalid Open ID Connect Provider URL")
+}
+
+/// `host:port[/path]` of an `http://` issuer on a loopback address.
+fn loopback_http_issuer(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("http://")?;
+    let parsed = openidconnect::url::Url::parse(url).ok()?;
+    let plain = parsed.username().is_empty()
+        && parsed.password().is_none()
+        && parsed.query().is_none()
+        && parsed.fragment().is_none()
+        && rest.chars().all(|c| c.is_ascii_graphic());
+    (plain
+        && parsed
+            .host_str()
+            .is_some_and(crate::oidc::keys::is_loopback_host))
+    .then_some(rest)
 }
 
 /// `host[/path]` of an `https://host[/path]` issuer URL, or `None` when IAM refuses the URL.
@@ -238,7 +273,15 @@ pub(crate) async fn create_open_id_connect_provider(
     cx: &Cx<'_>,
     input: CreateOpenIdConnectProviderInput,
 ) -> ApiResult<CreateOpenIdConnectProviderOutput> {
-    let url = input.url.0;
+    if input.url.insecure && !cx.state.config.oidc_allow_http {
+        return Err(invalid_url().with_detail("http:// issuers need oidc_allow_http"));
+    }
+    let input_url = format!(
+        "{}://{}",
+        if input.url.insecure { "http" } else { "https" },
+        input.url.url
+    );
+    let url = input.url.url;
     let arn = Arn::oidc_provider(Partition::Aws, cx.account(), &url).to_string();
     cx.authorize(&arn)?;
     let provider = OidcProvider {
@@ -258,7 +301,7 @@ pub(crate) async fn create_open_id_connect_provider(
         .await
         .map_err(|e| match e {
             StoreError::AlreadyExists(Entity::OidcProvider) => ApiError::entity_already_exists(
-                format!("Provider with url https://{} already exists.", provider.url),
+                format!("Provider with url {} already exists.", input_url),
             ),
             e => store_error(e),
         })?;
@@ -555,7 +598,7 @@ mod tests {
             "Url=https://example.com&ClientIDList.member.1=a&ClientIDList.member.2=a&ThumbprintList.member.1=9e99a48a9960b14926bb7f3b02e22da2b0ab7280",
         )
         .unwrap();
-        assert_eq!(ok.url.0, "example.com");
+        assert_eq!(ok.url.url, "example.com");
         assert_eq!(ok.client_ids.0, vec!["a".to_owned()]);
         assert_eq!(ok.thumbprints.0.len(), 1);
 

@@ -17,8 +17,8 @@ use ring::rand::SystemRandom;
 use ring::signature::{self, KeyPair as _};
 use serde_json::{Value, json};
 
-pub(crate) const IDP_KEY: &[u8] = include_bytes!("../fixtures/oidc-idp-rsa2048.pk8");
-pub(crate) const ATTACKER_KEY: &[u8] = include_bytes!("../fixtures/oidc-attacker-rsa2048.pk8");
+pub(crate) const IDP_KEY: &[u8] = include_bytes!("../fixtures/oidc-idp-rsa2048.der");
+pub(crate) const ATTACKER_KEY: &[u8] = include_bytes!("../fixtures/oidc-attacker-rsa2048.der");
 
 /// How the issuer behaves right now.
 #[derive(Debug, Clone, Default)]
@@ -50,8 +50,8 @@ pub(crate) struct TestIdp {
     ec: signature::EcdsaKeyPair,
 }
 
-pub(crate) fn rsa_key(pk8: &[u8]) -> signature::RsaKeyPair {
-    signature::RsaKeyPair::from_pkcs8(pk8).unwrap()
+pub(crate) fn rsa_key(der: &[u8]) -> signature::RsaKeyPair {
+    signature::RsaKeyPair::from_der(der).unwrap()
 }
 
 /// The public JWK of an RSA key pair.
