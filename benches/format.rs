@@ -34,6 +34,8 @@ fn assume_role_notes() -> Notes {
         session_expiration: Some(now() + chrono::Duration::seconds(3600)),
         session_name: Some("bench-session".into()),
         source_identity: None,
+        identity_provider: None,
+        subject: None,
         decision: Some("allow: trust policy statement 0".into()),
     }
 }

@@ -9,7 +9,10 @@
 //!   * GetCallerIdentity signed with session credentials (target: >= 50% of bare), and
 //!   * AssumeRole signed with long-term user credentials against a trust policy with two
 //!     conditions (target: >= 35% of bare); every call mints a session and commits its audit
-//!     record (group commit) before answering.
+//!     record (group commit) before answering;
+//!   * AssumeRoleWithWebIdentity (unsigned) with an RS256 token from a loopback OIDC issuer, once
+//!     with every token verified (target: >= 20% of bare) and once replaying one token, which the
+//!     verified-token cache answers (target: >= 45% of bare); both mint and audit a session.
 //!
 //! Each target also reports the CPU time (user + system, from /proc) the server process and
 //! this client spent per request while measuring. Both processes use mimalloc, like the
@@ -37,6 +40,8 @@ mod signer;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -97,6 +102,140 @@ fn bare_server(addr: &str) {
     });
 }
 
+/// The bench's OIDC issuer key (the test fixture).
+const IDP_KEY: &[u8] = include_bytes!("../tests/fixtures/oidc-idp-rsa2048.der");
+
+/// A loopback OIDC issuer in this process: discovery and a one-key JWKS. Returns its URL.
+async fn oidc_issuer() -> String {
+    let key = ring::signature::RsaKeyPair::from_der(IDP_KEY).unwrap();
+    let c: ring::signature::RsaPublicKeyComponents<Vec<u8>> = key.public().into();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let discovery = serde_json::json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/jwks"),
+        "authorization_endpoint": format!("{issuer}/auth"),
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    })
+    .to_string();
+    let jwks =
+        serde_json::json!({"keys": [{"kty": "RSA", "use": "sig", "kid": "bench", "alg": "RS256",
+        "n": URL_SAFE_NO_PAD.encode(&c.n), "e": URL_SAFE_NO_PAD.encode(&c.e)}]})
+        .to_string();
+    let json = |body: String| {
+        move || {
+            let body = body.clone();
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    body,
+                )
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(json(discovery)),
+        )
+        .route("/jwks", axum::routing::get(json(jwks)));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    issuer
+}
+
+/// An RS256 token of `issuer` for subject `sub`, valid for an hour.
+fn oidc_token(issuer: &str, sub: &str) -> String {
+    let key = ring::signature::RsaKeyPair::from_der(IDP_KEY).unwrap();
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let b64 = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let input = format!(
+        "{}.{}",
+        b64(serde_json::json!({"alg": "RS256", "kid": "bench", "typ": "JWT"})),
+        b64(
+            serde_json::json!({"iss": issuer, "sub": sub, "aud": "sts.amazonaws.com",
+            "repository": "octo-org/octo-repo", "ref": "refs/heads/main",
+            "iat": now, "nbf": now, "exp": now + 3600})
+        )
+    );
+    let mut sig = vec![0; key.public().modulus_len()];
+    key.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        input.as_bytes(),
+        &mut sig,
+    )
+    .unwrap();
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+}
+
+/// Register `issuer` and create the role `bench-ci` trusting it, on the server at `endpoint`.
+async fn wi_register(
+    client: &reqwest::Client,
+    iam: &signer::Signer<'_>,
+    endpoint: &str,
+    issuer: &str,
+    trust: &str,
+) {
+    let enc = |s: &str| -> String { form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+    for form in [
+        format!(
+            "Action=CreateOpenIDConnectProvider&Version=2010-05-08&Url={}&ClientIDList.member.1=sts.amazonaws.com",
+            enc(issuer)
+        ),
+        format!(
+            "Action=CreateRole&Version=2010-05-08&RoleName=bench-ci&AssumeRolePolicyDocument={}",
+            enc(trust)
+        ),
+    ] {
+        let (status, _, body) = signer::send(client, iam.post_form(endpoint, &form)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+/// The unsigned `AssumeRoleWithWebIdentity` request for `token`, as HTTP/1.1 bytes.
+fn web_identity_request(port: u16, token: &str) -> Vec<u8> {
+    let body = format!(
+        "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fbench-ci&RoleSessionName=bench&WebIdentityToken={token}"
+    );
+    format!(
+        "POST / HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Start `tessera serve` on a free port over `dir`, with `config` (TOML) as its config file.
+fn start_tessera(dir: &std::path::Path, config: &str) -> (Proc, u16) {
+    let port = free_port();
+    let config_path = dir.join("bench.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let proc = Proc(
+        server_command()
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--config",
+            ])
+            .arg(&config_path)
+            .arg("--data-dir")
+            .arg(dir)
+            .env("TESSERA_ROOT_ACCESS_KEY_ID", ROOT_ID)
+            .env("TESSERA_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
+            .env("TESSERA_OIDC_ALLOW_HTTP", "1")
+            .env("TESSERA_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    (proc, port)
+}
+
 /// The server command; `TESSERA_BENCH_SERVER_PREFIX` (e.g. `valgrind --tool=callgrind`) runs
 /// it under a profiler.
 fn server_command() -> Command {
@@ -149,23 +288,7 @@ async fn run(
             .is_none_or(|f| name.to_ascii_lowercase().contains(f))
     };
     let dir = tempfile::tempdir().unwrap();
-    let tport = free_port();
-    let tessera = Proc(
-        server_command()
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{tport}"),
-                "--data-dir",
-            ])
-            .arg(dir.path())
-            .env("TESSERA_ROOT_ACCESS_KEY_ID", ROOT_ID)
-            .env("TESSERA_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
-            .env("TESSERA_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let (tessera, tport) = start_tessera(dir.path(), "");
     let bport = free_port();
     let bare_proc = Proc(
         Command::new(std::env::current_exe().unwrap())
@@ -269,6 +392,42 @@ async fn run(
         "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fbench-role&RoleSessionName=bench&ExternalId=bench-external-id",
     ));
 
+    // Web identity: a loopback issuer registered in the account and a role trusting its tokens
+    // for one repository. A second server verifies every token (no verified-token cache); each
+    // of its connections replays a token of its own.
+    let issuer = oidc_issuer().await;
+    let url = issuer.trim_start_matches("http://").to_owned();
+    let wi_trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": format!("arn:aws:iam::000000000000:oidc-provider/{url}")},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {format!("{url}:aud"): "sts.amazonaws.com"},
+                      "StringLike": {format!("{url}:sub"): "repo:octo-org/octo-repo:*"}}}]})
+    .to_string();
+    wi_register(&client, &iam, &endpoint, &issuer, &wi_trust).await;
+    let wi_dir = tempfile::tempdir().unwrap();
+    let (uncached, uport) = start_tessera(wi_dir.path(), "oidc_token_cache_entries = 0\n");
+    wait_port(uport).await;
+    wi_register(
+        &client,
+        &iam,
+        &format!("http://127.0.0.1:{uport}"),
+        &issuer,
+        &wi_trust,
+    )
+    .await;
+    let repeated = web_identity_request(
+        tport,
+        &oidc_token(&issuer, "repo:octo-org/octo-repo:ref:refs/heads/main"),
+    );
+    let per_conn: Vec<Vec<u8>> = (0..conns)
+        .map(|i| {
+            web_identity_request(
+                uport,
+                &oidc_token(&issuer, &format!("repo:octo-org/octo-repo:run:{i}")),
+            )
+        })
+        .collect();
+
     println!(
         "load bench: {conns} keep-alive connections, {warmup:?} warm-up, {measure:?} measured per target{}",
         if full { "" } else { " (smoke run)" }
@@ -299,6 +458,20 @@ async fn run(
         rows.push((
             name,
             drive(tport, tessera.0.id(), &assume, conns, warmup, measure).await,
+        ));
+    }
+    let name = "AssumeRoleWithWebIdentity (RS256, every token verified)";
+    if wanted(name) {
+        rows.push((
+            name,
+            drive_each(uport, uncached.0.id(), &per_conn, warmup, measure).await,
+        ));
+    }
+    let name = "AssumeRoleWithWebIdentity (RS256, repeated token, verified-token cache)";
+    if wanted(name) {
+        rows.push((
+            name,
+            drive(tport, tessera.0.id(), &repeated, conns, warmup, measure).await,
         ));
     }
     let last = drive(bport, bare_proc.0.id(), &bare, conns, warmup, measure).await;
@@ -438,6 +611,18 @@ async fn drive(
     warmup: Duration,
     measure: Duration,
 ) -> Result {
+    let reqs = vec![req.to_vec(); conns];
+    drive_each(port, server_pid, &reqs, warmup, measure).await
+}
+
+/// One connection per request in `reqs`, each replaying its own as fast as answers come.
+async fn drive_each(
+    port: u16,
+    server_pid: u32,
+    reqs: &[Vec<u8>],
+    warmup: Duration,
+    measure: Duration,
+) -> Result {
     let start = Instant::now();
     let measure_from = start + warmup;
     let end = measure_from + measure;
@@ -457,8 +642,8 @@ async fn drive(
         )
     });
     let mut tasks = Vec::new();
-    for _ in 0..conns {
-        let req = req.to_vec();
+    for req in reqs {
+        let req = req.clone();
         tasks.push(tokio::spawn(async move {
             let mut r = Result::default();
             let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();

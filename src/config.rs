@@ -26,6 +26,7 @@ pub struct FileConfig {
     pub oidc_allow_http: Option<bool>,
     pub oidc_ca_file: Option<PathBuf>,
     pub unsigned_rate_limit_per_source: Option<u32>,
+    pub oidc_token_cache_entries: Option<usize>,
 }
 
 /// Effective settings after file, environment and flags.
@@ -50,6 +51,8 @@ pub struct Config {
     /// Unsigned requests (web identity, SAML) accepted per second from one source address;
     /// `None`: no limit.
     pub unsigned_rate_limit_per_source: Option<u32>,
+    /// Verified web identity tokens remembered (0: verify every token).
+    pub oidc_token_cache_entries: usize,
 }
 
 /// When the audit records that guard credentials are synced to the device. Either way they are
@@ -94,6 +97,7 @@ impl Default for Config {
             oidc_allow_http: false,
             oidc_ca_file: None,
             unsigned_rate_limit_per_source: None,
+            oidc_token_cache_entries: 10_000,
         }
     }
 }
@@ -165,6 +169,9 @@ impl Config {
         }
         c.oidc_ca_file = file.oidc_ca_file;
         c.unsigned_rate_limit_per_source = file.unsigned_rate_limit_per_source.filter(|n| *n > 0);
+        if let Some(n) = file.oidc_token_cache_entries {
+            c.oidc_token_cache_entries = n;
+        }
         if let Ok(v) = std::env::var("TESSERA_OIDC_ALLOW_HTTP") {
             c.oidc_allow_http = match v.as_str() {
                 "1" | "true" => true,

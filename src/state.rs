@@ -59,8 +59,11 @@ impl AppState {
             None => None,
         };
         let fetcher = crate::oidc::keys::Fetcher::new(config.oidc_allow_http, extra_ca.as_deref())?;
-        let web_identity =
-            crate::oidc::Verifier::new(fetcher, crate::oidc::keys::Limits::default());
+        let web_identity = crate::oidc::Verifier::new(
+            fetcher,
+            crate::oidc::keys::Limits::default(),
+            config.oidc_token_cache_entries,
+        );
         let unsigned_limit = config
             .unsigned_rate_limit_per_source
             .map(crate::http::SourceLimiter::new);
