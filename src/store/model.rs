@@ -182,12 +182,14 @@ impl Snapshot {
                 );
             }
         }
+        let mut by_arn = HashMap::new();
         for p in oidc_providers {
+            by_arn.insert(p.arn(), (p.account.clone(), p.url.clone()));
             s.oidc_providers
                 .insert((p.account.clone(), p.url.clone()), p);
         }
         for t in oidc_provider_tags {
-            if let Some(p) = s.oidc_providers.values_mut().find(|p| p.arn() == t.owner) {
+            if let Some(p) = by_arn.get(&t.owner).and_then(|k| s.oidc_providers.get_mut(k)) {
                 p.tags.push((t.key, t.value));
             }
         }

@@ -192,6 +192,8 @@ class TesseraServer:
         self.proc: subprocess.Popen | None = None
         self.account_id: str | None = None
         self.starts = 0
+        # Extra environment for the server process (e.g. TESSERA_OIDC_ALLOW_HTTP).
+        self.extra_env: dict[str, str] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -206,6 +208,7 @@ class TesseraServer:
         env["TESSERA_ROOT_SECRET_ACCESS_KEY"] = self.root.secret_access_key
         env["TESSERA_LOG"] = os.environ.get("TESSERA_LOG", "info")
         env["NO_COLOR"] = "1"
+        env.update(self.extra_env)
         return env
 
     def start(self) -> "TesseraServer":
