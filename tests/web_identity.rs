@@ -811,3 +811,67 @@ async fn bad_parameters() {
         .unwrap_err();
     assert_eq!(code(&e), "ValidationError");
 }
+
+/// `tessera audit tail` on the server's data dir, as JSON values.
+fn audit_records(s: &TestServer) -> Vec<Value> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["audit", "tail", "-n", "1000", "--data-dir"])
+        .arg(s.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_audit_record_names_the_provider_subject_and_failing_check() {
+    let s = server().await;
+    let idp = TestIdp::start("").await;
+    let provider = register(&s, &idp, &["sts.amazonaws.com"]).await;
+    let role_arn = role(&s, "audited", &provider, json!({}), &[]).await;
+    let good = idp.claims(now(&s), "workload-7", "sts.amazonaws.com");
+    login(&s, &role_arn, &idp.rs256(&good)).await.unwrap();
+    let forged = sign_rs256(
+        &rsa_key(ATTACKER_KEY),
+        &json!({"alg": "RS256", "kid": "rsa1"}),
+        &good,
+    );
+    login(&s, &role_arn, &forged).await.unwrap_err();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let records: Vec<Value> = audit_records(&s)
+            .into_iter()
+            .filter(|r| r["action"] == "AssumeRoleWithWebIdentity")
+            .collect();
+        if records.len() >= 2 {
+            let ok = records.iter().find(|r| r["outcome"] == "allowed").unwrap();
+            assert_eq!(ok["identity_provider"], provider.as_str());
+            assert_eq!(ok["subject"], "workload-7");
+            assert_eq!(ok["target"], role_arn.as_str());
+            assert!(
+                ok["issued_access_key_id"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("ASIA")
+            );
+            let refused = records
+                .iter()
+                .find(|r| r["outcome"] == "InvalidIdentityToken")
+                .unwrap();
+            let reason = refused["reason"].as_str().unwrap();
+            assert!(reason.contains("signature does not verify"), "{reason}");
+            assert!(refused.get("caller").is_none());
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "records: {records:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

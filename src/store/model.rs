@@ -189,7 +189,10 @@ impl Snapshot {
                 .insert((p.account.clone(), p.url.clone()), p);
         }
         for t in oidc_provider_tags {
-            if let Some(p) = by_arn.get(&t.owner).and_then(|k| s.oidc_providers.get_mut(k)) {
+            if let Some(p) = by_arn
+                .get(&t.owner)
+                .and_then(|k| s.oidc_providers.get_mut(k))
+            {
                 p.tags.push((t.key, t.value));
             }
         }
