@@ -89,3 +89,47 @@ fn listen_takes_a_host_name_and_logs_carry_no_colour_codes_off_a_terminal() {
     assert!(stderr.contains("tessera serving"), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "no ANSI escapes: {stderr:?}");
 }
+
+/// `tessera serve --help` lists every `TESSERA_*` environment variable the source reads.
+#[test]
+fn serve_help_lists_every_environment_variable() {
+    let out = tessera().args(["serve", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    let mut read = std::collections::BTreeSet::new();
+    let mut stack = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (i, _) in text.match_indices("env::var(\"TESSERA_") {
+                let name: String = text[i + "env::var(\"".len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                    .collect();
+                read.insert(name);
+            }
+            for (i, _) in text.match_indices("try_from_env(\"TESSERA_") {
+                let name: String = text[i + "try_from_env(\"".len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                    .collect();
+                read.insert(name);
+            }
+        }
+    }
+    assert!(read.len() >= 6, "found {read:?}");
+    for name in &read {
+        assert!(
+            help.contains(name.as_str()),
+            "`serve --help` does not list {name}"
+        );
+    }
+}

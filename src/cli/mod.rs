@@ -33,9 +33,21 @@ pub struct Common {
     pub data_dir: Option<PathBuf>,
 }
 
+/// Every environment variable `tessera serve` reads (README, "Operator contract").
+const SERVE_ENVIRONMENT: &str = "\
+Environment:
+  TESSERA_ACCOUNT_ID               the default account's 12-digit id (else config account_id)
+  TESSERA_ROOT_ACCESS_KEY_ID       with TESSERA_ROOT_SECRET_ACCESS_KEY: the default account's
+  TESSERA_ROOT_SECRET_ACCESS_KEY   root key is exactly these
+  TESSERA_AUDIT_SYNC               copy (default) or batch (else config audit_sync)
+  TESSERA_OIDC_ALLOW_HTTP          1: INSECURE, http:// OIDC issuers on loopback (tests, demos)
+  TESSERA_OIDC_CA_FILE             PEM CA certificates trusted for OIDC key fetches
+  TESSERA_LOG                      log filter (default info)";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the broker.
+    #[command(after_help = SERVE_ENVIRONMENT)]
     Serve {
         #[command(flatten)]
         common: Common,
