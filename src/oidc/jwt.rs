@@ -250,7 +250,10 @@ fn claims(m: Map<String, Value>) -> Result<Claims, Rejection> {
 
 /// `{"principal_tags": {"K": ["V"]}, "transitive_tag_keys": ["K"]}`; each value a one-element
 /// array (a plain string is accepted too).
-fn tags_claim(v: &Value) -> Result<(Vec<(String, String)>, Vec<String>), Rejection> {
+/// Session tags and transitive keys, as a token's tags claim carries them.
+type TagsClaim = (Vec<(String, String)>, Vec<String>);
+
+fn tags_claim(v: &Value) -> Result<TagsClaim, Rejection> {
     let bad = || Rejection::invalid(format!("claim {TAGS_CLAIM} is malformed"));
     let Value::Object(o) = v else {
         return Err(bad());

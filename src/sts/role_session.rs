@@ -64,7 +64,7 @@ pub(crate) struct RoleSession {
 fn refusal(caller: &Principal, partition: Partition, action: &str, resource: &str) -> ApiError {
     match caller {
         Principal::WebIdentity { .. } => {
-            ApiError::access_denied(&format!("Not authorized to perform {action}"))
+            ApiError::access_denied(format!("Not authorized to perform {action}"))
         }
         _ => ApiError::not_authorized(&caller.arn_in(partition), action, resource),
     }
