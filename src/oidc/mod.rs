@@ -10,6 +10,7 @@
 
 pub(crate) mod jwt;
 pub(crate) mod keys;
+mod ring_verify;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -187,12 +188,13 @@ impl Verifier {
     }
 }
 
-/// jsonwebtoken needs its crypto provider chosen once per process.
+/// jsonwebtoken needs its crypto provider chosen once per process: ring's verification
+/// ([`ring_verify`]).
 fn install_crypto() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        // Already installed (by a test in this process) is fine.
-        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+        // Already installed (by another server in this process) is fine.
+        let _ = ring_verify::provider().install_default();
     });
 }
 
