@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::credentials::SessionClaims;
+use crate::credentials::{SessionClaims, SessionSource};
 use crate::error::{ApiError, ApiResult};
 use crate::identity::{Acting, SignedCaller};
 use crate::policy::{
@@ -64,6 +64,17 @@ pub(crate) fn context_for<A: Acting + ?Sized>(
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str())),
             );
+            if let SessionSource::WebIdentity {
+                provider_arn,
+                subject,
+                audience,
+            } = &c.source
+                && let Some((_, url)) = provider_arn.split_once(":oidc-provider/")
+            {
+                b = b
+                    .string(&format!("{url}:sub"), subject)
+                    .string(&format!("{url}:aud"), audience);
+            }
             for (k, values) in &c.federated_keys {
                 b = b.strings(k, values);
             }

@@ -173,6 +173,36 @@ async fn github_actions_login_then_signed_calls() {
     assert_eq!(me.arn(), Some(user.arn()));
     assert_eq!(me.account(), Some(ACCOUNT));
 
+    // The session carries `<provider>:sub` and `:aud` on: a second role trusts the first only
+    // for sessions of this subject.
+    let next_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": role_arn},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {
+            format!("{url}:sub"): "repo:octo-org/octo-repo:ref:refs/heads/main",
+            format!("{url}:aud"): "sts.amazonaws.com"}}}]});
+    let next = s
+        .iam(&s.root)
+        .create_role()
+        .role_name("gha-next")
+        .assume_role_policy_document(next_trust.to_string())
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_owned();
+    let chained = s
+        .sts(&creds)
+        .assume_role()
+        .role_arn(&next)
+        .role_session_name("chained")
+        .send()
+        .await
+        .unwrap();
+    assert!(chained.credentials().is_some());
+
     // Another branch is not trusted; AWS names no reason.
     let other = idp.rs256(&github_claims(&idp, now(&s), "feature"));
     let e = login(&s, &role_arn, &other).await.unwrap_err();

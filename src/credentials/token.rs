@@ -122,9 +122,9 @@ pub enum SessionSource {
     GetSessionToken,
     GetFederationToken,
     AssumeRole,
+    /// `<provider URL>:sub` and `:aud` follow from these for the session's lifetime.
     WebIdentity {
         provider_arn: String,
-        issuer: String,
         subject: String,
         audience: String,
     },
@@ -570,7 +570,6 @@ mod tests {
                 provider_arn: format!(
                     "arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
                 ),
-                issuer: "https://token.actions.githubusercontent.com".into(),
                 subject: "repo:org/repo:ref:refs/heads/main".into(),
                 audience: "sts.amazonaws.com".into(),
             },

@@ -89,8 +89,8 @@ pub struct Snapshot {
     pub group_names: BTreeMap<(String, String), String>,
     pub access_keys: HashMap<String, AccessKey>,
     pub mfa: BTreeMap<String, MfaDevice>,
-    /// (account, provider URL without `https://`) -> OIDC provider.
-    pub oidc_providers: BTreeMap<(String, String), OidcProvider>,
+    /// account -> provider URL without `https://` -> OIDC provider.
+    pub oidc_providers: BTreeMap<String, BTreeMap<String, OidcProvider>>,
     /// Managed and inline policies, attachments and roles, compiled.
     pub policies: super::policies::PolicyState,
 }
@@ -186,13 +186,17 @@ impl Snapshot {
         for p in oidc_providers {
             by_arn.insert(p.arn(), (p.account.clone(), p.url.clone()));
             s.oidc_providers
-                .insert((p.account.clone(), p.url.clone()), p);
+                .entry(p.account.clone())
+                .or_default()
+                .insert(p.url.clone(), p);
         }
         for t in oidc_provider_tags {
-            if let Some(p) = by_arn
-                .get(&t.owner)
-                .and_then(|k| s.oidc_providers.get_mut(k))
-            {
+            let provider = by_arn.get(&t.owner).and_then(|(account, url)| {
+                s.oidc_providers
+                    .get_mut(account)
+                    .and_then(|m| m.get_mut(url))
+            });
+            if let Some(p) = provider {
                 p.tags.push((t.key, t.value));
             }
         }
@@ -258,8 +262,7 @@ impl Snapshot {
 
     /// The provider registered in `account` for the issuer `url` (without `https://`).
     pub fn oidc_provider(&self, account: &str, url: &str) -> Option<&OidcProvider> {
-        self.oidc_providers
-            .get(&(account.to_owned(), url.to_owned()))
+        self.oidc_providers.get(account)?.get(url)
     }
 
     /// The OIDC providers of an account, in URL order.
@@ -267,11 +270,10 @@ impl Snapshot {
         &'a self,
         account: &'a str,
     ) -> impl Iterator<Item = &'a OidcProvider> + 'a {
-        let start = (account.to_owned(), String::new());
         self.oidc_providers
-            .range(start..)
-            .take_while(move |((a, _), _)| a == account)
-            .map(|(_, p)| p)
+            .get(account)
+            .into_iter()
+            .flat_map(BTreeMap::values)
     }
 
     pub fn mfa_of_user<'a>(&'a self, user_id: &'a str) -> impl Iterator<Item = &'a MfaDevice> + 'a {

@@ -28,8 +28,9 @@ use super::session::{RequestTags, SessionPolicies};
 use super::write_credentials;
 
 const ACTION: &str = "sts:AssumeRoleWithWebIdentity";
-/// Claims whose `<provider>:<claim>` keys the session keeps (AWS keeps these four).
-const SESSION_CLAIMS: &[&str] = &["amr", "aud", "id", "sub"];
+/// Claims whose `<provider>:<claim>` keys the session keeps besides `sub` and `aud` (which
+/// follow from its source): AWS keeps `amr`, `aud`, `id` and `sub`.
+const SESSION_CLAIMS: &[&str] = &["amr", "id"];
 
 /// `WebIdentityToken`: 4..20,000 characters. A bearer secret: never printed, wiped on drop.
 #[derive(Clone)]
@@ -276,7 +277,14 @@ pub(crate) async fn assume_role_with_web_identity(
         .filter(|(claim, _)| SESSION_CLAIMS.contains(&claim.as_str()))
         .map(|(claim, values)| (format!("{url}:{claim}"), values.clone()))
         .collect();
-    let (tags, source_identity) = token_tags(&claims)?;
+    let (tags, source_identity) = if claims.tags.is_empty()
+        && claims.transitive_tag_keys.is_empty()
+        && claims.source_identity.is_none()
+    {
+        (RequestTags::default(), None)
+    } else {
+        token_tags(&claims)?
+    };
     let asker = WebIdentityAsker(Principal::WebIdentity {
         account: account.clone(),
         provider_arn: provider_arn.clone(),
@@ -289,7 +297,6 @@ pub(crate) async fn assume_role_with_web_identity(
             action: ACTION,
             source: SessionSource::WebIdentity {
                 provider_arn: provider_arn.clone(),
-                issuer: claims.iss.clone(),
                 subject: claims.sub.clone(),
                 audience: audience.clone(),
             },
