@@ -21,6 +21,7 @@ pub(crate) mod escape;
 pub(crate) mod http;
 pub(crate) mod iam;
 pub(crate) mod identity;
+pub(crate) mod limiter;
 pub mod oidc;
 pub mod policy;
 pub mod principal;

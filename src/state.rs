@@ -28,7 +28,7 @@ pub struct AppState {
     /// Verifies `AssumeRoleWithWebIdentity` tokens (and caches issuers' keys).
     pub(crate) web_identity: crate::oidc::Verifier,
     /// The optional per-source limit on unsigned requests.
-    pub(crate) unsigned_limit: Option<crate::http::SourceLimiter>,
+    pub(crate) unsigned_limit: Option<crate::limiter::SourceLimiter>,
 }
 
 impl AppState {
@@ -66,7 +66,7 @@ impl AppState {
         );
         let unsigned_limit = config
             .unsigned_rate_limit_per_source
-            .map(crate::http::SourceLimiter::new);
+            .map(crate::limiter::SourceLimiter::new);
         let policy = |service: Service| {
             let mut p = sigv4::VerifyPolicy::for_service(service.signing_name());
             if !config.regions.is_empty() {

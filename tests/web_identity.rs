@@ -905,3 +905,49 @@ async fn the_audit_record_names_the_provider_subject_and_failing_check() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn the_optional_per_source_limit_throttles_unsigned_calls() {
+    let s = TestServer::start_with(|c| {
+        c.oidc_allow_http = true;
+        c.unsigned_rate_limit_per_source = Some(3);
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let mut codes = Vec::new();
+    for _ in 0..6 {
+        let resp = client
+            .post(s.endpoint())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fr&RoleSessionName=s1&WebIdentityToken=a.b.c")
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap();
+        let code = body
+            .split("<Code>")
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+            .unwrap_or("")
+            .to_owned();
+        codes.push((status, code));
+    }
+    // A burst of 3, then refused until the bucket refills.
+    assert_eq!(
+        codes
+            .iter()
+            .filter(|(_, c)| c == "InvalidIdentityToken")
+            .count(),
+        3,
+        "{codes:?}"
+    );
+    assert!(
+        codes[3..]
+            .iter()
+            .all(|(st, c)| *st == 400 && c == "Throttling"),
+        "{codes:?}"
+    );
+    // Signed calls are not counted.
+    s.sts(&s.root).get_caller_identity().send().await.unwrap();
+}

@@ -5,8 +5,6 @@
 //! parameters, authenticates, dispatches to the action handler and writes the XML response or
 //! the AWS error envelope. It holds no business rules.
 
-mod limit;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -15,8 +13,6 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use axum::routing::get;
-
-pub(crate) use limit::SourceLimiter;
 
 use crate::audit::AuditSink as _;
 use crate::error::ApiError;
