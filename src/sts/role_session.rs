@@ -142,6 +142,11 @@ pub(crate) async fn assume<C, A: Acting>(
 
     // --- authorization through the shared evaluator -------------------------------------------
     let resource_tags = tags.resource_tags(role);
+    let trust_text = if federated_keys.is_empty() {
+        String::new()
+    } else {
+        role.trust_document.to_lowercase()
+    };
     let build_ctx = |action: &str| -> RequestContext {
         let mut ctx = authorization::context_for(&view, caller, action, &role_arn_here, info)
             .role_session_name(session_name)
@@ -159,7 +164,12 @@ pub(crate) async fn assume<C, A: Acting>(
             ctx = ctx.sts_source_identity(si);
         }
         for (k, values) in federated_keys {
-            ctx = ctx.strings(k, values);
+            // Only the trust policy is evaluated here, and it can read no key its text does
+            // not name (as a condition key or a policy variable): a token's other claims are
+            // left out of the context.
+            if trust_text.contains(&*k.to_lowercase()) {
+                ctx = ctx.strings(k, values);
+            }
         }
         if code_now.is_some() && caller.session().is_none() {
             // Long-term credentials with a code in this very request.
