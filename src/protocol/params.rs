@@ -21,16 +21,22 @@ pub const MAX_NAME_LEN: usize = 256;
 /// going byte by byte through percent-decoding.
 fn pairs(input: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
     fn plain(b: &[u8]) -> Option<&str> {
-        if b.iter().any(|c| matches!(c, b'%' | b'+')) {
+        if memchr::memchr2(b'%', b'+', b).is_some() {
             return None;
         }
         std::str::from_utf8(b).ok()
     }
-    input
-        .split(|b| *b == b'&')
+    memchr::memchr_iter(b'&', input)
+        .chain(std::iter::once(input.len()))
+        .scan(0, |start, end| {
+            let seq = input.get(*start..end);
+            *start = end + 1;
+            Some(seq)
+        })
+        .flatten()
         .filter(|seq| !seq.is_empty())
         .filter_map(|seq| {
-            let (name, value) = match seq.iter().position(|b| *b == b'=') {
+            let (name, value) = match memchr::memchr(b'=', seq) {
                 Some(i) => (seq.get(..i)?, seq.get(i + 1..)?),
                 None => (seq, &b""[..]),
             };

@@ -92,7 +92,7 @@ pub(crate) async fn assume_role(
             source_identity: input.source_identity.as_deref(),
             external_id: input.external_id.as_deref(),
             mfa: Some(&input.mfa),
-            federated_keys: &[],
+            federation: None,
             session_keys: Vec::new(),
         },
     )

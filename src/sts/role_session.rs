@@ -41,11 +41,18 @@ pub(crate) struct Request<'a> {
     pub(crate) external_id: Option<&'a str>,
     /// An MFA code to check and burn (AssumeRole only).
     pub(crate) mfa: Option<&'a MfaCode>,
-    /// Condition keys the asker's identity provider vouches for at assume time
-    /// (`<provider>:<claim>`, `saml:*`).
-    pub(crate) federated_keys: &'a [(String, Vec<String>)],
+    /// Condition keys the asker's identity provider vouches for at assume time.
+    pub(crate) federation: Option<Federation<'a>>,
     /// Those of them that the session carries on (`<provider>:sub`, `:aud`, `:amr`).
     pub(crate) session_keys: Vec<(String, Vec<String>)>,
+}
+
+/// What a federated asker's identity provider vouches for: the condition key
+/// `<prefix>:<claim>` for each claim (`token.actions.githubusercontent.com:sub`, `saml:aud`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Federation<'a> {
+    pub(crate) prefix: &'a str,
+    pub(crate) claims: &'a [(String, Vec<String>)],
 }
 
 /// A minted role session and what the answer says about it.
@@ -88,7 +95,7 @@ pub(crate) async fn assume<C, A: Acting>(
         source_identity: requested_si,
         external_id,
         mfa,
-        federated_keys,
+        federation,
         session_keys,
     } = req;
     let tags = SessionTags::new(tags, caller.session())?;
@@ -142,10 +149,9 @@ pub(crate) async fn assume<C, A: Acting>(
 
     // --- authorization through the shared evaluator -------------------------------------------
     let resource_tags = tags.resource_tags(role);
-    let trust_text = if federated_keys.is_empty() {
-        String::new()
-    } else {
-        role.trust_document.to_lowercase()
+    let trust_text = match federation {
+        Some(_) => role.trust_document.to_lowercase(),
+        None => String::new(),
     };
     let build_ctx = |action: &str| -> RequestContext {
         let mut ctx = authorization::context_for(&view, caller, action, &role_arn_here, info)
@@ -163,12 +169,16 @@ pub(crate) async fn assume<C, A: Acting>(
         if let Some(si) = requested_si {
             ctx = ctx.sts_source_identity(si);
         }
-        for (k, values) in federated_keys {
-            // Only the trust policy is evaluated here, and it can read no key its text does
-            // not name (as a condition key or a policy variable): a token's other claims are
-            // left out of the context.
-            if trust_text.contains(&*k.to_lowercase()) {
-                ctx = ctx.strings(k, values);
+        // Only the trust policy is evaluated here, and it can read no key its text does not
+        // name (as a condition key or a policy variable): other claims stay out of the context.
+        for (claim, values) in federation.map_or(&[][..], |f| f.claims) {
+            if !trust_text.contains(&*claim.to_lowercase()) {
+                continue;
+            }
+            let prefix = federation.map_or("", |f| f.prefix);
+            let key = format!("{prefix}:{claim}");
+            if trust_text.contains(&*key.to_lowercase()) {
+                ctx = ctx.strings(&key, values);
             }
         }
         if code_now.is_some() && caller.session().is_none() {

@@ -23,7 +23,7 @@ use crate::protocol::xml::Xml;
 use crate::request::{Anonymous, Cx};
 use crate::store::{OidcProvider, Snapshot};
 
-use super::role_session::{self, Request, RoleSession};
+use super::role_session::{self, Federation, Request, RoleSession};
 use super::session::{RequestTags, SessionPolicies};
 use super::write_credentials;
 
@@ -266,11 +266,6 @@ pub(crate) async fn assume_role_with_web_identity(
         n.subject = Some(claims.sub.clone());
     });
 
-    let keys: Vec<(String, Vec<String>)> = claims
-        .strings
-        .iter()
-        .map(|(claim, values)| (format!("{url}:{claim}"), values.clone()))
-        .collect();
     let session_keys = claims
         .strings
         .iter()
@@ -308,7 +303,10 @@ pub(crate) async fn assume_role_with_web_identity(
             source_identity: source_identity.as_deref(),
             external_id: None,
             mfa: None,
-            federated_keys: &keys,
+            federation: Some(Federation {
+                prefix: &url,
+                claims: &claims.strings,
+            }),
             session_keys,
         },
     )
