@@ -434,7 +434,9 @@ impl RequestContext {
                 principal,
                 action: action.to_owned(),
                 resource: resource.to_owned(),
-                keys: KeyMap::default(),
+                // A role session's assume-time context holds about twenty keys: room for
+                // them up front, not three rehashes on the way.
+                keys: KeyMap::with_capacity_and_hasher(32, BuildHasherDefault::default()),
             },
         };
         b.principal_keys();
