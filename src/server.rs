@@ -234,6 +234,59 @@ pub struct Running {
     pub state: Arc<AppState>,
     pub root_credentials_written: Option<PathBuf>,
     pub handle: tokio::task::JoinHandle<()>,
+    /// Held as long as the server runs: one server per data dir.
+    _data_dir_lock: DataDirLock,
+}
+
+/// The file a serving process holds locked, with its pid in it.
+pub const SERVE_LOCK_FILE: &str = "serve.lock";
+
+/// An exclusive lock on a data dir, held while `tessera serve` runs on it. CLI commands
+/// (`account create`, `keys rotate`, `audit tail`) do not take it and work beside a server.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: std::fs::File,
+}
+
+/// Lock `dir` for this process, or say which process holds it.
+pub fn lock_data_dir(dir: &Path) -> Result<DataDirLock, BoxError> {
+    use std::io::{Read as _, Seek as _, Write as _};
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = dir.join(SERVE_LOCK_FILE);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            let holder = if pid.is_empty() {
+                "another process".to_owned()
+            } else {
+                format!("pid {pid}")
+            };
+            return Err(format!(
+                "data dir {} is in use by another `tessera serve` ({holder})",
+                dir.display()
+            )
+            .into());
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(format!("{}: {e}", path.display()).into());
+        }
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    writeln!(file, "{}", std::process::id())?;
+    file.sync_all()?;
+    Ok(DataDirLock { _file: file })
 }
 
 /// Bootstrap and start serving on `config.listen` (port 0 picks a free port).
@@ -246,6 +299,8 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, BoxError> {
             std::io::ErrorKind::AddrInUse => format!("{listen}: address already in use"),
             _ => format!("{listen}: {e}"),
         })?;
+    create_data_dir(&config.data_dir)?;
+    let data_dir_lock = lock_data_dir(&config.data_dir)?;
     let boot = bootstrap(config, clock).await?;
     let addr = listener.local_addr()?;
     let app = crate::http::app(boot.state.clone());
@@ -260,6 +315,7 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, BoxError> {
         state: boot.state,
         root_credentials_written: boot.root_credentials_written,
         handle,
+        _data_dir_lock: data_dir_lock,
     })
 }
 

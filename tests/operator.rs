@@ -133,3 +133,112 @@ fn serve_help_lists_every_environment_variable() {
         );
     }
 }
+
+/// `tessera serve` on `data`, once it says where it listens: the child and its URL.
+fn serve(data: &std::path::Path) -> (std::process::Child, String) {
+    let mut child = tessera()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
+            && let Some(url) = line.strip_prefix("tessera listening on ")
+        {
+            return (child, url.to_owned());
+        }
+    }
+    child.kill().unwrap();
+    panic!("the server did not start");
+}
+
+#[test]
+fn one_server_per_data_dir_and_cli_commands_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (mut first, _url) = serve(&data);
+    let started = Instant::now();
+    let out = tessera()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "refused at once"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("data dir {} is in use", data.display()))
+            && stderr.contains(&format!("pid {}", first.id())),
+        "{stderr}"
+    );
+    // Commands that do not serve keep working beside the server.
+    let tail = tessera()
+        .args(["audit", "tail", "-n", "5", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        tail.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tail.stderr)
+    );
+    let account = tessera()
+        .args(["account", "create", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        account.status.success(),
+        "{}",
+        String::from_utf8_lossy(&account.stderr)
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // Once the first is gone (even killed), the data dir is free again.
+    let (mut again, _) = serve(&data);
+    again.kill().unwrap();
+    again.wait().unwrap();
+}
+
+#[test]
+fn every_file_in_the_data_dir_is_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (mut child, _) = serve(&data);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+        seen.push(path.file_name().unwrap().to_string_lossy().into_owned());
+    }
+    for name in [
+        "tessera.db",
+        "tessera.db-wal",
+        "keyring",
+        "audit.journal",
+        "root-credentials",
+        "serve.lock",
+    ] {
+        assert!(seen.iter().any(|s| s == name), "{name} in {seen:?}");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -41,6 +41,33 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// Create the database file readable by its owner only (mode 0600), or narrow an existing one.
+fn owner_only(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if !path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| StoreError::internal(format!("create {}: {e}", path.display())))?;
+    }
+    restrict(path)
+}
+
+/// Mode 0600 for `path`, if it exists.
+fn restrict(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::internal(format!(
+            "chmod {}: {e}",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
@@ -81,8 +108,16 @@ impl SqliteBackend {
     /// `busy_timeout` for another process's lock.
     pub(crate) fn open(dir: &Path, busy_timeout: Duration) -> Result<SqliteBackend, StoreError> {
         let path = dir.join(DB_FILE);
+        owner_only(&path)?;
         let mut conn = open_connection(&path, busy_timeout)?;
         schema::migrate(&mut conn)?;
+        // SQLite gives its WAL and shared-memory files the database file's mode; older data
+        // dirs may still have wider ones.
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.clone().into_os_string();
+            side.push(suffix);
+            restrict(Path::new(&side))?;
+        }
         let seen_version = data_version(&conn);
         Ok(SqliteBackend {
             conn,
