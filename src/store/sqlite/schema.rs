@@ -184,16 +184,48 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// Run the migrations this database has not had yet. Each runs in its own write transaction
+/// that first re-reads the version, so two processes opening a new data dir at once (a server
+/// starting and `tessera account create`) never run one twice.
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let have: usize = conn
-        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?
-        .try_into()
-        .unwrap_or(0);
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(have) {
-        let tx = conn.transaction()?;
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let have: usize = tx
+            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?
+            .try_into()
+            .unwrap_or(0);
+        let Some(sql) = MIGRATIONS.get(have) else {
+            return Ok(());
+        };
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.pragma_update(None, "user_version", (have + 1) as i64)?;
         tx.commit()?;
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Two processes opening a new data dir at once: every migration runs once.
+    #[test]
+    fn concurrent_openers_migrate_once() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("tessera.db");
+            let openers: Vec<_> = (0..4)
+                .map(|_| {
+                    let path = path.clone();
+                    std::thread::spawn(move || {
+                        let mut conn = super::super::open_connection(
+                            &path,
+                            std::time::Duration::from_secs(10),
+                        )?;
+                        super::migrate(&mut conn)
+                    })
+                })
+                .collect();
+            for o in openers {
+                o.join().unwrap().unwrap();
+            }
+        }
+    }
 }
