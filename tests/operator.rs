@@ -161,6 +161,7 @@ fn serve(data: &std::path::Path) -> (std::process::Child, String) {
         }
     }
     child.kill().unwrap();
+    child.wait().unwrap();
     panic!("the server did not start");
 }
 
