@@ -387,3 +387,64 @@ async fn keys_rotate_keeps_earlier_sessions_valid() {
         "two rotations retire the oldest key"
     );
 }
+
+/// `tessera audit tail -n 0 --follow` prints only the records that arrive after it starts.
+#[tokio::test]
+async fn tail_n_0_follow_prints_only_new_records() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let sts = s.sts(&root());
+    let token = |sts: aws_sdk_sts::Client| async move {
+        sts.get_session_token()
+            .duration_seconds(900)
+            .send()
+            .await
+            .unwrap()
+            .credentials()
+            .unwrap()
+            .access_key_id()
+            .to_owned()
+    };
+    let old = token(sts.clone()).await;
+    // Wait until the old record is in SQLite (the copier runs every 100 ms).
+    std::thread::sleep(Duration::from_millis(300));
+    let mut tail = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["audit", "tail", "-n", "0", "--follow", "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = tail.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    let new = token(sts.clone()).await;
+    let mut lines = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+            let done = l.contains(&new);
+            lines.push(l);
+            if done {
+                break;
+            }
+        }
+    }
+    tail.kill().unwrap();
+    tail.wait().unwrap();
+    assert!(lines.iter().any(|l| l.contains(&new)), "{lines:?}");
+    assert!(
+        !lines.iter().any(|l| l.contains(&old)),
+        "an old record: {lines:?}"
+    );
+}

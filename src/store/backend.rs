@@ -76,7 +76,8 @@ pub trait FrameArchive: Send {
 pub(crate) trait AuditRead: Send {
     /// The newest rows holding at least `n` records (or all), oldest first, and the newest
     /// journal frame copied into the table, read consistently.
-    fn newest(&mut self, n: usize) -> Result<(Vec<AuditRow>, u64), StoreError>;
+    /// Also the newest row's `seq` (0: none), even when `n` is 0.
+    fn newest(&mut self, n: usize) -> Result<(Vec<AuditRow>, u64, i64), StoreError>;
     /// Up to `limit` rows after row `after`, oldest first.
     fn since(&mut self, after: i64, limit: usize) -> Result<Vec<AuditRow>, StoreError>;
 }

@@ -57,7 +57,7 @@ impl AuditTail {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let (rows, copied) = self.table.newest(n)?;
+            let (rows, copied, top) = self.table.newest(n)?;
             let frames = journal::read(&self.journal);
             if attempts < 10
                 && frames
@@ -66,7 +66,9 @@ impl AuditTail {
             {
                 continue;
             }
-            self.seq = rows.iter().map(|r| r.seq).max().unwrap_or(0);
+            // Following continues after the newest row, whether or not it was printed
+            // (`-n 0 --follow` prints only what arrives later).
+            self.seq = top;
             let mut records: Vec<String> = rows
                 .iter()
                 .flat_map(|r| r.records.lines().map(str::to_owned))

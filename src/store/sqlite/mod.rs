@@ -787,7 +787,7 @@ fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
 }
 
 impl AuditRead for SqliteAuditRead {
-    fn newest(&mut self, n: usize) -> Result<(Vec<AuditRow>, u64), StoreError> {
+    fn newest(&mut self, n: usize) -> Result<(Vec<AuditRow>, u64, i64), StoreError> {
         // One read transaction: the rows and how far the copies went agree.
         let tx = self.conn.unchecked_transaction()?;
         let mut rows = Vec::new();
@@ -804,9 +804,10 @@ impl AuditRead for SqliteAuditRead {
             }
         }
         let copied = journal_last_seq(&tx)?;
+        let top: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM audit", [], |r| r.get(0))?;
         tx.finish()?;
         rows.reverse();
-        Ok((rows, copied))
+        Ok((rows, copied, top))
     }
 
     fn since(&mut self, after: i64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
