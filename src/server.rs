@@ -236,6 +236,19 @@ pub struct Running {
     pub handle: tokio::task::JoinHandle<()>,
     /// Held as long as the server runs: one server per data dir.
     _data_dir_lock: DataDirLock,
+    /// Tells the server to stop accepting and finish what is in flight.
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Running {
+    /// Stop accepting, let requests in flight finish, then close the audit trail (every queued
+    /// record committed and synced), each within `grace`. Whether all of it finished in time.
+    pub async fn shutdown(self, grace: std::time::Duration) -> bool {
+        let _ = self.stop.send(());
+        let served = tokio::time::timeout(grace, self.handle).await.is_ok();
+        let audited = self.state.audit.close(grace).await;
+        served && audited
+    }
 }
 
 /// The file a serving process holds locked, with its pid in it.
@@ -304,9 +317,19 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, BoxError> {
     let boot = bootstrap(config, clock).await?;
     let addr = listener.local_addr()?;
     let app = crate::http::app(boot.state.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
         let svc = app.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(e) = axum::serve(listener, svc).await {
+        // Only an explicit stop shuts down (a dropped `Running` leaves the server serving).
+        let stop_signal = async move {
+            if stopped.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        if let Err(e) = axum::serve(listener, svc)
+            .with_graceful_shutdown(stop_signal)
+            .await
+        {
             tracing::error!(error = %e, "server stopped");
         }
     });
@@ -316,6 +339,7 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, BoxError> {
         root_credentials_written: boot.root_credentials_written,
         handle,
         _data_dir_lock: data_dir_lock,
+        stop,
     })
 }
 

@@ -170,6 +170,9 @@ pub fn init_logging(json: bool) {
     }
 }
 
+/// How long a stopping server waits for requests in flight, and then for the audit trail.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn serve(config: Config) -> Result<(), BoxError> {
     init_logging(config.log_json);
     let data_dir = config.data_dir.clone();
@@ -182,9 +185,32 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     }
     tracing::info!(listen = %running.addr, data_dir = %data_dir.display(), "tessera serving");
     println!("tessera listening on http://{}", running.addr);
+    // SIGTERM (systemd, Docker, Kubernetes) and Ctrl-C both stop the server cleanly.
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    let mut running = running;
     tokio::select! {
-        r = running.handle => r.map_err(|e| Box::new(e) as BoxError)?,
-        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+        r = &mut running.handle => {
+            r.map_err(|e| Box::new(e) as BoxError)?;
+            return Ok(());
+        }
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+    if running.shutdown(SHUTDOWN_GRACE).await {
+        tracing::info!("stopped: every audit record committed");
+    } else {
+        tracing::warn!(
+            grace_seconds = SHUTDOWN_GRACE.as_secs(),
+            "stopped before everything finished; records not yet copied are in the audit journal, which the next start copies"
+        );
     }
     Ok(())
 }

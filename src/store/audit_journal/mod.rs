@@ -83,6 +83,31 @@ impl AuditJournal {
     pub fn has_journal(&self) -> bool {
         self.journal.is_some()
     }
+
+    /// Shut the audit trail down cleanly, waiting at most `grace`: the journal takes no more
+    /// records (later ones go straight to the writer), its last frames are copied into the
+    /// audit table and synced, and every record queued for the writer is committed. Whether
+    /// all of it finished in time.
+    pub async fn close(&self, grace: Duration) -> bool {
+        let deadline = Instant::now() + grace;
+        let mut copied = true;
+        if let Some(h) = &self.journal {
+            h.0.closed.store(true, Ordering::Release);
+            h.0.notify.notify_one();
+            while !h.0.copier_done.load(Ordering::Acquire) {
+                if Instant::now() >= deadline {
+                    copied = false;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        // An empty write commits whatever audit records the writer holds, durably.
+        let flushed = tokio::time::timeout_at(deadline, self.store.apply(Vec::new()))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        copied && flushed
+    }
 }
 
 impl crate::audit::AuditSink for AuditJournal {
@@ -110,8 +135,11 @@ impl crate::audit::AuditSink for AuditJournal {
 pub(super) struct Queue {
     buf: Mutex<Queued>,
     notify: Notify,
-    /// Set when the last `AuditJournal` is dropped: the task writes what is queued and stops.
+    /// Set when the last `AuditJournal` is dropped (or it is closed): the task writes what is
+    /// queued and stops.
     closed: AtomicBool,
+    /// The copier has copied everything it was handed, synced, and stopped.
+    copier_done: Arc<AtomicBool>,
 }
 
 #[derive(Default)]
@@ -179,11 +207,13 @@ fn start(
     let Some(journal) = open_journal(dir, archive.as_mut(), sync) else {
         return Ok(None);
     };
-    let copier = Copier::spawn(archive, journal.lock())?;
+    let copier_done = Arc::new(AtomicBool::new(false));
+    let copier = Copier::spawn(archive, journal.lock(), copier_done.clone())?;
     let queue = Arc::new(Queue {
         buf: Mutex::new(Queued::default()),
         notify: Notify::new(),
         closed: AtomicBool::new(false),
+        copier_done,
     });
     let task = Task {
         queue: queue.clone(),
@@ -394,6 +424,7 @@ impl Copier {
     fn spawn(
         mut archive: Box<dyn FrameArchive>,
         lock: Arc<std::fs::File>,
+        done: Arc<AtomicBool>,
     ) -> Result<Copier, crate::BoxError> {
         let copied = Arc::new(AtomicU64::new(archive.last_copied()?));
         let (tx, rx) = std::sync::mpsc::channel::<Vec<journal::Frame>>();
@@ -403,6 +434,7 @@ impl Copier {
             .spawn(move || {
                 copier_loop(archive, rx, &shared);
                 drop(lock);
+                done.store(true, Ordering::Release);
             })?;
         Ok(Copier { tx, copied })
     }
