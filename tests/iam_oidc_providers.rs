@@ -266,7 +266,7 @@ async fn refusals() {
     for url in [
         "http://example.com",
         "example.com",
-        "https://example.com:8443",
+        "https://example.com:port",
         "https://example.com/?q=1",
         "https://example.com/#f",
     ] {

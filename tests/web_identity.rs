@@ -958,3 +958,50 @@ async fn the_optional_per_source_limit_throttles_unsigned_calls() {
     // Signed calls are not counted.
     s.sts(&s.root).get_caller_identity().send().await.unwrap();
 }
+
+/// A private IdP on https with a certificate of its own CA: refused until the operator trusts
+/// that CA with `oidc_ca_file`.
+#[tokio::test]
+async fn a_private_ca_is_trusted_only_when_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("idp-ca.pem");
+    std::fs::write(&ca, common::idp::TLS_CA).unwrap();
+    for trusted in [false, true] {
+        let s = TestServer::start_with(|c| {
+            if trusted {
+                c.oidc_ca_file = Some(ca.clone());
+            }
+        })
+        .await;
+        let idp = TestIdp::start_tls("/realms/ci").await;
+        assert!(idp.issuer.starts_with("https://localhost:"));
+        let provider = register(&s, &idp, &["sts.amazonaws.com"]).await;
+        let role_arn = role(&s, "private", &provider, json!({}), &[]).await;
+        let token = idp.rs256(&idp.claims(now(&s), "x", "sts.amazonaws.com"));
+        let got = login(&s, &role_arn, &token).await;
+        if trusted {
+            got.unwrap();
+        } else {
+            let e = got.unwrap_err();
+            assert!(e.starts_with("IDPCommunicationError"), "{e}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unusable_ca_file_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("not-a-ca.pem");
+    std::fs::write(&bad, "not a certificate").unwrap();
+    let config = tessera::config::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        oidc_ca_file: Some(bad),
+        ..tessera::config::Config::default()
+    };
+    let e = tessera::server::spawn(config, tessera::clock::Clock::system())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("oidc_ca_file"), "{e}");
+}

@@ -27,9 +27,11 @@ use super::{check_tag_quota, limits, write_tags};
 /// `Url` of `CreateOpenIDConnectProvider` (`OpenIDConnectProviderUrlType`, 1..255), kept without
 /// its `https://`.
 ///
-/// Beyond the model's length, IAM takes only `https://host[/path]`: no other scheme, no port, no
-/// query or fragment, no user info (the API reference: "The URL must begin with https://", "path
-/// components are allowed but query parameters are not", "should not contain a port number").
+/// Beyond the model's length, IAM takes only `https://host[/path]`: no other scheme, no query
+/// or fragment, no user info (the API reference: "The URL must begin with https://", "path
+/// components are allowed but query parameters are not"). AWS also refuses a port ("should not
+/// contain a port number"); tessera takes one, because the private IdPs it serves often listen
+/// on one (Keycloak on 8443), and the issuer must match the token's `iss` exactly anyway.
 /// Such a URL is refused with the modeled `InvalidInput`, once every length constraint holds; the
 /// message is the one AWS emulators reproduce (unverified against live AWS).
 ///
@@ -91,6 +93,10 @@ fn issuer(url: &str) -> Option<&str> {
     let host = rest.split('/').next().unwrap_or("");
     let printable = |c: char| c.is_ascii_graphic();
     let refused = |c: char| matches!(c, '?' | '#');
+    let host = match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
     (!host.is_empty()
         && !host.contains([':', '@'])
         && rest.chars().all(printable)
@@ -581,7 +587,9 @@ mod tests {
             ("example.com", None),
             ("https://", None),
             ("https:///path", None),
-            ("https://example.com:8443", None),
+            ("https://example.com:8443", Some("example.com:8443")),
+            ("https://example.com:", None),
+            ("https://example.com:x", None),
             ("https://user@example.com", None),
             ("https://example.com/?a=b", None),
             ("https://example.com/#top", None),

@@ -140,10 +140,63 @@ async fn jwks(State(s): State<Arc<Shared>>) -> axum::response::Response {
         .into_response()
 }
 
+/// The test CA that signed [`TLS_CERT`] (for `localhost` and 127.0.0.1).
+pub(crate) const TLS_CA: &[u8] = include_bytes!("../fixtures/oidc-tls/ca.pem");
+const TLS_CERT: &[u8] = include_bytes!("../fixtures/oidc-tls/server.pem");
+const TLS_KEY: &[u8] = include_bytes!("../fixtures/oidc-tls/server.key");
+
+/// Serve `app` over TLS (the fixture certificate) on `listener`.
+fn serve_tls(listener: tokio::net::TcpListener, app: Router) {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(TLS_CERT)
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(TLS_KEY).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let svc = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                .await;
+            });
+        }
+    });
+}
+
 impl TestIdp {
     /// An issuer at `http://127.0.0.1:<port><path>` publishing its RSA key (`kid` "rsa1") and an
     /// EC P-256 key (`kid` "ec1").
     pub(crate) async fn start(path: &str) -> TestIdp {
+        Self::start_as(path, false).await
+    }
+
+    /// As [`TestIdp::start`], at `https://localhost:<port><path>` with a certificate of the test
+    /// CA ([`TLS_CA`]).
+    pub(crate) async fn start_tls(path: &str) -> TestIdp {
+        Self::start_as(path, true).await
+    }
+
+    async fn start_as(path: &str, tls: bool) -> TestIdp {
         let rsa = rsa_key(IDP_KEY);
         let rng = SystemRandom::new();
         let pk8 = signature::EcdsaKeyPair::generate_pkcs8(
@@ -166,7 +219,11 @@ impl TestIdp {
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let issuer = format!("http://{addr}{path}");
+        let issuer = if tls {
+            format!("https://localhost:{}{path}", addr.port())
+        } else {
+            format!("http://{addr}{path}")
+        };
         *shared.issuer.lock().unwrap() = issuer.clone();
         let app = Router::new()
             .route(
@@ -175,9 +232,13 @@ impl TestIdp {
             )
             .route(&format!("{path}/jwks"), get(jwks))
             .with_state(shared.clone());
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        if tls {
+            serve_tls(listener, app);
+        } else {
+            tokio::spawn(async move {
+                axum::serve(listener, app).await.unwrap();
+            });
+        }
         TestIdp {
             issuer,
             shared,
@@ -188,7 +249,10 @@ impl TestIdp {
 
     /// The provider URL as registered (the issuer without its scheme).
     pub(crate) fn url(&self) -> String {
-        self.issuer.trim_start_matches("http://").to_owned()
+        self.issuer
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_owned()
     }
 
     pub(crate) fn set(&self, f: impl FnOnce(&mut Behaviour)) {
