@@ -166,10 +166,8 @@ pub fn prefilter(document: &str) -> Result<(), MetadataError> {
         match event {
             Event::DocType(_) => return Err(MetadataError::Doctype),
             Event::PI(_) => return Err(MetadataError::ProcessingInstruction),
-            Event::GeneralRef(r) => {
-                if !is_predefined_ref(&r) {
-                    return Err(MetadataError::EntityReference);
-                }
+            Event::GeneralRef(r) if !is_predefined_ref(&r) => {
+                return Err(MetadataError::EntityReference);
             }
             Event::Start(ref e) | Event::Empty(ref e) => {
                 for attr in e.attributes().with_checks(true) {
@@ -198,11 +196,9 @@ pub fn prefilter(document: &str) -> Result<(), MetadataError> {
                 }
             }
             Event::End(_) => depth = depth.saturating_sub(1),
-            Event::Text(ref t) if depth == 0 => {
-                // Only whitespace may stand outside the root element.
-                if !t.iter().all(u8::is_ascii_whitespace) {
-                    return Err(MetadataError::Malformed);
-                }
+            // Only whitespace may stand outside the root element.
+            Event::Text(ref t) if depth == 0 && !t.iter().all(u8::is_ascii_whitespace) => {
+                return Err(MetadataError::Malformed);
             }
             Event::Eof => break,
             _ => {}
@@ -316,10 +312,10 @@ mod tests {
             now(),
         )
         .unwrap();
-        assert_eq!(m.signing_certs, [b.clone()]);
+        assert_eq!(m.signing_certs, std::slice::from_ref(&b));
         // Without any `use="signing"`, a descriptor without a use is a signing key.
         let m = parse(&metadata(&key(None, &a)), now()).unwrap();
-        assert_eq!(m.signing_certs, [a.clone()]);
+        assert_eq!(m.signing_certs, std::slice::from_ref(&a));
         // Whitespace inside the base64 is dropped; a repeated certificate is kept once.
         let wrapped: String = a
             .as_bytes()
