@@ -201,6 +201,12 @@ impl Arn {
         Arn::iam(partition, account, Resource::OidcProvider { url })
     }
 
+    /// `arn:<p>:iam::<acct>:saml-provider/<name>`
+    pub fn saml_provider(partition: Partition, account: &str, name: &str) -> Arn {
+        let name = name.to_owned();
+        Arn::iam(partition, account, Resource::SamlProvider { name })
+    }
+
     /// An ARN naming every entity of a kind in an account (`arn:aws:iam::<acct>:user/`), the
     /// resource `List*` calls are authorized on.
     pub fn all_of(partition: Partition, account: &str, kind: &str) -> Arn {

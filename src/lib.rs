@@ -28,6 +28,7 @@ pub mod principal;
 pub mod protocol;
 pub(crate) mod request;
 pub(crate) mod rfc3339;
+pub mod saml;
 pub mod server;
 pub mod sigv4;
 pub mod state;

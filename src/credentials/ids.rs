@@ -113,6 +113,15 @@ pub fn new_unique_id(kind: UniqueIdKind) -> Result<String, IdError> {
     Ok(id)
 }
 
+/// A new opaque id of 26 random base32 characters (130 bits): a SAML provider's
+/// `SAMLProviderUUID` and its private keys' `KeyId` (`[A-Z0-9]+`, 22..64 in IAM's model).
+pub fn new_opaque_id() -> Result<String, IdError> {
+    let mut raw = [0u8; 26];
+    fill_random(&mut raw)?;
+    // 256 is a multiple of 32, so taking the low 5 bits of a uniform byte is uniform.
+    Ok(raw.iter().map(|&b| base32::char_for(b)).collect())
+}
+
 /// A new 40-character secret access key.
 pub fn new_secret_access_key() -> Result<Secret, IdError> {
     let mut raw = zeroize::Zeroizing::new([0u8; SECRET_ACCESS_KEY_LEN * 3 / 4]);

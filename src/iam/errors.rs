@@ -33,6 +33,10 @@ pub(crate) fn no_such_oidc_provider(arn: &str) -> ApiError {
     ApiError::no_such_entity(format!("OpenIdConnect Provider not found for arn {arn}"))
 }
 
+pub(crate) fn no_such_saml_provider(arn: &str) -> ApiError {
+    ApiError::no_such_entity(format!("Manifest not found for arn {arn}"))
+}
+
 pub(crate) fn no_such_mfa_device(serial: &str) -> ApiError {
     ApiError::no_such_entity(format!(
         "MFA Device with serial number {serial} does not exist."
@@ -78,6 +82,8 @@ fn conflict_message(c: Conflict) -> Option<&'static str> {
         Conflict::MfaDeviceInUse => "MFA Device is still in use.",
         // Not a delete: the MFA check words it (`crate::sts::mfa`).
         Conflict::MfaStepUsed => return None,
+        // Not a delete: `UpdateSAMLProvider` words it.
+        Conflict::SamlKeyRequired => return None,
     })
 }
 
@@ -96,6 +102,11 @@ fn quota(entity: Entity) -> Option<(&'static str, usize)> {
             limits::OIDC_PROVIDERS_PER_ACCOUNT,
         ),
         Entity::OidcClientId => ("ClientIdsPerOpenIdConnectProvider", limits::OIDC_CLIENT_IDS),
+        Entity::SamlProvider => (
+            "SamlProvidersPerAccount",
+            limits::SAML_PROVIDERS_PER_ACCOUNT,
+        ),
+        Entity::SamlPrivateKey => ("PrivateKeysPerSamlProvider", limits::SAML_PRIVATE_KEYS),
         // Attachments (per owner kind) and inline sizes (per owner) are worded by their
         // handlers; policy versions have a sentence of their own.
         Entity::Attachment

@@ -16,6 +16,9 @@ pub(crate) const POLICY_VERSIONS: usize = 5;
 pub(crate) const OIDC_PROVIDERS_PER_ACCOUNT: usize = 100;
 pub(crate) const OIDC_CLIENT_IDS: usize = 100;
 pub(crate) const OIDC_THUMBPRINTS: usize = 5;
+pub(crate) const SAML_PROVIDERS_PER_ACCOUNT: usize = 100;
+/// Private keys (assertion decryption) per SAML provider: `PrivateKeyList` holds at most 2.
+pub(crate) const SAML_PRIVATE_KEYS: usize = 2;
 
 /// Characters (without whitespace) of one managed policy document.
 pub(crate) const MANAGED_POLICY_MAX: usize = 6_144;

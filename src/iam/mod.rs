@@ -11,6 +11,7 @@ pub(crate) mod mfa_devices;
 pub(crate) mod oidc_providers;
 pub(crate) mod policies;
 pub(crate) mod roles;
+pub(crate) mod saml_providers;
 pub(crate) mod simulate;
 pub(crate) mod tags;
 pub(crate) mod users;

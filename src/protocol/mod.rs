@@ -156,6 +156,14 @@ macro_rules! action_table {
             Iam TagOpenIDConnectProvider      Signed Audited    typed  iam::oidc_providers::tag_open_id_connect_provider;
             Iam UntagOpenIDConnectProvider    Signed Audited    typed  iam::oidc_providers::untag_open_id_connect_provider;
             Iam ListOpenIDConnectProviderTags Signed NotAudited typed  iam::oidc_providers::list_open_id_connect_provider_tags;
+            Iam CreateSAMLProvider            Signed Audited    typed  iam::saml_providers::create_saml_provider;
+            Iam GetSAMLProvider               Signed NotAudited typed  iam::saml_providers::get_saml_provider;
+            Iam ListSAMLProviders             Signed NotAudited typed  iam::saml_providers::list_saml_providers;
+            Iam UpdateSAMLProvider            Signed Audited    typed  iam::saml_providers::update_saml_provider;
+            Iam DeleteSAMLProvider            Signed Audited    typed  iam::saml_providers::delete_saml_provider;
+            Iam TagSAMLProvider               Signed Audited    typed  iam::saml_providers::tag_saml_provider;
+            Iam UntagSAMLProvider             Signed Audited    typed  iam::saml_providers::untag_saml_provider;
+            Iam ListSAMLProviderTags          Signed NotAudited typed  iam::saml_providers::list_saml_provider_tags;
             Iam SimulateCustomPolicy          Signed NotAudited typed  iam::simulate::simulate_custom_policy;
             Iam SimulatePrincipalPolicy       Signed NotAudited typed  iam::simulate::simulate_principal_policy;
         }

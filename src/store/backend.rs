@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use super::audit_journal::journal::Frame;
 use super::change::{Applied, Change, OwnerId};
 use super::error::StoreError;
-use super::model::{Account, Group, OidcProvider, User};
+use super::model::{Account, Group, OidcProvider, SamlProvider, User};
 use super::policies::PolicyVersionRec;
 use crate::credentials::Keyring;
 
@@ -93,7 +93,8 @@ pub(crate) struct AuditRow {
 }
 
 /// Seal a secret for storage under the keyring's current key, bound to its row (`aad`: the key
-/// id or MFA serial). Every backend stores secrets this way; [`Snapshot::build`] opens them.
+/// id, MFA serial or SAML private key id). Every backend stores secrets this way;
+/// [`Snapshot::build`] opens them.
 ///
 /// [`Snapshot::build`]: super::Snapshot::build
 pub(crate) fn seal(keyring: &Keyring, plaintext: &[u8], aad: &str) -> Result<Vec<u8>, StoreError> {
@@ -121,6 +122,12 @@ pub struct Tables {
     /// Without tags (`oidc_provider_tags`, owner = the provider's ARN).
     pub oidc_providers: Vec<OidcProvider>,
     pub oidc_provider_tags: Vec<TagRow>,
+    /// Without tags (`saml_provider_tags`, owner = the provider's ARN) or private keys
+    /// (`saml_private_keys`).
+    pub saml_providers: Vec<SamlProvider>,
+    pub saml_provider_tags: Vec<TagRow>,
+    /// Oldest first.
+    pub saml_private_keys: Vec<SealedSamlKey>,
     pub policies: PolicyTables,
 }
 
@@ -169,6 +176,17 @@ pub struct SealedMfaDevice {
     pub user_id: Option<String>,
     pub enabled_at: Option<DateTime<Utc>>,
     pub last_step: Option<u64>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SealedSamlKey {
+    pub id: String,
+    pub account: String,
+    /// The provider's name.
+    pub provider: String,
+    /// PKCS#8 PEM sealed with the keyring, AAD = key id.
+    pub key_ct: Vec<u8>,
     pub created_at: DateTime<Utc>,
 }
 

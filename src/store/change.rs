@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::model::Role;
-use super::model::{Group, OidcProvider, Tags, User};
+use super::model::{Group, OidcProvider, SamlMetadata, SamlPrivateKey, SamlProvider, Tags, User};
 use super::policies::Owner;
 use crate::credentials::{Keyring, Secret};
 
@@ -270,8 +270,46 @@ pub enum Change {
         url: String,
         keys: Vec<String>,
     },
-    /// Re-seal every secret stored at rest (access key secrets, MFA seeds) under `keyring`'s
-    /// current key; applied as [`Applied::Resealed`]. `Internal` if one cannot be opened.
+    /// A SAML provider; its private keys are sealed at rest. `AlreadyExists(SamlProvider)` for a
+    /// second provider of the same name in the account; `LimitExceeded(SamlProvider)` at
+    /// `max_per_account`.
+    CreateSamlProvider {
+        provider: SamlProvider,
+        max_per_account: usize,
+    },
+    /// Change what is `Some`, in this order: metadata, encryption mode, remove the key
+    /// `remove_private_key`, add `add_private_key` (so a full provider can rotate in one call).
+    /// `NotFound(SamlProvider)`; `NotFound(SamlPrivateKey)` for a key the provider does not have;
+    /// `LimitExceeded(SamlPrivateKey)` past `max_private_keys`; `Conflict(SamlKeyRequired)` when
+    /// the mode would be `Required` with no key left.
+    UpdateSamlProvider {
+        account: String,
+        name: String,
+        metadata: Option<SamlMetadata>,
+        assertion_encryption_mode: Option<String>,
+        add_private_key: Option<SamlPrivateKey>,
+        remove_private_key: Option<String>,
+        max_private_keys: usize,
+    },
+    /// The provider, its keys and tags. `NotFound(SamlProvider)`.
+    DeleteSamlProvider {
+        account: String,
+        name: String,
+    },
+    /// As [`Change::TagUser`], for a provider. `NotFound(SamlProvider)`.
+    TagSamlProvider {
+        account: String,
+        name: String,
+        tags: Tags,
+    },
+    UntagSamlProvider {
+        account: String,
+        name: String,
+        keys: Vec<String>,
+    },
+    /// Re-seal every secret stored at rest (access key secrets, MFA seeds, SAML provider private
+    /// keys) under `keyring`'s current key; applied as [`Applied::Resealed`]. `Internal` if one
+    /// cannot be opened.
     ResealSecrets {
         keyring: Arc<Keyring>,
     },

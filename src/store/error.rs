@@ -26,6 +26,10 @@ pub enum Entity {
     OidcProvider,
     /// A client id (audience) of an OpenID Connect provider.
     OidcClientId,
+    /// A SAML provider (unique per account and name).
+    SamlProvider,
+    /// A private key of a SAML provider.
+    SamlPrivateKey,
 }
 
 /// Why a change cannot be made as things stand.
@@ -54,6 +58,8 @@ pub enum Conflict {
     /// The TOTP step was not after the device's last accepted one (a code used twice), or the
     /// device is no longer enabled for that principal.
     MfaStepUsed,
+    /// A SAML provider whose assertions must be encrypted would be left without a private key.
+    SamlKeyRequired,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

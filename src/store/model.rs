@@ -91,6 +91,8 @@ pub struct Snapshot {
     pub mfa: BTreeMap<String, MfaDevice>,
     /// account -> provider URL without `https://` -> OIDC provider.
     pub oidc_providers: BTreeMap<String, BTreeMap<String, OidcProvider>>,
+    /// account -> provider name -> SAML provider.
+    pub saml_providers: BTreeMap<String, BTreeMap<String, SamlProvider>>,
     /// Managed and inline policies, attachments and roles, compiled.
     pub policies: super::policies::PolicyState,
 }
@@ -101,6 +103,20 @@ pub(crate) fn ts(t: DateTime<Utc>) -> i64 {
 
 pub(crate) fn from_ts(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+/// The provider a tag row's owner ARN names.
+fn saml_by_arn<'a>(
+    providers: &'a mut BTreeMap<String, BTreeMap<String, SamlProvider>>,
+    arn: &str,
+) -> Option<&'a mut SamlProvider> {
+    let a = Arn::parse(arn).ok()?;
+    match a.resource {
+        crate::arn::Resource::SamlProvider { name } => {
+            providers.get_mut(&a.account)?.get_mut(&name)
+        }
+        _ => None,
+    }
 }
 
 impl Snapshot {
@@ -116,6 +132,9 @@ impl Snapshot {
             mfa_devices,
             oidc_providers,
             oidc_provider_tags,
+            saml_providers,
+            saml_provider_tags,
+            saml_private_keys,
             policies,
         } = tables;
         let mut s = Snapshot::default();
@@ -200,6 +219,36 @@ impl Snapshot {
                 p.tags.push((t.key, t.value));
             }
         }
+        for p in saml_providers {
+            s.saml_providers
+                .entry(p.account.clone())
+                .or_default()
+                .insert(p.name.clone(), p);
+        }
+        for t in saml_provider_tags {
+            if let Some(p) = saml_by_arn(&mut s.saml_providers, &t.owner) {
+                p.tags.push((t.key, t.value));
+            }
+        }
+        for k in saml_private_keys {
+            let Some(p) = s
+                .saml_providers
+                .get_mut(&k.account)
+                .and_then(|m| m.get_mut(&k.provider))
+            else {
+                continue;
+            };
+            match keyring.open_blob(&k.key_ct, k.id.as_bytes()) {
+                Ok(pem) => p.private_keys.push(SamlPrivateKey {
+                    id: k.id,
+                    created_at: k.created_at,
+                    pem,
+                }),
+                Err(_) => {
+                    tracing::warn!(key_id = %k.id, "store: SAML provider private key cannot be decrypted with the keyring")
+                }
+            }
+        }
         s.policies = super::policies::PolicyState::build(policies);
         let boundaries: Vec<String> = s
             .users
@@ -276,6 +325,22 @@ impl Snapshot {
             .flat_map(BTreeMap::values)
     }
 
+    /// The SAML provider `name` of `account`.
+    pub fn saml_provider(&self, account: &str, name: &str) -> Option<&SamlProvider> {
+        self.saml_providers.get(account)?.get(name)
+    }
+
+    /// The SAML providers of an account, in name order.
+    pub fn saml_providers_in<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> impl Iterator<Item = &'a SamlProvider> + 'a {
+        self.saml_providers
+            .get(account)
+            .into_iter()
+            .flat_map(BTreeMap::values)
+    }
+
     pub fn mfa_of_user<'a>(&'a self, user_id: &'a str) -> impl Iterator<Item = &'a MfaDevice> + 'a {
         self.mfa
             .values()
@@ -302,6 +367,58 @@ impl OidcProvider {
     pub fn arn(&self) -> String {
         Arn::oidc_provider(Partition::Aws, &self.account, &self.url).to_string()
     }
+}
+
+/// A SAML 2.0 identity provider registered in an account: whose signed assertions
+/// `AssumeRoleWithSAML` accepts. The metadata document is kept as uploaded (IAM answers it back);
+/// what verification needs of it is kept beside it, extracted once when it was stored.
+#[derive(Debug, Clone)]
+pub struct SamlProvider {
+    pub account: String,
+    /// `[\w._-]+`, 1..128: the ARN's `saml-provider/<name>`.
+    pub name: String,
+    /// `SAMLProviderUUID`: 26 base32 characters, fixed at creation.
+    pub uuid: String,
+    pub metadata_document: String,
+    /// The metadata's `entityID`: the `Issuer` its assertions must carry.
+    pub entity_id: String,
+    /// The IdP's signing certificates (base64 DER, as in the metadata, whitespace removed): at
+    /// least one, at most ten (key rotation).
+    pub signing_certs: Vec<String>,
+    /// The metadata's `validUntil`, if it has one.
+    pub valid_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub tags: Tags,
+    /// `Required` or `Allowed` (encrypted assertions), as set; `None` when never set.
+    pub assertion_encryption_mode: Option<String>,
+    /// Keys that decrypt `EncryptedAssertion`s, oldest first. Stored sealed; never answered.
+    pub private_keys: Vec<SamlPrivateKey>,
+}
+
+impl SamlProvider {
+    pub fn arn(&self) -> String {
+        Arn::saml_provider(Partition::Aws, &self.account, &self.name).to_string()
+    }
+}
+
+/// A private key of a SAML provider: its id and upload time are public (`PrivateKeyList`); the
+/// PEM is a [`Secret`], sealed at rest (AAD = key id) and opened only into the snapshot.
+#[derive(Debug, Clone)]
+pub struct SamlPrivateKey {
+    /// 26 base32 characters.
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    /// PKCS#8 PEM.
+    pub pem: Secret,
+}
+
+/// What a SAML provider keeps of a metadata document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamlMetadata {
+    pub document: String,
+    pub entity_id: String,
+    pub signing_certs: Vec<String>,
+    pub valid_until: Option<DateTime<Utc>>,
 }
 
 /// An IAM role: who may assume it (the trust policy) and for how long.

@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeZone as _, Utc};
 
 use super::{
     Applied, Backend, Change, Conflict, Entity, Group, NewPolicy, OidcProvider, OwnerId,
-    SqliteBackend, Store, StoreError, User,
+    SamlMetadata, SamlPrivateKey, SamlProvider, SqliteBackend, Store, StoreError, User,
 };
 use crate::credentials::SharedKeyring;
 use crate::credentials::{Keyring, Secret};
@@ -39,6 +39,7 @@ macro_rules! contract {
                 groups_and_memberships,
                 roles,
                 oidc_providers,
+                saml_providers,
                 managed_policies_versions_and_attachments,
                 inline_policies,
                 mfa_enable_and_single_use_steps,
@@ -943,6 +944,185 @@ async fn oidc_providers(h: &Harness) {
     assert!(again.tags.is_empty());
 }
 
+fn saml_key(id: &str) -> SamlPrivateKey {
+    SamlPrivateKey {
+        id: id.into(),
+        created_at: now(),
+        pem: Secret::from(format!("pem of {id}")),
+    }
+}
+
+fn saml_provider(name: &str) -> SamlProvider {
+    SamlProvider {
+        account: ACCOUNT.into(),
+        name: name.into(),
+        uuid: format!("UUID{}", name.to_uppercase()),
+        metadata_document: format!("<md:EntityDescriptor entityID=\"{name}\"/>"),
+        entity_id: format!("https://{name}.example.com"),
+        signing_certs: vec!["MIIcert1".into()],
+        valid_until: None,
+        created_at: now(),
+        tags: vec![],
+        assertion_encryption_mode: None,
+        private_keys: vec![],
+    }
+}
+
+async fn saml_providers(h: &Harness) {
+    h.account().await;
+    let okta = SamlProvider {
+        tags: vec![("team".into(), "sso".into())],
+        private_keys: vec![saml_key("KEYONE")],
+        assertion_encryption_mode: Some("Allowed".into()),
+        ..saml_provider("okta")
+    };
+    h.ok(Change::CreateSamlProvider {
+        provider: okta.clone(),
+        max_per_account: 2,
+    })
+    .await;
+    assert_eq!(
+        h.apply(Change::CreateSamlProvider {
+            provider: SamlProvider {
+                uuid: "OTHERUUID".into(),
+                ..saml_provider("okta")
+            },
+            max_per_account: 2,
+        })
+        .await,
+        err(StoreError::AlreadyExists(Entity::SamlProvider))
+    );
+    h.ok(Change::CreateSamlProvider {
+        provider: saml_provider("entra"),
+        max_per_account: 2,
+    })
+    .await;
+    assert_eq!(
+        h.apply(Change::CreateSamlProvider {
+            provider: saml_provider("keycloak"),
+            max_per_account: 2,
+        })
+        .await,
+        err(StoreError::LimitExceeded(Entity::SamlProvider))
+    );
+    let (account, name) = (String::from(ACCOUNT), String::from("okta"));
+    let update = |metadata, mode: Option<&str>, add: Option<&str>, remove: Option<&str>| {
+        Change::UpdateSamlProvider {
+            account: account.clone(),
+            name: name.clone(),
+            metadata,
+            assertion_encryption_mode: mode.map(str::to_owned),
+            add_private_key: add.map(saml_key),
+            remove_private_key: remove.map(str::to_owned),
+            max_private_keys: 2,
+        }
+    };
+    let rotated = SamlMetadata {
+        document: "<md:EntityDescriptor entityID=\"rotated\"/>".into(),
+        entity_id: "https://okta.example.com/rotated".into(),
+        signing_certs: vec!["MIIcert1".into(), "MIIcert2".into()],
+        valid_until: Some(Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()),
+    };
+    h.ok(update(Some(rotated.clone()), None, Some("KEYTWO"), None))
+        .await;
+    assert_eq!(
+        h.apply(update(None, None, Some("KEYTHREE"), None)).await,
+        err(StoreError::LimitExceeded(Entity::SamlPrivateKey))
+    );
+    // Remove then add: a full provider rotates in one change.
+    h.ok(update(
+        None,
+        Some("Required"),
+        Some("KEYTHREE"),
+        Some("KEYONE"),
+    ))
+    .await;
+    assert_eq!(
+        h.apply(update(None, None, None, Some("KEYONE"))).await,
+        err(StoreError::NotFound(Entity::SamlPrivateKey))
+    );
+    h.ok(update(None, None, None, Some("KEYTWO"))).await;
+    // `Required` with no key left would accept nothing: refused, and nothing of it applied.
+    assert_eq!(
+        h.apply(update(None, None, None, Some("KEYTHREE"))).await,
+        err(StoreError::Conflict(Conflict::SamlKeyRequired))
+    );
+    for change in [
+        Change::TagSamlProvider {
+            account: account.clone(),
+            name: name.clone(),
+            tags: vec![
+                ("TEAM".into(), "identity".into()),
+                ("env".into(), "prod".into()),
+            ],
+        },
+        Change::UntagSamlProvider {
+            account: account.clone(),
+            name: name.clone(),
+            keys: vec!["ENV".into()],
+        },
+    ] {
+        h.ok(change).await;
+    }
+    for view in [h.store.view(), h.second().view()] {
+        let got = view.saml_provider(ACCOUNT, "okta").unwrap();
+        assert_eq!(got.arn(), "arn:aws:iam::111122223333:saml-provider/okta");
+        assert_eq!(got.uuid, okta.uuid);
+        assert_eq!(got.metadata_document, rotated.document);
+        assert_eq!(got.entity_id, rotated.entity_id);
+        assert_eq!(got.signing_certs, rotated.signing_certs);
+        assert_eq!(got.valid_until, rotated.valid_until);
+        assert_eq!(got.assertion_encryption_mode.as_deref(), Some("Required"));
+        assert_eq!(got.tags, [("TEAM".to_owned(), "identity".to_owned())]);
+        let keys: Vec<_> = got.private_keys.iter().map(|k| k.id.as_str()).collect();
+        assert_eq!(keys, ["KEYTHREE"]);
+        assert_eq!(got.private_keys[0].pem.expose(), "pem of KEYTHREE");
+        let names: Vec<_> = view
+            .saml_providers_in(ACCOUNT)
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(names, ["entra", "okta"]);
+    }
+    h.ok(Change::DeleteSamlProvider {
+        account: account.clone(),
+        name: name.clone(),
+    })
+    .await;
+    assert!(h.store.view().saml_provider(ACCOUNT, "okta").is_none());
+    for change in [
+        Change::DeleteSamlProvider {
+            account: account.clone(),
+            name: name.clone(),
+        },
+        update(None, Some("Allowed"), None, None),
+        Change::TagSamlProvider {
+            account: account.clone(),
+            name: name.clone(),
+            tags: vec![],
+        },
+        Change::UntagSamlProvider {
+            account: account.clone(),
+            name: name.clone(),
+            keys: vec![],
+        },
+    ] {
+        assert_eq!(
+            h.apply(change).await,
+            err(StoreError::NotFound(Entity::SamlProvider))
+        );
+    }
+    // A new provider of the same name starts without the old one's tags and keys.
+    h.ok(Change::CreateSamlProvider {
+        provider: saml_provider("okta"),
+        max_per_account: 2,
+    })
+    .await;
+    let view = h.store.view();
+    let again = view.saml_provider(ACCOUNT, "okta").unwrap();
+    assert!(again.tags.is_empty());
+    assert!(again.private_keys.is_empty());
+}
+
 async fn roles(h: &Harness) {
     h.account().await;
     let r = role("deploy");
@@ -1353,14 +1533,22 @@ async fn secrets_are_resealed_and_still_open(h: &Harness) {
     let u = h.user("lee").await;
     h.mfa(&format!("arn:aws:iam::{ACCOUNT}:mfa/lee"), &u.id, 1)
         .await;
+    h.ok(Change::CreateSamlProvider {
+        provider: SamlProvider {
+            private_keys: vec![saml_key("KEYLEE")],
+            ..saml_provider("lee")
+        },
+        max_per_account: 1,
+    })
+    .await;
     let shared_now = h.keyring.get();
-    // Re-seal under the current key (as `keys rotate` does before rotating): both secrets.
+    // Re-seal under the current key (as `keys rotate` does before rotating): every secret.
     assert_eq!(
         h.ok(Change::ResealSecrets {
             keyring: shared_now,
         })
         .await,
-        Applied::Resealed(2)
+        Applied::Resealed(3)
     );
     // A store with the same keyring still opens them.
     let view = h.second().view();
@@ -1369,6 +1557,12 @@ async fn secrets_are_resealed_and_still_open(h: &Harness) {
         "secret-of-AKIAROOTKEY000000000"
     );
     assert_eq!(view.mfa.len(), 1);
+    assert_eq!(
+        view.saml_provider(ACCOUNT, "lee").unwrap().private_keys[0]
+            .pem
+            .expose(),
+        "pem of KEYLEE"
+    );
     // Secrets sealed under a keyring that does not hold the key cannot be re-sealed.
     let stranger = Arc::new(Keyring::generate(now()).unwrap());
     assert!(matches!(

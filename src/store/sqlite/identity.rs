@@ -130,6 +130,8 @@ pub(super) enum TagTable {
     Role,
     /// Owner: the provider's ARN.
     OidcProvider,
+    /// Owner: the provider's ARN.
+    SamlProvider,
 }
 
 impl TagTable {
@@ -138,6 +140,7 @@ impl TagTable {
             TagTable::User => ("user_tags", "user_id"),
             TagTable::Role => ("role_tags", "role_id"),
             TagTable::OidcProvider => ("oidc_provider_tags", "provider_arn"),
+            TagTable::SamlProvider => ("saml_provider_tags", "provider_arn"),
         }
     }
 }
@@ -485,6 +488,7 @@ pub(super) fn reseal_all(tx: &Transaction<'_>, keyring: &Keyring) -> Result<usiz
     for (table, id_col, ct_col) in [
         ("access_keys", "id", "secret_ct"),
         ("mfa_devices", "serial", "seed_ct"),
+        ("saml_private_keys", "key_id", "key_ct"),
     ] {
         let rows: Vec<(String, Vec<u8>)> = {
             let mut st = tx.prepare(&format!("SELECT {id_col}, {ct_col} FROM {table}"))?;

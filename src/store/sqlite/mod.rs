@@ -478,6 +478,50 @@ fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<App
             let arn = providers::oidc_arn(tx, account, url)?;
             identity::delete_tags(tx, identity::TagTable::OidcProvider, &arn, keys)?;
         }
+        Change::CreateSamlProvider {
+            provider,
+            max_per_account,
+        } => providers::create_saml(tx, keyring, provider, *max_per_account)?,
+        Change::UpdateSamlProvider {
+            account,
+            name,
+            metadata,
+            assertion_encryption_mode,
+            add_private_key,
+            remove_private_key,
+            max_private_keys,
+        } => providers::update_saml(
+            tx,
+            keyring,
+            account,
+            name,
+            &providers::SamlUpdate {
+                metadata: metadata.as_ref(),
+                mode: assertion_encryption_mode.as_deref(),
+                add_key: add_private_key.as_ref(),
+                remove_key: remove_private_key.as_deref(),
+                max_keys: *max_private_keys,
+            },
+        )?,
+        Change::DeleteSamlProvider { account, name } => {
+            providers::delete_saml(tx, account, name)?;
+        }
+        Change::TagSamlProvider {
+            account,
+            name,
+            tags,
+        } => {
+            let arn = providers::saml_arn(tx, account, name)?;
+            identity::upsert_tags(tx, identity::TagTable::SamlProvider, &arn, tags)?;
+        }
+        Change::UntagSamlProvider {
+            account,
+            name,
+            keys,
+        } => {
+            let arn = providers::saml_arn(tx, account, name)?;
+            identity::delete_tags(tx, identity::TagTable::SamlProvider, &arn, keys)?;
+        }
         Change::ResealSecrets { keyring } => {
             return identity::reseal_all(tx, keyring).map(Applied::Resealed);
         }
@@ -692,6 +736,9 @@ fn load(conn: &Connection) -> Result<Tables, StoreError> {
         mfa_devices,
         oidc_providers: providers::load_oidc(conn)?,
         oidc_provider_tags: identity::load_tags(conn, identity::TagTable::OidcProvider)?,
+        saml_providers: providers::load_saml(conn)?,
+        saml_provider_tags: identity::load_tags(conn, identity::TagTable::SamlProvider)?,
+        saml_private_keys: providers::load_saml_keys(conn)?,
         policies: PolicyTables {
             managed_policies,
             policy_versions,

@@ -1,12 +1,14 @@
-//! SQL for identity providers (OpenID Connect).
+//! SQL for identity providers (OpenID Connect and SAML).
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::identity::unique_or;
 use super::{at_limit, count};
 use crate::arn::{Arn, Partition};
-use crate::store::error::{Entity, StoreError};
-use crate::store::model::{OidcProvider, from_ts, ts};
+use crate::credentials::Keyring;
+use crate::store::backend::{SealedSamlKey, seal};
+use crate::store::error::{Conflict, Entity, StoreError};
+use crate::store::model::{OidcProvider, SamlMetadata, SamlPrivateKey, SamlProvider, from_ts, ts};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -135,6 +137,224 @@ pub(super) fn load_oidc(conn: &Connection) -> Result<Vec<OidcProvider>> {
             thumbprints: parse_list(&r.get::<_, String>(3)?)?,
             created_at: from_ts(r.get(4)?),
             tags: Vec::new(),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+// --- SAML providers --------------------------------------------------------------------------
+
+fn saml_exists(tx: &Transaction<'_>, account: &str, name: &str) -> Result<bool> {
+    let exists: Option<i64> = tx
+        .query_row(
+            "SELECT 1 FROM saml_providers WHERE account = ?1 AND name = ?2",
+            params![account, name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(exists.is_some())
+}
+
+/// The stored ARN of a SAML provider, or `NotFound(SamlProvider)`.
+pub(super) fn saml_arn(tx: &Transaction<'_>, account: &str, name: &str) -> Result<String> {
+    if saml_exists(tx, account, name)? {
+        Ok(Arn::saml_provider(Partition::Aws, account, name).to_string())
+    } else {
+        Err(StoreError::NotFound(Entity::SamlProvider))
+    }
+}
+
+fn insert_saml_key(
+    tx: &Transaction<'_>,
+    keyring: &Keyring,
+    account: &str,
+    name: &str,
+    key: &SamlPrivateKey,
+) -> Result<()> {
+    let sealed = seal(keyring, key.pem.expose_bytes(), &key.id)?;
+    tx.execute(
+        "INSERT INTO saml_private_keys (key_id, account, provider, key_ct, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![key.id, account, name, sealed, ts(key.created_at)],
+    )
+    .map_err(|e| unique_or(e, Entity::SamlPrivateKey))?;
+    Ok(())
+}
+
+pub(super) fn create_saml(
+    tx: &Transaction<'_>,
+    keyring: &Keyring,
+    p: &SamlProvider,
+    max: usize,
+) -> Result<()> {
+    if saml_exists(tx, &p.account, &p.name)? {
+        return Err(StoreError::AlreadyExists(Entity::SamlProvider));
+    }
+    let n = count(
+        tx,
+        "SELECT COUNT(*) FROM saml_providers WHERE account = ?1",
+        [&p.account],
+    )?;
+    if at_limit(n, max) {
+        return Err(StoreError::LimitExceeded(Entity::SamlProvider));
+    }
+    tx.execute(
+        "INSERT INTO saml_providers (account, name, uuid, metadata, entity_id, signing_certs,
+                                     valid_until, encryption_mode, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            p.account,
+            p.name,
+            p.uuid,
+            p.metadata_document,
+            p.entity_id,
+            json_list(&p.signing_certs)?,
+            p.valid_until.map(ts),
+            p.assertion_encryption_mode,
+            ts(p.created_at)
+        ],
+    )
+    .map_err(|e| unique_or(e, Entity::SamlProvider))?;
+    for key in &p.private_keys {
+        insert_saml_key(tx, keyring, &p.account, &p.name, key)?;
+    }
+    super::identity::upsert_tags(
+        tx,
+        super::identity::TagTable::SamlProvider,
+        &p.arn(),
+        &p.tags,
+    )?;
+    Ok(())
+}
+
+/// What [`update_saml`] changes.
+#[derive(Debug)]
+pub(super) struct SamlUpdate<'a> {
+    pub(super) metadata: Option<&'a SamlMetadata>,
+    pub(super) mode: Option<&'a str>,
+    pub(super) add_key: Option<&'a SamlPrivateKey>,
+    pub(super) remove_key: Option<&'a str>,
+    pub(super) max_keys: usize,
+}
+
+pub(super) fn update_saml(
+    tx: &Transaction<'_>,
+    keyring: &Keyring,
+    account: &str,
+    name: &str,
+    u: &SamlUpdate<'_>,
+) -> Result<()> {
+    if !saml_exists(tx, account, name)? {
+        return Err(StoreError::NotFound(Entity::SamlProvider));
+    }
+    if let Some(m) = u.metadata {
+        tx.execute(
+            "UPDATE saml_providers SET metadata = ?3, entity_id = ?4, signing_certs = ?5,
+                                       valid_until = ?6
+             WHERE account = ?1 AND name = ?2",
+            params![
+                account,
+                name,
+                m.document,
+                m.entity_id,
+                json_list(&m.signing_certs)?,
+                m.valid_until.map(ts)
+            ],
+        )?;
+    }
+    if let Some(mode) = u.mode {
+        tx.execute(
+            "UPDATE saml_providers SET encryption_mode = ?3 WHERE account = ?1 AND name = ?2",
+            params![account, name, mode],
+        )?;
+    }
+    if let Some(id) = u.remove_key {
+        let gone = tx.execute(
+            "DELETE FROM saml_private_keys WHERE key_id = ?1 AND account = ?2 AND provider = ?3",
+            params![id, account, name],
+        )?;
+        if gone == 0 {
+            return Err(StoreError::NotFound(Entity::SamlPrivateKey));
+        }
+    }
+    let keys = || {
+        count(
+            tx,
+            "SELECT COUNT(*) FROM saml_private_keys WHERE account = ?1 AND provider = ?2",
+            params![account, name],
+        )
+    };
+    if let Some(key) = u.add_key {
+        if at_limit(keys()?, u.max_keys) {
+            return Err(StoreError::LimitExceeded(Entity::SamlPrivateKey));
+        }
+        insert_saml_key(tx, keyring, account, name, key)?;
+    }
+    let mode: Option<String> = tx.query_row(
+        "SELECT encryption_mode FROM saml_providers WHERE account = ?1 AND name = ?2",
+        params![account, name],
+        |r| r.get(0),
+    )?;
+    if mode.as_deref() == Some("Required") && keys()? == 0 {
+        return Err(StoreError::Conflict(Conflict::SamlKeyRequired));
+    }
+    Ok(())
+}
+
+pub(super) fn delete_saml(tx: &Transaction<'_>, account: &str, name: &str) -> Result<()> {
+    let arn = saml_arn(tx, account, name)?;
+    // Keys first: they reference the provider.
+    tx.execute(
+        "DELETE FROM saml_private_keys WHERE account = ?1 AND provider = ?2",
+        params![account, name],
+    )?;
+    tx.execute(
+        "DELETE FROM saml_providers WHERE account = ?1 AND name = ?2",
+        params![account, name],
+    )?;
+    tx.execute(
+        "DELETE FROM saml_provider_tags WHERE provider_arn = ?1",
+        [&arn],
+    )?;
+    Ok(())
+}
+
+pub(super) fn load_saml(conn: &Connection) -> Result<Vec<SamlProvider>> {
+    let mut st = conn.prepare(
+        "SELECT account, name, uuid, metadata, entity_id, signing_certs, valid_until,
+                encryption_mode, created_at
+         FROM saml_providers",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(SamlProvider {
+            account: r.get(0)?,
+            name: r.get(1)?,
+            uuid: r.get(2)?,
+            metadata_document: r.get(3)?,
+            entity_id: r.get(4)?,
+            signing_certs: parse_list(&r.get::<_, String>(5)?)?,
+            valid_until: r.get::<_, Option<i64>>(6)?.map(from_ts),
+            assertion_encryption_mode: r.get(7)?,
+            created_at: from_ts(r.get(8)?),
+            tags: Vec::new(),
+            private_keys: Vec::new(),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(super) fn load_saml_keys(conn: &Connection) -> Result<Vec<SealedSamlKey>> {
+    let mut st = conn.prepare(
+        "SELECT key_id, account, provider, key_ct, created_at FROM saml_private_keys
+         ORDER BY created_at, rowid",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(SealedSamlKey {
+            id: r.get(0)?,
+            account: r.get(1)?,
+            provider: r.get(2)?,
+            key_ct: r.get(3)?,
+            created_at: from_ts(r.get(4)?),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

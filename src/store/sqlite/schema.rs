@@ -182,6 +182,38 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (provider_arn, key_lc)
     );
     "#,
+    // 7: SAML providers. The metadata document is kept as uploaded; the entity id and signing
+    // certificates extracted from it beside it. Private keys are sealed with the keyring like
+    // every other secret at rest, and go with their provider.
+    r#"
+    CREATE TABLE saml_providers (
+        account         TEXT NOT NULL REFERENCES accounts(id),
+        name            TEXT NOT NULL,
+        uuid            TEXT NOT NULL UNIQUE,
+        metadata        TEXT NOT NULL,
+        entity_id       TEXT NOT NULL,
+        signing_certs   TEXT NOT NULL,           -- JSON array of base64 DER
+        valid_until     INTEGER,
+        encryption_mode TEXT,                    -- Required | Allowed
+        created_at      INTEGER NOT NULL,
+        PRIMARY KEY (account, name)
+    );
+    CREATE TABLE saml_provider_tags (
+        provider_arn TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        key_lc       TEXT NOT NULL,
+        value        TEXT NOT NULL,
+        PRIMARY KEY (provider_arn, key_lc)
+    );
+    CREATE TABLE saml_private_keys (
+        key_id      TEXT PRIMARY KEY,
+        account     TEXT NOT NULL,
+        provider    TEXT NOT NULL,
+        key_ct      BLOB NOT NULL,               -- PKCS#8 PEM sealed with the keyring, AAD = key id
+        created_at  INTEGER NOT NULL,
+        FOREIGN KEY (account, provider) REFERENCES saml_providers(account, name) ON DELETE CASCADE
+    );
+    "#,
 ];
 
 /// Run the migrations this database has not had yet. Each runs in its own write transaction
