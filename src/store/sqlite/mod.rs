@@ -76,7 +76,21 @@ fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Conn
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(busy_timeout)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // Turning a new database to WAL takes an exclusive lock without always waiting on the busy
+    // handler: two processes opening a new data dir at once must retry it.
+    let deadline = std::time::Instant::now() + busy_timeout;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Ok(()) => break,
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
     // FULL: a commit is on disk before we acknowledge it (WAL + NORMAL could lose the last
     // transactions on power loss).
     conn.pragma_update(None, "synchronous", "FULL")?;

@@ -240,10 +240,10 @@ mod tests {
     /// Two processes opening a new data dir at once: every migration runs once.
     #[test]
     fn concurrent_openers_migrate_once() {
-        for _ in 0..5 {
+        for _ in 0..20 {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("tessera.db");
-            let openers: Vec<_> = (0..4)
+            let openers: Vec<_> = (0..6)
                 .map(|_| {
                     let path = path.clone();
                     std::thread::spawn(move || {
