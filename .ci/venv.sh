@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# Create .venv with boto3, the aws CLI (v1, from PyPI) and pytest, unless already complete.
+# Create .venv (if missing) with the pinned boto3, aws CLI (v1, from PyPI), pytest and test issuer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x .venv/bin/aws ] || ! .venv/bin/python -c "import boto3, pytest, oidc_provider_mock, httpx" 2>/dev/null; then
-    python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
-fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+# Pinned versions; a no-op when the venv already has exactly them.
+.venv/bin/pip install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
 .venv/bin/python -c "import boto3, botocore; print('boto3', boto3.__version__, 'botocore', botocore.__version__)"
 .venv/bin/aws --version

@@ -243,3 +243,34 @@ fn every_file_in_the_data_dir_is_the_owners_alone() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn listening_beyond_loopback_without_tls_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tessera()
+        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut warned = false;
+    while !warned && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            warned = line.contains("WARN") && line.contains("without TLS");
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(warned, "no warning for a non-loopback listener without TLS");
+}

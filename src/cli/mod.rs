@@ -184,6 +184,12 @@ async fn serve(config: Config) -> Result<(), BoxError> {
         );
     }
     tracing::info!(listen = %running.addr, data_dir = %data_dir.display(), "tessera serving");
+    if !running.addr.ip().is_loopback() {
+        tracing::warn!(
+            listen = %running.addr,
+            "listening beyond loopback without TLS: secrets, session tokens and signed requests cross the network in clear text; listen on 127.0.0.1 behind a TLS-terminating proxy"
+        );
+    }
     println!("tessera listening on http://{}", running.addr);
     // SIGTERM (systemd, Docker, Kubernetes) and Ctrl-C both stop the server cleanly.
     let terminate = async {
