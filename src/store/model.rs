@@ -365,7 +365,7 @@ pub struct OidcProvider {
 
 impl OidcProvider {
     pub fn arn(&self) -> String {
-        Arn::oidc_provider(Partition::Aws, &self.account, &self.url).to_string()
+        format!("arn:aws:iam::{}:oidc-provider/{}", self.account, self.url)
     }
 }
 

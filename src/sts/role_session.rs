@@ -150,7 +150,7 @@ pub(crate) async fn assume<C, A: Acting>(
     // --- authorization through the shared evaluator -------------------------------------------
     let resource_tags = tags.resource_tags(role);
     let trust_text = match federation {
-        Some(_) => role.trust_document.to_lowercase(),
+        Some(_) => lowercase(&role.trust_document),
         None => String::new(),
     };
     let build_ctx = |action: &str| -> RequestContext {
@@ -172,12 +172,12 @@ pub(crate) async fn assume<C, A: Acting>(
         // Only the trust policy is evaluated here, and it can read no key its text does not
         // name (as a condition key or a policy variable): other claims stay out of the context.
         for (claim, values) in federation.map_or(&[][..], |f| f.claims) {
-            if !trust_text.contains(&*claim.to_lowercase()) {
+            if !trust_text.contains(&*lowercase(claim)) {
                 continue;
             }
             let prefix = federation.map_or("", |f| f.prefix);
             let key = format!("{prefix}:{claim}");
-            if trust_text.contains(&*key.to_lowercase()) {
+            if trust_text.contains(&*lowercase(&key)) {
                 ctx = ctx.strings(&key, values);
             }
         }
@@ -247,6 +247,15 @@ pub(crate) async fn assume<C, A: Acting>(
         packed_policy_size: packed,
         source_identity,
     })
+}
+
+/// `s` in lower case as policy keys compare; the ASCII fast path for the usual text.
+fn lowercase(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
 }
 
 /// The role an ARN names (path included), if it exists.
