@@ -89,6 +89,11 @@ impl Partition {
     pub fn federated_user_arn(self, account: &str, name: &str) -> String {
         format!("arn:{self}:sts::{account}:federated-user/{name}")
     }
+
+    /// `arn:<p>:iam::<acct>:oidc-provider/<host/path>`
+    pub fn oidc_provider_arn(self, account: &str, url: &str) -> String {
+        format!("arn:{self}:iam::{account}:oidc-provider/{url}")
+    }
 }
 
 impl fmt::Display for Partition {
@@ -195,13 +200,6 @@ impl Arn {
         Arn::iam(partition, account, Resource::Mfa { path, name })
     }
 
-    /// `arn:<p>:iam::<acct>:oidc-provider/<host/path>`
-    pub fn oidc_provider(partition: Partition, account: &str, url: &str) -> Arn {
-        let url = url.to_owned();
-        Arn::iam(partition, account, Resource::OidcProvider { url })
-    }
-
-    /// `arn:<p>:iam::<acct>:saml-provider/<name>`
     pub fn saml_provider(partition: Partition, account: &str, name: &str) -> Arn {
         let name = name.to_owned();
         Arn::iam(partition, account, Resource::SamlProvider { name })

@@ -288,7 +288,7 @@ pub(crate) async fn create_open_id_connect_provider(
         input.url.url
     );
     let url = input.url.url;
-    let arn = Arn::oidc_provider(Partition::Aws, cx.account(), &url).to_string();
+    let arn = Partition::Aws.oidc_provider_arn(cx.account(), &url);
     cx.authorize(&arn)?;
     let provider = OidcProvider {
         account: cx.account().to_owned(),

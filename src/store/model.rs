@@ -365,7 +365,7 @@ pub struct OidcProvider {
 
 impl OidcProvider {
     pub fn arn(&self) -> String {
-        format!("arn:aws:iam::{}:oidc-provider/{}", self.account, self.url)
+        Partition::Aws.oidc_provider_arn(&self.account, &self.url)
     }
 }
 

@@ -72,7 +72,7 @@ pub(super) fn oidc_arn(tx: &Transaction<'_>, account: &str, url: &str) -> Result
         )
         .optional()?;
     match exists {
-        Some(_) => Ok(Arn::oidc_provider(Partition::Aws, account, url).to_string()),
+        Some(_) => Ok(Partition::Aws.oidc_provider_arn(account, url)),
         None => Err(StoreError::NotFound(Entity::OidcProvider)),
     }
 }
