@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# System packages the build needs (see ../shared/DEPENDENCIES.md): samael runs bindgen at build
+# System packages the build and the tests need (see ../shared/DEPENDENCIES.md): samael runs bindgen at build
 # time (libclang and clang's builtin headers) and links libxmlsec1 (OpenSSL backend), libxml2 and
 # OpenSSL, found with pkg-config. Installs with apt-get exactly the packages that are missing and
 # does nothing when none is, so it costs a few dpkg-query calls on a prepared machine.
@@ -30,6 +30,12 @@ missing=()
 for pkg in "${PACKAGES[@]}"; do
     installed "$pkg" || missing+=("$pkg")
 done
+# A C compiler (ring, the bundled SQLite) and Python's venv (the interop suite, the quick start's
+# aws CLI): asked of the tools themselves, since either may come from outside Debian's packages.
+command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    missing+=(python3-venv)
+fi
 
 have_clang=no
 for dev in $(dpkg-query -W -f='${Package}\n' 'libclang-common-*-dev' 2>/dev/null); do
