@@ -95,6 +95,13 @@ pub(crate) fn principal_tags(view: &Snapshot, c: &SessionClaims) -> Vec<(String,
         Principal::User { user_id, .. } => {
             view.users.get(user_id).map_or(&[], |u| u.tags.as_slice())
         }
+        // A federated user carries the issuing user's tags, which its session tags override.
+        Principal::FederatedUser { .. } => match &c.source {
+            SessionSource::GetFederationToken {
+                user_id: Some(user_id),
+            } => view.users.get(user_id).map_or(&[], |u| u.tags.as_slice()),
+            _ => &[],
+        },
         _ => &[],
     };
     let mut out: Vec<(String, String)> = base
@@ -181,6 +188,19 @@ fn deny_all() -> Arc<Policy> {
     .clone()
 }
 
+/// What the account's root may do, as a policy: stands in for the identity side of a
+/// federated-user session that the root issued.
+fn allow_all() -> Arc<Policy> {
+    static ALLOW: std::sync::OnceLock<Arc<Policy>> = std::sync::OnceLock::new();
+    ALLOW
+        .get_or_init(|| {
+            let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+            #[expect(clippy::expect_used, reason = "a constant document; `allow_all_parses` tests it")]
+            Arc::new(Policy::parse(doc, PolicyKind::Identity).expect("constant policy parses"))
+        })
+        .clone()
+}
+
 /// Identity policies, boundary and session policies that apply to `caller`.
 pub(crate) fn gather<A: Acting + ?Sized>(view: &Snapshot, caller: &A) -> Gathered {
     let mut g = Gathered::default();
@@ -205,10 +225,22 @@ pub(crate) fn gather<A: Acting + ?Sized>(view: &Snapshot, caller: &A) -> Gathere
     };
     match caller.principal() {
         // Federated askers have no identity policies: the trust policy alone decides.
-        Principal::Root { .. }
-        | Principal::FederatedUser { .. }
-        | Principal::WebIdentity { .. } => {}
+        Principal::Root { .. } | Principal::WebIdentity { .. } => {}
         Principal::User { user_id, .. } => user(&mut g, user_id),
+        // A GetFederationToken session: the issuing user's policies (the root's: everything in
+        // its account) intersected with the session policies, without which it may do nothing.
+        Principal::FederatedUser { .. } => {
+            if let Some(c) = caller.session() {
+                match &c.source {
+                    SessionSource::GetFederationToken { user_id: Some(id) } => user(&mut g, id),
+                    SessionSource::GetFederationToken { user_id: None } => {
+                        g.identity.push(("root".to_owned(), allow_all()));
+                    }
+                    _ => {}
+                }
+                g.session = session_policies(view, c);
+            }
+        }
         Principal::AssumedRole { role_id, .. } => {
             if let Some(r) = view.policies.roles.get(role_id) {
                 owner_policies(
@@ -317,5 +349,10 @@ mod tests {
     fn deny_all_parses() {
         let p = super::deny_all();
         assert_eq!(p.statement_count(), 1);
+    }
+
+    #[test]
+    fn allow_all_parses() {
+        assert_eq!(super::allow_all().statement_count(), 1);
     }
 }

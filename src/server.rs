@@ -93,9 +93,9 @@ pub async fn bootstrap(config: Config, clock: Clock) -> Result<Bootstrap, BoxErr
         _ => None,
     };
     if let Some((id, _)) = &env_key
-        && !credentials::is_access_key_id(id)
+        && !credentials::is_chosen_access_key_id(id)
     {
-        return Err(format!("TESSERA_ROOT_ACCESS_KEY_ID `{id}` is not an access key id (AKIA + 16 characters A-Z2-7)").into());
+        return Err(format!("TESSERA_ROOT_ACCESS_KEY_ID `{id}` is not an access key id (16 to 128 letters, digits or underscores, as AWS accepts)").into());
     }
 
     let view = store.view();

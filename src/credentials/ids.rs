@@ -156,6 +156,14 @@ pub fn is_secret_access_key(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
+/// An access key id an operator may choose for a root key: what AWS's API accepts as an
+/// `AccessKeyId` (16..128 word characters), except the `ASIA` prefix of temporary keys.
+pub fn is_chosen_access_key_id(s: &str) -> bool {
+    (16..=128).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !s.starts_with(TEMPORARY_KEY_PREFIX)
+}
+
 /// The account id carried by an `AKIA`/`ASIA` key id minted here (or by AWS since 2019), like
 /// `GetAccessKeyInfo`. `None` for anything that is not such a key id.
 pub fn account_from_key_id(key_id: &str) -> Option<String> {
@@ -277,6 +285,28 @@ mod tests {
                 new_temporary_access_key_id(bad),
                 Err(IdError::InvalidAccount)
             );
+        }
+    }
+
+    #[test]
+    fn operators_may_choose_any_key_id_aws_accepts() {
+        for ok in [
+            "AKIAROOTEXAMPLE00001",
+            "AKIAIOSFODNN7EXAMPLE",
+            "root_key_0123456",
+            &"A".repeat(128),
+        ] {
+            assert!(is_chosen_access_key_id(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "AKIASHORT",
+            &"A".repeat(129),
+            "AKIA-ROOT-EXAMPLE-01",
+            "ASIAROOTEXAMPLE00001",
+            "AKIAROOTEXAMPLE0000é",
+        ] {
+            assert!(!is_chosen_access_key_id(bad), "{bad}");
         }
     }
 

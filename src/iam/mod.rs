@@ -32,7 +32,8 @@ impl Cx<'_> {
 
     /// Authorize `iam:<Action>` on `resource` for the caller.
     ///
-    /// Sessions from GetSessionToken reach IAM only with MFA context. The account's root may do
+    /// Sessions from GetSessionToken reach IAM only with MFA context, federated-user sessions
+    /// (GetFederationToken) never. The account's root may do
     /// everything in its own account; other principals need an allowing policy.
     pub(crate) fn authorize(&self, resource: &str) -> ApiResult<()> {
         self.authorize_tagged(resource, &[])
@@ -57,6 +58,16 @@ impl Cx<'_> {
                 resource,
             )
             .with_detail("GetSessionToken credentials without MFA cannot call IAM"));
+        }
+        if let Some(s) = self.caller.session()
+            && matches!(s.source, SessionSource::GetFederationToken { .. })
+        {
+            return Err(ApiError::not_authorized(
+                &self.caller.arn_in(self.info.partition()),
+                &action,
+                resource,
+            )
+            .with_detail("GetFederationToken credentials cannot call IAM"));
         }
         if self.caller.is_root() {
             return Ok(());

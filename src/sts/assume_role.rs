@@ -5,6 +5,7 @@
 
 use crate::credentials::SessionSource;
 use crate::error::{ApiError, ApiResult};
+use crate::principal::Principal;
 use crate::protocol::input::{
     ArnParam, ExternalId, Int, MfaCode, RoleSessionName, SourceIdentity, input,
 };
@@ -77,6 +78,13 @@ pub(crate) async fn assume_role(
         });
         return Err(ApiError::access_denied(MESSAGE_ROOT)
             .with_detail("root credentials cannot assume roles"));
+    }
+    if matches!(caller.principal(), Principal::FederatedUser { .. }) {
+        let who = caller.arn_in(cx.info.partition());
+        return Err(
+            ApiError::not_authorized(&who, "sts:AssumeRole", &input.role_arn)
+                .with_detail("GetFederationToken credentials cannot assume roles"),
+        );
     }
     let session = role_session::assume(
         cx,

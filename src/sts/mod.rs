@@ -3,6 +3,7 @@
 //! of session takes. See <https://docs.aws.amazon.com/STS/latest/APIReference/welcome.html>.
 
 mod assume_role;
+mod federation_token;
 mod mfa;
 mod mint;
 mod role_session;
@@ -10,6 +11,7 @@ pub(crate) mod session;
 pub(crate) mod web_identity;
 
 pub(crate) use assume_role::assume_role;
+pub(crate) use federation_token::get_federation_token;
 
 use chrono::{DateTime, Utc};
 
@@ -17,7 +19,7 @@ use crate::credentials::{SessionSource, SessionSpec};
 use crate::error::{ApiError, ApiResult};
 use crate::identity::SignedCaller;
 use crate::principal::Principal;
-use crate::protocol::input::{Int, MfaCode, input};
+use crate::protocol::input::{Int, MfaCode, input, string_field};
 use crate::protocol::output::Output;
 use crate::protocol::xml::Xml;
 use crate::request::Cx;
@@ -161,4 +163,66 @@ pub(crate) fn write_credentials(x: &mut Xml, issued: &Issued) {
             .elem("SessionToken", &issued.token)
             .time("Expiration", issued.expiration);
     });
+}
+
+string_field!(
+    /// `AccessKeyId` as `GetAccessKeyInfo` takes it: 16..128 word characters.
+    AnyAccessKeyId,
+    16,
+    128,
+    r"[\w]*",
+    |c: char| c.is_ascii_alphanumeric() || c == '_'
+);
+
+input! {
+    /// `GetAccessKeyInfo`
+    pub(crate) struct GetAccessKeyInfoInput {
+        access_key_id: AnyAccessKeyId = required("AccessKeyId"),
+    }
+}
+
+/// What `GetAccessKeyInfo` answers.
+#[derive(Debug)]
+pub(crate) struct AccessKeyInfo {
+    account: String,
+}
+
+impl Output for AccessKeyInfo {
+    fn write(&self, x: &mut Xml) {
+        x.elem("Account", &self.account);
+    }
+}
+
+/// `GetAccessKeyInfo`: the account an access key id belongs to, long-term or temporary. Like
+/// AWS, the account is read from the key id itself, so the answer says nothing about whether
+/// the key exists or is active. Key ids that carry no account (operator-chosen root key ids,
+/// keys in AWS's pre-2019 format) are looked up instead; one that is not known is refused with
+/// the same answer whatever the reason.
+pub(crate) async fn get_access_key_info(
+    cx: &Cx<'_>,
+    input: GetAccessKeyInfoInput,
+) -> ApiResult<AccessKeyInfo> {
+    let caller = cx.caller;
+    let partition = cx.info.partition();
+    let view = cx.state.store.view();
+    let ctx =
+        crate::authorization::context_for(&view, caller, "sts:GetAccessKeyInfo", "*", cx.info)
+            .build();
+    let eval = crate::authorization::evaluate_identity(&view, caller, &ctx);
+    if !eval.is_allowed() {
+        return Err(ApiError::not_authorized(
+            &caller.arn_in(partition),
+            "sts:GetAccessKeyInfo",
+            "*",
+        )
+        .with_detail(format!("sts:GetAccessKeyInfo denied: {eval}")));
+    }
+    let id = input.access_key_id.as_str();
+    let account = crate::credentials::account_from_key_id(id)
+        .or_else(|| view.access_keys.get(id).map(|k| k.account.clone()))
+        .ok_or_else(|| {
+            ApiError::invalid_parameter_value("The specified access key ID is not valid.")
+                .with_detail("key id carries no account and is not a known long-term key")
+        })?;
+    Ok(AccessKeyInfo { account })
 }
