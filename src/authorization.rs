@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::credentials::{SessionClaims, SessionSource};
+use crate::denial::{self, Denial};
 use crate::error::{ApiError, ApiResult};
 use crate::identity::{Acting, SignedCaller};
 use crate::policy::{
@@ -328,9 +329,57 @@ pub(crate) fn authorize_with_tags(
     if eval.is_allowed() {
         Ok(())
     } else {
-        let caller_arn = caller.arn_in(info.partition());
-        Err(ApiError::not_authorized(&caller_arn, action, resource).with_detail(eval.to_string()))
+        Err(refuse(state, caller, &ctx, &eval, info))
     }
+}
+
+/// The `AccessDenied` for an identity-side decision that did not allow: AWS's text, the
+/// evaluator's reason for the server log, and the sealed authorization message.
+pub(crate) fn refuse(
+    state: &AppState,
+    caller: &SignedCaller,
+    ctx: &RequestContext,
+    eval: &Evaluation,
+    info: &RequestInfo,
+) -> ApiError {
+    let (action, resource) = (ctx.action(), ctx.resource());
+    let reason = eval.to_string();
+    let err = ApiError::not_authorized(&caller.arn_in(info.partition()), action, resource)
+        .with_detail(format!("{action} denied: {reason}"));
+    Denial {
+        account: caller.account(),
+        context: ctx,
+        evaluation: Some(eval),
+        check: denial::check_of(&eval.reason),
+        reason: &reason,
+        reveal: denial::ALL,
+    }
+    .attach(&state.keyring(), err)
+}
+
+/// The `AccessDenied` for a rule about the kind of credentials (not a policy decision), with
+/// its sealed authorization message: e.g. GetSessionToken credentials without MFA calling IAM.
+pub(crate) fn refuse_credentials(
+    state: &AppState,
+    caller: &SignedCaller,
+    action: &str,
+    resource: &str,
+    why: &str,
+    info: &RequestInfo,
+) -> ApiError {
+    let view = state.store.view();
+    let ctx = context_for(&view, caller, action, resource, info).build();
+    let err = ApiError::not_authorized(&caller.arn_in(info.partition()), action, resource)
+        .with_detail(why.to_owned());
+    Denial {
+        account: caller.account(),
+        context: &ctx,
+        evaluation: None,
+        check: "credential type",
+        reason: why,
+        reveal: denial::ALL,
+    }
+    .attach(&state.keyring(), err)
 }
 
 /// A permissions boundary must name an existing managed policy.

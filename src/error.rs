@@ -64,6 +64,8 @@ error_codes! {
     ExpiredTokenException = "ExpiredTokenException", 400;
     IdpRejectedClaim = "IDPRejectedClaim", 403;
     IdpCommunicationError = "IDPCommunicationError", 400;
+    /// `DecodeAuthorizationMessage` with a message that does not open for the caller.
+    InvalidAuthorizationMessageException = "InvalidAuthorizationMessageException", 400;
     /// Too many requests from one source (the optional per-source limit).
     Throttling = "Throttling", 400;
     // --- IAM -----------------------------------------------------------------------------------
@@ -212,6 +214,18 @@ impl ApiError {
 
     pub fn access_denied(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::AccessDenied, message)
+    }
+
+    /// Append a sealed authorization message (see [`crate::denial`]) as AWS services do:
+    /// `<message>. Encoded authorization failure message: <blob>`.
+    pub fn with_encoded_authorization(mut self, blob: &str) -> Self {
+        if !self.message.ends_with('.') {
+            self.message.push('.');
+        }
+        self.message.push(' ');
+        self.message.push_str(crate::denial::MARKER);
+        self.message.push_str(blob);
+        self
     }
 
     /// `User: <arn> is not authorized to perform: <action> on resource: <resource>`

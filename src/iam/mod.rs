@@ -52,22 +52,26 @@ impl Cx<'_> {
             && matches!(s.source, SessionSource::GetSessionToken)
             && s.mfa_authenticated_at.is_none()
         {
-            return Err(ApiError::not_authorized(
-                &self.caller.arn_in(self.info.partition()),
+            return Err(crate::authorization::refuse_credentials(
+                self.state,
+                self.caller,
                 &action,
                 resource,
-            )
-            .with_detail("GetSessionToken credentials without MFA cannot call IAM"));
+                "GetSessionToken credentials without MFA cannot call IAM",
+                self.info,
+            ));
         }
         if let Some(s) = self.caller.session()
             && matches!(s.source, SessionSource::GetFederationToken { .. })
         {
-            return Err(ApiError::not_authorized(
-                &self.caller.arn_in(self.info.partition()),
+            return Err(crate::authorization::refuse_credentials(
+                self.state,
+                self.caller,
                 &action,
                 resource,
-            )
-            .with_detail("GetFederationToken credentials cannot call IAM"));
+                "GetFederationToken credentials cannot call IAM",
+                self.info,
+            ));
         }
         if self.caller.is_root() {
             return Ok(());

@@ -78,6 +78,7 @@ macro_rules! action_table {
             Sts AssumeRole                    Signed Audited    typed  sts::assume_role;
             Sts GetFederationToken            Signed Audited    typed  sts::get_federation_token;
             Sts GetAccessKeyInfo              Signed NotAudited typed  sts::get_access_key_info;
+            Sts DecodeAuthorizationMessage    Signed NotAudited typed  sts::decode_authorization_message;
             Sts AssumeRoleWithWebIdentity     Unsigned Audited  typed  sts::web_identity::assume_role_with_web_identity;
 
             Iam CreateUser                    Signed Audited    typed  iam::users::create_user;

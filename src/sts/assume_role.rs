@@ -80,11 +80,14 @@ pub(crate) async fn assume_role(
             .with_detail("root credentials cannot assume roles"));
     }
     if matches!(caller.principal(), Principal::FederatedUser { .. }) {
-        let who = caller.arn_in(cx.info.partition());
-        return Err(
-            ApiError::not_authorized(&who, "sts:AssumeRole", &input.role_arn)
-                .with_detail("GetFederationToken credentials cannot assume roles"),
-        );
+        return Err(crate::authorization::refuse_credentials(
+            cx.state,
+            caller,
+            "sts:AssumeRole",
+            &input.role_arn,
+            "GetFederationToken credentials cannot assume roles",
+            cx.info,
+        ));
     }
     let session = role_session::assume(
         cx,

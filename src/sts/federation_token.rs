@@ -121,12 +121,10 @@ pub(crate) async fn get_federation_token(
                     .map(|(k, v)| (k.as_str(), v.as_str())),
             );
         }
-        let eval = authorization::evaluate_identity(&view, caller, &ctx.build());
+        let ctx = ctx.build();
+        let eval = authorization::evaluate_identity(&view, caller, &ctx);
         if !eval.is_allowed() {
-            return Err(
-                ApiError::not_authorized(&caller.arn_in(partition), action, &arn)
-                    .with_detail(format!("{action} denied: {eval}")),
-            );
+            return Err(authorization::refuse(cx.state, caller, &ctx, &eval, info));
         }
         info.note(|n| n.decision = Some(eval.to_string()));
     }

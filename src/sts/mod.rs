@@ -203,19 +203,15 @@ pub(crate) async fn get_access_key_info(
     input: GetAccessKeyInfoInput,
 ) -> ApiResult<AccessKeyInfo> {
     let caller = cx.caller;
-    let partition = cx.info.partition();
     let view = cx.state.store.view();
     let ctx =
         crate::authorization::context_for(&view, caller, "sts:GetAccessKeyInfo", "*", cx.info)
             .build();
     let eval = crate::authorization::evaluate_identity(&view, caller, &ctx);
     if !eval.is_allowed() {
-        return Err(ApiError::not_authorized(
-            &caller.arn_in(partition),
-            "sts:GetAccessKeyInfo",
-            "*",
-        )
-        .with_detail(format!("sts:GetAccessKeyInfo denied: {eval}")));
+        return Err(crate::authorization::refuse(
+            cx.state, caller, &ctx, &eval, cx.info,
+        ));
     }
     let id = input.access_key_id.as_str();
     let account = crate::credentials::account_from_key_id(id)
@@ -225,4 +221,74 @@ pub(crate) async fn get_access_key_info(
                 .with_detail("key id carries no account and is not a known long-term key")
         })?;
     Ok(AccessKeyInfo { account })
+}
+
+string_field!(
+    /// `EncodedMessage`: 1..10240 characters.
+    EncodedMessage,
+    1,
+    crate::denial::MAX_ENCODED,
+    r"[\s\S]*",
+    |_c: char| true
+);
+
+input! {
+    /// `DecodeAuthorizationMessage`
+    pub(crate) struct DecodeAuthorizationMessageInput {
+        encoded_message: EncodedMessage = required("EncodedMessage"),
+    }
+}
+
+/// What `DecodeAuthorizationMessage` answers: the JSON document, as text.
+#[derive(Debug)]
+pub(crate) struct DecodedMessage(String);
+
+impl Output for DecodedMessage {
+    fn write(&self, x: &mut Xml) {
+        x.elem("DecodedMessage", &self.0);
+    }
+
+    fn size_hint(&self) -> usize {
+        64 + self.0.len() + self.0.len() / 4
+    }
+}
+
+/// `DecodeAuthorizationMessage`: the document sealed into a refusal, for a principal of the
+/// account it was sealed for that `sts:DecodeAuthorizationMessage` allows. Anything else
+/// (another account's message, a tampered or truncated one, one sealed under a key the keyring
+/// no longer holds) gets the same answer.
+pub(crate) async fn decode_authorization_message(
+    cx: &Cx<'_>,
+    input: DecodeAuthorizationMessageInput,
+) -> ApiResult<DecodedMessage> {
+    let caller = cx.caller;
+    let view = cx.state.store.view();
+    let ctx = crate::authorization::context_for(
+        &view,
+        caller,
+        "sts:DecodeAuthorizationMessage",
+        "*",
+        cx.info,
+    )
+    .build();
+    let eval = crate::authorization::evaluate_identity(&view, caller, &ctx);
+    if !eval.is_allowed() {
+        return Err(crate::authorization::refuse(
+            cx.state, caller, &ctx, &eval, cx.info,
+        ));
+    }
+    drop(view);
+    crate::denial::open(
+        &cx.state.keyring(),
+        caller.account(),
+        &input.encoded_message,
+    )
+    .map(DecodedMessage)
+    .ok_or_else(|| {
+        ApiError::new(
+            crate::error::ErrorCode::InvalidAuthorizationMessageException,
+            "The encoded authorization message is invalid.",
+        )
+        .with_detail("not sealed by this keyring for the caller's account")
+    })
 }

@@ -199,13 +199,29 @@ where
     }
 }
 
+/// The phrase before the sealed authorization message at the end of a refusal.
+pub(crate) const ENCODED_MARKER: &str = ". Encoded authorization failure message: ";
+
+/// An error message without the sealed authorization message that tessera appends to
+/// `AccessDenied` (the part AWS's text defines), and that message, if any.
+/// `tests/decode_authorization.rs` checks the sealed part.
+pub(crate) fn split_encoded(m: &str) -> (&str, Option<&str>) {
+    match m.rsplit_once(ENCODED_MARKER) {
+        Some((head, blob)) => (head, Some(blob)),
+        None => (m, None),
+    }
+}
+
+/// The message of an STS SDK error, without the sealed authorization message.
 pub(crate) fn message<E, R>(e: &aws_sdk_sts::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     match e {
-        aws_sdk_sts::error::SdkError::ServiceError(s) => s.err().message().unwrap_or("").to_owned(),
+        aws_sdk_sts::error::SdkError::ServiceError(s) => {
+            split_encoded(s.err().message().unwrap_or("")).0.to_owned()
+        }
         other => format!(
             "not a service error: {}",
             aws_smithy_types::error::display::DisplayErrorContext(other)
@@ -245,13 +261,12 @@ pub(crate) fn iam_code<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
         .to_owned()
 }
 
-/// The AWS error message of an IAM SDK error.
+/// The AWS error message of an IAM SDK error, without the sealed authorization message.
 pub(crate) fn iam_message<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
     e: &aws_sdk_iam::error::SdkError<E, R>,
 ) -> String {
-    e.as_service_error()
-        .and_then(|e| e.message())
-        .unwrap_or("")
+    split_encoded(e.as_service_error().and_then(|e| e.message()).unwrap_or(""))
+        .0
         .to_owned()
 }
 

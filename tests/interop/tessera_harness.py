@@ -174,8 +174,9 @@ class AwsResult:
 
     @property
     def error_message(self) -> str | None:
+        """The message from that line, without the sealed authorization message (split_encoded)."""
         m = re.search(r"An error occurred \([^)]+\) when calling the \w+ operation(?: \(reached max retries: \d+\))?: (.*)", self.stderr)
-        return m.group(1).rstrip("\n") if m else None
+        return split_encoded(m.group(1).rstrip("\n"))[0] if m else None
 
 
 class TesseraServer:
@@ -446,7 +447,7 @@ def parse_error(resp: RawResponse) -> AwsError:
     assert request_id, "empty RequestId"
     header = resp.headers.get("x-amzn-RequestId")
     assert header == request_id, f"x-amzn-RequestId header {header!r} != <RequestId> {request_id!r}"
-    e = AwsError(ns, fields[q("Type")], fields[q("Code")], fields[q("Message")], request_id)
+    e = AwsError(ns, fields[q("Type")], fields[q("Code")], split_encoded(fields[q("Message")])[0], request_id)
     assert e.type == ("Receiver" if resp.status >= 500 else "Sender"), f"Type {e.type} for HTTP {resp.status}"
     return e
 
@@ -461,10 +462,22 @@ def xml_find(resp: RawResponse, *path: str, ns: str = STS_NS) -> str | None:
     return el.text
 
 
+ENCODED_MARKER = ". Encoded authorization failure message: "
+
+
+def split_encoded(message: str) -> tuple[str, str | None]:
+    """An error message without the sealed authorization message tessera appends to
+    AccessDenied (the part AWS's text defines), and that message or None.
+    test_decode_authorization.py checks the sealed part."""
+    head, sep, blob = message.rpartition(ENCODED_MARKER)
+    return (head, blob) if sep else (message, None)
+
+
 def client_error(exc) -> tuple[str, str, int]:
-    """(code, message, http status) of a botocore ClientError."""
+    """(code, message without the sealed authorization message, http status) of a botocore
+    ClientError."""
     r = exc.response
-    return r["Error"]["Code"], r["Error"].get("Message", ""), r["ResponseMetadata"]["HTTPStatusCode"]
+    return r["Error"]["Code"], split_encoded(r["Error"].get("Message", ""))[0], r["ResponseMetadata"]["HTTPStatusCode"]
 
 
 # --------------------------------------------------------------------------------------------
