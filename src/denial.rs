@@ -23,8 +23,6 @@ use crate::credentials::Keyring;
 use crate::error::ApiError;
 use crate::policy::{Decision, Evaluation, PolicyType, Reason, RequestContext};
 
-/// The phrase AWS services put before an encoded authorization message.
-pub(crate) const MARKER: &str = "Encoded authorization failure message: ";
 /// `EncodedMessage` is at most this long (AWS's limit).
 pub(crate) const MAX_ENCODED: usize = 10_240;
 
@@ -222,7 +220,8 @@ mod tests {
             &keyring,
             ApiError::access_denied("User: x is not authorized"),
         );
-        let (_, blob) = err.message.split_once(MARKER).unwrap();
+        let marker = crate::error::ENCODED_AUTHORIZATION_MARKER;
+        let (_, blob) = err.message.split_once(marker).unwrap();
         let text = open(&keyring, "111122223333", blob).unwrap();
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["allowed"], false);

@@ -95,6 +95,9 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// The phrase AWS services put before an encoded authorization message.
+pub(crate) const ENCODED_AUTHORIZATION_MARKER: &str = "Encoded authorization failure message: ";
+
 /// An error as the client will see it: AWS code (and so HTTP status) and a safe message.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -223,7 +226,7 @@ impl ApiError {
             self.message.push('.');
         }
         self.message.push(' ');
-        self.message.push_str(crate::denial::MARKER);
+        self.message.push_str(ENCODED_AUTHORIZATION_MARKER);
         self.message.push_str(blob);
         self
     }

@@ -191,7 +191,7 @@ pub(crate) fn write_tags(x: &mut Xml, tags: &Tags) {
 /// Write `IsTruncated` and, when truncated, `Marker`.
 pub(crate) fn write_paging(x: &mut Xml, next_marker: Option<&str>) {
     x.boolean("IsTruncated", next_marker.is_some());
-    x.opt("Marker", next_marker);
+    x.opt("Marker", next_marker.map(input::seal_marker).as_deref());
 }
 
 /// Take one page from an ordered iterator of (marker key, item).

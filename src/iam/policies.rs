@@ -68,7 +68,9 @@ impl crate::protocol::input::Field for PolicyDescription {
     }
 }
 
-fn write_policy(x: &mut Xml, m: &ManagedPolicy) {
+/// `GetPolicy` shows the description and the tags (an empty `Tags` list when there are none);
+/// `CreatePolicy` and `List*` calls show neither, as AWS's do.
+fn write_policy(x: &mut Xml, m: &ManagedPolicy, full: bool) {
     x.elem("PolicyName", &m.name)
         .elem("PolicyId", &m.id)
         .arn("Arn", &m.arn)
@@ -77,27 +79,30 @@ fn write_policy(x: &mut Xml, m: &ManagedPolicy) {
         .num("AttachmentCount", m.attachment_count)
         .num("PermissionsBoundaryUsageCount", m.boundary_usage_count)
         .boolean("IsAttachable", true)
-        .opt("Description", m.description.as_deref())
+        .opt("Description", m.description.as_deref().filter(|_| full))
         .time("CreateDate", m.created_at)
         .time("UpdateDate", m.updated_at);
-    if !m.tags.is_empty() {
+    if full {
         write_tags(x, &m.tags);
     }
 }
 
 impl Member for ManagedPolicy {
     fn write(&self, x: &mut Xml) {
-        write_policy(x, self);
+        write_policy(x, self, false);
     }
 }
 
-/// `<Policy>`, as `CreatePolicy` and `GetPolicy` answer.
+/// `<Policy>`, as `CreatePolicy` (`full: false`) and `GetPolicy` (`full: true`) answer.
 #[derive(Debug)]
-pub(crate) struct PolicyOutput(ManagedPolicy);
+pub(crate) struct PolicyOutput {
+    policy: ManagedPolicy,
+    full: bool,
+}
 
 impl Output for PolicyOutput {
     fn write(&self, x: &mut Xml) {
-        x.nest("Policy", |x| write_policy(x, &self.0));
+        x.nest("Policy", |x| write_policy(x, &self.policy, self.full));
     }
 }
 
@@ -154,7 +159,10 @@ pub(crate) async fn create_policy(
             )),
             e => store_error(e),
         })?;
-    Ok(PolicyOutput(find_policy(cx, &arn)?))
+    Ok(PolicyOutput {
+        policy: find_policy(cx, &arn)?,
+        full: false,
+    })
 }
 
 input! {
@@ -167,7 +175,10 @@ input! {
 pub(crate) async fn get_policy(cx: &Cx<'_>, input: PolicyArnInput) -> ApiResult<PolicyOutput> {
     let arn = input.policy_arn.as_str();
     cx.authorize(arn)?;
-    Ok(PolicyOutput(find_policy(cx, arn)?))
+    Ok(PolicyOutput {
+        policy: find_policy(cx, arn)?,
+        full: true,
+    })
 }
 
 input! {

@@ -90,7 +90,8 @@ pub(crate) fn write_role(x: &mut Xml, view: &Snapshot, r: &Role, full: bool) {
         )
         .opt("Description", r.description.as_deref())
         .num("MaxSessionDuration", r.max_session);
-    if let Some(b) = &r.boundary {
+    // `List*` calls leave out the boundary, tags and last use, as AWS's do.
+    if let Some(b) = r.boundary.as_ref().filter(|_| full) {
         x.nest("PermissionsBoundary", |x| {
             x.elem("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
                 .arn("PermissionsBoundaryArn", b);
