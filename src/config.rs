@@ -307,4 +307,25 @@ mod tests {
             "{err}"
         );
     }
+
+    #[test]
+    fn saml_entity_id_and_acs_urls() {
+        let c = load("").unwrap();
+        assert_eq!(c.saml_entity_id, None);
+        assert!(c.saml_acs_urls.is_empty());
+        let c = load(
+            "saml_entity_id = \"https://tessera.example.com/saml/metadata\"\nsaml_acs_urls = [\"https://tessera.example.com/saml\"]",
+        )
+        .unwrap();
+        assert_eq!(
+            c.saml_entity_id.as_deref(),
+            Some("https://tessera.example.com/saml/metadata")
+        );
+        assert_eq!(c.saml_acs_urls, ["https://tessera.example.com/saml"]);
+        let err = load("saml_acs_urls = [\"tessera.example.com/saml\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("saml_acs_urls"), "{err}");
+        assert!(load("saml_entity_id = \"\"").is_err());
+    }
 }

@@ -77,6 +77,7 @@ macro_rules! action_table {
             Sts GetSessionToken               Signed Audited    typed  sts::get_session_token;
             Sts AssumeRole                    Signed Audited    typed  sts::assume_role;
             Sts AssumeRoleWithWebIdentity     Unsigned Audited  typed  sts::web_identity::assume_role_with_web_identity;
+            Sts AssumeRoleWithSAML            Unsigned Audited  typed  sts::saml::assume_role_with_saml;
 
             Iam CreateUser                    Signed Audited    typed  iam::users::create_user;
             Iam GetUser                       Signed NotAudited typed  iam::users::get_user;
