@@ -324,7 +324,8 @@ mod tests {
         assert_eq!(a.tags, vec![("Project".to_owned(), "Pegasus".to_owned())]);
         assert_eq!(a.transitive_tag_keys, vec!["Project".to_owned()]);
 
-        let cases: Vec<(Vec<(&str, &[&str])>, AttributeError)> = vec![
+        type Attrs<'a> = Vec<(&'a str, &'a [&'a str])>;
+        let cases: Vec<(Attrs<'_>, AttributeError)> = vec![
             (vec![], AttributeError::SessionNameMissing),
             (
                 vec![(ROLE_SESSION_NAME, &["a"])],

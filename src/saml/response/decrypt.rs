@@ -140,7 +140,7 @@ fn decrypt_content(
                 24 => Cipher::aes_192_cbc(),
                 _ => Cipher::aes_256_cbc(),
             };
-            if key.len() != len || data.len() < 32 || data.len() % 16 != 0 {
+            if key.len() != len || data.len() < 32 || !data.len().is_multiple_of(16) {
                 return Err(DecryptError);
             }
             let (iv, body) = data.split_at(16);

@@ -346,6 +346,8 @@ struct Walk<'d> {
     shape: Shape,
     /// The `EncryptedKey` being read, if any.
     key: Option<EncryptedKeyParts>,
+    /// Whether the `EncryptedAssertion`'s `EncryptedData` was seen.
+    data_seen: bool,
 }
 
 /// Check `xml` against every rule above and read its shape.
@@ -377,6 +379,7 @@ pub fn check(xml: &str, root: Root) -> Result<Shape, ShapeError> {
         text: String::new(),
         shape: Shape::default(),
         key: None,
+        data_seen: false,
     };
     loop {
         let (ns, event) = w
@@ -759,18 +762,15 @@ impl Walk<'_> {
             .as_mut()
             .ok_or(ShapeError::EncryptionStructure)?;
         match (local, parent) {
-            ("EncryptedData", Some(Kind::Enc("EncryptedAssertion"))) => {
-                if !parts.data_algorithm.is_empty() || !parts.data_cipher.is_empty() {
-                    return Err(ShapeError::EncryptionStructure);
-                }
+            ("EncryptedData", Some(Kind::Enc("EncryptedAssertion"))) if !self.data_seen => {
+                self.data_seen = true;
             }
             ("EncryptedData", _) => return Err(ShapeError::EncryptionStructure),
-            ("EncryptedKey", _) => {
-                if self.key.is_some() {
-                    return Err(ShapeError::EncryptionStructure);
-                }
-                self.key = Some(EncryptedKeyParts::default());
+            // An EncryptedKey inside another one's KeyInfo.
+            ("EncryptedKey", _) if self.key.is_some() => {
+                return Err(ShapeError::EncryptionStructure);
             }
+            ("EncryptedKey", _) => self.key = Some(EncryptedKeyParts::default()),
             ("EncryptionMethod", Some(Kind::Enc("EncryptedData"))) => {
                 parts.data_algorithm = algorithm;
             }

@@ -921,7 +921,8 @@ fn times_are_checked_against_now() {
 #[test]
 fn audiences_recipients_and_destinations_must_be_ours() {
     let idp = okta();
-    let cases: Vec<(&str, fn(&mut Spec), RefusalKind)> = vec![
+    type Case = (&'static str, fn(&mut Spec), RefusalKind);
+    let cases: Vec<Case> = vec![
         (
             "wrong audience",
             |s| s.audiences = vec![vec!["https://evil.example.com".into()]],
