@@ -76,6 +76,20 @@ pub(crate) fn context_for<A: Acting + ?Sized>(
                     .string(&format!("{url}:sub"), subject)
                     .string(&format!("{url}:aud"), audience);
             }
+            // Only these three SAML keys outlive AssumeRoleWithSAML (IAM User Guide, "SAML
+            // role permission policies").
+            if let SessionSource::Saml {
+                subject,
+                subject_type,
+                name_qualifier,
+                ..
+            } = &c.source
+            {
+                b = b
+                    .string("saml:sub", subject)
+                    .string("saml:sub_type", subject_type)
+                    .string("saml:namequalifier", name_qualifier);
+            }
             for (k, values) in &c.federated_keys {
                 b = b.strings(k, values);
             }
@@ -226,7 +240,7 @@ pub(crate) fn gather<A: Acting + ?Sized>(view: &Snapshot, caller: &A) -> Gathere
     };
     match caller.principal() {
         // Federated askers have no identity policies: the trust policy alone decides.
-        Principal::Root { .. } | Principal::WebIdentity { .. } => {}
+        Principal::Root { .. } | Principal::WebIdentity { .. } | Principal::Saml { .. } => {}
         Principal::User { user_id, .. } => user(&mut g, user_id),
         // A GetFederationToken session: the issuing user's policies (the root's: everything in
         // its account) intersected with the session policies, without which it may do nothing.

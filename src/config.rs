@@ -27,6 +27,8 @@ pub struct FileConfig {
     pub oidc_ca_file: Option<PathBuf>,
     pub unsigned_rate_limit_per_source: Option<u32>,
     pub oidc_token_cache_entries: Option<usize>,
+    pub saml_entity_id: Option<String>,
+    pub saml_acs_urls: Option<Vec<String>>,
 }
 
 /// Effective settings after file, environment and flags.
@@ -53,6 +55,12 @@ pub struct Config {
     pub unsigned_rate_limit_per_source: Option<u32>,
     /// Verified web identity tokens remembered (0: verify every token).
     pub oidc_token_cache_entries: usize,
+    /// tessera's own SAML service provider entity id, accepted as an assertion's `Audience`
+    /// besides AWS's `urn:amazon:webservices`.
+    pub saml_entity_id: Option<String>,
+    /// tessera's own assertion consumer service URLs, accepted as an assertion's `Recipient`
+    /// (and a response's `Destination`) besides AWS's sign-in endpoints.
+    pub saml_acs_urls: Vec<String>,
 }
 
 /// When the audit records that guard credentials are synced to the device. Either way they are
@@ -98,6 +106,8 @@ impl Default for Config {
             oidc_ca_file: None,
             unsigned_rate_limit_per_source: None,
             oidc_token_cache_entries: 10_000,
+            saml_entity_id: None,
+            saml_acs_urls: Vec::new(),
         }
     }
 }
@@ -123,7 +133,7 @@ pub struct Overrides {
 impl Config {
     /// Load: defaults <- file (explicit `--config`, else `config/tessera.toml` if present) <-
     /// environment (`TESSERA_ACCOUNT_ID`, `TESSERA_AUDIT_SYNC`, `TESSERA_OIDC_ALLOW_HTTP`,
-    /// `TESSERA_OIDC_CA_FILE`) <- flags.
+    /// `TESSERA_OIDC_CA_FILE`, `TESSERA_SAML_ENTITY_ID`, `TESSERA_SAML_ACS_URLS`) <- flags.
     pub fn load(o: &Overrides) -> Result<Config, ConfigError> {
         let file = match &o.config {
             Some(p) => read_file(p)?,
@@ -171,6 +181,39 @@ impl Config {
         c.unsigned_rate_limit_per_source = file.unsigned_rate_limit_per_source.filter(|n| *n > 0);
         if let Some(n) = file.oidc_token_cache_entries {
             c.oidc_token_cache_entries = n;
+        }
+        c.saml_entity_id = file.saml_entity_id;
+        if let Some(urls) = file.saml_acs_urls {
+            c.saml_acs_urls = urls;
+        }
+        if let Ok(v) = std::env::var("TESSERA_SAML_ENTITY_ID") {
+            c.saml_entity_id = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Ok(v) = std::env::var("TESSERA_SAML_ACS_URLS") {
+            c.saml_acs_urls = v
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(id) = &c.saml_entity_id
+            && (id.trim().is_empty() || id.chars().count() > 1024)
+        {
+            return Err(ConfigError::Value(
+                "saml_entity_id",
+                "must be 1 to 1024 characters".to_owned(),
+            ));
+        }
+        if let Some(bad) = c
+            .saml_acs_urls
+            .iter()
+            .find(|u| !u.starts_with("https://") && !u.starts_with("http://"))
+        {
+            return Err(ConfigError::Value(
+                "saml_acs_urls",
+                format!("`{bad}` is not an http(s) URL"),
+            ));
         }
         if let Ok(v) = std::env::var("TESSERA_OIDC_ALLOW_HTTP") {
             c.oidc_allow_http = match v.as_str() {
@@ -263,5 +306,26 @@ mod tests {
             err.contains("audit_sync") && err.contains("`copy` or `batch`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn saml_entity_id_and_acs_urls() {
+        let c = load("").unwrap();
+        assert_eq!(c.saml_entity_id, None);
+        assert!(c.saml_acs_urls.is_empty());
+        let c = load(
+            "saml_entity_id = \"https://tessera.example.com/saml/metadata\"\nsaml_acs_urls = [\"https://tessera.example.com/saml\"]",
+        )
+        .unwrap();
+        assert_eq!(
+            c.saml_entity_id.as_deref(),
+            Some("https://tessera.example.com/saml/metadata")
+        );
+        assert_eq!(c.saml_acs_urls, ["https://tessera.example.com/saml"]);
+        let err = load("saml_acs_urls = [\"tessera.example.com/saml\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("saml_acs_urls"), "{err}");
+        assert!(load("saml_entity_id = \"\"").is_err());
     }
 }

@@ -29,6 +29,8 @@ pub struct AppState {
     pub(crate) web_identity: crate::oidc::Verifier,
     /// The optional per-source limit on unsigned requests.
     pub(crate) unsigned_limit: Option<crate::limiter::SourceLimiter>,
+    /// Verifies `AssumeRoleWithSAML` responses, a bounded number at a time.
+    pub(crate) saml: crate::saml::Verifier,
 }
 
 impl AppState {
@@ -75,6 +77,13 @@ impl AppState {
             p
         };
         let (sts_verify, iam_verify) = (policy(Service::Sts), policy(Service::Iam));
+        let saml = crate::saml::Verifier::new(
+            crate::saml::response::Settings::new(
+                config.saml_entity_id.as_deref(),
+                &config.saml_acs_urls,
+            ),
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        );
         Ok(AppState {
             signing_keys: sigv4::SigningKeyCache::default(),
             config,
@@ -86,6 +95,7 @@ impl AppState {
             iam_verify,
             web_identity,
             unsigned_limit,
+            saml,
         })
     }
 }

@@ -42,6 +42,10 @@ Environment:
   TESSERA_AUDIT_SYNC               copy (default) or batch (else config audit_sync)
   TESSERA_OIDC_ALLOW_HTTP          1: INSECURE, http:// OIDC issuers on loopback (tests, demos)
   TESSERA_OIDC_CA_FILE             PEM CA certificates trusted for OIDC key fetches
+  TESSERA_SAML_ENTITY_ID           tessera's SAML entity id, accepted as Audience besides
+                                   urn:amazon:webservices (else config saml_entity_id)
+  TESSERA_SAML_ACS_URLS            comma-separated ACS URLs accepted as Recipient besides
+                                   AWS's sign-in endpoints (else config saml_acs_urls)
   TESSERA_LOG                      log filter (default info)";
 
 #[derive(Debug, Subcommand)]

@@ -84,6 +84,8 @@ fn conflict_message(c: Conflict) -> Option<&'static str> {
         Conflict::MfaStepUsed => return None,
         // Not a delete: `UpdateSAMLProvider` words it.
         Conflict::SamlKeyRequired => return None,
+        // Not a delete: `AssumeRoleWithSAML` words it.
+        Conflict::SamlAssertionUsed => return None,
     })
 }
 

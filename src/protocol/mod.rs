@@ -80,6 +80,7 @@ macro_rules! action_table {
             Sts GetAccessKeyInfo              Signed NotAudited typed  sts::get_access_key_info;
             Sts DecodeAuthorizationMessage    Signed NotAudited typed  sts::decode_authorization_message;
             Sts AssumeRoleWithWebIdentity     Unsigned Audited  typed  sts::web_identity::assume_role_with_web_identity;
+            Sts AssumeRoleWithSAML            Unsigned Audited  typed  sts::saml::assume_role_with_saml;
 
             Iam CreateUser                    Signed Audited    typed  iam::users::create_user;
             Iam GetUser                       Signed NotAudited typed  iam::users::get_user;

@@ -313,13 +313,27 @@ pub enum Change {
     ResealSecrets {
         keyring: Arc<Keyring>,
     },
+    /// Remember that the SAML assertion `assertion_id` of `issuer` was accepted, until
+    /// `until` (after which it could not be accepted anyway): one conditional insert, so that
+    /// an assertion is used once however many requests race. `Conflict(SamlAssertionUsed)` if
+    /// it is remembered and not past its `until` at `now`. A few entries past their time are
+    /// forgotten on the way.
+    UseSamlAssertion {
+        issuer: String,
+        assertion_id: String,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    },
 }
 
 impl Change {
     /// Whether the change shows in the snapshot (which is then rebuilt before the caller hears
-    /// back). Re-sealing changes no plaintext.
+    /// back). Re-sealing changes no plaintext; the SAML replay cache is not in the snapshot.
     pub fn touches_snapshot(&self) -> bool {
-        !matches!(self, Change::ResealSecrets { .. })
+        !matches!(
+            self,
+            Change::ResealSecrets { .. } | Change::UseSamlAssertion { .. }
+        )
     }
 }
 

@@ -60,6 +60,8 @@ pub enum Conflict {
     MfaStepUsed,
     /// A SAML provider whose assertions must be encrypted would be left without a private key.
     SamlKeyRequired,
+    /// The SAML assertion (issuer and ID) was accepted before and its time has not passed.
+    SamlAssertionUsed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -44,6 +44,8 @@ macro_rules! contract {
                 inline_policies,
                 mfa_enable_and_single_use_steps,
                 concurrent_uses_of_one_step_from_two_writers_one_wins,
+                saml_assertions_are_used_once_until_their_time,
+                concurrent_uses_of_one_saml_assertion_one_wins,
                 a_failing_change_leaves_nothing_of_its_apply,
                 jobs_committed_together_fail_alone,
                 changes_survive_a_reopen,
@@ -1407,6 +1409,98 @@ async fn concurrent_uses_of_one_step_from_two_writers_one_wins(h: &Harness) {
         }
     }
     assert_eq!(won, 1, "one code, used once");
+}
+
+fn use_assertion(issuer: &str, id: &str, until: DateTime<Utc>, at: DateTime<Utc>) -> Change {
+    Change::UseSamlAssertion {
+        issuer: issuer.into(),
+        assertion_id: id.into(),
+        until,
+        now: at,
+    }
+}
+
+async fn saml_assertions_are_used_once_until_their_time(h: &Harness) {
+    let t0 = now();
+    let until = t0 + chrono::TimeDelta::minutes(5);
+    let used = err(StoreError::Conflict(Conflict::SamlAssertionUsed));
+    h.ok(use_assertion("https://idp.example.com", "_a1", until, t0))
+        .await;
+    assert_eq!(
+        h.apply(use_assertion("https://idp.example.com", "_a1", until, t0))
+            .await,
+        used
+    );
+    // Up to the last millisecond of its time.
+    let late = until - chrono::TimeDelta::milliseconds(1);
+    assert_eq!(
+        h.apply(use_assertion("https://idp.example.com", "_a1", until, late))
+            .await,
+        used
+    );
+    // The same ID from another issuer is another assertion.
+    h.ok(use_assertion("https://other.example.com", "_a1", until, t0))
+        .await;
+    // Past its time the entry is forgotten (the verifier refuses such an assertion by its own
+    // times before it gets here), and others' uses forget expired entries on the way.
+    h.ok(use_assertion(
+        "https://idp.example.com",
+        "_a1",
+        until + chrono::TimeDelta::minutes(5),
+        until,
+    ))
+    .await;
+    for i in 0..20 {
+        h.ok(use_assertion(
+            "https://idp.example.com",
+            &format!("_b{i}"),
+            until,
+            t0,
+        ))
+        .await;
+    }
+    let later = until + chrono::TimeDelta::hours(1);
+    for i in 0..10 {
+        h.ok(use_assertion(
+            "https://idp.example.com",
+            &format!("_c{i}"),
+            later + chrono::TimeDelta::minutes(5),
+            later,
+        ))
+        .await;
+    }
+    // The replay cache is not part of the snapshot, and survives a reopen.
+    let reopened = h.second();
+    assert_eq!(
+        reopened
+            .apply_one(use_assertion(
+                "https://idp.example.com",
+                "_c0",
+                later,
+                later
+            ))
+            .await,
+        Err(StoreError::Conflict(Conflict::SamlAssertionUsed))
+    );
+}
+
+async fn concurrent_uses_of_one_saml_assertion_one_wins(h: &Harness) {
+    let stores = [h.store.clone(), h.second()];
+    let until = now() + chrono::TimeDelta::minutes(5);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let store = stores[i % 2].clone();
+        let change = use_assertion("https://idp.example.com", "_race", until, now());
+        tasks.spawn(async move { store.apply_one(change).await });
+    }
+    let mut won = 0;
+    while let Some(r) = tasks.join_next().await {
+        match r.unwrap() {
+            Ok(_) => won += 1,
+            Err(e) => assert_eq!(e, StoreError::Conflict(Conflict::SamlAssertionUsed)),
+        }
+    }
+    assert_eq!(won, 1, "one assertion, used once");
 }
 
 async fn a_failing_change_leaves_nothing_of_its_apply(h: &Harness) {

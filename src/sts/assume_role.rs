@@ -105,6 +105,7 @@ pub(crate) async fn assume_role(
             mfa: Some(&input.mfa),
             federation: None,
             session_keys: Vec::new(),
+            max_seconds: None,
         },
     )
     .await?;

@@ -7,6 +7,7 @@ mod federation_token;
 mod mfa;
 mod mint;
 mod role_session;
+pub(crate) mod saml;
 pub(crate) mod session;
 pub(crate) mod web_identity;
 
@@ -116,7 +117,8 @@ pub(crate) async fn verify_mfa(cx: &Cx<'_>, mfa: &MfaCode) -> ApiResult<Option<D
         Principal::User { user_id, .. } => Some(user_id.as_str()),
         Principal::AssumedRole { .. }
         | Principal::FederatedUser { .. }
-        | Principal::WebIdentity { .. } => {
+        | Principal::WebIdentity { .. }
+        | Principal::Saml { .. } => {
             return Err(ApiError::access_denied(mfa::UNKNOWN_DEVICE)
                 .with_detail("MFA: caller has no MFA devices"));
         }

@@ -46,6 +46,10 @@ pub(crate) struct Request<'a> {
     pub(crate) federation: Option<Federation<'a>>,
     /// Those of them that the session carries on (`<provider>:sub`, `:aud`, `:amr`).
     pub(crate) session_keys: Vec<(String, Vec<String>)>,
+    /// The longest the asker's identity provider lets the session last, in seconds (SAML's
+    /// `SessionDuration` attribute and `SessionNotOnOrAfter`): the session ends at the earlier
+    /// of this and the duration asked for.
+    pub(crate) max_seconds: Option<i64>,
 }
 
 /// What a federated asker's identity provider vouches for: the condition key
@@ -71,7 +75,7 @@ pub(crate) struct RoleSession {
 /// Refusing `caller` `action` on `resource`, in AWS's words: federated askers are not named.
 fn refusal(caller: &Principal, partition: Partition, action: &str, resource: &str) -> ApiError {
     match caller {
-        Principal::WebIdentity { .. } => {
+        Principal::WebIdentity { .. } | Principal::Saml { .. } => {
             ApiError::access_denied(format!("Not authorized to perform {action}"))
         }
         _ => ApiError::not_authorized(&caller.arn_in(partition), action, resource),
@@ -98,6 +102,7 @@ pub(crate) async fn assume<C, A: Acting>(
         mfa,
         federation,
         session_keys,
+        max_seconds,
     } = req;
     let tags = SessionTags::new(tags, caller.session())?;
     info.note(|n| {
@@ -148,6 +153,10 @@ pub(crate) async fn assume<C, A: Acting>(
         .session()
         .is_some_and(|s| matches!(s.principal, Principal::AssumedRole { .. }));
     let seconds = duration_for_role(role, duration_seconds, chained)?;
+    let seconds = match max_seconds {
+        Some(cap) => seconds.min(u32::try_from(cap.max(1)).unwrap_or(u32::MAX)),
+        None => seconds,
+    };
 
     // MFA: a code in this request, or MFA context carried by the calling session.
     let code_now = match (mfa, caller.signed()) {

@@ -539,6 +539,12 @@ fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<App
         Change::ResealSecrets { keyring } => {
             return identity::reseal_all(tx, keyring).map(Applied::Resealed);
         }
+        Change::UseSamlAssertion {
+            issuer,
+            assertion_id,
+            until,
+            now,
+        } => providers::use_saml_assertion(tx, issuer, assertion_id, *until, *now)?,
     }
     Ok(Applied::Done)
 }

@@ -214,6 +214,18 @@ const MIGRATIONS: &[&str] = &[
         FOREIGN KEY (account, provider) REFERENCES saml_providers(account, name) ON DELETE CASCADE
     );
     "#,
+    // 8: the SAML replay cache. An accepted assertion (issuer, ID) is kept until the time it
+    // could no longer be accepted anyway (`until`, ms since the epoch); the index lets each
+    // insert forget a few entries past their time.
+    r#"
+    CREATE TABLE saml_used_assertions (
+        issuer        TEXT NOT NULL,
+        assertion_id  TEXT NOT NULL,
+        until         INTEGER NOT NULL,
+        PRIMARY KEY (issuer, assertion_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX saml_used_assertions_until ON saml_used_assertions (until);
+    "#,
 ];
 
 /// Run the migrations this database has not had yet. Each runs in its own write transaction
