@@ -750,6 +750,20 @@ def comment_in_name_id(signed: bytes, split_at: int) -> bytes:
     return to_bytes(root)
 
 
+def comment_in_attribute(signed: bytes, name: str, split_at: int) -> bytes:
+    """The same comment split in the first value of the attribute `name` (e.g. RoleSessionName)."""
+    root = parse(signed)
+    for attr in root.iter(q(SAML, "Attribute")):
+        if attr.get("Name") == name:
+            v = attr.find(q(SAML, "AttributeValue"))
+            text = v.text
+            v.text = text[:split_at]
+            comment = etree.Comment("")
+            comment.tail = text[split_at:]
+            v.append(comment)
+    return to_bytes(root)
+
+
 def two_assertions(first: Claims, second: Claims, key: KeyPair, signer: str = "xmlsec1") -> bytes:
     """One Response carrying two Assertions, each signed by the IdP."""
     a1, a2 = build_assertion(first), build_assertion(second)
