@@ -36,6 +36,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Iterable
 
@@ -875,21 +876,33 @@ def with_comments_c14n_signed(xml: bytes, key: KeyPair, target: str = "assertion
     return _sign_with_xmlsec1(xml, key, target, None, RSA_SHA256, SHA256, (ENVELOPED, EXC_C14N_COMMENTS))
 
 
-def pad_to_b64_length(signed: bytes, length: int) -> bytes:
-    """Insert an XML comment (outside every signed digest: exclusive c14n drops comments) at
-    the end of the Response, so that base64 of the document is exactly `length` characters
-    (a multiple of 4)."""
+GROUPS_ATTR = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"
+
+
+def signed_with_b64_length(c: Claims, key: KeyPair, length: int, signer: str = "xmlsec1",
+                           target: str = "assertion") -> bytes:
+    """A genuinely signed Response whose base64 is exactly `length` characters (a multiple of
+    4), grown the way a large directory grows one: a group-membership attribute (Entra ID's
+    claim name) with many GUID values, the last value trimmed to fit. Fresh IDs each time."""
     assert length % 4 == 0
-    raw_len = length // 4 * 3  # the largest byte count with this base64 length (no '=' padding)
-    root = parse(signed)
-    base = len(to_bytes(root))
-    overhead = len("<!---->")
-    filler = raw_len - base - overhead
-    assert filler > 0, "document already longer than the target"
-    root.append(etree.Comment("x" * filler))
-    out = to_bytes(root)
-    assert len(b64(out)) == length, (len(b64(out)), length)
-    return out
+    raw = length // 4 * 3  # the byte count whose base64 has this length, without '=' padding
+    one = f'<saml:AttributeValue xsi:type="xs:string">{uuid.uuid4()}</saml:AttributeValue>'
+    values: list[str] = []
+    for _ in range(10):
+        cc = c.replace(extra_attributes={**c.extra_attributes, GROUPS_ATTR: values} if values else c.extra_attributes)
+        xml = signed_response(cc, key, signer, target)
+        delta = raw - len(xml)
+        if delta == 0:
+            assert len(b64(xml)) == length
+            return xml
+        if not values:
+            # First estimate: whole GUID values, then one value of the remaining length.
+            values = [str(uuid.uuid4()) for _ in range(max(0, delta // len(one) - 2))] + ["g"]
+        elif len(values[-1]) + delta >= 1:
+            values[-1] = "g" * (len(values[-1]) + delta)
+        else:
+            values = values[:-2] + ["g"]
+    raise AssertionError(f"could not reach {length} base64 characters")
 
 
 def retrieval_method(signed: bytes, uri: str) -> bytes:
