@@ -530,6 +530,10 @@ def sign(xml: bytes, key: KeyPair, signer: str = "xmlsec1", target: str = "asser
 
 
 def signed_response(c: Claims, key: KeyPair, signer: str = "xmlsec1", target: str = "assertion") -> bytes:
+    """`target` "both": the Assertion signed, then the Response (whose digest covers the
+    Assertion's signature), as IdPs set to "sign response and assertion" do."""
+    if target == "both":
+        return sign(sign(unsigned_response(c), key, signer, "assertion"), key, signer, "response")
     return sign(unsigned_response(c), key, signer, target)
 
 
@@ -778,6 +782,16 @@ def duplicate_ids_response_signed(c: Claims, key: KeyPair) -> bytes:
     by `python_sign`: xmlsec1 refuses to load a document with a duplicate ID."""
     xml = unsigned_response(c.replace(assertion_id=c.response_id, response_id=c.response_id))
     return python_sign(xml, key, "response")
+
+
+def signature_referencing_the_response_from_the_assertion(c: Claims, key: KeyPair) -> bytes:
+    """A valid enveloped signature over the whole Response, placed inside the Assertion: it does
+    not sign the element that encloses it."""
+    xml = unsigned_response(c)
+    root = parse(xml)
+    content = etree.tostring(root, method="c14n", exclusive=True, with_comments=False)
+    return python_sign(xml, key, "assertion", ref_uri=f"#{c.response_id}", content=content,
+                       transforms=(ENVELOPED, EXC_C14N))
 
 
 def duplicate_id_decoy(signed: bytes, evil_role_pair: str) -> bytes:

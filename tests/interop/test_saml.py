@@ -15,9 +15,10 @@ troubleshoot_saml; AWS-REFERENCE.md §3, §5 SAML):
   `ExpiredTokenException` 400;
 * a Response whose Status is not Success ("the IdP reported that authentication failed"):
   `IDPRejectedClaim` 403;
-* a role the assertion does not grant, or a trust policy that does not allow the session
-  (tags, source identity, conditions): `AccessDenied` 403, "Not authorized to perform
-  sts:AssumeRoleWithSAML";
+* a role the assertion does not grant, or a trust policy that does not allow the session:
+  `AccessDenied` 403, "Not authorized to perform sts:AssumeRoleWithSAML" (naming
+  sts:TagSession or sts:SetSourceIdentity when that is what the trust policy lacks, as
+  AssumeRole and AssumeRoleWithWebIdentity do);
 * a SAMLAssertion over 100,000 characters: `ValidationError` 400.
 Whatever the refusal, the injected identity is never answered, no request reaches the loopback
 listener and no process opens the bait file.
@@ -32,6 +33,7 @@ import hashlib
 import json
 import os
 import subprocess
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -234,6 +236,12 @@ def test_independent_signers_boto3(fed, signer, target, no_server_faults):
     assert me["Account"] == fed.server.account_id
 
 
+@pytest.mark.parametrize("signer", f.SIGNERS)
+def test_response_and_assertion_both_signed(fed, signer):
+    c = fed.claims()
+    check_answer(fed, fed.assume(fed.signed(c, signer, "both")), c)
+
+
 def aws_cli_unsigned(server, *args: str) -> AwsResult:
     """The aws CLI with no credentials anywhere (AssumeRoleWithSAML is an unsigned action)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -325,6 +333,41 @@ def test_session_duration_attribute_and_session_not_on_or_after_shorten(fed):
     assert e == ("ValidationError", MSG_ABOVE_MAX_SESSION, 400)
 
 
+def test_aws_acs_urls_audiences_and_clock_skew(server, fed):
+    # Both of AWS's sign-in endpoints are accepted Recipients; Audience answers the Recipient,
+    # and saml:aud in the trust policy is that Recipient: the console's condition (the first
+    # endpoint only) refuses the second, a role that lists both accepts it.
+    static = "https://signin.aws.amazon.com/static/saml"
+    c = fed.claims(recipient=static, destination=None)
+    refuse(fed, fed.signed(c), DENIED, message=MSG_DENIED)
+    both = make_role(server, federated_trust(fed.provider_arn, condition={"StringEquals": {"saml:aud": [f.AWS_ACS, static]}}),
+                     "static")
+    c = fed.claims(recipient=static, destination=None, roles=[fed.pair(both)])
+    check_answer(fed, fed.assume(fed.signed(c), both), c, both)
+    # One accepted audience among several is enough...
+    c = fed.claims(audiences=["urn:example:another-sp", f.AWS_AUDIENCE])
+    check_answer(fed, fed.assume(fed.signed(c)), c)
+    # ... but each AudienceRestriction must be met (SAML core 2.5.1.4).
+    def second_restriction(root):
+        cond = root.find(f".//{q(SAML, 'Conditions')}")
+        etree.SubElement(etree.SubElement(cond, q(SAML, "AudienceRestriction")), q(SAML, "Audience")).text = \
+            "urn:example:another-sp"
+    root = f.parse(f.unsigned_response(fed.claims()))
+    second_restriction(root)
+    refuse(fed, f.sign(f.to_bytes(root), fed.key), INVALID)
+    # An IdP clock a little ahead (30 s) is tolerated.
+    ahead = f.utcnow() + dt.timedelta(seconds=30)
+    c = fed.claims(now=ahead, not_before=ahead)
+    check_answer(fed, fed.assume(fed.signed(c)), c)
+
+
+def test_assertions_must_be_redeemed_within_five_minutes(fed):
+    # Still inside its Conditions window, but issued six minutes ago (AWS's observed rule).
+    issued = f.utcnow() - dt.timedelta(minutes=6)
+    c = fed.claims(now=issued, not_on_or_after=f.utcnow() + HOUR)
+    refuse(fed, fed.signed(c), EXPIRED, message="Token must be redeemed within 5 minutes of issuance")
+
+
 def test_role_attribute_pairs_in_either_order_and_several_roles(fed):
     reversed_pair = f"{fed.provider_arn},{fed.reader.arn}"
     c = fed.claims(roles=[fed.pair(fed.admin), reversed_pair])
@@ -374,8 +417,10 @@ def test_session_tags_need_tag_session_and_drive_abac_through_chaining(server, f
     # Without sts:TagSession (or sts:SetSourceIdentity) in the trust policy, an assertion that
     # carries tags (or a source identity) is refused.
     plain = make_role(server, federated_trust(fed.provider_arn, actions=("sts:AssumeRoleWithSAML",)), "plain")
-    refuse(fed, fed.signed(fed.claims(roles=[fed.pair(plain)], principal_tags={"team": "blue"})), DENIED, plain, MSG_DENIED)
-    refuse(fed, fed.signed(fed.claims(roles=[fed.pair(plain)], source_identity="alice")), DENIED, plain, MSG_DENIED)
+    refuse(fed, fed.signed(fed.claims(roles=[fed.pair(plain)], principal_tags={"team": "blue"})), DENIED, plain,
+           "Not authorized to perform sts:TagSession")
+    refuse(fed, fed.signed(fed.claims(roles=[fed.pair(plain)], source_identity="alice")), DENIED, plain,
+           "Not authorized to perform sts:SetSourceIdentity")
     fed.assume(fed.signed(fed.claims(roles=[fed.pair(plain)])), plain)
 
     abac = make_role(server, federated_trust(fed.provider_arn), "abac")
@@ -451,6 +496,34 @@ def test_replayed_assertion_is_refused(fed, no_server_faults):
     xml = fed.signed(c, "pysaml2", "response")
     fed.assume(xml, fed.reader)
     refuse(fed, xml, INVALID, fed.admin)
+    # The signed assertion in a new wrapper (another, unsigned, Response ID) is the same assertion.
+    c = fed.claims()
+    xml = fed.signed(c, "signxml", "assertion")
+    fed.assume(xml)
+    root = f.parse(xml)
+    root.set("ID", f.new_id())
+    refuse(fed, f.to_bytes(root), INVALID)
+
+
+def test_concurrent_replays_succeed_once(fed, no_server_faults):
+    xml = f.b64(fed.signed())
+    outcomes: list[str] = []
+    # Clients are made here: creating boto3 clients is not thread-safe, using them is.
+    clients = [unsigned_sts(fed.server) for _ in range(8)]
+
+    def attempt(sts):
+        try:
+            sts.assume_role_with_saml(RoleArn=fed.reader.arn, PrincipalArn=fed.provider_arn, SAMLAssertion=xml)
+            outcomes.append("ok")
+        except ClientError as e:
+            outcomes.append(client_error(e)[0])
+
+    threads = [threading.Thread(target=attempt, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["InvalidIdentityToken"] * 7 + ["ok"], outcomes
 
 
 def test_size_limit_admits_100000_characters_and_no_more(fed, no_server_faults):
@@ -571,6 +644,15 @@ CASES += [
                                                  session_name=f.EVIL_SESSION_NAME), env.fed.key), "admin", INVALID),
     ("duplicate-ids-response-and-assertion",
      lambda env: f.duplicate_ids_response_signed(env.fed.claims(), env.fed.key), "reader", INVALID),
+    ("signature-in-assertion-over-response",
+     lambda env: f.signature_referencing_the_response_from_the_assertion(env.fed.claims(), env.fed.key),
+     "reader", INVALID),
+    ("both-signed-inner-attacker",
+     lambda env: f.sign(f.sign(f.unsigned_response(env.fed.claims()), env.attacker, "xmlsec1", "assertion"),
+                        env.fed.key, "xmlsec1", "response"), "reader", INVALID),
+    ("both-signed-outer-attacker",
+     lambda env: f.sign(f.sign(f.unsigned_response(env.fed.claims()), env.fed.key, "xmlsec1", "assertion"),
+                        env.attacker, "xmlsec1", "response"), "reader", INVALID),
     ("duplicate-id-decoy-assertion", lambda env: f.duplicate_id_decoy(env.fed.signed(), env.evil), "admin", INVALID),
     ("doctype", lambda env: f.doctype_only(env.fed.signed()), "reader", INVALID),
     ("xxe-file", lambda env: f.xxe_system_entity(env.fed.signed(), env.bait.as_uri()), "reader", INVALID),

@@ -114,6 +114,25 @@ def test_each_signer_signs_what_both_verifiers_accept(idp, attacker, signer, tar
     assert not signxml_ok(bad, idp)
 
 
+@pytest.mark.parametrize("signer", f.SIGNERS)
+def test_both_signed(idp, signer):
+    c = claims()
+    xml = f.signed_response(c, idp, signer, "both")
+    root = well_formed(xml)
+    assert root.find(q(DS, "Signature")) is not None
+    assert root.find(f"{q(SAML, 'Assertion')}/{q(DS, 'Signature')}") is not None
+    assert verifies(xml, idp, c.response_id) and verifies(xml, idp, c.assertion_id)
+
+
+def test_signature_in_the_assertion_over_the_response_is_valid_but_misplaced(idp):
+    c = claims()
+    xml = f.signature_referencing_the_response_from_the_assertion(c, idp)
+    root = well_formed(xml)
+    sig = root.find(f"{q(SAML, 'Assertion')}/{q(DS, 'Signature')}")
+    assert sig.find(f".//{q(DS, 'Reference')}").get("URI") == f"#{c.response_id}"
+    assert verifies(xml, idp, c.assertion_id)  # xmlsec1 finds the signature valid
+
+
 def test_response_carries_the_aws_profile(idp):
     c = claims(session_name="alice.smith", session_duration=1800, principal_tags={"team": "blue", "cost-center": "42"},
                transitive_tag_keys=["team"], source_identity="alice", name_id_format=f.NAMEID_EMAIL,
