@@ -3,13 +3,14 @@
 # time (libclang and clang's builtin headers) and links libxmlsec1 (OpenSSL backend), libxml2 and
 # OpenSSL, found with pkg-config. Installs with apt-get exactly the packages that are missing and
 # does nothing when none is, so it costs a few dpkg-query calls on a prepared machine.
-# The README's first command and `.ci/run` call it before cargo.
+# The README's first command and `.ci/run` call it before cargo. The openssl command makes the
+# test certificates (certs/make-dev-certs.sh).
 set -euo pipefail
 
 # libclang: any installed LLVM version N with both libclang1-N and libclang-common-N-dev will
 # do; when none is, this one is installed (Debian 12's).
 CLANG_VERSION="${TESSERA_CLANG_VERSION:-14}"
-PACKAGES=(pkg-config libssl-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl)
+PACKAGES=(pkg-config libssl-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl openssl)
 
 fail() {
     printf 'deps.sh: %s\n' "$*" >&2

@@ -13,6 +13,7 @@
 )]
 
 pub(crate) mod idp;
+pub(crate) mod process;
 
 use std::sync::Arc;
 use std::time::SystemTime;
