@@ -12,7 +12,7 @@ from unittest import mock
 import pytest
 from botocore.exceptions import SSLError
 
-from tessera_harness import AWS_CLI, CLI_TIMEOUT, make_boto3_client, make_dev_certs, trust_doc, unique
+from tessera_harness import AWS_CLI, CLI_TIMEOUT, allow_doc, make_boto3_client, make_dev_certs, trust_doc, unique
 
 
 @pytest.fixture
@@ -61,11 +61,14 @@ def test_a_role_profile_assumes_its_role_over_https(tls_server, tmp_path):
     """The CLI's assume-role credential provider makes its own STS client: AWS_ENDPOINT_URL and
     AWS_CA_BUNDLE must reach it too (`--endpoint-url` would not)."""
     s = tls_server
+    iam = s.boto3_client("iam")
+    user, key = s.create_user_with_key("tls-deployer")
+    iam.put_user_policy(UserName=user, PolicyName="assume", PolicyDocument=allow_doc("sts:AssumeRole"))
     role = unique("tls-role")
-    s.boto3_client("iam").create_role(RoleName=role, AssumeRolePolicyDocument=trust_doc({"AWS": s.arn("root")}))
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust_doc({"AWS": s.arn(f"user/{user}")}))
     creds = tmp_path / "credentials"
     creds.write_text(
-        f"[base]\naws_access_key_id = {s.root.access_key_id}\naws_secret_access_key = {s.root.secret_access_key}\n"
+        f"[base]\naws_access_key_id = {key.access_key_id}\naws_secret_access_key = {key.secret_access_key}\n"
     )
     config = tmp_path / "config"
     config.write_text(
