@@ -76,7 +76,7 @@ fn a_silent_connection_and_an_idle_keep_alive_are_cut_at_the_header_deadline() {
     let started = Instant::now();
     while started.elapsed() < MS(2500) {
         assert!(healthz(&mut tcp).starts_with("HTTP/1.1 200"));
-        std::thread::sleep(MS(300));
+        std::thread::sleep(MS(100));
     }
 }
 
@@ -180,10 +180,11 @@ async fn a_client_that_stops_reading_is_cut_at_the_request_deadline() {
         ),
         "{cut:?}"
     );
-    // The server stopped reading once its answers backed up; it gave up on the client about
-    // request_timeout after that.
+    // The server stopped reading once its answers backed up, and gave up on the client
+    // request_timeout after its first write waited (the client may have filled the server's
+    // receive buffer for a while after that, hence the loose lower bound).
     let stalled = last_progress.elapsed();
-    assert!(stalled >= MS(700), "cut too early: {stalled:?}");
+    assert!(stalled >= MS(300), "cut too early: {stalled:?}");
     assert!(
         stalled < Duration::from_secs(10),
         "cut too late: {stalled:?}"

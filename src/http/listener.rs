@@ -5,9 +5,12 @@
 //! | phase of a connection | bound |
 //! |---|---|
 //! | TLS handshake | `header_read_timeout`, then the connection is closed |
-//! | request line and headers, and the wait for the next request on a keep-alive connection | `header_read_timeout` (hyper's timer), then the connection is closed |
+//! | request line and headers, and the wait for the next request on a keep-alive connection | `header_read_timeout`, then the connection is closed |
 //! | body, handling and answer | `request_timeout`: the answer is `RequestTimeout` (408) and the connection is closed |
 //! | an answer the client does not take (it stopped reading) | `request_timeout` per stalled write, then the connection is closed |
+//!
+//! The middle two are kept by one watchdog per connection (see [`watchdog`]), which requests
+//! only tell that they started and ended: no timer is set per request.
 //!
 //! A connection beyond `max_connections` is closed as soon as it is accepted, without a
 //! response: the kernel's accept queue never grows behind a full server, and clients see a
@@ -23,6 +26,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -30,9 +34,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Request, Response, header};
+use futures_util::task::AtomicWaker;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -67,9 +72,8 @@ pub(crate) async fn serve(
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let (stopping_tx, stopping) = watch::channel(false);
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+    // No hyper timer: each connection's watchdog keeps the deadlines (see `watchdog`).
+    let http = http1::Builder::new();
     let shared = Arc::new(Shared {
         app,
         http,
@@ -174,13 +178,8 @@ async fn connection(
     _slot: OwnedSemaphorePermit,
 ) {
     let io = Stalls::new(tcp, shared.limits.request_timeout);
-    let handler = Handler {
-        app: shared.app.clone(),
-        peer,
-        request_timeout: shared.limits.request_timeout,
-    };
     let Some(acceptor) = &shared.tls else {
-        return serve_http(&shared.http, io, handler, stopping).await;
+        return serve_http(&shared, io, peer, stopping).await;
     };
     let handshake = tokio::time::timeout(shared.limits.header_read_timeout, acceptor.accept(io));
     let tls = tokio::select! {
@@ -197,30 +196,47 @@ async fn connection(
         },
         () = stopped(&mut stopping) => return,
     };
-    serve_http(&shared.http, tls, handler, stopping).await;
+    serve_http(&shared, tls, peer, stopping).await;
 }
 
-/// HTTP/1.1 on an established connection, until either side closes it or the server stops.
+/// HTTP/1.1 on an established connection, until either side closes it, its watchdog cuts it,
+/// or the server stops.
 async fn serve_http<I>(
-    builder: &http1::Builder,
+    shared: &Shared,
     io: I,
-    handler: Handler,
+    peer: SocketAddr,
     mut stopping: watch::Receiver<bool>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let conn = builder.serve_connection(TokioIo::new(io), handler);
+    let progress = Arc::new(Progress::default());
+    let handler = Handler {
+        app: shared.app.clone(),
+        peer,
+        progress: progress.clone(),
+    };
+    let conn = shared.http.serve_connection(TokioIo::new(io), handler);
     let mut conn = std::pin::pin!(conn);
+    let mut watchdog = std::pin::pin!(watchdog(&progress, shared.limits));
     let ended = tokio::select! {
-        r = conn.as_mut() => r,
+        r = conn.as_mut() => Some(r),
+        () = watchdog.as_mut() => None,
         () = stopped(&mut stopping) => {
             // Finish the request in flight (its deadlines still apply), then close.
             conn.as_mut().graceful_shutdown();
-            conn.await
+            tokio::select! {
+                r = conn.as_mut() => Some(r),
+                () = watchdog.as_mut() => None,
+            }
         }
     };
-    if let Err(e) = ended {
-        tracing::debug!(error = %e, "connection closed");
+    match ended {
+        Some(Ok(())) => {}
+        Some(Err(e)) => tracing::debug!(source_ip = %peer.ip(), error = %e, "connection closed"),
+        None => tracing::debug!(
+            source_ip = %peer.ip(),
+            "connection closed: no request headers within header_read_timeout"
+        ),
     }
 }
 
@@ -229,12 +245,68 @@ async fn stopped(stopping: &mut watch::Receiver<bool>) {
     let _ = stopping.wait_for(|s| *s).await;
 }
 
+/// What a connection's requests tell its watchdog. Requests count it up; the watchdog reads it
+/// now and then. A request costs two atomic writes here and no timer: a timer per request
+/// (hyper's header timer, a `tokio::time::timeout`) cost about 2% of the server's CPU per
+/// `GetCallerIdentity`.
+#[derive(Default)]
+struct Progress {
+    /// Requests handed to the app, and answered (or given up on), on this connection.
+    started: AtomicU64,
+    finished: AtomicU64,
+    /// The number of the request whose `request_timeout` has passed (0: none).
+    expired: AtomicU64,
+    /// The task to wake when a request expires.
+    waker: AtomicWaker,
+}
+
+/// Watch one connection; return when it must be closed: no request headers within
+/// `header_read_timeout` of the connection opening or of the last answer (also a slowloris
+/// trickling header bytes, and an idle keep-alive connection). A request in flight longer
+/// than `request_timeout` is told to answer `RequestTimeout` instead.
+///
+/// It looks every eighth of the shorter deadline, so a deadline is enforced between its
+/// length and an eighth more, with one timer per connection and none per request.
+async fn watchdog(p: &Progress, limits: Limits) {
+    let tick =
+        (limits.header_read_timeout.min(limits.request_timeout) / 8).max(Duration::from_millis(1));
+    let mut ticks = tokio::time::interval(tick);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut seen = (0, 0);
+    let mut since = tokio::time::Instant::now();
+    loop {
+        ticks.tick().await;
+        let now = (
+            p.started.load(Ordering::Relaxed),
+            p.finished.load(Ordering::Relaxed),
+        );
+        if now != seen {
+            // Progress since the last look: the current phase began at most a tick ago.
+            seen = now;
+            since = tokio::time::Instant::now();
+            continue;
+        }
+        let (started, finished) = now;
+        let stuck_for = since.elapsed();
+        if started == finished {
+            if stuck_for >= limits.header_read_timeout {
+                return;
+            }
+        } else if stuck_for >= limits.request_timeout
+            && p.expired.load(Ordering::Acquire) != started
+        {
+            p.expired.store(started, Ordering::Release);
+            p.waker.wake();
+        }
+    }
+}
+
 /// The app as hyper calls it: the peer address for `ConnectInfo`, and the request deadline.
 #[derive(Clone)]
 struct Handler {
     app: Router,
     peer: SocketAddr,
-    request_timeout: Duration,
+    progress: Arc<Progress>,
 }
 
 impl hyper::service::Service<Request<Incoming>> for Handler {
@@ -244,21 +316,27 @@ impl hyper::service::Service<Request<Incoming>> for Handler {
 
     fn call(&self, mut req: Request<Incoming>) -> InTime {
         req.extensions_mut().insert(ConnectInfo(self.peer));
+        let number = self.progress.started.fetch_add(1, Ordering::Relaxed) + 1;
         // `Router` is always ready, so `poll_ready` need not be awaited.
         let answer = tower_service::Service::call(&mut self.app.clone(), req);
         InTime {
-            answer: tokio::time::timeout(self.request_timeout, answer),
+            answer,
+            number,
+            progress: self.progress.clone(),
             peer: self.peer,
         }
     }
 }
 
 pin_project_lite::pin_project! {
-    /// The app's answer, or `RequestTimeout` once `request_timeout` has passed. Dropping the
-    /// app's future then is what a client closing its connection does too.
+    /// The app's answer, or `RequestTimeout` once the watchdog says `request_timeout` has
+    /// passed. Dropping the app's future then is what a client closing its connection does
+    /// too.
     struct InTime {
         #[pin]
-        answer: tokio::time::Timeout<axum::routing::future::RouteFuture<Infallible>>,
+        answer: axum::routing::future::RouteFuture<Infallible>,
+        number: u64,
+        progress: Arc<Progress>,
         peer: SocketAddr,
     }
 }
@@ -268,11 +346,21 @@ impl Future for InTime {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        match this.answer.poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(answer)) => Poll::Ready(answer),
-            Poll::Ready(Err(_elapsed)) => Poll::Ready(Ok(timed_out(*this.peer))),
+        let progress = &**this.progress;
+        let expired = || progress.expired.load(Ordering::Acquire) == *this.number;
+        if !expired() {
+            if let Poll::Ready(answer) = this.answer.poll(cx) {
+                progress.finished.store(*this.number, Ordering::Relaxed);
+                return Poll::Ready(answer);
+            }
+            // Register before looking again, so an expiry in between still wakes this task.
+            progress.waker.register(cx.waker());
+            if !expired() {
+                return Poll::Pending;
+            }
         }
+        progress.finished.store(*this.number, Ordering::Relaxed);
+        Poll::Ready(Ok(timed_out(*this.peer)))
     }
 }
 
