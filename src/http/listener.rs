@@ -103,6 +103,7 @@ pub(crate) async fn serve(
             refusals.note(limits.max_connections);
             continue;
         };
+        refusals.report(limits.max_connections);
         tokio::spawn(connection(
             shared.clone(),
             tcp,
@@ -153,6 +154,15 @@ impl Refusals {
 
     fn note(&mut self, max_connections: usize) {
         self.count += 1;
+        self.report(max_connections);
+    }
+
+    /// Log the refusals not yet logged, unless the last line is too recent (also called when a
+    /// connection is accepted, so the count of a burst that has ended is told too).
+    fn report(&mut self, max_connections: usize) {
+        if self.count == 0 {
+            return;
+        }
         let now = tokio::time::Instant::now();
         if self
             .last_log
