@@ -5,13 +5,14 @@
 # is one of the independent SAML signers (and pysaml2 signs through it). Installs with apt-get
 # exactly the packages that are missing and does nothing when none is, so it costs a few
 # dpkg-query calls on a prepared machine.
+# The openssl command makes the test certificates (certs/make-dev-certs.sh).
 # The README's first command and `.ci/run` call it before cargo.
 set -euo pipefail
 
 # libclang: any installed LLVM version N with both libclang1-N and libclang-common-N-dev will
 # do; when none is, this one is installed (Debian 12's).
 CLANG_VERSION="${TESSERA_CLANG_VERSION:-14}"
-PACKAGES=(pkg-config libssl-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl xmlsec1)
+PACKAGES=(pkg-config libssl-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl xmlsec1 openssl)
 
 fail() {
     printf 'deps.sh: %s\n' "$*" >&2

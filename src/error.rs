@@ -48,6 +48,9 @@ error_codes! {
     InvalidParameterValue = "InvalidParameterValue", 400;
     RequestEntityTooLarge = "RequestEntityTooLarge", 413;
     RequestHeaderSectionTooLarge = "RequestHeaderSectionTooLarge", 400;
+    /// The request was not complete and answered within `request_timeout`: S3's code, which
+    /// the AWS SDKs retry.
+    RequestTimeout = "RequestTimeout", 408;
     // --- authentication ------------------------------------------------------------------------
     MissingAuthenticationToken = "MissingAuthenticationToken", 403;
     IncompleteSignature = "IncompleteSignature", 400;

@@ -14,6 +14,7 @@
 
 pub(crate) mod idp;
 pub(crate) mod saml_idp;
+pub(crate) mod process;
 
 use std::sync::Arc;
 use std::time::SystemTime;
