@@ -37,6 +37,22 @@ pub(crate) fn no_such_saml_provider(arn: &str) -> ApiError {
     ApiError::no_such_entity(format!("Manifest not found for arn {arn}"))
 }
 
+pub(crate) fn no_such_instance_profile(name: &str) -> ApiError {
+    ApiError::no_such_entity(format!("Instance Profile {name} cannot be found."))
+}
+
+pub(crate) fn instance_profile_exists(name: &str) -> ApiError {
+    ApiError::entity_already_exists(format!("Instance Profile {name} already exists."))
+}
+
+/// `RemoveRoleFromInstanceProfile` for a role the profile does not hold (wording ours: AWS's
+/// is not documented).
+pub(crate) fn role_not_in_instance_profile(role: &str, profile: &str) -> ApiError {
+    ApiError::no_such_entity(format!(
+        "The role with name {role} is not in instance profile {profile}."
+    ))
+}
+
 pub(crate) fn no_such_mfa_device(serial: &str) -> ApiError {
     ApiError::no_such_entity(format!(
         "MFA Device with serial number {serial} does not exist."
@@ -80,6 +96,9 @@ fn conflict_message(c: Conflict) -> Option<&'static str> {
         }
         Conflict::DefaultVersion => "Cannot delete the default version of a policy.",
         Conflict::MfaDeviceInUse => "MFA Device is still in use.",
+        Conflict::InstanceProfileHasRoles | Conflict::RoleInInstanceProfile => {
+            "Cannot delete entity, must remove roles from instance profile first."
+        }
         // Not a delete: the MFA check words it (`crate::sts::mfa`).
         Conflict::MfaStepUsed => return None,
         // Not a delete: `UpdateSAMLProvider` words it.
@@ -107,6 +126,14 @@ fn quota(entity: Entity) -> Option<(&'static str, usize)> {
             limits::SAML_PROVIDERS_PER_ACCOUNT,
         ),
         Entity::SamlPrivateKey => ("PrivateKeysPerSamlProvider", limits::SAML_PRIVATE_KEYS),
+        Entity::InstanceProfile => (
+            "InstanceProfilesPerAccount",
+            limits::INSTANCE_PROFILES_PER_ACCOUNT,
+        ),
+        Entity::InstanceProfileRole => (
+            "InstanceSessionsPerInstanceProfile",
+            limits::ROLES_PER_INSTANCE_PROFILE,
+        ),
         // Attachments (per owner kind) and inline sizes (per owner) are worded by their
         // handlers; policy versions have a sentence of their own.
         Entity::Attachment
@@ -150,6 +177,21 @@ mod tests {
                 StoreError::LimitExceeded(Entity::MfaDevice),
                 "LimitExceeded",
                 "Cannot exceed quota for MFADevicesPerUser: 8",
+            ),
+            (
+                StoreError::Conflict(Conflict::RoleInInstanceProfile),
+                "DeleteConflict",
+                "Cannot delete entity, must remove roles from instance profile first.",
+            ),
+            (
+                StoreError::LimitExceeded(Entity::InstanceProfile),
+                "LimitExceeded",
+                "Cannot exceed quota for InstanceProfilesPerAccount: 1000",
+            ),
+            (
+                StoreError::LimitExceeded(Entity::InstanceProfileRole),
+                "LimitExceeded",
+                "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1",
             ),
             (
                 StoreError::LimitExceeded(Entity::PolicyVersion),

@@ -20,6 +20,10 @@ pub(crate) const SAML_PROVIDERS_PER_ACCOUNT: usize = 100;
 /// Private keys (assertion decryption) per SAML provider: `PrivateKeyList` holds at most 2.
 pub(crate) const SAML_PRIVATE_KEYS: usize = 2;
 
+pub(crate) const INSTANCE_PROFILES_PER_ACCOUNT: usize = 1_000;
+/// Roles in one instance profile: IAM's quota is 1 and cannot be raised.
+pub(crate) const ROLES_PER_INSTANCE_PROFILE: usize = 1;
+
 /// Characters (without whitespace) of one managed policy document.
 pub(crate) const MANAGED_POLICY_MAX: usize = 6_144;
 /// Characters (without whitespace) of one trust policy.

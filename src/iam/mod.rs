@@ -6,6 +6,7 @@ pub(crate) mod entity;
 pub(crate) mod errors;
 pub(crate) mod groups;
 pub(crate) mod input;
+pub(crate) mod instance_profiles;
 pub(crate) mod limits;
 pub(crate) mod mfa_devices;
 pub(crate) mod oidc_providers;
@@ -44,7 +45,19 @@ impl Cx<'_> {
         resource: &str,
         tags: &[(String, String)],
     ) -> ApiResult<()> {
-        let action = self.info.action.policy_action();
+        self.authorize_as(&self.info.action.policy_action(), resource, tags, &[])
+    }
+
+    /// Authorize `action` (an action the request implies besides its own, such as `iam:PassRole`
+    /// for `AddRoleToInstanceProfile`) on `resource`, with its tags and the action's own
+    /// context keys.
+    pub(crate) fn authorize_as(
+        &self,
+        action: &str,
+        resource: &str,
+        tags: &[(String, String)],
+        keys: &[(&str, &str)],
+    ) -> ApiResult<()> {
         // Policies name resources in the partition of the request's region.
         let resource = &*self.info.partition().rewrite(resource);
         if let Some(s) = self.caller.session()
@@ -53,7 +66,7 @@ impl Cx<'_> {
         {
             return Err(ApiError::not_authorized(
                 &self.caller.arn_in(self.info.partition()),
-                &action,
+                action,
                 resource,
             )
             .with_detail("GetSessionToken credentials without MFA cannot call IAM"));
@@ -64,15 +77,16 @@ impl Cx<'_> {
         crate::authorization::authorize_with_tags(
             self.state,
             self.caller,
-            &action,
+            action,
             resource,
             tags,
+            keys,
             self.info,
         )
     }
 
     /// The ARN (as stored: in the `aws` partition) of the caller's account's entity of `kind`
-    /// (`user`, `group`, `role`, `policy`, `mfa`) at `path` named `name`; with an empty name, the
+    /// (`user`, `group`, `role`, `policy`, `instance-profile`, `mfa`) at `path` named `name`; with an empty name, the
     /// ARN that `List*` calls are authorized on.
     pub(crate) fn arn(&self, kind: &str, path: &str, name: &str) -> String {
         let (p, account) = (Partition::Aws, self.account());
@@ -82,6 +96,7 @@ impl Cx<'_> {
             "group" => Arn::group(p, account, path, name),
             "role" => Arn::role(p, account, path, name),
             "policy" => Arn::policy(p, account, path, name),
+            "instance-profile" => Arn::instance_profile(p, account, path, name),
             _ => Arn::mfa(p, account, path, name),
         };
         arn.to_string()

@@ -19,8 +19,9 @@ use super::errors::{no_such_role, store_error};
 use super::input::{
     IamPath, IamTags, Name, NewName, Paging, PathPrefix, PolicyDocument, TRUST, policy_error,
 };
+use super::instance_profiles::{ProfileMember, page_of_profiles};
 use super::policies::{check_document_size, encode_document};
-use super::{Member, Page, write_paging, write_tags};
+use super::{Member, Page, write_tags};
 
 pub(crate) const MAX_SESSION_DEFAULT: i64 = 3_600;
 pub(crate) const MAX_SESSION_MIN: i64 = 3_600;
@@ -102,6 +103,19 @@ pub(crate) fn write_role(x: &mut Xml, view: &Snapshot, r: &Role, full: bool) {
         }
         x.nest("RoleLastUsed", |_| {});
     }
+}
+
+/// A role inside an `<InstanceProfile>`: its identity and trust policy only.
+pub(crate) fn write_role_in_profile(x: &mut Xml, view: &Snapshot, r: &Role) {
+    x.elem("Path", &r.path)
+        .elem("RoleName", &r.name)
+        .elem("RoleId", &r.id)
+        .arn("Arn", &r.arn())
+        .time("CreateDate", r.created_at)
+        .elem(
+            "AssumeRolePolicyDocument",
+            &encode_document(&displayed_trust(view, r)),
+        );
 }
 
 impl Member for (Arc<Snapshot>, Role) {
@@ -327,29 +341,23 @@ input! {
     /// `ListInstanceProfilesForRole`
     pub(crate) struct ListInstanceProfilesForRoleInput {
         role_name: Name = required("RoleName"),
-        /// Validated as AWS does; the list is always one empty page.
-        #[allow(dead_code, reason = "instance profiles are not modelled yet")]
         paging: Paging = nested(),
     }
 }
 
-/// Instance profiles are not modelled: the list is always empty.
-#[derive(Debug)]
-pub(crate) struct NoInstanceProfiles;
-
-impl Output for NoInstanceProfiles {
-    fn write(&self, x: &mut Xml) {
-        x.list("InstanceProfiles", std::iter::empty::<()>(), |_, ()| {});
-        write_paging(x, None);
-    }
-}
-
-/// Instance profiles are not modelled; Terraform reads this list before deleting a role.
+/// The instance profiles that hold the role (Terraform reads this before deleting a role).
 pub(crate) async fn list_instance_profiles_for_role(
     cx: &Cx<'_>,
     input: ListInstanceProfilesForRoleInput,
-) -> ApiResult<NoInstanceProfiles> {
+) -> ApiResult<Page<ProfileMember>> {
     let role = find_role(cx, &input.role_name)?;
     cx.authorize_tagged(&role.arn(), &role.tags)?;
-    Ok(NoInstanceProfiles)
+    let view = cx.state.store.view();
+    Ok(page_of_profiles(
+        &view,
+        cx.account(),
+        Some(&role.id),
+        "/",
+        &input.paging,
+    ))
 }

@@ -144,6 +144,15 @@ macro_rules! action_table {
             Iam DetachRolePolicy              Signed Audited    typed  iam::policies::detach_policy::<iam::RoleKind>;
             Iam ListAttachedRolePolicies      Signed NotAudited typed  iam::policies::list_attached_policies::<iam::RoleKind>;
             Iam ListInstanceProfilesForRole   Signed NotAudited typed  iam::roles::list_instance_profiles_for_role;
+            Iam CreateInstanceProfile         Signed Audited    typed  iam::instance_profiles::create_instance_profile;
+            Iam GetInstanceProfile            Signed NotAudited typed  iam::instance_profiles::get_instance_profile;
+            Iam DeleteInstanceProfile         Signed Audited    typed  iam::instance_profiles::delete_instance_profile;
+            Iam ListInstanceProfiles          Signed NotAudited typed  iam::instance_profiles::list_instance_profiles;
+            Iam AddRoleToInstanceProfile      Signed Audited    typed  iam::instance_profiles::add_role_to_instance_profile;
+            Iam RemoveRoleFromInstanceProfile Signed Audited    typed  iam::instance_profiles::remove_role_from_instance_profile;
+            Iam TagInstanceProfile            Signed Audited    typed  iam::instance_profiles::tag_instance_profile;
+            Iam UntagInstanceProfile          Signed Audited    typed  iam::instance_profiles::untag_instance_profile;
+            Iam ListInstanceProfileTags       Signed NotAudited typed  iam::instance_profiles::list_instance_profile_tags;
             Iam PutRolePermissionsBoundary    Signed Audited    typed  iam::policies::put_boundary::<iam::RoleKind>;
             Iam DeleteRolePermissionsBoundary Signed Audited    typed  iam::policies::delete_boundary::<iam::RoleKind>;
             Iam CreateOpenIDConnectProvider   Signed Audited    typed  iam::oidc_providers::create_open_id_connect_provider;

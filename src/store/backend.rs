@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use super::audit_journal::journal::Frame;
 use super::change::{Applied, Change, OwnerId};
 use super::error::StoreError;
-use super::model::{Account, Group, OidcProvider, SamlProvider, User};
+use super::model::{Account, Group, InstanceProfile, OidcProvider, SamlProvider, User};
 use super::policies::PolicyVersionRec;
 use crate::credentials::Keyring;
 
@@ -129,6 +129,12 @@ pub struct Tables {
     /// Oldest first.
     pub saml_private_keys: Vec<SealedSamlKey>,
     pub policies: PolicyTables,
+    /// Without roles (`instance_profile_roles`) or tags (`instance_profile_tags`, owner = the
+    /// profile's id).
+    pub instance_profiles: Vec<InstanceProfile>,
+    /// (instance profile id, role id), in the order added.
+    pub instance_profile_roles: Vec<(String, String)>,
+    pub instance_profile_tags: Vec<TagRow>,
 }
 
 /// Managed and inline policies, attachments and roles.

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::model::Role;
 use super::model::{Group, OidcProvider, SamlMetadata, SamlPrivateKey, SamlProvider, Tags, User};
+use super::model::{InstanceProfile, Role};
 use super::policies::Owner;
 use crate::credentials::{Keyring, Secret};
 
@@ -215,7 +215,7 @@ pub enum Change {
         role_id: String,
         boundary: Option<String>,
     },
-    /// `NotFound(Role)`, or a `Conflict` (inline, attached policies).
+    /// `NotFound(Role)`, or a `Conflict` (inline, attached policies, instance profiles).
     DeleteRole {
         account: String,
         name: String,
@@ -226,6 +226,44 @@ pub enum Change {
     },
     UntagRole {
         role_id: String,
+        keys: Vec<String>,
+    },
+    /// `AlreadyExists(InstanceProfile)` when the name (case-insensitively) is taken;
+    /// `LimitExceeded(InstanceProfile)` at `max_per_account` profiles.
+    CreateInstanceProfile {
+        profile: InstanceProfile,
+        max_per_account: usize,
+    },
+    /// `NotFound(InstanceProfile)`, or `Conflict(InstanceProfileHasRoles)`.
+    DeleteInstanceProfile {
+        account: String,
+        name: String,
+    },
+    /// Put the role `role` in the profile `profile` (both by name). `NotFound(InstanceProfile)`,
+    /// `NotFound(Role)`, or `LimitExceeded(InstanceProfileRole)` when the profile already holds
+    /// `max_roles` roles (this one included).
+    AddRoleToInstanceProfile {
+        account: String,
+        profile: String,
+        role: String,
+        max_roles: usize,
+    },
+    /// `NotFound(InstanceProfile)`, `NotFound(Role)`, or `NotFound(InstanceProfileRole)` when
+    /// the role is not in the profile.
+    RemoveRoleFromInstanceProfile {
+        account: String,
+        profile: String,
+        role: String,
+    },
+    /// As [`Change::TagUser`], for an instance profile. `NotFound(InstanceProfile)`.
+    TagInstanceProfile {
+        account: String,
+        name: String,
+        tags: Tags,
+    },
+    UntagInstanceProfile {
+        account: String,
+        name: String,
         keys: Vec<String>,
     },
     /// `AlreadyExists(OidcProvider)` for a second provider of the same URL in the account;

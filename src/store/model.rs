@@ -95,6 +95,10 @@ pub struct Snapshot {
     pub saml_providers: BTreeMap<String, BTreeMap<String, SamlProvider>>,
     /// Managed and inline policies, attachments and roles, compiled.
     pub policies: super::policies::PolicyState,
+    /// Instance profiles by id.
+    pub instance_profiles: HashMap<String, InstanceProfile>,
+    /// (account, lowercase name) -> instance profile id; ordered for `ListInstanceProfiles`.
+    pub instance_profile_names: BTreeMap<(String, String), String>,
 }
 
 pub(crate) fn ts(t: DateTime<Utc>) -> i64 {
@@ -136,6 +140,9 @@ impl Snapshot {
             saml_provider_tags,
             saml_private_keys,
             policies,
+            instance_profiles,
+            instance_profile_roles,
+            instance_profile_tags,
         } = tables;
         let mut s = Snapshot::default();
         for a in accounts {
@@ -250,6 +257,21 @@ impl Snapshot {
             }
         }
         s.policies = super::policies::PolicyState::build(policies);
+        for p in instance_profiles {
+            s.instance_profile_names
+                .insert((p.account.clone(), p.name.to_lowercase()), p.id.clone());
+            s.instance_profiles.insert(p.id.clone(), p);
+        }
+        for (profile, role) in instance_profile_roles {
+            if let Some(p) = s.instance_profiles.get_mut(&profile) {
+                p.roles.push(role);
+            }
+        }
+        for t in instance_profile_tags {
+            if let Some(p) = s.instance_profiles.get_mut(&t.owner) {
+                p.tags.push((t.key, t.value));
+            }
+        }
         let boundaries: Vec<String> = s
             .users
             .values()
@@ -341,6 +363,34 @@ impl Snapshot {
             .flat_map(BTreeMap::values)
     }
 
+    pub fn instance_profile_by_name(&self, account: &str, name: &str) -> Option<&InstanceProfile> {
+        self.instance_profile_names
+            .get(&(account.to_owned(), name.to_lowercase()))
+            .and_then(|id| self.instance_profiles.get(id))
+    }
+
+    /// The instance profiles of an account in name order, each with its lowercase name (the
+    /// `List*` marker).
+    pub fn instance_profiles_in<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a InstanceProfile)> + 'a {
+        self.instance_profile_names
+            .range((account.to_owned(), String::new())..)
+            .take_while(move |((a, _), _)| a == account)
+            .filter_map(|((_, n), id)| Some((n.as_str(), self.instance_profiles.get(id)?)))
+    }
+
+    /// The instance profiles that hold the role `role_id`, in name order.
+    pub fn instance_profiles_of_role<'a>(
+        &'a self,
+        account: &'a str,
+        role_id: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a InstanceProfile)> + 'a {
+        self.instance_profiles_in(account)
+            .filter(move |(_, p)| p.roles.iter().any(|r| r == role_id))
+    }
+
     pub fn mfa_of_user<'a>(&'a self, user_id: &'a str) -> impl Iterator<Item = &'a MfaDevice> + 'a {
         self.mfa
             .values()
@@ -419,6 +469,26 @@ pub struct SamlMetadata {
     pub entity_id: String,
     pub signing_certs: Vec<String>,
     pub valid_until: Option<DateTime<Utc>>,
+}
+
+/// An instance profile: the container that hands one role to EC2 instances.
+#[derive(Debug, Clone)]
+pub struct InstanceProfile {
+    /// `AIPA…`
+    pub id: String,
+    pub account: String,
+    pub name: String,
+    pub path: String,
+    pub created_at: DateTime<Utc>,
+    /// Role ids, in the order added (IAM allows one).
+    pub roles: Vec<String>,
+    pub tags: Tags,
+}
+
+impl InstanceProfile {
+    pub fn arn(&self) -> String {
+        Partition::Aws.instance_profile_arn(&self.account, &self.path, &self.name)
+    }
 }
 
 /// An IAM role: who may assume it (the trust policy) and for how long.

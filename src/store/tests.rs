@@ -8,8 +8,8 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone as _, Utc};
 
 use super::{
-    Applied, Backend, Change, Conflict, Entity, Group, NewPolicy, OidcProvider, OwnerId,
-    SamlMetadata, SamlPrivateKey, SamlProvider, SqliteBackend, Store, StoreError, User,
+    Applied, Backend, Change, Conflict, Entity, Group, InstanceProfile, NewPolicy, OidcProvider,
+    OwnerId, SamlMetadata, SamlPrivateKey, SamlProvider, SqliteBackend, Store, StoreError, User,
 };
 use crate::credentials::SharedKeyring;
 use crate::credentials::{Keyring, Secret};
@@ -38,6 +38,7 @@ macro_rules! contract {
                 tags_merge_by_key_case_insensitively,
                 groups_and_memberships,
                 roles,
+                instance_profiles,
                 oidc_providers,
                 saml_providers,
                 managed_policies_versions_and_attachments,
@@ -1194,6 +1195,133 @@ async fn roles(h: &Harness) {
     .await;
     h.ok(delete()).await;
     assert!(h.store.view().policies.roles.is_empty());
+}
+
+fn profile(name: &str) -> InstanceProfile {
+    InstanceProfile {
+        id: format!("AIPA{}", name.to_uppercase()),
+        account: ACCOUNT.into(),
+        name: name.into(),
+        path: "/web/".into(),
+        created_at: now(),
+        roles: Vec::new(),
+        tags: vec![("env".into(), "dev".into())],
+    }
+}
+
+async fn instance_profiles(h: &Harness) {
+    h.account().await;
+    let create = |p: InstanceProfile, max| Change::CreateInstanceProfile {
+        profile: p,
+        max_per_account: max,
+    };
+    h.ok(create(profile("web"), 2)).await;
+    let mut again = profile("WEB");
+    again.id = "AIPAOTHER".into();
+    assert_eq!(
+        h.apply(create(again, 2)).await,
+        err(StoreError::AlreadyExists(Entity::InstanceProfile))
+    );
+    h.ok(create(profile("batch"), 2)).await;
+    assert_eq!(
+        h.apply(create(profile("third"), 2)).await,
+        err(StoreError::LimitExceeded(Entity::InstanceProfile))
+    );
+    for r in ["deploy", "other"] {
+        h.ok(Change::CreateRole {
+            role: role(r),
+            trust_bindings: "{}".into(),
+        })
+        .await;
+    }
+    let add = |p: &str, r: &str| Change::AddRoleToInstanceProfile {
+        account: ACCOUNT.into(),
+        profile: p.into(),
+        role: r.into(),
+        max_roles: 1,
+    };
+    assert_eq!(
+        h.apply(add("nope", "deploy")).await,
+        err(StoreError::NotFound(Entity::InstanceProfile))
+    );
+    assert_eq!(
+        h.apply(add("web", "nope")).await,
+        err(StoreError::NotFound(Entity::Role))
+    );
+    h.ok(add("Web", "DEPLOY")).await;
+    // One role per profile: the same role again, or another, passes the quota.
+    for r in ["deploy", "other"] {
+        assert_eq!(
+            h.apply(add("web", r)).await,
+            err(StoreError::LimitExceeded(Entity::InstanceProfileRole))
+        );
+    }
+    h.ok(add("batch", "deploy")).await;
+    h.ok(Change::TagInstanceProfile {
+        account: ACCOUNT.into(),
+        name: "web".into(),
+        tags: vec![("ENV".into(), "prod".into()), ("team".into(), "ops".into())],
+    })
+    .await;
+    h.ok(Change::UntagInstanceProfile {
+        account: ACCOUNT.into(),
+        name: "web".into(),
+        keys: vec!["TEAM".into()],
+    })
+    .await;
+    let view = h.store.view();
+    let web = view.instance_profile_by_name(ACCOUNT, "WEB").unwrap();
+    assert_eq!(web.roles, ["AROADEPLOY"]);
+    assert_eq!(web.tags, [("ENV".to_owned(), "prod".to_owned())]);
+    assert_eq!(
+        view.instance_profiles_of_role(ACCOUNT, "AROADEPLOY")
+            .map(|(n, _)| n)
+            .collect::<Vec<_>>(),
+        ["batch", "web"]
+    );
+    // As after a restart.
+    let reopened = h.second().view();
+    let web = reopened.instance_profile_by_name(ACCOUNT, "web").unwrap();
+    assert_eq!((web.path.as_str(), web.id.as_str()), ("/web/", "AIPAWEB"));
+    assert_eq!(web.roles, ["AROADEPLOY"]);
+    assert_eq!(web.tags, [("ENV".to_owned(), "prod".to_owned())]);
+
+    // Neither the role nor a profile holding it can be deleted.
+    let delete_role = Change::DeleteRole {
+        account: ACCOUNT.into(),
+        name: "deploy".into(),
+    };
+    assert_eq!(
+        h.apply(delete_role.clone()).await,
+        err(StoreError::Conflict(Conflict::RoleInInstanceProfile))
+    );
+    let delete = |p: &str| Change::DeleteInstanceProfile {
+        account: ACCOUNT.into(),
+        name: p.into(),
+    };
+    assert_eq!(
+        h.apply(delete("web")).await,
+        err(StoreError::Conflict(Conflict::InstanceProfileHasRoles))
+    );
+    let remove = |p: &str, r: &str| Change::RemoveRoleFromInstanceProfile {
+        account: ACCOUNT.into(),
+        profile: p.into(),
+        role: r.into(),
+    };
+    assert_eq!(
+        h.apply(remove("web", "other")).await,
+        err(StoreError::NotFound(Entity::InstanceProfileRole))
+    );
+    for p in ["web", "batch"] {
+        h.ok(remove(p, "deploy")).await;
+        h.ok(delete(p)).await;
+    }
+    assert_eq!(
+        h.apply(delete("web")).await,
+        err(StoreError::NotFound(Entity::InstanceProfile))
+    );
+    h.ok(delete_role).await;
+    assert!(h.store.view().instance_profiles.is_empty());
 }
 
 async fn managed_policies_versions_and_attachments(h: &Harness) {

@@ -132,6 +132,8 @@ pub(super) enum TagTable {
     OidcProvider,
     /// Owner: the provider's ARN.
     SamlProvider,
+    /// Owner: the profile's id.
+    InstanceProfile,
 }
 
 impl TagTable {
@@ -141,6 +143,7 @@ impl TagTable {
             TagTable::Role => ("role_tags", "role_id"),
             TagTable::OidcProvider => ("oidc_provider_tags", "provider_arn"),
             TagTable::SamlProvider => ("saml_provider_tags", "provider_arn"),
+            TagTable::InstanceProfile => ("instance_profile_tags", "profile_id"),
         }
     }
 }

@@ -12,6 +12,7 @@
 
 mod identity;
 mod policies;
+mod profiles;
 mod providers;
 pub(crate) mod schema;
 
@@ -447,6 +448,38 @@ fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<App
         Change::UntagRole { role_id, keys } => {
             identity::delete_tags(tx, TagTable::Role, role_id, keys)?;
         }
+        Change::CreateInstanceProfile {
+            profile,
+            max_per_account,
+        } => profiles::create(tx, profile, *max_per_account)?,
+        Change::DeleteInstanceProfile { account, name } => profiles::delete(tx, account, name)?,
+        Change::AddRoleToInstanceProfile {
+            account,
+            profile,
+            role,
+            max_roles,
+        } => profiles::add_role(tx, account, profile, role, *max_roles)?,
+        Change::RemoveRoleFromInstanceProfile {
+            account,
+            profile,
+            role,
+        } => profiles::remove_role(tx, account, profile, role)?,
+        Change::TagInstanceProfile {
+            account,
+            name,
+            tags,
+        } => {
+            let id = profiles::profile_id(tx, account, name)?;
+            identity::upsert_tags(tx, TagTable::InstanceProfile, &id, tags)?;
+        }
+        Change::UntagInstanceProfile {
+            account,
+            name,
+            keys,
+        } => {
+            let id = profiles::profile_id(tx, account, name)?;
+            identity::delete_tags(tx, TagTable::InstanceProfile, &id, keys)?;
+        }
         Change::CreateOidcProvider {
             provider,
             max_per_account,
@@ -765,6 +798,9 @@ fn load(conn: &Connection) -> Result<Tables, StoreError> {
             roles,
             role_tags: identity::load_tags(conn, identity::TagTable::Role)?,
         },
+        instance_profiles: profiles::load(conn)?,
+        instance_profile_roles: profiles::load_roles(conn)?,
+        instance_profile_tags: identity::load_tags(conn, identity::TagTable::InstanceProfile)?,
     })
 }
 

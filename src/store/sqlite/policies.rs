@@ -357,6 +357,7 @@ pub(super) fn set_role_boundary(
 pub(super) fn delete_role(tx: &Transaction<'_>, account: &str, name: &str) -> Result<()> {
     let id = role_id(tx, account, name)?;
     check_no_policies(tx, Owner::Role(&id))?;
+    super::profiles::check_role_in_no_profile(tx, &id)?;
     tx.execute("DELETE FROM role_tags WHERE role_id = ?1", [&id])?;
     tx.execute("DELETE FROM roles WHERE id = ?1", [&id])?;
     Ok(())

@@ -214,6 +214,32 @@ const MIGRATIONS: &[&str] = &[
         FOREIGN KEY (account, provider) REFERENCES saml_providers(account, name) ON DELETE CASCADE
     );
     "#,
+    // 8: instance profiles. A role in a profile cannot be deleted (the role's foreign key has
+    // no cascade), so `DeleteRole` must meet its `DeleteConflict` before SQLite would refuse.
+    r#"
+    CREATE TABLE instance_profiles (
+        id          TEXT PRIMARY KEY,            -- AIPA...
+        account     TEXT NOT NULL REFERENCES accounts(id),
+        name        TEXT NOT NULL,
+        name_lc     TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        UNIQUE (account, name_lc)
+    );
+    CREATE TABLE instance_profile_roles (
+        profile_id  TEXT NOT NULL REFERENCES instance_profiles(id) ON DELETE CASCADE,
+        role_id     TEXT NOT NULL REFERENCES roles(id),
+        PRIMARY KEY (profile_id, role_id)
+    );
+    CREATE INDEX instance_profile_roles_role ON instance_profile_roles(role_id);
+    CREATE TABLE instance_profile_tags (
+        profile_id  TEXT NOT NULL REFERENCES instance_profiles(id) ON DELETE CASCADE,
+        key         TEXT NOT NULL,
+        key_lc      TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        PRIMARY KEY (profile_id, key_lc)
+    );
+    "#,
 ];
 
 /// Run the migrations this database has not had yet. Each runs in its own write transaction
