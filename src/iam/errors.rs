@@ -21,6 +21,47 @@ pub(crate) fn no_such_role(name: &str) -> ApiError {
     ApiError::no_such_entity(format!("The role with name {name} cannot be found."))
 }
 
+/// A service-linked role (or any role only its service may change).
+pub(crate) fn protected_role(name: &str) -> ApiError {
+    ApiError::unmodifiable_entity(format!(
+        "Cannot perform the operation on the protected role '{name}' - this role is only modifiable by AWS"
+    ))
+}
+
+pub(crate) fn service_role_name_taken(name: &str) -> ApiError {
+    ApiError::invalid_input(format!(
+        "Service role name {name} has been taken in this account, please try a different suffix."
+    ))
+}
+
+pub(crate) fn custom_suffix_not_allowed(service: &str) -> ApiError {
+    ApiError::invalid_input(format!("Custom suffix is not allowed for {service}"))
+}
+
+/// `AWSServiceName` that is no service principal (wording ours).
+pub(crate) fn invalid_service_name(service: &str) -> ApiError {
+    ApiError::invalid_input(format!(
+        "Invalid service name {}: a service principal such as autoscaling.amazonaws.com is expected.",
+        crate::protocol::params::sanitize(service)
+    ))
+}
+
+/// `DeleteServiceLinkedRole` on an ordinary role (wording ours; the code is the one the API
+/// reference lists).
+pub(crate) fn not_service_linked(name: &str) -> ApiError {
+    ApiError::no_such_entity(format!(
+        "The role with name {name} is not a service-linked role."
+    ))
+}
+
+/// An unknown `DeletionTaskId` (wording ours).
+pub(crate) fn no_such_deletion_task(id: &str) -> ApiError {
+    ApiError::no_such_entity(format!(
+        "Deletion task {} cannot be found.",
+        crate::protocol::params::sanitize(id)
+    ))
+}
+
 pub(crate) fn no_such_policy(arn: &str) -> ApiError {
     ApiError::no_such_entity(format!("Policy {arn} was not found."))
 }
@@ -126,6 +167,7 @@ fn quota(entity: Entity) -> Option<(&'static str, usize)> {
             limits::SAML_PROVIDERS_PER_ACCOUNT,
         ),
         Entity::SamlPrivateKey => ("PrivateKeysPerSamlProvider", limits::SAML_PRIVATE_KEYS),
+        Entity::Role => ("RolesPerAccount", limits::ROLES_PER_ACCOUNT),
         Entity::InstanceProfile => (
             "InstanceProfilesPerAccount",
             limits::INSTANCE_PROFILES_PER_ACCOUNT,
@@ -140,8 +182,7 @@ fn quota(entity: Entity) -> Option<(&'static str, usize)> {
         | Entity::InlinePolicy
         | Entity::PolicyVersion
         | Entity::Account
-        | Entity::AccountAlias
-        | Entity::Role => return None,
+        | Entity::AccountAlias => return None,
     })
 }
 

@@ -22,7 +22,7 @@ use super::errors::{
     store_error,
 };
 use super::input::{IamPath, IamTags, Name, Paging, PathPrefix, TagKeys};
-use super::roles::write_role_in_profile;
+use super::roles::{check_modifiable, write_role_in_profile};
 use super::tags::TagPage;
 use super::{Member, Page, check_tag_quota, limits, write_tags};
 
@@ -255,6 +255,7 @@ pub(crate) async fn add_role_to_instance_profile(
     );
     authorized_profile(cx, &name)?;
     let role = find_role(cx, &role_name)?;
+    check_modifiable(&role)?;
     // The role goes to EC2 instances: passing it needs `iam:PassRole`.
     cx.authorize_as(
         "iam:PassRole",

@@ -6,6 +6,7 @@ use crate::store::policies::Owner;
 
 pub(crate) const USERS_PER_ACCOUNT: usize = 5_000;
 pub(crate) const GROUPS_PER_ACCOUNT: usize = 300;
+pub(crate) const ROLES_PER_ACCOUNT: usize = 1_000;
 pub(crate) const POLICIES_PER_ACCOUNT: usize = 1_500;
 pub(crate) const ACCESS_KEYS_PER_USER: usize = 2;
 pub(crate) const GROUPS_PER_USER: usize = 10;

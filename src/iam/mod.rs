@@ -13,6 +13,7 @@ pub(crate) mod oidc_providers;
 pub(crate) mod policies;
 pub(crate) mod roles;
 pub(crate) mod saml_providers;
+pub(crate) mod service_linked_roles;
 pub(crate) mod simulate;
 pub(crate) mod tags;
 pub(crate) mod users;

@@ -430,6 +430,7 @@ pub(crate) async fn attach_policy<K: EntityKind>(
     input: AttachmentInput<K>,
 ) -> ApiResult<()> {
     let t = input.entity.authorized(cx)?;
+    t.check_modifiable()?;
     let arn = input.policy_arn.into_string();
     cx.state
         .store
@@ -464,6 +465,7 @@ pub(crate) async fn detach_policy<K: EntityKind>(
     input: AttachmentInput<K>,
 ) -> ApiResult<()> {
     let t = input.entity.authorized(cx)?;
+    t.check_modifiable()?;
     let arn = input.policy_arn.into_string();
     cx.state
         .store
@@ -539,6 +541,7 @@ pub(crate) async fn put_inline_policy<K: EntityKind>(
     input: PutInlineInput<K>,
 ) -> ApiResult<()> {
     let t = input.entity.authorized(cx)?;
+    t.check_modifiable()?;
     let limit = limits::inline_limit(t.owner());
     check_document_size(&input.policy_document, limit)?;
     cx.state
@@ -619,6 +622,7 @@ pub(crate) async fn delete_inline_policy<K: EntityKind>(
 ) -> ApiResult<()> {
     let name = input.policy_name.into_string();
     let t = input.entity.authorized(cx)?;
+    t.check_modifiable()?;
     cx.state
         .store
         .apply_one(Change::DeleteInlinePolicy {
@@ -703,6 +707,7 @@ pub(crate) async fn put_boundary<K: BoundedKind>(
     input: PutBoundaryInput<K>,
 ) -> ApiResult<()> {
     let t = input.entity.authorized(cx)?;
+    t.check_modifiable()?;
     let arn = input.permissions_boundary.into_string();
     crate::authorization::check_boundary_arn(cx.state, &arn)?;
     cx.state
@@ -725,6 +730,7 @@ pub(crate) async fn delete_boundary<K: BoundedKind>(
     input: DeleteBoundaryInput<K>,
 ) -> ApiResult<()> {
     let t = input.entity.authorized(cx)?;
+    t.check_modifiable()?;
     cx.state
         .store
         .apply_one(K::set_boundary(&t, None))

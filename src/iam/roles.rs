@@ -15,7 +15,7 @@ use crate::request::Cx;
 use crate::store::Role;
 use crate::store::{Change, Entity, Snapshot, StoreError};
 
-use super::errors::{no_such_role, store_error};
+use super::errors::{no_such_role, protected_role, store_error};
 use super::input::{
     IamPath, IamTags, Name, NewName, Paging, PathPrefix, PolicyDocument, TRUST, policy_error,
 };
@@ -131,13 +131,31 @@ pub(crate) struct RoleOutput {
     role: Role,
 }
 
+impl RoleOutput {
+    /// `role` as the current snapshot shows it.
+    pub(crate) fn new(cx: &Cx<'_>, role: Role) -> Self {
+        Self {
+            view: cx.state.store.view(),
+            role,
+        }
+    }
+}
+
 impl Output for RoleOutput {
     fn write(&self, x: &mut Xml) {
         x.nest("Role", |x| write_role(x, &self.view, &self.role, true));
     }
 }
 
-fn find_role(cx: &Cx<'_>, name: &str) -> ApiResult<Role> {
+/// A service-linked role changes only through its service (`UnmodifiableEntity`).
+pub(crate) fn check_modifiable(r: &Role) -> ApiResult<()> {
+    match r.linked_service {
+        Some(_) => Err(protected_role(&r.name)),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn find_role(cx: &Cx<'_>, name: &str) -> ApiResult<Role> {
     cx.state
         .store
         .view()
@@ -193,12 +211,14 @@ pub(crate) async fn create_role(cx: &Cx<'_>, input: CreateRoleInput) -> ApiResul
         boundary,
         created_at: cx.info.now,
         tags: input.tags.0,
+        linked_service: None,
     };
     cx.state
         .store
         .apply_one(Change::CreateRole {
             role: role.clone(),
             trust_bindings: bindings,
+            max_per_account: super::limits::ROLES_PER_ACCOUNT,
         })
         .await
         .map_err(|e| match e {
@@ -279,6 +299,10 @@ impl Output for EmptyResult {
 pub(crate) async fn update_role(cx: &Cx<'_>, input: UpdateRoleInput) -> ApiResult<EmptyResult> {
     let role = find_role(cx, &input.role_name)?;
     cx.authorize_tagged(&role.arn(), &role.tags)?;
+    // A service-linked role's description may be edited; nothing else of it.
+    if input.max_session_duration.is_some() {
+        check_modifiable(&role)?;
+    }
     cx.state
         .store
         .apply_one(Change::UpdateRole {
@@ -307,6 +331,7 @@ pub(crate) async fn update_assume_role_policy(
     let view = cx.state.store.view();
     let (doc, _, bindings) = bind_trust(&view, input.policy_document)?;
     cx.authorize_tagged(&role.arn(), &role.tags)?;
+    check_modifiable(&role)?;
     cx.state
         .store
         .apply_one(Change::SetTrustPolicy {
@@ -323,6 +348,7 @@ pub(crate) async fn delete_role(cx: &Cx<'_>, input: RoleNameInput) -> ApiResult<
     let name = input.role_name.into_string();
     let role = find_role(cx, &name)?;
     cx.authorize_tagged(&role.arn(), &role.tags)?;
+    check_modifiable(&role)?;
     cx.state
         .store
         .apply_one(Change::DeleteRole {
@@ -335,6 +361,37 @@ pub(crate) async fn delete_role(cx: &Cx<'_>, input: RoleNameInput) -> ApiResult<
             e => store_error(e),
         })?;
     Ok(())
+}
+
+input! {
+    /// `UpdateRoleDescription`
+    pub(crate) struct UpdateRoleDescriptionInput {
+        role_name: Name = required("RoleName"),
+        description: RoleDescription = required("Description"),
+    }
+}
+
+/// Answers the role as it is afterwards. Allowed for service-linked roles too.
+pub(crate) async fn update_role_description(
+    cx: &Cx<'_>,
+    input: UpdateRoleDescriptionInput,
+) -> ApiResult<RoleOutput> {
+    let role = find_role(cx, &input.role_name)?;
+    cx.authorize_tagged(&role.arn(), &role.tags)?;
+    cx.state
+        .store
+        .apply_one(Change::UpdateRole {
+            role_id: role.id.clone(),
+            description: Some(input.description.into_string()),
+            max_session: None,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::Role) => no_such_role(&role.name),
+            e => store_error(e),
+        })?;
+    let updated = find_role(cx, &role.name)?;
+    Ok(RoleOutput::new(cx, updated))
 }
 
 input! {

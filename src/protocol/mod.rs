@@ -133,6 +133,10 @@ macro_rules! action_table {
             Iam UpdateRole                    Signed Audited    typed  iam::roles::update_role;
             Iam UpdateAssumeRolePolicy        Signed Audited    typed  iam::roles::update_assume_role_policy;
             Iam DeleteRole                    Signed Audited    typed  iam::roles::delete_role;
+            Iam UpdateRoleDescription         Signed Audited    typed  iam::roles::update_role_description;
+            Iam CreateServiceLinkedRole       Signed Audited    typed  iam::service_linked_roles::create_service_linked_role;
+            Iam DeleteServiceLinkedRole       Signed Audited    typed  iam::service_linked_roles::delete_service_linked_role;
+            Iam GetServiceLinkedRoleDeletionStatus Signed NotAudited typed iam::service_linked_roles::get_service_linked_role_deletion_status;
             Iam TagRole                       Signed Audited    typed  iam::tags::tag::<iam::RoleKind>;
             Iam UntagRole                     Signed Audited    typed  iam::tags::untag::<iam::RoleKind>;
             Iam ListRoleTags                  Signed NotAudited typed  iam::tags::list_tags::<iam::RoleKind>;

@@ -128,6 +128,8 @@ pub struct Tables {
     pub saml_provider_tags: Vec<TagRow>,
     /// Oldest first.
     pub saml_private_keys: Vec<SealedSamlKey>,
+    /// Deletions of service-linked roles, as `GetServiceLinkedRoleDeletionStatus` reports them.
+    pub role_deletion_tasks: Vec<RoleDeletionTask>,
     pub policies: PolicyTables,
     /// Without roles (`instance_profile_roles`) or tags (`instance_profile_tags`, owner = the
     /// profile's id).
@@ -196,6 +198,17 @@ pub struct SealedSamlKey {
     pub created_at: DateTime<Utc>,
 }
 
+/// One `DeleteServiceLinkedRole`: its task id and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleDeletionTask {
+    /// `task/aws-service-role/<service>/<role name>/<uuid>`.
+    pub id: String,
+    pub account: String,
+    /// `SUCCEEDED`, `IN_PROGRESS`, `FAILED` or `NOT_STARTED`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone)]
 pub struct ManagedPolicyRow {
     pub arn: String,
@@ -229,4 +242,6 @@ pub struct RoleRow {
     pub max_session: i64,
     pub boundary: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The service of a service-linked role.
+    pub linked_service: Option<String>,
 }

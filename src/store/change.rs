@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::backend::RoleDeletionTask;
 use super::model::{Group, OidcProvider, SamlMetadata, SamlPrivateKey, SamlProvider, Tags, User};
 use super::model::{InstanceProfile, Role};
 use super::policies::Owner;
@@ -194,11 +195,13 @@ pub enum Change {
         owner: OwnerId,
         name: String,
     },
-    /// `AlreadyExists(Role)`. `trust_bindings`: the trust policy's principal ARNs bound to unique
-    /// ids (JSON), saved beside it.
+    /// `AlreadyExists(Role)`, or `LimitExceeded(Role)` at `max_per_account` roles.
+    /// `trust_bindings`: the trust policy's principal ARNs bound to unique ids (JSON), saved
+    /// beside it.
     CreateRole {
         role: Role,
         trust_bindings: String,
+        max_per_account: usize,
     },
     /// Change what is `Some`.
     UpdateRole {
@@ -219,6 +222,13 @@ pub enum Change {
     DeleteRole {
         account: String,
         name: String,
+    },
+    /// Delete a service-linked role as its service would, and record `task` (its status is
+    /// what `GetServiceLinkedRoleDeletionStatus` reports). As [`Change::DeleteRole`] otherwise.
+    DeleteServiceLinkedRole {
+        account: String,
+        name: String,
+        task: RoleDeletionTask,
     },
     TagRole {
         role_id: String,

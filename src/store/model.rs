@@ -99,6 +99,8 @@ pub struct Snapshot {
     pub instance_profiles: HashMap<String, InstanceProfile>,
     /// (account, lowercase name) -> instance profile id; ordered for `ListInstanceProfiles`.
     pub instance_profile_names: BTreeMap<(String, String), String>,
+    /// Deletions of service-linked roles by task id.
+    pub role_deletion_tasks: HashMap<String, super::backend::RoleDeletionTask>,
 }
 
 pub(crate) fn ts(t: DateTime<Utc>) -> i64 {
@@ -139,6 +141,7 @@ impl Snapshot {
             saml_providers,
             saml_provider_tags,
             saml_private_keys,
+            role_deletion_tasks,
             policies,
             instance_profiles,
             instance_profile_roles,
@@ -257,6 +260,9 @@ impl Snapshot {
             }
         }
         s.policies = super::policies::PolicyState::build(policies);
+        for t in role_deletion_tasks {
+            s.role_deletion_tasks.insert(t.id.clone(), t);
+        }
         for p in instance_profiles {
             s.instance_profile_names
                 .insert((p.account.clone(), p.name.to_lowercase()), p.id.clone());
@@ -507,6 +513,9 @@ pub struct Role {
     pub boundary: Option<String>,
     pub created_at: DateTime<Utc>,
     pub tags: Tags,
+    /// For a service-linked role, the service it belongs to (`autoscaling.amazonaws.com`):
+    /// such a role is changed only through the service-linked role actions.
+    pub linked_service: Option<String>,
 }
 
 impl Role {

@@ -226,6 +226,7 @@ fn role(name: &str) -> Role {
         boundary: None,
         created_at: now(),
         tags: Vec::new(),
+        linked_service: None,
     }
 }
 
@@ -731,6 +732,7 @@ async fn tags_merge_by_key_case_insensitively(h: &Harness) {
     h.ok(Change::CreateRole {
         role: r.clone(),
         trust_bindings: "{}".into(),
+        max_per_account: 1_000,
     })
     .await;
     h.ok(Change::TagRole {
@@ -1130,6 +1132,7 @@ async fn roles(h: &Harness) {
     h.ok(Change::CreateRole {
         role: r.clone(),
         trust_bindings: "{}".into(),
+        max_per_account: 1_000,
     })
     .await;
     let mut again = role("DEPLOY");
@@ -1138,6 +1141,7 @@ async fn roles(h: &Harness) {
         h.apply(Change::CreateRole {
             role: again,
             trust_bindings: "{}".into(),
+            max_per_account: 1_000,
         })
         .await,
         err(StoreError::AlreadyExists(Entity::Role))
@@ -1195,6 +1199,51 @@ async fn roles(h: &Harness) {
     .await;
     h.ok(delete()).await;
     assert!(h.store.view().policies.roles.is_empty());
+
+    // A service-linked role: its service is kept; deleting it records the task.
+    let mut linked = role("AWSServiceRoleForECS");
+    linked.linked_service = Some("ecs.amazonaws.com".into());
+    h.ok(Change::CreateRole {
+        role: linked,
+        trust_bindings: "{}".into(),
+        max_per_account: 1,
+    })
+    .await;
+    assert_eq!(
+        h.apply(Change::CreateRole {
+            role: role("second"),
+            trust_bindings: "{}".into(),
+            max_per_account: 1,
+        })
+        .await,
+        err(StoreError::LimitExceeded(Entity::Role))
+    );
+    let reopened = h.second().view();
+    let got = reopened
+        .policies
+        .role_by_name(ACCOUNT, "awsserviceroleforecs")
+        .unwrap();
+    assert_eq!(got.linked_service.as_deref(), Some("ecs.amazonaws.com"));
+    let task = crate::store::backend::RoleDeletionTask {
+        id: "task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/1".into(),
+        account: ACCOUNT.into(),
+        status: "SUCCEEDED".into(),
+        created_at: now(),
+    };
+    let delete_linked = || Change::DeleteServiceLinkedRole {
+        account: ACCOUNT.into(),
+        name: "AWSServiceRoleForECS".into(),
+        task: task.clone(),
+    };
+    h.ok(delete_linked()).await;
+    assert_eq!(
+        h.apply(delete_linked()).await,
+        err(StoreError::NotFound(Entity::Role))
+    );
+    let view = h.store.view();
+    assert!(view.policies.roles.is_empty());
+    assert_eq!(view.role_deletion_tasks[&task.id], task);
+    assert_eq!(h.second().view().role_deletion_tasks[&task.id], task);
 }
 
 fn profile(name: &str) -> InstanceProfile {
@@ -1231,6 +1280,7 @@ async fn instance_profiles(h: &Harness) {
         h.ok(Change::CreateRole {
             role: role(r),
             trust_bindings: "{}".into(),
+            max_per_account: 1_000,
         })
         .await;
     }

@@ -427,7 +427,8 @@ fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<App
         Change::CreateRole {
             role,
             trust_bindings,
-        } => policies::insert_role(tx, role, trust_bindings)?,
+            max_per_account,
+        } => policies::insert_role(tx, role, trust_bindings, *max_per_account)?,
         Change::UpdateRole {
             role_id,
             description,
@@ -442,6 +443,14 @@ fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<App
             policies::set_role_boundary(tx, role_id, boundary.as_deref())?;
         }
         Change::DeleteRole { account, name } => policies::delete_role(tx, account, name)?,
+        Change::DeleteServiceLinkedRole {
+            account,
+            name,
+            task,
+        } => {
+            policies::delete_role(tx, account, name)?;
+            policies::insert_deletion_task(tx, task)?;
+        }
         Change::TagRole { role_id, tags } => {
             identity::upsert_tags(tx, TagTable::Role, role_id, tags)?;
         }
@@ -757,7 +766,7 @@ fn load(conn: &Connection) -> Result<Tables, StoreError> {
     .collect();
     let roles = all(
         conn,
-        "SELECT id, account, name, path, description, trust_policy, trust_bindings, max_session, boundary, created_at FROM roles",
+        "SELECT id, account, name, path, description, trust_policy, trust_bindings, max_session, boundary, created_at, linked_service FROM roles",
         |r| {
             Ok(RoleRow {
                 id: r.get(0)?,
@@ -770,6 +779,7 @@ fn load(conn: &Connection) -> Result<Tables, StoreError> {
                 max_session: r.get(7)?,
                 boundary: r.get(8)?,
                 created_at: from_ts(r.get(9)?),
+                linked_service: r.get(10)?,
             })
         },
     )?;
@@ -786,6 +796,7 @@ fn load(conn: &Connection) -> Result<Tables, StoreError> {
         saml_providers: providers::load_saml(conn)?,
         saml_provider_tags: identity::load_tags(conn, identity::TagTable::SamlProvider)?,
         saml_private_keys: providers::load_saml_keys(conn)?,
+        role_deletion_tasks: policies::load_deletion_tasks(conn)?,
         policies: PolicyTables {
             managed_policies,
             policy_versions,

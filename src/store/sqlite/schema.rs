@@ -240,6 +240,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (profile_id, key_lc)
     );
     "#,
+    // 9: service-linked roles: the service a role belongs to (NULL for every other role), and
+    // the deletion tasks `GetServiceLinkedRoleDeletionStatus` reports on.
+    r#"
+    ALTER TABLE roles ADD COLUMN linked_service TEXT;
+    CREATE TABLE role_deletion_tasks (
+        id          TEXT PRIMARY KEY,            -- task/aws-service-role/<service>/<role>/<uuid>
+        account     TEXT NOT NULL REFERENCES accounts(id),
+        status      TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Run the migrations this database has not had yet. Each runs in its own write transaction
