@@ -66,6 +66,16 @@ pub(crate) fn no_such_policy(arn: &str) -> ApiError {
     ApiError::no_such_entity(format!("Policy {arn} was not found."))
 }
 
+/// A change to an AWS managed policy (wording ours: AWS's is not documented).
+pub(crate) fn aws_managed_policy_unmodifiable(arn: &str) -> ApiError {
+    ApiError::unmodifiable_entity(format!("Cannot modify AWS managed policy {arn}."))
+}
+
+/// `DeletePolicy` of an AWS managed policy (wording ours).
+pub(crate) fn aws_managed_policy_undeletable(arn: &str) -> ApiError {
+    ApiError::unmodifiable_entity(format!("Cannot delete AWS managed policy {arn}."))
+}
+
 pub(crate) fn no_such_policy_version(arn: &str, version_id: &str) -> ApiError {
     ApiError::no_such_entity(format!("Policy {arn} version {version_id} does not exist."))
 }

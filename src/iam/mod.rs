@@ -2,6 +2,8 @@
 //! OpenID Connect providers (and, through the policy evaluator, who may call them). See
 //! <https://docs.aws.amazon.com/IAM/latest/APIReference/welcome.html>.
 
+pub(crate) mod aws_managed;
+pub(crate) mod context_keys;
 pub(crate) mod entity;
 pub(crate) mod errors;
 pub(crate) mod groups;
@@ -13,6 +15,7 @@ pub(crate) mod oidc_providers;
 pub(crate) mod policies;
 pub(crate) mod roles;
 pub(crate) mod saml_providers;
+pub(crate) mod service_access;
 pub(crate) mod service_linked_roles;
 pub(crate) mod simulate;
 pub(crate) mod tags;

@@ -111,6 +111,13 @@ macro_rules! action_table {
             Iam ListPolicyVersions            Signed NotAudited typed  iam::policies::list_policy_versions;
             Iam DeletePolicyVersion           Signed Audited    typed  iam::policies::delete_policy_version;
             Iam SetDefaultPolicyVersion       Signed Audited    typed  iam::policies::set_default_policy_version;
+            Iam TagPolicy                     Signed Audited    typed  iam::policies::tag_policy;
+            Iam UntagPolicy                   Signed Audited    typed  iam::policies::untag_policy;
+            Iam ListPolicyTags                Signed NotAudited typed  iam::policies::list_policy_tags;
+            Iam ListEntitiesForPolicy         Signed NotAudited typed  iam::policies::list_entities_for_policy;
+            Iam ListPoliciesGrantingServiceAccess Signed NotAudited typed iam::service_access::list_policies_granting_service_access;
+            Iam GetContextKeysForCustomPolicy Signed NotAudited typed  iam::context_keys::get_context_keys_for_custom_policy;
+            Iam GetContextKeysForPrincipalPolicy Signed NotAudited typed iam::context_keys::get_context_keys_for_principal_policy;
             Iam AttachUserPolicy              Signed Audited    typed  iam::policies::attach_policy::<iam::UserKind>;
             Iam DetachUserPolicy              Signed Audited    typed  iam::policies::detach_policy::<iam::UserKind>;
             Iam ListAttachedUserPolicies      Signed NotAudited typed  iam::policies::list_attached_policies::<iam::UserKind>;

@@ -170,6 +170,15 @@ pub enum Change {
     DeletePolicy {
         arn: String,
     },
+    /// As [`Change::TagUser`], for a managed policy. `NotFound(Policy)`.
+    TagPolicy {
+        arn: String,
+        tags: Tags,
+    },
+    UntagPolicy {
+        arn: String,
+        keys: Vec<String>,
+    },
     /// Attaching twice succeeds. `NotFound(Policy)`, or `LimitExceeded(Attachment)` when the
     /// owner has `max_per_owner` policies attached.
     AttachPolicy {

@@ -397,6 +397,57 @@ impl Snapshot {
             .filter(move |(_, p)| p.roles.iter().any(|r| r == role_id))
     }
 
+    /// The account of the user, group or role `(kind, id)` (a key of `policies.attached`).
+    pub fn owner_account(&self, kind: &str, id: &str) -> Option<&str> {
+        match kind {
+            "user" => self.users.get(id).map(|u| u.account.as_str()),
+            "group" => self.groups.get(id).map(|g| g.account.as_str()),
+            "role" => self.policies.roles.get(id).map(|r| r.account.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The owners `(kind, id)` in `account` that the managed policy `arn` is attached to.
+    pub fn attachments_of<'a>(
+        &'a self,
+        arn: &'a str,
+        account: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.policies
+            .attached
+            .iter()
+            .filter(move |(_, arns)| arns.iter().any(|a| a == arn))
+            .map(|((kind, id), _)| (kind.as_str(), id.as_str()))
+            .filter(move |(kind, id)| self.owner_account(kind, id) == Some(account))
+    }
+
+    /// The managed policy as `account` sees it: an AWS managed policy is shared by every
+    /// account, and its `AttachmentCount` and `PermissionsBoundaryUsageCount` count that
+    /// account's entities only.
+    pub fn policy_in_account(
+        &self,
+        m: &super::policies::ManagedPolicy,
+        account: &str,
+    ) -> super::policies::ManagedPolicy {
+        let mut m = m.clone();
+        if m.account == "aws" {
+            m.attachment_count = self.attachments_of(&m.arn, account).count();
+            let arn = Some(&m.arn);
+            m.boundary_usage_count = self
+                .users
+                .values()
+                .filter(|u| u.account == account && u.boundary.as_ref() == arn)
+                .count()
+                + self
+                    .policies
+                    .roles
+                    .values()
+                    .filter(|r| r.account == account && r.boundary.as_ref() == arn)
+                    .count();
+        }
+        m
+    }
+
     pub fn mfa_of_user<'a>(&'a self, user_id: &'a str) -> impl Iterator<Item = &'a MfaDevice> + 'a {
         self.mfa
             .values()

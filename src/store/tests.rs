@@ -1458,8 +1458,38 @@ async fn managed_policies_versions_and_attachments(h: &Harness) {
         h.apply(detach()).await,
         err(StoreError::NotFound(Entity::Attachment))
     );
+    h.ok(Change::TagPolicy {
+        arn: arn.clone(),
+        tags: vec![("Env".into(), "dev".into()), ("team".into(), "ops".into())],
+    })
+    .await;
+    h.ok(Change::UntagPolicy {
+        arn: arn.clone(),
+        keys: vec!["TEAM".into()],
+    })
+    .await;
+    assert_eq!(
+        h.second().view().policies.managed[&arn].tags,
+        [("Env".to_owned(), "dev".to_owned())]
+    );
+    assert_eq!(
+        h.apply(Change::TagPolicy {
+            arn: format!("arn:aws:iam::{ACCOUNT}:policy/none"),
+            tags: vec![("a".into(), "b".into())],
+        })
+        .await,
+        err(StoreError::NotFound(Entity::Policy))
+    );
     h.ok(Change::DeletePolicy { arn: arn.clone() }).await;
-    assert!(h.store.view().policies.managed.is_empty());
+    // Only the AWS managed policies every store is seeded with are left.
+    assert!(
+        h.store
+            .view()
+            .policies
+            .managed
+            .values()
+            .all(|m| m.account == "aws")
+    );
 }
 
 async fn inline_policies(h: &Harness) {

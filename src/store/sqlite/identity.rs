@@ -134,6 +134,8 @@ pub(super) enum TagTable {
     SamlProvider,
     /// Owner: the profile's id.
     InstanceProfile,
+    /// Owner: the managed policy's ARN.
+    Policy,
 }
 
 impl TagTable {
@@ -144,6 +146,7 @@ impl TagTable {
             TagTable::OidcProvider => ("oidc_provider_tags", "provider_arn"),
             TagTable::SamlProvider => ("saml_provider_tags", "provider_arn"),
             TagTable::InstanceProfile => ("instance_profile_tags", "profile_id"),
+            TagTable::Policy => ("policy_tags", "policy_arn"),
         }
     }
 }

@@ -409,6 +409,14 @@ fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<App
             policies::delete_policy_version(tx, arn, version_id)?;
         }
         Change::DeletePolicy { arn } => policies::delete_policy(tx, arn)?,
+        Change::TagPolicy { arn, tags } => {
+            policies::policy_exists(tx, arn)?;
+            identity::upsert_tags(tx, TagTable::Policy, arn, tags)?;
+        }
+        Change::UntagPolicy { arn, keys } => {
+            policies::policy_exists(tx, arn)?;
+            identity::delete_tags(tx, TagTable::Policy, arn, keys)?;
+        }
         Change::AttachPolicy {
             owner,
             arn,

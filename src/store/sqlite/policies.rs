@@ -74,7 +74,7 @@ pub(super) fn create_policy(
     Ok(())
 }
 
-fn policy_exists(tx: &Transaction<'_>, arn: &str) -> Result<()> {
+pub(super) fn policy_exists(tx: &Transaction<'_>, arn: &str) -> Result<()> {
     if count(
         tx,
         "SELECT COUNT(*) FROM managed_policies WHERE arn = ?1",
