@@ -88,6 +88,15 @@ pub(crate) fn no_such_saml_provider(arn: &str) -> ApiError {
     ApiError::no_such_entity(format!("Manifest not found for arn {arn}"))
 }
 
+pub(crate) fn account_alias_exists(alias: &str) -> ApiError {
+    ApiError::entity_already_exists(format!("The account alias {alias} already exists."))
+}
+
+/// `DeleteAccountAlias` of an alias the account does not have (wording ours).
+pub(crate) fn no_such_account_alias(alias: &str) -> ApiError {
+    ApiError::no_such_entity(format!("The account alias {alias} cannot be found."))
+}
+
 pub(crate) fn no_such_instance_profile(name: &str) -> ApiError {
     ApiError::no_such_entity(format!("Instance Profile {name} cannot be found."))
 }

@@ -28,7 +28,7 @@ use super::{Member, Page, check_tag_quota, limits, write_tags};
 
 /// `<InstanceProfile>` content. Tags only where AWS shows them (`Get`, `Create`): listing
 /// operations return a subset of each profile's attributes.
-fn write_profile(x: &mut Xml, view: &Snapshot, p: &InstanceProfile, with_tags: bool) {
+pub(crate) fn write_profile(x: &mut Xml, view: &Snapshot, p: &InstanceProfile, with_tags: bool) {
     x.elem("Path", &p.path)
         .elem("InstanceProfileName", &p.name)
         .elem("InstanceProfileId", &p.id)

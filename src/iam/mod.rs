@@ -2,6 +2,7 @@
 //! OpenID Connect providers (and, through the policy evaluator, who may call them). See
 //! <https://docs.aws.amazon.com/IAM/latest/APIReference/welcome.html>.
 
+pub(crate) mod account;
 pub(crate) mod aws_managed;
 pub(crate) mod context_keys;
 pub(crate) mod entity;

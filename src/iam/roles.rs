@@ -69,7 +69,7 @@ fn resolve_principal(view: &Snapshot, arn: &str) -> Option<String> {
 
 /// The trust policy as IAM shows it: a principal whose user or role was deleted (or deleted
 /// and re-created) appears as the unique id it was bound to, since it no longer names anyone.
-fn displayed_trust(view: &Snapshot, r: &Role) -> String {
+pub(crate) fn displayed_trust(view: &Snapshot, r: &Role) -> String {
     let mut doc = r.trust_document.clone();
     for (arn, id) in r.trust.bound_principal_ids() {
         if resolve_principal(view, arn).as_deref() != Some(id) {

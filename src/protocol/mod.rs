@@ -184,6 +184,11 @@ macro_rules! action_table {
             Iam TagSAMLProvider               Signed Audited    typed  iam::saml_providers::tag_saml_provider;
             Iam UntagSAMLProvider             Signed Audited    typed  iam::saml_providers::untag_saml_provider;
             Iam ListSAMLProviderTags          Signed NotAudited typed  iam::saml_providers::list_saml_provider_tags;
+            Iam CreateAccountAlias            Signed Audited    typed  iam::account::create_account_alias;
+            Iam DeleteAccountAlias            Signed Audited    typed  iam::account::delete_account_alias;
+            Iam ListAccountAliases            Signed NotAudited typed  iam::account::list_account_aliases;
+            Iam GetAccountSummary             Signed NotAudited typed  iam::account::get_account_summary;
+            Iam GetAccountAuthorizationDetails Signed NotAudited typed iam::account::get_account_authorization_details;
             Iam SimulateCustomPolicy          Signed NotAudited typed  iam::simulate::simulate_custom_policy;
             Iam SimulatePrincipalPolicy       Signed NotAudited typed  iam::simulate::simulate_principal_policy;
         }

@@ -26,6 +26,17 @@ pub enum Change {
         alias: Option<String>,
         created_at: DateTime<Utc>,
     },
+    /// Give the account the alias, replacing any it had. `AlreadyExists(AccountAlias)` when an
+    /// account (this one included) already has it; `NotFound(Account)`.
+    CreateAccountAlias {
+        account: String,
+        alias: String,
+    },
+    /// Remove the account's alias. `NotFound(AccountAlias)` unless it is `alias`.
+    DeleteAccountAlias {
+        account: String,
+        alias: String,
+    },
     /// A long-term key for a user or (`user_id` None) the account's root, its secret sealed at
     /// rest. `LimitExceeded(AccessKey)` when the owner has `max_per_owner` keys already; `None`:
     /// not counted (a root key the operator chose).

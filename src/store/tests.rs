@@ -39,6 +39,7 @@ macro_rules! contract {
                 groups_and_memberships,
                 roles,
                 instance_profiles,
+                account_aliases,
                 oidc_providers,
                 saml_providers,
                 managed_policies_versions_and_attachments,
@@ -1244,6 +1245,54 @@ async fn roles(h: &Harness) {
     assert!(view.policies.roles.is_empty());
     assert_eq!(view.role_deletion_tasks[&task.id], task);
     assert_eq!(h.second().view().role_deletion_tasks[&task.id], task);
+}
+
+async fn account_aliases(h: &Harness) {
+    h.account().await;
+    h.ok(Change::CreateAccount {
+        id: "444455556666".into(),
+        alias: Some("taken".into()),
+        created_at: now(),
+    })
+    .await;
+    let create = |alias: &str| Change::CreateAccountAlias {
+        account: ACCOUNT.into(),
+        alias: alias.into(),
+    };
+    let delete = |alias: &str| Change::DeleteAccountAlias {
+        account: ACCOUNT.into(),
+        alias: alias.into(),
+    };
+    // Unique across accounts, this one included.
+    assert_eq!(
+        h.apply(create("taken")).await,
+        err(StoreError::AlreadyExists(Entity::AccountAlias))
+    );
+    h.ok(create("first")).await;
+    assert_eq!(
+        h.apply(create("first")).await,
+        err(StoreError::AlreadyExists(Entity::AccountAlias))
+    );
+    // A second alias replaces the first.
+    h.ok(create("second")).await;
+    assert_eq!(
+        h.second().view().account(ACCOUNT).unwrap().alias.as_deref(),
+        Some("second")
+    );
+    assert_eq!(
+        h.apply(delete("first")).await,
+        err(StoreError::NotFound(Entity::AccountAlias))
+    );
+    h.ok(delete("second")).await;
+    assert_eq!(h.store.view().account(ACCOUNT).unwrap().alias, None);
+    assert_eq!(
+        h.apply(Change::CreateAccountAlias {
+            account: "999999999999".into(),
+            alias: "free".into(),
+        })
+        .await,
+        err(StoreError::NotFound(Entity::Account))
+    );
 }
 
 fn profile(name: &str) -> InstanceProfile {

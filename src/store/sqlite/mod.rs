@@ -266,6 +266,12 @@ fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<App
             alias,
             created_at,
         } => identity::insert_account(tx, id, alias.as_deref(), *created_at)?,
+        Change::CreateAccountAlias { account, alias } => {
+            identity::create_account_alias(tx, account, alias)?;
+        }
+        Change::DeleteAccountAlias { account, alias } => {
+            identity::delete_account_alias(tx, account, alias)?;
+        }
         Change::CreateAccessKey {
             id,
             account,
