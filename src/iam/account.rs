@@ -161,7 +161,9 @@ impl Output for SummaryOutput {
 
 /// The account's counts and quotas under AWS's `SummaryMap` keys. Counts are the account's
 /// entities now; quotas are the limits tessera enforces (AWS's defaults), and AWS's defaults
-/// for what tessera does not store yet (server and signing certificates).
+/// for what tessera does not store yet (server and signing certificates). The keys are those of
+/// the API reference's example answer: `AccountPasswordPresent` is not among them (the root
+/// user of a tessera account has no password).
 fn summary(view: &Snapshot, account: &str) -> Vec<(&'static str, usize)> {
     let users = view.users.values().filter(|u| u.account == account).count();
     let groups = view

@@ -1,5 +1,7 @@
-//! IAM actions: business rules for users, groups, access keys, MFA devices, roles, policies and
-//! OpenID Connect providers (and, through the policy evaluator, who may call them). See
+//! IAM actions: business rules for users, groups, access keys, MFA devices, roles (service-linked
+//! ones included), instance profiles, policies (the AWS managed ones included), OpenID Connect
+//! and SAML providers and the account itself (and, through the policy evaluator, who may call
+//! them). See
 //! <https://docs.aws.amazon.com/IAM/latest/APIReference/welcome.html>.
 
 pub(crate) mod account;
