@@ -326,18 +326,25 @@ pub(crate) fn evaluate_identity(
     policy::evaluate(ctx, &refs.set())
 }
 
-/// As [`authorize_iam`], with the target entity's tags as `iam:ResourceTag/*`.
+/// Authorize `caller` doing `action` on `resource`, with the target entity's tags as
+/// `iam:ResourceTag/*` and the action's own context keys (`keys`, e.g. `iam:PassedToService`).
 pub(crate) fn authorize_with_tags(
     state: &AppState,
     caller: &SignedCaller,
     action: &str,
     resource: &str,
     resource_tags: &[(String, String)],
+    keys: &[(&str, &str)],
     info: &RequestInfo,
 ) -> ApiResult<()> {
     let view = state.store.view();
-    let ctx = context_for(&view, caller, action, resource, info)
-        .resource_tags(resource_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    let ctx = keys
+        .iter()
+        .fold(
+            context_for(&view, caller, action, resource, info)
+                .resource_tags(resource_tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            |b, (k, v)| b.string(k, v),
+        )
         .build();
     let eval = evaluate_identity(&view, caller, &ctx);
     if eval.is_allowed() {

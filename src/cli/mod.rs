@@ -305,17 +305,13 @@ async fn account_create(
             }
         }
     };
-    if let Some(a) = &alias {
-        let ok = (3..=63).contains(&a.len())
-            && a.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !a.starts_with('-')
-            && !a.ends_with('-');
-        if !ok {
-            return Err(
-                format!("`{a}` is not a valid account alias (3-63 of a-z, 0-9, '-')").into(),
-            );
-        }
+    if let Some(a) = &alias
+        && !crate::iam::account::is_valid_account_alias(a)
+    {
+        return Err(format!(
+            "`{a}` is not a valid account alias (3-63 of a-z, 0-9, '-'; no '-' first, last or twice in a row)"
+        )
+        .into());
     }
     let created = server::create_account(&store, &id, alias, Clock::system().now()).await?;
     let out = serde_json::json!({

@@ -297,3 +297,25 @@ impl TestServer {
         (dev.serial_number().to_owned(), mfa_seed(dev))
     }
 }
+
+impl TestServer {
+    /// Another account in this server's data dir, made by `tessera account create` (the
+    /// running server sees it at once); returns its root credentials.
+    pub(crate) fn create_account(&self, id: &str) -> Creds {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["account", "create", "--id", id, "--data-dir"])
+            .arg(self.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        Creds::new(
+            v["AccessKeyId"].as_str().unwrap(),
+            v["SecretAccessKey"].as_str().unwrap(),
+        )
+    }
+}
