@@ -8,10 +8,11 @@
 //! in this order:
 //! 1. base64 (at most [`MAX_ENCODED_CHARS`]), UTF-8;
 //! 2. the strict pre-filter ([`prefilter`]);
-//! 3. samael: `ServiceProvider::parse_xml_response` with the provider's signing certificates,
-//!    an explicit algorithm allow-list (RSA-SHA256, ECDSA-SHA256), the entity id and ACS URL
-//!    the document must carry; it verifies every signature with xmlsec and keeps only what
-//!    was signed (so signature wrapping never surfaces an injected identity). An
+//! 3. samael: `ServiceProvider::parse_xml_response_with_mode` with the provider's signing
+//!    certificates, an explicit algorithm allow-list (RSA-SHA256, ECDSA-SHA256), the entity id
+//!    and ACS URL the document must carry; it verifies every signature with xmlsec and keeps
+//!    only the canonical bytes a signature covered (so signature wrapping never surfaces an
+//!    injected identity). An
 //!    `EncryptedAssertion` is decrypted first ([`decrypt`]): when the response is signed, only
 //!    the ciphertext samael verified is decrypted; otherwise the decrypted assertion must be
 //!    signed itself;
@@ -56,6 +57,12 @@ const ALLOWED: &[AllowedSignatureAlgorithm] = &[
     AllowedSignatureAlgorithm::RsaSha256,
     AllowedSignatureAlgorithm::EcdsaSha256,
 ];
+/// What samael keeps of a verified document: exactly the bytes a signature's digest covered
+/// (the exclusive canonical form of the signed element; the response's, when both it and the
+/// assertion are signed), so that what is read is what was signed. This mode also leaves
+/// libxml2's tree alone: the modes that re-root the tree at a signed assertion leak the rest of
+/// the tree (and a namespace list) on every call.
+const REDUCE: ReduceMode = ReduceMode::PreDigest;
 /// Wider than any validity window: samael's own time checks (against the wall clock) never
 /// decide; [`policy`] checks every time against `now`. The pre-filter keeps every instant
 /// within years 1970..9999, so adding this never overflows.
@@ -429,23 +436,24 @@ fn samael_verify(
         ..samael::service_provider::ServiceProvider::default()
     };
     // samael's errors are not Send: only their text leaves this function.
-    sp.parse_xml_response(xml, None).map_err(|e| {
-        use samael::service_provider::Error as E;
-        let kind = match e {
-            E::FailedToValidateSignature => RefusalKind::Signature,
-            E::DestinationValidationError { .. }
-            | E::AssertionRecipientMismatch { .. }
-            | E::AssertionBearerSubjectConfirmationMissing
-            | E::AssertionSubjectConfirmationMissing => RefusalKind::Recipient,
-            E::AssertionIssuerMismatch { .. } | E::ResponseIssuerMismatch { .. } => {
-                RefusalKind::Issuer
-            }
-            E::AssertionConditionAudienceRestrictionFailed { .. } => RefusalKind::Audience,
-            E::ResponseBadStatusCode { .. } => RefusalKind::Rejected,
-            _ => RefusalKind::Malformed,
-        };
-        Refusal::new(kind, format!("samael refused the response: {e}"))
-    })
+    sp.parse_xml_response_with_mode(xml, None, REDUCE)
+        .map_err(|e| {
+            use samael::service_provider::Error as E;
+            let kind = match e {
+                E::FailedToValidateSignature => RefusalKind::Signature,
+                E::DestinationValidationError { .. }
+                | E::AssertionRecipientMismatch { .. }
+                | E::AssertionBearerSubjectConfirmationMissing
+                | E::AssertionSubjectConfirmationMissing => RefusalKind::Recipient,
+                E::AssertionIssuerMismatch { .. } | E::ResponseIssuerMismatch { .. } => {
+                    RefusalKind::Issuer
+                }
+                E::AssertionConditionAudienceRestrictionFailed { .. } => RefusalKind::Audience,
+                E::ResponseBadStatusCode { .. } => RefusalKind::Rejected,
+                _ => RefusalKind::Malformed,
+            };
+            Refusal::new(kind, format!("samael refused the response: {e}"))
+        })
 }
 
 /// An `EncryptedAssertion`: verify what is signed, decrypt, verify again.
@@ -468,7 +476,7 @@ fn verify_encrypted(
         let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
             xml,
             &certs,
-            ReduceMode::ValidateAndMarkNoAncestors,
+            REDUCE,
             Some(ALLOWED),
         )
         .map_err(|e| {

@@ -1030,3 +1030,18 @@ fn refusals_never_carry_the_document() {
     let r = refused(&idp.response_xml(&s));
     assert!(!r.public().contains("secret-marker"));
 }
+
+#[test]
+fn responses_signed_by_the_xmlsec1_cli_verify() {
+    // The fuzz target's seeds (`fuzz/seeds/saml_response/make.sh`): signed by another signer
+    // than the one these tests use, valid at `now()` (the fuzz target's clock too).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/saml_response");
+    let okta = provider(&okta());
+    for name in ["assertion-signed.xml", "response-signed.xml"] {
+        let xml = std::fs::read_to_string(dir.join(name)).unwrap();
+        let v = verify_xml(&xml, &okta, &Settings::default(), now())
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(v.subject, "alice@example.com", "{name}");
+        assert_eq!(v.assertion_id, "_a1", "{name}");
+    }
+}
