@@ -13,8 +13,8 @@
 )]
 
 pub(crate) mod idp;
-pub(crate) mod saml_idp;
 pub(crate) mod process;
+pub(crate) mod saml_idp;
 
 use std::sync::Arc;
 use std::time::SystemTime;
