@@ -75,7 +75,7 @@ impl Cx<'_> {
             return Err(crate::authorization::refuse_credentials(
                 self.state,
                 self.caller,
-                &action,
+                action,
                 resource,
                 "GetSessionToken credentials without MFA cannot call IAM",
                 self.info,
@@ -87,7 +87,7 @@ impl Cx<'_> {
             return Err(crate::authorization::refuse_credentials(
                 self.state,
                 self.caller,
-                &action,
+                action,
                 resource,
                 "GetFederationToken credentials cannot call IAM",
                 self.info,
