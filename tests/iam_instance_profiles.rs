@@ -25,7 +25,9 @@ fn err<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
         se.and_then(|e| e.code())
             .unwrap_or("not a service error")
             .to_owned(),
-        se.and_then(|e| e.message()).unwrap_or("").to_owned(),
+        common::split_encoded(se.and_then(|e| e.message()).unwrap_or(""))
+            .0
+            .to_owned(),
     )
 }
 
