@@ -11,6 +11,8 @@
 
 mod common;
 
+use common::iam_err as err;
+
 use aws_sdk_iam::types::{EntityType, PolicyScopeType, PolicyUsageType, Tag};
 use common::TestServer;
 use serde_json::json;
@@ -18,20 +20,6 @@ use serde_json::json;
 const A: &str = "000000000000";
 const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 const IAM_READ: &str = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
-
-fn err<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
-    e: &aws_sdk_iam::error::SdkError<E, R>,
-) -> (String, String) {
-    let se = e.as_service_error();
-    (
-        se.and_then(|e| e.code())
-            .unwrap_or("not a service error")
-            .to_owned(),
-        common::split_encoded(se.and_then(|e| e.message()).unwrap_or(""))
-            .0
-            .to_owned(),
-    )
-}
 
 fn pair(code: &str, message: &str) -> (String, String) {
     (code.to_owned(), message.to_owned())

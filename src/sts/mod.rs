@@ -204,17 +204,16 @@ pub(crate) async fn get_access_key_info(
     cx: &Cx<'_>,
     input: GetAccessKeyInfoInput,
 ) -> ApiResult<AccessKeyInfo> {
-    let caller = cx.caller;
+    crate::authorization::authorize_with_tags(
+        cx.state,
+        cx.caller,
+        "sts:GetAccessKeyInfo",
+        "*",
+        &[],
+        &[],
+        cx.info,
+    )?;
     let view = cx.state.store.view();
-    let ctx =
-        crate::authorization::context_for(&view, caller, "sts:GetAccessKeyInfo", "*", cx.info)
-            .build();
-    let eval = crate::authorization::evaluate_identity(&view, caller, &ctx);
-    if !eval.is_allowed() {
-        return Err(crate::authorization::refuse(
-            cx.state, caller, &ctx, &eval, cx.info,
-        ));
-    }
     let id = input.access_key_id.as_str();
     let account = crate::credentials::account_from_key_id(id)
         .or_else(|| view.access_keys.get(id).map(|k| k.account.clone()))
@@ -264,22 +263,15 @@ pub(crate) async fn decode_authorization_message(
     input: DecodeAuthorizationMessageInput,
 ) -> ApiResult<DecodedMessage> {
     let caller = cx.caller;
-    let view = cx.state.store.view();
-    let ctx = crate::authorization::context_for(
-        &view,
+    crate::authorization::authorize_with_tags(
+        cx.state,
         caller,
         "sts:DecodeAuthorizationMessage",
         "*",
+        &[],
+        &[],
         cx.info,
-    )
-    .build();
-    let eval = crate::authorization::evaluate_identity(&view, caller, &ctx);
-    if !eval.is_allowed() {
-        return Err(crate::authorization::refuse(
-            cx.state, caller, &ctx, &eval, cx.info,
-        ));
-    }
-    drop(view);
+    )?;
     crate::denial::open(
         &cx.state.keyring(),
         caller.account(),

@@ -272,6 +272,14 @@ pub(crate) fn iam_message<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
         .to_owned()
 }
 
+/// The AWS error code and message (without the sealed authorization message) of an IAM SDK
+/// error.
+pub(crate) fn iam_err<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
+    e: &aws_sdk_iam::error::SdkError<E, R>,
+) -> (String, String) {
+    (iam_code(e), iam_message(e))
+}
+
 /// The TOTP code of `seed` at unix time `t`, as an authenticator app would show it.
 pub(crate) fn totp(seed: &[u8], t: i64) -> String {
     let secret = tessera::credentials::Secret::from_bytes(seed.to_vec());
