@@ -79,6 +79,8 @@ error_codes! {
     InvalidInput = "InvalidInput", 400;
     InvalidAuthenticationCode = "InvalidAuthenticationCode", 403;
     UnmodifiableEntity = "UnmodifiableEntity", 400;
+    PasswordPolicyViolation = "PasswordPolicyViolation", 400;
+    InvalidUserType = "InvalidUserType", 400;
 }
 
 impl ErrorCode {

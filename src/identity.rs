@@ -148,6 +148,7 @@ pub(crate) async fn authenticate(
             return Err(ApiError::invalid_client_token_id()
                 .with_detail("the session's principal no longer exists"));
         }
+        let claims = current_user_name(&view, claims);
         (
             claims.secret_access_key.clone(),
             Credential::Session(claims),
@@ -201,6 +202,30 @@ pub(crate) async fn authenticate(
         credential,
     };
     Ok((caller, auth.scope().region().to_owned()))
+}
+
+/// A user's session belongs to the user's id: after `UpdateUser` renamed or moved the user, the
+/// session acts under the user's name and path as they are now (its ARN, `aws:username`).
+fn current_user_name(view: &Snapshot, claims: Arc<SessionClaims>) -> Arc<SessionClaims> {
+    if let Principal::User {
+        user_id,
+        user_name,
+        user_path,
+        ..
+    } = &claims.principal
+        && let Some(u) = view.users.get(user_id)
+        && (u.name != *user_name || u.path != *user_path)
+    {
+        let mut c = (*claims).clone();
+        c.principal = Principal::User {
+            account: u.account.clone(),
+            user_name: u.name.clone(),
+            user_id: u.id.clone(),
+            user_path: u.path.clone(),
+        };
+        return Arc::new(c);
+    }
+    claims
 }
 
 /// Temporary credentials outlive nothing: once their principal is deleted they stop working.

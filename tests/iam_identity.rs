@@ -413,3 +413,859 @@ async fn non_root_users_need_policies_for_iam() {
         "User: arn:aws:iam::000000000000:user/plain is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::000000000000:user/"
     );
 }
+
+// --- console identity: login profiles, password policy, ChangePassword ---------------------
+
+/// A user's login profile as stored: (password hash, created_at, changed_at), read from the
+/// server's database.
+fn stored_profile(s: &TestServer, user_name: &str) -> (String, i64, i64) {
+    let db = rusqlite::Connection::open(s.dir.path().join("tessera.db")).unwrap();
+    db.query_row(
+        "SELECT p.password_hash, p.created_at, p.changed_at FROM login_profiles p
+         JOIN users u ON u.id = p.user_id WHERE u.name = ?1",
+        [user_name],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
+}
+
+fn stored_hash(s: &TestServer, user_name: &str) -> String {
+    stored_profile(s, user_name).0
+}
+
+#[tokio::test]
+async fn login_profile_lifecycle() {
+    let s = TestServer::start().await;
+    let iam = s.iam(&s.root);
+    iam.create_user().user_name("carol").send().await.unwrap();
+
+    // Recorded against IAM: capital `User` here, lowercase in the "already exists" text.
+    let e = iam
+        .get_login_profile()
+        .user_name("carol")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "NoSuchEntity".into(),
+            "Login Profile for User carol cannot be found.".into()
+        )
+    );
+    // No account policy: IAM's default policy (8 characters, three character types).
+    for weak in ["Abcde1!", "abcdefgh", "abcdefg1"] {
+        let e = iam
+            .create_login_profile()
+            .user_name("carol")
+            .password(weak)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            common::iam_err(&e),
+            (
+                "PasswordPolicyViolation".into(),
+                "Password does not conform to the account password policy.".into()
+            ),
+            "{weak}"
+        );
+    }
+    let created = iam
+        .create_login_profile()
+        .user_name("CAROL")
+        .password("Correct-Horse-1")
+        .password_reset_required(true)
+        .send()
+        .await
+        .unwrap();
+    let p = created.login_profile().unwrap();
+    assert_eq!(p.user_name(), "carol");
+    assert!(p.password_reset_required());
+    let hash = stored_hash(&s, "carol");
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains("Correct-Horse-1"));
+
+    let e = iam
+        .create_login_profile()
+        .user_name("carol")
+        .password("Another-Pass-2")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "EntityAlreadyExists".into(),
+            "Login Profile for user carol already exists.".into()
+        )
+    );
+    let got = iam
+        .get_login_profile()
+        .user_name("carol")
+        .send()
+        .await
+        .unwrap();
+    let got = got.login_profile().unwrap();
+    assert_eq!(got.create_date(), p.create_date());
+    assert!(got.password_reset_required());
+
+    iam.update_login_profile()
+        .user_name("carol")
+        .password_reset_required(false)
+        .send()
+        .await
+        .unwrap();
+    let got = iam
+        .get_login_profile()
+        .user_name("carol")
+        .send()
+        .await
+        .unwrap();
+    assert!(!got.login_profile().unwrap().password_reset_required());
+    // Reset-flag only: the password is kept.
+    assert_eq!(stored_hash(&s, "carol"), hash);
+    iam.update_login_profile()
+        .user_name("carol")
+        .password("New-Horse-22")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(stored_hash(&s, "carol"), hash);
+    let e = iam
+        .update_login_profile()
+        .user_name("carol")
+        .password("short")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "PasswordPolicyViolation");
+
+    // A user with a password cannot be deleted.
+    let e = iam
+        .delete_user()
+        .user_name("carol")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "DeleteConflict".into(),
+            "Cannot delete entity, must delete login profile first.".into()
+        )
+    );
+    iam.delete_login_profile()
+        .user_name("carol")
+        .send()
+        .await
+        .unwrap();
+    let e = iam
+        .delete_login_profile()
+        .user_name("carol")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        iam_message(&e),
+        "Login Profile for User carol cannot be found."
+    );
+    let e = iam
+        .update_login_profile()
+        .user_name("carol")
+        .password_reset_required(true)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "NoSuchEntity");
+    iam.delete_user().user_name("carol").send().await.unwrap();
+
+    // Unknown users are reported by name.
+    let e = iam
+        .create_login_profile()
+        .user_name("nobody")
+        .password("Correct-Horse-1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "NoSuchEntity".into(),
+            "The user with name nobody cannot be found.".into()
+        )
+    );
+    // The root has no login profile here and must name a user.
+    let e = iam.get_login_profile().send().await.unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "ValidationError".into(),
+            "Must specify userName when calling with non-User credentials".into()
+        )
+    );
+    // Bad passwords are refused without being echoed.
+    let long = "Aa1!".repeat(33);
+    let e = iam
+        .create_login_profile()
+        .user_name("nobody")
+        .password(&long)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "ValidationError");
+    assert!(!iam_message(&e).contains("Aa1!"), "{}", iam_message(&e));
+}
+
+#[tokio::test]
+async fn login_profile_for_the_calling_user_and_by_policy() {
+    let s = TestServer::start().await;
+    let root = s.iam(&s.root);
+    let dave = s.user_with_key("dave").await;
+    let iam = s.iam(&dave);
+    let e = iam
+        .create_login_profile()
+        .password("Correct-Horse-1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "AccessDenied");
+    assert_eq!(
+        iam_message(&e),
+        "User: arn:aws:iam::000000000000:user/dave is not authorized to perform: iam:CreateLoginProfile on resource: arn:aws:iam::000000000000:user/dave"
+    );
+    root.put_user_policy()
+        .user_name("dave")
+        .policy_name("own-password")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*LoginProfile"],"Resource":"arn:aws:iam::000000000000:user/${aws:username}"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    // Without UserName: the calling user.
+    let p = iam
+        .create_login_profile()
+        .password("Correct-Horse-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(p.login_profile().unwrap().user_name(), "dave");
+    iam.get_login_profile().send().await.unwrap();
+    // Not on another user.
+    root.create_user().user_name("erin").send().await.unwrap();
+    let e = iam
+        .get_login_profile()
+        .user_name("erin")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "AccessDenied");
+    iam.delete_login_profile().send().await.unwrap();
+}
+
+#[tokio::test]
+async fn account_password_policy() {
+    let s = TestServer::start().await;
+    let iam = s.iam(&s.root);
+    // Recorded against IAM: two different sentences for the same absence.
+    let e = iam.get_account_password_policy().send().await.unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "NoSuchEntity".into(),
+            "The Password Policy with domain name 000000000000 cannot be found.".into()
+        )
+    );
+    let e = iam
+        .delete_account_password_policy()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "NoSuchEntity".into(),
+            "The account policy with name PasswordPolicy cannot be found.".into()
+        )
+    );
+
+    iam.update_account_password_policy().send().await.unwrap();
+    let p = iam.get_account_password_policy().send().await.unwrap();
+    let p = p.password_policy().unwrap();
+    assert_eq!(p.minimum_password_length(), Some(6));
+    assert_eq!(p.require_symbols(), false);
+    assert_eq!(p.allow_users_to_change_password(), false);
+    assert_eq!(p.expire_passwords(), false);
+    assert_eq!(p.max_password_age(), None);
+    assert_eq!(p.password_reuse_prevention(), None);
+    assert_eq!(p.hard_expiry(), None);
+
+    let e = iam
+        .update_account_password_policy()
+        .max_password_age(1096)
+        .minimum_password_length(129)
+        .password_reuse_prevention(25)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "ValidationError".into(),
+            "3 validation errors detected: Value at 'minimumPasswordLength' failed to satisfy constraint: Member must have value less than or equal to 128; Value at 'passwordReusePrevention' failed to satisfy constraint: Member must have value less than or equal to 24; Value at 'maxPasswordAge' failed to satisfy constraint: Member must have value less than or equal to 1095".into()
+        )
+    );
+
+    iam.update_account_password_policy()
+        .minimum_password_length(10)
+        .require_symbols(true)
+        .require_numbers(true)
+        .require_uppercase_characters(true)
+        .require_lowercase_characters(true)
+        .allow_users_to_change_password(true)
+        .max_password_age(60)
+        .password_reuse_prevention(2)
+        .hard_expiry(true)
+        .send()
+        .await
+        .unwrap();
+    let p = iam.get_account_password_policy().send().await.unwrap();
+    let p = p.password_policy().unwrap();
+    assert_eq!(p.minimum_password_length(), Some(10));
+    assert!(p.require_symbols() && p.require_numbers());
+    assert!(p.require_uppercase_characters() && p.require_lowercase_characters());
+    assert!(p.allow_users_to_change_password() && p.expire_passwords());
+    assert_eq!(p.max_password_age(), Some(60));
+    assert_eq!(p.password_reuse_prevention(), Some(2));
+    assert_eq!(p.hard_expiry(), Some(true));
+
+    // The policy replaces the default one: 10 characters and every type.
+    iam.create_user().user_name("frank").send().await.unwrap();
+    for weak in [
+        "Aa1!Aa1!",
+        "Aaaaaaaaa1",
+        "aaaaaaaa1!",
+        "AAAAAAAA1!",
+        "Aaaaaaaaa!",
+    ] {
+        let e = iam
+            .create_login_profile()
+            .user_name("frank")
+            .password(weak)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(iam_code(&e), "PasswordPolicyViolation", "{weak}");
+    }
+    iam.create_login_profile()
+        .user_name("frank")
+        .password("Aaaaaaaa1!")
+        .send()
+        .await
+        .unwrap();
+    // Reuse prevention 2: neither the current nor the previous password again.
+    iam.update_login_profile()
+        .user_name("frank")
+        .password("Bbbbbbbb2@")
+        .send()
+        .await
+        .unwrap();
+    for reused in ["Aaaaaaaa1!", "Bbbbbbbb2@"] {
+        let e = iam
+            .update_login_profile()
+            .user_name("frank")
+            .password(reused)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(iam_code(&e), "PasswordPolicyViolation", "{reused}");
+    }
+    iam.update_login_profile()
+        .user_name("frank")
+        .password("Cccccccc3#")
+        .send()
+        .await
+        .unwrap();
+    // Now the first one is third back: allowed again.
+    iam.update_login_profile()
+        .user_name("frank")
+        .password("Aaaaaaaa1!")
+        .send()
+        .await
+        .unwrap();
+
+    iam.delete_account_password_policy().send().await.unwrap();
+    let e = iam.get_account_password_policy().send().await.unwrap_err();
+    assert_eq!(iam_code(&e), "NoSuchEntity");
+
+    // Non-root callers need the actions on `*`.
+    let u = s.user_with_key("grace").await;
+    let e = s
+        .iam(&u)
+        .get_account_password_policy()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        iam_message(&e),
+        "User: arn:aws:iam::000000000000:user/grace is not authorized to perform: iam:GetAccountPasswordPolicy on resource: *"
+    );
+}
+
+#[tokio::test]
+async fn change_password_rules() {
+    let s = TestServer::start().await;
+    let root = s.iam(&s.root);
+    let hank = s.user_with_key("hank").await;
+    let iam = s.iam(&hank);
+
+    // No login profile yet, and no permission: the permission is checked first.
+    let e = iam
+        .change_password()
+        .old_password("x")
+        .new_password("Correct-Horse-1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "AccessDenied");
+    assert_eq!(
+        iam_message(&e),
+        "User: arn:aws:iam::000000000000:user/hank is not authorized to perform: iam:ChangePassword on resource: arn:aws:iam::000000000000:user/hank"
+    );
+    // The password policy lets every user change its own password.
+    root.update_account_password_policy()
+        .allow_users_to_change_password(true)
+        .password_reuse_prevention(1)
+        .send()
+        .await
+        .unwrap();
+    let e = iam
+        .change_password()
+        .old_password("x")
+        .new_password("Correct-Horse-1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "NoSuchEntity".into(),
+            "Login Profile for User hank cannot be found.".into()
+        )
+    );
+    root.create_login_profile()
+        .user_name("hank")
+        .password("Temp-Pass-1")
+        .password_reset_required(true)
+        .send()
+        .await
+        .unwrap();
+    let e = iam
+        .change_password()
+        .old_password("Wrong-Pass-1")
+        .new_password("Correct-Horse-1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "AccessDenied");
+    let e = iam
+        .change_password()
+        .old_password("Temp-Pass-1")
+        .new_password("Temp-Pass-1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "PasswordPolicyViolation");
+    let before = stored_hash(&s, "hank");
+    iam.change_password()
+        .old_password("Temp-Pass-1")
+        .new_password("Correct-Horse-1")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(stored_hash(&s, "hank"), before);
+    let p = root
+        .get_login_profile()
+        .user_name("hank")
+        .send()
+        .await
+        .unwrap();
+    assert!(!p.login_profile().unwrap().password_reset_required());
+    let (_, created, changed) = stored_profile(&s, "hank");
+    assert!(changed >= created);
+
+    // An explicit deny still wins over the account policy.
+    root.put_user_policy()
+        .user_name("hank")
+        .policy_name("no-change")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:ChangePassword","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let e = iam
+        .change_password()
+        .old_password("Correct-Horse-1")
+        .new_password("Correct-Horse-2")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "AccessDenied");
+
+    // Only IAM users change their own password.
+    let e = root
+        .change_password()
+        .old_password("a")
+        .new_password("b")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "InvalidUserType");
+}
+
+#[tokio::test]
+async fn change_password_by_iam_permission_without_account_policy() {
+    let s = TestServer::start().await;
+    let root = s.iam(&s.root);
+    let ivy = s.user_with_key("ivy").await;
+    root.attach_user_policy()
+        .user_name("ivy")
+        .policy_arn("arn:aws:iam::aws:policy/IAMUserChangePassword")
+        .send()
+        .await
+        .unwrap();
+    root.create_login_profile()
+        .user_name("ivy")
+        .password("Temp-Pass-1")
+        .send()
+        .await
+        .unwrap();
+    // Default policy applies to the new password.
+    let e = s
+        .iam(&ivy)
+        .change_password()
+        .old_password("Temp-Pass-1")
+        .new_password("weakweak")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "PasswordPolicyViolation");
+    s.iam(&ivy)
+        .change_password()
+        .old_password("Temp-Pass-1")
+        .new_password("Correct-Horse-1")
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn update_user_moves_everything_with_it() {
+    let s = TestServer::start().await;
+    let iam = s.iam(&s.root);
+    let key = s.user_with_key("jack").await;
+    let id = iam
+        .get_user()
+        .user_name("jack")
+        .send()
+        .await
+        .unwrap()
+        .user()
+        .unwrap()
+        .user_id()
+        .to_owned();
+    iam.tag_user()
+        .user_name("jack")
+        .tags(Tag::builder().key("team").value("core").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    iam.create_group().group_name("ops").send().await.unwrap();
+    iam.add_user_to_group()
+        .group_name("ops")
+        .user_name("jack")
+        .send()
+        .await
+        .unwrap();
+    iam.put_user_policy()
+        .user_name("jack")
+        .policy_name("inline")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.attach_user_policy()
+        .user_name("jack")
+        .policy_arn("arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    iam.create_login_profile()
+        .user_name("jack")
+        .password("Correct-Horse-1")
+        .send()
+        .await
+        .unwrap();
+    iam.create_role()
+        .role_name("deploy")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/jack"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.put_user_policy()
+        .user_name("jack")
+        .policy_name("assume")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let session = s.sts(&key).get_session_token().send().await.unwrap();
+    let session = common::Creds::from(session.credentials().unwrap());
+
+    iam.update_user()
+        .user_name("jack")
+        .new_user_name("john")
+        .new_path("/ops/")
+        .send()
+        .await
+        .unwrap();
+    let e = iam.get_user().user_name("jack").send().await.unwrap_err();
+    assert_eq!(iam_message(&e), "The user with name jack cannot be found.");
+    let u = iam.get_user().user_name("john").send().await.unwrap();
+    let u = u.user().unwrap();
+    assert_eq!(u.user_id(), id);
+    assert_eq!(u.arn(), "arn:aws:iam::000000000000:user/ops/john");
+    assert_eq!(u.tags().len(), 1);
+    let groups = iam
+        .list_groups_for_user()
+        .user_name("john")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.groups()[0].group_name(), "ops");
+    let inline = iam
+        .list_user_policies()
+        .user_name("john")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inline.policy_names().len(), 2);
+    let attached = iam
+        .list_attached_user_policies()
+        .user_name("john")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.attached_policies().len(), 1);
+    let lp = iam
+        .get_login_profile()
+        .user_name("john")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lp.login_profile().unwrap().user_name(), "john");
+    let keys = iam
+        .list_access_keys()
+        .user_name("john")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keys.access_key_metadata().len(), 1);
+
+    // Its key and its session keep working, under the new name.
+    let who = s.sts(&key).get_caller_identity().send().await.unwrap();
+    assert_eq!(who.arn(), Some("arn:aws:iam::000000000000:user/ops/john"));
+    let who = s.sts(&session).get_caller_identity().send().await.unwrap();
+    assert_eq!(who.arn(), Some("arn:aws:iam::000000000000:user/ops/john"));
+    // A trust policy naming the user follows the rename (IAM User Guide, "Renaming an IAM
+    // user"), and still lets the user in.
+    let role = iam.get_role().role_name("deploy").send().await.unwrap();
+    let doc = role.role().unwrap().assume_role_policy_document().unwrap();
+    let doc = percent_decode(doc);
+    assert!(
+        doc.contains("arn:aws:iam::000000000000:user/ops/john"),
+        "{doc}"
+    );
+    s.sts(&key)
+        .assume_role()
+        .role_arn("arn:aws:iam::000000000000:role/deploy")
+        .role_session_name("after-rename")
+        .send()
+        .await
+        .unwrap();
+
+    // Names stay unique; unknown users are reported.
+    iam.create_user().user_name("kate").send().await.unwrap();
+    let e = iam
+        .update_user()
+        .user_name("kate")
+        .new_user_name("JOHN")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "EntityAlreadyExists".into(),
+            "User with name JOHN already exists.".into()
+        )
+    );
+    let e = iam
+        .update_user()
+        .user_name("nonexistent-user")
+        .new_user_name("new-name")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "NoSuchEntity".into(),
+            "The user with name nonexistent-user cannot be found.".into()
+        )
+    );
+    let e = iam
+        .update_user()
+        .user_name("kate")
+        .new_path("no-slash")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "ValidationError");
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+#[tokio::test]
+async fn update_user_and_group_need_both_arns() {
+    let s = TestServer::start().await;
+    let root = s.iam(&s.root);
+    let admin = s.user_with_key("admin").await;
+    root.create_user().user_name("lee").send().await.unwrap();
+    root.create_group().group_name("devs").send().await.unwrap();
+    root.put_user_policy()
+        .user_name("admin")
+        .policy_name("rename-old-only")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:UpdateUser","iam:UpdateGroup"],"Resource":["arn:aws:iam::000000000000:user/lee","arn:aws:iam::000000000000:group/devs"]}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let iam = s.iam(&admin);
+    let e = iam
+        .update_user()
+        .user_name("lee")
+        .new_user_name("leo")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        iam_message(&e),
+        "User: arn:aws:iam::000000000000:user/admin is not authorized to perform: iam:UpdateUser on resource: arn:aws:iam::000000000000:user/leo"
+    );
+    let e = iam
+        .update_group()
+        .group_name("devs")
+        .new_path("/x/")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        iam_message(&e),
+        "User: arn:aws:iam::000000000000:user/admin is not authorized to perform: iam:UpdateGroup on resource: arn:aws:iam::000000000000:group/x/devs"
+    );
+    // Nothing changed.
+    root.get_user().user_name("lee").send().await.unwrap();
+    let g = root.get_group().group_name("devs").send().await.unwrap();
+    assert_eq!(g.group().unwrap().path(), "/");
+}
+
+#[tokio::test]
+async fn update_group_keeps_members_and_policies() {
+    let s = TestServer::start().await;
+    let iam = s.iam(&s.root);
+    iam.create_group().group_name("qa").send().await.unwrap();
+    iam.create_group().group_name("taken").send().await.unwrap();
+    iam.create_user().user_name("mia").send().await.unwrap();
+    iam.add_user_to_group()
+        .group_name("qa")
+        .user_name("mia")
+        .send()
+        .await
+        .unwrap();
+    iam.put_group_policy()
+        .group_name("qa")
+        .policy_name("p")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let id = iam
+        .get_group()
+        .group_name("qa")
+        .send()
+        .await
+        .unwrap()
+        .group()
+        .unwrap()
+        .group_id()
+        .to_owned();
+    iam.update_group()
+        .group_name("qa")
+        .new_group_name("quality")
+        .new_path("/eng/")
+        .send()
+        .await
+        .unwrap();
+    let e = iam.get_group().group_name("qa").send().await.unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "NoSuchEntity".into(),
+            "The group with name qa cannot be found.".into()
+        )
+    );
+    let g = iam.get_group().group_name("quality").send().await.unwrap();
+    assert_eq!(g.group().unwrap().group_id(), id);
+    assert_eq!(
+        g.group().unwrap().arn(),
+        "arn:aws:iam::000000000000:group/eng/quality"
+    );
+    assert_eq!(g.users()[0].user_name(), "mia");
+    let p = iam
+        .list_group_policies()
+        .group_name("quality")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(p.policy_names(), ["p"]);
+    let e = iam
+        .update_group()
+        .group_name("quality")
+        .new_group_name("Taken")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "EntityAlreadyExists".into(),
+            "Group with name Taken already exists.".into()
+        )
+    );
+}

@@ -23,6 +23,7 @@
 mod base32;
 pub(crate) mod ids;
 pub(crate) mod keyring;
+pub mod password;
 pub(crate) mod secret;
 mod shared_keyring;
 pub(crate) mod token;

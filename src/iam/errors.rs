@@ -119,6 +119,61 @@ pub(crate) fn no_such_mfa_device(serial: &str) -> ApiError {
     ))
 }
 
+/// `GetLoginProfile`, `UpdateLoginProfile`, `DeleteLoginProfile` of a user without a password
+/// (AWS's text as recorded against IAM; note the capital `User`).
+pub(crate) fn no_such_login_profile(user: &str) -> ApiError {
+    ApiError::no_such_entity(format!("Login Profile for User {user} cannot be found."))
+}
+
+/// `CreateLoginProfile` for a user that has one (AWS's text as recorded against IAM).
+pub(crate) fn login_profile_exists(user: &str) -> ApiError {
+    ApiError::entity_already_exists(format!("Login Profile for user {user} already exists."))
+}
+
+/// `GetAccountPasswordPolicy` without a policy (AWS's text as recorded against IAM).
+pub(crate) fn no_such_password_policy_get(account: &str) -> ApiError {
+    ApiError::no_such_entity(format!(
+        "The Password Policy with domain name {account} cannot be found."
+    ))
+}
+
+/// `DeleteAccountPasswordPolicy` without a policy (AWS's text as recorded against IAM: not
+/// the same sentence as `GetAccountPasswordPolicy`'s).
+pub(crate) fn no_such_password_policy_delete() -> ApiError {
+    ApiError::no_such_entity("The account policy with name PasswordPolicy cannot be found.")
+}
+
+/// A password the rules refuse (AWS's text, as IAM and CloudFormation report it; which rule
+/// failed goes to the log only).
+pub(crate) fn password_policy_violation() -> ApiError {
+    ApiError::new(
+        crate::error::ErrorCode::PasswordPolicyViolation,
+        "Password does not conform to the account password policy.",
+    )
+}
+
+/// A `UserName`-optional login profile action called without `UserName` by a caller that is no
+/// IAM user (AWS's text for such calls, as `GetUser` answers a role session).
+pub(crate) fn user_name_required() -> ApiError {
+    ApiError::validation("Must specify userName when calling with non-User credentials")
+}
+
+/// `ChangePassword` by anyone but an IAM user (root, role sessions, federated users): AWS's
+/// code; its text is not documented, this one is ours.
+pub(crate) fn invalid_user_type() -> ApiError {
+    ApiError::new(
+        crate::error::ErrorCode::InvalidUserType,
+        "Only IAM users can change their own password.",
+    )
+}
+
+/// `ChangePassword` with a wrong `OldPassword`. The API reference documents no code for it;
+/// the console reports "not authorized to perform iam:ChangePassword" for refused changes, so
+/// tessera answers AWS's `AccessDenied` text (unverified against IAM).
+pub(crate) fn wrong_old_password(caller_arn: &str) -> ApiError {
+    ApiError::not_authorized(caller_arn, "iam:ChangePassword", caller_arn)
+}
+
 /// A store failure in AWS's words: delete conflicts and quotas have fixed messages; anything
 /// else a handler did not map is generic (storage failures: `InternalFailure`, the detail in the
 /// log only).
@@ -144,6 +199,7 @@ pub(crate) fn store_error(e: StoreError) -> ApiError {
 /// `DeleteConflict` messages, one per dependency that blocks a delete.
 fn conflict_message(c: Conflict) -> Option<&'static str> {
     Some(match c {
+        Conflict::UserHasLoginProfile => "Cannot delete entity, must delete login profile first.",
         Conflict::UserHasAccessKeys => "Cannot delete entity, must delete access keys first.",
         Conflict::UserHasMfaDevices => "Cannot delete entity, must delete MFA device first.",
         Conflict::UserInGroups => "Cannot delete entity, must remove user from all groups first.",
@@ -203,7 +259,9 @@ fn quota(entity: Entity) -> Option<(&'static str, usize)> {
         | Entity::InlinePolicy
         | Entity::PolicyVersion
         | Entity::Account
-        | Entity::AccountAlias => return None,
+        | Entity::AccountAlias
+        | Entity::LoginProfile
+        | Entity::PasswordPolicy => return None,
     })
 }
 

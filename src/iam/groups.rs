@@ -190,6 +190,50 @@ pub(crate) async fn delete_group(cx: &Cx<'_>, input: DeleteGroupInput) -> ApiRes
 }
 
 input! {
+    /// `UpdateGroup`
+    pub(crate) struct UpdateGroupInput {
+        group_name: Name = required("GroupName"),
+        new_path: Option<IamPath> = optional("NewPath"),
+        new_group_name: Option<Name> = optional("NewGroupName"),
+    }
+}
+
+/// `UpdateGroup`: rename and/or move a group; members and policies (keyed by its id) follow.
+/// The caller needs `iam:UpdateGroup` on the group as it is and as it will be (API reference).
+pub(crate) async fn update_group(cx: &Cx<'_>, input: UpdateGroupInput) -> ApiResult<()> {
+    let group = find_group(cx, &input.group_name)?;
+    let new_name = input.new_group_name.map(Name::into_string);
+    let new_path = input.new_path.map(|p| p.0);
+    cx.authorize(&group.arn())?;
+    let target = cx.arn(
+        "group",
+        new_path.as_deref().unwrap_or(&group.path),
+        new_name.as_deref().unwrap_or(&group.name),
+    );
+    if target != group.arn() {
+        cx.authorize(&target)?;
+    }
+    cx.state
+        .store
+        .apply_one(Change::UpdateGroup {
+            account: cx.account().to_owned(),
+            name: group.name.clone(),
+            new_name: new_name.clone(),
+            new_path,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::Group) => no_such_group(&group.name),
+            StoreError::AlreadyExists(Entity::Group) => ApiError::entity_already_exists(format!(
+                "Group with name {} already exists.",
+                new_name.as_deref().unwrap_or(&group.name)
+            )),
+            e => store_error(e),
+        })?;
+    Ok(())
+}
+
+input! {
     /// `AddUserToGroup` and `RemoveUserFromGroup`
     pub(crate) struct MembershipInput {
         group_name: Name = required("GroupName"),

@@ -13,6 +13,7 @@ pub(crate) mod groups;
 pub(crate) mod input;
 pub(crate) mod instance_profiles;
 pub(crate) mod limits;
+pub(crate) mod login_profiles;
 pub(crate) mod mfa_devices;
 pub(crate) mod oidc_providers;
 pub(crate) mod policies;

@@ -193,6 +193,52 @@ pub(crate) async fn delete_user(cx: &Cx<'_>, input: DeleteUserInput) -> ApiResul
     Ok(())
 }
 
+input! {
+    /// `UpdateUser`
+    pub(crate) struct UpdateUserInput {
+        user_name: Name = required("UserName"),
+        new_path: Option<IamPath> = optional("NewPath"),
+        new_user_name: Option<NewName> = optional("NewUserName"),
+    }
+}
+
+/// `UpdateUser`: rename and/or move a user. Its id stays, so its access keys (and sessions),
+/// groups, policies, MFA devices, login profile and tags follow it. The caller needs
+/// `iam:UpdateUser` on the user as it is and as it will be (API reference: "the requester must
+/// have appropriate permissions on both the source object and the target object").
+pub(crate) async fn update_user(cx: &Cx<'_>, input: UpdateUserInput) -> ApiResult<()> {
+    let user = find_user(cx, &input.user_name)?;
+    let new_name = input.new_user_name.map(NewName::into_string);
+    let new_path = input.new_path.map(|p| p.0);
+    cx.authorize_tagged(&user.arn(), &user.tags)?;
+    let target = cx.arn(
+        "user",
+        new_path.as_deref().unwrap_or(&user.path),
+        new_name.as_deref().unwrap_or(&user.name),
+    );
+    if target != user.arn() {
+        cx.authorize_tagged(&target, &user.tags)?;
+    }
+    cx.state
+        .store
+        .apply_one(Change::UpdateUser {
+            account: cx.account().to_owned(),
+            name: user.name.clone(),
+            new_name: new_name.clone(),
+            new_path,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::User) => no_such_user(&user.name),
+            StoreError::AlreadyExists(Entity::User) => ApiError::entity_already_exists(format!(
+                "User with name {} already exists.",
+                new_name.as_deref().unwrap_or(&user.name)
+            )),
+            e => store_error(e),
+        })?;
+    Ok(())
+}
+
 // --- access keys -----------------------------------------------------------------------------
 
 /// Resolve the key owner: a named user, the calling user, or the root.

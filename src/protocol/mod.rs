@@ -86,6 +86,15 @@ macro_rules! action_table {
             Iam GetUser                       Signed NotAudited typed  iam::users::get_user;
             Iam ListUsers                     Signed NotAudited typed  iam::users::list_users;
             Iam DeleteUser                    Signed Audited    typed  iam::users::delete_user;
+            Iam UpdateUser                    Signed Audited    typed  iam::users::update_user;
+            Iam CreateLoginProfile            Signed Audited    typed  iam::login_profiles::create_login_profile;
+            Iam GetLoginProfile               Signed NotAudited typed  iam::login_profiles::get_login_profile;
+            Iam UpdateLoginProfile            Signed Audited    typed  iam::login_profiles::update_login_profile;
+            Iam DeleteLoginProfile            Signed Audited    typed  iam::login_profiles::delete_login_profile;
+            Iam ChangePassword                Signed Audited    typed  iam::login_profiles::change_password;
+            Iam UpdateAccountPasswordPolicy   Signed Audited    typed  iam::login_profiles::update_account_password_policy;
+            Iam GetAccountPasswordPolicy      Signed NotAudited typed  iam::login_profiles::get_account_password_policy;
+            Iam DeleteAccountPasswordPolicy   Signed Audited    typed  iam::login_profiles::delete_account_password_policy;
             Iam TagUser                       Signed Audited    typed  iam::tags::tag::<iam::UserKind>;
             Iam UntagUser                     Signed Audited    typed  iam::tags::untag::<iam::UserKind>;
             Iam ListUserTags                  Signed NotAudited typed  iam::tags::list_tags::<iam::UserKind>;
@@ -97,6 +106,7 @@ macro_rules! action_table {
             Iam GetGroup                      Signed NotAudited typed  iam::groups::get_group;
             Iam ListGroups                    Signed NotAudited typed  iam::groups::list_groups;
             Iam DeleteGroup                   Signed Audited    typed  iam::groups::delete_group;
+            Iam UpdateGroup                   Signed Audited    typed  iam::groups::update_group;
             Iam AddUserToGroup                Signed Audited    typed  iam::groups::add_user_to_group;
             Iam RemoveUserFromGroup           Signed Audited    typed  iam::groups::remove_user_from_group;
             Iam ListGroupsForUser             Signed NotAudited typed  iam::groups::list_groups_for_user;

@@ -312,6 +312,40 @@ impl Validator {
         self
     }
 
+    /// Every character satisfies `ok`, reported without echoing the value (passwords).
+    pub fn sensitive_pattern(
+        &mut self,
+        param: &str,
+        value: &str,
+        pattern: &str,
+        ok: impl Fn(char) -> bool,
+    ) -> &mut Self {
+        if !value.chars().all(ok) {
+            self.errors.push(format!(
+                "Value at '{}' failed to satisfy constraint: Member must satisfy regular expression pattern: {pattern}",
+                member_name(param)
+            ));
+        }
+        self
+    }
+
+    /// An integer within `min..=max`, reported without echoing the value (as IAM reports the
+    /// password policy's numbers).
+    pub fn quiet_range(&mut self, param: &str, value: i64, min: i64, max: i64) -> &mut Self {
+        let bound = if value < min {
+            format!("Member must have value greater than or equal to {min}")
+        } else if value > max {
+            format!("Member must have value less than or equal to {max}")
+        } else {
+            return self;
+        };
+        self.errors.push(format!(
+            "Value at '{}' failed to satisfy constraint: {bound}",
+            member_name(param)
+        ));
+        self
+    }
+
     /// Length in characters within `min..=max`.
     pub fn length(&mut self, param: &str, value: &str, min: usize, max: usize) -> &mut Self {
         let n = value.chars().count();

@@ -19,9 +19,12 @@ use chrono::{DateTime, Utc};
 use super::audit_journal::journal::Frame;
 use super::change::{Applied, Change, OwnerId};
 use super::error::StoreError;
-use super::model::{Account, Group, InstanceProfile, OidcProvider, SamlProvider, User};
+use super::model::{
+    Account, Group, InstanceProfile, LoginProfile, OidcProvider, PasswordPolicy, SamlProvider, User,
+};
 use super::policies::PolicyVersionRec;
 use crate::credentials::Keyring;
+use crate::credentials::password::PasswordHash;
 
 pub trait Backend: Send {
     /// Every row, as stored: secrets still sealed, documents not yet compiled.
@@ -137,6 +140,12 @@ pub struct Tables {
     /// (instance profile id, role id), in the order added.
     pub instance_profile_roles: Vec<(String, String)>,
     pub instance_profile_tags: Vec<TagRow>,
+    /// Without history (`password_history`).
+    pub login_profiles: Vec<LoginProfile>,
+    /// (user id, hash), newest first per user.
+    pub password_history: Vec<(String, PasswordHash)>,
+    /// (account, policy).
+    pub password_policies: Vec<(String, PasswordPolicy)>,
 }
 
 /// Managed and inline policies, attachments and roles.

@@ -12,8 +12,9 @@ use chrono::{DateTime, Utc};
 
 use super::backend::RoleDeletionTask;
 use super::model::{Group, OidcProvider, SamlMetadata, SamlPrivateKey, SamlProvider, Tags, User};
-use super::model::{InstanceProfile, Role};
+use super::model::{InstanceProfile, PasswordPolicy, Role};
 use super::policies::Owner;
+use crate::credentials::password::PasswordHash;
 use crate::credentials::{Keyring, Secret};
 
 /// One change to the identity store.
@@ -87,6 +88,53 @@ pub enum Change {
     SetUserBoundary {
         user_id: String,
         boundary: Option<String>,
+    },
+    /// Rename and/or move the user `name` (what is `Some`). Everything else it has is keyed by
+    /// its id and follows. `NotFound(User)`; `AlreadyExists(User)` when `new_name` is another
+    /// user's (case-insensitively).
+    UpdateUser {
+        account: String,
+        name: String,
+        new_name: Option<String>,
+        new_path: Option<String>,
+    },
+    /// As [`Change::UpdateUser`], for a group. `NotFound(Group)`, `AlreadyExists(Group)`.
+    UpdateGroup {
+        account: String,
+        name: String,
+        new_name: Option<String>,
+        new_path: Option<String>,
+    },
+    /// A console password for the user. `NotFound(User)`; `AlreadyExists(LoginProfile)`.
+    /// The hash joins the user's password history, which keeps the newest `keep_history`.
+    CreateLoginProfile {
+        user_id: String,
+        hash: PasswordHash,
+        created_at: DateTime<Utc>,
+        reset_required: bool,
+        keep_history: usize,
+    },
+    /// Change what is `Some` of the user's console password (a new hash joins the history, and
+    /// `changed_at` becomes its last change). `NotFound(LoginProfile)`.
+    UpdateLoginProfile {
+        user_id: String,
+        hash: Option<PasswordHash>,
+        reset_required: Option<bool>,
+        changed_at: DateTime<Utc>,
+        keep_history: usize,
+    },
+    /// `NotFound(LoginProfile)`. The password history stays with the user.
+    DeleteLoginProfile {
+        user_id: String,
+    },
+    /// Create or replace the account's password policy.
+    SetPasswordPolicy {
+        account: String,
+        policy: PasswordPolicy,
+    },
+    /// `NotFound(PasswordPolicy)`.
+    DeletePasswordPolicy {
+        account: String,
     },
     /// `LimitExceeded(Group)` at `max_per_account` groups; `AlreadyExists(Group)`.
     CreateGroup {

@@ -34,11 +34,17 @@ pub enum Entity {
     InstanceProfileRole,
     /// A private key of a SAML provider.
     SamlPrivateKey,
+    /// A user's console password.
+    LoginProfile,
+    /// An account's password policy.
+    PasswordPolicy,
 }
 
 /// Why a change cannot be made as things stand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Conflict {
+    /// The user still has a console password.
+    UserHasLoginProfile,
     /// The user still has access keys.
     UserHasAccessKeys,
     /// The user still has MFA devices.

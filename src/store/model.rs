@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::backend::Tables;
 use crate::arn::{Arn, Partition};
+use crate::credentials::password::PasswordHash;
 use crate::credentials::{Keyring, Secret};
 use crate::policy::Policy;
 
@@ -65,6 +66,32 @@ pub struct AccessKey {
     pub created_at: DateTime<Utc>,
 }
 
+/// A user's console password (`CreateLoginProfile`): its hash only, never the password.
+#[derive(Debug, Clone)]
+pub struct LoginProfile {
+    pub user_id: String,
+    pub hash: PasswordHash,
+    pub created_at: DateTime<Utc>,
+    /// When the password was last set (the credential report's `password_last_changed`).
+    pub password_changed_at: DateTime<Utc>,
+    pub reset_required: bool,
+}
+
+/// An account's password policy (`UpdateAccountPasswordPolicy`). `None` fields were not given
+/// and are left out of `GetAccountPasswordPolicy`, as AWS leaves them out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    pub minimum_length: u32,
+    pub require_symbols: bool,
+    pub require_numbers: bool,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub allow_users_to_change: bool,
+    pub max_age_days: Option<u32>,
+    pub reuse_prevention: Option<u32>,
+    pub hard_expiry: Option<bool>,
+}
+
 #[derive(Debug, Clone)]
 pub struct MfaDevice {
     pub serial: String,
@@ -101,6 +128,14 @@ pub struct Snapshot {
     pub instance_profile_names: BTreeMap<(String, String), String>,
     /// Deletions of service-linked roles by task id.
     pub role_deletion_tasks: HashMap<String, super::backend::RoleDeletionTask>,
+    /// Console passwords by user id.
+    pub login_profiles: HashMap<String, LoginProfile>,
+    /// Users' password hashes by user id, newest first (the current one included), as many as
+    /// the largest `PasswordReusePrevention` (24): the reuse rule checks the first N. They
+    /// outlive a deleted login profile.
+    pub password_history: HashMap<String, Vec<PasswordHash>>,
+    /// Password policies by account.
+    pub password_policies: HashMap<String, PasswordPolicy>,
 }
 
 pub(crate) fn ts(t: DateTime<Utc>) -> i64 {
@@ -146,6 +181,9 @@ impl Snapshot {
             instance_profiles,
             instance_profile_roles,
             instance_profile_tags,
+            login_profiles,
+            password_history,
+            password_policies,
         } = tables;
         let mut s = Snapshot::default();
         for a in accounts {
@@ -278,6 +316,13 @@ impl Snapshot {
                 p.tags.push((t.key, t.value));
             }
         }
+        for p in login_profiles {
+            s.login_profiles.insert(p.user_id.clone(), p);
+        }
+        for (user_id, hash) in password_history {
+            s.password_history.entry(user_id).or_default().push(hash);
+        }
+        s.password_policies = password_policies.into_iter().collect();
         let boundaries: Vec<String> = s
             .users
             .values()

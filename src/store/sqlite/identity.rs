@@ -86,7 +86,7 @@ pub(super) fn user_id(tx: &Transaction<'_>, account: &str, name: &str) -> Result
     .ok_or(StoreError::NotFound(Entity::User))
 }
 
-fn group_id(tx: &Transaction<'_>, account: &str, name: &str) -> Result<String> {
+pub(super) fn group_id(tx: &Transaction<'_>, account: &str, name: &str) -> Result<String> {
     tx.query_row(
         "SELECT id FROM groups WHERE account = ?1 AND name_lc = ?2",
         params![account, name.to_lowercase()],
@@ -117,6 +117,10 @@ pub(super) fn create_user(tx: &Transaction<'_>, u: &User, max_per_account: usize
 pub(super) fn delete_user(tx: &Transaction<'_>, account: &str, name: &str) -> Result<()> {
     let id = user_id(tx, account, name)?;
     let dependents = [
+        (
+            "SELECT COUNT(*) FROM login_profiles WHERE user_id = ?1",
+            Conflict::UserHasLoginProfile,
+        ),
         (
             "SELECT COUNT(*) FROM access_keys WHERE user_id = ?1",
             Conflict::UserHasAccessKeys,

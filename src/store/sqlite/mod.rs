@@ -10,6 +10,7 @@
 //! Another process (`tessera account create`) may write the same database: the writer notices
 //! through `PRAGMA data_version` ([`Backend::changed_elsewhere`]).
 
+mod console;
 mod identity;
 mod policies;
 mod profiles;
@@ -324,6 +325,51 @@ fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<App
         Change::SetUserBoundary { user_id, boundary } => {
             identity::set_user_boundary(tx, user_id, boundary.as_deref())?;
         }
+        Change::UpdateUser {
+            account,
+            name,
+            new_name,
+            new_path,
+        } => console::update_user(tx, account, name, new_name.as_deref(), new_path.as_deref())?,
+        Change::UpdateGroup {
+            account,
+            name,
+            new_name,
+            new_path,
+        } => console::update_group(tx, account, name, new_name.as_deref(), new_path.as_deref())?,
+        Change::CreateLoginProfile {
+            user_id,
+            hash,
+            created_at,
+            reset_required,
+            keep_history,
+        } => console::create_login_profile(
+            tx,
+            user_id,
+            hash,
+            *created_at,
+            *reset_required,
+            *keep_history,
+        )?,
+        Change::UpdateLoginProfile {
+            user_id,
+            hash,
+            reset_required,
+            changed_at,
+            keep_history,
+        } => console::update_login_profile(
+            tx,
+            user_id,
+            hash.as_ref(),
+            *reset_required,
+            *changed_at,
+            *keep_history,
+        )?,
+        Change::DeleteLoginProfile { user_id } => console::delete_login_profile(tx, user_id)?,
+        Change::SetPasswordPolicy { account, policy } => {
+            console::set_password_policy(tx, account, policy)?;
+        }
+        Change::DeletePasswordPolicy { account } => console::delete_password_policy(tx, account)?,
         Change::CreateGroup {
             group,
             max_per_account,
@@ -832,6 +878,9 @@ fn load(conn: &Connection) -> Result<Tables, StoreError> {
         instance_profiles: profiles::load(conn)?,
         instance_profile_roles: profiles::load_roles(conn)?,
         instance_profile_tags: identity::load_tags(conn, identity::TagTable::InstanceProfile)?,
+        login_profiles: console::load_login_profiles(conn)?,
+        password_history: console::load_password_history(conn)?,
+        password_policies: console::load_password_policies(conn)?,
     })
 }
 

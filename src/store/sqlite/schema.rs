@@ -292,6 +292,38 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
         VALUES ('arn:aws:iam::aws:policy/IAMUserChangePassword', 'v3', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ChangePassword"],"Resource":["arn:aws:iam::*:user/${aws:username}","arn:aws:iam::*:user/*/${aws:username}"]},{"Effect":"Allow","Action":["iam:GetAccountPasswordPolicy"],"Resource":"*"}]}', 1748555520000);
     "#,
+    // 12: console passwords and the account password policy. A login profile keeps only an
+    // argon2id hash (PHC string, salt inside); `password_history` keeps the user's newest hashes
+    // (the current one included) for `PasswordReusePrevention`, and outlives the profile (a
+    // user who deletes and recreates a password may not reuse an old one). A user with a login
+    // profile cannot be deleted (no cascade), as in IAM.
+    r#"
+    CREATE TABLE login_profiles (
+        user_id         TEXT PRIMARY KEY REFERENCES users(id),
+        password_hash   TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        changed_at      INTEGER NOT NULL,
+        reset_required  INTEGER NOT NULL
+    );
+    CREATE TABLE password_history (
+        user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        seq             INTEGER NOT NULL,       -- grows with each password set
+        password_hash   TEXT NOT NULL,
+        PRIMARY KEY (user_id, seq)
+    );
+    CREATE TABLE password_policies (
+        account                 TEXT PRIMARY KEY REFERENCES accounts(id),
+        minimum_length          INTEGER NOT NULL,
+        require_symbols         INTEGER NOT NULL,
+        require_numbers         INTEGER NOT NULL,
+        require_uppercase       INTEGER NOT NULL,
+        require_lowercase       INTEGER NOT NULL,
+        allow_users_to_change   INTEGER NOT NULL,
+        max_age_days            INTEGER,
+        reuse_prevention        INTEGER,
+        hard_expiry             INTEGER
+    );
+    "#,
 ];
 
 /// Run the migrations this database has not had yet. Each runs in its own write transaction
