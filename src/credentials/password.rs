@@ -475,6 +475,28 @@ mod tests {
         assert_eq!(none, None);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+        /// Any password IAM accepts (1..128 of tab, LF, CR, U+0020..U+00FF): the stored form
+        /// is never the password and never holds it; it verifies, a one-character change
+        /// does not.
+        #[test]
+        fn stored_hash_never_holds_the_password(
+            pw in "[\t\n\r\u{20}-\u{ff}]{1,128}",
+        ) {
+            let h = hash(pw.as_bytes()).unwrap();
+            let stored = h.as_stored();
+            proptest::prop_assert_ne!(stored, pw.as_str());
+            if pw.chars().count() >= 8 {
+                proptest::prop_assert!(!stored.contains(pw.as_str()));
+            }
+            proptest::prop_assert!(verify(pw.as_bytes(), &h));
+            let mut other = pw.clone();
+            other.push('x');
+            proptest::prop_assert!(!verify(other.as_bytes(), &h));
+        }
+    }
+
     #[test]
     fn fuzz_entry_survives_odd_input() {
         for data in [

@@ -52,6 +52,7 @@ macro_rules! contract {
                 jobs_committed_together_fail_alone,
                 changes_survive_a_reopen,
                 secrets_are_resealed_and_still_open,
+                login_profiles_policies_and_renames,
             );
         }
     )*};
@@ -244,6 +245,189 @@ fn err(e: StoreError) -> Result<Applied, StoreError> {
 }
 
 // --- cases -----------------------------------------------------------------------------------
+
+/// Console passwords keep a bounded history, outlive nothing but survive a reopen; a user
+/// with one cannot be deleted; renames keep ids and refuse taken names.
+async fn login_profiles_policies_and_renames(h: &Harness) {
+    use crate::credentials::password::PasswordHash;
+    use crate::store::PasswordPolicy;
+    let hash =
+        |n: u32| PasswordHash::from_stored(format!("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ${n}"));
+    h.account().await;
+    let alice = h.user("alice").await;
+    assert_eq!(
+        h.apply(Change::UpdateLoginProfile {
+            user_id: alice.id.clone(),
+            hash: Some(hash(0)),
+            reset_required: None,
+            changed_at: now(),
+            keep_history: 2,
+        })
+        .await,
+        err(StoreError::NotFound(Entity::LoginProfile))
+    );
+    h.ok(Change::CreateLoginProfile {
+        user_id: alice.id.clone(),
+        hash: hash(1),
+        created_at: now(),
+        reset_required: true,
+        keep_history: 2,
+    })
+    .await;
+    assert_eq!(
+        h.apply(Change::CreateLoginProfile {
+            user_id: alice.id.clone(),
+            hash: hash(9),
+            created_at: now(),
+            reset_required: false,
+            keep_history: 2,
+        })
+        .await,
+        err(StoreError::AlreadyExists(Entity::LoginProfile))
+    );
+    assert_eq!(
+        h.apply(Change::CreateLoginProfile {
+            user_id: "AIDANOBODY".into(),
+            hash: hash(9),
+            created_at: now(),
+            reset_required: false,
+            keep_history: 2,
+        })
+        .await,
+        err(StoreError::NotFound(Entity::User))
+    );
+    for n in [2, 3] {
+        h.ok(Change::UpdateLoginProfile {
+            user_id: alice.id.clone(),
+            hash: Some(hash(n)),
+            reset_required: Some(false),
+            changed_at: now() + chrono::Duration::seconds(i64::from(n)),
+            keep_history: 2,
+        })
+        .await;
+    }
+    let view = h.store.view();
+    assert_eq!(view.password_history[&alice.id], vec![hash(3), hash(2)]);
+    let p = &view.login_profiles[&alice.id];
+    assert_eq!(p.hash, hash(3));
+    assert!(!p.reset_required);
+    assert_eq!(p.password_changed_at, now() + chrono::Duration::seconds(3));
+    assert_eq!(p.created_at, now());
+    assert_eq!(
+        h.apply(Change::DeleteUser {
+            account: ACCOUNT.into(),
+            name: "alice".into(),
+        })
+        .await,
+        err(StoreError::Conflict(Conflict::UserHasLoginProfile))
+    );
+
+    // Renames: the id stays, a taken name (any case) is refused.
+    h.user("bob").await;
+    assert_eq!(
+        h.apply(Change::UpdateUser {
+            account: ACCOUNT.into(),
+            name: "alice".into(),
+            new_name: Some("BOB".into()),
+            new_path: None,
+        })
+        .await,
+        err(StoreError::AlreadyExists(Entity::User))
+    );
+    h.ok(Change::UpdateUser {
+        account: ACCOUNT.into(),
+        name: "ALICE".into(),
+        new_name: Some("alicia".into()),
+        new_path: Some("/x/".into()),
+    })
+    .await;
+    let g = h.group("devs").await;
+    h.group("ops").await;
+    assert_eq!(
+        h.apply(Change::UpdateGroup {
+            account: ACCOUNT.into(),
+            name: "devs".into(),
+            new_name: Some("OPS".into()),
+            new_path: None,
+        })
+        .await,
+        err(StoreError::AlreadyExists(Entity::Group))
+    );
+    h.ok(Change::UpdateGroup {
+        account: ACCOUNT.into(),
+        name: "devs".into(),
+        new_name: Some("developers".into()),
+        new_path: None,
+    })
+    .await;
+    assert_eq!(
+        h.apply(Change::UpdateGroup {
+            account: ACCOUNT.into(),
+            name: "devs".into(),
+            new_name: None,
+            new_path: Some("/y/".into()),
+        })
+        .await,
+        err(StoreError::NotFound(Entity::Group))
+    );
+
+    let policy = PasswordPolicy {
+        minimum_length: 12,
+        require_symbols: true,
+        require_numbers: false,
+        require_uppercase: true,
+        require_lowercase: false,
+        allow_users_to_change: true,
+        max_age_days: Some(90),
+        reuse_prevention: None,
+        hard_expiry: Some(false),
+    };
+    h.ok(Change::SetPasswordPolicy {
+        account: ACCOUNT.into(),
+        policy: policy.clone(),
+    })
+    .await;
+
+    // All of it survives a reopen.
+    let again = h.second();
+    let view = again.view();
+    let u = view.user_by_name(ACCOUNT, "alicia").unwrap();
+    assert_eq!((u.id.as_str(), u.path.as_str()), (alice.id.as_str(), "/x/"));
+    assert!(view.login_profiles.contains_key(&alice.id));
+    assert_eq!(view.group_by_name(ACCOUNT, "developers").unwrap().id, g.id);
+    assert_eq!(view.password_policies[ACCOUNT], policy);
+
+    h.ok(Change::DeleteLoginProfile {
+        user_id: alice.id.clone(),
+    })
+    .await;
+    assert_eq!(
+        h.apply(Change::DeleteLoginProfile {
+            user_id: alice.id.clone(),
+        })
+        .await,
+        err(StoreError::NotFound(Entity::LoginProfile))
+    );
+    // The history outlives the profile (reuse prevention after a re-create).
+    assert_eq!(h.store.view().password_history[&alice.id].len(), 2);
+    h.ok(Change::DeletePasswordPolicy {
+        account: ACCOUNT.into(),
+    })
+    .await;
+    assert_eq!(
+        h.apply(Change::DeletePasswordPolicy {
+            account: ACCOUNT.into(),
+        })
+        .await,
+        err(StoreError::NotFound(Entity::PasswordPolicy))
+    );
+    h.ok(Change::DeleteUser {
+        account: ACCOUNT.into(),
+        name: "alicia".into(),
+    })
+    .await;
+    assert!(!h.store.view().password_history.contains_key(&alice.id));
+}
 
 async fn users_are_created_found_and_deleted(h: &Harness) {
     h.account().await;
