@@ -694,9 +694,9 @@ async fn account_password_policy() {
     let p = iam.get_account_password_policy().send().await.unwrap();
     let p = p.password_policy().unwrap();
     assert_eq!(p.minimum_password_length(), Some(6));
-    assert_eq!(p.require_symbols(), false);
-    assert_eq!(p.allow_users_to_change_password(), false);
-    assert_eq!(p.expire_passwords(), false);
+    assert!(!p.require_symbols());
+    assert!(!p.allow_users_to_change_password());
+    assert!(!p.expire_passwords());
     assert_eq!(p.max_password_age(), None);
     assert_eq!(p.password_reuse_prevention(), None);
     assert_eq!(p.hard_expiry(), None);
@@ -1268,4 +1268,50 @@ async fn update_group_keeps_members_and_policies() {
             "Group with name Taken already exists.".into()
         )
     );
+}
+
+/// `ChangePassword` is an oracle for the console password to whoever holds the user's keys:
+/// after 5 wrong old passwords it refuses (even the right one) for 15 minutes.
+#[tokio::test]
+async fn change_password_stops_guessing() {
+    let s = TestServer::start().await;
+    let root = s.iam(&s.root);
+    let u = s.user_with_key("nina").await;
+    root.update_account_password_policy()
+        .allow_users_to_change_password(true)
+        .send()
+        .await
+        .unwrap();
+    root.create_login_profile()
+        .user_name("nina")
+        .password("Right-Pass-1")
+        .send()
+        .await
+        .unwrap();
+    let iam = s.iam(&u);
+    for i in 0..5 {
+        let e = iam
+            .change_password()
+            .old_password(format!("Guess-{i}"))
+            .new_password("Next-Pass-1")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(iam_code(&e), "AccessDenied", "guess {i}");
+    }
+    let e = iam
+        .change_password()
+        .old_password("Right-Pass-1")
+        .new_password("Next-Pass-1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "LimitExceeded");
+    s.clock.advance(std::time::Duration::from_secs(15 * 60 + 1));
+    iam.change_password()
+        .old_password("Right-Pass-1")
+        .new_password("Next-Pass-1")
+        .send()
+        .await
+        .unwrap();
 }

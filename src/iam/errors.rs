@@ -174,6 +174,14 @@ pub(crate) fn wrong_old_password(caller_arn: &str) -> ApiError {
     ApiError::not_authorized(caller_arn, "iam:ChangePassword", caller_arn)
 }
 
+/// `ChangePassword` after too many wrong `OldPassword`s (the code is one the API reference
+/// lists for `ChangePassword`; the wording is ours).
+pub(crate) fn too_many_password_changes() -> ApiError {
+    ApiError::limit_exceeded(
+        "Too many attempts to change the password with a wrong old password. Try again later.",
+    )
+}
+
 /// A store failure in AWS's words: delete conflicts and quotas have fixed messages; anything
 /// else a handler did not map is generic (storage failures: `InternalFailure`, the detail in the
 /// log only).

@@ -24,14 +24,55 @@ use crate::store::{Change, Entity, LoginProfile, PasswordPolicy, StoreError, Use
 
 use super::errors::{
     invalid_user_type, login_profile_exists, no_such_login_profile, no_such_password_policy_delete,
-    no_such_password_policy_get, password_policy_violation, store_error, user_name_required,
-    wrong_old_password,
+    no_such_password_policy_get, password_policy_violation, store_error, too_many_password_changes,
+    user_name_required, wrong_old_password,
 };
 use super::input::Name;
 use super::users::find_user;
 
 /// Password hashes kept per user: the largest `PasswordReusePrevention` IAM accepts.
 const HISTORY: usize = 24;
+
+/// Wrong `OldPassword`s a user may send within [`FAILED_CHANGE_WINDOW`] before `ChangePassword`
+/// is refused (`LimitExceeded`, one of the codes the API reference lists for it) until the
+/// window has passed: whoever holds a user's access keys could otherwise use `ChangePassword`
+/// to guess its console password at the speed of the server.
+const MAX_FAILED_CHANGES: u32 = 5;
+const FAILED_CHANGE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+
+/// Per user id: failed attempts and when the first of them was. In memory: a restart forgets
+/// it, which only restores a few guesses.
+type Attempts = std::collections::HashMap<String, (u32, chrono::DateTime<chrono::Utc>)>;
+static FAILED_CHANGES: std::sync::LazyLock<std::sync::Mutex<Attempts>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Whether `user_id` has used up its wrong attempts at `now`.
+fn change_attempts_exhausted(user_id: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let Ok(map) = FAILED_CHANGES.lock() else {
+        return true;
+    };
+    map.get(user_id)
+        .is_some_and(|(n, since)| *n >= MAX_FAILED_CHANGES && now - *since < FAILED_CHANGE_WINDOW)
+}
+
+/// Record a wrong `OldPassword` (`ok` false) or forget the user's failures (`ok` true).
+fn record_change_attempt(user_id: &str, ok: bool, now: chrono::DateTime<chrono::Utc>) {
+    let Ok(mut map) = FAILED_CHANGES.lock() else {
+        return;
+    };
+    if ok {
+        map.remove(user_id);
+        return;
+    }
+    if map.len() >= 100_000 {
+        map.retain(|_, (_, since)| now - *since < FAILED_CHANGE_WINDOW);
+    }
+    let e = map.entry(user_id.to_owned()).or_insert((0, now));
+    if now - e.1 >= FAILED_CHANGE_WINDOW {
+        *e = (0, now);
+    }
+    e.0 = e.0.saturating_add(1);
+}
 
 const PASSWORD_PATTERN: &str = r"[\u0009\u000A\u000D\u0020-\u00FF]+";
 
@@ -363,11 +404,16 @@ pub(crate) async fn change_password(cx: &Cx<'_>, input: ChangePasswordInput) -> 
         Err(e) => return Err(e),
     }
     let profile = find_profile(cx, &user)?;
+    let now = cx.info.now;
+    if change_attempts_exhausted(&user.id, now) {
+        return Err(too_many_password_changes());
+    }
     let current = vec![profile.hash.clone()];
     let old_ok = password::matches_off_thread(input.old_password.secret(), current)
         .await
         .map_err(hashing_failed)?
         .is_some();
+    record_change_attempt(&user.id, old_ok, now);
     if !old_ok {
         return Err(wrong_old_password(&cx.caller.arn_in(cx.info.partition()))
             .with_detail("ChangePassword: OldPassword does not match"));
