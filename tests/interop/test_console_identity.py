@@ -266,3 +266,26 @@ def test_update_group_and_permission_on_both_names(server, iam):
         lambda: server.boto3_client("iam", creds).update_group(GroupName=g2, NewGroupName=f"{g2}x"),
         "AccessDenied", not_authorized(server.arn(f"user/{name}"), "iam:UpdateGroup", target), 403)
     assert iam.get_group(GroupName=g2)["Group"]["GroupName"] == g2
+
+
+def test_passwords_leave_no_trace(new_server):
+    """Neither the log (with audit records) nor any file of the data dir holds a password that
+    went through every password action, accepted or refused."""
+    s = new_server()
+    iam = s.boto3_client("iam")
+    name, creds = s.create_user_with_key("trace")
+    iam.update_account_password_policy(AllowUsersToChangePassword=True, MinimumPasswordLength=20)
+    secrets = ["Trace-Secret-1xq-abcdef", "Trace-Secret-2xq-abcdef", "Trace-Secret-3xq-abcdef", "Trace-Weak-zq9w"]
+    iam.create_login_profile(UserName=name, Password=secrets[0])
+    iam.update_login_profile(UserName=name, Password=secrets[1])
+    s.boto3_client("iam", creds).change_password(OldPassword=secrets[1], NewPassword=secrets[2])
+    expect_client_error(lambda: iam.update_login_profile(UserName=name, Password=secrets[3]),
+                        "PasswordPolicyViolation")
+    s.stop(kill9=False)
+    log = s.log_tail(100_000)
+    blobs = [p.read_bytes() for p in s.data_dir.rglob("*") if p.is_file()]
+    for secret in secrets:
+        assert secret not in log
+        for b in blobs:
+            assert secret.encode() not in b
+            assert secret.encode("utf-16-le") not in b
