@@ -85,9 +85,11 @@ pub(crate) struct PolicyDocument<const KIND: u8 = IDENTITY> {
     pub(crate) policy: Option<Policy>,
 }
 
-/// [`PolicyDocument`] kinds: identity policies and trust (role) policies.
+/// [`PolicyDocument`] kinds: identity policies (inline), trust (role) policies and customer
+/// managed policies (identity policies that must declare `"Version": "2012-10-17"`).
 pub(crate) const IDENTITY: u8 = 0;
 pub(crate) const TRUST: u8 = 1;
+pub(crate) const MANAGED: u8 = 2;
 
 impl<const KIND: u8> Field for PolicyDocument<KIND> {
     fn read(name: &str, raw: &str, v: &mut Validator) -> ApiResult<Self> {
@@ -97,12 +99,12 @@ impl<const KIND: u8> Field for PolicyDocument<KIND> {
             params::POLICY_PATTERN,
             params::is_policy_char,
         );
-        let kind = if KIND == TRUST {
-            PolicyKind::Trust
-        } else {
-            PolicyKind::Identity
+        let parsed = match KIND {
+            TRUST => Policy::parse(raw, PolicyKind::Trust),
+            MANAGED => Policy::parse_managed(raw),
+            _ => Policy::parse(raw, PolicyKind::Identity),
         };
-        let policy = match Policy::parse(raw, kind) {
+        let policy = match parsed {
             Ok(p) => Some(p),
             Err(e) => {
                 v.defer(policy_error(e));

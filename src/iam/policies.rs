@@ -20,7 +20,7 @@ use super::errors::{
     no_such_policy_version, store_error,
 };
 use super::input::{
-    IamPath, IamTags, Name, Paging, PathPrefix, PolicyDocument, TagKeys, policy_error,
+    IamPath, IamTags, MANAGED, Name, Paging, PathPrefix, PolicyDocument, TagKeys, policy_error,
 };
 use super::tags::TagPage;
 use super::{Member, Page, limits, write_tags};
@@ -129,7 +129,7 @@ input! {
     pub(crate) struct CreatePolicyInput {
         policy_name: Name = required("PolicyName"),
         path: IamPath = or_default("Path"),
-        policy_document: PolicyDocument = required("PolicyDocument"),
+        policy_document: PolicyDocument<MANAGED> = required("PolicyDocument"),
         description: Option<PolicyDescription> = optional("Description"),
         tags: IamTags = nested(),
     }
@@ -246,7 +246,7 @@ input! {
     /// `CreatePolicyVersion`
     pub(crate) struct CreatePolicyVersionInput {
         policy_arn: ArnParam = required("PolicyArn"),
-        policy_document: PolicyDocument = required("PolicyDocument"),
+        policy_document: PolicyDocument<MANAGED> = required("PolicyDocument"),
         set_as_default: Option<bool> = optional("SetAsDefault"),
     }
 }
