@@ -13,12 +13,76 @@ pub(crate) fn no_such_user(name: &str) -> ApiError {
     ApiError::no_such_entity(format!("The user with name {name} cannot be found."))
 }
 
+/// AWS-REFERENCE §3 [O].
+pub(crate) fn user_exists(name: &str) -> ApiError {
+    ApiError::entity_already_exists(format!("User with name {name} already exists."))
+}
+
 pub(crate) fn no_such_group(name: &str) -> ApiError {
     ApiError::no_such_entity(format!("The group with name {name} cannot be found."))
 }
 
+pub(crate) fn group_exists(name: &str) -> ApiError {
+    ApiError::entity_already_exists(format!("Group with name {name} already exists."))
+}
+
+/// `RemoveUserFromGroup` for a user the group does not hold (wording ours).
+pub(crate) fn user_not_in_group(user: &str, group: &str) -> ApiError {
+    ApiError::no_such_entity(format!("User {user} is not in group {group}."))
+}
+
 pub(crate) fn no_such_role(name: &str) -> ApiError {
     ApiError::no_such_entity(format!("The role with name {name} cannot be found."))
+}
+
+/// AWS-REFERENCE §3 [O].
+pub(crate) fn role_exists(name: &str) -> ApiError {
+    ApiError::entity_already_exists(format!("Role with name {name} already exists."))
+}
+
+/// `Get/Delete{User,Group,Role}Policy` of a name the entity has no inline policy under:
+/// `kind` is `user`, `group` or `role` (AWS-REFERENCE §3 [O] for roles).
+pub(crate) fn no_such_inline_policy(kind: &str, name: &str) -> ApiError {
+    ApiError::no_such_entity(format!(
+        "The {kind} policy with name {name} cannot be found."
+    ))
+}
+
+/// The inline aggregate of one entity over its quota (AWS-REFERENCE §3 [O]).
+pub(crate) fn inline_policies_too_large(limit: usize, kind: &str, name: &str) -> ApiError {
+    ApiError::limit_exceeded(format!(
+        "Maximum policy size of {limit} bytes exceeded for {kind} {name}"
+    ))
+}
+
+/// An `Attach*Policy` past the managed policies an entity may have: `quota` is
+/// `PoliciesPerUser`, `PoliciesPerGroup` or `PoliciesPerRole` (AWS-REFERENCE §3 [O]).
+pub(crate) fn attachment_quota(quota: &str) -> ApiError {
+    ApiError::limit_exceeded(format!(
+        "Cannot exceed quota for {quota}: {}",
+        limits::MANAGED_POLICIES_PER_ENTITY
+    ))
+}
+
+/// Tagging past the 50 tags an entity may have: `quota` is `TagsPerUser`, `TagsPerRole`, ...
+pub(crate) fn tag_quota(quota: &str) -> ApiError {
+    ApiError::limit_exceeded(format!("Cannot exceed quota for {quota}: 50"))
+}
+
+/// AWS-REFERENCE §3 [E] (`InvalidInput`).
+pub(crate) fn duplicate_tag_keys() -> ApiError {
+    ApiError::invalid_input(
+        "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+    )
+}
+
+pub(crate) fn reserved_tag_key() -> ApiError {
+    ApiError::invalid_input("User-defined tag keys can't start with \"aws:\".")
+}
+
+/// A `Marker` this server did not issue.
+pub(crate) fn invalid_marker() -> ApiError {
+    ApiError::validation("Invalid Marker.")
 }
 
 /// A service-linked role (or any role only its service may change).
@@ -66,6 +130,19 @@ pub(crate) fn no_such_policy(arn: &str) -> ApiError {
     ApiError::no_such_entity(format!("Policy {arn} was not found."))
 }
 
+/// `Attach*Policy` (and managed session policies) naming a policy that is not there
+/// (AWS-REFERENCE §3 [O]).
+pub(crate) fn policy_not_attachable(arn: &str) -> ApiError {
+    ApiError::no_such_entity(format!("Policy {arn} does not exist or is not attachable."))
+}
+
+/// AWS-REFERENCE §3 [O].
+pub(crate) fn policy_exists(name: &str) -> ApiError {
+    ApiError::entity_already_exists(format!(
+        "A policy called {name} already exists. Duplicate names are not allowed."
+    ))
+}
+
 /// A change to an AWS managed policy (wording ours: AWS's is not documented).
 pub(crate) fn aws_managed_policy_unmodifiable(arn: &str) -> ApiError {
     ApiError::unmodifiable_entity(format!("Cannot modify AWS managed policy {arn}."))
@@ -84,8 +161,26 @@ pub(crate) fn no_such_oidc_provider(arn: &str) -> ApiError {
     ApiError::no_such_entity(format!("OpenIdConnect Provider not found for arn {arn}"))
 }
 
+pub(crate) fn oidc_provider_exists(url: &str) -> ApiError {
+    ApiError::entity_already_exists(format!("Provider with url {url} already exists."))
+}
+
 pub(crate) fn no_such_saml_provider(arn: &str) -> ApiError {
     ApiError::no_such_entity(format!("Manifest not found for arn {arn}"))
+}
+
+/// Wording ours: AWS's is unverified.
+pub(crate) fn saml_provider_exists(name: &str) -> ApiError {
+    ApiError::entity_already_exists(format!("SAMLProvider {name} already exists"))
+}
+
+/// `UpdateSAMLProvider` removing a private key the provider does not have.
+pub(crate) fn no_such_saml_private_key() -> ApiError {
+    ApiError::no_such_entity("The specified private key was not found for this provider.")
+}
+
+pub(crate) fn no_such_access_key(key_id: &str) -> ApiError {
+    ApiError::no_such_entity(format!("The Access Key with id {key_id} cannot be found."))
 }
 
 pub(crate) fn account_alias_exists(alias: &str) -> ApiError {
@@ -117,6 +212,123 @@ pub(crate) fn no_such_mfa_device(serial: &str) -> ApiError {
     ApiError::no_such_entity(format!(
         "MFA Device with serial number {serial} does not exist."
     ))
+}
+
+pub(crate) fn no_such_virtual_mfa_device(serial: &str) -> ApiError {
+    ApiError::no_such_entity(format!(
+        "VirtualMFADevice with serial number {serial} doesn't exist."
+    ))
+}
+
+pub(crate) fn mfa_device_exists() -> ApiError {
+    ApiError::entity_already_exists("MFADevice entity at the same path and name already exists.")
+}
+
+/// `EnableMFADevice` of a device another user holds.
+pub(crate) fn mfa_device_in_use() -> ApiError {
+    ApiError::entity_already_exists("MFA Device is already in use.")
+}
+
+pub(crate) fn invalid_authentication_code() -> ApiError {
+    ApiError::invalid_authentication_code("Authentication code for device is not valid.")
+}
+
+// --- STS (`Version=2011-06-15`): the same table, so each text lives in one place -------------
+
+/// A web identity or SAML caller refused by the trust policy: AWS names no reason and no caller
+/// (AWS-REFERENCE §3 [O]). `action` is `sts:AssumeRoleWithWebIdentity` / `...WithSAML`.
+pub(crate) fn sts_not_authorized(action: &str) -> ApiError {
+    ApiError::access_denied(format!("Not authorized to perform {action}"))
+}
+
+/// `GetSessionToken` / `GetFederationToken` called with session credentials (AWS-REFERENCE §3
+/// [O] for `GetSessionToken`).
+pub(crate) fn sts_session_credentials_refused(action: &str) -> ApiError {
+    ApiError::access_denied(format!("Cannot call {action} with session credentials"))
+}
+
+/// AWS-REFERENCE §3 [O].
+pub(crate) fn sts_duration_over_chaining_limit() -> ApiError {
+    ApiError::validation(
+        "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+    )
+}
+
+/// AWS-REFERENCE §3 [O].
+pub(crate) fn sts_duration_over_role_max() -> ApiError {
+    ApiError::validation(
+        "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+    )
+}
+
+/// A duration that no session can have (wording ours).
+pub(crate) fn sts_duration_out_of_range() -> ApiError {
+    ApiError::validation("DurationSeconds is out of range.")
+}
+
+/// Session tags: AWS-REFERENCE §3 [E] (`InvalidParameterValue`, not IAM's `InvalidInput`).
+pub(crate) fn sts_duplicate_tag_keys() -> ApiError {
+    ApiError::invalid_parameter_value(
+        "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+    )
+}
+
+/// A session tag under the reserved `aws:` prefix (wording ours).
+pub(crate) fn sts_reserved_tag_key() -> ApiError {
+    ApiError::invalid_parameter_value("Tag keys must not begin with the reserved prefix `aws:`.")
+}
+
+/// AWS-REFERENCE §3 [E][M doc].
+pub(crate) fn sts_transitive_key_not_requested() -> ApiError {
+    ApiError::invalid_parameter_value(
+        "The specified transitive tag key must be included in the requested tags.",
+    )
+}
+
+/// AWS-REFERENCE §3 [E][M doc].
+pub(crate) fn sts_transitive_key_conflict() -> ApiError {
+    ApiError::invalid_parameter_value(
+        "One of the specified transitive tag keys can't be set because it conflicts with a transitive tag key from the calling session.",
+    )
+}
+
+/// A `SourceIdentity` other than the calling session's (wording ours).
+pub(crate) fn sts_source_identity_mismatch() -> ApiError {
+    ApiError::invalid_parameter_value(
+        "The source identity specified in the request does not match the source identity of the calling session.",
+    )
+}
+
+/// A `SourceIdentity` under the reserved `aws:` prefix (wording ours).
+pub(crate) fn sts_reserved_source_identity() -> ApiError {
+    ApiError::invalid_parameter_value(
+        "SourceIdentity must not begin with the reserved prefix `aws:`.",
+    )
+}
+
+/// `PolicyArns` naming a policy the role's account cannot use (IAM's text, AWS-REFERENCE §3).
+pub(crate) fn sts_session_policy_not_attachable(arn: &str) -> ApiError {
+    ApiError::malformed_policy(format!("Policy {arn} does not exist or is not attachable."))
+}
+
+/// `ProviderId` with an OpenID Connect token (wording ours).
+pub(crate) fn sts_provider_id_unsupported() -> ApiError {
+    ApiError::invalid_parameter_value(
+        "ProviderId is only for OAuth 2.0 access tokens of www.amazon.com and graph.facebook.com, which this service does not accept; omit it for OpenID Connect ID tokens.",
+    )
+}
+
+/// `GetAccessKeyInfo` of an id that carries no account (wording ours).
+pub(crate) fn sts_invalid_access_key_id() -> ApiError {
+    ApiError::invalid_parameter_value("The specified access key ID is not valid.")
+}
+
+/// `DecodeAuthorizationMessage` of a message not sealed for the caller (wording ours).
+pub(crate) fn sts_invalid_authorization_message() -> ApiError {
+    ApiError::new(
+        crate::error::ErrorCode::InvalidAuthorizationMessageException,
+        "The encoded authorization message is invalid.",
+    )
 }
 
 /// A store failure in AWS's words: delete conflicts and quotas have fixed messages; anything

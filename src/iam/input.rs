@@ -159,14 +159,10 @@ fn check_tag_keys(tags: &Tags) -> ApiResult<()> {
     let mut seen = std::collections::HashSet::new();
     for (k, _) in tags {
         if k.to_lowercase().starts_with("aws:") {
-            return Err(ApiError::invalid_input(
-                "User-defined tag keys can't start with \"aws:\".",
-            ));
+            return Err(super::errors::reserved_tag_key());
         }
         if !seen.insert(k.to_lowercase()) {
-            return Err(ApiError::invalid_input(
-                "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
-            ));
+            return Err(super::errors::duplicate_tag_keys());
         }
     }
     Ok(())
@@ -200,7 +196,7 @@ impl Input for Paging {
         let marker = match marker {
             Some(m) => {
                 v.length("Marker", &m, 1, 320);
-                Some(open_marker(&m).ok_or_else(|| ApiError::validation("Invalid Marker."))?)
+                Some(open_marker(&m).ok_or_else(|| super::errors::invalid_marker())?)
             }
             None => None,
         };

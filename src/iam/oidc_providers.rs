@@ -306,9 +306,9 @@ pub(crate) async fn create_open_id_connect_provider(
         })
         .await
         .map_err(|e| match e {
-            StoreError::AlreadyExists(Entity::OidcProvider) => ApiError::entity_already_exists(
-                format!("Provider with url {} already exists.", input_url),
-            ),
+            StoreError::AlreadyExists(Entity::OidcProvider) => {
+                super::errors::oidc_provider_exists(&input_url)
+            }
             e => store_error(e),
         })?;
     Ok(CreateOpenIdConnectProviderOutput {

@@ -175,9 +175,7 @@ fn not_found(cx: &Cx<'_>, arn: &str) -> ApiError {
 fn provider_error(cx: &Cx<'_>, e: StoreError, arn: &str) -> ApiError {
     match e {
         StoreError::NotFound(Entity::SamlProvider) => not_found(cx, arn),
-        StoreError::NotFound(Entity::SamlPrivateKey) => {
-            ApiError::no_such_entity("The specified private key was not found for this provider.")
-        }
+        StoreError::NotFound(Entity::SamlPrivateKey) => super::errors::no_such_saml_private_key(),
         StoreError::Conflict(Conflict::SamlKeyRequired) => key_required(),
         e => store_error(e),
     }
@@ -252,9 +250,8 @@ pub(crate) async fn create_saml_provider(
         })
         .await
         .map_err(|e| match e {
-            // Our wording: AWS's is unverified.
             StoreError::AlreadyExists(Entity::SamlProvider) => {
-                ApiError::entity_already_exists(format!("SAMLProvider {name} already exists"))
+                super::errors::saml_provider_exists(&name)
             }
             e => store_error(e),
         })?;

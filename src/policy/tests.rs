@@ -1170,7 +1170,8 @@ fn dispute_condition_key_without_vendor_is_refused() {
 /// and no tool writes it, so the refusal stays.
 #[test]
 fn dispute_short_arn_in_resource_is_refused() {
-    let json = identity_stmt(r#"{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:fdsasf"}"#);
+    let json =
+        identity_stmt(r#"{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:fdsasf"}"#);
     assert_eq!(
         malformed_message(&json, PolicyKind::Identity),
         "Resource arn:aws:fdsasf must be in ARN format or \"*\"."
@@ -1219,7 +1220,11 @@ fn dispute_empty_operator_block_is_accepted() {
     };
     assert_eq!(evaluate(&req, &set).decision, Decision::ImplicitDeny);
     // Trust policies take it too.
-    Policy::parse(&trust_stmt(r#","Condition":{"StringEquals":{}}"#), PolicyKind::Trust).unwrap();
+    Policy::parse(
+        &trust_stmt(r#","Condition":{"StringEquals":{}}"#),
+        PolicyKind::Trust,
+    )
+    .unwrap();
 }
 
 /// A missing Version: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
@@ -1241,7 +1246,9 @@ fn dispute_missing_version() {
     );
     // JSON shape errors come first, the version before the statements' contents.
     assert_eq!(
-        Policy::parse_managed(r#"{"Statement":[]}"#).unwrap_err().message,
+        Policy::parse_managed(r#"{"Statement":[]}"#)
+            .unwrap_err()
+            .message,
         "Syntax errors in policy."
     );
     assert_eq!(
@@ -1266,7 +1273,9 @@ fn dispute_missing_version() {
 fn dispute_version_2008() {
     let json = format!(r#"{{"Version":"2008-10-17","Statement":[{ALLOW_ALL}]}}"#);
     assert_eq!(
-        Policy::parse(&json, PolicyKind::Identity).unwrap().version(),
+        Policy::parse(&json, PolicyKind::Identity)
+            .unwrap()
+            .version(),
         PolicyVersion::V2008_10_17
     );
     assert_eq!(
@@ -1281,7 +1290,11 @@ fn dispute_version_2008() {
 /// error: "A JSON policy must include a statement." Refused for every kind.
 #[test]
 fn dispute_empty_statement_list_is_refused() {
-    for kind in [PolicyKind::Identity, PolicyKind::Trust, PolicyKind::Resource] {
+    for kind in [
+        PolicyKind::Identity,
+        PolicyKind::Trust,
+        PolicyKind::Resource,
+    ] {
         assert_eq!(
             malformed_message(r#"{"Version":"2012-10-17","Statement":[]}"#, kind),
             "Syntax errors in policy."
@@ -1307,7 +1320,11 @@ fn dispute_empty_statement_list_is_refused() {
 #[test]
 fn dispute_iam_resource_without_type_is_refused() {
     let want = "IAM resource path must either be \"*\" or start with user/, federated-user/, role/, group/, instance-profile/, mfa/, server-certificate/, policy/, sms-mfa/, saml-provider/, oidc-provider/, report/, access-report/.";
-    for r in ["arn:aws:iam:::x", "arn:aws:iam::111122223333:users/a", "arn:aws:iam::111122223333:"] {
+    for r in [
+        "arn:aws:iam:::x",
+        "arn:aws:iam::111122223333:users/a",
+        "arn:aws:iam::111122223333:",
+    ] {
         let json = identity_stmt(&format!(
             r#"{{"Effect":"Allow","Action":"iam:GetUser","Resource":"{r}"}}"#
         ));
@@ -1326,7 +1343,9 @@ fn dispute_iam_resource_without_type_is_refused() {
         Policy::parse(&json, PolicyKind::Identity).unwrap_or_else(|e| panic!("{r}: {e}"));
     }
     // The region check comes first, as before.
-    let json = identity_stmt(r#"{"Effect":"Allow","Action":"iam:GetUser","Resource":"arn:aws:iam:us-east-1::x"}"#);
+    let json = identity_stmt(
+        r#"{"Effect":"Allow","Action":"iam:GetUser","Resource":"arn:aws:iam:us-east-1::x"}"#,
+    );
     assert_eq!(
         malformed_message(&json, PolicyKind::Identity),
         "IAM resource arn:aws:iam:us-east-1::x cannot contain region information."

@@ -37,9 +37,7 @@ input! {
             .as_ref()
             .is_some_and(|s| s.to_ascii_lowercase().starts_with("aws:"))
         {
-            return Err(ApiError::invalid_parameter_value(
-                "SourceIdentity must not begin with the reserved prefix `aws:`.",
-            ));
+            return Err(crate::iam::errors::sts_reserved_source_identity());
         }
         Ok(())
     }
