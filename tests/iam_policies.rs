@@ -384,6 +384,50 @@ async fn inline_and_attached_policies_authorize_non_root_callers() {
             format!("Policy {parn} does not exist or is not attachable.")
         )
     );
+    // Neither the entity nor the policy: the policy is reported (moto's order, the only
+    // evidence of AWS's there is); with the policy there, the entity.
+    let e = iam
+        .attach_role_policy()
+        .role_name("ghost")
+        .policy_arn(&parn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err(&e),
+        (
+            "NoSuchEntity".into(),
+            format!("Policy {parn} does not exist or is not attachable.")
+        )
+    );
+    let e = iam
+        .detach_group_policy()
+        .group_name("ghost")
+        .policy_arn(&parn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err(&e),
+        (
+            "NoSuchEntity".into(),
+            format!("Policy {parn} was not found.")
+        )
+    );
+    let e = iam
+        .attach_user_policy()
+        .user_name("ghost")
+        .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err(&e),
+        (
+            "NoSuchEntity".into(),
+            "The user with name ghost cannot be found.".into()
+        )
+    );
 }
 
 #[tokio::test]

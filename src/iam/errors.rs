@@ -358,7 +358,9 @@ fn conflict_message(c: Conflict) -> Option<&'static str> {
     Some(match c {
         Conflict::UserHasAccessKeys => "Cannot delete entity, must delete access keys first.",
         Conflict::UserHasMfaDevices => "Cannot delete entity, must delete MFA device first.",
-        Conflict::UserInGroups => "Cannot delete entity, must remove user from all groups first.",
+        // DeleteUser of a member says the same as DeleteGroup of a non-empty group (observed:
+        // https://github.com/mozilla-services/userplex/issues/17).
+        Conflict::UserInGroups => "Cannot delete entity, must remove users from group first.",
         Conflict::GroupHasMembers => "Cannot delete entity, must remove users from group first.",
         Conflict::HasInlinePolicies => "Cannot delete entity, must delete policies first.",
         Conflict::HasAttachedPolicies => "Cannot delete entity, must detach all policies first.",
@@ -433,6 +435,31 @@ mod tests {
                 "Cannot delete entity, must delete access keys first.",
             ),
             (
+                StoreError::Conflict(Conflict::UserInGroups),
+                "DeleteConflict",
+                "Cannot delete entity, must remove users from group first.",
+            ),
+            (
+                StoreError::Conflict(Conflict::GroupHasMembers),
+                "DeleteConflict",
+                "Cannot delete entity, must remove users from group first.",
+            ),
+            (
+                StoreError::Conflict(Conflict::UserHasMfaDevices),
+                "DeleteConflict",
+                "Cannot delete entity, must delete MFA device first.",
+            ),
+            (
+                StoreError::Conflict(Conflict::HasInlinePolicies),
+                "DeleteConflict",
+                "Cannot delete entity, must delete policies first.",
+            ),
+            (
+                StoreError::Conflict(Conflict::HasAttachedPolicies),
+                "DeleteConflict",
+                "Cannot delete entity, must detach all policies first.",
+            ),
+            (
                 StoreError::Conflict(Conflict::PolicyInUse),
                 "DeleteConflict",
                 "Cannot delete a policy attached to entities.",
@@ -476,6 +503,165 @@ mod tests {
         for (e, code, message) in cases {
             let api = store_error(e.clone());
             assert_eq!(api.to_string(), format!("{code}: {message}"), "{e:?}");
+        }
+    }
+
+    /// Every text handlers build with the request's names, with AWS's code and status. Rows
+    /// marked [O]/[E] are AWS-REFERENCE §3's texts; the rest are ours where AWS's is unknown.
+    #[test]
+    fn handler_messages() {
+        let cases: Vec<(ApiError, &str, u16, &str)> = vec![
+            (
+                no_such_user("u"),
+                "NoSuchEntity",
+                404,
+                "The user with name u cannot be found.",
+            ),
+            (
+                no_such_role("r"),
+                "NoSuchEntity",
+                404,
+                "The role with name r cannot be found.",
+            ),
+            (
+                no_such_group("g"),
+                "NoSuchEntity",
+                404,
+                "The group with name g cannot be found.",
+            ),
+            (
+                user_exists("u"),
+                "EntityAlreadyExists",
+                409,
+                "User with name u already exists.",
+            ),
+            (
+                role_exists("r"),
+                "EntityAlreadyExists",
+                409,
+                "Role with name r already exists.",
+            ),
+            (
+                group_exists("g"),
+                "EntityAlreadyExists",
+                409,
+                "Group with name g already exists.",
+            ),
+            (
+                policy_exists("p"),
+                "EntityAlreadyExists",
+                409,
+                "A policy called p already exists. Duplicate names are not allowed.",
+            ),
+            (
+                no_such_inline_policy("role", "p"),
+                "NoSuchEntity",
+                404,
+                "The role policy with name p cannot be found.",
+            ),
+            (
+                no_such_policy("arn:aws:iam::1:policy/p"),
+                "NoSuchEntity",
+                404,
+                "Policy arn:aws:iam::1:policy/p was not found.",
+            ),
+            (
+                policy_not_attachable("arn:aws:iam::1:policy/p"),
+                "NoSuchEntity",
+                404,
+                "Policy arn:aws:iam::1:policy/p does not exist or is not attachable.",
+            ),
+            (
+                inline_policies_too_large(10240, "role", "r"),
+                "LimitExceeded",
+                409,
+                "Maximum policy size of 10240 bytes exceeded for role r",
+            ),
+            (
+                attachment_quota("PoliciesPerRole"),
+                "LimitExceeded",
+                409,
+                "Cannot exceed quota for PoliciesPerRole: 10",
+            ),
+            (
+                tag_quota("TagsPerUser"),
+                "LimitExceeded",
+                409,
+                "Cannot exceed quota for TagsPerUser: 50",
+            ),
+            (
+                duplicate_tag_keys(),
+                "InvalidInput",
+                400,
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+            ),
+            (invalid_marker(), "ValidationError", 400, "Invalid Marker."),
+            (
+                no_such_access_key("AKIAX"),
+                "NoSuchEntity",
+                404,
+                "The Access Key with id AKIAX cannot be found.",
+            ),
+            (
+                no_such_instance_profile("ip"),
+                "NoSuchEntity",
+                404,
+                "Instance Profile ip cannot be found.",
+            ),
+            (
+                sts_session_credentials_refused("GetSessionToken"),
+                "AccessDenied",
+                403,
+                "Cannot call GetSessionToken with session credentials",
+            ),
+            (
+                sts_not_authorized("sts:AssumeRoleWithWebIdentity"),
+                "AccessDenied",
+                403,
+                "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+            ),
+            (
+                sts_duration_over_role_max(),
+                "ValidationError",
+                400,
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+            ),
+            (
+                sts_duration_over_chaining_limit(),
+                "ValidationError",
+                400,
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+            ),
+            (
+                sts_duplicate_tag_keys(),
+                "InvalidParameterValue",
+                400,
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+            ),
+            (
+                sts_transitive_key_not_requested(),
+                "InvalidParameterValue",
+                400,
+                "The specified transitive tag key must be included in the requested tags.",
+            ),
+            (
+                sts_transitive_key_conflict(),
+                "InvalidParameterValue",
+                400,
+                "One of the specified transitive tag keys can't be set because it conflicts with a transitive tag key from the calling session.",
+            ),
+            (
+                sts_session_policy_not_attachable("arn:aws:iam::1:policy/p"),
+                "MalformedPolicyDocument",
+                400,
+                "Policy arn:aws:iam::1:policy/p does not exist or is not attachable.",
+            ),
+        ];
+        for (e, code, status, message) in cases {
+            assert_eq!(
+                (e.code.as_str(), e.status(), e.message.as_str()),
+                (code, status, message)
+            );
         }
     }
 
