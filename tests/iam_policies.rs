@@ -727,11 +727,12 @@ async fn parameters_are_checked_before_the_entity_is_looked_up() {
         .unwrap_err();
     assert_eq!(err(&e).0, "InvalidInput");
 
-    // With every parameter valid, the missing entity is what is wrong.
+    // With every parameter valid, the missing entity is what is wrong (the policy exists: with
+    // both missing, the policy is the one named).
     let e = iam
         .attach_role_policy()
         .role_name("ghost")
-        .policy_arn(format!("arn:aws:iam::{A}:policy/p"))
+        .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
         .send()
         .await
         .unwrap_err();
