@@ -196,7 +196,7 @@ impl Input for Paging {
         let marker = match marker {
             Some(m) => {
                 v.length("Marker", &m, 1, 320);
-                Some(open_marker(&m).ok_or_else(|| super::errors::invalid_marker())?)
+                Some(open_marker(&m).ok_or_else(super::errors::invalid_marker)?)
             }
             None => None,
         };
