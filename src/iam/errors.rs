@@ -233,6 +233,109 @@ pub(crate) fn invalid_authentication_code() -> ApiError {
     ApiError::invalid_authentication_code("Authentication code for device is not valid.")
 }
 
+// --- Inputs of the policy tools, providers and service-linked roles (wording ours: AWS's
+// texts for these are not documented) ---------------------------------------------------------
+
+pub(crate) fn invalid_oidc_url() -> ApiError {
+    ApiError::invalid_input("Invalid Open ID Connect Provider URL")
+}
+
+pub(crate) fn invalid_thumbprint(raw: &str) -> ApiError {
+    ApiError::invalid_input(format!(
+        "Thumbprint {} is not a 40-character hexadecimal string.",
+        crate::protocol::params::sanitize(raw)
+    ))
+}
+
+pub(crate) fn too_many_thumbprints() -> ApiError {
+    ApiError::invalid_input(format!(
+        "Thumbprint list must contain fewer than {} entries.",
+        limits::OIDC_THUMBPRINTS
+    ))
+}
+
+/// `CreateServiceLinkedRole` whose suffix makes the role name too long.
+pub(crate) fn service_role_name_too_long(name: &str) -> ApiError {
+    ApiError::invalid_input(format!(
+        "The role name {name} would be longer than 64 characters: use a shorter custom suffix."
+    ))
+}
+
+/// `ListPoliciesGrantingServiceAccess` given another kind of ARN.
+pub(crate) fn not_a_principal_arn(arn: &str) -> ApiError {
+    ApiError::invalid_input(format!(
+        "ARN {} is not the ARN of a user, group or role.",
+        crate::protocol::params::sanitize(arn)
+    ))
+}
+
+/// `Simulate*Policy`: a context entry without its name or type (`what` is `ContextKeyName` or
+/// `ContextKeyType`).
+pub(crate) fn simulation_entry_incomplete(param: &str, what: &str) -> ApiError {
+    ApiError::invalid_input(format!("{param}.{what} is required."))
+}
+
+pub(crate) fn simulation_entry_invalid(name: &str, param: &str, why: &str) -> ApiError {
+    ApiError::invalid_input(format!(
+        "Invalid context entry `{}` ({param}): {why}.",
+        crate::protocol::params::sanitize(name)
+    ))
+}
+
+pub(crate) fn simulation_entry_repeated(name: &str) -> ApiError {
+    ApiError::invalid_input(format!(
+        "Context key `{}` is given more than once (keys are case-insensitive).",
+        crate::protocol::params::sanitize(name)
+    ))
+}
+
+pub(crate) fn simulation_one_boundary() -> ApiError {
+    ApiError::invalid_input(
+        "PermissionsBoundaryPolicyInputList can contain only one permissions boundary policy.",
+    )
+}
+
+pub(crate) fn simulation_bad_resource_owner(owner: &str) -> ApiError {
+    ApiError::invalid_input(format!(
+        "ResourceOwner `{}` must be an account ARN such as arn:aws:iam::123456789012:root.",
+        crate::protocol::params::sanitize(owner)
+    ))
+}
+
+pub(crate) fn simulation_caller_not_user(arn: &str) -> ApiError {
+    ApiError::invalid_input(format!(
+        "CallerArn `{}` is not an IAM user ARN: only users can be simulated callers.",
+        crate::protocol::params::sanitize(arn)
+    ))
+}
+
+pub(crate) fn simulation_bad_marker() -> ApiError {
+    ApiError::invalid_input("Marker is not valid for this simulation.")
+}
+
+/// A resource policy needs a caller: `source_not_user` when `PolicySourceArn` names no user.
+pub(crate) fn simulation_caller_required(source_not_user: bool) -> ApiError {
+    ApiError::invalid_input(if source_not_user {
+        "CallerArn is required when a ResourcePolicy is given and PolicySourceArn is not a user."
+    } else {
+        "CallerArn is required when a ResourcePolicy is given."
+    })
+}
+
+pub(crate) fn simulation_bad_source(arn: &str) -> ApiError {
+    ApiError::invalid_input(format!(
+        "PolicySourceArn `{}` must be the ARN of a user, group or role.",
+        crate::protocol::params::sanitize(arn)
+    ))
+}
+
+pub(crate) fn simulation_no_such_source(arn: &str) -> ApiError {
+    ApiError::no_such_entity(format!(
+        "Entity {} cannot be found.",
+        crate::protocol::params::sanitize(arn)
+    ))
+}
+
 // --- STS (`Version=2011-06-15`): the same table, so each text lives in one place -------------
 
 /// A web identity or SAML caller refused by the trust policy: AWS names no reason and no caller
