@@ -179,6 +179,25 @@ pub(crate) fn no_such_saml_private_key() -> ApiError {
     ApiError::no_such_entity("The specified private key was not found for this provider.")
 }
 
+/// `InvalidInput` for SAML metadata that cannot be used. AWS says "Could not parse metadata"
+/// (as reported by its users; unverified here); the reason after it is ours, and never quotes
+/// the document.
+pub(crate) fn saml_invalid_metadata(why: &dyn std::fmt::Display) -> ApiError {
+    ApiError::invalid_input(format!("Could not parse metadata: {why}."))
+}
+
+/// `AddPrivateKey` material that is no usable key (wording ours).
+pub(crate) fn saml_invalid_private_key(why: &dyn std::fmt::Display) -> ApiError {
+    ApiError::invalid_input(format!("Invalid private key: {why}."))
+}
+
+/// `AssertionEncryptionMode=Required` without a key (wording ours).
+pub(crate) fn saml_private_key_required() -> ApiError {
+    ApiError::invalid_input(
+        "AssertionEncryptionMode Required needs a private key to decrypt assertions with.",
+    )
+}
+
 pub(crate) fn no_such_access_key(key_id: &str) -> ApiError {
     ApiError::no_such_entity(format!("The Access Key with id {key_id} cannot be found."))
 }
@@ -348,6 +367,24 @@ pub(crate) fn sts_not_authorized(action: &str) -> ApiError {
 /// [O] for `GetSessionToken`).
 pub(crate) fn sts_session_credentials_refused(action: &str) -> ApiError {
     ApiError::access_denied(format!("Cannot call {action} with session credentials"))
+}
+
+/// AWS-REFERENCE §3 [O].
+pub(crate) fn sts_root_cannot_assume() -> ApiError {
+    ApiError::access_denied("Roles may not be assumed by root accounts.")
+}
+
+/// A wrong or reused MFA code (AWS-REFERENCE §3 [O]; AWS's text ends in a space that clients
+/// trim, so the trimmed text is sent).
+pub(crate) fn sts_mfa_invalid_code() -> ApiError {
+    ApiError::access_denied("MultiFactorAuthentication failed with invalid MFA one time pass code.")
+}
+
+/// An MFA serial not enabled for the caller (AWS-REFERENCE §3 [O], two spaces included).
+pub(crate) fn sts_mfa_unknown_device() -> ApiError {
+    ApiError::access_denied(
+        "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user.",
+    )
 }
 
 /// AWS-REFERENCE §3 [O].
@@ -722,6 +759,24 @@ mod tests {
                 "AccessDenied",
                 403,
                 "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+            ),
+            (
+                sts_root_cannot_assume(),
+                "AccessDenied",
+                403,
+                "Roles may not be assumed by root accounts.",
+            ),
+            (
+                sts_mfa_invalid_code(),
+                "AccessDenied",
+                403,
+                "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+            ),
+            (
+                sts_mfa_unknown_device(),
+                "AccessDenied",
+                403,
+                "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user.",
             ),
             (
                 sts_duration_over_role_max(),

@@ -83,11 +83,8 @@ impl Field for PrivateKeyPem {
 
 // --- rules -------------------------------------------------------------------------------------
 
-/// `InvalidInput` for metadata that cannot be used. AWS says "Could not parse metadata" (as
-/// reported by its users; unverified here); the reason after it is ours, and never quotes the
-/// document.
 fn invalid_metadata(e: MetadataError) -> ApiError {
-    ApiError::invalid_input(format!("Could not parse metadata: {e}."))
+    super::errors::saml_invalid_metadata(&e)
 }
 
 /// Read an uploaded metadata document on a blocking thread: it may be 10 MB of XML.
@@ -110,7 +107,7 @@ async fn read_metadata(document: String, now: DateTime<Utc>) -> ApiResult<SamlMe
 /// A new private key from `AddPrivateKey`, with a fresh id.
 fn new_private_key(pem: &PrivateKeyPem, now: DateTime<Utc>) -> ApiResult<SamlPrivateKey> {
     let pem = private_key::parse(pem.0.expose())
-        .map_err(|e| ApiError::invalid_input(format!("Invalid private key: {e}.")))?;
+        .map_err(|e| super::errors::saml_invalid_private_key(&e))?;
     Ok(SamlPrivateKey {
         id: new_opaque_id()?,
         created_at: now,
@@ -119,9 +116,7 @@ fn new_private_key(pem: &PrivateKeyPem, now: DateTime<Utc>) -> ApiResult<SamlPri
 }
 
 fn key_required() -> ApiError {
-    ApiError::invalid_input(
-        "AssertionEncryptionMode Required needs a private key to decrypt assertions with.",
-    )
+    super::errors::saml_private_key_required()
 }
 
 /// The `ValidUntil` IAM answers: the metadata's own, else 100 years after the provider was

@@ -119,7 +119,7 @@ pub(crate) async fn verify_mfa(cx: &Cx<'_>, mfa: &MfaCode) -> ApiResult<Option<D
         | Principal::FederatedUser { .. }
         | Principal::WebIdentity { .. }
         | Principal::Saml { .. } => {
-            return Err(ApiError::access_denied(mfa::UNKNOWN_DEVICE)
+            return Err(crate::iam::errors::sts_mfa_unknown_device()
                 .with_detail("MFA: caller has no MFA devices"));
         }
     };
