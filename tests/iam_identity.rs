@@ -8,7 +8,7 @@
 )]
 
 mod common;
-use common::{iam_code, iam_message};
+use common::{iam_code, iam_err, iam_message};
 
 use aws_sdk_iam::types::Tag;
 use common::TestServer;
@@ -299,16 +299,66 @@ async fn groups_and_membership() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(iam_code(&e), "NoSuchEntity");
+    assert_eq!(
+        iam_err(&e),
+        (
+            "NoSuchEntity".into(),
+            "The group with name nope cannot be found.".into()
+        )
+    );
+    // Neither exists: AddUserToGroup names the user, RemoveUserFromGroup the group (moto's
+    // order, the only evidence of AWS's there is).
+    let e = iam
+        .add_user_to_group()
+        .group_name("nope")
+        .user_name("ghost")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        iam_err(&e),
+        (
+            "NoSuchEntity".into(),
+            "The user with name ghost cannot be found.".into()
+        )
+    );
+    let e = iam
+        .remove_user_from_group()
+        .group_name("nope")
+        .user_name("ghost")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        iam_err(&e),
+        (
+            "NoSuchEntity".into(),
+            "The group with name nope cannot be found.".into()
+        )
+    );
+    // DeleteUser of a member: AWS words it as DeleteGroup of a non-empty group (observed,
+    // https://github.com/mozilla-services/userplex/issues/17).
     let e = iam.delete_user().user_name("m1").send().await.unwrap_err();
-    assert_eq!(iam_code(&e), "DeleteConflict");
+    assert_eq!(
+        iam_err(&e),
+        (
+            "DeleteConflict".into(),
+            "Cannot delete entity, must remove users from group first.".into()
+        )
+    );
     let e = iam
         .delete_group()
         .group_name("devs")
         .send()
         .await
         .unwrap_err();
-    assert_eq!(iam_code(&e), "DeleteConflict");
+    assert_eq!(
+        iam_err(&e),
+        (
+            "DeleteConflict".into(),
+            "Cannot delete entity, must remove users from group first.".into()
+        )
+    );
     iam.remove_user_from_group()
         .group_name("devs")
         .user_name("m1")

@@ -384,6 +384,50 @@ async fn inline_and_attached_policies_authorize_non_root_callers() {
             format!("Policy {parn} does not exist or is not attachable.")
         )
     );
+    // Neither the entity nor the policy: the policy is reported (moto's order, the only
+    // evidence of AWS's there is); with the policy there, the entity.
+    let e = iam
+        .attach_role_policy()
+        .role_name("ghost")
+        .policy_arn(&parn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err(&e),
+        (
+            "NoSuchEntity".into(),
+            format!("Policy {parn} does not exist or is not attachable.")
+        )
+    );
+    let e = iam
+        .detach_group_policy()
+        .group_name("ghost")
+        .policy_arn(&parn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err(&e),
+        (
+            "NoSuchEntity".into(),
+            format!("Policy {parn} was not found.")
+        )
+    );
+    let e = iam
+        .attach_user_policy()
+        .user_name("ghost")
+        .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err(&e),
+        (
+            "NoSuchEntity".into(),
+            "The user with name ghost cannot be found.".into()
+        )
+    );
 }
 
 #[tokio::test]
@@ -683,11 +727,12 @@ async fn parameters_are_checked_before_the_entity_is_looked_up() {
         .unwrap_err();
     assert_eq!(err(&e).0, "InvalidInput");
 
-    // With every parameter valid, the missing entity is what is wrong.
+    // With every parameter valid, the missing entity is what is wrong (the policy exists: with
+    // both missing, the policy is the one named).
     let e = iam
         .attach_role_policy()
         .role_name("ghost")
-        .policy_arn(format!("arn:aws:iam::{A}:policy/p"))
+        .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
         .send()
         .await
         .unwrap_err();

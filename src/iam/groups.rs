@@ -89,10 +89,7 @@ pub(crate) async fn create_group(cx: &Cx<'_>, input: CreateGroupInput) -> ApiRes
         })
         .await
         .map_err(|e| match e {
-            StoreError::AlreadyExists(Entity::Group) => ApiError::entity_already_exists(format!(
-                "Group with name {} already exists.",
-                group.name
-            )),
+            StoreError::AlreadyExists(Entity::Group) => super::errors::group_exists(&group.name),
             e => store_error(e),
         })?;
     Ok(GroupOutput(group))
@@ -254,7 +251,12 @@ async fn change_membership(cx: &Cx<'_>, input: MembershipInput, add: bool) -> Ap
         input.group_name.into_string(),
         input.user_name.into_string(),
     );
-    let g = find_group(cx, &group)?;
+    // AddUserToGroup with neither the user nor the group: the user is reported (moto's order,
+    // the only evidence there is); RemoveUserFromGroup reports the group first.
+    let g = find_group(cx, &group).map_err(|e| match find_user(cx, &user) {
+        Err(missing_user) if add => missing_user,
+        _ => e,
+    })?;
     cx.authorize(&g.arn())?;
     let (account, group_name, user_name) = (cx.account().to_owned(), group.clone(), user.clone());
     let change = if add {
@@ -284,9 +286,7 @@ fn membership_error(e: StoreError, group: &str, user: &str) -> ApiError {
     match e {
         StoreError::NotFound(Entity::Group) => no_such_group(group),
         StoreError::NotFound(Entity::User) => no_such_user(user),
-        StoreError::NotFound(Entity::Membership) => {
-            ApiError::no_such_entity(format!("User {user} is not in group {group}."))
-        }
+        StoreError::NotFound(Entity::Membership) => super::errors::user_not_in_group(user, group),
         e => store_error(e),
     }
 }

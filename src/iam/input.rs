@@ -85,9 +85,11 @@ pub(crate) struct PolicyDocument<const KIND: u8 = IDENTITY> {
     pub(crate) policy: Option<Policy>,
 }
 
-/// [`PolicyDocument`] kinds: identity policies and trust (role) policies.
+/// [`PolicyDocument`] kinds: identity policies (inline), trust (role) policies and customer
+/// managed policies (identity policies that must declare `"Version": "2012-10-17"`).
 pub(crate) const IDENTITY: u8 = 0;
 pub(crate) const TRUST: u8 = 1;
+pub(crate) const MANAGED: u8 = 2;
 
 impl<const KIND: u8> Field for PolicyDocument<KIND> {
     fn read(name: &str, raw: &str, v: &mut Validator) -> ApiResult<Self> {
@@ -97,12 +99,12 @@ impl<const KIND: u8> Field for PolicyDocument<KIND> {
             params::POLICY_PATTERN,
             params::is_policy_char,
         );
-        let kind = if KIND == TRUST {
-            PolicyKind::Trust
-        } else {
-            PolicyKind::Identity
+        let parsed = match KIND {
+            TRUST => Policy::parse(raw, PolicyKind::Trust),
+            MANAGED => Policy::parse_managed(raw),
+            _ => Policy::parse(raw, PolicyKind::Identity),
         };
-        let policy = match Policy::parse(raw, kind) {
+        let policy = match parsed {
             Ok(p) => Some(p),
             Err(e) => {
                 v.defer(policy_error(e));
@@ -157,14 +159,10 @@ fn check_tag_keys(tags: &Tags) -> ApiResult<()> {
     let mut seen = std::collections::HashSet::new();
     for (k, _) in tags {
         if k.to_lowercase().starts_with("aws:") {
-            return Err(ApiError::invalid_input(
-                "User-defined tag keys can't start with \"aws:\".",
-            ));
+            return Err(super::errors::reserved_tag_key());
         }
         if !seen.insert(k.to_lowercase()) {
-            return Err(ApiError::invalid_input(
-                "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
-            ));
+            return Err(super::errors::duplicate_tag_keys());
         }
     }
     Ok(())
@@ -198,7 +196,7 @@ impl Input for Paging {
         let marker = match marker {
             Some(m) => {
                 v.length("Marker", &m, 1, 320);
-                Some(open_marker(&m).ok_or_else(|| ApiError::validation("Invalid Marker."))?)
+                Some(open_marker(&m).ok_or_else(super::errors::invalid_marker)?)
             }
             None => None,
         };

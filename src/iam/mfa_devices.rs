@@ -4,7 +4,7 @@
 use base64::Engine as _;
 
 use crate::credentials::totp;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::protocol::input::{enum_field, input, string_field};
 use crate::protocol::output::Output;
 use crate::protocol::xml::Xml;
@@ -85,9 +85,7 @@ pub(crate) async fn create_virtual_mfa_device(
         })
         .await
         .map_err(|e| match e {
-            StoreError::AlreadyExists(Entity::MfaDevice) => ApiError::entity_already_exists(
-                "MFADevice entity at the same path and name already exists.",
-            ),
+            StoreError::AlreadyExists(Entity::MfaDevice) => super::errors::mfa_device_exists(),
             e => store_error(e),
         })?;
     Ok(CreateVirtualMfaDeviceOutput {
@@ -138,9 +136,7 @@ pub(crate) async fn enable_mfa_device(cx: &Cx<'_>, input: EnableMfaDeviceInput) 
         &input.authentication_code2,
         cx.info.now.timestamp(),
     )
-    .ok_or_else(|| {
-        ApiError::invalid_authentication_code("Authentication code for device is not valid.")
-    })?;
+    .ok_or_else(super::errors::invalid_authentication_code)?;
     cx.state
         .store
         .apply_one(Change::EnableMfa {
@@ -154,9 +150,7 @@ pub(crate) async fn enable_mfa_device(cx: &Cx<'_>, input: EnableMfaDeviceInput) 
         .await
         .map_err(|e| match e {
             StoreError::NotFound(Entity::MfaDevice) => no_such_mfa_device(&serial),
-            StoreError::Conflict(Conflict::MfaDeviceInUse) => {
-                ApiError::entity_already_exists("MFA Device is already in use.")
-            }
+            StoreError::Conflict(Conflict::MfaDeviceInUse) => super::errors::mfa_device_in_use(),
             e => store_error(e),
         })?;
     Ok(())
@@ -215,9 +209,9 @@ pub(crate) async fn delete_virtual_mfa_device(
         })
         .await
         .map_err(|e| match e {
-            StoreError::NotFound(Entity::MfaDevice) => ApiError::no_such_entity(format!(
-                "VirtualMFADevice with serial number {serial} doesn't exist."
-            )),
+            StoreError::NotFound(Entity::MfaDevice) => {
+                super::errors::no_such_virtual_mfa_device(&serial)
+            }
             e => store_error(e),
         })?;
     Ok(())

@@ -27,7 +27,7 @@ pub(crate) mod users;
 
 use crate::arn::{Arn, Partition};
 use crate::credentials::SessionSource;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::protocol::xml::Xml;
 use crate::request::Cx;
 use crate::store::Tags;
@@ -198,9 +198,7 @@ pub(crate) fn check_tag_quota(existing: &Tags, new: &Tags, quota: &str) -> ApiRe
         .filter(|(k, _)| !existing.iter().any(|(ek, _)| ek.eq_ignore_ascii_case(k)))
         .count();
     if existing.len() + added > 50 {
-        return Err(ApiError::limit_exceeded(format!(
-            "Cannot exceed quota for {quota}: 50"
-        )));
+        return Err(errors::tag_quota(quota));
     }
     Ok(())
 }

@@ -68,7 +68,7 @@ impl Field for IssuerUrl {
 }
 
 fn invalid_url() -> ApiError {
-    ApiError::invalid_input("Invalid Open ID Connect Provider URL")
+    super::errors::invalid_oidc_url()
 }
 
 /// `host:port[/path]` of an `http://` issuer on a loopback address.
@@ -125,10 +125,7 @@ impl Field for Thumbprint {
     fn read(name: &str, raw: &str, v: &mut Validator) -> ApiResult<Self> {
         v.length(name, raw, 40, 40);
         if raw.chars().count() == 40 && !raw.chars().all(|c| c.is_ascii_hexdigit()) {
-            v.defer(ApiError::invalid_input(format!(
-                "Thumbprint {} is not a 40-character hexadecimal string.",
-                crate::protocol::params::sanitize(raw)
-            )));
+            v.defer(super::errors::invalid_thumbprint(raw));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -159,10 +156,7 @@ impl Thumbprints {
     fn read_list(r: &mut Reader<'_>) -> ApiResult<Self> {
         let prints: Vec<Thumbprint> = r.list("ThumbprintList", usize::MAX)?;
         if prints.len() > limits::OIDC_THUMBPRINTS {
-            r.validator().defer(ApiError::invalid_input(format!(
-                "Thumbprint list must contain fewer than {} entries.",
-                limits::OIDC_THUMBPRINTS
-            )));
+            r.validator().defer(super::errors::too_many_thumbprints());
         }
         Ok(Self(dedup(prints.into_iter().map(|t| t.0))))
     }
@@ -306,9 +300,9 @@ pub(crate) async fn create_open_id_connect_provider(
         })
         .await
         .map_err(|e| match e {
-            StoreError::AlreadyExists(Entity::OidcProvider) => ApiError::entity_already_exists(
-                format!("Provider with url {} already exists.", input_url),
-            ),
+            StoreError::AlreadyExists(Entity::OidcProvider) => {
+                super::errors::oidc_provider_exists(&input_url)
+            }
             e => store_error(e),
         })?;
     Ok(CreateOpenIdConnectProviderOutput {

@@ -20,7 +20,7 @@ use super::errors::{
     no_such_policy_version, store_error,
 };
 use super::input::{
-    IamPath, IamTags, Name, Paging, PathPrefix, PolicyDocument, TagKeys, policy_error,
+    IamPath, IamTags, MANAGED, Name, Paging, PathPrefix, PolicyDocument, TagKeys, policy_error,
 };
 use super::tags::TagPage;
 use super::{Member, Page, limits, write_tags};
@@ -129,7 +129,7 @@ input! {
     pub(crate) struct CreatePolicyInput {
         policy_name: Name = required("PolicyName"),
         path: IamPath = or_default("Path"),
-        policy_document: PolicyDocument = required("PolicyDocument"),
+        policy_document: PolicyDocument<MANAGED> = required("PolicyDocument"),
         description: Option<PolicyDescription> = optional("Description"),
         tags: IamTags = nested(),
     }
@@ -162,9 +162,7 @@ pub(crate) async fn create_policy(
         })
         .await
         .map_err(|e| match e {
-            StoreError::AlreadyExists(Entity::Policy) => ApiError::entity_already_exists(format!(
-                "A policy called {name} already exists. Duplicate names are not allowed."
-            )),
+            StoreError::AlreadyExists(Entity::Policy) => super::errors::policy_exists(&name),
             e => store_error(e),
         })?;
     Ok(PolicyOutput {
@@ -246,7 +244,7 @@ input! {
     /// `CreatePolicyVersion`
     pub(crate) struct CreatePolicyVersionInput {
         policy_arn: ArnParam = required("PolicyArn"),
-        policy_document: PolicyDocument = required("PolicyDocument"),
+        policy_document: PolicyDocument<MANAGED> = required("PolicyDocument"),
         set_as_default: Option<bool> = optional("SetAsDefault"),
     }
 }
@@ -446,11 +444,31 @@ input! {
     }
 }
 
+/// The entity of an attachment call, once the caller may act on it. When neither the entity
+/// nor the policy exists, the policy is the one reported (`missing_policy`), the order moto
+/// (and LocalStack, built on it) reports them in: the only evidence of AWS's order there is.
+fn attachment_target<K: EntityKind>(
+    cx: &Cx<'_>,
+    input: &AttachmentInput<K>,
+    missing_policy: fn(&str) -> ApiError,
+) -> ApiResult<Target> {
+    let t = input.entity.find(cx).map_err(|e| {
+        let arn = input.policy_arn.as_str();
+        if find_policy(cx, arn).is_err() {
+            missing_policy(arn)
+        } else {
+            e
+        }
+    })?;
+    cx.authorize_target(&t)?;
+    Ok(t)
+}
+
 pub(crate) async fn attach_policy<K: EntityKind>(
     cx: &Cx<'_>,
     input: AttachmentInput<K>,
 ) -> ApiResult<()> {
-    let t = input.entity.authorized(cx)?;
+    let t = attachment_target(cx, &input, super::errors::policy_not_attachable)?;
     t.check_modifiable()?;
     let arn = input.policy_arn.into_string();
     cx.state
@@ -462,19 +480,13 @@ pub(crate) async fn attach_policy<K: EntityKind>(
         })
         .await
         .map_err(|e| match e {
-            StoreError::NotFound(Entity::Policy) => ApiError::no_such_entity(format!(
-                "Policy {arn} does not exist or is not attachable."
-            )),
+            StoreError::NotFound(Entity::Policy) => super::errors::policy_not_attachable(&arn),
             StoreError::LimitExceeded(Entity::Attachment) => {
-                let quota = match t.owner() {
+                super::errors::attachment_quota(match t.owner() {
                     Owner::User(_) => "PoliciesPerUser",
                     Owner::Group(_) => "PoliciesPerGroup",
                     Owner::Role(_) => "PoliciesPerRole",
-                };
-                ApiError::limit_exceeded(format!(
-                    "Cannot exceed quota for {quota}: {}",
-                    limits::MANAGED_POLICIES_PER_ENTITY
-                ))
+                })
             }
             e => store_error(e),
         })?;
@@ -485,7 +497,7 @@ pub(crate) async fn detach_policy<K: EntityKind>(
     cx: &Cx<'_>,
     input: AttachmentInput<K>,
 ) -> ApiResult<()> {
-    let t = input.entity.authorized(cx)?;
+    let t = attachment_target(cx, &input, no_such_policy)?;
     t.check_modifiable()?;
     let arn = input.policy_arn.into_string();
     cx.state
@@ -575,10 +587,9 @@ pub(crate) async fn put_inline_policy<K: EntityKind>(
         })
         .await
         .map_err(|e| match e {
-            StoreError::LimitExceeded(Entity::InlinePolicy) => ApiError::limit_exceeded(format!(
-                "Maximum policy size of {limit} bytes exceeded for {} {}",
-                t.kind, t.name
-            )),
+            StoreError::LimitExceeded(Entity::InlinePolicy) => {
+                super::errors::inline_policies_too_large(limit, t.kind, &t.name)
+            }
             e => store_error(e),
         })?;
     Ok(())
@@ -593,10 +604,7 @@ input! {
 }
 
 fn no_such_inline(t: &Target, name: &str) -> ApiError {
-    ApiError::no_such_entity(format!(
-        "The {} policy with name {name} cannot be found.",
-        t.kind
-    ))
+    super::errors::no_such_inline_policy(t.kind, name)
 }
 
 /// An inline policy with its owner, as `Get*Policy` answers.

@@ -223,10 +223,7 @@ pub(crate) async fn create_role(cx: &Cx<'_>, input: CreateRoleInput) -> ApiResul
         })
         .await
         .map_err(|e| match e {
-            StoreError::AlreadyExists(Entity::Role) => ApiError::entity_already_exists(format!(
-                "Role with name {} already exists.",
-                role.name
-            )),
+            StoreError::AlreadyExists(Entity::Role) => super::errors::role_exists(&role.name),
             e => store_error(e),
         })?;
     Ok(RoleOutput {

@@ -83,11 +83,8 @@ impl Field for PrivateKeyPem {
 
 // --- rules -------------------------------------------------------------------------------------
 
-/// `InvalidInput` for metadata that cannot be used. AWS says "Could not parse metadata" (as
-/// reported by its users; unverified here); the reason after it is ours, and never quotes the
-/// document.
 fn invalid_metadata(e: MetadataError) -> ApiError {
-    ApiError::invalid_input(format!("Could not parse metadata: {e}."))
+    super::errors::saml_invalid_metadata(&e)
 }
 
 /// Read an uploaded metadata document on a blocking thread: it may be 10 MB of XML.
@@ -110,7 +107,7 @@ async fn read_metadata(document: String, now: DateTime<Utc>) -> ApiResult<SamlMe
 /// A new private key from `AddPrivateKey`, with a fresh id.
 fn new_private_key(pem: &PrivateKeyPem, now: DateTime<Utc>) -> ApiResult<SamlPrivateKey> {
     let pem = private_key::parse(pem.0.expose())
-        .map_err(|e| ApiError::invalid_input(format!("Invalid private key: {e}.")))?;
+        .map_err(|e| super::errors::saml_invalid_private_key(&e))?;
     Ok(SamlPrivateKey {
         id: new_opaque_id()?,
         created_at: now,
@@ -119,9 +116,7 @@ fn new_private_key(pem: &PrivateKeyPem, now: DateTime<Utc>) -> ApiResult<SamlPri
 }
 
 fn key_required() -> ApiError {
-    ApiError::invalid_input(
-        "AssertionEncryptionMode Required needs a private key to decrypt assertions with.",
-    )
+    super::errors::saml_private_key_required()
 }
 
 /// The `ValidUntil` IAM answers: the metadata's own, else 100 years after the provider was
@@ -175,9 +170,7 @@ fn not_found(cx: &Cx<'_>, arn: &str) -> ApiError {
 fn provider_error(cx: &Cx<'_>, e: StoreError, arn: &str) -> ApiError {
     match e {
         StoreError::NotFound(Entity::SamlProvider) => not_found(cx, arn),
-        StoreError::NotFound(Entity::SamlPrivateKey) => {
-            ApiError::no_such_entity("The specified private key was not found for this provider.")
-        }
+        StoreError::NotFound(Entity::SamlPrivateKey) => super::errors::no_such_saml_private_key(),
         StoreError::Conflict(Conflict::SamlKeyRequired) => key_required(),
         e => store_error(e),
     }
@@ -252,9 +245,8 @@ pub(crate) async fn create_saml_provider(
         })
         .await
         .map_err(|e| match e {
-            // Our wording: AWS's is unverified.
             StoreError::AlreadyExists(Entity::SamlProvider) => {
-                ApiError::entity_already_exists(format!("SAMLProvider {name} already exists"))
+                super::errors::saml_provider_exists(&name)
             }
             e => store_error(e),
         })?;

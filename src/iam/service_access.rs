@@ -14,7 +14,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::policy::Policy;
 use crate::protocol::input::{input, string_field};
 use crate::protocol::output::Output;
-use crate::protocol::params;
 use crate::protocol::xml::Xml;
 use crate::request::Cx;
 use crate::store::Snapshot;
@@ -413,10 +412,7 @@ fn entity_policies<'a>(
             owner_policies(view, Owner::Role(&r.id), "ROLE", &r.name, &mut out);
         }
         _ => {
-            return Err(ApiError::invalid_input(format!(
-                "ARN {} is not the ARN of a user, group or role.",
-                params::sanitize(arn)
-            )));
+            return Err(super::errors::not_a_principal_arn(arn));
         }
     }
     Ok(out)

@@ -203,9 +203,7 @@ pub(crate) async fn create_service_linked_role(
     )?;
     // Role names are at most 64 characters: a custom suffix must leave room for the name.
     if name.chars().count() > 64 {
-        return Err(ApiError::invalid_input(format!(
-            "The role name {name} would be longer than 64 characters: use a shorter custom suffix."
-        )));
+        return Err(super::errors::service_role_name_too_long(&name));
     }
     let (doc, trust) = service_trust(&service)?;
     let role = Role {

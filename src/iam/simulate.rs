@@ -70,30 +70,25 @@ impl Input for ContextEntries {
             let n = i + 1;
             let param = format!("ContextEntries.member.{n}");
             let Some(name) = m.get("ContextKeyName") else {
-                return Err(ApiError::invalid_input(format!(
-                    "{param}.ContextKeyName is required."
-                )));
+                return Err(super::errors::simulation_entry_incomplete(
+                    &param,
+                    "ContextKeyName",
+                ));
             };
             r.validator()
                 .length(&format!("{param}.ContextKeyName"), name, 5, 256);
             let Some(ty) = m.get("ContextKeyType") else {
-                return Err(ApiError::invalid_input(format!(
-                    "{param}.ContextKeyType is required."
-                )));
+                return Err(super::errors::simulation_entry_incomplete(
+                    &param,
+                    "ContextKeyType",
+                ));
             };
             let values: Vec<String> = r.list(&format!("{param}.ContextKeyValues"), MAX_PARAMS)?;
             let values: Vec<&str> = values.iter().map(String::as_str).collect();
-            let value = context_value(ty, &values).map_err(|e| {
-                ApiError::invalid_input(format!(
-                    "Invalid context entry `{}` ({param}): {e}.",
-                    params::sanitize(name)
-                ))
-            })?;
+            let value = context_value(ty, &values)
+                .map_err(|e| super::errors::simulation_entry_invalid(name, &param, &e))?;
             if out.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
-                return Err(ApiError::invalid_input(format!(
-                    "Context key `{}` is given more than once (keys are case-insensitive).",
-                    params::sanitize(name)
-                )));
+                return Err(super::errors::simulation_entry_repeated(name));
             }
             out.push((name.clone(), value));
         }
@@ -165,9 +160,7 @@ fn document_list(list: &str, docs: &[DocumentText]) -> ApiResult<Vec<SourcePolic
 fn boundary_input(docs: &[DocumentText]) -> ApiResult<Option<SourcePolicy>> {
     let mut list = document_list("PermissionsBoundaryPolicyInputList", docs)?;
     if list.len() > 1 {
-        return Err(ApiError::invalid_input(
-            "PermissionsBoundaryPolicyInputList can contain only one permissions boundary policy.",
-        ));
+        return Err(super::errors::simulation_one_boundary());
     }
     Ok(list.pop())
 }
@@ -199,12 +192,7 @@ fn resource_input(
 
 /// `ResourceOwner`: `arn:aws:iam::<account>:root` (a bare account id is accepted too).
 fn account_of_owner(o: &str) -> ApiResult<String> {
-    owner_account(o).ok_or_else(|| {
-        ApiError::invalid_input(format!(
-            "ResourceOwner `{}` must be an account ARN such as arn:aws:iam::123456789012:root.",
-            params::sanitize(o)
-        ))
-    })
+    owner_account(o).ok_or_else(|| super::errors::simulation_bad_resource_owner(o))
 }
 
 /// The parts of an IAM entity ARN (a user, group, role, policy or MFA device):
@@ -233,10 +221,7 @@ fn caller_principal(
     arn: &str,
 ) -> ApiResult<(PrincipalView, Vec<(String, String)>)> {
     let Some((acct, "user", _, name)) = entity_arn(arn) else {
-        return Err(ApiError::invalid_input(format!(
-            "CallerArn `{}` is not an IAM user ARN: only users can be simulated callers.",
-            params::sanitize(arn)
-        )));
+        return Err(super::errors::simulation_caller_not_user(arn));
     };
     let (acct, name) = (acct.as_str(), name.as_str());
     match view
@@ -324,9 +309,7 @@ impl Simulated {
                 .parse::<usize>()
                 .ok()
                 .filter(|n| *n <= actions.len().saturating_mul(resources.len().max(1)))
-                .ok_or_else(|| {
-                    ApiError::invalid_input("Marker is not valid for this simulation.")
-                })?,
+                .ok_or_else(super::errors::simulation_bad_marker)?,
         };
         let resources_given = !resources.is_empty();
         Ok(Request {
@@ -378,9 +361,7 @@ pub(crate) async fn simulate_custom_policy(
         &principal.account,
     )?;
     if resource.is_some() && p.caller_arn.is_none() {
-        return Err(ApiError::invalid_input(
-            "CallerArn is required when a ResourcePolicy is given.",
-        ));
+        return Err(super::errors::simulation_caller_required(false));
     }
     let sim = Simulation {
         principal,
@@ -428,9 +409,7 @@ pub(crate) async fn simulate_principal_policy(
         &principal.account,
     )?;
     if resource.is_some() && p.caller_arn.is_none() && !entity.is_user {
-        return Err(ApiError::invalid_input(
-            "CallerArn is required when a ResourcePolicy is given and PolicySourceArn is not a user.",
-        ));
+        return Err(super::errors::simulation_caller_required(true));
     }
     let mut identity = entity.identity;
     identity.extend(extra);
@@ -500,13 +479,9 @@ fn boundary_source(view: &Snapshot, arn: Option<&String>) -> ApiResult<Option<So
 }
 
 pub(crate) fn gather_entity(view: &Snapshot, account: &str, arn: &str) -> ApiResult<Entity> {
-    let not_found =
-        || ApiError::no_such_entity(format!("Entity {} cannot be found.", params::sanitize(arn)));
+    let not_found = || super::errors::simulation_no_such_source(arn);
     let Some((acct, kind, _, name)) = entity_arn(arn) else {
-        return Err(ApiError::invalid_input(format!(
-            "PolicySourceArn `{}` must be the ARN of a user, group or role.",
-            params::sanitize(arn)
-        )));
+        return Err(super::errors::simulation_bad_source(arn));
     };
     let (acct, name) = (acct.as_str(), name.as_str());
     let mut identity = Vec::new();

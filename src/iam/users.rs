@@ -111,10 +111,7 @@ pub(crate) async fn create_user(cx: &Cx<'_>, input: CreateUserInput) -> ApiResul
         })
         .await
         .map_err(|e| match e {
-            StoreError::AlreadyExists(Entity::User) => ApiError::entity_already_exists(format!(
-                "User with name {} already exists.",
-                user.name
-            )),
+            StoreError::AlreadyExists(Entity::User) => super::errors::user_exists(&user.name),
             e => store_error(e),
         })?;
     Ok(UserOutput(UserOrRoot::User(user)))
@@ -437,9 +434,7 @@ pub(crate) async fn delete_access_key(cx: &Cx<'_>, input: DeleteAccessKeyInput) 
 /// A failed change to the key `key_id` (which must belong to the named user, or the root).
 fn key_error(e: StoreError, key_id: &str) -> ApiError {
     match e {
-        StoreError::NotFound(Entity::AccessKey) => {
-            ApiError::no_such_entity(format!("The Access Key with id {key_id} cannot be found."))
-        }
+        StoreError::NotFound(Entity::AccessKey) => super::errors::no_such_access_key(key_id),
         e => store_error(e),
     }
 }

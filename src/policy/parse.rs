@@ -102,6 +102,25 @@ pub fn check_size(json: &str, limit: usize) -> Result<(), PolicyError> {
 }
 
 const SYNTAX: &str = "Syntax errors in policy.";
+/// A managed policy without `"Version": "2012-10-17"` (AWS's text, observed live).
+const OLD_VERSION: &str = "Policy document must be version 2012-10-17 or greater.";
+/// The IAM resource types an `arn:…:iam:…` resource may name: AWS's message for any other
+/// resource part, which also lists them.
+const IAM_RESOURCE_TYPES: [&str; 13] = [
+    "user/",
+    "federated-user/",
+    "role/",
+    "group/",
+    "instance-profile/",
+    "mfa/",
+    "server-certificate/",
+    "policy/",
+    "sms-mfa/",
+    "saml-provider/",
+    "oidc-provider/",
+    "report/",
+    "access-report/",
+];
 const NO_ACTIONS: &str = "Policy statement must contain actions.";
 const NO_RESOURCES: &str = "Policy statement must contain resources.";
 const VENDOR: &str = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.";
@@ -125,6 +144,20 @@ impl Policy {
     /// Errors are `MalformedPolicyDocument` with AWS's message. Size limits are *not* checked
     /// here (they depend on where the document is stored): use [`check_size`].
     pub fn parse(json: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
+        Self::parse_checked(json, kind, false)
+    }
+
+    /// Parses a customer managed policy document (`CreatePolicy`, `CreatePolicyVersion`): an
+    /// identity policy that must also declare `"Version": "2012-10-17"`. IAM's grammar lets
+    /// inline, trust and session policies omit the version (it then defaults to `2008-10-17`),
+    /// but a managed policy without it, or with `2008-10-17`, is refused with
+    /// `Policy document must be version 2012-10-17 or greater.`. That check comes after the document's JSON shape and before the
+    /// statements' contents, the order IAM reports them in.
+    pub fn parse_managed(json: &str) -> Result<Policy, PolicyError> {
+        Self::parse_checked(json, PolicyKind::Identity, true)
+    }
+
+    fn parse_checked(json: &str, kind: PolicyKind, managed: bool) -> Result<Policy, PolicyError> {
         if let Some(c) = json
             .chars()
             .find(|c| !matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}'))
@@ -138,19 +171,17 @@ impl Policy {
             return malformed(SYNTAX);
         };
         let mut version = PolicyVersion::V2008_10_17;
+        let mut declared = false;
         let mut id = None;
         let mut statements = None;
         for (field, value) in &top {
             match field.as_str() {
                 "Version" => {
+                    declared = true;
                     version = match value.as_str() {
                         Some("2012-10-17") => PolicyVersion::V2012_10_17,
                         Some("2008-10-17") => PolicyVersion::V2008_10_17,
-                        Some(_) => {
-                            return malformed(
-                                "Policy document must be version 2012-10-17 or greater.",
-                            );
-                        }
+                        Some(_) => return malformed(OLD_VERSION),
                         None => return malformed(SYNTAX),
                     }
                 }
@@ -175,6 +206,14 @@ impl Policy {
                 .ok_or_else(|| PolicyError::malformed(SYNTAX))?,
             _ => return malformed(SYNTAX),
         };
+        // The grammar's `<statement_block>` is an array of one or more statements ("Arrays can
+        // take one or more values"); an empty list is no policy at all.
+        if raw.is_empty() {
+            return malformed(SYNTAX);
+        }
+        if managed && (!declared || version != PolicyVersion::V2012_10_17) {
+            return malformed(OLD_VERSION);
+        }
         let mut sids = HashSet::new();
         let mut compiled = Vec::with_capacity(raw.len());
         for (index, stmt) in raw.into_iter().enumerate() {
@@ -494,7 +533,7 @@ fn compile_action(a: &str, kind: PolicyKind) -> Result<Pattern, PolicyError> {
 fn compile_resource(r: &str, vars: bool) -> Result<Pattern, PolicyError> {
     if r != "*" {
         let segs: Vec<&str> = r.splitn(6, ':').collect();
-        let [arn, _partition, service, region, _account, _rest] = segs.as_slice() else {
+        let [arn, _partition, service, region, _account, rest] = segs.as_slice() else {
             return malformed(format!("Resource {r} must be in ARN format or \"*\"."));
         };
         if *arn != "arn" {
@@ -508,6 +547,15 @@ fn compile_resource(r: &str, vars: bool) -> Result<Pattern, PolicyError> {
         if *service == "iam" && !region.is_empty() {
             return malformed(format!(
                 "IAM resource {r} cannot contain region information."
+            ));
+        }
+        if *service == "iam"
+            && *rest != "*"
+            && !IAM_RESOURCE_TYPES.iter().any(|t| rest.starts_with(t))
+        {
+            return malformed(format!(
+                "IAM resource path must either be \"*\" or start with {}.",
+                IAM_RESOURCE_TYPES.join(", ")
             ));
         }
     }
@@ -667,12 +715,11 @@ fn compile_conditions(ops: &Map<String, Value>, vars: bool) -> Result<Vec<Condit
         let Some(op) = op else {
             return malformed(format!("Invalid Condition type : {name}"));
         };
+        // An operator with no keys constrains nothing: IAM accepts it, and Access Analyzer
+        // only suggests removing it ("Empty object condition"), so it adds no condition.
         let Value::Object(keys) = block else {
             return malformed(SYNTAX);
         };
-        if keys.is_empty() {
-            return malformed(SYNTAX);
-        }
         for (key, values) in keys {
             check_condition_key(key)?;
             let scalars: Vec<&Value> = match values {

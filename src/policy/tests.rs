@@ -622,7 +622,7 @@ fn parser_accepts() {
         ),
         (
             PolicyKind::Identity,
-            r#"{"Version":"2008-10-17","Id":"x","Statement":[]}"#,
+            r#"{"Version":"2008-10-17","Id":"x","Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}"#,
         ),
         (
             PolicyKind::Identity,
@@ -657,7 +657,7 @@ fn parser_accepts() {
     let p = Policy::parse(rows[1].1, PolicyKind::Identity).unwrap();
     assert_eq!(
         (p.id(), p.version(), p.statement_count()),
-        (Some("x"), PolicyVersion::V2008_10_17, 0)
+        (Some("x"), PolicyVersion::V2008_10_17, 1)
     );
 }
 
@@ -1118,4 +1118,236 @@ fn allows_action_in_a_namespace() {
         assert_eq!(p.allows_action_in("iam", Some(iam)), *grants_iam, "{stmt}");
         assert_eq!(p.allows_action_in("s3", None), *grants_s3, "{stmt}");
     }
+}
+
+// --- documents an independent suite disputed, each settled from AWS's documentation -----------
+
+const ALLOW_ALL: &str = r#"{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}"#;
+
+fn malformed_message(json: &str, kind: PolicyKind) -> String {
+    match Policy::parse(json, kind) {
+        Ok(_) => panic!("accepted: {json}"),
+        Err(e) => {
+            assert_eq!(e.code(), "MalformedPolicyDocument", "{json}");
+            e.message
+        }
+    }
+}
+
+fn trust_stmt(extra: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"111122223333"}},"Action":"sts:AssumeRole"{extra}}}]}}"#
+    )
+}
+
+/// Condition keys need a vendor prefix. https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html#access-analyzer-reference-policy-checks-error-invalid-condition-key-format
+/// lists it as an *error* (errors: "your policy includes lines that prevent the policy from
+/// functioning"): "The condition key format is not valid. Use the format service:keyname."; and
+/// reference_policies_elements_condition: "Global condition keys have the aws: prefix.
+/// Service-specific condition keys have the service's prefix." No tool sends such a key, so the
+/// refusal (AWS's text names Conditions: "Actions/Conditions must be prefaced by a vendor")
+/// stays, for every kind of policy.
+#[test]
+fn dispute_condition_key_without_vendor_is_refused() {
+    let cond = r#","Condition":{"StringEquals":{"username":"alice"}}"#;
+    let id = identity_stmt(&format!(
+        r#"{{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"{cond}}}"#
+    ));
+    for (json, kind) in [
+        (id, PolicyKind::Identity),
+        (trust_stmt(cond), PolicyKind::Trust),
+    ] {
+        assert_eq!(
+            malformed_message(&json, kind),
+            "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+        );
+    }
+}
+
+/// A Resource ARN needs all six fields. https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html#access-analyzer-reference-policy-checks-error-missing-arn-field
+/// is an error: "Resource ARNs must include at least {{fields}} fields in the following
+/// structure: arn:partition:service:region:account:resource". `arn:aws:fdsasf` names nothing
+/// and no tool writes it, so the refusal stays.
+#[test]
+fn dispute_short_arn_in_resource_is_refused() {
+    let json =
+        identity_stmt(r#"{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:fdsasf"}"#);
+    assert_eq!(
+        malformed_message(&json, PolicyKind::Identity),
+        "Resource arn:aws:fdsasf must be in ARN format or \"*\"."
+    );
+}
+
+/// An operator with no keys is accepted and constrains nothing.
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html#access-analyzer-reference-policy-checks-suggestion-empty-object-condition
+/// makes it a *suggestion* (suggestions: "improvements that don't impact the permissions of the
+/// policy"): "This condition block is empty and it does not affect the policy. ... Remove the
+/// optional element or specify conditions." Removing it changes nothing, so the statement
+/// evaluates as if it were absent.
+#[test]
+fn dispute_empty_operator_block_is_accepted() {
+    let id = identity_stmt(
+        r#"{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*","Condition":{"StringEquals":{}}}"#,
+    );
+    let pol = Policy::parse(&id, PolicyKind::Identity).unwrap();
+    let req = RequestContext::builder(
+        PrincipalView::user("arn:aws:iam::111122223333:user/u", "AIDAU"),
+        "s3:ListBucket",
+        "arn:aws:s3:::b",
+    )
+    .build();
+    let refs = [PolicyRef {
+        id: "identity/0",
+        policy: &pol,
+    }];
+    let set = PolicySet {
+        identity: &refs,
+        ..PolicySet::default()
+    };
+    assert_eq!(evaluate(&req, &set).decision, Decision::Allowed);
+    // The same block next to a real one leaves that one in force.
+    let both = identity_stmt(
+        r#"{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*","Condition":{"StringEquals":{},"StringLike":{"aws:username":"bob"}}}"#,
+    );
+    let pol = Policy::parse(&both, PolicyKind::Identity).unwrap();
+    let refs = [PolicyRef {
+        id: "identity/0",
+        policy: &pol,
+    }];
+    let set = PolicySet {
+        identity: &refs,
+        ..PolicySet::default()
+    };
+    assert_eq!(evaluate(&req, &set).decision, Decision::ImplicitDeny);
+    // Trust policies take it too.
+    Policy::parse(
+        &trust_stmt(r#","Condition":{"StringEquals":{}}"#),
+        PolicyKind::Trust,
+    )
+    .unwrap();
+}
+
+/// A missing Version: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
+/// writes `<version_block?>` (optional) and troubleshoot_policies.html#missing-version says
+/// "The default policy version is "2008-10-17."": inline, trust and session policies take it.
+/// A managed policy must say 2012-10-17: AWS answers "Policy document must be version
+/// 2012-10-17 or greater." (observed live for a version-less CreatePolicy,
+/// https://github.com/Meteor-Community-Packages/Meteor-CollectionFS/issues/630; AWS-REFERENCE §6).
+#[test]
+fn dispute_missing_version() {
+    let json = format!(r#"{{"Statement":[{ALLOW_ALL}]}}"#);
+    let inline = Policy::parse(&json, PolicyKind::Identity).unwrap();
+    assert_eq!(inline.version(), PolicyVersion::V2008_10_17);
+    let trust = r#"{"Statement":{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
+    Policy::parse(trust, PolicyKind::Trust).unwrap();
+    assert_eq!(
+        Policy::parse_managed(&json).unwrap_err().message,
+        "Policy document must be version 2012-10-17 or greater."
+    );
+    // JSON shape errors come first, the version before the statements' contents.
+    assert_eq!(
+        Policy::parse_managed(r#"{"Statement":[]}"#)
+            .unwrap_err()
+            .message,
+        "Syntax errors in policy."
+    );
+    assert_eq!(
+        Policy::parse_managed(r#"{"Statement":{"Effect":"Allow","Action":"s3"}}"#)
+            .unwrap_err()
+            .message,
+        "Policy document must be version 2012-10-17 or greater."
+    );
+    let current = format!(r#"{{"Version":"2012-10-17","Statement":[{ALLOW_ALL}]}}"#);
+    assert_eq!(
+        Policy::parse_managed(&current).unwrap().version(),
+        PolicyVersion::V2012_10_17
+    );
+}
+
+/// Version 2008-10-17: the grammar's `"Version" : ("2008-10-17" | "2012-10-17")` and
+/// reference_policies_elements_version.html ("2008-10-17. This was an earlier version of the
+/// policy language. ... variables ... are instead treated as literal strings") keep it valid for
+/// inline, trust and session policies; a managed policy gets AWS's "must be version 2012-10-17 or
+/// greater" (the text itself rules out 2008-10-17).
+#[test]
+fn dispute_version_2008() {
+    let json = format!(r#"{{"Version":"2008-10-17","Statement":[{ALLOW_ALL}]}}"#);
+    assert_eq!(
+        Policy::parse(&json, PolicyKind::Identity)
+            .unwrap()
+            .version(),
+        PolicyVersion::V2008_10_17
+    );
+    assert_eq!(
+        Policy::parse_managed(&json).unwrap_err().message,
+        "Policy document must be version 2012-10-17 or greater."
+    );
+}
+
+/// `"Statement": []`: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_statement.html
+/// "The Statement element is the main element for a policy. This element is required.", the
+/// grammar's arrays "can take one or more values", and Access Analyzer's "Missing statement"
+/// error: "A JSON policy must include a statement." Refused for every kind.
+#[test]
+fn dispute_empty_statement_list_is_refused() {
+    for kind in [
+        PolicyKind::Identity,
+        PolicyKind::Trust,
+        PolicyKind::Resource,
+    ] {
+        assert_eq!(
+            malformed_message(r#"{"Version":"2012-10-17","Statement":[]}"#, kind),
+            "Syntax errors in policy."
+        );
+        assert_eq!(
+            malformed_message(r#"{"Statement":[]}"#, kind),
+            "Syntax errors in policy."
+        );
+    }
+    assert_eq!(
+        Policy::parse_managed(r#"{"Version":"2012-10-17","Statement":[]}"#)
+            .unwrap_err()
+            .message,
+        "Syntax errors in policy."
+    );
+}
+
+/// `arn:aws:iam:::x`: an IAM resource names one of IAM's resource types
+/// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html#awsidentityandaccessmanagementiam-resources-for-iam-policies),
+/// and Access Analyzer's "Invalid ARN resource" is an error: "Resource ARN does not match the
+/// expected ARN format." IAM's text for it lists the types (as reproduced by moto,
+/// getmoto/moto tests/test_iam/test_iam_policies.py: an [E] source).
+#[test]
+fn dispute_iam_resource_without_type_is_refused() {
+    let want = "IAM resource path must either be \"*\" or start with user/, federated-user/, role/, group/, instance-profile/, mfa/, server-certificate/, policy/, sms-mfa/, saml-provider/, oidc-provider/, report/, access-report/.";
+    for r in [
+        "arn:aws:iam:::x",
+        "arn:aws:iam::111122223333:users/a",
+        "arn:aws:iam::111122223333:",
+    ] {
+        let json = identity_stmt(&format!(
+            r#"{{"Effect":"Allow","Action":"iam:GetUser","Resource":"{r}"}}"#
+        ));
+        assert_eq!(malformed_message(&json, PolicyKind::Identity), want, "{r}");
+    }
+    for r in [
+        "arn:aws:iam::111122223333:user/a",
+        "arn:aws:iam::*:*",
+        "arn:aws:iam::111122223333:role/${aws:username}",
+        "arn:aws:iam:::user/example",
+        "arn:aws:iam::111122223333:server-certificate/c",
+    ] {
+        let json = identity_stmt(&format!(
+            r#"{{"Effect":"Allow","Action":"iam:GetUser","Resource":"{r}"}}"#
+        ));
+        Policy::parse(&json, PolicyKind::Identity).unwrap_or_else(|e| panic!("{r}: {e}"));
+    }
+    // The region check comes first, as before.
+    let json = identity_stmt(
+        r#"{"Effect":"Allow","Action":"iam:GetUser","Resource":"arn:aws:iam:us-east-1::x"}"#,
+    );
+    assert_eq!(
+        malformed_message(&json, PolicyKind::Identity),
+        "IAM resource arn:aws:iam:us-east-1::x cannot contain region information."
+    );
 }

@@ -4,7 +4,7 @@
 //! AWS-REFERENCE §4 (session rules, trust-policy evaluation, tags, source identity).
 
 use crate::credentials::SessionSource;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::principal::Principal;
 use crate::protocol::input::{
     ArnParam, ExternalId, Int, MfaCode, RoleSessionName, SourceIdentity, input,
@@ -16,8 +16,6 @@ use crate::request::Cx;
 use super::role_session::{self, Request, RoleSession};
 use super::session::{RequestTags, SessionPolicies};
 use super::write_credentials;
-
-const MESSAGE_ROOT: &str = "Roles may not be assumed by root accounts.";
 
 input! {
     /// `AssumeRole`
@@ -37,9 +35,7 @@ input! {
             .as_ref()
             .is_some_and(|s| s.to_ascii_lowercase().starts_with("aws:"))
         {
-            return Err(ApiError::invalid_parameter_value(
-                "SourceIdentity must not begin with the reserved prefix `aws:`.",
-            ));
+            return Err(crate::iam::errors::sts_reserved_source_identity());
         }
         Ok(())
     }
@@ -76,7 +72,7 @@ pub(crate) async fn assume_role(
             n.target = Some(input.role_arn.to_string());
             n.session_name = Some(input.role_session_name.to_string());
         });
-        return Err(ApiError::access_denied(MESSAGE_ROOT)
+        return Err(crate::iam::errors::sts_root_cannot_assume()
             .with_detail("root credentials cannot assume roles"));
     }
     if matches!(caller.principal(), Principal::FederatedUser { .. }) {

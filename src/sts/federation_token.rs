@@ -78,8 +78,8 @@ pub(crate) async fn get_federation_token(
     let info = cx.info;
     let partition = info.partition();
     if caller.session().is_some() {
-        return Err(ApiError::access_denied(
-            "Cannot call GetFederationToken with session credentials",
+        return Err(crate::iam::errors::sts_session_credentials_refused(
+            "GetFederationToken",
         ));
     }
     let account = caller.account().to_owned();
@@ -90,8 +90,8 @@ pub(crate) async fn get_federation_token(
         Principal::User { user_id, .. } => (Some(user_id.clone()), i64::MAX),
         // Long-term keys belong only to users and roots; anything else is not a caller here.
         _ => {
-            return Err(ApiError::access_denied(
-                "Not authorized to perform sts:GetFederationToken",
+            return Err(crate::iam::errors::sts_not_authorized(
+                "sts:GetFederationToken",
             ));
         }
     };

@@ -8,13 +8,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::credentials::totp;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::store::{Change, Conflict, StoreError};
-
-pub(super) const INVALID_CODE: &str =
-    "MultiFactorAuthentication failed with invalid MFA one time pass code. ";
-pub(super) const UNKNOWN_DEVICE: &str = "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user.";
 
 /// Check `code` for the MFA device `serial` enabled for `user_id` (None: the root user) of
 /// `account`, and burn it. Failures are `AccessDenied` with AWS's messages.
@@ -34,12 +30,12 @@ pub(super) async fn check_code(
             d.account == account && d.enabled_at.is_some() && d.user_id.as_deref() == user_id
         })
         .ok_or_else(|| {
-            ApiError::access_denied(UNKNOWN_DEVICE)
+            crate::iam::errors::sts_mfa_unknown_device()
                 .with_detail("MFA device not enabled for this principal")
         })?;
     // The snapshot's last step may be a moment old: the store has the last word.
     let step = totp::verify(&device.seed, code, now, device.last_step).map_err(|e| {
-        ApiError::access_denied(INVALID_CODE.trim_end()).with_detail(format!("MFA: {e:?}"))
+        crate::iam::errors::sts_mfa_invalid_code().with_detail(format!("MFA: {e:?}"))
     })?;
     state
         .store
@@ -52,7 +48,7 @@ pub(super) async fn check_code(
         .await
         .map_err(|e| match e {
             StoreError::Conflict(Conflict::MfaStepUsed) => {
-                ApiError::access_denied(INVALID_CODE.trim_end())
+                crate::iam::errors::sts_mfa_invalid_code()
                     .with_detail("MFA: step already used, or the device is no longer enabled")
             }
             other => other.into(),

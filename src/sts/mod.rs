@@ -83,8 +83,8 @@ pub(crate) async fn get_session_token(
 ) -> ApiResult<Credentials> {
     let caller = cx.caller;
     if caller.session().is_some() {
-        return Err(ApiError::access_denied(
-            "Cannot call GetSessionToken with session credentials",
+        return Err(crate::iam::errors::sts_session_credentials_refused(
+            "GetSessionToken",
         ));
     }
     let principal = caller.principal().clone();
@@ -119,7 +119,7 @@ pub(crate) async fn verify_mfa(cx: &Cx<'_>, mfa: &MfaCode) -> ApiResult<Option<D
         | Principal::FederatedUser { .. }
         | Principal::WebIdentity { .. }
         | Principal::Saml { .. } => {
-            return Err(ApiError::access_denied(mfa::UNKNOWN_DEVICE)
+            return Err(crate::iam::errors::sts_mfa_unknown_device()
                 .with_detail("MFA: caller has no MFA devices"));
         }
     };
@@ -218,7 +218,7 @@ pub(crate) async fn get_access_key_info(
     let account = crate::credentials::account_from_key_id(id)
         .or_else(|| view.access_keys.get(id).map(|k| k.account.clone()))
         .ok_or_else(|| {
-            ApiError::invalid_parameter_value("The specified access key ID is not valid.")
+            crate::iam::errors::sts_invalid_access_key_id()
                 .with_detail("key id carries no account and is not a known long-term key")
         })?;
     Ok(AccessKeyInfo { account })
@@ -279,10 +279,7 @@ pub(crate) async fn decode_authorization_message(
     )
     .map(DecodedMessage)
     .ok_or_else(|| {
-        ApiError::new(
-            crate::error::ErrorCode::InvalidAuthorizationMessageException,
-            "The encoded authorization message is invalid.",
-        )
-        .with_detail("not sealed by this keyring for the caller's account")
+        crate::iam::errors::sts_invalid_authorization_message()
+            .with_detail("not sealed by this keyring for the caller's account")
     })
 }

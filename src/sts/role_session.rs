@@ -76,7 +76,7 @@ pub(crate) struct RoleSession {
 fn refusal(caller: &Principal, partition: Partition, action: &str, resource: &str) -> ApiError {
     match caller {
         Principal::WebIdentity { .. } | Principal::Saml { .. } => {
-            ApiError::access_denied(format!("Not authorized to perform {action}"))
+            crate::iam::errors::sts_not_authorized(action)
         }
         _ => ApiError::not_authorized(&caller.arn_in(partition), action, resource),
     }
@@ -140,9 +140,7 @@ pub(crate) async fn assume<C, A: Acting>(
     let inherited_si = caller.session().and_then(|s| s.source_identity.clone());
     let source_identity = match (inherited_si, requested_si) {
         (Some(old), Some(new)) if old != new => {
-            return Err(ApiError::invalid_parameter_value(
-                "The source identity specified in the request does not match the source identity of the calling session.",
-            ));
+            return Err(crate::iam::errors::sts_source_identity_mismatch());
         }
         (Some(old), _) => Some(old),
         (None, new) => new.map(str::to_owned),

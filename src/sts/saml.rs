@@ -203,11 +203,9 @@ pub(crate) async fn assume_role_with_saml(
 
     // The role asked for must be one the IdP offers this user, through this provider.
     if !aws::offers(&verified, &input.role_arn, &provider_arn) {
-        return Err(
-            ApiError::access_denied(format!("Not authorized to perform {ACTION}")).with_detail(
-                "the SAML response's Role attribute does not pair RoleArn with PrincipalArn",
-            ),
-        );
+        return Err(crate::iam::errors::sts_not_authorized(ACTION).with_detail(
+            "the SAML response's Role attribute does not pair RoleArn with PrincipalArn",
+        ));
     }
     let attrs = aws::session_attributes(&verified)
         .map_err(|e| invalid_token(e.to_string(), format!("SAML attributes refused: {e}")))?;

@@ -31,16 +31,12 @@ pub(crate) fn duration_for_role(
 ) -> ApiResult<u32> {
     let d = requested.unwrap_or(DEFAULT_DURATION);
     if chained && d > CHAINING_MAX {
-        return Err(ApiError::validation(
-            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
-        ));
+        return Err(crate::iam::errors::sts_duration_over_chaining_limit());
     }
     if d > role.max_session {
-        return Err(ApiError::validation(
-            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
-        ));
+        return Err(crate::iam::errors::sts_duration_over_role_max());
     }
-    u32::try_from(d).map_err(|_| ApiError::validation("DurationSeconds is out of range."))
+    u32::try_from(d).map_err(|_| crate::iam::errors::sts_duration_out_of_range())
 }
 
 /// The session policies a request passes: `Policy` and `PolicyArns.member.N.arn`, validated and
@@ -88,9 +84,7 @@ pub(crate) fn check_policy_arns(
             .get(arn)
             .is_some_and(|m| m.account == role_account || m.account == "aws");
         if !ok {
-            return Err(ApiError::malformed_policy(format!(
-                "Policy {arn} does not exist or is not attachable."
-            )));
+            return Err(crate::iam::errors::sts_session_policy_not_attachable(arn));
         }
     }
     Ok(())
@@ -139,21 +133,15 @@ impl Input for RequestTags {
         let mut seen = std::collections::HashSet::new();
         for (k, _) in &tags {
             if !seen.insert(k.to_lowercase()) {
-                v.defer(ApiError::invalid_parameter_value(
-                    "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
-                ));
+                v.defer(crate::iam::errors::sts_duplicate_tag_keys());
             }
             if k.to_lowercase().starts_with("aws:") {
-                v.defer(ApiError::invalid_parameter_value(
-                    "Tag keys must not begin with the reserved prefix `aws:`.",
-                ));
+                v.defer(crate::iam::errors::sts_reserved_tag_key());
             }
         }
         for k in &keys {
             if !tags.iter().any(|(rk, _)| rk.eq_ignore_ascii_case(k)) {
-                v.defer(ApiError::invalid_parameter_value(
-                    "The specified transitive tag key must be included in the requested tags.",
-                ));
+                v.defer(crate::iam::errors::sts_transitive_key_not_requested());
             }
         }
         Ok(RequestTags {
@@ -214,9 +202,7 @@ impl SessionTags {
             .unwrap_or_default();
         for (k, _) in &request.tags {
             if inherited.iter().any(|(ik, _)| ik.eq_ignore_ascii_case(k)) {
-                return Err(ApiError::invalid_parameter_value(
-                    "One of the specified transitive tag keys can't be set because it conflicts with a transitive tag key from the calling session.",
-                ));
+                return Err(crate::iam::errors::sts_transitive_key_conflict());
             }
         }
         Ok(SessionTags {

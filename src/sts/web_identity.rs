@@ -212,9 +212,7 @@ pub(crate) async fn assume_role_with_web_identity(
         n.session_name = Some(input.role_session_name.to_string());
     });
     if input.provider_id.is_some() {
-        return Err(ApiError::invalid_parameter_value(
-            "ProviderId is only for OAuth 2.0 access tokens of www.amazon.com and graph.facebook.com, which this service does not accept; omit it for OpenID Connect ID tokens.",
-        ));
+        return Err(crate::iam::errors::sts_provider_id_unsupported());
     }
     // The providers of the role's account vouch for the token.
     // `arn:<partition>:iam::<account>:role/...`; anything else finds no provider.

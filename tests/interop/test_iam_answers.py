@@ -58,3 +58,60 @@ def test_markers_tessera_did_not_issue_are_refused(server, iam):
     everyone = {u["UserName"] for u in iam.list_users(MaxItems=1000)["Users"]}
     paged = {u["UserName"] for u in server.aws("iam", "list-users", "--page-size", "1")["Users"]}
     assert paged == everyone
+
+
+# --- Error texts: AWS-REFERENCE §3 and observed AWS output --------------------------------------
+
+
+def test_entity_error_texts_and_which_missing_entity_is_named(server, iam):
+    ghost, nogroup = unique("ghost"), unique("nogroup")
+    user, group, role = unique("u"), unique("g"), unique("r")
+    iam.create_user(UserName=user)
+    iam.create_group(GroupName=group)
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust_doc(server.arn(f"user/{user}")))
+    expect_client_error(lambda: iam.get_user(UserName=ghost), "NoSuchEntity",
+                        f"The user with name {ghost} cannot be found.", 404)
+    expect_client_error(lambda: iam.get_role(RoleName=ghost), "NoSuchEntity",
+                        f"The role with name {ghost} cannot be found.", 404)
+    expect_client_error(lambda: iam.create_user(UserName=user), "EntityAlreadyExists",
+                        f"User with name {user} already exists.", 409)
+    expect_client_error(lambda: iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust_doc(server.arn(f"user/{user}"))),
+                        "EntityAlreadyExists", f"Role with name {role} already exists.", 409)
+    expect_client_error(lambda: iam.get_role_policy(RoleName=role, PolicyName="none"), "NoSuchEntity",
+                        "The role policy with name none cannot be found.", 404)
+
+    # Two names, neither there: which one AWS names is documented nowhere; moto (and LocalStack,
+    # built on it) looks the policy up first for Attach/Detach and the user first for
+    # AddUserToGroup, and so does tessera.
+    missing = server.arn(f"policy/{unique('nopolicy')}")
+    expect_client_error(lambda: iam.attach_user_policy(UserName=ghost, PolicyArn=missing), "NoSuchEntity",
+                        f"Policy {missing} does not exist or is not attachable.", 404)
+    expect_client_error(lambda: iam.detach_role_policy(RoleName=ghost, PolicyArn=missing), "NoSuchEntity",
+                        f"Policy {missing} was not found.", 404)
+    expect_client_error(lambda: iam.attach_user_policy(UserName=ghost, PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess"),
+                        "NoSuchEntity", f"The user with name {ghost} cannot be found.", 404)
+    expect_client_error(lambda: iam.add_user_to_group(GroupName=nogroup, UserName=ghost), "NoSuchEntity",
+                        f"The user with name {ghost} cannot be found.", 404)
+    expect_client_error(lambda: iam.add_user_to_group(GroupName=nogroup, UserName=user), "NoSuchEntity",
+                        f"The group with name {nogroup} cannot be found.", 404)
+    expect_client_error(lambda: iam.remove_user_from_group(GroupName=nogroup, UserName=ghost), "NoSuchEntity",
+                        f"The group with name {nogroup} cannot be found.", 404)
+    profile = unique("noprofile")
+    expect_client_error(lambda: iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=ghost),
+                        "NoSuchEntity", f"Instance Profile {profile} cannot be found.", 404)
+
+    # DeleteUser of a group member: the same words as DeleteGroup of a non-empty group
+    # (observed: https://github.com/mozilla-services/userplex/issues/17).
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    expect_client_error(lambda: iam.delete_user(UserName=user), "DeleteConflict",
+                        "Cannot delete entity, must remove users from group first.", 409)
+    expect_client_error(lambda: iam.delete_group(GroupName=group), "DeleteConflict",
+                        "Cannot delete entity, must remove users from group first.", 409)
+    iam.put_role_policy(RoleName=role, PolicyName="p", PolicyDocument=allow_doc(["iam:GetUser"]))
+    expect_client_error(lambda: iam.delete_role(RoleName=role), "DeleteConflict",
+                        "Cannot delete entity, must delete policies first.", 409)
+    iam.delete_role_policy(RoleName=role, PolicyName="p")
+    iam.delete_role(RoleName=role)
+    iam.remove_user_from_group(GroupName=group, UserName=user)
+    iam.delete_group(GroupName=group)
+    iam.delete_user(UserName=user)

@@ -341,6 +341,139 @@ def test_malformed_policy_with_the_cli(server, iam):
     assert r.error_message == "Policy statement must contain resources.", r.stderr
 
 
+# --- Documents an independent suite disputed, each settled from AWS's documentation -----------
+# One case per document, sent through CreatePolicy (managed), PutUserPolicy (inline), CreateRole
+# (trust, where the element is allowed there) and AssumeRole's Policy (session).
+
+OK = "accepted"
+MSG_SYNTAX = "Syntax errors in policy."
+MSG_OLD_VERSION = "Policy document must be version 2012-10-17 or greater."
+MSG_VENDOR = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+MSG_IAM_PATH = ('IAM resource path must either be "*" or start with user/, federated-user/, role/, group/, '
+                "instance-profile/, mfa/, server-certificate/, policy/, sms-mfa/, saml-provider/, oidc-provider/, "
+                "report/, access-report/.")
+
+DISPUTES = [
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html
+    # "Error – Invalid condition key format": "The condition key format is not valid. Use the
+    # format service:keyname." (errors: "lines that prevent the policy from functioning").
+    ("condition-key-without-vendor",
+     {"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*",
+      "Condition": {"StringEquals": {"username": "alice"}}},
+     {"Version": "2012-10-17"}, dict(managed=MSG_VENDOR, inline=MSG_VENDOR, trust=MSG_VENDOR, session=MSG_VENDOR)),
+    # Same page, "Error – Missing ARN field": "Resource ARNs must include at least {{fields}}
+    # fields in the following structure: arn:partition:service:region:account:resource".
+    ("short-arn",
+     {"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "arn:aws:fdsasf"},
+     {"Version": "2012-10-17"},
+     dict(managed='Resource arn:aws:fdsasf must be in ARN format or "*".',
+          inline='Resource arn:aws:fdsasf must be in ARN format or "*".',
+          session='Resource arn:aws:fdsasf must be in ARN format or "*".')),
+    # Same page, "Suggestion – Empty object condition": "This condition block is empty and it does
+    # not affect the policy." (suggestions: "improvements that don't impact the permissions").
+    ("empty-operator-block",
+     {"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*", "Condition": {"StringEquals": {}}},
+     {"Version": "2012-10-17"}, dict(managed=OK, inline=OK, trust=OK, session=OK)),
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_policies.html#missing-version
+    # "The default policy version is "2008-10-17."" (the grammar's version_block is optional); a
+    # managed policy without it: "Policy document must be version 2012-10-17 or greater." (observed
+    # live, github.com/Meteor-Community-Packages/Meteor-CollectionFS/issues/630).
+    ("missing-version",
+     {"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"},
+     {}, dict(managed=MSG_OLD_VERSION, inline=OK, trust=OK, session=OK)),
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
+    # <version_block> = "Version" : ("2008-10-17" | "2012-10-17"); the managed-policy text above
+    # rules 2008-10-17 out for CreatePolicy.
+    ("version-2008",
+     {"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"},
+     {"Version": "2008-10-17"}, dict(managed=MSG_OLD_VERSION, inline=OK, trust=OK, session=OK)),
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_statement.html
+    # "The Statement element is the main element for a policy. This element is required."; the
+    # grammar's arrays "can take one or more values".
+    ("empty-statement-list", None, {"Version": "2012-10-17"},
+     dict(managed=MSG_SYNTAX, inline=MSG_SYNTAX, trust=MSG_SYNTAX, session=MSG_SYNTAX)),
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html
+    # "Error – Invalid ARN resource": "Resource ARN does not match the expected ARN format."
+    ("iam-arn-without-resource-type",
+     {"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "arn:aws:iam:::x"},
+     {"Version": "2012-10-17"}, dict(managed=MSG_IAM_PATH, inline=MSG_IAM_PATH, session=MSG_IAM_PATH)),
+]
+
+
+def dispute_doc(stmt: dict | None, top: dict, principal: dict | None = None) -> str:
+    if stmt is None:
+        return json.dumps({**top, "Statement": []})
+    stmt = dict(stmt)
+    if principal is not None:  # as a trust policy: Principal in, Resource out, AssumeRole only
+        stmt.pop("Resource", None)
+        stmt.update(Principal=principal, Action="sts:AssumeRole")
+    return json.dumps({**top, "Statement": [stmt]})
+
+
+def outcome(call) -> str:
+    try:
+        call()
+    except ClientError as e:
+        code, message = client_error(e)[:2]
+        assert code == "MalformedPolicyDocument", (code, message)
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        return message
+    return OK
+
+
+@pytest.mark.parametrize("stmt, top, want", [d[1:] for d in DISPUTES], ids=[d[0] for d in DISPUTES])
+def test_disputed_documents_as_aws_documents_them(server, iam, stmt, top, want):
+    lee, creds = server.create_user_with_key("disputes")
+    document = dispute_doc(stmt, top)
+    got = {
+        "managed": outcome(lambda: iam.create_policy(PolicyName=unique("dispute"), PolicyDocument=document)),
+        "inline": outcome(lambda: iam.put_user_policy(UserName=lee, PolicyName="dispute", PolicyDocument=document)),
+    }
+    role, role_arn = None, None
+    if "trust" in want:
+        role = unique("dispute")
+        trust = dispute_doc(stmt, top, principal={"AWS": server.arn(f"user/{lee}")})
+
+        def create_role():
+            nonlocal role_arn
+            role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        got["trust"] = outcome(create_role)
+    if "session" in want:
+        if role_arn is None:
+            role = unique("dispute")
+            role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust_doc(server.arn(f"user/{lee}")))["Role"]["Arn"]
+        sts = server.boto3_client("sts", creds)
+        got["session"] = outcome(lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="s1", Policy=document))
+    assert got == want
+    if want["inline"] == OK:
+        # Stored as sent: the document reads back unchanged.
+        back = iam.get_user_policy(UserName=lee, PolicyName="dispute")["PolicyDocument"]
+        assert back == json.loads(document)
+        iam.delete_user_policy(UserName=lee, PolicyName="dispute")
+
+
+def test_empty_operator_block_constrains_nothing_and_old_versions_keep_variables_literal(server, iam):
+    lee, creds = server.create_user_with_key("dispute")
+    mine = server.boto3_client("iam", creds)
+    iam.put_user_policy(UserName=lee, PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*", "Condition": {"StringEquals": {}}}]}))
+    mine.list_users(MaxItems=1)
+    # No Version: 2008-10-17, where ${aws:username} is literal text (troubleshoot_policies.html
+    # #missing-version), so the grant on the caller's own ARN matches nothing.
+    iam.put_user_policy(UserName=lee, PolicyName="p", PolicyDocument=json.dumps({"Statement": [
+        {"Effect": "Allow", "Action": "iam:GetUser", "Resource": server.arn("user/${aws:username}")}]}))
+    expect_client_error(lambda: mine.get_user(UserName=lee), "AccessDenied", status=403)
+    iam.delete_user_policy(UserName=lee, PolicyName="p")
+
+
+def test_create_policy_version_needs_version_2012_with_the_cli(server, iam):
+    arn = iam.create_policy(PolicyName=unique("dispute"), PolicyDocument=allow_doc("iam:ListUsers"))["Policy"]["Arn"]
+    old = json.dumps({"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*"}]})
+    r = server.aws("iam", "create-policy-version", "--policy-arn", arn, "--policy-document", old, check=False)
+    assert (r.error_code, r.error_message) == ("MalformedPolicyDocument", MSG_OLD_VERSION), r.stderr
+    iam.delete_policy(PolicyArn=arn)
+
+
 # --- Permissions boundaries --------------------------------------------------------------------
 
 
