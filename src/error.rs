@@ -79,6 +79,13 @@ error_codes! {
     InvalidInput = "InvalidInput", 400;
     InvalidAuthenticationCode = "InvalidAuthenticationCode", 403;
     UnmodifiableEntity = "UnmodifiableEntity", 400;
+    MalformedCertificate = "MalformedCertificate", 400;
+    InvalidCertificate = "InvalidCertificate", 400;
+    DuplicateCertificate = "DuplicateCertificate", 409;
+    KeyPairMismatch = "KeyPairMismatch", 400;
+    InvalidPublicKey = "InvalidPublicKey", 400;
+    DuplicateSshPublicKey = "DuplicateSSHPublicKey", 400;
+    UnrecognizedPublicKeyEncoding = "UnrecognizedPublicKeyEncoding", 400;
 }
 
 impl ErrorCode {
