@@ -27,6 +27,9 @@ pub const MAX_CHAIN_CERTIFICATES: usize = 64;
 /// The smallest RSA modulus an SSH public key may have: "The minimum bit-length of the public
 /// key is 2048 bits" (API reference, `SSHPublicKeyBody`).
 pub const MIN_SSH_RSA_BITS: u32 = 2048;
+/// The largest RSA modulus of a server certificate's private key: AWS's own documentation
+/// speaks of 1024- to 4096-bit keys; beyond 8192 bits, checking the key costs seconds.
+pub const MAX_PRIVATE_RSA_BITS: u32 = 8192;
 /// The largest RSA modulus read from an SSH public key (OpenSSH's own limit).
 pub const MAX_SSH_RSA_BITS: u32 = 16_384;
 
@@ -296,8 +299,13 @@ pub fn parse_private_key_for(text: &str, cert: &Certificate) -> Result<Secret, C
         _ => return Err(CertError::PrivateKey),
     }
     .map_err(|_| CertError::PrivateKey)?;
+    // Checking an RSA key tests its primes: bounded by refusing moduli beyond
+    // [`MAX_PRIVATE_RSA_BITS`] first (a 16384-character PEM holds up to ~16000-bit keys).
     let consistent = match key.id() {
-        openssl::pkey::Id::RSA => key.rsa().and_then(|r| r.check_key()).unwrap_or(false),
+        openssl::pkey::Id::RSA => key
+            .rsa()
+            .map(|r| r.size() * 8 <= MAX_PRIVATE_RSA_BITS && r.check_key().unwrap_or(false))
+            .unwrap_or(false),
         openssl::pkey::Id::EC => key.ec_key().map(|k| k.check_key().is_ok()).unwrap_or(false),
         _ => true,
     };

@@ -283,6 +283,30 @@ fn private_keys_must_match_the_certificate() {
         parse_private_key_for(&bad, &c).unwrap_err(),
         CertError::PrivateKey
     );
+    // A key with a modulus beyond MAX_PRIVATE_RSA_BITS (and nonsense primes) is refused.
+    let big = |bits: u32| {
+        let mut n = BigNum::new().unwrap();
+        n.set_bit(i32::try_from(bits - 1).unwrap()).unwrap();
+        n.set_bit(0).unwrap();
+        n
+    };
+    let one = || BigNum::from_u32(3).unwrap();
+    let huge = Rsa::from_private_components(
+        big(MAX_PRIVATE_RSA_BITS + 8),
+        BigNum::from_u32(65537).unwrap(),
+        one(),
+        one(),
+        one(),
+        one(),
+        one(),
+        one(),
+    )
+    .unwrap();
+    let huge = String::from_utf8(huge.private_key_to_pem().unwrap()).unwrap();
+    assert_eq!(
+        parse_private_key_for(&huge, &c).unwrap_err(),
+        CertError::PrivateKey
+    );
 }
 
 fn openssh(k: &PKey<Private>) -> String {
