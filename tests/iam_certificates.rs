@@ -413,6 +413,97 @@ async fn signing_certificates_lifecycle_and_errors() {
     );
 }
 
+/// A role session has no user of its own: without `UserName` it is told to name one, and never
+/// reaches the root's certificates.
+#[tokio::test]
+async fn role_sessions_must_name_the_user() {
+    let s = TestServer::start().await;
+    let iam = s.iam(&s.root);
+    iam.upload_signing_certificate()
+        .certificate_body(fresh("root").0)
+        .send()
+        .await
+        .unwrap();
+    let u = s.user_with_key("ops").await;
+    iam.put_user_policy()
+        .user_name("ops")
+        .policy_name("assume")
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Action": "sts:AssumeRole", "Resource": "*"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.create_role()
+        .role_name("admin")
+        .assume_role_policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::{A}:user/ops")}, "Action": "sts:AssumeRole"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name("admin")
+        .policy_name("all")
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let session = s
+        .sts(&u)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{A}:role/admin"))
+        .role_session_name("ops-session")
+        .send()
+        .await
+        .unwrap();
+    let c = session.credentials().unwrap();
+    let as_role = s.iam(&common::Creds {
+        access_key_id: c.access_key_id().to_owned(),
+        secret: c.secret_access_key().to_owned(),
+        token: Some(c.session_token().to_owned()),
+    });
+    let want = pair(
+        "ValidationError",
+        "Must specify userName when calling with non-User credentials",
+    );
+    assert_eq!(
+        err(&as_role
+            .list_signing_certificates()
+            .send()
+            .await
+            .unwrap_err()),
+        want
+    );
+    assert_eq!(
+        err(&as_role
+            .upload_signing_certificate()
+            .certificate_body(fresh("x").0)
+            .send()
+            .await
+            .unwrap_err()),
+        want
+    );
+    assert_eq!(
+        err(&as_role.list_ssh_public_keys().send().await.unwrap_err()),
+        want
+    );
+    // Naming a user works as for anyone allowed.
+    as_role
+        .list_signing_certificates()
+        .user_name("ops")
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn ssh_public_keys_lifecycle_and_errors() {
     let s = TestServer::start().await;

@@ -122,8 +122,8 @@ pub(crate) fn certificate_error(e: CertError) -> ApiError {
     }
 }
 
-/// The owner a request names: a user (by `UserName`, or the calling user), or the root.
-/// With its ARN, the resource the action is authorized on.
+/// The owner a request names: a user (by `UserName`, or the calling user), or the root (the
+/// root calling without `UserName`). With its ARN, the resource the action is authorized on.
 fn owner(cx: &Cx<'_>, named: Option<&str>) -> ApiResult<(Option<User>, String)> {
     match cx.target_user_name(named) {
         Some(name) => {
@@ -137,8 +137,15 @@ fn owner(cx: &Cx<'_>, named: Option<&str>) -> ApiResult<(Option<User>, String)> 
             let arn = user.arn();
             Ok((Some(user), arn))
         }
-        None => Ok((None, crate::identity::root_arn(cx.account()))),
+        None if cx.caller.is_root() => Ok((None, crate::identity::root_arn(cx.account()))),
+        None => Err(non_user_credentials()),
     }
+}
+
+/// No `UserName` from a caller that is neither a user nor the root (a role session): AWS's
+/// answer, as its users quote it for the other `UserName`-optional actions.
+pub(crate) fn non_user_credentials() -> ApiError {
+    ApiError::validation("Must specify userName when calling with non-User credentials")
 }
 
 /// `<Certificate>` / a member of `<Certificates>`.
