@@ -86,6 +86,10 @@ impl Partition {
         format!("arn:{self}:iam::{account}:instance-profile{path}{name}")
     }
 
+    pub fn server_certificate_arn(self, account: &str, path: &str, name: &str) -> String {
+        format!("arn:{self}:iam::{account}:server-certificate{path}{name}")
+    }
+
     pub fn assumed_role_arn(self, account: &str, role: &str, session: &str) -> String {
         format!("arn:{self}:sts::{account}:assumed-role/{role}/{session}")
     }

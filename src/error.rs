@@ -81,6 +81,13 @@ error_codes! {
     UnmodifiableEntity = "UnmodifiableEntity", 400;
     PasswordPolicyViolation = "PasswordPolicyViolation", 400;
     InvalidUserType = "InvalidUserType", 400;
+    MalformedCertificate = "MalformedCertificate", 400;
+    InvalidCertificate = "InvalidCertificate", 400;
+    DuplicateCertificate = "DuplicateCertificate", 409;
+    KeyPairMismatch = "KeyPairMismatch", 400;
+    InvalidPublicKey = "InvalidPublicKey", 400;
+    DuplicateSshPublicKey = "DuplicateSSHPublicKey", 400;
+    UnrecognizedPublicKeyEncoding = "UnrecognizedPublicKeyEncoding", 400;
 }
 
 impl ErrorCode {

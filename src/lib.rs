@@ -22,6 +22,7 @@ pub(crate) mod escape;
 pub(crate) mod http;
 pub(crate) mod iam;
 pub(crate) mod identity;
+pub mod key_material;
 pub(crate) mod limiter;
 pub mod oidc;
 pub mod policy;

@@ -113,6 +113,19 @@ pub fn new_unique_id(kind: UniqueIdKind) -> Result<String, IdError> {
     Ok(id)
 }
 
+/// A new id of `prefix` followed by `random` random base32 characters (5 bits each): an SSH
+/// public key's `APKA…` (16), a server certificate's `ASCA…` (17), a signing certificate's id
+/// (no prefix, 32).
+pub fn new_prefixed_id(prefix: &str, random: usize) -> Result<String, IdError> {
+    let mut raw = vec![0u8; random];
+    fill_random(&mut raw)?;
+    let mut id = String::with_capacity(prefix.len() + random);
+    id.push_str(prefix);
+    // 256 is a multiple of 32, so taking the low 5 bits of a uniform byte is uniform.
+    id.extend(raw.iter().map(|&b| base32::char_for(b)));
+    Ok(id)
+}
+
 /// A new opaque id of 26 random base32 characters (130 bits): a SAML provider's
 /// `SAMLProviderUUID` and its private keys' `KeyId` (`[A-Z0-9]+`, 22..64 in IAM's model).
 pub fn new_opaque_id() -> Result<String, IdError> {

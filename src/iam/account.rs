@@ -160,8 +160,7 @@ impl Output for SummaryOutput {
 }
 
 /// The account's counts and quotas under AWS's `SummaryMap` keys. Counts are the account's
-/// entities now; quotas are the limits tessera enforces (AWS's defaults), and AWS's defaults
-/// for what tessera does not store yet (server and signing certificates). The keys are those of
+/// entities now; quotas are the limits tessera enforces (AWS's defaults). The keys are those of
 /// the API reference's example answer: `AccountPasswordPresent` is not among them (the root
 /// user of a tessera account has no password).
 fn summary(view: &Snapshot, account: &str) -> Vec<(&'static str, usize)> {
@@ -193,12 +192,17 @@ fn summary(view: &Snapshot, account: &str) -> Vec<(&'static str, usize)> {
         .iter()
         .any(|d| d.user_id.is_none() && d.enabled_at.is_some());
     let root_keys = view.keys_of_user(account, None).next().is_some();
+    let root_certificates = view.signing_certificates_of(account, None).next().is_some();
+    let server_certificates = view.server_certificates_in(account).count();
     let attached = limits::MANAGED_POLICIES_PER_ENTITY;
     let mut out = vec![
         ("AccessKeysPerUserQuota", limits::ACCESS_KEYS_PER_USER),
         ("AccountAccessKeysPresent", usize::from(root_keys)),
         ("AccountMFAEnabled", usize::from(root_mfa)),
-        ("AccountSigningCertificatesPresent", 0),
+        (
+            "AccountSigningCertificatesPresent",
+            usize::from(root_certificates),
+        ),
         ("AssumeRolePolicySizeQuota", limits::TRUST_POLICY_MAX),
         ("AttachedPoliciesPerGroupQuota", attached),
         ("AttachedPoliciesPerRoleQuota", attached),
@@ -227,7 +231,7 @@ fn summary(view: &Snapshot, account: &str) -> Vec<(&'static str, usize)> {
         ("RolePolicySizeQuota", limits::inline_limit(Owner::Role(""))),
         ("Roles", roles),
         ("RolesQuota", limits::ROLES_PER_ACCOUNT),
-        ("ServerCertificates", 0),
+        ("ServerCertificates", server_certificates),
         (
             "ServerCertificatesQuota",
             limits::SERVER_CERTIFICATES_PER_ACCOUNT,

@@ -534,6 +534,28 @@ pub(crate) fn sts_invalid_authorization_message() -> ApiError {
     )
 }
 
+pub(crate) fn no_such_server_certificate(name: &str) -> ApiError {
+    ApiError::no_such_entity(format!(
+        "The Server Certificate with name {name} cannot be found."
+    ))
+}
+
+pub(crate) fn server_certificate_exists(name: &str) -> ApiError {
+    ApiError::entity_already_exists(format!(
+        "The Server Certificate with name {name} already exists."
+    ))
+}
+
+/// An unknown (or another owner's) signing certificate id (wording ours).
+pub(crate) fn no_such_signing_certificate(id: &str) -> ApiError {
+    ApiError::no_such_entity(format!("The Certificate with id {id} cannot be found."))
+}
+
+/// An unknown (or another user's) SSH public key id (wording ours).
+pub(crate) fn no_such_ssh_public_key(id: &str) -> ApiError {
+    ApiError::no_such_entity(format!("The Public Key with id {id} cannot be found."))
+}
+
 /// A store failure in AWS's words: delete conflicts and quotas have fixed messages; anything
 /// else a handler did not map is generic (storage failures: `InternalFailure`, the detail in the
 /// log only).
@@ -562,6 +584,12 @@ fn conflict_message(c: Conflict) -> Option<&'static str> {
         Conflict::UserHasLoginProfile => "Cannot delete entity, must delete login profile first.",
         Conflict::UserHasAccessKeys => "Cannot delete entity, must delete access keys first.",
         Conflict::UserHasMfaDevices => "Cannot delete entity, must delete MFA device first.",
+        Conflict::UserHasSigningCertificates => {
+            "Cannot delete entity, must delete signing certificates first."
+        }
+        Conflict::UserHasSshPublicKeys => {
+            "Cannot delete entity, must delete SSH public keys first."
+        }
         // DeleteUser of a member says the same as DeleteGroup of a non-empty group (observed:
         // https://github.com/mozilla-services/userplex/issues/17).
         Conflict::UserInGroups => "Cannot delete entity, must remove users from group first.",
@@ -614,6 +642,17 @@ fn quota(entity: Entity) -> Option<(&'static str, usize)> {
         Entity::InstanceProfileRole => (
             "InstanceSessionsPerInstanceProfile",
             limits::ROLES_PER_INSTANCE_PROFILE,
+        ),
+        // The quota names of `GetAccountSummary` without its `Quota` suffix (AWS's message for
+        // these three is not documented).
+        Entity::SigningCertificate => (
+            "SigningCertificatesPerUser",
+            limits::SIGNING_CERTIFICATES_PER_USER,
+        ),
+        Entity::SshPublicKey => ("SSHPublicKeysPerUser", limits::SSH_PUBLIC_KEYS_PER_USER),
+        Entity::ServerCertificate => (
+            "ServerCertificatesPerAccount",
+            limits::SERVER_CERTIFICATES_PER_ACCOUNT,
         ),
         // Attachments (per owner kind) and inline sizes (per owner) are worded by their
         // handlers; policy versions have a sentence of their own.

@@ -27,10 +27,10 @@ pub(crate) const ROLES_PER_INSTANCE_PROFILE: usize = 1;
 
 /// Managed policy versions stored in one account (`PolicyVersionsInUseQuota`).
 pub(crate) const POLICY_VERSIONS_IN_USE: usize = 10_000;
-/// Server certificates per account and signing certificates per user: AWS's defaults, which
-/// `GetAccountSummary` reports (tessera stores neither yet).
+/// Server certificates per account, signing certificates and SSH public keys per user.
 pub(crate) const SERVER_CERTIFICATES_PER_ACCOUNT: usize = 20;
 pub(crate) const SIGNING_CERTIFICATES_PER_USER: usize = 2;
+pub(crate) const SSH_PUBLIC_KEYS_PER_USER: usize = 5;
 
 /// Characters (without whitespace) of one managed policy document.
 pub(crate) const MANAGED_POLICY_MAX: usize = 6_144;

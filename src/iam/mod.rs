@@ -19,9 +19,12 @@ pub(crate) mod oidc_providers;
 pub(crate) mod policies;
 pub(crate) mod roles;
 pub(crate) mod saml_providers;
+pub(crate) mod server_certificates;
 pub(crate) mod service_access;
 pub(crate) mod service_linked_roles;
+pub(crate) mod signing_certificates;
 pub(crate) mod simulate;
+pub(crate) mod ssh_public_keys;
 pub(crate) mod tags;
 pub(crate) mod users;
 

@@ -20,7 +20,8 @@ use super::audit_journal::journal::Frame;
 use super::change::{Applied, Change, OwnerId};
 use super::error::StoreError;
 use super::model::{
-    Account, Group, InstanceProfile, LoginProfile, OidcProvider, PasswordPolicy, SamlProvider, User,
+    Account, Group, InstanceProfile, LoginProfile, OidcProvider, PasswordPolicy, SamlProvider,
+    SigningCertificate, SshPublicKey, User,
 };
 use super::policies::PolicyVersionRec;
 use crate::credentials::Keyring;
@@ -96,7 +97,7 @@ pub(crate) struct AuditRow {
 }
 
 /// Seal a secret for storage under the keyring's current key, bound to its row (`aad`: the key
-/// id, MFA serial or SAML private key id). Every backend stores secrets this way;
+/// id, MFA serial, SAML private key id or server certificate id). Every backend stores secrets this way;
 /// [`Snapshot::build`] opens them.
 ///
 /// [`Snapshot::build`]: super::Snapshot::build
@@ -146,6 +147,26 @@ pub struct Tables {
     pub password_history: Vec<(String, PasswordHash)>,
     /// (account, policy).
     pub password_policies: Vec<(String, PasswordPolicy)>,
+    pub signing_certificates: Vec<SigningCertificate>,
+    pub ssh_public_keys: Vec<SshPublicKey>,
+    /// Without tags (`server_certificate_tags`, owner = the certificate's id).
+    pub server_certificates: Vec<SealedServerCertificate>,
+    pub server_certificate_tags: Vec<TagRow>,
+}
+
+/// A server certificate as stored: its private key sealed.
+#[derive(Debug, Clone)]
+pub struct SealedServerCertificate {
+    pub id: String,
+    pub account: String,
+    pub name: String,
+    pub path: String,
+    pub body: String,
+    pub chain: Option<String>,
+    /// PKCS#8 PEM sealed with the keyring, AAD = id.
+    pub key_ct: Vec<u8>,
+    pub expiration: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Managed and inline policies, attachments and roles.

@@ -12,7 +12,9 @@ use chrono::{DateTime, Utc};
 
 use super::backend::RoleDeletionTask;
 use super::model::{Group, OidcProvider, SamlMetadata, SamlPrivateKey, SamlProvider, Tags, User};
-use super::model::{InstanceProfile, PasswordPolicy, Role};
+use super::model::{
+    InstanceProfile, PasswordPolicy, Role, ServerCertificate, SigningCertificate, SshPublicKey,
+};
 use super::policies::Owner;
 use crate::credentials::password::PasswordHash;
 use crate::credentials::{Keyring, Secret};
@@ -423,8 +425,79 @@ pub enum Change {
         name: String,
         keys: Vec<String>,
     },
+    /// A signing certificate for a user or (`user_id` None) the account's root.
+    /// `LimitExceeded(SigningCertificate)` when the owner has `max_per_owner` already;
+    /// `AlreadyExists(SigningCertificate)` when the account holds the same certificate
+    /// (fingerprint); `NotFound(User)` when the user is gone.
+    UploadSigningCertificate {
+        certificate: SigningCertificate,
+        max_per_owner: usize,
+    },
+    /// Activate or deactivate a certificate of exactly this owner
+    /// (`NotFound(SigningCertificate)` otherwise).
+    UpdateSigningCertificate {
+        account: String,
+        user_id: Option<String>,
+        id: String,
+        active: bool,
+    },
+    /// Delete a certificate of exactly this owner (`NotFound(SigningCertificate)` otherwise).
+    DeleteSigningCertificate {
+        account: String,
+        user_id: Option<String>,
+        id: String,
+    },
+    /// An SSH public key for a user. `LimitExceeded(SshPublicKey)` at `max_per_user` keys;
+    /// `AlreadyExists(SshPublicKey)` when the user has the same key (fingerprint);
+    /// `NotFound(User)`.
+    UploadSshPublicKey {
+        key: SshPublicKey,
+        max_per_user: usize,
+    },
+    /// `NotFound(SshPublicKey)` unless the key is this user's.
+    UpdateSshPublicKey {
+        user_id: String,
+        id: String,
+        active: bool,
+    },
+    /// `NotFound(SshPublicKey)` unless the key is this user's.
+    DeleteSshPublicKey {
+        user_id: String,
+        id: String,
+    },
+    /// A server certificate, its private key sealed at rest. `AlreadyExists(ServerCertificate)`
+    /// when the name (case-insensitively) is taken; `LimitExceeded(ServerCertificate)` at
+    /// `max_per_account`.
+    UploadServerCertificate {
+        certificate: ServerCertificate,
+        max_per_account: usize,
+    },
+    /// Rename and/or move a server certificate. `NotFound(ServerCertificate)`;
+    /// `AlreadyExists(ServerCertificate)` when the new name is taken.
+    UpdateServerCertificate {
+        account: String,
+        name: String,
+        new_name: Option<String>,
+        new_path: Option<String>,
+    },
+    /// The certificate, its key and tags. `NotFound(ServerCertificate)`.
+    DeleteServerCertificate {
+        account: String,
+        name: String,
+    },
+    /// As [`Change::TagUser`], for a server certificate. `NotFound(ServerCertificate)`.
+    TagServerCertificate {
+        account: String,
+        name: String,
+        tags: Tags,
+    },
+    UntagServerCertificate {
+        account: String,
+        name: String,
+        keys: Vec<String>,
+    },
     /// Re-seal every secret stored at rest (access key secrets, MFA seeds, SAML provider private
-    /// keys) under `keyring`'s current key; applied as [`Applied::Resealed`]. `Internal` if one
+    /// keys, server certificate private keys) under `keyring`'s current key; applied as [`Applied::Resealed`]. `Internal` if one
     /// cannot be opened.
     ResealSecrets {
         keyring: Arc<Keyring>,

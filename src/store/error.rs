@@ -38,6 +38,12 @@ pub enum Entity {
     LoginProfile,
     /// An account's password policy.
     PasswordPolicy,
+    /// An X.509 signing certificate (the same certificate once per account).
+    SigningCertificate,
+    /// An SSH public key (the same key once per user).
+    SshPublicKey,
+    /// A server certificate (unique per account and name, case-insensitively).
+    ServerCertificate,
 }
 
 /// Why a change cannot be made as things stand.
@@ -49,6 +55,10 @@ pub enum Conflict {
     UserHasAccessKeys,
     /// The user still has MFA devices.
     UserHasMfaDevices,
+    /// The user still has signing certificates.
+    UserHasSigningCertificates,
+    /// The user still has SSH public keys.
+    UserHasSshPublicKeys,
     /// The user is still a member of groups.
     UserInGroups,
     /// The group still has members.

@@ -136,6 +136,14 @@ pub struct Snapshot {
     pub password_history: HashMap<String, Vec<PasswordHash>>,
     /// Password policies by account.
     pub password_policies: HashMap<String, PasswordPolicy>,
+    /// X.509 signing certificates of users (and roots) by certificate id.
+    pub signing_certificates: BTreeMap<String, SigningCertificate>,
+    /// SSH public keys of users by key id.
+    pub ssh_public_keys: BTreeMap<String, SshPublicKey>,
+    /// Server certificates by id.
+    pub server_certificates: HashMap<String, ServerCertificate>,
+    /// (account, lowercase name) -> server certificate id; ordered for `ListServerCertificates`.
+    pub server_certificate_names: BTreeMap<(String, String), String>,
 }
 
 pub(crate) fn ts(t: DateTime<Utc>) -> i64 {
@@ -184,6 +192,10 @@ impl Snapshot {
             login_profiles,
             password_history,
             password_policies,
+            signing_certificates,
+            ssh_public_keys,
+            server_certificates,
+            server_certificate_tags,
         } = tables;
         let mut s = Snapshot::default();
         for a in accounts {
@@ -323,6 +335,43 @@ impl Snapshot {
             s.password_history.entry(user_id).or_default().push(hash);
         }
         s.password_policies = password_policies.into_iter().collect();
+        for c in signing_certificates {
+            s.signing_certificates.insert(c.id.clone(), c);
+        }
+        for k in ssh_public_keys {
+            s.ssh_public_keys.insert(k.id.clone(), k);
+        }
+        for c in server_certificates {
+            match keyring.open_blob(&c.key_ct, c.id.as_bytes()) {
+                Ok(private_key) => {
+                    s.server_certificate_names
+                        .insert((c.account.clone(), c.name.to_lowercase()), c.id.clone());
+                    s.server_certificates.insert(
+                        c.id.clone(),
+                        ServerCertificate {
+                            id: c.id,
+                            account: c.account,
+                            name: c.name,
+                            path: c.path,
+                            body: c.body,
+                            chain: c.chain,
+                            private_key,
+                            expiration: c.expiration,
+                            created_at: c.created_at,
+                            tags: Vec::new(),
+                        },
+                    );
+                }
+                Err(_) => {
+                    tracing::warn!(server_certificate_id = %c.id, "store: server certificate private key cannot be decrypted with the keyring")
+                }
+            }
+        }
+        for t in server_certificate_tags {
+            if let Some(c) = s.server_certificates.get_mut(&t.owner) {
+                c.tags.push((t.key, t.value));
+            }
+        }
         let boundaries: Vec<String> = s
             .users
             .values()
@@ -493,6 +542,49 @@ impl Snapshot {
         m
     }
 
+    /// The signing certificates of a user (`user_id` None: the account's root), in id order.
+    pub fn signing_certificates_of<'a>(
+        &'a self,
+        account: &'a str,
+        user_id: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a SigningCertificate> + 'a {
+        self.signing_certificates
+            .values()
+            .filter(move |c| c.account == account && c.user_id.as_deref() == user_id)
+    }
+
+    /// The SSH public keys of a user, in id order.
+    pub fn ssh_public_keys_of<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> impl Iterator<Item = &'a SshPublicKey> + 'a {
+        self.ssh_public_keys
+            .values()
+            .filter(move |k| k.user_id == user_id)
+    }
+
+    pub fn server_certificate_by_name(
+        &self,
+        account: &str,
+        name: &str,
+    ) -> Option<&ServerCertificate> {
+        self.server_certificate_names
+            .get(&(account.to_owned(), name.to_lowercase()))
+            .and_then(|id| self.server_certificates.get(id))
+    }
+
+    /// The server certificates of an account in name order, each with its lowercase name (the
+    /// `List*` marker).
+    pub fn server_certificates_in<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a ServerCertificate)> + 'a {
+        self.server_certificate_names
+            .range((account.to_owned(), String::new())..)
+            .take_while(move |((a, _), _)| a == account)
+            .filter_map(|((_, n), id)| Some((n.as_str(), self.server_certificates.get(id)?)))
+    }
+
     pub fn mfa_of_user<'a>(&'a self, user_id: &'a str) -> impl Iterator<Item = &'a MfaDevice> + 'a {
         self.mfa
             .values()
@@ -617,5 +709,60 @@ pub struct Role {
 impl Role {
     pub fn arn(&self) -> String {
         Partition::Aws.role_arn(&self.account, &self.path, &self.name)
+    }
+}
+
+/// An X.509 signing certificate of a user, or (`user_id` None) of the account's root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningCertificate {
+    /// 32 base32 characters.
+    pub id: String,
+    pub account: String,
+    pub user_id: Option<String>,
+    /// The PEM as uploaded (IAM answers it back).
+    pub body: String,
+    /// SHA-256 of the DER, hex: the same certificate twice in one account is refused.
+    pub fingerprint: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An SSH public key of a user (for CodeCommit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshPublicKey {
+    /// `APKA…`, 20 characters.
+    pub id: String,
+    pub account: String,
+    pub user_id: String,
+    /// The key as uploaded (`ssh-rsa …` or PEM).
+    pub body: String,
+    /// MD5 of the SSH wire blob, colon-separated hex.
+    pub fingerprint: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A server certificate: a certificate, its chain and its private key (a [`Secret`], sealed at
+/// rest with AAD = id, never answered).
+#[derive(Debug, Clone)]
+pub struct ServerCertificate {
+    /// `ASCA…`, 21 characters.
+    pub id: String,
+    pub account: String,
+    pub name: String,
+    pub path: String,
+    pub body: String,
+    pub chain: Option<String>,
+    /// PKCS#8 PEM.
+    pub private_key: Secret,
+    /// The certificate's `notAfter`.
+    pub expiration: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub tags: Tags,
+}
+
+impl ServerCertificate {
+    pub fn arn(&self) -> String {
+        Partition::Aws.server_certificate_arn(&self.account, &self.path, &self.name)
     }
 }

@@ -13,8 +13,8 @@ use super::{
 };
 use crate::credentials::SharedKeyring;
 use crate::credentials::{Keyring, Secret};
-use crate::store::Role;
 use crate::store::policies::Owner;
+use crate::store::{Role, ServerCertificate, SigningCertificate, SshPublicKey};
 
 /// Opens a backend over the data at `place` (the same data each time it is given the same
 /// place).
@@ -53,6 +53,7 @@ macro_rules! contract {
                 changes_survive_a_reopen,
                 secrets_are_resealed_and_still_open,
                 login_profiles_policies_and_renames,
+                certificates_and_ssh_keys,
             );
         }
     )*};
@@ -2104,4 +2105,225 @@ async fn secrets_are_resealed_and_still_open(h: &Harness) {
         h.apply(Change::ResealSecrets { keyring: stranger }).await,
         Err(StoreError::Internal(_))
     ));
+}
+
+fn signing_cert(id: &str, user_id: Option<&str>, fingerprint: &str) -> SigningCertificate {
+    SigningCertificate {
+        id: id.into(),
+        account: ACCOUNT.into(),
+        user_id: user_id.map(str::to_owned),
+        body: format!("pem of {id}"),
+        fingerprint: fingerprint.into(),
+        active: true,
+        created_at: now(),
+    }
+}
+
+fn ssh_key(id: &str, user_id: &str, fingerprint: &str) -> SshPublicKey {
+    SshPublicKey {
+        id: id.into(),
+        account: ACCOUNT.into(),
+        user_id: user_id.into(),
+        body: format!("ssh-rsa {id}"),
+        fingerprint: fingerprint.into(),
+        active: true,
+        created_at: now(),
+    }
+}
+
+fn server_cert(id: &str, name: &str) -> ServerCertificate {
+    ServerCertificate {
+        id: id.into(),
+        account: ACCOUNT.into(),
+        name: name.into(),
+        path: "/".into(),
+        body: format!("pem of {name}"),
+        chain: None,
+        private_key: Secret::from(format!("key of {name}")),
+        expiration: now(),
+        created_at: now(),
+        tags: vec![("env".into(), "dev".into())],
+    }
+}
+
+/// Signing certificates (per owner, the same one once per account), SSH keys (the same one
+/// once per user), server certificates (names unique case-insensitively, keys sealed and
+/// re-sealed), and the users they keep alive.
+async fn certificates_and_ssh_keys(h: &Harness) {
+    h.account().await;
+    let u = h.user("kim").await;
+    let other = h.user("lou").await;
+    let upload = |c: SigningCertificate| Change::UploadSigningCertificate {
+        certificate: c,
+        max_per_owner: 2,
+    };
+    h.ok(upload(signing_cert("CERT1", Some(&u.id), "f1"))).await;
+    // The same certificate for someone else in the account.
+    assert_eq!(
+        h.apply(upload(signing_cert("CERT2", Some(&other.id), "f1")))
+            .await,
+        err(StoreError::AlreadyExists(Entity::SigningCertificate))
+    );
+    h.ok(upload(signing_cert("CERT2", Some(&u.id), "f2"))).await;
+    assert_eq!(
+        h.apply(upload(signing_cert("CERT3", Some(&u.id), "f3")))
+            .await,
+        err(StoreError::LimitExceeded(Entity::SigningCertificate))
+    );
+    // The root's own count.
+    h.ok(upload(signing_cert("CERT3", None, "f3"))).await;
+    assert_eq!(
+        h.apply(upload(signing_cert("CERT4", Some("AIDAGONE"), "f4")))
+            .await,
+        err(StoreError::NotFound(Entity::User))
+    );
+    // Another owner's certificate is not found.
+    assert_eq!(
+        h.apply(Change::UpdateSigningCertificate {
+            account: ACCOUNT.into(),
+            user_id: None,
+            id: "CERT1".into(),
+            active: false,
+        })
+        .await,
+        err(StoreError::NotFound(Entity::SigningCertificate))
+    );
+    h.ok(Change::UpdateSigningCertificate {
+        account: ACCOUNT.into(),
+        user_id: Some(u.id.clone()),
+        id: "CERT1".into(),
+        active: false,
+    })
+    .await;
+    assert!(!h.store.view().signing_certificates["CERT1"].active);
+
+    let key = |id: &str, user: &str, fp: &str| Change::UploadSshPublicKey {
+        key: ssh_key(id, user, fp),
+        max_per_user: 1,
+    };
+    h.ok(key("APKA1", &u.id, "k1")).await;
+    // The same key for another user is fine; twice for one user is not.
+    h.ok(key("APKA2", &other.id, "k1")).await;
+    assert_eq!(
+        h.apply(key("APKA3", &u.id, "k1")).await,
+        err(StoreError::AlreadyExists(Entity::SshPublicKey))
+    );
+    assert_eq!(
+        h.apply(key("APKA3", &u.id, "k2")).await,
+        err(StoreError::LimitExceeded(Entity::SshPublicKey))
+    );
+    assert_eq!(
+        h.apply(Change::DeleteSshPublicKey {
+            user_id: other.id.clone(),
+            id: "APKA1".into(),
+        })
+        .await,
+        err(StoreError::NotFound(Entity::SshPublicKey))
+    );
+
+    // Users keep their certificates and keys: signing certificates are named first.
+    let delete = |name: &str| Change::DeleteUser {
+        account: ACCOUNT.into(),
+        name: name.into(),
+    };
+    assert_eq!(
+        h.apply(delete("kim")).await,
+        err(StoreError::Conflict(Conflict::UserHasSigningCertificates))
+    );
+    for id in ["CERT1", "CERT2"] {
+        h.ok(Change::DeleteSigningCertificate {
+            account: ACCOUNT.into(),
+            user_id: Some(u.id.clone()),
+            id: id.into(),
+        })
+        .await;
+    }
+    assert_eq!(
+        h.apply(delete("kim")).await,
+        err(StoreError::Conflict(Conflict::UserHasSshPublicKeys))
+    );
+    h.ok(Change::DeleteSshPublicKey {
+        user_id: u.id.clone(),
+        id: "APKA1".into(),
+    })
+    .await;
+    h.ok(delete("kim")).await;
+
+    let server = |c: ServerCertificate| Change::UploadServerCertificate {
+        certificate: c,
+        max_per_account: 2,
+    };
+    h.ok(server(server_cert("ASCA1", "web"))).await;
+    assert_eq!(
+        h.apply(server(server_cert("ASCA2", "WEB"))).await,
+        err(StoreError::AlreadyExists(Entity::ServerCertificate))
+    );
+    h.ok(server(server_cert("ASCA2", "api"))).await;
+    assert_eq!(
+        h.apply(server(server_cert("ASCA3", "third"))).await,
+        err(StoreError::LimitExceeded(Entity::ServerCertificate))
+    );
+    assert_eq!(
+        h.apply(Change::UpdateServerCertificate {
+            account: ACCOUNT.into(),
+            name: "web".into(),
+            new_name: Some("API".into()),
+            new_path: None,
+        })
+        .await,
+        err(StoreError::AlreadyExists(Entity::ServerCertificate))
+    );
+    h.ok(Change::UpdateServerCertificate {
+        account: ACCOUNT.into(),
+        name: "WEB".into(),
+        new_name: Some("www".into()),
+        new_path: Some("/elb/".into()),
+    })
+    .await;
+    h.ok(Change::TagServerCertificate {
+        account: ACCOUNT.into(),
+        name: "www".into(),
+        tags: vec![("ENV".into(), "prod".into())],
+    })
+    .await;
+    let view = h.store.view();
+    let c = view.server_certificate_by_name(ACCOUNT, "WWW").unwrap();
+    assert_eq!((c.id.as_str(), c.path.as_str()), ("ASCA1", "/elb/"));
+    assert_eq!(c.tags, vec![("ENV".to_owned(), "prod".to_owned())]);
+    assert_eq!(c.private_key.expose(), "key of web");
+    assert!(view.server_certificate_by_name(ACCOUNT, "web").is_none());
+    let names: Vec<&str> = view
+        .server_certificates_in(ACCOUNT)
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["api", "www"]);
+    // Both private keys re-seal under the current key and still open.
+    assert_eq!(
+        h.ok(Change::ResealSecrets {
+            keyring: h.keyring.get(),
+        })
+        .await,
+        Applied::Resealed(2)
+    );
+    let view = h.second().view();
+    assert_eq!(
+        view.server_certificate_by_name(ACCOUNT, "api")
+            .unwrap()
+            .private_key
+            .expose(),
+        "key of api"
+    );
+    h.ok(Change::DeleteServerCertificate {
+        account: ACCOUNT.into(),
+        name: "www".into(),
+    })
+    .await;
+    assert_eq!(
+        h.apply(Change::DeleteServerCertificate {
+            account: ACCOUNT.into(),
+            name: "www".into(),
+        })
+        .await,
+        err(StoreError::NotFound(Entity::ServerCertificate))
+    );
 }

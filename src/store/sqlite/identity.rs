@@ -126,6 +126,14 @@ pub(super) fn delete_user(tx: &Transaction<'_>, account: &str, name: &str) -> Re
             Conflict::UserHasAccessKeys,
         ),
         (
+            "SELECT COUNT(*) FROM signing_certificates WHERE user_id = ?1",
+            Conflict::UserHasSigningCertificates,
+        ),
+        (
+            "SELECT COUNT(*) FROM ssh_public_keys WHERE user_id = ?1",
+            Conflict::UserHasSshPublicKeys,
+        ),
+        (
             "SELECT COUNT(*) FROM mfa_devices WHERE user_id = ?1",
             Conflict::UserHasMfaDevices,
         ),
@@ -172,6 +180,8 @@ pub(super) enum TagTable {
     InstanceProfile,
     /// Owner: the managed policy's ARN.
     Policy,
+    /// Owner: the server certificate's id.
+    ServerCertificate,
 }
 
 impl TagTable {
@@ -183,6 +193,7 @@ impl TagTable {
             TagTable::SamlProvider => ("saml_provider_tags", "provider_arn"),
             TagTable::InstanceProfile => ("instance_profile_tags", "profile_id"),
             TagTable::Policy => ("policy_tags", "policy_arn"),
+            TagTable::ServerCertificate => ("server_certificate_tags", "certificate_id"),
         }
     }
 }
@@ -523,7 +534,8 @@ pub(super) fn delete_virtual_mfa(tx: &Transaction<'_>, account: &str, serial: &s
     }
 }
 
-/// Re-seal every secret stored at rest (access key secrets, MFA seeds) under the keyring's
+/// Re-seal every secret stored at rest (access key secrets, MFA seeds, SAML provider and
+/// server certificate private keys) under the keyring's
 /// current key, so that none depends on an older generation. Returns how many were re-sealed.
 pub(super) fn reseal_all(tx: &Transaction<'_>, keyring: &Keyring) -> Result<usize> {
     let mut n = 0;
@@ -531,6 +543,7 @@ pub(super) fn reseal_all(tx: &Transaction<'_>, keyring: &Keyring) -> Result<usiz
         ("access_keys", "id", "secret_ct"),
         ("mfa_devices", "serial", "seed_ct"),
         ("saml_private_keys", "key_id", "key_ct"),
+        ("server_certificates", "id", "key_ct"),
     ] {
         let rows: Vec<(String, Vec<u8>)> = {
             let mut st = tx.prepare(&format!("SELECT {id_col}, {ct_col} FROM {table}"))?;

@@ -11,6 +11,7 @@
 //! through `PRAGMA data_version` ([`Backend::changed_elsewhere`]).
 
 mod console;
+mod certificates;
 mod identity;
 mod policies;
 mod profiles;
@@ -638,6 +639,65 @@ fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<App
             let arn = providers::saml_arn(tx, account, name)?;
             identity::delete_tags(tx, identity::TagTable::SamlProvider, &arn, keys)?;
         }
+        Change::UploadSigningCertificate {
+            certificate,
+            max_per_owner,
+        } => certificates::upload_signing(tx, certificate, *max_per_owner)?,
+        Change::UpdateSigningCertificate {
+            account,
+            user_id,
+            id,
+            active,
+        } => certificates::update_signing(tx, account, user_id.as_deref(), id, *active)?,
+        Change::DeleteSigningCertificate {
+            account,
+            user_id,
+            id,
+        } => certificates::delete_signing(tx, account, user_id.as_deref(), id)?,
+        Change::UploadSshPublicKey { key, max_per_user } => {
+            certificates::upload_ssh(tx, key, *max_per_user)?;
+        }
+        Change::UpdateSshPublicKey {
+            user_id,
+            id,
+            active,
+        } => certificates::update_ssh(tx, user_id, id, *active)?,
+        Change::DeleteSshPublicKey { user_id, id } => certificates::delete_ssh(tx, user_id, id)?,
+        Change::UploadServerCertificate {
+            certificate,
+            max_per_account,
+        } => certificates::upload_server(tx, keyring, certificate, *max_per_account)?,
+        Change::UpdateServerCertificate {
+            account,
+            name,
+            new_name,
+            new_path,
+        } => certificates::update_server(
+            tx,
+            account,
+            name,
+            new_name.as_deref(),
+            new_path.as_deref(),
+        )?,
+        Change::DeleteServerCertificate { account, name } => {
+            certificates::delete_server(tx, account, name)?;
+        }
+        Change::TagServerCertificate {
+            account,
+            name,
+            tags,
+        } => {
+            let id = certificates::server_id(tx, account, name)?;
+            identity::upsert_tags(tx, TagTable::ServerCertificate, &id, tags)?;
+        }
+        Change::UntagServerCertificate {
+            account,
+            name,
+            keys,
+        } => {
+            let id = certificates::server_id(tx, account, name)?;
+            identity::delete_tags(tx, TagTable::ServerCertificate, &id, keys)?;
+        }
         Change::ResealSecrets { keyring } => {
             return identity::reseal_all(tx, keyring).map(Applied::Resealed);
         }
@@ -881,6 +941,10 @@ fn load(conn: &Connection) -> Result<Tables, StoreError> {
         login_profiles: console::load_login_profiles(conn)?,
         password_history: console::load_password_history(conn)?,
         password_policies: console::load_password_policies(conn)?,
+        signing_certificates: certificates::load_signing(conn)?,
+        ssh_public_keys: certificates::load_ssh(conn)?,
+        server_certificates: certificates::load_server(conn)?,
+        server_certificate_tags: identity::load_tags(conn, identity::TagTable::ServerCertificate)?,
     })
 }
 

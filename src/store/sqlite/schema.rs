@@ -324,6 +324,53 @@ const MIGRATIONS: &[&str] = &[
         hard_expiry             INTEGER
     );
     "#,
+    // 13: users' signing certificates and SSH public keys, the account's server certificates.
+    // A certificate's or key's fingerprint is kept to refuse the same one twice; a server
+    // certificate's private key is sealed with the keyring like every other secret at rest.
+    // Users with certificates or keys cannot be deleted (no cascade: `DeleteUser` meets its
+    // `DeleteConflict` first).
+    r#"
+    CREATE TABLE signing_certificates (
+        id          TEXT PRIMARY KEY,            -- 32 base32 characters
+        account     TEXT NOT NULL REFERENCES accounts(id),
+        user_id     TEXT REFERENCES users(id),   -- NULL: the account's root
+        body        TEXT NOT NULL,               -- PEM as uploaded
+        fingerprint TEXT NOT NULL,               -- SHA-256 of the DER, hex
+        active      INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL,
+        UNIQUE (account, fingerprint)
+    );
+    CREATE TABLE ssh_public_keys (
+        id          TEXT PRIMARY KEY,            -- APKA...
+        account     TEXT NOT NULL REFERENCES accounts(id),
+        user_id     TEXT NOT NULL REFERENCES users(id),
+        body        TEXT NOT NULL,               -- as uploaded: ssh-rsa or PEM
+        fingerprint TEXT NOT NULL,               -- MD5 of the SSH blob, colon hex
+        active      INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL,
+        UNIQUE (user_id, fingerprint)
+    );
+    CREATE TABLE server_certificates (
+        id          TEXT PRIMARY KEY,            -- ASCA...
+        account     TEXT NOT NULL REFERENCES accounts(id),
+        name        TEXT NOT NULL,
+        name_lc     TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        body        TEXT NOT NULL,
+        chain       TEXT,
+        key_ct      BLOB NOT NULL,               -- PKCS#8 PEM sealed with the keyring, AAD = id
+        expiration  INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL,
+        UNIQUE (account, name_lc)
+    );
+    CREATE TABLE server_certificate_tags (
+        certificate_id TEXT NOT NULL REFERENCES server_certificates(id) ON DELETE CASCADE,
+        key            TEXT NOT NULL,
+        key_lc         TEXT NOT NULL,
+        value          TEXT NOT NULL,
+        PRIMARY KEY (certificate_id, key_lc)
+    );
+    "#,
 ];
 
 /// Run the migrations this database has not had yet. Each runs in its own write transaction
