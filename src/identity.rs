@@ -196,6 +196,15 @@ pub(crate) async fn authenticate(
         now,
         &state.signing_keys,
     )?;
+    // A verified request made with a long-term key is a use of it (`GetAccessKeyLastUsed`):
+    // recorded in memory, written later. Requests made with temporary credentials are uses of
+    // those, not of the key that obtained them.
+    if let Credential::LongTerm(_) = credential {
+        state
+            .store
+            .key_usage()
+            .record(akid, now, auth.scope().region(), service.signing_name());
+    }
     let caller = SignedCaller {
         access_key_id: akid.to_owned(),
         credential,
