@@ -598,8 +598,9 @@ async fn resync_mfa_device_follows_a_drifting_phone() {
         .send()
         .await
         .unwrap();
-    // The phone's clock runs 5 minutes slow: its codes are too old for GetSessionToken.
-    let phone = |t: i64| common::totp(&seed, t - 300);
+    // The phone's clock now runs 5 minutes fast: its codes are too new for GetSessionToken.
+    // (A clock that went back would show codes of steps already used, refused for good.)
+    let phone = |t: i64| common::totp(&seed, t + 300);
     s.clock.advance(std::time::Duration::from_secs(90));
     let now = s.clock.now().timestamp();
     let sts = s.sts(&alice);
@@ -655,7 +656,7 @@ async fn resync_mfa_device_follows_a_drifting_phone() {
         .await
         .unwrap_err();
     assert_eq!(iam_code(&e), "ValidationError");
-    // Two consecutive codes from the slow phone: tessera now looks 5 minutes back.
+    // Two consecutive codes from the fast phone: tessera now looks 5 minutes ahead.
     iam.resync_mfa_device()
         .user_name("drifty")
         .serial_number(&serial)

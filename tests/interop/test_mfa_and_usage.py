@@ -103,7 +103,9 @@ def test_virtual_mfa_device_qr_tags_and_get_boto3(server, iam):
                  lambda: iam.get_mfa_device(SerialNumber=missing, UserName=user)):
         expect_client_error(call, "NoSuchEntity", f"MFA Device with serial number {missing} does not exist.", 404)
     raw = server.boto3_client("iam", validate=False)
-    expect_client_error(lambda: raw.tag_mfa_device(SerialNumber=serial, Tags=[]), "ValidationError", status=400)
+    # As for every Tag* action here: no tag at all is a missing parameter.
+    expect_client_error(lambda: raw.tag_mfa_device(SerialNumber=serial, Tags=[]), "MissingParameter",
+                        "The request must contain the parameter Tags.", 400)
     expect_client_error(lambda: raw.get_mfa_device(SerialNumber="short"), "ValidationError", status=400)
 
     # Not enabled yet: GetMFADevice does not know it for the user.
@@ -144,11 +146,12 @@ def test_resync_mfa_device_boto3_and_cli(server, iam):
     step = current_step()
     iam.enable_mfa_device(UserName=user, SerialNumber=serial,
                           AuthenticationCode1=totp_at_step(seed, step - 1), AuthenticationCode2=totp_at_step(seed, step))
-    # A phone eight steps (four minutes) slow.
-    slow = lambda s: totp_at_step(seed, s - 8)  # noqa: E731
+    # The phone's clock now runs eight steps (four minutes) fast. (One that went back would
+    # show codes of steps already used: refused for good.)
+    fast = lambda s: totp_at_step(seed, s + 8)  # noqa: E731
     step = current_step()
     expect_client_error(lambda: iam.resync_mfa_device(UserName=user, SerialNumber=serial,
-                                                      AuthenticationCode1=slow(step + 1), AuthenticationCode2=slow(step)),
+                                                      AuthenticationCode1=fast(step + 1), AuthenticationCode2=fast(step)),
                         "InvalidAuthenticationCode", INVALID_CODES, 403)
     r = server.aws("iam", "resync-mfa-device", "--user-name", user, "--serial-number", serial,
                    "--authentication-code1", "000000", "--authentication-code2", "000001", check=False)
@@ -157,15 +160,15 @@ def test_resync_mfa_device_boto3_and_cli(server, iam):
                                                       AuthenticationCode1="123456", AuthenticationCode2="234567"),
                         "NoSuchEntity", status=404)
     server.aws("iam", "resync-mfa-device", "--user-name", user, "--serial-number", serial,
-               "--authentication-code1", slow(step - 1), "--authentication-code2", slow(step))
-    # The slow phone's next code now opens a session; the resync codes themselves are spent.
+               "--authentication-code1", fast(step - 1), "--authentication-code2", fast(step))
+    # The fast phone's next code now opens a session; the resync codes themselves are spent.
     sts = server.boto3_client("sts", creds)
-    expect_client_error(lambda: sts.get_session_token(SerialNumber=serial, TokenCode=slow(step)), "AccessDenied", status=403)
+    expect_client_error(lambda: sts.get_session_token(SerialNumber=serial, TokenCode=fast(step)), "AccessDenied", status=403)
     for _ in range(40):
         if current_step() > step:
             break
         time.sleep(1)
-    got = sts.get_session_token(SerialNumber=serial, TokenCode=slow(current_step()))
+    got = sts.get_session_token(SerialNumber=serial, TokenCode=fast(current_step()))
     assert got["Credentials"]["AccessKeyId"].startswith("ASIA")
     # Without a policy the user may not resync its own device.
     mine = server.boto3_client("iam", creds)
@@ -191,7 +194,7 @@ def test_get_access_key_last_used_boto3_and_cli(server, iam):
     for other in ("AKIAUNKNOWNKEY000000", "AKIAIOSFODNN7EXAMPLE"):
         expect_client_error(lambda: iam.get_access_key_last_used(AccessKeyId=other), "AccessDenied",
                             not_authorized(server.arn("root"), "iam:GetAccessKeyLastUsed", f"access key {other}"), 403)
-    r = server.aws("iam", "get-access-key-last-used", "--access-key-id", "AKIA!", check=False)
+    r = server.aws("iam", "get-access-key-last-used", "--access-key-id", "AKIA-NOT-A-KEY-00001", check=False)
     assert r.error_code == "ValidationError"
     mine = server.boto3_client("iam", creds)
     expect_client_error(lambda: mine.get_access_key_last_used(AccessKeyId=key), "AccessDenied",
