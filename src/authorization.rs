@@ -403,6 +403,33 @@ pub(crate) fn refuse_credentials(
     .attach(&state.keyring(), err)
 }
 
+/// The `AccessDenied` for a target the caller may not reach whatever its policies say (not a
+/// policy decision), with its sealed authorization message naming `check` and `why`: e.g. an
+/// access key that is not one of the caller's account.
+pub(crate) fn refuse_target(
+    state: &AppState,
+    caller: &SignedCaller,
+    action: &str,
+    resource: &str,
+    check: &str,
+    why: &str,
+    info: &RequestInfo,
+) -> ApiError {
+    let view = state.store.view();
+    let ctx = context_for(&view, caller, action, resource, info).build();
+    let err = ApiError::not_authorized(&caller.arn_in(info.partition()), action, resource)
+        .with_detail(why.to_owned());
+    Denial {
+        account: caller.account(),
+        context: &ctx,
+        evaluation: None,
+        check,
+        reason: why,
+        reveal: denial::ALL,
+    }
+    .attach(&state.keyring(), err)
+}
+
 /// A permissions boundary must name an existing managed policy.
 pub(crate) fn check_boundary_arn(state: &AppState, arn: &str) -> ApiResult<()> {
     if state.store.view().policies.managed.contains_key(arn) {

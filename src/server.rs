@@ -242,6 +242,8 @@ pub struct Running {
     _data_dir_lock: DataDirLock,
     /// Tells the server to stop accepting and finish what is in flight.
     stop: tokio::sync::oneshot::Sender<()>,
+    /// Writes the access keys' last uses every `key_usage::FLUSH_INTERVAL`.
+    key_usage_flusher: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -261,13 +263,23 @@ impl Running {
         }
     }
 
-    /// Stop accepting, let requests in flight finish, then close the audit trail (every queued
-    /// record committed and synced), each within `grace`. Whether all of it finished in time.
+    /// Stop accepting, let requests in flight finish, then write the access keys' last uses
+    /// and close the audit trail (every queued record committed and synced), each within
+    /// `grace`. Whether all of it finished in time.
     pub async fn shutdown(self, grace: std::time::Duration) -> bool {
         let _ = self.stop.send(());
         let served = tokio::time::timeout(grace, self.handle).await.is_ok();
+        self.key_usage_flusher.abort();
+        let recorded = match tokio::time::timeout(grace, self.state.store.flush_key_usage()).await {
+            Ok(Ok(_)) => true,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "key usage: final flush failed");
+                false
+            }
+            Err(_) => false,
+        };
         let audited = self.state.audit.close(grace).await;
-        served && audited
+        served && recorded && audited
     }
 }
 
@@ -370,7 +382,10 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, BoxError> {
         };
         listener::serve(listener, app, limits, tls_config, stop_signal).await;
     });
+    let key_usage_flusher =
+        store::key_usage::spawn_flusher(boot.state.store.clone(), store::key_usage::FLUSH_INTERVAL);
     Ok(Running {
+        key_usage_flusher,
         addr,
         state: boot.state,
         root_credentials_written: boot.root_credentials_written,

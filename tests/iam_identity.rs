@@ -1365,3 +1365,597 @@ async fn change_password_stops_guessing() {
         .await
         .unwrap();
 }
+
+/// Decode a `QRCodePNG` as an authenticator app's camera would: pixels, then a QR reader.
+fn read_qr(png_bytes: &[u8]) -> String {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let bytes_per_pixel = buf.len() / (w * h);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+        buf[(y * w + x) * bytes_per_pixel]
+    });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the image");
+    grids[0].decode().unwrap().1
+}
+
+#[tokio::test]
+async fn virtual_mfa_qr_code_tags_and_get() {
+    let s = TestServer::start().await;
+    let iam = s.iam(&s.root);
+    iam.create_user().user_name("qruser").send().await.unwrap();
+    let out = iam
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name("phone")
+        .path("/team/")
+        .tags(Tag::builder().key("owner").value("qruser").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let dev = out.virtual_mfa_device().unwrap();
+    let serial = dev.serial_number().to_owned();
+    assert_eq!(serial, "arn:aws:iam::000000000000:mfa/team/phone");
+    // The QR code holds exactly the key URI, with the same secret as Base32StringSeed.
+    let b32 = std::str::from_utf8(dev.base32_string_seed().unwrap().as_ref())
+        .unwrap()
+        .to_owned();
+    let uri = read_qr(dev.qr_code_png().unwrap().as_ref());
+    assert_eq!(
+        uri,
+        format!(
+            "otpauth://totp/tessera:phone@000000000000?secret={b32}&issuer=tessera&algorithm=SHA1&digits=6&period=30"
+        )
+    );
+    // Tags given at creation are kept, and answered.
+    assert_eq!(dev.tags().len(), 1);
+    let tags = iam
+        .list_mfa_device_tags()
+        .serial_number(&serial)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags()[0].key(), "owner");
+    iam.tag_mfa_device()
+        .serial_number(&serial)
+        .tags(Tag::builder().key("OWNER").value("ops").build().unwrap())
+        .tags(Tag::builder().key("cost").value("42").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    iam.untag_mfa_device()
+        .serial_number(&serial)
+        .tag_keys("Cost")
+        .send()
+        .await
+        .unwrap();
+    let tags = iam
+        .list_mfa_device_tags()
+        .serial_number(&serial)
+        .send()
+        .await
+        .unwrap();
+    let got: Vec<(&str, &str)> = tags.tags().iter().map(|t| (t.key(), t.value())).collect();
+    assert_eq!(got, [("OWNER", "ops")]);
+    // 50 tags at most.
+    let mut many = iam.tag_mfa_device().serial_number(&serial);
+    for i in 0..50 {
+        many = many.tags(
+            Tag::builder()
+                .key(format!("k{i}"))
+                .value("v")
+                .build()
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        common::iam_err(&many.send().await.unwrap_err()),
+        (
+            "LimitExceeded".to_owned(),
+            "Cannot exceed quota for TagsPerMFADevice: 50".to_owned()
+        )
+    );
+    // A device that does not exist.
+    let missing = "arn:aws:iam::000000000000:mfa/nope";
+    let e = iam
+        .list_mfa_device_tags()
+        .serial_number(missing)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "NoSuchEntity".to_owned(),
+            format!("MFA Device with serial number {missing} does not exist.")
+        )
+    );
+    let e = iam
+        .tag_mfa_device()
+        .serial_number(&serial)
+        .tags(Tag::builder().key("a:b").value("x\u{7}").build().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "ValidationError");
+
+    // GetMFADevice: only once enabled for the user.
+    let e = iam
+        .get_mfa_device()
+        .serial_number(&serial)
+        .user_name("qruser")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "NoSuchEntity");
+    let seed = common::base32_decode(&b32);
+    let now = s.clock.now().timestamp();
+    iam.enable_mfa_device()
+        .user_name("qruser")
+        .serial_number(&serial)
+        .authentication_code1(common::totp(&seed, now - 30))
+        .authentication_code2(common::totp(&seed, now))
+        .send()
+        .await
+        .unwrap();
+    let got = iam
+        .get_mfa_device()
+        .serial_number(&serial)
+        .user_name("qruser")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.user_name(), Some("qruser"));
+    assert_eq!(got.serial_number(), serial);
+    assert!(got.enable_date().is_some());
+    assert!(got.certifications().is_none());
+    let e = iam
+        .get_mfa_device()
+        .serial_number(&serial)
+        .user_name("nobody")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "NoSuchEntity".to_owned(),
+            "The user with name nobody cannot be found.".to_owned()
+        )
+    );
+    // The root has no device of its own.
+    let e = iam
+        .get_mfa_device()
+        .serial_number(&serial)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "NoSuchEntity");
+}
+
+#[tokio::test]
+async fn resync_mfa_device_follows_a_drifting_phone() {
+    let s = TestServer::start().await;
+    let iam = s.iam(&s.root);
+    let alice = s.user_with_key("drifty").await;
+    let (serial, seed) = s.virtual_mfa("drifty-phone").await;
+    let now = s.clock.now().timestamp();
+    iam.enable_mfa_device()
+        .user_name("drifty")
+        .serial_number(&serial)
+        .authentication_code1(common::totp(&seed, now - 30))
+        .authentication_code2(common::totp(&seed, now))
+        .send()
+        .await
+        .unwrap();
+    // The phone's clock now runs 5 minutes fast: its codes are too new for GetSessionToken.
+    // (A clock that went back would show codes of steps already used, refused for good.)
+    let phone = |t: i64| common::totp(&seed, t + 300);
+    s.clock.advance(std::time::Duration::from_secs(90));
+    let now = s.clock.now().timestamp();
+    let sts = s.sts(&alice);
+    let e = sts
+        .get_session_token()
+        .serial_number(&serial)
+        .token_code(phone(now))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(common::code(&e), "AccessDenied");
+    // Wrong codes, codes out of order, and a device not enabled for the user are refused.
+    let bad = iam
+        .resync_mfa_device()
+        .user_name("drifty")
+        .serial_number(&serial)
+        .authentication_code1(phone(now))
+        .authentication_code2(phone(now - 30))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::iam_err(&bad),
+        (
+            "InvalidAuthenticationCode".to_owned(),
+            "Authentication code for device is not valid.".to_owned()
+        )
+    );
+    let (other, _) = s.virtual_mfa("unassigned").await;
+    let e = iam
+        .resync_mfa_device()
+        .user_name("drifty")
+        .serial_number(&other)
+        .authentication_code1("123456")
+        .authentication_code2("654321")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "NoSuchEntity".to_owned(),
+            format!("MFA Device with serial number {other} does not exist.")
+        )
+    );
+    let e = iam
+        .resync_mfa_device()
+        .user_name("drifty")
+        .serial_number(&serial)
+        .authentication_code1("12345")
+        .authentication_code2("654321")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "ValidationError");
+    // Two consecutive codes from the fast phone: tessera now looks 5 minutes ahead.
+    iam.resync_mfa_device()
+        .user_name("drifty")
+        .serial_number(&serial)
+        .authentication_code1(phone(now - 30))
+        .authentication_code2(phone(now))
+        .send()
+        .await
+        .unwrap();
+    // The codes used to resync are spent; the phone's next one works.
+    s.clock.advance(std::time::Duration::from_secs(30));
+    let now = s.clock.now().timestamp();
+    let creds = sts
+        .get_session_token()
+        .serial_number(&serial)
+        .token_code(phone(now))
+        .send()
+        .await
+        .unwrap();
+    assert!(creds.credentials().is_some());
+    let e = sts
+        .get_session_token()
+        .serial_number(&serial)
+        .token_code(phone(now))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(common::code(&e), "AccessDenied", "a code is used once");
+    // Resync is an IAM action on the user: a user without a policy for it is refused.
+    let e = s
+        .iam(&alice)
+        .resync_mfa_device()
+        .user_name("drifty")
+        .serial_number(&serial)
+        .authentication_code1(phone(now + 30))
+        .authentication_code2(phone(now + 60))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        common::iam_err(&e),
+        (
+            "AccessDenied".to_owned(),
+            "User: arn:aws:iam::000000000000:user/drifty is not authorized to perform: iam:ResyncMFADevice on resource: arn:aws:iam::000000000000:user/drifty".to_owned()
+        )
+    );
+}
+
+#[tokio::test]
+async fn mfa_tag_actions_are_authorized_on_the_device_arn() {
+    let s = TestServer::start().await;
+    let iam = s.iam(&s.root);
+    let bob = s.user_with_key("bob").await;
+    let (serial, _) = s.virtual_mfa("shared").await;
+    let e = s
+        .iam(&bob)
+        .list_mfa_device_tags()
+        .serial_number(&serial)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        iam_message(&e),
+        format!(
+            "User: arn:aws:iam::000000000000:user/bob is not authorized to perform: iam:ListMFADeviceTags on resource: {serial}"
+        )
+    );
+    iam.put_user_policy()
+        .user_name("bob")
+        .policy_name("mfa-tags")
+        .policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["iam:TagMFADevice","iam:ListMFADeviceTags"],"Resource":"{serial}"}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    s.iam(&bob)
+        .tag_mfa_device()
+        .serial_number(&serial)
+        .tags(Tag::builder().key("k").value("v").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let e = s
+        .iam(&bob)
+        .untag_mfa_device()
+        .serial_number(&serial)
+        .tag_keys("k")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "AccessDenied");
+    assert_eq!(
+        s.iam(&bob)
+            .list_mfa_device_tags()
+            .serial_number(&serial)
+            .send()
+            .await
+            .unwrap()
+            .tags()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn access_key_last_used_is_recorded_per_key() {
+    let s = TestServer::start().await;
+    let iam = s.iam(&s.root);
+    let carol = s.user_with_key("carol").await;
+    // Never used: no date, N/A for the region and service.
+    let got = iam
+        .get_access_key_last_used()
+        .access_key_id(&carol.access_key_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.user_name(), Some("carol"));
+    let last = got.access_key_last_used().unwrap();
+    assert!(last.last_used_date().is_none());
+    assert_eq!((last.region(), last.service_name()), ("N/A", "N/A"));
+    // A use: the region and service the request was signed for.
+    let before = s.clock.now();
+    s.sts_in(&carol, "eu-west-3")
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    let got = iam
+        .get_access_key_last_used()
+        .access_key_id(&carol.access_key_id)
+        .send()
+        .await
+        .unwrap();
+    let last = got.access_key_last_used().unwrap();
+    assert_eq!((last.region(), last.service_name()), ("eu-west-3", "sts"));
+    let date = last.last_used_date().unwrap();
+    assert!((date.secs() - before.timestamp()).abs() <= 1);
+    // Within 15 minutes only the first use counts (AWS's rule); after that, the next one.
+    s.iam_in(&carol, "us-west-2")
+        .list_users()
+        .send()
+        .await
+        .unwrap_err();
+    let same = iam
+        .get_access_key_last_used()
+        .access_key_id(&carol.access_key_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.access_key_last_used().unwrap().region(), "eu-west-3");
+    s.clock.advance(std::time::Duration::from_secs(15 * 60));
+    // A refused request was still signed with the key: it is a use.
+    s.iam_in(&carol, "us-west-2")
+        .list_users()
+        .send()
+        .await
+        .unwrap_err();
+    let later = iam
+        .get_access_key_last_used()
+        .access_key_id(&carol.access_key_id)
+        .send()
+        .await
+        .unwrap();
+    let last = later.access_key_last_used().unwrap();
+    assert_eq!((last.region(), last.service_name()), ("us-west-2", "iam"));
+    // Session credentials are uses of themselves, not of the key that obtained them (the
+    // GetSessionToken call itself is a use of the key).
+    s.clock.advance(std::time::Duration::from_secs(15 * 60));
+    let session = s
+        .sts_in(&carol, "ap-south-1")
+        .get_session_token()
+        .send()
+        .await
+        .unwrap();
+    let session: common::Creds = session.credentials().unwrap().into();
+    s.clock.advance(std::time::Duration::from_secs(15 * 60));
+    s.sts_in(&session, "sa-east-1")
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    let last = iam
+        .get_access_key_last_used()
+        .access_key_id(&carol.access_key_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(last.access_key_last_used().unwrap().region(), "ap-south-1");
+    // A bad signature is no use of the key.
+    let forged = common::Creds::new(
+        &carol.access_key_id,
+        "not-the-secret-0000000000000000000000000",
+    );
+    s.clock.advance(std::time::Duration::from_secs(15 * 60));
+    s.sts_in(&forged, "me-south-1")
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_err();
+    let last = iam
+        .get_access_key_last_used()
+        .access_key_id(&carol.access_key_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(last.access_key_last_used().unwrap().region(), "ap-south-1");
+    // The root's own key: no user name.
+    let root = iam
+        .get_access_key_last_used()
+        .access_key_id(&s.root.access_key_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(root.user_name(), None);
+    assert_eq!(root.access_key_last_used().unwrap().service_name(), "iam");
+    // A key of no account, or of another one, is refused alike, saying nothing of it.
+    let other = s.create_account("222233334444");
+    for key in ["AKIANOSUCHKEY0000000", other.access_key_id.as_str()] {
+        let e = iam
+            .get_access_key_last_used()
+            .access_key_id(key)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            common::iam_err(&e),
+            (
+                "AccessDenied".to_owned(),
+                format!(
+                    "User: arn:aws:iam::000000000000:root is not authorized to perform: iam:GetAccessKeyLastUsed on resource: access key {key}"
+                )
+            )
+        );
+    }
+    let e = iam
+        .get_access_key_last_used()
+        .access_key_id("short")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(iam_code(&e), "ValidationError");
+    // Carol may read her own key's use only with a policy that allows it on her.
+    let e = s
+        .iam(&carol)
+        .get_access_key_last_used()
+        .access_key_id(&carol.access_key_id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        iam_message(&e),
+        "User: arn:aws:iam::000000000000:user/carol is not authorized to perform: iam:GetAccessKeyLastUsed on resource: arn:aws:iam::000000000000:user/carol"
+    );
+    iam.put_user_policy()
+        .user_name("carol")
+        .policy_name("own-keys")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetAccessKeyLastUsed","Resource":"arn:aws:iam::*:user/${aws:username}"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let own = s
+        .iam(&carol)
+        .get_access_key_last_used()
+        .access_key_id(&carol.access_key_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.user_name(), Some("carol"));
+}
+
+#[tokio::test]
+async fn access_key_last_use_survives_a_graceful_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || tessera::config::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        ..tessera::config::Config::default()
+    };
+    let clock = tessera::clock::Clock::system();
+    let running = tessera::server::spawn(config(), clock.clone())
+        .await
+        .unwrap();
+    let root =
+        common::read_root_credentials(&dir.path().join(tessera::server::ROOT_CREDENTIALS_FILE));
+    let endpoint = format!("http://{}", running.addr);
+    let sdk = |c: &common::Creds, region: &str| {
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_sdk_iam::config::Region::new(region.to_owned()))
+            .endpoint_url(endpoint.clone())
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_credential_types::Credentials::new(
+                        &c.access_key_id,
+                        &c.secret,
+                        None,
+                        None,
+                        "t",
+                    ),
+                ),
+            )
+            .build()
+    };
+    let iam = aws_sdk_iam::Client::new(&sdk(&root, "eu-central-1"));
+    iam.list_users().send().await.unwrap();
+    let before = iam
+        .get_access_key_last_used()
+        .access_key_id(&root.access_key_id)
+        .send()
+        .await
+        .unwrap();
+    let before = before.access_key_last_used().unwrap().clone();
+    assert_eq!(before.region(), "eu-central-1");
+    // Well within the flush interval: only the shutdown writes it.
+    assert!(running.shutdown(std::time::Duration::from_secs(10)).await);
+
+    let running = tessera::server::spawn(config(), clock).await.unwrap();
+    let endpoint = format!("http://{}", running.addr);
+    let conf = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_sdk_iam::config::Region::new("eu-central-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new(
+                    &root.access_key_id,
+                    &root.secret,
+                    None,
+                    None,
+                    "t",
+                ),
+            ),
+        )
+        .build();
+    // This call is itself a use, but within 15 minutes of the stored one: not recorded.
+    let after = aws_sdk_iam::Client::new(&conf)
+        .get_access_key_last_used()
+        .access_key_id(&root.access_key_id)
+        .send()
+        .await
+        .unwrap();
+    let after = after.access_key_last_used().unwrap();
+    assert_eq!(after.region(), "eu-central-1");
+    assert_eq!(after.service_name(), "iam");
+    assert_eq!(
+        after.last_used_date().map(|d| d.secs()),
+        before.last_used_date().map(|d| d.secs())
+    );
+    assert!(running.shutdown(std::time::Duration::from_secs(10)).await);
+}

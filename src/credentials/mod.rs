@@ -14,7 +14,8 @@
 //!   disk, and sealing of small blobs at rest.
 //! - [`token`]: self-contained sealed session tokens and the ONE minting path
 //!   ([`issue_session`]) used by every kind of temporary credential.
-//! - [`totp`]: RFC 6238 codes for virtual MFA devices.
+//! - [`totp`]: RFC 6238 codes for virtual MFA devices; [`qr`]: their `otpauth://` URI as a QR
+//!   code PNG.
 //!
 //! What it must never do: read the wall clock (every check takes `now`), touch the network or a
 //! database, print or log a secret, or derive a secret from anything a client can read.
@@ -24,6 +25,7 @@ mod base32;
 pub(crate) mod ids;
 pub(crate) mod keyring;
 pub mod password;
+pub(crate) mod qr;
 pub(crate) mod secret;
 mod shared_keyring;
 pub(crate) mod token;

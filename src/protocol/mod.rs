@@ -102,6 +102,7 @@ macro_rules! action_table {
             Iam ListAccessKeys                Signed NotAudited typed  iam::users::list_access_keys;
             Iam UpdateAccessKey               Signed Audited    typed  iam::users::update_access_key;
             Iam DeleteAccessKey               Signed Audited    typed  iam::users::delete_access_key;
+            Iam GetAccessKeyLastUsed          Signed NotAudited typed  iam::users::get_access_key_last_used;
             Iam CreateGroup                   Signed Audited    typed  iam::groups::create_group;
             Iam GetGroup                      Signed NotAudited typed  iam::groups::get_group;
             Iam ListGroups                    Signed NotAudited typed  iam::groups::list_groups;
@@ -116,6 +117,11 @@ macro_rules! action_table {
             Iam EnableMFADevice               Signed Audited    typed  iam::mfa_devices::enable_mfa_device;
             Iam DeactivateMFADevice           Signed Audited    typed  iam::mfa_devices::deactivate_mfa_device;
             Iam ListMFADevices                Signed NotAudited typed  iam::mfa_devices::list_mfa_devices;
+            Iam GetMFADevice                  Signed NotAudited typed  iam::mfa_devices::get_mfa_device;
+            Iam ResyncMFADevice               Signed Audited    typed  iam::mfa_devices::resync_mfa_device;
+            Iam TagMFADevice                  Signed Audited    typed  iam::mfa_devices::tag_mfa_device;
+            Iam UntagMFADevice                Signed Audited    typed  iam::mfa_devices::untag_mfa_device;
+            Iam ListMFADeviceTags             Signed NotAudited typed  iam::mfa_devices::list_mfa_device_tags;
             Iam CreatePolicy                  Signed Audited    typed  iam::policies::create_policy;
             Iam GetPolicy                     Signed NotAudited typed  iam::policies::get_policy;
             Iam DeletePolicy                  Signed Audited    typed  iam::policies::delete_policy;

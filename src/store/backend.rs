@@ -123,6 +123,8 @@ pub struct Tables {
     pub group_members: Vec<(String, String)>,
     pub access_keys: Vec<SealedAccessKey>,
     pub mfa_devices: Vec<SealedMfaDevice>,
+    /// Owner = the device's serial.
+    pub mfa_device_tags: Vec<TagRow>,
     /// Without tags (`oidc_provider_tags`, owner = the provider's ARN).
     pub oidc_providers: Vec<OidcProvider>,
     pub oidc_provider_tags: Vec<TagRow>,
@@ -201,6 +203,8 @@ pub struct SealedAccessKey {
     pub secret_ct: Vec<u8>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
+    /// When, where and with which service the key was last used, as last recorded.
+    pub last_used: Option<super::key_usage::KeyUse>,
 }
 
 #[derive(Debug, Clone)]
@@ -214,6 +218,7 @@ pub struct SealedMfaDevice {
     pub user_id: Option<String>,
     pub enabled_at: Option<DateTime<Utc>>,
     pub last_step: Option<u64>,
+    pub drift_steps: i64,
     pub created_at: DateTime<Utc>,
 }
 

@@ -170,6 +170,7 @@ pub enum Change {
         path: String,
         seed: Secret,
         created_at: DateTime<Utc>,
+        tags: Tags,
     },
     /// Bind an unassigned device of `account` to a user; `step` (the last code's TOTP step) is
     /// burned. `NotFound(MfaDevice)`, `Conflict(MfaDeviceInUse)`, or `LimitExceeded(MfaDevice)`
@@ -191,6 +192,32 @@ pub enum Change {
     DeleteVirtualMfa {
         account: String,
         serial: String,
+    },
+    /// As [`Change::TagUser`], for a virtual MFA device of `account`. `NotFound(MfaDevice)`.
+    TagMfaDevice {
+        account: String,
+        serial: String,
+        tags: Tags,
+    },
+    UntagMfaDevice {
+        account: String,
+        serial: String,
+        keys: Vec<String>,
+    },
+    /// `ResyncMFADevice`: the device enabled for this user now runs `drift_steps` ahead of our
+    /// clock, and `step` (its last code's) is burned, unless a later step already was.
+    /// `NotFound(MfaDevice)` when the device is not enabled for the user.
+    ResyncMfa {
+        account: String,
+        user_id: String,
+        serial: String,
+        step: u64,
+        drift_steps: i64,
+    },
+    /// Record the last use of each key (key id, use): a use older than the stored one is
+    /// ignored, a key that no longer exists too. Not in the snapshot.
+    RecordKeyUse {
+        uses: Vec<(String, super::key_usage::KeyUse)>,
     },
     /// Accept TOTP step `step` of the device enabled for this principal (`user_id` None: the
     /// root): only if it is after the last accepted step, decided by one conditional update so
@@ -517,11 +544,14 @@ pub enum Change {
 
 impl Change {
     /// Whether the change shows in the snapshot (which is then rebuilt before the caller hears
-    /// back). Re-sealing changes no plaintext; the SAML replay cache is not in the snapshot.
+    /// back). Re-sealing changes no plaintext; the SAML replay cache and key usage are not in
+    /// the snapshot.
     pub fn touches_snapshot(&self) -> bool {
         !matches!(
             self,
-            Change::ResealSecrets { .. } | Change::UseSamlAssertion { .. }
+            Change::ResealSecrets { .. }
+                | Change::UseSamlAssertion { .. }
+                | Change::RecordKeyUse { .. }
         )
     }
 }

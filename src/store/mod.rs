@@ -18,6 +18,7 @@ pub mod audit_journal;
 pub(crate) mod backend;
 pub(crate) mod change;
 pub(crate) mod error;
+pub mod key_usage;
 pub(crate) mod model;
 pub(crate) mod policies;
 pub(crate) mod sqlite;
@@ -50,6 +51,8 @@ pub struct Store {
     /// Audit records for the writer's next group commit.
     audit: Arc<std::sync::Mutex<AuditBuf>>,
     view: Arc<RwLock<Arc<Snapshot>>>,
+    /// Long-term keys' last uses, recorded off the write path.
+    usage: key_usage::SharedKeyUsage,
 }
 
 impl std::fmt::Debug for Store {
@@ -100,7 +103,14 @@ impl Store {
         keyring: Arc<SharedKeyring>,
     ) -> Result<Store, StoreError> {
         keyring.reload_if_changed();
-        let snap = Snapshot::build(backend.load()?, &keyring.get());
+        let tables = backend.load()?;
+        let usage = Arc::new(key_usage::KeyUsage::new(
+            tables
+                .access_keys
+                .iter()
+                .filter_map(|k| Some((k.id.clone(), k.last_used.clone()?))),
+        ));
+        let snap = Snapshot::build(tables, &keyring.get());
         let view = Arc::new(RwLock::new(Arc::new(snap)));
         let (tx, rx) = std::sync::mpsc::channel::<Msg>();
         let audit = Arc::new(std::sync::Mutex::new(AuditBuf::default()));
@@ -117,7 +127,12 @@ impl Store {
             .name("tessera-store-writer".into())
             .spawn(move || writer::writer_loop(writer, rx))
             .map_err(|e| StoreError::internal(format!("cannot start the writer: {e}")))?;
-        Ok(Store { tx, audit, view })
+        Ok(Store {
+            tx,
+            audit,
+            view,
+            usage,
+        })
     }
 
     /// The current snapshot. Cheap: one `Arc` clone.
@@ -138,6 +153,11 @@ impl Store {
             .map_err(|_| StoreError::internal("store: writer thread is gone"))?;
         wait.await
             .map_err(|_| StoreError::internal("store: write dropped"))?
+    }
+
+    /// Long-term keys' last uses ([`key_usage`]).
+    pub fn key_usage(&self) -> &key_usage::KeyUsage {
+        &self.usage
     }
 
     /// [`Store::apply`] for one change.

@@ -102,7 +102,11 @@ pub struct MfaDevice {
     pub user_id: Option<String>,
     pub enabled_at: Option<DateTime<Utc>>,
     pub last_step: Option<u64>,
+    /// How many TOTP steps the device's clock runs ahead of ours (behind: negative), as
+    /// `ResyncMFADevice` measured it; codes are looked for around `now` shifted by it.
+    pub drift_steps: i64,
     pub created_at: DateTime<Utc>,
+    pub tags: Tags,
 }
 
 /// Everything requests need to know about identities, rebuilt after every IAM write.
@@ -179,6 +183,7 @@ impl Snapshot {
             group_members,
             access_keys,
             mfa_devices,
+            mfa_device_tags,
             oidc_providers,
             oidc_provider_tags,
             saml_providers,
@@ -256,9 +261,16 @@ impl Snapshot {
                         user_id: d.user_id,
                         enabled_at: d.enabled_at,
                         last_step: d.last_step,
+                        drift_steps: d.drift_steps,
                         created_at: d.created_at,
+                        tags: Vec::new(),
                     },
                 );
+            }
+        }
+        for t in mfa_device_tags {
+            if let Some(d) = s.mfa.get_mut(&t.owner) {
+                d.tags.push((t.key, t.value));
             }
         }
         let mut by_arn = HashMap::new();

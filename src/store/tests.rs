@@ -45,6 +45,8 @@ macro_rules! contract {
                 managed_policies_versions_and_attachments,
                 inline_policies,
                 mfa_enable_and_single_use_steps,
+                mfa_device_tags_and_resync,
+                key_usage_is_recorded_and_survives_a_reopen,
                 concurrent_uses_of_one_step_from_two_writers_one_wins,
                 saml_assertions_are_used_once_until_their_time,
                 concurrent_uses_of_one_saml_assertion_one_wins,
@@ -187,6 +189,7 @@ impl Harness {
             path: "/".into(),
             seed: Secret::from_bytes(vec![7; 20]),
             created_at: now(),
+            tags: Vec::new(),
         })
         .await;
         self.ok(Change::EnableMfa {
@@ -826,6 +829,7 @@ async fn limits_are_counted_inside_the_transaction(h: &Harness) {
         path: "/".into(),
         seed: Secret::from_bytes(vec![1; 20]),
         created_at: now(),
+        tags: Vec::new(),
     })
     .await;
     assert_eq!(
@@ -2326,4 +2330,171 @@ async fn certificates_and_ssh_keys(h: &Harness) {
         .await,
         err(StoreError::NotFound(Entity::ServerCertificate))
     );
+}
+
+async fn mfa_device_tags_and_resync(h: &Harness) {
+    h.account().await;
+    let g = h.user("grace").await;
+    let serial = format!("arn:aws:iam::{ACCOUNT}:mfa/tagged");
+    h.ok(Change::CreateVirtualMfa {
+        serial: serial.clone(),
+        account: ACCOUNT.into(),
+        name: "tagged".into(),
+        path: "/".into(),
+        seed: Secret::from_bytes(vec![3; 20]),
+        created_at: now(),
+        tags: vec![("team".into(), "blue".into())],
+    })
+    .await;
+    h.ok(Change::TagMfaDevice {
+        account: ACCOUNT.into(),
+        serial: serial.clone(),
+        tags: vec![("TEAM".into(), "red".into()), ("cost".into(), "7".into())],
+    })
+    .await;
+    assert_eq!(
+        h.store.view().mfa[&serial].tags,
+        vec![
+            ("TEAM".to_owned(), "red".to_owned()),
+            ("cost".to_owned(), "7".to_owned())
+        ]
+    );
+    h.ok(Change::UntagMfaDevice {
+        account: ACCOUNT.into(),
+        serial: serial.clone(),
+        keys: vec!["Team".into(), "absent".into()],
+    })
+    .await;
+    assert_eq!(
+        h.store.view().mfa[&serial].tags,
+        vec![("cost".to_owned(), "7".to_owned())]
+    );
+    // Another account's device, or none, is not found.
+    for (account, serial) in [
+        ("999999999999", serial.as_str()),
+        (ACCOUNT, "arn:aws:iam::111122223333:mfa/none"),
+    ] {
+        assert_eq!(
+            h.apply(Change::TagMfaDevice {
+                account: account.into(),
+                serial: serial.into(),
+                tags: vec![("k".into(), "v".into())],
+            })
+            .await,
+            err(StoreError::NotFound(Entity::MfaDevice))
+        );
+    }
+    let resync = |step: u64, drift_steps: i64| Change::ResyncMfa {
+        account: ACCOUNT.into(),
+        user_id: g.id.clone(),
+        serial: serial.clone(),
+        step,
+        drift_steps,
+    };
+    // Not enabled yet: nothing to resync.
+    assert_eq!(
+        h.apply(resync(50, 1)).await,
+        err(StoreError::NotFound(Entity::MfaDevice))
+    );
+    h.ok(Change::EnableMfa {
+        account: ACCOUNT.into(),
+        user_id: g.id.clone(),
+        serial: serial.clone(),
+        step: 100,
+        enabled_at: now(),
+        max_per_user: 8,
+    })
+    .await;
+    h.ok(resync(120, -3)).await;
+    let d = h.store.view().mfa[&serial].clone();
+    assert_eq!((d.last_step, d.drift_steps), (Some(120), -3));
+    // A resync to an earlier step never makes used steps usable again.
+    h.ok(resync(90, 5)).await;
+    let d = h.store.view().mfa[&serial].clone();
+    assert_eq!((d.last_step, d.drift_steps), (Some(120), 5));
+    // Deleting the device takes its tags along; a device made again under the serial has none.
+    h.ok(Change::DeactivateMfa {
+        user_id: g.id.clone(),
+        serial: serial.clone(),
+    })
+    .await;
+    h.ok(Change::DeleteVirtualMfa {
+        account: ACCOUNT.into(),
+        serial: serial.clone(),
+    })
+    .await;
+    h.ok(Change::CreateVirtualMfa {
+        serial: serial.clone(),
+        account: ACCOUNT.into(),
+        name: "tagged".into(),
+        path: "/".into(),
+        seed: Secret::from_bytes(vec![4; 20]),
+        created_at: now(),
+        tags: Vec::new(),
+    })
+    .await;
+    let reopened = h.second().view();
+    assert!(reopened.mfa[&serial].tags.is_empty());
+    assert_eq!(reopened.mfa[&serial].drift_steps, 0);
+}
+
+async fn key_usage_is_recorded_and_survives_a_reopen(h: &Harness) {
+    use super::key_usage::KeyUse;
+    h.account().await;
+    h.key("AKIAUSED000000000001", None).await;
+    h.key("AKIAUSED000000000002", None).await;
+    let t0 = now();
+    let at = |mins: i64| t0 + chrono::TimeDelta::minutes(mins);
+    let usage = h.store.key_usage();
+    assert_eq!(h.store.flush_key_usage().await.unwrap(), 0);
+    usage.record("AKIAUSED000000000001", at(0), "us-east-1", "sts");
+    usage.record("AKIAUSED000000000002", at(1), "eu-west-1", "iam");
+    // A key that was deleted meanwhile is simply not written.
+    usage.record("AKIAGONE000000000000", at(1), "eu-west-1", "iam");
+    assert_eq!(h.store.flush_key_usage().await.unwrap(), 3);
+    assert_eq!(h.store.flush_key_usage().await.unwrap(), 0);
+    let second = h.second();
+    assert_eq!(
+        second.key_usage().get("AKIAUSED000000000001"),
+        Some(KeyUse {
+            date: at(0),
+            region: "us-east-1".into(),
+            service: "sts".into()
+        })
+    );
+    assert_eq!(
+        second
+            .key_usage()
+            .get("AKIAUSED000000000002")
+            .map(|u| u.region),
+        Some("eu-west-1".to_owned())
+    );
+    assert_eq!(second.key_usage().get("AKIAGONE000000000000"), None);
+    // A later use from the second writer wins; an older batch written afterwards does not
+    // move the stored use back.
+    second
+        .key_usage()
+        .record("AKIAUSED000000000001", at(30), "ap-south-1", "iam");
+    assert_eq!(second.flush_key_usage().await.unwrap(), 1);
+    h.ok(Change::RecordKeyUse {
+        uses: vec![(
+            "AKIAUSED000000000001".into(),
+            KeyUse {
+                date: at(20),
+                region: "us-west-2".into(),
+                service: "sts".into(),
+            },
+        )],
+    })
+    .await;
+    let third = h.second();
+    assert_eq!(
+        third
+            .key_usage()
+            .get("AKIAUSED000000000001")
+            .map(|u| (u.date, u.region)),
+        Some((at(30), "ap-south-1".to_owned()))
+    );
+    // Usage is not in the snapshot: recording it rebuilds nothing.
+    assert!(!Change::RecordKeyUse { uses: Vec::new() }.touches_snapshot());
 }

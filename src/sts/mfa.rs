@@ -33,8 +33,16 @@ pub(super) async fn check_code(
             crate::iam::errors::sts_mfa_unknown_device()
                 .with_detail("MFA device not enabled for this principal")
         })?;
+    // Codes are looked for around the device's own time, as `ResyncMFADevice` last measured
+    // its clock against ours.
+    let device_now = device
+        .drift_steps
+        .checked_mul(totp::STEP_SECONDS as i64)
+        .map(chrono::TimeDelta::seconds)
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(now);
     // The snapshot's last step may be a moment old: the store has the last word.
-    let step = totp::verify(&device.seed, code, now, device.last_step).map_err(|e| {
+    let step = totp::verify(&device.seed, code, device_now, device.last_step).map_err(|e| {
         crate::iam::errors::sts_mfa_invalid_code().with_detail(format!("MFA: {e:?}"))
     })?;
     state

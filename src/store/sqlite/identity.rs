@@ -182,6 +182,8 @@ pub(super) enum TagTable {
     Policy,
     /// Owner: the server certificate's id.
     ServerCertificate,
+    /// Owner: the device's serial.
+    MfaDevice,
 }
 
 impl TagTable {
@@ -194,6 +196,7 @@ impl TagTable {
             TagTable::InstanceProfile => ("instance_profile_tags", "profile_id"),
             TagTable::Policy => ("policy_tags", "policy_arn"),
             TagTable::ServerCertificate => ("server_certificate_tags", "certificate_id"),
+            TagTable::MfaDevice => ("mfa_device_tags", "serial"),
         }
     }
 }
@@ -472,7 +475,7 @@ pub(super) fn enable_mfa(
         return Err(StoreError::LimitExceeded(Entity::MfaDevice));
     }
     tx.execute(
-        "UPDATE mfa_devices SET user_id = ?1, enabled_at = ?2, last_step = ?3 WHERE serial = ?4",
+        "UPDATE mfa_devices SET user_id = ?1, enabled_at = ?2, last_step = ?3, drift_steps = 0 WHERE serial = ?4",
         params![user_id, ts(now), step_value(step), serial],
     )?;
     Ok(())
@@ -501,6 +504,57 @@ pub(super) fn use_mfa_step(
     )?;
     if n == 0 {
         return Err(StoreError::Conflict(Conflict::MfaStepUsed));
+    }
+    Ok(())
+}
+
+/// The virtual device `serial` exists in `account` (`NotFound(MfaDevice)` otherwise).
+pub(super) fn mfa_device_of(tx: &Transaction<'_>, account: &str, serial: &str) -> Result<()> {
+    if count(
+        tx,
+        "SELECT COUNT(*) FROM mfa_devices WHERE serial = ?1 AND account = ?2",
+        params![serial, account],
+    )? == 0
+    {
+        return Err(StoreError::NotFound(Entity::MfaDevice));
+    }
+    Ok(())
+}
+
+/// Record the device's measured drift and burn `step`, never moving the last accepted step
+/// back (a code accepted once stays refused).
+pub(super) fn resync_mfa(
+    tx: &Transaction<'_>,
+    account: &str,
+    user_id: &str,
+    serial: &str,
+    step: u64,
+    drift_steps: i64,
+) -> Result<()> {
+    let n = tx.execute(
+        "UPDATE mfa_devices SET drift_steps = ?1, last_step = MAX(COALESCE(last_step, 0), ?2)
+         WHERE serial = ?3 AND account = ?4 AND user_id = ?5 AND enabled_at IS NOT NULL",
+        params![drift_steps, step_value(step), serial, account, user_id],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(Entity::MfaDevice));
+    }
+    Ok(())
+}
+
+// --- access key usage ------------------------------------------------------------------------
+
+/// Store each key's last use unless the stored one is newer (or the key is gone).
+pub(super) fn record_key_use(
+    tx: &Transaction<'_>,
+    uses: &[(String, crate::store::key_usage::KeyUse)],
+) -> Result<()> {
+    let mut st = tx.prepare_cached(
+        "UPDATE access_keys SET last_used_date = ?2, last_used_region = ?3, last_used_service = ?4
+         WHERE id = ?1 AND (last_used_date IS NULL OR last_used_date < ?2)",
+    )?;
+    for (id, u) in uses {
+        st.execute(params![id, ts(u.date), u.region, u.service])?;
     }
     Ok(())
 }

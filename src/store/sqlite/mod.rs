@@ -30,6 +30,7 @@ use super::backend::{
 };
 use super::change::{Applied, Change, OwnerId};
 use super::error::StoreError;
+use super::key_usage::KeyUse;
 use super::model::{Account, Group, User, from_ts};
 use super::policies::PolicyVersionRec;
 use crate::credentials::Keyring;
@@ -394,16 +395,44 @@ fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<App
             path,
             seed,
             created_at,
-        } => identity::create_virtual_mfa(
-            tx,
-            keyring,
-            serial,
+            tags,
+        } => {
+            identity::create_virtual_mfa(
+                tx,
+                keyring,
+                serial,
+                account,
+                name,
+                path,
+                seed,
+                *created_at,
+            )?;
+            identity::upsert_tags(tx, TagTable::MfaDevice, serial, tags)?;
+        }
+        Change::TagMfaDevice {
             account,
-            name,
-            path,
-            seed,
-            *created_at,
-        )?,
+            serial,
+            tags,
+        } => {
+            identity::mfa_device_of(tx, account, serial)?;
+            identity::upsert_tags(tx, TagTable::MfaDevice, serial, tags)?;
+        }
+        Change::UntagMfaDevice {
+            account,
+            serial,
+            keys,
+        } => {
+            identity::mfa_device_of(tx, account, serial)?;
+            identity::delete_tags(tx, TagTable::MfaDevice, serial, keys)?;
+        }
+        Change::ResyncMfa {
+            account,
+            user_id,
+            serial,
+            step,
+            drift_steps,
+        } => identity::resync_mfa(tx, account, user_id, serial, *step, *drift_steps)?,
+        Change::RecordKeyUse { uses } => identity::record_key_use(tx, uses)?,
         Change::EnableMfa {
             account,
             user_id,
@@ -793,8 +822,20 @@ fn load(conn: &Connection) -> Result<Tables, StoreError> {
     )?;
     let access_keys = all(
         conn,
-        "SELECT id, account, user_id, secret_ct, active, created_at FROM access_keys",
+        "SELECT id, account, user_id, secret_ct, active, created_at, last_used_date, last_used_region, last_used_service FROM access_keys",
         |r| {
+            let last_used = match (
+                r.get::<_, Option<i64>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+                r.get::<_, Option<String>>(8)?,
+            ) {
+                (Some(date), Some(region), Some(service)) => Some(KeyUse {
+                    date: from_ts(date),
+                    region,
+                    service,
+                }),
+                _ => None,
+            };
             Ok(SealedAccessKey {
                 id: r.get(0)?,
                 account: r.get(1)?,
@@ -802,12 +843,13 @@ fn load(conn: &Connection) -> Result<Tables, StoreError> {
                 secret_ct: r.get(3)?,
                 active: r.get(4)?,
                 created_at: from_ts(r.get(5)?),
+                last_used,
             })
         },
     )?;
     let mfa_devices = all(
         conn,
-        "SELECT serial, account, name, path, seed_ct, user_id, enabled_at, last_step, created_at FROM mfa_devices",
+        "SELECT serial, account, name, path, seed_ct, user_id, enabled_at, last_step, created_at, drift_steps FROM mfa_devices",
         |r| {
             Ok(SealedMfaDevice {
                 serial: r.get(0)?,
@@ -821,6 +863,7 @@ fn load(conn: &Connection) -> Result<Tables, StoreError> {
                     .get::<_, Option<i64>>(7)?
                     .and_then(|v| u64::try_from(v).ok()),
                 created_at: from_ts(r.get(8)?),
+                drift_steps: r.get(9)?,
             })
         },
     )?;
@@ -917,6 +960,7 @@ fn load(conn: &Connection) -> Result<Tables, StoreError> {
         group_members,
         access_keys,
         mfa_devices,
+        mfa_device_tags: identity::load_tags(conn, identity::TagTable::MfaDevice)?,
         oidc_providers: providers::load_oidc(conn)?,
         oidc_provider_tags: identity::load_tags(conn, identity::TagTable::OidcProvider)?,
         saml_providers: providers::load_saml(conn)?,

@@ -371,6 +371,23 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (certificate_id, key_lc)
     );
     "#,
+    // 14: MFA device tags; the clock drift (in TOTP steps) `ResyncMFADevice` measured for a
+    // device; and when, where and with which service each access key was last used (the
+    // columns a credential report reads). Last-used data is written in batches by the
+    // key-usage recorder (`store::key_usage`), never on the request path.
+    r#"
+    CREATE TABLE mfa_device_tags (
+        serial      TEXT NOT NULL REFERENCES mfa_devices(serial) ON DELETE CASCADE,
+        key         TEXT NOT NULL,
+        key_lc      TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        PRIMARY KEY (serial, key_lc)
+    );
+    ALTER TABLE mfa_devices ADD COLUMN drift_steps INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE access_keys ADD COLUMN last_used_date INTEGER;     -- ms since epoch; NULL: never
+    ALTER TABLE access_keys ADD COLUMN last_used_region TEXT;
+    ALTER TABLE access_keys ADD COLUMN last_used_service TEXT;
+    "#,
 ];
 
 /// Run the migrations this database has not had yet. Each runs in its own write transaction

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Instructions per request of the release server, counted by callgrind (independent of how busy
+the machine is; see docs/measurements.md).
+
+The server runs under `valgrind --tool=callgrind`; one pre-signed request is sent N1 and then
+N2 times (over 4 keep-alive connections, each time to a fresh server on a fresh data dir); the
+slope of the total instruction count (Ir) between the two runs is the cost of one request,
+start-up, set-up and shutdown cancelled out.
+
+    benches/callgrind.py [--bin target/release/tessera] [--n 200 1000] [--runs 1] TARGET...
+
+TARGET: `gci-session` (GetCallerIdentity with session credentials, the load bench's target),
+`gci-key` (GetCallerIdentity with a user's long-term key), `assume-role` (AssumeRole with a
+user's key, the load bench's target). Needs botocore (the interop venv has it) and valgrind.
+Extra environment for the server: `--env K=V`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+ACCOUNT = "000000000000"
+ROOT = ("AKIACALLGRINDROOT001", "callgrind/root/secret/0000000000000000000")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def signed(creds: Credentials, port: int, service: str, params: dict) -> tuple[bytes, dict]:
+    body = urllib.parse.urlencode(params).encode()
+    req = AWSRequest(method="POST", url=f"http://127.0.0.1:{port}/", data=body,
+                     headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    SigV4Auth(creds, service, "us-east-1").add_auth(req)
+    return body, dict(req.headers.items())
+
+
+def call(port: int, creds: Credentials, service: str, params: dict) -> str:
+    body, headers = signed(creds, port, service, params)
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    c.request("POST", "/", body=body, headers=headers)
+    r = c.getresponse()
+    text = r.read().decode()
+    c.close()
+    if r.status != 200:
+        raise RuntimeError(f"{params['Action']}: {r.status} {text}")
+    return text
+
+
+def field(xml: str, name: str) -> str:
+    m = re.search(f"<{name}>([^<]*)</{name}>", xml)
+    assert m, (name, xml)
+    return m.group(1)
+
+
+def setup(port: int) -> dict[str, tuple[Credentials, str, dict]]:
+    root = Credentials(*ROOT)
+    iam = {"Version": "2010-05-08"}
+    call(port, root, "iam", {**iam, "Action": "CreateUser", "UserName": "bench"})
+    out = call(port, root, "iam", {**iam, "Action": "CreateAccessKey", "UserName": "bench"})
+    user = Credentials(field(out, "AccessKeyId"), field(out, "SecretAccessKey"))
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/bench"}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": "bench-external-id"},
+                      "IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}]}
+    call(port, root, "iam", {**iam, "Action": "CreateRole", "RoleName": "bench-role",
+                             "AssumeRolePolicyDocument": json.dumps(trust)})
+    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}
+    call(port, root, "iam", {**iam, "Action": "PutUserPolicy", "UserName": "bench", "PolicyName": "assume",
+                             "PolicyDocument": json.dumps(allow)})
+    sts = {"Version": "2011-06-15"}
+    out = call(port, user, "sts", {**sts, "Action": "GetSessionToken"})
+    session = Credentials(field(out, "AccessKeyId"), field(out, "SecretAccessKey"), field(out, "SessionToken"))
+    return {
+        "gci-session": (session, "sts", {**sts, "Action": "GetCallerIdentity"}),
+        "gci-key": (user, "sts", {**sts, "Action": "GetCallerIdentity"}),
+        "assume-role": (user, "sts", {**sts, "Action": "AssumeRole", "RoleSessionName": "bench",
+                                      "ExternalId": "bench-external-id",
+                                      "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/bench-role"}),
+    }
+
+
+def run_once(binary: str, target: str, n: int, env_extra: dict[str, str]) -> int:
+    with tempfile.TemporaryDirectory(prefix="tessera-cg-") as d:
+        port = free_port()
+        out = Path(d) / "callgrind.out"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TESSERA_", "AWS_"))}
+        env.update(TESSERA_ROOT_ACCESS_KEY_ID=ROOT[0], TESSERA_ROOT_SECRET_ACCESS_KEY=ROOT[1],
+                   TESSERA_LOG="warn", **env_extra)
+        proc = subprocess.Popen(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary, "serve",
+             "--listen", f"127.0.0.1:{port}", "--data-dir", str(Path(d) / "data")],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 300
+            while True:
+                try:
+                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                    c.request("GET", "/healthz")
+                    if c.getresponse().status == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("server did not start")
+                time.sleep(0.5)
+            creds, service, params = setup(port)[target]
+            body, headers = signed(creds, port, service, params)
+            conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=120) for _ in range(4)]
+            for i in range(n):
+                c = conns[i % 4]
+                c.request("POST", "/", body=body, headers=headers)
+                r = c.getresponse()
+                r.read()
+                if r.status != 200:
+                    raise RuntimeError(f"request {i}: {r.status}")
+            for c in conns:
+                c.close()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=300)
+        for line in out.read_text().splitlines():
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+        raise RuntimeError("no totals in the callgrind output")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("targets", nargs="+", choices=["gci-session", "gci-key", "assume-role"])
+    ap.add_argument("--bin", default="target/release/tessera")
+    ap.add_argument("--n", nargs=2, type=int, default=[200, 1000])
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--env", action="append", default=[], help="K=V for the server")
+    a = ap.parse_args()
+    env_extra = dict(kv.split("=", 1) for kv in a.env)
+    for target in a.targets:
+        for _ in range(a.runs):
+            lo, hi = (run_once(a.bin, target, n, env_extra) for n in a.n)
+            per = (hi - lo) / (a.n[1] - a.n[0])
+            print(f"{target}: {per:,.0f} Ir/request (N={a.n[0]}: {lo:,}, N={a.n[1]}: {hi:,})", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
