@@ -293,12 +293,24 @@ pub(crate) fn authorize_with_tags(
         .resource_tags(resource_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .build();
     let eval = evaluate_identity(&view, caller, &ctx);
+    count_decision(state, crate::metrics::Check::Identity, &eval);
     if eval.is_allowed() {
         Ok(())
     } else {
         let caller_arn = caller.arn_in(info.partition());
         Err(ApiError::not_authorized(&caller_arn, action, resource).with_detail(eval.to_string()))
     }
+}
+
+/// Count one decision of the evaluator in the server's metrics.
+pub(crate) fn count_decision(state: &AppState, check: crate::metrics::Check, eval: &Evaluation) {
+    use crate::metrics::Decision as D;
+    let d = match eval.decision {
+        policy::Decision::Allowed => D::Allow,
+        policy::Decision::ExplicitDeny => D::ExplicitDeny,
+        policy::Decision::ImplicitDeny => D::ImplicitDeny,
+    };
+    state.metrics.decision(check, d);
 }
 
 /// A permissions boundary must name an existing managed policy.

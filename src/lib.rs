@@ -22,6 +22,7 @@ pub(crate) mod http;
 pub(crate) mod iam;
 pub(crate) mod identity;
 pub(crate) mod limiter;
+pub mod metrics;
 pub mod oidc;
 pub mod policy;
 pub mod principal;

@@ -231,9 +231,12 @@ pub fn write_credentials_file(
 #[derive(Debug)]
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when `metrics_listen` is set (else on `addr`).
+    pub metrics_addr: Option<SocketAddr>,
     pub state: Arc<AppState>,
     pub root_credentials_written: Option<PathBuf>,
     pub handle: tokio::task::JoinHandle<()>,
+    metrics_handle: Option<tokio::task::JoinHandle<()>>,
     /// Held as long as the server runs: one server per data dir.
     _data_dir_lock: DataDirLock,
     /// Tells the server to stop accepting and finish what is in flight.
@@ -246,6 +249,10 @@ impl Running {
     pub async fn shutdown(self, grace: std::time::Duration) -> bool {
         let _ = self.stop.send(());
         let served = tokio::time::timeout(grace, self.handle).await.is_ok();
+        // A scrape cut short is simply repeated by the next one.
+        if let Some(m) = self.metrics_handle {
+            m.abort();
+        }
         let audited = self.state.audit.close(grace).await;
         served && audited
     }
@@ -312,11 +319,22 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, BoxError> {
             std::io::ErrorKind::AddrInUse => format!("{listen}: address already in use"),
             _ => format!("{listen}: {e}"),
         })?;
+    let metrics_listener = match config.metrics_listen {
+        Some(a) => Some(bind_metrics(a).await?),
+        None => None,
+    };
     create_data_dir(&config.data_dir)?;
     let data_dir_lock = lock_data_dir(&config.data_dir)?;
     let boot = bootstrap(config, clock).await?;
     let addr = listener.local_addr()?;
-    let app = crate::http::app(boot.state.clone());
+    let (metrics_addr, metrics_handle) = match metrics_listener {
+        Some(l) => {
+            let a = l.local_addr()?;
+            (Some(a), Some(serve_metrics(l, boot.state.clone())))
+        }
+        None => (None, None),
+    };
+    let app = crate::http::app(boot.state.clone(), metrics_addr.is_none());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
         let svc = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -335,11 +353,37 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, BoxError> {
     });
     Ok(Running {
         addr,
+        metrics_addr,
         state: boot.state,
         root_credentials_written: boot.root_credentials_written,
         handle,
+        metrics_handle,
         _data_dir_lock: data_dir_lock,
         stop,
+    })
+}
+
+async fn bind_metrics(addr: SocketAddr) -> Result<tokio::net::TcpListener, BoxError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                format!("{addr} (metrics_listen): address already in use").into()
+            }
+            _ => format!("{addr} (metrics_listen): {e}").into(),
+        })
+}
+
+/// Serve `/metrics` on a listener of its own, until the server stops.
+fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+) -> tokio::task::JoinHandle<()> {
+    let app = crate::http::metrics_app(state);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "metrics listener stopped");
+        }
     })
 }
 

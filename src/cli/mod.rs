@@ -42,7 +42,11 @@ Environment:
   TESSERA_AUDIT_SYNC               copy (default) or batch (else config audit_sync)
   TESSERA_OIDC_ALLOW_HTTP          1: INSECURE, http:// OIDC issuers on loopback (tests, demos)
   TESSERA_OIDC_CA_FILE             PEM CA certificates trusted for OIDC key fetches
-  TESSERA_LOG                      log filter (default info)";
+  TESSERA_METRICS_LISTEN           serve GET /metrics on this address instead of --listen
+                                   (else config metrics_listen)
+  TESSERA_LOG_FORMAT               text (default) or json (else config log_format)
+  TESSERA_LOG                      log filter (default info; request=debug logs every
+                                   answered request in text format)";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -54,6 +58,12 @@ pub enum Command {
         /// Address to listen on (default: 127.0.0.1:8910).
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// Serve GET /metrics on this address (default: on the --listen address).
+        #[arg(long, value_name = "ADDR")]
+        metrics_listen: Option<String>,
+        /// Log format on stderr: text or json (default: text).
+        #[arg(long, value_name = "FORMAT")]
+        log_format: Option<String>,
     },
     /// Manage accounts.
     Account {
@@ -123,16 +133,40 @@ pub enum KeysCommand {
 }
 
 fn load_config(common: &Common, listen: Option<String>) -> Result<Config, BoxError> {
+    load_config_with(
+        common,
+        Overrides {
+            listen,
+            ..Overrides::default()
+        },
+    )
+}
+
+/// `common`'s flags on top of `o`.
+fn load_config_with(common: &Common, o: Overrides) -> Result<Config, BoxError> {
     Ok(Config::load(&Overrides {
         config: common.config.clone(),
-        listen,
         data_dir: common.data_dir.clone(),
+        ..o
     })?)
 }
 
 pub async fn run(cli: Cli) -> Result<(), BoxError> {
     match cli.command {
-        Command::Serve { common, listen } => serve(load_config(&common, listen)?).await,
+        Command::Serve {
+            common,
+            listen,
+            metrics_listen,
+            log_format,
+        } => {
+            let o = Overrides {
+                listen,
+                metrics_listen,
+                log_format,
+                ..Overrides::default()
+            };
+            serve(load_config_with(&common, o)?).await
+        }
         Command::Account {
             command: AccountCommand::Create { common, id, alias },
         } => account_create(load_config(&common, None)?, id, alias).await,
@@ -164,7 +198,13 @@ pub fn init_logging(json: bool) {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if json {
-        b.json().init();
+        // One JSON object per line, the event's fields at the top level beside `timestamp`,
+        // `level`, `target` and `message` (no spans are used).
+        b.json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init();
     } else {
         b.init();
     }
@@ -184,6 +224,10 @@ async fn serve(config: Config) -> Result<(), BoxError> {
         );
     }
     tracing::info!(listen = %running.addr, data_dir = %data_dir.display(), "tessera serving");
+    if let Some(m) = running.metrics_addr {
+        tracing::info!(metrics_listen = %m, "metrics on their own listener");
+        println!("tessera metrics on http://{m}/metrics");
+    }
     if !running.addr.ip().is_loopback() {
         tracing::warn!(
             listen = %running.addr,

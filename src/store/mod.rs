@@ -50,6 +50,8 @@ pub struct Store {
     /// Audit records for the writer's next group commit.
     audit: Arc<std::sync::Mutex<AuditBuf>>,
     view: Arc<RwLock<Arc<Snapshot>>>,
+    /// The audit trail's commit metrics (this store's writer, and the journal beside it).
+    audit_metrics: crate::metrics::AuditMetrics,
 }
 
 impl std::fmt::Debug for Store {
@@ -104,6 +106,8 @@ impl Store {
         let view = Arc::new(RwLock::new(Arc::new(snap)));
         let (tx, rx) = std::sync::mpsc::channel::<Msg>();
         let audit = Arc::new(std::sync::Mutex::new(AuditBuf::default()));
+        let audit_metrics = crate::metrics::AuditMetrics::new()
+            .map_err(|e| StoreError::internal(format!("audit metrics: {e}")))?;
         let now = std::time::Instant::now();
         let writer = Writer {
             backend,
@@ -112,12 +116,23 @@ impl Store {
             audit: audit.clone(),
             last_commit: now,
             last_version_check: now,
+            audit_metrics: audit_metrics.writer.clone(),
         };
         std::thread::Builder::new()
             .name("tessera-store-writer".into())
             .spawn(move || writer::writer_loop(writer, rx))
             .map_err(|e| StoreError::internal(format!("cannot start the writer: {e}")))?;
-        Ok(Store { tx, audit, view })
+        Ok(Store {
+            tx,
+            audit,
+            view,
+            audit_metrics,
+        })
+    }
+
+    /// The audit trail's commit metrics.
+    pub(crate) fn audit_metrics(&self) -> &crate::metrics::AuditMetrics {
+        &self.audit_metrics
     }
 
     /// The current snapshot. Cheap: one `Arc` clone.

@@ -196,6 +196,7 @@ pub(crate) async fn assume<C, A: Acting>(
     }
     for action in required {
         let eval = evaluate_assume(&view, caller, role, &build_ctx(action));
+        authorization::count_decision(state, crate::metrics::Check::Trust, &eval);
         if !eval.is_allowed() {
             let why = explain_denial(&eval, role, external_id, mfa_at.is_some());
             return Err(
