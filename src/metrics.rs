@@ -19,7 +19,9 @@ use std::time::Duration;
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{self, MetricFamily, MetricType};
-use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts};
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,
+};
 
 /// The `Content-Type` of [`Metrics::render`]'s text.
 pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
@@ -269,7 +271,7 @@ impl Metrics {
             ),
             &["check", "result"],
         )?;
-        let build = IntCounterVec::new(
+        let build = IntGaugeVec::new(
             Opts::new(
                 "tessera_build_info",
                 "Always 1; the version label is the running tessera's.",
@@ -278,7 +280,7 @@ impl Metrics {
         )?;
         build
             .get_metric_with_label_values(&[env!("CARGO_PKG_VERSION")])?
-            .inc();
+            .set(1);
 
         let mut series = Vec::with_capacity(actions.len() + 1);
         for name in actions.iter().copied().chain([UNKNOWN_ACTION]) {

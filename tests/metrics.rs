@@ -727,9 +727,26 @@ async fn a_separate_metrics_listener() {
     assert_eq!(resp.status(), 404);
     let resp = reqwest::get(format!("{base}/healthz")).await.unwrap();
     assert_eq!(resp.status(), 200);
-    // The unknown path on the API listener counted as a request without an action.
-    let m = s.scrape().await;
-    assert_eq!(m.get(&requests("unknown", "client_error")), Some(1.0));
+    // An action nobody answers (hand-built: SDKs never send one) is counted without its name:
+    // no label value comes from a request.
+    let resp = reqwest::get(format!("{}/?Action=Evil%22Name&Version=2011-06-15", s.url))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let text = reqwest::get(&metrics_url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("Evil"), "{text}");
+    // With the unknown path above, two requests without an action.
+    let m = parse(&text);
+    assert_eq!(m.get(&requests("unknown", "client_error")), Some(2.0));
+    assert_eq!(
+        m.get("tessera_request_errors_total{code=\"InvalidAction\"}"),
+        Some(2.0)
+    );
 }
 
 #[test]
