@@ -219,6 +219,6 @@ fn session_principal_exists(view: &Snapshot, p: &Principal) -> bool {
         Principal::AssumedRole { role_id, .. } => view.policies.roles.contains_key(role_id),
         Principal::FederatedUser { account, .. } => view.accounts.contains_key(account),
         // Not a session's principal: a token carrying it is not one tessera minted.
-        Principal::WebIdentity { .. } => false,
+        Principal::WebIdentity { .. } | Principal::Saml { .. } => false,
     }
 }

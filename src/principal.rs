@@ -44,6 +44,15 @@ pub enum Principal {
         /// The token's `sub`.
         subject: String,
     },
+    /// The subject of a verified SAML assertion from a registered SAML provider, while it asks
+    /// for a role session (`AssumeRoleWithSAML`); never a session's principal.
+    Saml {
+        account: String,
+        /// The provider's ARN, in the `aws` partition as stored.
+        provider_arn: String,
+        /// The assertion's `NameID`.
+        subject: String,
+    },
 }
 
 impl Principal {
@@ -53,7 +62,8 @@ impl Principal {
             | Self::User { account, .. }
             | Self::Root { account }
             | Self::FederatedUser { account, .. }
-            | Self::WebIdentity { account, .. } => account,
+            | Self::WebIdentity { account, .. }
+            | Self::Saml { account, .. } => account,
         }
     }
 
@@ -80,7 +90,9 @@ impl Principal {
             } => partition.user_arn(account, user_path, user_name),
             Self::Root { account } => partition.root_arn(account),
             Self::FederatedUser { account, name } => partition.federated_user_arn(account, name),
-            Self::WebIdentity { provider_arn, .. } => partition.rewrite(provider_arn).into_owned(),
+            Self::WebIdentity { provider_arn, .. } | Self::Saml { provider_arn, .. } => {
+                partition.rewrite(provider_arn).into_owned()
+            }
         }
     }
 
@@ -96,6 +108,11 @@ impl Principal {
             Self::Root { account } => account.clone(),
             Self::FederatedUser { account, name } => format!("{account}:{name}"),
             Self::WebIdentity {
+                provider_arn,
+                subject,
+                ..
+            }
+            | Self::Saml {
                 provider_arn,
                 subject,
                 ..

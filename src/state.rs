@@ -33,6 +33,8 @@ pub struct AppState {
     pub(crate) unsigned_limit: Option<crate::limiter::SourceLimiter>,
     /// What `GET /metrics` shows.
     pub(crate) metrics: Metrics,
+    /// Verifies `AssumeRoleWithSAML` responses, a bounded number at a time.
+    pub(crate) saml: crate::saml::Verifier,
 }
 
 impl AppState {
@@ -81,6 +83,13 @@ impl AppState {
         let (sts_verify, iam_verify) = (policy(Service::Sts), policy(Service::Iam));
         let metrics = Metrics::new(Action::NAMES, ErrorCode::WIRE, store.audit_metrics())
             .map_err(|e| format!("metrics: {e}"))?;
+        let saml = crate::saml::Verifier::new(
+            crate::saml::response::Settings::new(
+                config.saml_entity_id.as_deref(),
+                &config.saml_acs_urls,
+            ),
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        );
         Ok(AppState {
             metrics,
             signing_keys: sigv4::SigningKeyCache::default(),
@@ -93,6 +102,7 @@ impl AppState {
             iam_verify,
             web_identity,
             unsigned_limit,
+            saml,
         })
     }
 }

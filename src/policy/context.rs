@@ -226,6 +226,7 @@ impl PrincipalView {
             P::WebIdentity { provider_arn, .. } => {
                 Self::web_identity(&partition.rewrite(provider_arn))
             }
+            P::Saml { provider_arn, .. } => Self::saml(&partition.rewrite(provider_arn)),
         }
     }
 }

@@ -163,6 +163,35 @@ impl Input for RequestTags {
     }
 }
 
+impl RequestTags {
+    /// Session tags an identity provider asserts (web identity token claims, SAML
+    /// `PrincipalTag:*` attributes), held to the rules request parameters are held to: the
+    /// error is the one the same `Tags` parameters would get.
+    pub(crate) fn from_idp(
+        tags: &[(String, String)],
+        transitive: &[String],
+    ) -> ApiResult<RequestTags> {
+        if tags.is_empty() && transitive.is_empty() {
+            return Ok(RequestTags::default());
+        }
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (i, (k, v)) in tags.iter().enumerate() {
+            pairs.push((format!("Tags.member.{}.Key", i + 1), k.clone()));
+            pairs.push((format!("Tags.member.{}.Value", i + 1), v.clone()));
+        }
+        for (i, k) in transitive.iter().enumerate() {
+            pairs.push((format!("TransitiveTagKeys.member.{}", i + 1), k.clone()));
+        }
+        let params = crate::protocol::params::Params::from_pairs(
+            pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())),
+        );
+        let mut r = Reader::new(&params);
+        let tags = RequestTags::read(&mut r)?;
+        r.validator().finish()?;
+        Ok(tags)
+    }
+}
+
 impl SessionTags {
     /// This request's tags joined with the transitive tags the calling session passes down; a
     /// request tag may not override an inherited one.

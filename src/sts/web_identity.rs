@@ -6,18 +6,16 @@
 //! See <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html>
 //! and AWS-REFERENCE §4 (web identity).
 
-use zeroize::Zeroizing;
-
 use crate::credentials::{SessionClaims, SessionSource};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::identity::{Acting, SignedCaller};
 use crate::oidc::{Claims, Rejection, RejectionKind, jwt};
 use crate::principal::Principal;
 use crate::protocol::input::{
-    ArnParam, Field, Input, Int, Reader, RoleSessionName, SourceIdentity, input, string_field,
+    ArnParam, Field, Int, RoleSessionName, SourceIdentity, input, secret_field, string_field,
 };
 use crate::protocol::output::Output;
-use crate::protocol::params::{Params, Validator, is_name_char};
+use crate::protocol::params::{Validator, is_name_char};
 use crate::protocol::xml::Xml;
 use crate::request::{Anonymous, Cx};
 use crate::store::{OidcProvider, Snapshot};
@@ -31,22 +29,12 @@ const ACTION: &str = "sts:AssumeRoleWithWebIdentity";
 /// follow from its source): AWS keeps `amr`, `aud`, `id` and `sub`.
 const SESSION_CLAIMS: &[&str] = &["amr", "id"];
 
-/// `WebIdentityToken`: 4..20,000 characters. A bearer secret: never printed, wiped on drop.
-#[derive(Clone)]
-pub(crate) struct WebIdentityToken(Zeroizing<String>);
-
-impl std::fmt::Debug for WebIdentityToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("WebIdentityToken(<redacted>)")
-    }
-}
-
-impl Field for WebIdentityToken {
-    fn read(name: &str, raw: &str, v: &mut Validator) -> ApiResult<Self> {
-        v.sensitive_length(name, raw, 4, jwt::MAX_TOKEN_CHARS);
-        Ok(WebIdentityToken(Zeroizing::new(raw.to_owned())))
-    }
-}
+secret_field!(
+    /// `WebIdentityToken`: 4..20,000 characters. A bearer secret.
+    WebIdentityToken,
+    4,
+    jwt::MAX_TOKEN_CHARS
+);
 
 string_field!(
     /// `ProviderId`: 4..2048; only for OAuth 2.0 tokens of `www.amazon.com` and
@@ -189,18 +177,7 @@ fn rejection_error(r: Rejection) -> ApiError {
 /// Session tags and the source identity a token carries, held to the rules request
 /// parameters are held to.
 fn token_tags(claims: &Claims) -> ApiResult<(RequestTags, Option<String>)> {
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for (i, (k, v)) in claims.tags.iter().enumerate() {
-        pairs.push((format!("Tags.member.{}.Key", i + 1), k.clone()));
-        pairs.push((format!("Tags.member.{}.Value", i + 1), v.clone()));
-    }
-    for (i, k) in claims.transitive_tag_keys.iter().enumerate() {
-        pairs.push((format!("TransitiveTagKeys.member.{}", i + 1), k.clone()));
-    }
-    let params = Params::from_pairs(pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())));
-    let mut r = Reader::new(&params);
-    let tags = RequestTags::read(&mut r).and_then(|t| r.validator().finish().map(|()| t));
-    let tags = tags.map_err(|e| {
+    let tags = RequestTags::from_idp(&claims.tags, &claims.transitive_tag_keys).map_err(|e| {
         rejection_error(Rejection::invalid(format!(
             "claim {}: {}",
             jwt::TAGS_CLAIM,
@@ -306,6 +283,7 @@ pub(crate) async fn assume_role_with_web_identity(
                 claims: &claims.strings,
             }),
             session_keys,
+            max_seconds: None,
         },
     )
     .await?;

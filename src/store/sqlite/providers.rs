@@ -359,3 +359,90 @@ pub(super) fn load_saml_keys(conn: &Connection) -> Result<Vec<SealedSamlKey>> {
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Entries past their time forgotten by each use: more than one, so the table shrinks after a
+/// burst; few, so no insert pays for a large delete.
+const FORGET_PER_USE: i64 = 4;
+
+/// The SAML replay cache's conditional insert (see [`crate::store::Change::UseSamlAssertion`]).
+pub(super) fn use_saml_assertion(
+    tx: &Transaction<'_>,
+    issuer: &str,
+    assertion_id: &str,
+    until: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let now_ms = now.timestamp_millis();
+    tx.execute(
+        "DELETE FROM saml_used_assertions WHERE (issuer, assertion_id) IN
+           (SELECT issuer, assertion_id FROM saml_used_assertions WHERE until <= ?1 LIMIT ?2)",
+        params![now_ms, FORGET_PER_USE],
+    )?;
+    // An entry past its time may be taken again (its assertion is refused by its own times
+    // before it gets here); one still in force makes the insert a no-op.
+    let n = tx.execute(
+        "INSERT INTO saml_used_assertions (issuer, assertion_id, until) VALUES (?1, ?2, ?3)
+         ON CONFLICT (issuer, assertion_id) DO UPDATE SET until = excluded.until
+         WHERE saml_used_assertions.until <= ?4",
+        params![issuer, assertion_id, until.timestamp_millis(), now_ms],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Conflict(Conflict::SamlAssertionUsed));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, TimeZone, Utc};
+
+    #[test]
+    fn used_assertions_past_their_time_are_forgotten_a_few_per_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::open_connection(
+            &dir.path().join("t.db"),
+            std::time::Duration::from_secs(1),
+        )
+        .unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let rows = |conn: &rusqlite::Connection| -> i64 {
+            conn.query_row("SELECT count(*) FROM saml_used_assertions", [], |r| {
+                r.get(0)
+            })
+            .unwrap()
+        };
+        let tx = conn.transaction().unwrap();
+        for i in 0..10 {
+            super::use_saml_assertion(
+                &tx,
+                "iss",
+                &format!("_a{i}"),
+                t0 + TimeDelta::minutes(5),
+                t0,
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        assert_eq!(rows(&conn), 10);
+        // An hour later every entry is past its time: each use forgets up to four.
+        let later = t0 + TimeDelta::hours(1);
+        let tx = conn.transaction().unwrap();
+        super::use_saml_assertion(&tx, "iss", "_b0", later + TimeDelta::minutes(5), later).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(rows(&conn), 10 - 4 + 1);
+        let tx = conn.transaction().unwrap();
+        for i in 1..3 {
+            super::use_saml_assertion(
+                &tx,
+                "iss",
+                &format!("_b{i}"),
+                later + TimeDelta::minutes(5),
+                later,
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        assert_eq!(rows(&conn), 3, "only the entries still in force are left");
+    }
+}

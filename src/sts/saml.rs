@@ -1,0 +1,313 @@
+//! `AssumeRoleWithSAML`: someone signed in at a company identity provider trades the SAML
+//! response it got for a role session. The request is unsigned; who is asking follows from the
+//! response, verified by [`crate::saml`] against the SAML provider `PrincipalArn` names, in the
+//! role's account. This action adds only the response, its condition keys and its answer's
+//! fields; the session is made by the one role-session path.
+//! See <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithSAML.html> and
+//! AWS-REFERENCE §4 and §5 (SAML).
+
+use crate::arn::{Arn, Resource};
+use crate::credentials::{SessionClaims, SessionSource};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::identity::{Acting, SignedCaller};
+use crate::principal::Principal;
+use crate::protocol::input::{ArnParam, Int, input, secret_field};
+use crate::protocol::output::Output;
+use crate::protocol::xml::Xml;
+use crate::request::{Anonymous, Cx};
+use crate::saml::aws;
+use crate::saml::response::{self, Provider, Refusal, RefusalKind, Verified};
+use crate::store::{Change, Conflict, StoreError};
+
+use super::role_session::{self, Federation, Request, RoleSession};
+use super::session::{RequestTags, SessionPolicies};
+use super::write_credentials;
+
+const ACTION: &str = "sts:AssumeRoleWithSAML";
+
+secret_field!(
+    /// `SAMLAssertion`: the base64 SAML response, 4..100,000 characters. A bearer secret.
+    SamlAssertion,
+    4,
+    response::MAX_ENCODED_CHARS
+);
+
+input! {
+    /// `AssumeRoleWithSAML`
+    pub(crate) struct AssumeRoleWithSamlInput {
+        role_arn: ArnParam = required("RoleArn"),
+        principal_arn: ArnParam = required("PrincipalArn"),
+        saml_assertion: SamlAssertion = required("SAMLAssertion"),
+        duration_seconds: Option<Int<900, 43_200>> = optional("DurationSeconds"),
+        policies: SessionPolicies = nested(),
+    }
+}
+
+/// What `AssumeRoleWithSAML` answers, in the order AWS's own example does.
+#[derive(Debug)]
+pub(crate) struct AssumeRoleWithSamlOutput {
+    session: RoleSession,
+    issuer: String,
+    audience: String,
+    subject: String,
+    subject_type: String,
+    name_qualifier: String,
+}
+
+impl Output for AssumeRoleWithSamlOutput {
+    fn write(&self, x: &mut Xml) {
+        let s = &self.session;
+        x.elem("Issuer", &self.issuer);
+        x.nest("AssumedRoleUser", |x| {
+            x.elem("AssumedRoleId", &s.assumed_role_id)
+                .elem("Arn", &s.assumed_role_arn);
+        });
+        write_credentials(x, &s.issued);
+        x.elem("Audience", &self.audience)
+            .elem("SubjectType", &self.subject_type)
+            .num("PackedPolicySize", s.packed_policy_size)
+            .elem("NameQualifier", &self.name_qualifier);
+        x.opt("SourceIdentity", s.source_identity.as_deref());
+        x.elem("Subject", &self.subject);
+    }
+
+    fn size_hint(&self) -> usize {
+        super::RESULT_CAPACITY
+            + self.session.issued.token.len()
+            + self.issuer.len()
+            + self.audience.len()
+            + self.subject.len()
+            + self.subject_type.len()
+            + 128
+    }
+}
+
+/// The subject of a verified assertion, vouched for by a registered SAML provider, while it
+/// asks for the session.
+#[derive(Debug)]
+struct SamlAsker(Principal);
+
+impl Acting for SamlAsker {
+    fn principal(&self) -> &Principal {
+        &self.0
+    }
+    fn session(&self) -> Option<&SessionClaims> {
+        None
+    }
+    fn signed(&self) -> Option<&SignedCaller> {
+        None
+    }
+}
+
+/// A refusal of the response, as AWS answers it.
+fn refusal_error(r: Refusal) -> ApiError {
+    let code = match r.kind {
+        RefusalKind::Redeem | RefusalKind::Expired => ErrorCode::ExpiredTokenException,
+        RefusalKind::Rejected => ErrorCode::IdpRejectedClaim,
+        RefusalKind::Internal => return ApiError::internal().with_detail(r.reason),
+        RefusalKind::Malformed
+        | RefusalKind::Signature
+        | RefusalKind::Issuer
+        | RefusalKind::Audience
+        | RefusalKind::Recipient
+        | RefusalKind::Encryption => ErrorCode::InvalidIdentityToken,
+    };
+    ApiError::new(code, r.public()).with_detail(format!("SAML response refused: {}", r.reason))
+}
+
+fn invalid_token(message: impl Into<String>, detail: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidIdentityToken, message).with_detail(detail)
+}
+
+/// The account and name of the SAML provider `arn` names, if it names one.
+fn provider_key(arn: &str) -> Option<(String, String)> {
+    let a = Arn::parse(arn).ok()?;
+    match a.resource {
+        Resource::SamlProvider { name } if a.service == "iam" => Some((a.account, name)),
+        _ => None,
+    }
+}
+
+/// The trust-policy keys (`saml:<claim>`) of a verified assertion.
+fn claims(
+    v: &Verified,
+    account: &str,
+    provider_name: &str,
+    name_qualifier: &str,
+) -> Vec<(String, Vec<String>)> {
+    let one = |k: &str, v: &str| (k.to_owned(), vec![v.to_owned()]);
+    let mut out = vec![
+        // `saml:aud` is the Recipient, not the Audience (IAM User Guide).
+        one("aud", &v.recipient),
+        one("iss", &v.issuer),
+        one("sub", &v.subject),
+        one("sub_type", &aws::subject_type(v.subject_format.as_deref())),
+        one("namequalifier", name_qualifier),
+        one("doc", &format!("{account}/{provider_name}")),
+    ];
+    out.extend(
+        aws::attribute_keys(v)
+            .into_iter()
+            .map(|(k, vals)| (k.strip_prefix("saml:").unwrap_or(&k).to_owned(), vals)),
+    );
+    out
+}
+
+pub(crate) async fn assume_role_with_saml(
+    cx: &Cx<'_, Anonymous>,
+    input: AssumeRoleWithSamlInput,
+) -> ApiResult<AssumeRoleWithSamlOutput> {
+    let (state, info) = (cx.state, cx.info);
+    info.note(|n| {
+        n.target = Some(input.role_arn.to_string());
+        n.identity_provider = Some(input.principal_arn.to_string());
+    });
+
+    // The provider `PrincipalArn` names, in the role's account: its metadata vouches for the
+    // response. (`arn:<partition>:iam::<account>:role/...`; anything else finds no provider.)
+    let role_account = input.role_arn.split(':').nth(4).unwrap_or("");
+    let no_provider = || {
+        invalid_token(
+            "Specified provider doesn't exist.",
+            format!(
+                "no SAML provider {} in the role's account",
+                &*input.principal_arn
+            ),
+        )
+    };
+    let (account, provider_name) = provider_key(&input.principal_arn)
+        .filter(|(account, _)| account == role_account)
+        .ok_or_else(no_provider)?;
+    let provider = {
+        let view = state.store.view();
+        let p = view
+            .saml_provider(&account, &provider_name)
+            .ok_or_else(no_provider)?;
+        Provider {
+            entity_id: p.entity_id.clone(),
+            signing_certs: p.signing_certs.clone(),
+            private_keys: p.private_keys.iter().map(|k| k.pem.clone()).collect(),
+            encryption_required: p.assertion_encryption_mode.as_deref() == Some("Required"),
+        }
+    };
+    let provider_arn =
+        crate::arn::Arn::saml_provider(crate::arn::Partition::Aws, &account, &provider_name)
+            .to_string();
+
+    let verified = state
+        .saml
+        .verify(input.saml_assertion.0.clone(), provider, info.now)
+        .await
+        .map_err(refusal_error)?;
+    info.note(|n| n.subject = Some(verified.subject.clone()));
+
+    // The role asked for must be one the IdP offers this user, through this provider.
+    if !aws::offers(&verified, &input.role_arn, &provider_arn) {
+        return Err(
+            ApiError::access_denied(format!("Not authorized to perform {ACTION}")).with_detail(
+                "the SAML response's Role attribute does not pair RoleArn with PrincipalArn",
+            ),
+        );
+    }
+    let attrs = aws::session_attributes(&verified)
+        .map_err(|e| invalid_token(e.to_string(), format!("SAML attributes refused: {e}")))?;
+    info.note(|n| n.session_name = Some(attrs.session_name.clone()));
+    let tags = RequestTags::from_idp(&attrs.tags, &attrs.transitive_tag_keys).map_err(|e| {
+        invalid_token(
+            e.message.clone(),
+            format!("SAML PrincipalTag attributes refused: {}", e.message),
+        )
+    })?;
+
+    // Each assertion is accepted once: remembered until it could not be accepted anyway.
+    state
+        .store
+        .apply_one(Change::UseSamlAssertion {
+            issuer: verified.issuer.clone(),
+            assertion_id: verified.assertion_id.clone(),
+            until: verified.acceptable_until,
+            now: info.now,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(Conflict::SamlAssertionUsed) => invalid_token(
+                "The SAML assertion has already been used.",
+                "SAML response refused: replay of an accepted assertion",
+            ),
+            other => other.into(),
+        })?;
+
+    // The session ends no later than the IdP says: `SessionDuration`, `SessionNotOnOrAfter`.
+    let until_idp = verified
+        .session_not_on_or_after
+        .map(|t| (t - info.now).num_seconds());
+    let max_seconds = match (attrs.session_duration, until_idp) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+
+    let name_qualifier = aws::name_qualifier(&verified.issuer, &account, &provider_name);
+    let subject_type = aws::subject_type(verified.subject_format.as_deref());
+    let claims = claims(&verified, &account, &provider_name, &name_qualifier);
+    let asker = SamlAsker(Principal::Saml {
+        account: account.clone(),
+        provider_arn: provider_arn.clone(),
+        subject: verified.subject.clone(),
+    });
+    let session = role_session::assume(
+        cx,
+        &asker,
+        Request {
+            action: ACTION,
+            source: SessionSource::Saml {
+                provider_arn: provider_arn.clone(),
+                issuer: verified.issuer.clone(),
+                subject: verified.subject.clone(),
+                subject_type: subject_type.clone(),
+                name_qualifier: name_qualifier.clone(),
+            },
+            role_arn: &input.role_arn,
+            session_name: &attrs.session_name,
+            duration_seconds: input.duration_seconds.map(Int::get),
+            policies: &input.policies,
+            tags,
+            source_identity: attrs.source_identity.as_deref(),
+            external_id: None,
+            mfa: None,
+            federation: Some(Federation {
+                prefix: "saml",
+                claims: &claims,
+            }),
+            session_keys: Vec::new(),
+            max_seconds,
+        },
+    )
+    .await?;
+    Ok(AssumeRoleWithSamlOutput {
+        session,
+        issuer: verified.issuer,
+        audience: verified.recipient,
+        subject: verified.subject,
+        subject_type,
+        name_qualifier,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_arns_name_an_account_and_a_name() {
+        assert_eq!(
+            provider_key("arn:aws:iam::123456789012:saml-provider/okta"),
+            Some(("123456789012".into(), "okta".into()))
+        );
+        assert_eq!(provider_key("arn:aws:iam::123456789012:role/okta"), None);
+        assert_eq!(
+            provider_key("arn:aws:iam::123456789012:oidc-provider/x.example"),
+            None
+        );
+        assert_eq!(provider_key("not an arn"), None);
+    }
+}
