@@ -99,7 +99,9 @@ impl Outcome {
 /// Which policy evaluation decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Check {
-    /// The caller's identity policies, boundary and session policies (IAM calls).
+    /// The caller's identity policies, boundary and session policies (IAM calls, and the STS
+    /// calls the caller's own policies must allow: GetFederationToken, GetAccessKeyInfo,
+    /// DecodeAuthorizationMessage).
     Identity,
     /// A role's trust policy with the caller's identity side (every `AssumeRole*`).
     Trust,
@@ -557,7 +559,7 @@ impl Metrics {
             ),
             family(
                 "tessera_policy_decisions_total",
-                "Policy evaluator decisions by check (identity: IAM calls; trust: AssumeRole*) and result.",
+                "Policy evaluator decisions by check (identity: the caller's own policies, for IAM calls and GetFederationToken, GetAccessKeyInfo, DecodeAuthorizationMessage; trust: a role's trust policy, for AssumeRole*) and result.",
                 MetricType::COUNTER,
                 decisions,
             ),

@@ -906,3 +906,193 @@ async fn text_logs_show_every_request_at_debug() {
         "{line}"
     );
 }
+
+/// The actions that hand out federation and SAML credentials, and the STS and IAM actions
+/// whose own policies decide, are counted (requests, latency, kind, decision, error code) and
+/// each has its one JSON line with the caller's ARN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn federation_saml_and_the_info_actions_are_counted_and_logged() {
+    use common::saml_idp::{SamlIdp, Spec};
+    let s = serve(&[], &[("TESSERA_LOG_FORMAT", "json")]);
+    let iam = s.root_iam();
+
+    // A user whose policies allow the three STS actions that ask the caller's own policies.
+    iam.create_user().user_name("fed").send().await.unwrap();
+    let allow = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
+        "sts:GetFederationToken", "sts:GetAccessKeyInfo", "sts:DecodeAuthorizationMessage"],
+        "Resource": "*"}]});
+    iam.put_user_policy()
+        .user_name("fed")
+        .policy_name("p")
+        .policy_document(allow.to_string())
+        .send()
+        .await
+        .unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name("fed")
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+    let user_arn = format!("arn:aws:iam::{ACCOUNT}:user/fed");
+    let fed_conf = s.sdk(key.access_key_id(), key.secret_access_key(), None);
+    let fed_sts = aws_sdk_sts::Client::new(&fed_conf);
+
+    // An IdP and a role that trusts it; and one of main's newer IAM actions.
+    let idp = SamlIdp::okta();
+    let provider = iam
+        .create_saml_provider()
+        .name("okta")
+        .saml_metadata_document(idp.metadata())
+        .send()
+        .await
+        .unwrap()
+        .saml_provider_arn()
+        .unwrap()
+        .to_owned();
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithSAML"}]});
+    let role = iam
+        .create_role()
+        .role_name("sso")
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_owned();
+    iam.create_instance_profile()
+        .instance_profile_name("web")
+        .send()
+        .await
+        .unwrap();
+    let before = s.scrape().await;
+
+    let fed = fed_sts
+        .get_federation_token()
+        .name("bob")
+        .policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let info = fed_sts
+        .get_access_key_info()
+        .access_key_id(key.access_key_id())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.account(), Some(ACCOUNT));
+    // The user may not list users: an implicit deny with a sealed message, which it decodes.
+    let denied = aws_sdk_iam::Client::new(&fed_conf)
+        .list_users()
+        .send()
+        .await
+        .unwrap_err();
+    let sealed = denied
+        .as_service_error()
+        .and_then(aws_sdk_iam::error::ProvideErrorMetadata::message)
+        .and_then(|m| common::split_encoded(m).1)
+        .expect("a sealed authorization message")
+        .to_owned();
+    let decoded = fed_sts
+        .decode_authorization_message()
+        .encoded_message(sealed)
+        .send()
+        .await
+        .unwrap();
+    assert!(decoded.decoded_message().unwrap().contains("iam:ListUsers"));
+    let sso = s
+        .anonymous_sts()
+        .assume_role_with_saml()
+        .role_arn(&role)
+        .principal_arn(&provider)
+        .saml_assertion(idp.response(&Spec::aws(chrono::Utc::now(), &role, &provider, "alice")))
+        .send()
+        .await
+        .unwrap();
+    assert!(sso.credentials().is_some());
+
+    let m = s.scrape().await;
+    let delta = |series: &str| m.n(series) - before.n(series);
+    for action in [
+        "GetFederationToken",
+        "GetAccessKeyInfo",
+        "DecodeAuthorizationMessage",
+        "AssumeRoleWithSAML",
+    ] {
+        assert_eq!(delta(&requests(action, "success")), 1.0, "{action}");
+        assert_eq!(
+            delta(&format!(
+                "tessera_request_duration_seconds_count{{action=\"{action}\"}}"
+            )),
+            1.0,
+            "{action}"
+        );
+    }
+    assert_eq!(m.get(&requests("CreateSAMLProvider", "success")), Some(1.0));
+    assert_eq!(
+        m.get(&requests("CreateInstanceProfile", "success")),
+        Some(1.0)
+    );
+    assert_eq!(delta(&requests("ListUsers", "client_error")), 1.0);
+    assert_eq!(
+        delta("tessera_request_errors_total{code=\"AccessDenied\"}"),
+        1.0
+    );
+    assert_eq!(delta(&issued("federation")), 1.0);
+    assert_eq!(delta(&issued("saml")), 1.0);
+    // GetFederationToken, GetAccessKeyInfo, DecodeAuthorizationMessage allowed; ListUsers not.
+    assert_eq!(delta(&decisions("identity", "allow")), 3.0);
+    assert_eq!(delta(&decisions("identity", "implicit_deny")), 1.0);
+    assert_eq!(delta(&decisions("trust", "allow")), 1.0);
+
+    let ids = [
+        request_id(&fed),
+        request_id(&info),
+        request_id(&denied),
+        request_id(&decoded),
+        request_id(&sso),
+    ];
+    let lines = s.stderr_until(Duration::from_secs(20), |seen| {
+        ids.iter().all(|id| {
+            seen.iter()
+                .any(|l| l.contains(id.as_str()) && l.contains("\"request\""))
+        })
+    });
+    let parsed: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let line_for = |id: &str| -> &Value {
+        let found: Vec<&Value> = parsed
+            .iter()
+            .filter(|v| v["target"] == "request" && v["request_id"] == id)
+            .collect();
+        assert_eq!(found.len(), 1, "one line per request {id}: {lines:#?}");
+        found[0]
+    };
+    for (id, action, caller, outcome) in [
+        (&ids[0], "GetFederationToken", user_arn.as_str(), "success"),
+        (&ids[1], "GetAccessKeyInfo", user_arn.as_str(), "success"),
+        (&ids[2], "ListUsers", user_arn.as_str(), "client_error"),
+        (
+            &ids[3],
+            "DecodeAuthorizationMessage",
+            user_arn.as_str(),
+            "success",
+        ),
+        // Unsigned: the caller is whoever the response names, not a signer.
+        (&ids[4], "AssumeRoleWithSAML", "", "success"),
+    ] {
+        let l = line_for(id);
+        assert_eq!(l["action"], action, "{l}");
+        assert_eq!(l["caller"], caller, "{l}");
+        assert_eq!(l["outcome"], outcome, "{l}");
+    }
+    let l = line_for(&ids[2]);
+    assert_eq!(l["code"], "AccessDenied");
+    assert_eq!(l["status"], 403);
+}
