@@ -347,11 +347,23 @@ pub(crate) fn authorize_with_tags(
         )
         .build();
     let eval = evaluate_identity(&view, caller, &ctx);
+    count_decision(state, crate::metrics::Check::Identity, &eval);
     if eval.is_allowed() {
         Ok(())
     } else {
         Err(refuse(state, caller, &ctx, &eval, info))
     }
+}
+
+/// Count one decision of the evaluator in the server's metrics.
+pub(crate) fn count_decision(state: &AppState, check: crate::metrics::Check, eval: &Evaluation) {
+    use crate::metrics::Decision as D;
+    let d = match eval.decision {
+        policy::Decision::Allowed => D::Allow,
+        policy::Decision::ExplicitDeny => D::ExplicitDeny,
+        policy::Decision::ImplicitDeny => D::ImplicitDeny,
+    };
+    state.metrics.decision(check, d);
 }
 
 /// The `AccessDenied` for an identity-side decision that did not allow: AWS's text, the

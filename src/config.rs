@@ -33,6 +33,7 @@ pub struct FileConfig {
     pub oidc_ca_file: Option<PathBuf>,
     pub unsigned_rate_limit_per_source: Option<u32>,
     pub oidc_token_cache_entries: Option<usize>,
+    pub metrics_listen: Option<String>,
     pub saml_entity_id: Option<String>,
     pub saml_acs_urls: Option<Vec<String>>,
     pub tls_cert: Option<PathBuf>,
@@ -66,6 +67,8 @@ pub struct Config {
     pub unsigned_rate_limit_per_source: Option<u32>,
     /// Verified web identity tokens remembered (0: verify every token).
     pub oidc_token_cache_entries: usize,
+    /// A listener of its own for `GET /metrics`; `None`: served on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// tessera's own SAML service provider entity id, accepted as an assertion's `Audience`
     /// besides AWS's `urn:amazon:webservices`.
     pub saml_entity_id: Option<String>,
@@ -136,6 +139,7 @@ impl Default for Config {
             oidc_ca_file: None,
             unsigned_rate_limit_per_source: None,
             oidc_token_cache_entries: 10_000,
+            metrics_listen: None,
             saml_entity_id: None,
             saml_acs_urls: Vec::new(),
             tls: None,
@@ -162,6 +166,8 @@ pub struct Overrides {
     pub config: Option<PathBuf>,
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
+    pub metrics_listen: Option<String>,
+    pub log_format: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub header_read_timeout_ms: Option<u64>,
@@ -174,7 +180,8 @@ impl Config {
     /// environment (`TESSERA_ACCOUNT_ID`, `TESSERA_AUDIT_SYNC`, `TESSERA_OIDC_ALLOW_HTTP`,
     /// `TESSERA_OIDC_CA_FILE`, `TESSERA_SAML_ENTITY_ID`, `TESSERA_SAML_ACS_URLS`,
     /// `TESSERA_TLS_CERT`, `TESSERA_TLS_KEY`, `TESSERA_HEADER_READ_TIMEOUT_MS`,
-    /// `TESSERA_REQUEST_TIMEOUT_MS`, `TESSERA_MAX_CONNECTIONS`) <- flags.
+    /// `TESSERA_REQUEST_TIMEOUT_MS`, `TESSERA_MAX_CONNECTIONS`, `TESSERA_METRICS_LISTEN`,
+    /// `TESSERA_LOG_FORMAT`) <- flags.
     pub fn load(o: &Overrides) -> Result<Config, ConfigError> {
         let file = match &o.config {
             Some(p) => read_file(p)?,
@@ -183,7 +190,7 @@ impl Config {
         };
         let mut c = Config::default();
         if let Some(l) = file.listen {
-            c.listen = parse_listen(&l)?;
+            c.listen = parse_listen("listen", &l)?;
         }
         if let Some(d) = file.data_dir {
             c.data_dir = d;
@@ -195,16 +202,7 @@ impl Config {
             c.regions = r;
         }
         if let Some(f) = file.log_format {
-            c.log_json = match f.as_str() {
-                "json" => true,
-                "text" => false,
-                other => {
-                    return Err(ConfigError::Value(
-                        "log_format",
-                        format!("`{other}` (expected `text` or `json`)"),
-                    ));
-                }
-            };
+            c.log_json = parse_log_format("log_format", &f)?;
         }
         if let Some(m) = file.max_body_bytes {
             c.max_body_bytes = m.min(AWS_MAX_BODY);
@@ -222,6 +220,9 @@ impl Config {
         c.unsigned_rate_limit_per_source = file.unsigned_rate_limit_per_source.filter(|n| *n > 0);
         if let Some(n) = file.oidc_token_cache_entries {
             c.oidc_token_cache_entries = n;
+        }
+        if let Some(m) = file.metrics_listen.filter(|m| !m.is_empty()) {
+            c.metrics_listen = Some(parse_listen("metrics_listen", &m)?);
         }
         c.saml_entity_id = file.saml_entity_id;
         if let Some(urls) = file.saml_acs_urls {
@@ -277,11 +278,27 @@ impl Config {
         if let Ok(a) = std::env::var("TESSERA_AUDIT_SYNC") {
             c.audit_sync = AuditSync::parse(&a)?;
         }
+        if let Ok(m) = std::env::var("TESSERA_METRICS_LISTEN")
+            && !m.is_empty()
+        {
+            c.metrics_listen = Some(parse_listen("TESSERA_METRICS_LISTEN", &m)?);
+        }
+        if let Ok(f) = std::env::var("TESSERA_LOG_FORMAT")
+            && !f.is_empty()
+        {
+            c.log_json = parse_log_format("TESSERA_LOG_FORMAT", &f)?;
+        }
         if let Some(l) = &o.listen {
-            c.listen = parse_listen(l)?;
+            c.listen = parse_listen("--listen", l)?;
         }
         if let Some(d) = &o.data_dir {
             c.data_dir = d.clone();
+        }
+        if let Some(m) = &o.metrics_listen {
+            c.metrics_listen = Some(parse_listen("--metrics-listen", m)?);
+        }
+        if let Some(f) = &o.log_format {
+            c.log_json = parse_log_format("--log-format", f)?;
         }
 
         // The listener: TLS files and deadlines, file <- environment <- flags.
@@ -376,9 +393,21 @@ fn read_file(p: &Path) -> Result<FileConfig, ConfigError> {
     toml::from_str(&text).map_err(|e| ConfigError::Parse(p.display().to_string(), e.to_string()))
 }
 
+/// `text` (false) or `json` (true), as `what` (a key, variable or flag) says.
+fn parse_log_format(what: &'static str, s: &str) -> Result<bool, ConfigError> {
+    match s {
+        "json" => Ok(true),
+        "text" => Ok(false),
+        other => Err(ConfigError::Value(
+            what,
+            format!("`{other}` (expected `text` or `json`)"),
+        )),
+    }
+}
+
 /// An address (`127.0.0.1:8910`, `[::1]:8910`) or a host name with a port (`localhost:8910`),
-/// resolved once, at start.
-fn parse_listen(s: &str) -> Result<SocketAddr, ConfigError> {
+/// resolved once, at start. `what` names the key, variable or flag it came from.
+fn parse_listen(what: &'static str, s: &str) -> Result<SocketAddr, ConfigError> {
     use std::net::ToSocketAddrs as _;
     if let Ok(a) = s.parse() {
         return Ok(a);
@@ -388,7 +417,7 @@ fn parse_listen(s: &str) -> Result<SocketAddr, ConfigError> {
         .and_then(|mut addrs| addrs.next())
         .ok_or_else(|| {
             ConfigError::Value(
-                "listen",
+                what,
                 format!("`{s}` is not an address like 127.0.0.1:8910 or localhost:8910"),
             )
         })
@@ -424,6 +453,49 @@ mod tests {
             err.contains("audit_sync") && err.contains("`copy` or `batch`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn metrics_listen_and_log_format() {
+        let c = load("").unwrap();
+        assert_eq!(c.metrics_listen, None);
+        assert!(!c.log_json);
+        let c = load("metrics_listen = \"127.0.0.1:9464\"\nlog_format = \"json\"").unwrap();
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
+        assert!(c.log_json);
+        assert_eq!(load("metrics_listen = \"\"").unwrap().metrics_listen, None);
+        let err = load("metrics_listen = \"nowhere\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("metrics_listen") && err.contains("nowhere"),
+            "{err}"
+        );
+        let err = load("log_format = \"xml\"").unwrap_err().to_string();
+        assert!(
+            err.contains("log_format") && err.contains("`text` or `json`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tessera.toml");
+        std::fs::write(
+            &path,
+            "metrics_listen = \"127.0.0.1:9464\"\nlog_format = \"json\"",
+        )
+        .unwrap();
+        let c = Config::load(&Overrides {
+            config: Some(path),
+            metrics_listen: Some("127.0.0.1:9465".into()),
+            log_format: Some("text".into()),
+            ..Overrides::default()
+        })
+        .unwrap();
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9465".parse().unwrap()));
+        assert!(!c.log_json);
     }
 
     #[test]

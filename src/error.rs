@@ -18,6 +18,14 @@ macro_rules! error_codes {
         }
 
         impl ErrorCode {
+            /// Every code's wire string, in table order (`WIRE[c.index()] == c.as_str()`).
+            pub const WIRE: &[&str] = &[$($wire,)*];
+
+            /// The position in the table (metrics find the code's series by it).
+            pub fn index(self) -> usize {
+                self as usize
+            }
+
             /// The `<Code>` on the wire.
             pub fn as_str(self) -> &'static str {
                 match self {
@@ -363,6 +371,18 @@ mod tests {
         assert_eq!(ErrorCode::InternalFailure.fault_type(), "Receiver");
         assert_eq!(ErrorCode::AccessDenied.fault_type(), "Sender");
         assert_eq!(ErrorCode::UnknownPath.as_str(), "InvalidAction");
+    }
+
+    #[test]
+    fn index_finds_the_wire_string() {
+        for c in [
+            ErrorCode::InternalFailure,
+            ErrorCode::UnknownPath,
+            ErrorCode::AccessDenied,
+            ErrorCode::UnmodifiableEntity,
+        ] {
+            assert_eq!(ErrorCode::WIRE[c.index()], c.as_str());
+        }
     }
 
     #[test]

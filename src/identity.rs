@@ -19,9 +19,10 @@ use crate::store::Snapshot;
 
 /// Who sent a request: a caller that signed it, or nobody in particular (the unsigned
 /// federation actions, whose input says who is asking).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) enum Caller {
     Signed(SignedCaller),
+    #[default]
     Anonymous,
 }
 
@@ -137,12 +138,18 @@ pub(crate) async fn authenticate(
             .expose();
         // The token must open under our keyring and name this very key id (checked before
         // expiry, so another session's expired token is simply invalid here).
-        let claims = credentials::open_for_access_key_cached(&state.keyring(), token, akid, now)
-            .map_err(|e| match e {
-                TokenError::Expired => ApiError::expired_token(),
-                TokenError::Invalid => ApiError::invalid_client_token_id()
-                    .with_detail("session token did not open for this access key id"),
-            })?;
+        let claims = credentials::open_for_access_key_cached(
+            &state.keyring(),
+            token,
+            akid,
+            now,
+            state.keyring.opened_counts(),
+        )
+        .map_err(|e| match e {
+            TokenError::Expired => ApiError::expired_token(),
+            TokenError::Invalid => ApiError::invalid_client_token_id()
+                .with_detail("session token did not open for this access key id"),
+        })?;
         let view = state.store.view();
         if !session_principal_exists(&view, &claims.principal) {
             return Err(ApiError::invalid_client_token_id()

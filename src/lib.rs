@@ -24,6 +24,7 @@ pub(crate) mod iam;
 pub(crate) mod identity;
 pub mod key_material;
 pub(crate) mod limiter;
+pub mod metrics;
 pub mod oidc;
 pub mod policy;
 pub mod principal;

@@ -233,11 +233,15 @@ pub fn write_credentials_file(
 #[derive(Debug)]
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when `metrics_listen` is set (else on `addr`).
+    pub metrics_addr: Option<SocketAddr>,
     pub state: Arc<AppState>,
     pub root_credentials_written: Option<PathBuf>,
     pub handle: tokio::task::JoinHandle<()>,
     /// The certificate being served, when serving HTTPS.
     tls: Option<Arc<CertStore>>,
+    /// The metrics listener (`metrics_listen`): its task and its stop.
+    metrics: Option<Serving>,
     /// Held as long as the server runs: one server per data dir.
     _data_dir_lock: DataDirLock,
     /// Tells the server to stop accepting and finish what is in flight.
@@ -268,7 +272,19 @@ impl Running {
     /// `grace`. Whether all of it finished in time.
     pub async fn shutdown(self, grace: std::time::Duration) -> bool {
         let _ = self.stop.send(());
+        let metrics = self.metrics.map(|m| {
+            let _ = m.stop.send(());
+            m.handle
+        });
         let served = tokio::time::timeout(grace, self.handle).await.is_ok();
+        if let Some(handle) = metrics {
+            // A scrape still in flight gets what is left of the grace period; one cut short is
+            // simply repeated by the next.
+            let abort = handle.abort_handle();
+            if tokio::time::timeout(grace, handle).await.is_err() {
+                abort.abort();
+            }
+        }
         self.key_usage_flusher.abort();
         let recorded = match tokio::time::timeout(grace, self.state.store.flush_key_usage()).await {
             Ok(Ok(_)) => true,
@@ -355,6 +371,10 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, BoxError> {
         }
         None => None,
     };
+    let metrics_listener = match config.metrics_listen {
+        Some(a) => Some(bind_metrics(a).await?),
+        None => None,
+    };
     create_data_dir(&config.data_dir)?;
     let data_dir_lock = lock_data_dir(&config.data_dir)?;
     let limits = Limits {
@@ -364,7 +384,14 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, BoxError> {
     };
     let boot = bootstrap(config, clock).await?;
     let addr = listener.local_addr()?;
-    let app = crate::http::app(boot.state.clone());
+    let (metrics_addr, metrics) = match metrics_listener {
+        Some(l) => {
+            let a = l.local_addr()?;
+            (Some(a), Some(serve_metrics(l, boot.state.clone(), limits)))
+        }
+        None => (None, None),
+    };
+    let app = crate::http::app(boot.state.clone(), metrics_addr.is_none());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (tls_store, tls_config) = match tls {
         Some((store, server_config)) => {
@@ -387,13 +414,61 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, BoxError> {
     Ok(Running {
         key_usage_flusher,
         addr,
+        metrics_addr,
         state: boot.state,
         root_credentials_written: boot.root_credentials_written,
         handle,
         tls: tls_store,
+        metrics,
         _data_dir_lock: data_dir_lock,
         stop,
     })
+}
+
+async fn bind_metrics(addr: SocketAddr) -> Result<tokio::net::TcpListener, BoxError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                format!("{addr} (metrics_listen): address already in use").into()
+            }
+            _ => format!("{addr} (metrics_listen): {e}").into(),
+        })
+}
+
+/// Connections the metrics listener serves at once: a Prometheus server scrapes over one, and
+/// a flood on the metrics address cannot take more sockets than this.
+const METRICS_MAX_CONNECTIONS: usize = 16;
+
+/// Serve `/metrics` on a listener of its own, plain HTTP, under the API listener's deadlines,
+/// until told to stop.
+fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    limits: Limits,
+) -> Serving {
+    let app = crate::http::metrics_app(state);
+    let limits = Limits {
+        max_connections: limits.max_connections.min(METRICS_MAX_CONNECTIONS),
+        ..limits
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        let stop_signal = async move {
+            if stopped.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        listener::serve(listener, app, limits, None, stop_signal).await;
+    });
+    Serving { handle, stop }
+}
+
+/// A listener's task, and the sender that tells it to stop.
+#[derive(Debug)]
+struct Serving {
+    handle: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
 }
 
 /// `tessera keys rotate`: a new current key; the old current becomes the previous one.

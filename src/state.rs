@@ -8,7 +8,9 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::credentials::Keyring;
 use crate::credentials::SharedKeyring;
-use crate::protocol::Service;
+use crate::error::ErrorCode;
+use crate::metrics::{KeyringLive, Live, Metrics};
+use crate::protocol::{Action, Service};
 use crate::sigv4;
 use crate::store::{AuditJournal, Store};
 
@@ -29,6 +31,8 @@ pub struct AppState {
     pub(crate) web_identity: crate::oidc::Verifier,
     /// The optional per-source limit on unsigned requests.
     pub(crate) unsigned_limit: Option<crate::limiter::SourceLimiter>,
+    /// What `GET /metrics` shows.
+    pub(crate) metrics: Metrics,
     /// Verifies `AssumeRoleWithSAML` responses, a bounded number at a time.
     pub(crate) saml: crate::saml::Verifier,
 }
@@ -77,6 +81,8 @@ impl AppState {
             p
         };
         let (sts_verify, iam_verify) = (policy(Service::Sts), policy(Service::Iam));
+        let metrics = Metrics::new(Action::NAMES, ErrorCode::WIRE, store.audit_metrics())
+            .map_err(|e| format!("metrics: {e}"))?;
         let saml = crate::saml::Verifier::new(
             crate::saml::response::Settings::new(
                 config.saml_entity_id.as_deref(),
@@ -85,6 +91,7 @@ impl AppState {
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         );
         Ok(AppState {
+            metrics,
             signing_keys: sigv4::SigningKeyCache::default(),
             config,
             store,
@@ -97,6 +104,40 @@ impl AppState {
             unsigned_limit,
             saml,
         })
+    }
+}
+
+impl AppState {
+    /// Every metric as Prometheus text, with the caches' and the keyring's values as they are
+    /// now.
+    pub(crate) fn metrics_text(&self) -> Result<String, prometheus::Error> {
+        let keyring = self.keyring();
+        let (tokens, tokens_held) = self.web_identity.token_cache();
+        let oidc_keys = self.web_identity.keys();
+        let live = Live {
+            caches: vec![
+                (
+                    "sigv4_signing_keys",
+                    self.signing_keys.counts(),
+                    self.signing_keys.len(),
+                ),
+                (
+                    "session_tokens",
+                    self.keyring.opened_counts(),
+                    keyring.opened().len(),
+                ),
+                ("oidc_keys", oidc_keys.counts(), oidc_keys.len()),
+                ("oidc_verified_tokens", tokens, tokens_held),
+            ],
+            oidc_key_fetches: oidc_keys.fetches(),
+            keyring: KeyringLive {
+                current_key_id: keyring.current_id(),
+                current_key_created: keyring.current_created_at().timestamp(),
+                keys: keyring.key_ids().count(),
+                reloads: self.keyring.reloads(),
+            },
+        };
+        self.metrics.render(&live)
     }
 }
 

@@ -51,7 +51,11 @@ Environment:
   TESSERA_HEADER_READ_TIMEOUT_MS   header (and idle keep-alive, TLS handshake) deadline
   TESSERA_REQUEST_TIMEOUT_MS       deadline from headers to answer, body included
   TESSERA_MAX_CONNECTIONS          connections served at once; more are closed at once
-  TESSERA_LOG                      log filter (default info)";
+  TESSERA_METRICS_LISTEN           serve GET /metrics on this address instead of --listen
+                                   (else config metrics_listen)
+  TESSERA_LOG_FORMAT               text (default) or json (else config log_format)
+  TESSERA_LOG                      log filter (default info; request=debug logs every
+                                   answered request in text format)";
 
 /// HTTPS and the listener's bounds (`tessera serve`); each also a config key and a variable.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -85,6 +89,12 @@ pub enum Command {
         /// Address to listen on (default: 127.0.0.1:8910).
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// Serve GET /metrics on this address (default: on the --listen address).
+        #[arg(long, value_name = "ADDR")]
+        metrics_listen: Option<String>,
+        /// Log format on stderr: text or json (default: text).
+        #[arg(long, value_name = "FORMAT")]
+        log_format: Option<String>,
         #[command(flatten)]
         listener: ListenerArgs,
     },
@@ -156,14 +166,23 @@ pub enum KeysCommand {
 }
 
 fn load_config(common: &Common, listen: Option<String>) -> Result<Config, BoxError> {
-    load_serve_config(common, listen, ListenerArgs::default())
+    load_serve_config(common, listen, ServeArgs::default())
+}
+
+/// `tessera serve`'s own flags.
+#[derive(Debug, Default)]
+struct ServeArgs {
+    listener: ListenerArgs,
+    metrics_listen: Option<String>,
+    log_format: Option<String>,
 }
 
 fn load_serve_config(
     common: &Common,
     listen: Option<String>,
-    l: ListenerArgs,
+    s: ServeArgs,
 ) -> Result<Config, BoxError> {
+    let l = s.listener;
     Ok(Config::load(&Overrides {
         config: common.config.clone(),
         listen,
@@ -173,6 +192,8 @@ fn load_serve_config(
         header_read_timeout_ms: l.header_read_timeout_ms,
         request_timeout_ms: l.request_timeout_ms,
         max_connections: l.max_connections,
+        metrics_listen: s.metrics_listen,
+        log_format: s.log_format,
     })?)
 }
 
@@ -181,8 +202,17 @@ pub async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Serve {
             common,
             listen,
+            metrics_listen,
+            log_format,
             listener,
-        } => serve(load_serve_config(&common, listen, listener)?).await,
+        } => {
+            let s = ServeArgs {
+                listener,
+                metrics_listen,
+                log_format,
+            };
+            serve(load_serve_config(&common, listen, s)?).await
+        }
         Command::Account {
             command: AccountCommand::Create { common, id, alias },
         } => account_create(load_config(&common, None)?, id, alias).await,
@@ -214,7 +244,13 @@ pub fn init_logging(json: bool) {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if json {
-        b.json().init();
+        // One JSON object per line, the event's fields at the top level beside `timestamp`,
+        // `level`, `target` and `message` (no spans are used).
+        b.json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init();
     } else {
         b.init();
     }
@@ -235,6 +271,10 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     }
     let tls = running.is_tls();
     tracing::info!(listen = %running.addr, data_dir = %data_dir.display(), tls, "tessera serving");
+    if let Some(m) = running.metrics_addr {
+        tracing::info!(metrics_listen = %m, "metrics on their own listener");
+        println!("tessera metrics on http://{m}/metrics");
+    }
     if !tls && !running.addr.ip().is_loopback() {
         tracing::warn!(
             listen = %running.addr,

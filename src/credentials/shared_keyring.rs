@@ -2,10 +2,12 @@
 //! another process) replaces the file.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use super::Keyring;
+use crate::metrics::CacheCounts;
 
 /// The current keyring, swappable at run time.
 #[derive(Debug)]
@@ -13,6 +15,10 @@ pub struct SharedKeyring {
     cell: RwLock<Arc<Keyring>>,
     path: Option<PathBuf>,
     stamp: Mutex<Option<(SystemTime, u64)>>,
+    /// Hits and misses of the keyrings' opened-token caches, across rotations.
+    opened_counts: CacheCounts,
+    /// Rotated keyrings picked up.
+    reloads: AtomicU64,
 }
 
 fn stamp_of(path: &PathBuf) -> Option<(SystemTime, u64)> {
@@ -28,7 +34,19 @@ impl SharedKeyring {
             cell: RwLock::new(Arc::new(keyring)),
             path,
             stamp: Mutex::new(stamp),
+            opened_counts: CacheCounts::default(),
+            reloads: AtomicU64::new(0),
         })
+    }
+
+    /// Hits and misses of the opened-token cache (see `open_for_access_key_cached`).
+    pub fn opened_counts(&self) -> &CacheCounts {
+        &self.opened_counts
+    }
+
+    /// Rotated keyrings this process picked up.
+    pub fn reloads(&self) -> u64 {
+        self.reloads.load(Ordering::Relaxed)
     }
 
     pub fn get(&self) -> Arc<Keyring> {
@@ -55,6 +73,7 @@ impl SharedKeyring {
                     Err(p) => *p.into_inner() = Arc::new(k),
                 }
                 *last = now;
+                self.reloads.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(path = %path.display(), "keyring reloaded");
                 true
             }

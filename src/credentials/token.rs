@@ -51,6 +51,7 @@ use ring::aead::{Aad, NONCE_LEN, Nonce};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::metrics::CacheCounts;
 use crate::principal::Principal;
 
 use super::ids::{IdError, new_secret_access_key, new_temporary_access_key_id};
@@ -355,13 +356,18 @@ pub fn open_for_access_key(
 /// SDKs present the same token on every call of a session, so a repeat costs one map lookup
 /// instead of a base64 decode, an AEAD open and a claims parse. Binding and expiry are checked
 /// on every call; only successfully opened tokens are cached.
+///
+/// `counts` tallies the cache's hits and misses (the server's outlive any one keyring).
 pub fn open_for_access_key_cached(
     keyring: &Keyring,
     token: &str,
     access_key_id: &str,
     now: DateTime<Utc>,
+    counts: &CacheCounts,
 ) -> Result<Arc<SessionClaims>, TokenError> {
-    let claims = match keyring.opened().get(token) {
+    let cached = keyring.opened().get(token);
+    counts.record(cached.is_some());
+    let claims = match cached {
         Some(c) => c,
         None => {
             let c = Arc::new(open_unexpired(keyring, token)?);
@@ -408,7 +414,7 @@ impl OpenedTokens {
         }
     }
 
-    #[cfg(test)]
+    /// Tokens held now.
     pub(crate) fn len(&self) -> usize {
         self.map.lock().map(|m| m.len()).unwrap_or(0)
     }
@@ -857,29 +863,50 @@ mod tests {
         );
     }
 
+    fn open_cached(
+        ring: &Keyring,
+        token: &str,
+        access_key_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<SessionClaims>, TokenError> {
+        open_for_access_key_cached(ring, token, access_key_id, now, &CacheCounts::default())
+    }
+
+    #[test]
+    fn cached_opening_counts_hits_and_misses() {
+        let ring = keyring();
+        let a = mint(&ring);
+        let counts = CacheCounts::default();
+        let tok = a.session_token.as_str();
+        for _ in 0..3 {
+            open_for_access_key_cached(&ring, tok, &a.access_key_id, t0(), &counts).unwrap();
+        }
+        assert_eq!((counts.hits(), counts.misses()), (2, 1));
+    }
+
     #[test]
     fn cached_opening_checks_binding_and_expiry_on_every_call() {
         let ring = keyring();
         let a = mint(&ring);
         let b = mint(&ring);
         let tok = a.session_token.as_str();
-        let first = open_for_access_key_cached(&ring, tok, &a.access_key_id, t0()).unwrap();
-        let again = open_for_access_key_cached(&ring, tok, &a.access_key_id, t0()).unwrap();
+        let first = open_cached(&ring, tok, &a.access_key_id, t0()).unwrap();
+        let again = open_cached(&ring, tok, &a.access_key_id, t0()).unwrap();
         assert!(
             Arc::ptr_eq(&first, &again),
             "the second call is served from the cache"
         );
         assert_eq!(*first, open(&ring, tok, t0()).unwrap());
         assert_eq!(
-            open_for_access_key_cached(&ring, tok, &b.access_key_id, t0()).map(|_| ()),
+            open_cached(&ring, tok, &b.access_key_id, t0()).map(|_| ()),
             Err(TokenError::Invalid)
         );
         assert_eq!(
-            open_for_access_key_cached(&ring, tok, &a.access_key_id, a.expiration).map(|_| ()),
+            open_cached(&ring, tok, &a.access_key_id, a.expiration).map(|_| ()),
             Err(TokenError::Expired)
         );
         assert_eq!(
-            open_for_access_key_cached(&ring, tok, &b.access_key_id, a.expiration).map(|_| ()),
+            open_cached(&ring, tok, &b.access_key_id, a.expiration).map(|_| ()),
             Err(TokenError::Invalid),
             "binding before expiry, cached or not"
         );
@@ -888,7 +915,7 @@ mod tests {
         *bytes.last_mut().unwrap() ^= 1;
         let tampered = URL_SAFE_NO_PAD.encode(&bytes);
         assert_eq!(
-            open_for_access_key_cached(&ring, &tampered, &a.access_key_id, t0()).map(|_| ()),
+            open_cached(&ring, &tampered, &a.access_key_id, t0()).map(|_| ()),
             Err(TokenError::Invalid)
         );
         assert_eq!(ring.opened().len(), 1);
@@ -899,14 +926,14 @@ mod tests {
         let mut ring = keyring();
         let old = mint(&ring);
         let tok = old.session_token.as_str();
-        open_for_access_key_cached(&ring, tok, &old.access_key_id, t0()).unwrap();
+        open_cached(&ring, tok, &old.access_key_id, t0()).unwrap();
         ring.rotate(t0()).unwrap();
         assert_eq!(ring.opened().len(), 0);
         // Still opens under the previous generation, and is cached again.
-        open_for_access_key_cached(&ring, tok, &old.access_key_id, t0()).unwrap();
+        open_cached(&ring, tok, &old.access_key_id, t0()).unwrap();
         ring.rotate(t0()).unwrap();
         assert_eq!(
-            open_for_access_key_cached(&ring, tok, &old.access_key_id, t0()).map(|_| ()),
+            open_cached(&ring, tok, &old.access_key_id, t0()).map(|_| ()),
             Err(TokenError::Invalid),
             "a retired key's token does not survive in the cache"
         );
@@ -922,8 +949,7 @@ mod tests {
             assert!(ring.opened().len() <= OPENED_TOKENS_MAX);
         }
         for t in &issued {
-            open_for_access_key_cached(&ring, t.session_token.as_str(), &t.access_key_id, t0())
-                .unwrap();
+            open_cached(&ring, t.session_token.as_str(), &t.access_key_id, t0()).unwrap();
         }
         assert!(ring.opened().len() <= OPENED_TOKENS_MAX);
     }

@@ -10,6 +10,7 @@ pub(crate) mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
@@ -32,11 +33,23 @@ pub(crate) const MAX_QUERY_BYTES: usize = 16 * 1024;
 pub(crate) const MAX_HEADERS: usize = 100;
 pub(crate) const MAX_HEADER_BYTES: usize = 32 * 1024;
 
-pub(crate) fn app(state: Arc<AppState>) -> Router {
-    Router::new()
+/// The API on `/`, `/healthz`, and `/metrics` unless the metrics have a listener of their own.
+pub(crate) fn app(state: Arc<AppState>, serve_metrics: bool) -> Router {
+    let mut router = Router::new()
         .route("/", get(handle).post(handle))
+        .route("/healthz", get(healthz));
+    if serve_metrics {
+        router = router.route("/metrics", get(metrics));
+    }
+    router.fallback(not_found).with_state(state)
+}
+
+/// The metrics listener (`metrics_listen`): `/metrics` and `/healthz`, nothing else.
+pub(crate) fn metrics_app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
-        .fallback(not_found)
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .with_state(state)
 }
 
@@ -44,13 +57,59 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn not_found() -> Response<Body> {
-    let rid = new_request_id();
+/// Prometheus text. No authentication: it names no caller, key, entity or address (every
+/// label value is one of a fixed set), only counts, latencies and the keyring's generation.
+async fn metrics(State(state): State<Arc<AppState>>) -> Response<Body> {
+    match state.metrics_text() {
+        Ok(text) => {
+            let mut resp = Response::new(Body::from(text));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+            );
+            resp
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "metrics: cannot render");
+            let mut resp = Response::new(Body::from("metrics unavailable\n"));
+            *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            resp
+        }
+    }
+}
+
+async fn not_found(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response<Body> {
+    let started = Instant::now();
+    let request_id = new_request_id();
+    let mut answered = Answered::default();
     let err = ApiError::new(
         crate::error::ErrorCode::UnknownPath,
         "Not found: tessera serves the Query API on `/`.",
     );
-    error_response(&err, Service::Sts, &rid)
+    let response = answered.refuse(err, Service::Sts, &request_id);
+    finish(&state, &request_id, peer, &answered, &response, started);
+    response
+}
+
+/// What one API request came to, for its metrics and its log line.
+#[derive(Debug, Default)]
+struct Answered {
+    /// `None` until the request named an action tessera answers.
+    action: Option<Action>,
+    caller: Caller,
+    error: Option<ApiError>,
+}
+
+impl Answered {
+    /// The error response for `e`, remembering `e`.
+    fn refuse(&mut self, e: ApiError, service: Service, request_id: &str) -> Response<Body> {
+        let response = error_response(&e, service, request_id);
+        self.error = Some(e);
+        response
+    }
 }
 
 async fn handle(
@@ -58,17 +117,76 @@ async fn handle(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request<Body>,
 ) -> Response<Body> {
+    let started = Instant::now();
     let request_id = new_request_id();
+    let mut answered = Answered::default();
+    let response = answer(&state, peer, req, &request_id, &mut answered).await;
+    finish(&state, &request_id, peer, &answered, &response, started);
+    response
+}
+
+/// Count the request and write its one log line.
+///
+/// The line's level: a server fault is an error; a refusal is info; a success is info in
+/// `json` format (one line per request, for a log pipeline) and debug in `text` format (a
+/// terminal or journal is not flooded; `TESSERA_LOG=request=debug` shows them).
+fn finish(
+    state: &AppState,
+    request_id: &str,
+    peer: SocketAddr,
+    a: &Answered,
+    response: &Response<Body>,
+    started: Instant,
+) {
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.request(
+        a.action.map(Action::index),
+        status,
+        a.error.as_ref().map(|e| e.code.index()),
+        elapsed,
+    );
+    let action = a
+        .action
+        .map_or(crate::metrics::UNKNOWN_ACTION, Action::name);
+    let outcome = crate::metrics::Outcome::of_status(status).as_str();
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    // Field values are computed only when the line is written.
+    let caller = || a.caller.signed().map(SignedCaller::arn).unwrap_or_default();
+    match &a.error {
+        None if state.config.log_json => {
+            tracing::info!(target: "request", request_id, action, caller = %caller(), source_ip = %peer.ip(), outcome, status, latency_ms, "request answered");
+        }
+        None => {
+            tracing::debug!(target: "request", request_id, action, caller = %caller(), source_ip = %peer.ip(), outcome, status, latency_ms, "request answered");
+        }
+        Some(e) if status >= 500 => {
+            tracing::error!(target: "request", request_id, action, caller = %caller(), source_ip = %peer.ip(), outcome, status, latency_ms, code = e.code.as_str(), reason = e.detail.as_deref().unwrap_or(&e.message), "request failed");
+        }
+        Some(e) => {
+            tracing::info!(target: "request", request_id, action, caller = %caller(), source_ip = %peer.ip(), outcome, status, latency_ms, code = e.code.as_str(), reason = e.detail.as_deref().unwrap_or(&e.message), "request refused");
+        }
+    }
+}
+
+/// Read, authenticate, dispatch and audit one Query API request.
+async fn answer(
+    state: &Arc<AppState>,
+    peer: SocketAddr,
+    req: Request<Body>,
+    request_id: &str,
+    answered: &mut Answered,
+) -> Response<Body> {
     let now = state.clock.now();
     let (parts, body) = req.into_parts();
 
     // Bounds first: nothing is hashed or parsed before we know it is small enough.
     let query = parts.uri.query().unwrap_or("");
     if query.len() > MAX_QUERY_BYTES {
-        return error_response(
-            &ApiError::malformed_query("The query string is too long."),
+        return answered.refuse(
+            ApiError::malformed_query("The query string is too long."),
             Service::Sts,
-            &request_id,
+            request_id,
         );
     }
     if parts.headers.len() > MAX_HEADERS
@@ -79,22 +197,22 @@ async fn handle(
             .sum::<usize>()
             > MAX_HEADER_BYTES
     {
-        return error_response(
-            &ApiError::new(
+        return answered.refuse(
+            ApiError::new(
                 crate::error::ErrorCode::RequestHeaderSectionTooLarge,
                 "Too many or too large request headers.",
             ),
             Service::Sts,
-            &request_id,
+            request_id,
         );
     }
     let body = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
         Ok(b) => b,
         Err(_) => {
-            return error_response(
-                &ApiError::request_entity_too_large(),
+            return answered.refuse(
+                ApiError::request_entity_too_large(),
                 Service::Sts,
-                &request_id,
+                request_id,
             );
         }
     };
@@ -102,13 +220,14 @@ async fn handle(
     let is_form = parts.method == Method::POST && is_form_content_type(&parts.headers);
     let params = match Params::parse(query.as_bytes(), is_form.then_some(&body[..])) {
         Ok(p) => p,
-        Err(e) => return error_response(&e, Service::Sts, &request_id),
+        Err(e) => return answered.refuse(e, Service::Sts, request_id),
     };
 
     let (service, action) = match route(&params) {
         Ok(r) => r,
-        Err((e, svc)) => return error_response(&e, svc, &request_id),
+        Err((e, svc)) => return answered.refuse(e, svc, request_id),
     };
+    answered.action = Some(action);
 
     let headers: Vec<(&str, &[u8])> = parts
         .headers
@@ -124,7 +243,7 @@ async fn handle(
     };
 
     let mut info = RequestInfo {
-        request_id: request_id.clone(),
+        request_id: request_id.to_owned(),
         source_ip: peer.ip(),
         now,
         action,
@@ -138,39 +257,32 @@ async fn handle(
         {
             let e = ApiError::new(crate::error::ErrorCode::Throttling, "Rate exceeded")
                 .with_detail("unsigned_rate_limit_per_source reached for this source address");
-            log_error(&e, &info, &Caller::Anonymous);
-            return error_response(&e, service, &request_id);
+            return answered.refuse(e, service, request_id);
         }
         Caller::Anonymous
     } else {
-        match identity::authenticate(&state, &raw, service, now).await {
+        match identity::authenticate(state, &raw, service, now).await {
             Ok((caller, region)) => {
                 info.region = Some(region);
                 Caller::Signed(caller)
             }
             Err(e) => {
-                log_error(&e, &info, &Caller::Anonymous);
-                let _ = audit(&state, &info, &Caller::Anonymous, &Err(e.clone())).await;
-                return error_response(&e, service, &request_id);
+                let _ = audit(state, &info, &Caller::Anonymous, &Err(e.clone())).await;
+                return answered.refuse(e, service, request_id);
             }
         }
     };
 
-    let result = crate::actions::dispatch(&state, &caller, &params, &info).await;
+    let result = crate::actions::dispatch(state, &caller, &params, &info).await;
     // Credentials are handed out only once their audit record is committed.
-    let result = match audit(&state, &info, &caller, &result).await {
+    let result = match audit(state, &info, &caller, &result).await {
         Ok(()) => result,
         Err(e) => Err(e),
     };
+    answered.caller = caller;
     match result {
-        Ok(body) => {
-            tracing::debug!(request_id = %request_id, action = action.name(), "ok");
-            xml_response(StatusCode::OK, body, &request_id)
-        }
-        Err(e) => {
-            log_error(&e, &info, &caller);
-            error_response(&e, service, &request_id)
-        }
+        Ok(body) => xml_response(StatusCode::OK, body, request_id),
+        Err(e) => answered.refuse(e, service, request_id),
     }
 }
 
@@ -250,15 +362,6 @@ fn is_form_content_type(h: &HeaderMap) -> bool {
                 .to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
         })
-}
-
-fn log_error(e: &ApiError, info: &RequestInfo, caller: &Caller) {
-    let who = caller.signed().map(SignedCaller::arn).unwrap_or_default();
-    if e.status() >= 500 {
-        tracing::error!(request_id = %info.request_id, action = info.action.name(), caller = %who, code = e.code.as_str(), detail = e.detail.as_deref().unwrap_or(""), "request failed");
-    } else {
-        tracing::info!(request_id = %info.request_id, action = info.action.name(), caller = %who, source_ip = %info.source_ip, code = e.code.as_str(), reason = e.detail.as_deref().unwrap_or(&e.message), "request refused");
-    }
 }
 
 pub(crate) fn error_response(e: &ApiError, service: Service, request_id: &str) -> Response<Body> {

@@ -11,6 +11,7 @@
 //!   their freshness; an issuer never fetched fails with `IDPCommunicationError`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, P
 
 use super::Rejection;
 use super::jwt::Alg;
+use crate::metrics::CacheCounts;
 
 /// Largest discovery document or key set read, in bytes.
 pub(crate) const MAX_DOCUMENT: usize = 256 * 1024;
@@ -193,6 +195,10 @@ pub(crate) struct KeyCache {
     limits: Limits,
     issuers: Mutex<HashMap<String, Arc<IssuerSlot>>>,
     generations: std::sync::atomic::AtomicU64,
+    /// Hit: the cached keys answered; miss: they had to be fetched, or could not answer.
+    counts: CacheCounts,
+    fetched_ok: AtomicU64,
+    fetch_failed: AtomicU64,
 }
 
 fn no_key() -> Rejection {
@@ -208,7 +214,44 @@ impl KeyCache {
             limits,
             issuers: Mutex::new(HashMap::new()),
             generations: std::sync::atomic::AtomicU64::new(0),
+            counts: CacheCounts::default(),
+            fetched_ok: AtomicU64::new(0),
+            fetch_failed: AtomicU64::new(0),
         }
+    }
+
+    /// Lookups the cached keys answered, and those they did not.
+    pub(crate) fn counts(&self) -> &CacheCounts {
+        &self.counts
+    }
+
+    /// Issuers whose keys are cached now.
+    pub(crate) fn len(&self) -> usize {
+        let slots: Vec<Arc<IssuerSlot>> = self
+            .issuers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        slots
+            .iter()
+            .filter(|s| {
+                s.state
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .keys
+                    .is_some()
+            })
+            .count()
+    }
+
+    /// Fetches of discovery and keys so far: (succeeded, failed).
+    pub(crate) fn fetches(&self) -> (u64, u64) {
+        (
+            self.fetched_ok.load(Ordering::Relaxed),
+            self.fetch_failed.load(Ordering::Relaxed),
+        )
     }
 
     fn slot(&self, issuer: &str) -> Arc<IssuerSlot> {
@@ -300,6 +343,7 @@ impl KeyCache {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             self.decide(&st, kid, alg, now)
         };
+        self.counts.record(matches!(decided, Next::Use(_)));
         let attempts = match decided {
             Next::Use(k) => return found(k, kid, alg),
             Next::Fail(r) => return Err(r),
@@ -326,6 +370,12 @@ impl KeyCache {
             };
         }
         let fetched = self.fetcher.fetch(issuer).await;
+        let tally = if fetched.is_ok() {
+            &self.fetched_ok
+        } else {
+            &self.fetch_failed
+        };
+        tally.fetch_add(1, Ordering::Relaxed);
         let mut st = slot
             .state
             .lock()
@@ -338,10 +388,7 @@ impl KeyCache {
                 st.fetched_at = Some(now);
                 let unchanged = st.keys.as_ref().is_some_and(|old| old.same_keys(&keys));
                 if !unchanged {
-                    let generation = self
-                        .generations
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                        + 1;
+                    let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
                     tracing::info!(issuer, keys = keys.len(), generation, "oidc: keys fetched");
                     st.keys = Some(Arc::new(KeySet { keys, generation }));
                 }

@@ -18,6 +18,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use sha2::{Digest as _, Sha256};
 
+use crate::metrics::CacheCounts;
+
 pub(crate) use jwt::Claims;
 
 /// Why a token was refused: the kind decides the AWS error, `reason` goes to the log and the
@@ -96,6 +98,8 @@ pub(crate) struct Verifier {
     verified: Mutex<HashMap<[u8; 32], Verified>>,
     /// Verified tokens remembered at most (0: none).
     cache_entries: usize,
+    /// Tokens answered from `verified`, and those verified (again).
+    verified_counts: CacheCounts,
 }
 
 impl Verifier {
@@ -109,7 +113,19 @@ impl Verifier {
             keys: keys::KeyCache::new(fetcher, limits),
             verified: Mutex::new(HashMap::new()),
             cache_entries,
+            verified_counts: CacheCounts::default(),
         }
+    }
+
+    /// The verified-token cache: its lookups and the tokens it holds.
+    pub(crate) fn token_cache(&self) -> (&CacheCounts, usize) {
+        let held = self.verified.lock().map_or(0, |c| c.len());
+        (&self.verified_counts, held)
+    }
+
+    /// The issuers' key cache.
+    pub(crate) fn keys(&self) -> &keys::KeyCache {
+        &self.keys
     }
 
     /// Check `token` at `now`. `accept` decides, from the still-unverified claims, whether the
@@ -124,7 +140,9 @@ impl Verifier {
     ) -> Result<Arc<Claims>, Rejection> {
         let now_s = now.timestamp();
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some(claims) = self.remembered(&digest, now_s) {
+        let remembered = self.remembered(&digest, now_s);
+        self.verified_counts.record(remembered.is_some());
+        if let Some(claims) = remembered {
             claims.check_times(now_s)?;
             return Ok(claims);
         }

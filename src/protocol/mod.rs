@@ -245,6 +245,14 @@ macro_rules! define_actions {
             /// Every action, in table order.
             pub const ALL: &[Action] = &[$(Action::$name,)*];
 
+            /// Every action's wire name, in table order (`NAMES[a.index()] == a.name()`).
+            pub const NAMES: &[&str] = &[$(stringify!($name),)*];
+
+            /// The position in [`Action::ALL`] (metrics find the action's series by it).
+            pub fn index(self) -> usize {
+                self as usize
+            }
+
             /// The wire name (`Action=...`).
             pub fn name(self) -> &'static str {
                 match self {
@@ -320,6 +328,15 @@ mod tests {
         }
         assert_eq!(Action::parse(Service::Sts, "CreateUser"), None);
         assert_eq!(Action::parse(Service::Iam, "AssumeRole"), None);
+    }
+
+    #[test]
+    fn index_finds_the_name() {
+        assert_eq!(Action::ALL.len(), Action::NAMES.len());
+        for (i, a) in Action::ALL.iter().enumerate() {
+            assert_eq!(a.index(), i);
+            assert_eq!(Action::NAMES[a.index()], a.name());
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::canonical::SigningKey;
+use crate::metrics::CacheCounts;
 
 /// Entries a [`SigningKeyCache::default`] holds.
 pub const DEFAULT_SIGNING_KEY_CACHE_CAPACITY: usize = 4096;
@@ -35,6 +36,8 @@ pub struct SigningKeyCache {
     shards: Vec<Mutex<Shard>>,
     /// Entries one shard may hold. INVARIANT: `shards.len() * per_shard <= capacity`.
     per_shard: usize,
+    /// Lookups that found their key, and those that derived it.
+    counts: CacheCounts,
 }
 
 /// One lock's worth of entries, keyed by the entry's keyed hash.
@@ -81,7 +84,13 @@ impl SigningKeyCache {
             hasher: RandomState::new(),
             shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
             per_shard,
+            counts: CacheCounts::default(),
         }
+    }
+
+    /// Lookups that found their key (hits) and those that had to derive it (misses).
+    pub fn counts(&self) -> &CacheCounts {
+        &self.counts
     }
 
     /// Most keys held at once.

@@ -165,6 +165,9 @@ fn verify_with(
     });
     let cached = lookup.as_ref().and_then(|(c, q)| c.get(q));
     let hit = cached.is_some();
+    if let Some((c, _)) = &lookup {
+        c.counts().record(hit);
+    }
     let key = cached
         .unwrap_or_else(|| signing_key(secret, scope.date(), scope.region(), scope.service()));
     if !canonical::signature_matches(&key, &buf, auth.signature()) {

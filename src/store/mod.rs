@@ -53,6 +53,8 @@ pub struct Store {
     view: Arc<RwLock<Arc<Snapshot>>>,
     /// Long-term keys' last uses, recorded off the write path.
     usage: key_usage::SharedKeyUsage,
+    /// The audit trail's commit metrics (this store's writer, and the journal beside it).
+    audit_metrics: crate::metrics::AuditMetrics,
 }
 
 impl std::fmt::Debug for Store {
@@ -114,6 +116,8 @@ impl Store {
         let view = Arc::new(RwLock::new(Arc::new(snap)));
         let (tx, rx) = std::sync::mpsc::channel::<Msg>();
         let audit = Arc::new(std::sync::Mutex::new(AuditBuf::default()));
+        let audit_metrics = crate::metrics::AuditMetrics::new()
+            .map_err(|e| StoreError::internal(format!("audit metrics: {e}")))?;
         let now = std::time::Instant::now();
         let writer = Writer {
             backend,
@@ -122,6 +126,7 @@ impl Store {
             audit: audit.clone(),
             last_commit: now,
             last_version_check: now,
+            audit_metrics: audit_metrics.writer.clone(),
         };
         std::thread::Builder::new()
             .name("tessera-store-writer".into())
@@ -132,7 +137,13 @@ impl Store {
             audit,
             view,
             usage,
+            audit_metrics,
         })
+    }
+
+    /// The audit trail's commit metrics.
+    pub(crate) fn audit_metrics(&self) -> &crate::metrics::AuditMetrics {
+        &self.audit_metrics
     }
 
     /// The current snapshot. Cheap: one `Arc` clone.

@@ -39,6 +39,8 @@ pub(crate) struct AuditBuf {
     pub time_ms: i64,
     /// Callers waiting for their record's commit.
     pub waiters: Vec<oneshot::Sender<bool>>,
+    /// Records in `lines`.
+    pub count: usize,
 }
 
 impl AuditBuf {
@@ -57,6 +59,7 @@ impl AuditBuf {
             self.time_ms = self.time_ms.min(time_ms);
         }
         self.lines.push_str(line);
+        self.count += 1;
         self.waiters.extend(done);
         first
     }
@@ -66,6 +69,8 @@ impl AuditBuf {
         let waiters = other.waiters;
         if !other.lines.is_empty() {
             self.push(other.time_ms, &other.lines, None);
+            // `push` counted the batch as one record.
+            self.count += other.count.saturating_sub(1);
         }
         self.waiters.extend(waiters);
     }
@@ -87,6 +92,8 @@ pub(super) struct Writer {
     pub audit: Arc<std::sync::Mutex<AuditBuf>>,
     pub last_commit: std::time::Instant,
     pub last_version_check: std::time::Instant,
+    /// Audit batches this writer commits.
+    pub audit_metrics: crate::metrics::AuditStage,
 }
 
 pub(super) fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
@@ -188,16 +195,22 @@ impl Writer {
             lines: audit_lines,
             time_ms: audit_time,
             waiters: mut audit_waiters,
+            count: audit_count,
         } = records;
         let keyring = self.keyring.get();
+        let started = std::time::Instant::now();
         let outcome = self.backend.commit(Batch {
             jobs: jobs.iter().map(|j| j.changes.as_slice()).collect(),
             audit: (!audit_lines.is_empty()).then_some((audit_time, audit_lines.as_str())),
             durable: flush,
             keyring: &keyring,
         });
-        if !audit_lines.is_empty() && !outcome.audit_written {
-            audit_waiters.clear(); // dropped senders answer `false`
+        if !audit_lines.is_empty() {
+            if outcome.audit_written {
+                self.audit_metrics.committed(audit_count, started.elapsed());
+            } else {
+                audit_waiters.clear(); // dropped senders answer `false`
+            }
         }
         self.last_commit = std::time::Instant::now();
         // Audit records do not touch the snapshot: their callers hear first.

@@ -123,6 +123,7 @@ pub(crate) async fn get_federation_token(
         }
         let ctx = ctx.build();
         let eval = authorization::evaluate_identity(&view, caller, &ctx);
+        authorization::count_decision(cx.state, crate::metrics::Check::Identity, &eval);
         if !eval.is_allowed() {
             return Err(authorization::refuse(cx.state, caller, &ctx, &eval, info));
         }

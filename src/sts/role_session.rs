@@ -220,6 +220,7 @@ pub(crate) async fn assume<C, A: Acting>(
     for action in required {
         let ctx = build_ctx(action);
         let eval = evaluate_assume(&view, caller, role, &ctx);
+        authorization::count_decision(state, crate::metrics::Check::Trust, &eval);
         if !eval.is_allowed() {
             let why = explain_denial(&eval, role, external_id, mfa_at.is_some());
             let err = refusal(caller.principal(), partition, action, &role_arn_here)

@@ -159,6 +159,12 @@ fn only_verified_keys_are_cached() {
             Ok(())
         );
         assert_eq!(cache.len(), 1);
+        assert_eq!((cache.counts().hits(), cache.counts().misses()), (0, 2));
+        assert_eq!(
+            verify_cached(&auth, r, v.secret.as_bytes(), &policy, v.now, &cache),
+            Ok(())
+        );
+        assert_eq!((cache.counts().hits(), cache.counts().misses()), (1, 2));
         let s = auth.scope();
         assert!(
             get(

@@ -208,7 +208,13 @@ fn start(
         return Ok(None);
     };
     let copier_done = Arc::new(AtomicBool::new(false));
-    let copier = Copier::spawn(archive, journal.lock(), copier_done.clone())?;
+    let metrics = writer.audit_metrics().clone();
+    let copier = Copier::spawn(
+        archive,
+        journal.lock(),
+        copier_done.clone(),
+        metrics.copy.clone(),
+    )?;
     let queue = Arc::new(Queue {
         buf: Mutex::new(Queued::default()),
         notify: Notify::new(),
@@ -224,6 +230,7 @@ fn start(
         pending_since: None,
         last_append: Instant::now(),
         writer,
+        metrics: metrics.journal,
     };
     runtime.spawn(task.run());
     Ok(Some(Handle(queue)))
@@ -243,6 +250,8 @@ struct Task {
     last_append: Instant,
     /// The store's writer: where a batch goes when the journal cannot take it.
     writer: Store,
+    /// The journal's batches.
+    metrics: crate::metrics::AuditStage,
 }
 
 impl Task {
@@ -288,6 +297,7 @@ impl Task {
             return;
         };
         journal.release_through(self.copier.copied.load(Ordering::Acquire));
+        let started = Instant::now();
         let (journal, result, records) = if self.sync {
             // Tens to hundreds of microseconds on the device: not on a runtime worker.
             let write = tokio::task::spawn_blocking(move || {
@@ -310,6 +320,8 @@ impl Task {
         match result {
             Ok(seq) => {
                 self.last_append = Instant::now();
+                self.metrics
+                    .committed(records.count, self.last_append - started);
                 self.pending_since.get_or_insert(self.last_append);
                 for waiter in records.waiters {
                     let _ = waiter.send(true);
@@ -425,6 +437,7 @@ impl Copier {
         mut archive: Box<dyn FrameArchive>,
         lock: Arc<std::fs::File>,
         done: Arc<AtomicBool>,
+        metrics: crate::metrics::AuditStage,
     ) -> Result<Copier, crate::BoxError> {
         let copied = Arc::new(AtomicU64::new(archive.last_copied()?));
         let (tx, rx) = std::sync::mpsc::channel::<Vec<journal::Frame>>();
@@ -432,7 +445,7 @@ impl Copier {
         std::thread::Builder::new()
             .name("tessera-audit-copier".into())
             .spawn(move || {
-                copier_loop(archive, rx, &shared);
+                copier_loop(archive, rx, &shared, &metrics);
                 drop(lock);
                 done.store(true, Ordering::Release);
             })?;
@@ -444,6 +457,7 @@ fn copier_loop(
     mut archive: Box<dyn FrameArchive>,
     rx: std::sync::mpsc::Receiver<Vec<journal::Frame>>,
     copied: &AtomicU64,
+    metrics: &crate::metrics::AuditStage,
 ) {
     while let Ok(mut frames) = rx.recv() {
         // Everything handed over meanwhile goes into the same transaction.
@@ -453,8 +467,17 @@ fn copier_loop(
         // Durable before the journal may write over these frames. On failure try again a second
         // later; until then the journal fills and batches go to the writer.
         loop {
+            let started = std::time::Instant::now();
             match archive.copy(&frames) {
-                Ok(()) => break,
+                Ok(()) => {
+                    // A frame's records are its lines.
+                    let records = frames
+                        .iter()
+                        .map(|f| memchr::memchr_iter(b'\n', f.records.as_bytes()).count() + 1)
+                        .sum();
+                    metrics.committed(records, started.elapsed());
+                    break;
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "store: copying the audit journal failed; retrying");
                     std::thread::sleep(Duration::from_secs(1));
