@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# System packages the build needs (see ../shared/DEPENDENCIES.md): samael runs bindgen at build
+# System packages the build and the tests need (see ../shared/DEPENDENCIES.md): samael runs bindgen at build
 # time (libclang and clang's builtin headers) and links libxmlsec1 (OpenSSL backend), libxml2 and
-# OpenSSL, found with pkg-config. Installs with apt-get exactly the packages that are missing and
-# does nothing when none is, so it costs a few dpkg-query calls on a prepared machine.
+# OpenSSL, found with pkg-config. The interop suite also needs the xmlsec1 command line tool: it
+# is one of the independent SAML signers (and pysaml2 signs through it). Installs with apt-get
+# exactly the packages that are missing and does nothing when none is, so it costs a few
+# dpkg-query calls on a prepared machine.
+# The openssl command makes the test certificates (certs/make-dev-certs.sh).
 # The README's first command and `.ci/run` call it before cargo.
 set -euo pipefail
 
 # libclang: any installed LLVM version N with both libclang1-N and libclang-common-N-dev will
 # do; when none is, this one is installed (Debian 12's).
 CLANG_VERSION="${TESSERA_CLANG_VERSION:-14}"
-PACKAGES=(pkg-config libssl-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl)
+PACKAGES=(pkg-config libssl-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl xmlsec1 openssl)
 
 fail() {
     printf 'deps.sh: %s\n' "$*" >&2
@@ -30,6 +33,12 @@ missing=()
 for pkg in "${PACKAGES[@]}"; do
     installed "$pkg" || missing+=("$pkg")
 done
+# A C compiler (ring, the bundled SQLite) and Python's venv (the interop suite, the quick start's
+# aws CLI): asked of the tools themselves, since either may come from outside Debian's packages.
+command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    missing+=(python3-venv)
+fi
 
 have_clang=no
 for dev in $(dpkg-query -W -f='${Package}\n' 'libclang-common-*-dev' 2>/dev/null); do

@@ -82,6 +82,10 @@ impl Partition {
         format!("arn:{self}:iam::{account}:role{path}{name}")
     }
 
+    pub fn instance_profile_arn(self, account: &str, path: &str, name: &str) -> String {
+        format!("arn:{self}:iam::{account}:instance-profile{path}{name}")
+    }
+
     pub fn assumed_role_arn(self, account: &str, role: &str, session: &str) -> String {
         format!("arn:{self}:sts::{account}:assumed-role/{role}/{session}")
     }
@@ -117,6 +121,8 @@ pub enum Resource {
     Policy { path: String, name: String },
     /// `iam::<acct>:mfa<path><name>`
     Mfa { path: String, name: String },
+    /// `iam::<acct>:instance-profile<path><name>`
+    InstanceProfile { path: String, name: String },
     /// `iam::<acct>:oidc-provider/<host/path>`
     OidcProvider { url: String },
     /// `iam::<acct>:saml-provider/<name>`
@@ -198,6 +204,11 @@ impl Arn {
     pub fn mfa(partition: Partition, account: &str, path: &str, name: &str) -> Arn {
         let (path, name) = (path.to_owned(), name.to_owned());
         Arn::iam(partition, account, Resource::Mfa { path, name })
+    }
+
+    pub fn instance_profile(partition: Partition, account: &str, path: &str, name: &str) -> Arn {
+        let (path, name) = (path.to_owned(), name.to_owned());
+        Arn::iam(partition, account, Resource::InstanceProfile { path, name })
     }
 
     pub fn saml_provider(partition: Partition, account: &str, name: &str) -> Arn {
@@ -291,6 +302,7 @@ fn parse_iam(rest: &str) -> Result<Resource, ArnError> {
         "role" => named(|path, name| Resource::Role { path, name }),
         "policy" => named(|path, name| Resource::Policy { path, name }),
         "mfa" => named(|path, name| Resource::Mfa { path, name }),
+        "instance-profile" => named(|path, name| Resource::InstanceProfile { path, name }),
         "oidc-provider" => match tail.get(1..) {
             Some(url) if !url.is_empty() => Ok(Resource::OidcProvider {
                 url: url.to_owned(),
@@ -366,6 +378,7 @@ impl fmt::Display for Arn {
             Resource::Role { path, name } => write!(f, "role{path}{name}"),
             Resource::Policy { path, name } => write!(f, "policy{path}{name}"),
             Resource::Mfa { path, name } => write!(f, "mfa{path}{name}"),
+            Resource::InstanceProfile { path, name } => write!(f, "instance-profile{path}{name}"),
             Resource::OidcProvider { url } => write!(f, "oidc-provider/{url}"),
             Resource::SamlProvider { name } => write!(f, "saml-provider/{name}"),
             Resource::AssumedRole { role, session } => {
@@ -391,6 +404,7 @@ mod tests {
             "arn:aws-cn:iam::123456789012:role/ops/Deploy",
             "arn:aws:iam::aws:policy/ReadOnlyAccess",
             "arn:aws:iam::123456789012:mfa/alice",
+            "arn:aws:iam::123456789012:instance-profile/web/WebServer",
             "arn:aws-us-gov:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
             "arn:aws:iam::123456789012:oidc-provider/example.com/tenant/1",
             "arn:aws:iam::123456789012:saml-provider/Okta",

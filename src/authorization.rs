@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::credentials::{SessionClaims, SessionSource};
+use crate::denial::{self, Denial};
 use crate::error::{ApiError, ApiResult};
 use crate::identity::{Acting, SignedCaller};
 use crate::policy::{
@@ -109,6 +110,13 @@ pub(crate) fn principal_tags(view: &Snapshot, c: &SessionClaims) -> Vec<(String,
         Principal::User { user_id, .. } => {
             view.users.get(user_id).map_or(&[], |u| u.tags.as_slice())
         }
+        // A federated user carries the issuing user's tags, which its session tags override.
+        Principal::FederatedUser { .. } => match &c.source {
+            SessionSource::GetFederationToken {
+                user_id: Some(user_id),
+            } => view.users.get(user_id).map_or(&[], |u| u.tags.as_slice()),
+            _ => &[],
+        },
         _ => &[],
     };
     let mut out: Vec<(String, String)> = base
@@ -195,6 +203,19 @@ fn deny_all() -> Arc<Policy> {
     .clone()
 }
 
+/// What the account's root may do, as a policy: stands in for the identity side of a
+/// federated-user session that the root issued.
+fn allow_all() -> Arc<Policy> {
+    static ALLOW: std::sync::OnceLock<Arc<Policy>> = std::sync::OnceLock::new();
+    ALLOW
+        .get_or_init(|| {
+            let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+            #[expect(clippy::expect_used, reason = "a constant document; `allow_all_parses` tests it")]
+            Arc::new(Policy::parse(doc, PolicyKind::Identity).expect("constant policy parses"))
+        })
+        .clone()
+}
+
 /// Identity policies, boundary and session policies that apply to `caller`.
 pub(crate) fn gather<A: Acting + ?Sized>(view: &Snapshot, caller: &A) -> Gathered {
     let mut g = Gathered::default();
@@ -219,11 +240,22 @@ pub(crate) fn gather<A: Acting + ?Sized>(view: &Snapshot, caller: &A) -> Gathere
     };
     match caller.principal() {
         // Federated askers have no identity policies: the trust policy alone decides.
-        Principal::Root { .. }
-        | Principal::FederatedUser { .. }
-        | Principal::WebIdentity { .. }
-        | Principal::Saml { .. } => {}
+        Principal::Root { .. } | Principal::WebIdentity { .. } | Principal::Saml { .. } => {}
         Principal::User { user_id, .. } => user(&mut g, user_id),
+        // A GetFederationToken session: the issuing user's policies (the root's: everything in
+        // its account) intersected with the session policies, without which it may do nothing.
+        Principal::FederatedUser { .. } => {
+            if let Some(c) = caller.session() {
+                match &c.source {
+                    SessionSource::GetFederationToken { user_id: Some(id) } => user(&mut g, id),
+                    SessionSource::GetFederationToken { user_id: None } => {
+                        g.identity.push(("root".to_owned(), allow_all()));
+                    }
+                    _ => {}
+                }
+                g.session = session_policies(view, c);
+            }
+        }
         Principal::AssumedRole { role_id, .. } => {
             if let Some(r) = view.policies.roles.get(role_id) {
                 owner_policies(
@@ -294,26 +326,81 @@ pub(crate) fn evaluate_identity(
     policy::evaluate(ctx, &refs.set())
 }
 
-/// As [`authorize_iam`], with the target entity's tags as `iam:ResourceTag/*`.
+/// Authorize `caller` doing `action` on `resource`, with the target entity's tags as
+/// `iam:ResourceTag/*` and the action's own context keys (`keys`, e.g. `iam:PassedToService`).
 pub(crate) fn authorize_with_tags(
     state: &AppState,
     caller: &SignedCaller,
     action: &str,
     resource: &str,
     resource_tags: &[(String, String)],
+    keys: &[(&str, &str)],
     info: &RequestInfo,
 ) -> ApiResult<()> {
     let view = state.store.view();
-    let ctx = context_for(&view, caller, action, resource, info)
-        .resource_tags(resource_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    let ctx = keys
+        .iter()
+        .fold(
+            context_for(&view, caller, action, resource, info)
+                .resource_tags(resource_tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            |b, (k, v)| b.string(k, v),
+        )
         .build();
     let eval = evaluate_identity(&view, caller, &ctx);
     if eval.is_allowed() {
         Ok(())
     } else {
-        let caller_arn = caller.arn_in(info.partition());
-        Err(ApiError::not_authorized(&caller_arn, action, resource).with_detail(eval.to_string()))
+        Err(refuse(state, caller, &ctx, &eval, info))
     }
+}
+
+/// The `AccessDenied` for an identity-side decision that did not allow: AWS's text, the
+/// evaluator's reason for the server log, and the sealed authorization message.
+pub(crate) fn refuse(
+    state: &AppState,
+    caller: &SignedCaller,
+    ctx: &RequestContext,
+    eval: &Evaluation,
+    info: &RequestInfo,
+) -> ApiError {
+    let (action, resource) = (ctx.action(), ctx.resource());
+    let reason = eval.to_string();
+    let err = ApiError::not_authorized(&caller.arn_in(info.partition()), action, resource)
+        .with_detail(format!("{action} denied: {reason}"));
+    Denial {
+        account: caller.account(),
+        context: ctx,
+        evaluation: Some(eval),
+        check: denial::check_of(&eval.reason),
+        reason: &reason,
+        reveal: denial::ALL,
+    }
+    .attach(&state.keyring(), err)
+}
+
+/// The `AccessDenied` for a rule about the kind of credentials (not a policy decision), with
+/// its sealed authorization message: e.g. GetSessionToken credentials without MFA calling IAM.
+pub(crate) fn refuse_credentials(
+    state: &AppState,
+    caller: &SignedCaller,
+    action: &str,
+    resource: &str,
+    why: &str,
+    info: &RequestInfo,
+) -> ApiError {
+    let view = state.store.view();
+    let ctx = context_for(&view, caller, action, resource, info).build();
+    let err = ApiError::not_authorized(&caller.arn_in(info.partition()), action, resource)
+        .with_detail(why.to_owned());
+    Denial {
+        account: caller.account(),
+        context: &ctx,
+        evaluation: None,
+        check: "credential type",
+        reason: why,
+        reveal: denial::ALL,
+    }
+    .attach(&state.keyring(), err)
 }
 
 /// A permissions boundary must name an existing managed policy.
@@ -332,5 +419,10 @@ mod tests {
     fn deny_all_parses() {
         let p = super::deny_all();
         assert_eq!(p.statement_count(), 1);
+    }
+
+    #[test]
+    fn allow_all_parses() {
+        assert_eq!(super::allow_all().statement_count(), 1);
     }
 }

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -10,6 +11,11 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8910";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_CONFIG: &str = "config/tessera.toml";
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// Far beyond any file-descriptor limit; keeps the count within what a semaphore holds.
+pub const MAX_MAX_CONNECTIONS: usize = 1_000_000;
 
 /// The file's shape. Every field optional; unknown keys are an error (a typo must not be ignored).
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -29,6 +35,11 @@ pub struct FileConfig {
     pub oidc_token_cache_entries: Option<usize>,
     pub saml_entity_id: Option<String>,
     pub saml_acs_urls: Option<Vec<String>>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub header_read_timeout_ms: Option<u64>,
+    pub request_timeout_ms: Option<u64>,
+    pub max_connections: Option<usize>,
 }
 
 /// Effective settings after file, environment and flags.
@@ -61,6 +72,25 @@ pub struct Config {
     /// tessera's own assertion consumer service URLs, accepted as an assertion's `Recipient`
     /// (and a response's `Destination`) besides AWS's sign-in endpoints.
     pub saml_acs_urls: Vec<String>,
+    /// HTTPS: the PEM certificate chain and private key (both or neither).
+    pub tls: Option<TlsFiles>,
+    /// How long a connection may take to send a request's headers; also how long an idle
+    /// keep-alive connection (and a TLS handshake) may last.
+    pub header_read_timeout: Duration,
+    /// How long a request may take from its headers to its answer (body included), and how
+    /// long a client may leave an answer unread.
+    pub request_timeout: Duration,
+    /// Connections served at once; more are closed as soon as they are accepted.
+    pub max_connections: usize,
+}
+
+/// The PEM files `tessera serve` answers HTTPS with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// Its private key: PKCS#8, PKCS#1 (RSA) or SEC1 (EC).
+    pub key: PathBuf,
 }
 
 /// When the audit records that guard credentials are synced to the device. Either way they are
@@ -100,7 +130,7 @@ impl Default for Config {
             regions: Vec::new(),
             log_json: false,
             max_body_bytes: AWS_MAX_BODY,
-            store_busy_timeout: std::time::Duration::from_secs(10),
+            store_busy_timeout: Duration::from_secs(10),
             audit_sync: AuditSync::Copy,
             oidc_allow_http: false,
             oidc_ca_file: None,
@@ -108,6 +138,10 @@ impl Default for Config {
             oidc_token_cache_entries: 10_000,
             saml_entity_id: None,
             saml_acs_urls: Vec::new(),
+            tls: None,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -128,12 +162,19 @@ pub struct Overrides {
     pub config: Option<PathBuf>,
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub header_read_timeout_ms: Option<u64>,
+    pub request_timeout_ms: Option<u64>,
+    pub max_connections: Option<usize>,
 }
 
 impl Config {
     /// Load: defaults <- file (explicit `--config`, else `config/tessera.toml` if present) <-
     /// environment (`TESSERA_ACCOUNT_ID`, `TESSERA_AUDIT_SYNC`, `TESSERA_OIDC_ALLOW_HTTP`,
-    /// `TESSERA_OIDC_CA_FILE`, `TESSERA_SAML_ENTITY_ID`, `TESSERA_SAML_ACS_URLS`) <- flags.
+    /// `TESSERA_OIDC_CA_FILE`, `TESSERA_SAML_ENTITY_ID`, `TESSERA_SAML_ACS_URLS`,
+    /// `TESSERA_TLS_CERT`, `TESSERA_TLS_KEY`, `TESSERA_HEADER_READ_TIMEOUT_MS`,
+    /// `TESSERA_REQUEST_TIMEOUT_MS`, `TESSERA_MAX_CONNECTIONS`) <- flags.
     pub fn load(o: &Overrides) -> Result<Config, ConfigError> {
         let file = match &o.config {
             Some(p) => read_file(p)?,
@@ -242,6 +283,66 @@ impl Config {
         if let Some(d) = &o.data_dir {
             c.data_dir = d.clone();
         }
+
+        // The listener: TLS files and deadlines, file <- environment <- flags.
+        let mut tls_cert = file.tls_cert;
+        let mut tls_key = file.tls_key;
+        let mut header_ms = file.header_read_timeout_ms;
+        let mut request_ms = file.request_timeout_ms;
+        let mut max_connections = file.max_connections;
+        // An empty variable counts as unset (`TESSERA_TLS_CERT=${CERT}` with nothing in it).
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(p) = env("TESSERA_TLS_CERT") {
+            tls_cert = Some(PathBuf::from(p));
+        }
+        if let Some(p) = env("TESSERA_TLS_KEY") {
+            tls_key = Some(PathBuf::from(p));
+        }
+        if let Some(v) = env("TESSERA_HEADER_READ_TIMEOUT_MS") {
+            header_ms = Some(parse_number("TESSERA_HEADER_READ_TIMEOUT_MS", &v)?);
+        }
+        if let Some(v) = env("TESSERA_REQUEST_TIMEOUT_MS") {
+            request_ms = Some(parse_number("TESSERA_REQUEST_TIMEOUT_MS", &v)?);
+        }
+        if let Some(v) = env("TESSERA_MAX_CONNECTIONS") {
+            max_connections = Some(parse_number("TESSERA_MAX_CONNECTIONS", &v)?);
+        }
+        tls_cert = o.tls_cert.clone().or(tls_cert);
+        tls_key = o.tls_key.clone().or(tls_key);
+        header_ms = o.header_read_timeout_ms.or(header_ms);
+        request_ms = o.request_timeout_ms.or(request_ms);
+        max_connections = o.max_connections.or(max_connections);
+        c.tls = match (tls_cert, tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::Value(
+                    "tls_key",
+                    "missing: tls_cert is set, and HTTPS needs both".to_owned(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Value(
+                    "tls_cert",
+                    "missing: tls_key is set, and HTTPS needs both".to_owned(),
+                ));
+            }
+        };
+        if let Some(ms) = header_ms {
+            c.header_read_timeout = positive_millis("header_read_timeout_ms", ms)?;
+        }
+        if let Some(ms) = request_ms {
+            c.request_timeout = positive_millis("request_timeout_ms", ms)?;
+        }
+        if let Some(n) = max_connections {
+            if !(1..=MAX_MAX_CONNECTIONS).contains(&n) {
+                return Err(ConfigError::Value(
+                    "max_connections",
+                    format!("`{n}` (expected 1 to {MAX_MAX_CONNECTIONS})"),
+                ));
+            }
+            c.max_connections = n;
+        }
         if !crate::arn::is_account_id(&c.account_id) {
             return Err(ConfigError::Value(
                 "account_id",
@@ -250,6 +351,23 @@ impl Config {
         }
         Ok(c)
     }
+}
+
+fn parse_number<T: std::str::FromStr>(name: &'static str, v: &str) -> Result<T, ConfigError> {
+    v.trim()
+        .parse()
+        .map_err(|_| ConfigError::Value(name, format!("`{v}` is not a whole number")))
+}
+
+/// A deadline of zero would cut every connection: at least one millisecond.
+fn positive_millis(name: &'static str, ms: u64) -> Result<Duration, ConfigError> {
+    if ms == 0 {
+        return Err(ConfigError::Value(
+            name,
+            "`0` (expected at least 1 millisecond)".to_owned(),
+        ));
+    }
+    Ok(Duration::from_millis(ms))
 }
 
 fn read_file(p: &Path) -> Result<FileConfig, ConfigError> {
@@ -327,5 +445,41 @@ mod tests {
             .to_string();
         assert!(err.contains("saml_acs_urls"), "{err}");
         assert!(load("saml_entity_id = \"\"").is_err());
+    }
+
+    #[test]
+    fn listener_keys_default_parse_and_refuse_nonsense() {
+        let c = load("").unwrap();
+        assert_eq!(c.tls, None);
+        assert_eq!(c.header_read_timeout, DEFAULT_HEADER_READ_TIMEOUT);
+        assert_eq!(c.request_timeout, DEFAULT_REQUEST_TIMEOUT);
+        assert_eq!(c.max_connections, DEFAULT_MAX_CONNECTIONS);
+
+        let c = load(
+            "tls_cert = \"/etc/tessera/cert.pem\"\ntls_key = \"/etc/tessera/key.pem\"\nheader_read_timeout_ms = 2500\nrequest_timeout_ms = 7000\nmax_connections = 64",
+        )
+        .unwrap();
+        assert_eq!(
+            c.tls,
+            Some(TlsFiles {
+                cert: "/etc/tessera/cert.pem".into(),
+                key: "/etc/tessera/key.pem".into(),
+            })
+        );
+        assert_eq!(c.header_read_timeout, Duration::from_millis(2500));
+        assert_eq!(c.request_timeout, Duration::from_millis(7000));
+        assert_eq!(c.max_connections, 64);
+
+        for (toml, key) in [
+            ("tls_cert = \"c.pem\"", "tls_key"),
+            ("tls_key = \"k.pem\"", "tls_cert"),
+            ("header_read_timeout_ms = 0", "header_read_timeout_ms"),
+            ("request_timeout_ms = 0", "request_timeout_ms"),
+            ("max_connections = 0", "max_connections"),
+            ("max_connections = 1000001", "max_connections"),
+        ] {
+            let err = load(toml).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{key}`")), "{toml}: {err}");
+        }
     }
 }

@@ -48,6 +48,9 @@ error_codes! {
     InvalidParameterValue = "InvalidParameterValue", 400;
     RequestEntityTooLarge = "RequestEntityTooLarge", 413;
     RequestHeaderSectionTooLarge = "RequestHeaderSectionTooLarge", 400;
+    /// The request was not complete and answered within `request_timeout`: S3's code, which
+    /// the AWS SDKs retry.
+    RequestTimeout = "RequestTimeout", 408;
     // --- authentication ------------------------------------------------------------------------
     MissingAuthenticationToken = "MissingAuthenticationToken", 403;
     IncompleteSignature = "IncompleteSignature", 400;
@@ -64,6 +67,8 @@ error_codes! {
     ExpiredTokenException = "ExpiredTokenException", 400;
     IdpRejectedClaim = "IDPRejectedClaim", 403;
     IdpCommunicationError = "IDPCommunicationError", 400;
+    /// `DecodeAuthorizationMessage` with a message that does not open for the caller.
+    InvalidAuthorizationMessageException = "InvalidAuthorizationMessageException", 400;
     /// Too many requests from one source (the optional per-source limit).
     Throttling = "Throttling", 400;
     // --- IAM -----------------------------------------------------------------------------------
@@ -92,6 +97,9 @@ impl fmt::Display for ErrorCode {
         f.write_str(self.as_str())
     }
 }
+
+/// The phrase AWS services put before an encoded authorization message.
+pub(crate) const ENCODED_AUTHORIZATION_MARKER: &str = "Encoded authorization failure message: ";
 
 /// An error as the client will see it: AWS code (and so HTTP status) and a safe message.
 #[derive(Clone, PartialEq, Eq)]
@@ -212,6 +220,18 @@ impl ApiError {
 
     pub fn access_denied(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::AccessDenied, message)
+    }
+
+    /// Append a sealed authorization message (see [`crate::denial`]) as AWS services do:
+    /// `<message>. Encoded authorization failure message: <blob>`.
+    pub fn with_encoded_authorization(mut self, blob: &str) -> Self {
+        if !self.message.ends_with('.') {
+            self.message.push('.');
+        }
+        self.message.push(' ');
+        self.message.push_str(ENCODED_AUTHORIZATION_MARKER);
+        self.message.push_str(blob);
+        self
     }
 
     /// `User: <arn> is not authorized to perform: <action> on resource: <resource>`

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod credentials;
+pub(crate) mod denial;
 pub(crate) mod error;
 pub(crate) mod escape;
 pub(crate) mod http;

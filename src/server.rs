@@ -12,6 +12,8 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::credentials::SharedKeyring;
 use crate::credentials::{self, Keyring, Secret};
+use crate::http::listener::{self, Limits};
+use crate::http::tls::CertStore;
 use crate::state::AppState;
 use crate::store::{self, AuditJournal, Change, Entity, Store, StoreError};
 
@@ -93,9 +95,9 @@ pub async fn bootstrap(config: Config, clock: Clock) -> Result<Bootstrap, BoxErr
         _ => None,
     };
     if let Some((id, _)) = &env_key
-        && !credentials::is_access_key_id(id)
+        && !credentials::is_chosen_access_key_id(id)
     {
-        return Err(format!("TESSERA_ROOT_ACCESS_KEY_ID `{id}` is not an access key id (AKIA + 16 characters A-Z2-7)").into());
+        return Err(format!("TESSERA_ROOT_ACCESS_KEY_ID `{id}` is not an access key id (16 to 128 letters, digits or underscores, as AWS accepts)").into());
     }
 
     let view = store.view();
@@ -234,6 +236,8 @@ pub struct Running {
     pub state: Arc<AppState>,
     pub root_credentials_written: Option<PathBuf>,
     pub handle: tokio::task::JoinHandle<()>,
+    /// The certificate being served, when serving HTTPS.
+    tls: Option<Arc<CertStore>>,
     /// Held as long as the server runs: one server per data dir.
     _data_dir_lock: DataDirLock,
     /// Tells the server to stop accepting and finish what is in flight.
@@ -241,6 +245,22 @@ pub struct Running {
 }
 
 impl Running {
+    /// Whether this server answers HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Read the certificate and key files again (SIGHUP): served if they load, else the
+    /// previous pair stays and the error is logged. Nothing to do without TLS.
+    pub async fn reload_tls(&self) {
+        if let Some(store) = self.tls.clone() {
+            let _ = tokio::task::spawn_blocking(move || {
+                store.reload_logged(std::time::SystemTime::now(), "SIGHUP");
+            })
+            .await;
+        }
+    }
+
     /// Stop accepting, let requests in flight finish, then close the audit trail (every queued
     /// record committed and synced), each within `grace`. Whether all of it finished in time.
     pub async fn shutdown(self, grace: std::time::Duration) -> bool {
@@ -302,7 +322,8 @@ pub fn lock_data_dir(dir: &Path) -> Result<DataDirLock, BoxError> {
     Ok(DataDirLock { _file: file })
 }
 
-/// Bootstrap and start serving on `config.listen` (port 0 picks a free port).
+/// Bootstrap and start serving on `config.listen` (port 0 picks a free port): HTTPS when
+/// `config.tls` names the files, with the listener's deadlines and connection cap.
 pub async fn spawn(config: Config, clock: Clock) -> Result<Running, BoxError> {
     // Bind first: a port in use leaves the data dir untouched.
     let listen = config.listen;
@@ -312,32 +333,49 @@ pub async fn spawn(config: Config, clock: Clock) -> Result<Running, BoxError> {
             std::io::ErrorKind::AddrInUse => format!("{listen}: address already in use"),
             _ => format!("{listen}: {e}"),
         })?;
+    // Then the certificate: an unusable one, too, stops the start before the data dir is
+    // touched.
+    let tls = match &config.tls {
+        Some(files) => {
+            let store = CertStore::open(files, std::time::SystemTime::now())?;
+            let server_config = store.server_config()?;
+            Some((store, server_config))
+        }
+        None => None,
+    };
     create_data_dir(&config.data_dir)?;
     let data_dir_lock = lock_data_dir(&config.data_dir)?;
+    let limits = Limits {
+        header_read_timeout: config.header_read_timeout,
+        request_timeout: config.request_timeout,
+        max_connections: config.max_connections,
+    };
     let boot = bootstrap(config, clock).await?;
     let addr = listener.local_addr()?;
     let app = crate::http::app(boot.state.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (tls_store, tls_config) = match tls {
+        Some((store, server_config)) => {
+            crate::http::tls::watch(&store);
+            (Some(store), Some(server_config))
+        }
+        None => (None, None),
+    };
     let handle = tokio::spawn(async move {
-        let svc = app.into_make_service_with_connect_info::<SocketAddr>();
         // Only an explicit stop shuts down (a dropped `Running` leaves the server serving).
         let stop_signal = async move {
             if stopped.await.is_err() {
                 std::future::pending::<()>().await;
             }
         };
-        if let Err(e) = axum::serve(listener, svc)
-            .with_graceful_shutdown(stop_signal)
-            .await
-        {
-            tracing::error!(error = %e, "server stopped");
-        }
+        listener::serve(listener, app, limits, tls_config, stop_signal).await;
     });
     Ok(Running {
         addr,
         state: boot.state,
         root_credentials_written: boot.root_credentials_written,
         handle,
+        tls: tls_store,
         _data_dir_lock: data_dir_lock,
         stop,
     })

@@ -10,22 +10,12 @@
 
 mod common;
 
+use common::iam_err as err;
+
 use common::TestServer;
 use serde_json::json;
 
 const A: &str = "000000000000";
-
-fn err<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
-    e: &aws_sdk_iam::error::SdkError<E, R>,
-) -> (String, String) {
-    let se = e.as_service_error();
-    (
-        se.and_then(|e| e.code())
-            .unwrap_or("not a service error")
-            .to_owned(),
-        se.and_then(|e| e.message()).unwrap_or("").to_owned(),
-    )
-}
 
 fn allow(actions: &[&str], resource: &str) -> String {
     json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]}).to_string()

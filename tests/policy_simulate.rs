@@ -726,8 +726,10 @@ async fn paging_with_max_items_and_marker() {
         .await;
     assert_eq!(pages.len(), 3);
 
+    // A marker tessera did not issue (issue 14: "Invalid Marker.", as IAM's List* calls).
     let e = page(Some("bogus".into())).await.unwrap_err();
-    assert_eq!(iam_code(&e), "InvalidInput");
+    assert_eq!(iam_code(&e), "ValidationError");
+    assert_eq!(iam_message(&e), "Invalid Marker.");
 }
 
 // --- named tests: errors ---------------------------------------------------------------------

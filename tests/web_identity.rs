@@ -16,7 +16,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::idp::{ATTACKER_KEY, TestIdp, b64json, rsa_jwk, rsa_key, sign_rs256};
-use common::{Creds, TestServer, code};
+use common::{Creds, TestServer, code, message};
 use serde_json::{Value, json};
 
 const ACCOUNT: &str = "000000000000";
@@ -91,15 +91,7 @@ async fn login(
         .web_identity_token(token)
         .send()
         .await
-        .map_err(|e| {
-            let c = code(&e);
-            let msg = e
-                .as_service_error()
-                .and_then(aws_sdk_sts::error::ProvideErrorMetadata::message)
-                .unwrap_or("")
-                .to_owned();
-            format!("{c}: {msg}")
-        })
+        .map_err(|e| format!("{}: {}", code(&e), message(&e)))
 }
 
 fn github_claims(idp: &TestIdp, now: i64, branch: &str) -> Value {

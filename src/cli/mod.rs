@@ -46,7 +46,34 @@ Environment:
                                    urn:amazon:webservices (else config saml_entity_id)
   TESSERA_SAML_ACS_URLS            comma-separated ACS URLs accepted as Recipient besides
                                    AWS's sign-in endpoints (else config saml_acs_urls)
+  TESSERA_TLS_CERT                 PEM certificate chain: serve HTTPS (with TESSERA_TLS_KEY)
+  TESSERA_TLS_KEY                  its PEM private key (PKCS#8, RSA or EC)
+  TESSERA_HEADER_READ_TIMEOUT_MS   header (and idle keep-alive, TLS handshake) deadline
+  TESSERA_REQUEST_TIMEOUT_MS       deadline from headers to answer, body included
+  TESSERA_MAX_CONNECTIONS          connections served at once; more are closed at once
   TESSERA_LOG                      log filter (default info)";
+
+/// HTTPS and the listener's bounds (`tessera serve`); each also a config key and a variable.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ListenerArgs {
+    /// Serve HTTPS with this PEM certificate chain, leaf first (config tls_cert). Re-read on
+    /// SIGHUP and when the file changes.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key: PKCS#8, RSA or EC (config tls_key).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Deadline for a request's headers, an idle keep-alive connection and a TLS handshake
+    /// (default: 10000).
+    #[arg(long, value_name = "MS")]
+    pub header_read_timeout_ms: Option<u64>,
+    /// Deadline from a request's headers to its answer, body included (default: 30000).
+    #[arg(long, value_name = "MS")]
+    pub request_timeout_ms: Option<u64>,
+    /// Connections served at once; more are closed as soon as they are accepted (default: 512).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -58,6 +85,8 @@ pub enum Command {
         /// Address to listen on (default: 127.0.0.1:8910).
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        #[command(flatten)]
+        listener: ListenerArgs,
     },
     /// Manage accounts.
     Account {
@@ -127,16 +156,33 @@ pub enum KeysCommand {
 }
 
 fn load_config(common: &Common, listen: Option<String>) -> Result<Config, BoxError> {
+    load_serve_config(common, listen, ListenerArgs::default())
+}
+
+fn load_serve_config(
+    common: &Common,
+    listen: Option<String>,
+    l: ListenerArgs,
+) -> Result<Config, BoxError> {
     Ok(Config::load(&Overrides {
         config: common.config.clone(),
         listen,
         data_dir: common.data_dir.clone(),
+        tls_cert: l.tls_cert,
+        tls_key: l.tls_key,
+        header_read_timeout_ms: l.header_read_timeout_ms,
+        request_timeout_ms: l.request_timeout_ms,
+        max_connections: l.max_connections,
     })?)
 }
 
 pub async fn run(cli: Cli) -> Result<(), BoxError> {
     match cli.command {
-        Command::Serve { common, listen } => serve(load_config(&common, listen)?).await,
+        Command::Serve {
+            common,
+            listen,
+            listener,
+        } => serve(load_serve_config(&common, listen, listener)?).await,
         Command::Account {
             command: AccountCommand::Create { common, id, alias },
         } => account_create(load_config(&common, None)?, id, alias).await,
@@ -187,31 +233,38 @@ async fn serve(config: Config) -> Result<(), BoxError> {
             p.display()
         );
     }
-    tracing::info!(listen = %running.addr, data_dir = %data_dir.display(), "tessera serving");
-    if !running.addr.ip().is_loopback() {
+    let tls = running.is_tls();
+    tracing::info!(listen = %running.addr, data_dir = %data_dir.display(), tls, "tessera serving");
+    if !tls && !running.addr.ip().is_loopback() {
         tracing::warn!(
             listen = %running.addr,
-            "listening beyond loopback without TLS: secrets, session tokens and signed requests cross the network in clear text; listen on 127.0.0.1 behind a TLS-terminating proxy"
+            "listening beyond loopback without TLS: secrets, session tokens and signed requests cross the network in clear text; set tls_cert and tls_key, or listen on 127.0.0.1 behind a TLS-terminating proxy"
         );
     }
-    println!("tessera listening on http://{}", running.addr);
-    // SIGTERM (systemd, Docker, Kubernetes) and Ctrl-C both stop the server cleanly.
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let scheme = if tls { "https" } else { "http" };
+    println!("tessera listening on {scheme}://{}", running.addr);
+    // SIGTERM (systemd, Docker, Kubernetes) and Ctrl-C both stop the server cleanly. With TLS,
+    // SIGHUP re-reads the certificate, as daemons do; without, it keeps its default (the end
+    // of a terminal session ends the server).
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut hangup = if tls {
+        Some(signal(SignalKind::hangup())?)
+    } else {
+        None
     };
     let mut running = running;
-    tokio::select! {
-        r = &mut running.handle => {
-            r.map_err(|e| Box::new(e) as BoxError)?;
-            return Ok(());
+    loop {
+        tokio::select! {
+            r = &mut running.handle => {
+                r.map_err(|e| Box::new(e) as BoxError)?;
+                return Ok(());
+            }
+            _ = interrupt.recv() => break,
+            _ = terminate.recv() => break,
+            _ = next_signal(&mut hangup) => running.reload_tls().await,
         }
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
     }
     tracing::info!("shutting down");
     if running.shutdown(SHUTDOWN_GRACE).await {
@@ -223,6 +276,14 @@ async fn serve(config: Config) -> Result<(), BoxError> {
         );
     }
     Ok(())
+}
+
+/// The next delivery of an optional signal; never, without one.
+async fn next_signal(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match s {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn account_create(
@@ -244,17 +305,13 @@ async fn account_create(
             }
         }
     };
-    if let Some(a) = &alias {
-        let ok = (3..=63).contains(&a.len())
-            && a.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !a.starts_with('-')
-            && !a.ends_with('-');
-        if !ok {
-            return Err(
-                format!("`{a}` is not a valid account alias (3-63 of a-z, 0-9, '-')").into(),
-            );
-        }
+    if let Some(a) = &alias
+        && !crate::iam::account::is_valid_account_alias(a)
+    {
+        return Err(format!(
+            "`{a}` is not a valid account alias (3-63 of a-z, 0-9, '-'; no '-' first, last or twice in a row)"
+        )
+        .into());
     }
     let created = server::create_account(&store, &id, alias, Clock::system().now()).await?;
     let out = serde_json::json!({

@@ -122,6 +122,24 @@ pub fn new_opaque_id() -> Result<String, IdError> {
     Ok(raw.iter().map(|&b| base32::char_for(b)).collect())
 }
 
+/// A new random (version 4) UUID in its hyphenated lowercase form: the last part of a
+/// service-linked role's `DeletionTaskId`.
+pub fn new_uuid() -> Result<String, IdError> {
+    let mut b = [0u8; 16];
+    fill_random(&mut b)?;
+    // RFC 9562 §5.4: version 4, variant 10.
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let mut out = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push_str(&format!("{byte:02x}"));
+    }
+    Ok(out)
+}
+
 /// A new 40-character secret access key.
 pub fn new_secret_access_key() -> Result<Secret, IdError> {
     let mut raw = zeroize::Zeroizing::new([0u8; SECRET_ACCESS_KEY_LEN * 3 / 4]);
@@ -154,6 +172,14 @@ pub fn is_secret_access_key(s: &str) -> bool {
     s.len() == SECRET_ACCESS_KEY_LEN
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+}
+
+/// An access key id an operator may choose for a root key: what AWS's API accepts as an
+/// `AccessKeyId` (16..128 word characters), except the `ASIA` prefix of temporary keys.
+pub fn is_chosen_access_key_id(s: &str) -> bool {
+    (16..=128).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !s.starts_with(TEMPORARY_KEY_PREFIX)
 }
 
 /// The account id carried by an `AKIA`/`ASIA` key id minted here (or by AWS since 2019), like
@@ -205,6 +231,27 @@ mod tests {
     use super::*;
 
     const ACCOUNT: &str = "123456789012";
+
+    #[test]
+    fn uuids_are_version_4() {
+        let a = new_uuid().unwrap();
+        assert_eq!(a.len(), 36);
+        let parts: Vec<&str> = a.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'), "{a}");
+        assert!(
+            matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'),
+            "{a}"
+        );
+        assert!(
+            a.bytes()
+                .all(|b| b == b'-' || b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert_ne!(a, new_uuid().unwrap());
+    }
 
     fn all_base32(s: &str) -> bool {
         s.bytes()
@@ -277,6 +324,28 @@ mod tests {
                 new_temporary_access_key_id(bad),
                 Err(IdError::InvalidAccount)
             );
+        }
+    }
+
+    #[test]
+    fn operators_may_choose_any_key_id_aws_accepts() {
+        for ok in [
+            "AKIAROOTEXAMPLE00001",
+            "AKIAIOSFODNN7EXAMPLE",
+            "root_key_0123456",
+            &"A".repeat(128),
+        ] {
+            assert!(is_chosen_access_key_id(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "AKIASHORT",
+            &"A".repeat(129),
+            "AKIA-ROOT-EXAMPLE-01",
+            "ASIAROOTEXAMPLE00001",
+            "AKIAROOTEXAMPLE0000é",
+        ] {
+            assert!(!is_chosen_access_key_id(bad), "{bad}");
         }
     }
 

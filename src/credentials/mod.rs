@@ -30,8 +30,9 @@ pub mod totp;
 
 pub use ids::{
     IdError, UniqueIdKind, account_from_key_id, is_access_key_id, is_account_id,
-    is_secret_access_key, is_temporary_access_key_id, is_unique_id, new_access_key_id,
-    new_opaque_id, new_secret_access_key, new_temporary_access_key_id, new_unique_id,
+    is_chosen_access_key_id, is_secret_access_key, is_temporary_access_key_id, is_unique_id,
+    new_access_key_id, new_opaque_id, new_secret_access_key, new_temporary_access_key_id,
+    new_unique_id, new_uuid,
 };
 pub use keyring::{BlobError, KeyId, Keyring, KeyringError};
 pub use secret::Secret;

@@ -120,7 +120,10 @@ impl From<IdError> for MintError {
 #[serde(deny_unknown_fields)]
 pub enum SessionSource {
     GetSessionToken,
-    GetFederationToken,
+    /// The IAM user whose policies bound the session (`None`: the account's root).
+    GetFederationToken {
+        user_id: Option<String>,
+    },
     AssumeRole,
     /// `<provider URL>:sub` and `:aud` follow from these for the session's lifetime.
     WebIdentity {
@@ -614,7 +617,9 @@ mod tests {
                 account: ACCOUNT.into(),
                 name: "bob".into(),
             },
-            SessionSource::GetFederationToken,
+            SessionSource::GetFederationToken {
+                user_id: Some("AIDAEXAMPLEUSER000001".into()),
+            },
         );
         let mut chained = role_spec();
         chained.source = SessionSource::AssumeRole;

@@ -5,6 +5,9 @@
 //! parameters, authenticates, dispatches to the action handler and writes the XML response or
 //! the AWS error envelope. It holds no business rules.
 
+pub(crate) mod listener;
+pub(crate) mod tls;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -33,9 +33,19 @@ pub(crate) struct Target {
     pub(crate) name: String,
     pub(crate) arn: String,
     pub(crate) tags: Tags,
+    /// A service-linked role: its policies and boundary are its service's alone.
+    pub(crate) protected: bool,
 }
 
 impl Target {
+    /// `UnmodifiableEntity` for a service-linked role.
+    pub(crate) fn check_modifiable(&self) -> ApiResult<()> {
+        if self.protected {
+            return Err(super::errors::protected_role(&self.name));
+        }
+        Ok(())
+    }
+
     pub(crate) fn owner(&self) -> Owner<'_> {
         match self.kind {
             "user" => Owner::User(&self.id),
@@ -66,6 +76,7 @@ impl EntityKind for UserKind {
             name: u.name.clone(),
             arn: u.arn(),
             tags: u.tags.clone(),
+            protected: false,
         })
     }
 }
@@ -84,6 +95,7 @@ impl EntityKind for GroupKind {
             name: g.name.clone(),
             arn: g.arn(),
             tags: Vec::new(),
+            protected: false,
         })
     }
 }
@@ -103,6 +115,7 @@ impl EntityKind for RoleKind {
             name: r.name.clone(),
             arn: r.arn(),
             tags: r.tags.clone(),
+            protected: r.linked_service.is_some(),
         })
     }
 }

@@ -21,8 +21,59 @@ pub(crate) fn no_such_role(name: &str) -> ApiError {
     ApiError::no_such_entity(format!("The role with name {name} cannot be found."))
 }
 
+/// A service-linked role (or any role only its service may change).
+pub(crate) fn protected_role(name: &str) -> ApiError {
+    ApiError::unmodifiable_entity(format!(
+        "Cannot perform the operation on the protected role '{name}' - this role is only modifiable by AWS"
+    ))
+}
+
+pub(crate) fn service_role_name_taken(name: &str) -> ApiError {
+    ApiError::invalid_input(format!(
+        "Service role name {name} has been taken in this account, please try a different suffix."
+    ))
+}
+
+pub(crate) fn custom_suffix_not_allowed(service: &str) -> ApiError {
+    ApiError::invalid_input(format!("Custom suffix is not allowed for {service}"))
+}
+
+/// `AWSServiceName` that is no service principal (wording ours).
+pub(crate) fn invalid_service_name(service: &str) -> ApiError {
+    ApiError::invalid_input(format!(
+        "Invalid service name {}: a service principal such as autoscaling.amazonaws.com is expected.",
+        crate::protocol::params::sanitize(service)
+    ))
+}
+
+/// `DeleteServiceLinkedRole` on an ordinary role (wording ours; the code is the one the API
+/// reference lists).
+pub(crate) fn not_service_linked(name: &str) -> ApiError {
+    ApiError::no_such_entity(format!(
+        "The role with name {name} is not a service-linked role."
+    ))
+}
+
+/// An unknown `DeletionTaskId` (wording ours).
+pub(crate) fn no_such_deletion_task(id: &str) -> ApiError {
+    ApiError::no_such_entity(format!(
+        "Deletion task {} cannot be found.",
+        crate::protocol::params::sanitize(id)
+    ))
+}
+
 pub(crate) fn no_such_policy(arn: &str) -> ApiError {
     ApiError::no_such_entity(format!("Policy {arn} was not found."))
+}
+
+/// A change to an AWS managed policy (wording ours: AWS's is not documented).
+pub(crate) fn aws_managed_policy_unmodifiable(arn: &str) -> ApiError {
+    ApiError::unmodifiable_entity(format!("Cannot modify AWS managed policy {arn}."))
+}
+
+/// `DeletePolicy` of an AWS managed policy (wording ours).
+pub(crate) fn aws_managed_policy_undeletable(arn: &str) -> ApiError {
+    ApiError::unmodifiable_entity(format!("Cannot delete AWS managed policy {arn}."))
 }
 
 pub(crate) fn no_such_policy_version(arn: &str, version_id: &str) -> ApiError {
@@ -35,6 +86,31 @@ pub(crate) fn no_such_oidc_provider(arn: &str) -> ApiError {
 
 pub(crate) fn no_such_saml_provider(arn: &str) -> ApiError {
     ApiError::no_such_entity(format!("Manifest not found for arn {arn}"))
+}
+
+pub(crate) fn account_alias_exists(alias: &str) -> ApiError {
+    ApiError::entity_already_exists(format!("The account alias {alias} already exists."))
+}
+
+/// `DeleteAccountAlias` of an alias the account does not have (wording ours).
+pub(crate) fn no_such_account_alias(alias: &str) -> ApiError {
+    ApiError::no_such_entity(format!("The account alias {alias} cannot be found."))
+}
+
+pub(crate) fn no_such_instance_profile(name: &str) -> ApiError {
+    ApiError::no_such_entity(format!("Instance Profile {name} cannot be found."))
+}
+
+pub(crate) fn instance_profile_exists(name: &str) -> ApiError {
+    ApiError::entity_already_exists(format!("Instance Profile {name} already exists."))
+}
+
+/// `RemoveRoleFromInstanceProfile` for a role the profile does not hold (wording ours: AWS's
+/// is not documented).
+pub(crate) fn role_not_in_instance_profile(role: &str, profile: &str) -> ApiError {
+    ApiError::no_such_entity(format!(
+        "The role with name {role} is not in instance profile {profile}."
+    ))
 }
 
 pub(crate) fn no_such_mfa_device(serial: &str) -> ApiError {
@@ -80,6 +156,9 @@ fn conflict_message(c: Conflict) -> Option<&'static str> {
         }
         Conflict::DefaultVersion => "Cannot delete the default version of a policy.",
         Conflict::MfaDeviceInUse => "MFA Device is still in use.",
+        Conflict::InstanceProfileHasRoles | Conflict::RoleInInstanceProfile => {
+            "Cannot delete entity, must remove roles from instance profile first."
+        }
         // Not a delete: the MFA check words it (`crate::sts::mfa`).
         Conflict::MfaStepUsed => return None,
         // Not a delete: `UpdateSAMLProvider` words it.
@@ -109,14 +188,22 @@ fn quota(entity: Entity) -> Option<(&'static str, usize)> {
             limits::SAML_PROVIDERS_PER_ACCOUNT,
         ),
         Entity::SamlPrivateKey => ("PrivateKeysPerSamlProvider", limits::SAML_PRIVATE_KEYS),
+        Entity::Role => ("RolesPerAccount", limits::ROLES_PER_ACCOUNT),
+        Entity::InstanceProfile => (
+            "InstanceProfilesPerAccount",
+            limits::INSTANCE_PROFILES_PER_ACCOUNT,
+        ),
+        Entity::InstanceProfileRole => (
+            "InstanceSessionsPerInstanceProfile",
+            limits::ROLES_PER_INSTANCE_PROFILE,
+        ),
         // Attachments (per owner kind) and inline sizes (per owner) are worded by their
         // handlers; policy versions have a sentence of their own.
         Entity::Attachment
         | Entity::InlinePolicy
         | Entity::PolicyVersion
         | Entity::Account
-        | Entity::AccountAlias
-        | Entity::Role => return None,
+        | Entity::AccountAlias => return None,
     })
 }
 
@@ -152,6 +239,21 @@ mod tests {
                 StoreError::LimitExceeded(Entity::MfaDevice),
                 "LimitExceeded",
                 "Cannot exceed quota for MFADevicesPerUser: 8",
+            ),
+            (
+                StoreError::Conflict(Conflict::RoleInInstanceProfile),
+                "DeleteConflict",
+                "Cannot delete entity, must remove roles from instance profile first.",
+            ),
+            (
+                StoreError::LimitExceeded(Entity::InstanceProfile),
+                "LimitExceeded",
+                "Cannot exceed quota for InstanceProfilesPerAccount: 1000",
+            ),
+            (
+                StoreError::LimitExceeded(Entity::InstanceProfileRole),
+                "LimitExceeded",
+                "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1",
             ),
             (
                 StoreError::LimitExceeded(Entity::PolicyVersion),

@@ -195,14 +195,58 @@ impl Input for Paging {
         let v = r.validator();
         let max = max.unwrap_or(100);
         v.range("MaxItems", max, 1, 1000);
-        if let Some(m) = &marker {
-            v.length("Marker", m, 1, 320);
-        }
+        let marker = match marker {
+            Some(m) => {
+                v.length("Marker", &m, 1, 320);
+                Some(open_marker(&m).ok_or_else(|| ApiError::validation("Invalid Marker."))?)
+            }
+            None => None,
+        };
         Ok(Self {
             max_items: usize::try_from(max).unwrap_or(100),
             marker,
         })
     }
+}
+
+/// The `Marker` a paged answer hands out for the internal position `key` (a lowercase name,
+/// an index): opaque to clients, and checked when it comes back, so that a marker tessera did
+/// not issue is refused (`ValidationError` "Invalid Marker.") instead of silently starting
+/// somewhere. Integrity against mistakes, not secrecy: a marker only names a position in a
+/// listing the caller may read anyway.
+pub(crate) fn seal_marker(key: &str) -> String {
+    use base64::Engine as _;
+    let mut raw = Vec::with_capacity(key.len() + 5);
+    raw.push(MARKER_VERSION);
+    raw.extend_from_slice(key.as_bytes());
+    raw.extend_from_slice(&marker_check(key.as_bytes()));
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// The position a marker made by [`seal_marker`] names.
+pub(crate) fn open_marker(marker: &str) -> Option<String> {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(marker)
+        .ok()?;
+    let (version, rest) = raw.split_first()?;
+    let (key, check) = rest.split_last_chunk::<4>()?;
+    (*version == MARKER_VERSION && marker_check(key) == *check)
+        .then(|| String::from_utf8(key.to_vec()).ok())
+        .flatten()
+}
+
+const MARKER_VERSION: u8 = 1;
+
+fn marker_check(key: &[u8]) -> [u8; 4] {
+    use sha2::Digest as _;
+    let d = sha2::Sha256::new()
+        .chain_update(b"tessera iam marker\0")
+        .chain_update(key)
+        .finalize();
+    let mut out = [0u8; 4];
+    out.copy_from_slice(d.get(..4).unwrap_or(&[0; 4]));
+    out
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use crate::store::policies::Owner;
 
 pub(crate) const USERS_PER_ACCOUNT: usize = 5_000;
 pub(crate) const GROUPS_PER_ACCOUNT: usize = 300;
+pub(crate) const ROLES_PER_ACCOUNT: usize = 1_000;
 pub(crate) const POLICIES_PER_ACCOUNT: usize = 1_500;
 pub(crate) const ACCESS_KEYS_PER_USER: usize = 2;
 pub(crate) const GROUPS_PER_USER: usize = 10;
@@ -19,6 +20,17 @@ pub(crate) const OIDC_THUMBPRINTS: usize = 5;
 pub(crate) const SAML_PROVIDERS_PER_ACCOUNT: usize = 100;
 /// Private keys (assertion decryption) per SAML provider: `PrivateKeyList` holds at most 2.
 pub(crate) const SAML_PRIVATE_KEYS: usize = 2;
+
+pub(crate) const INSTANCE_PROFILES_PER_ACCOUNT: usize = 1_000;
+/// Roles in one instance profile: IAM's quota is 1 and cannot be raised.
+pub(crate) const ROLES_PER_INSTANCE_PROFILE: usize = 1;
+
+/// Managed policy versions stored in one account (`PolicyVersionsInUseQuota`).
+pub(crate) const POLICY_VERSIONS_IN_USE: usize = 10_000;
+/// Server certificates per account and signing certificates per user: AWS's defaults, which
+/// `GetAccountSummary` reports (tessera stores neither yet).
+pub(crate) const SERVER_CERTIFICATES_PER_ACCOUNT: usize = 20;
+pub(crate) const SIGNING_CERTIFICATES_PER_USER: usize = 2;
 
 /// Characters (without whitespace) of one managed policy document.
 pub(crate) const MANAGED_POLICY_MAX: usize = 6_144;

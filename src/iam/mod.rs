@@ -1,17 +1,25 @@
-//! IAM actions: business rules for users, groups, access keys, MFA devices, roles, policies and
-//! OpenID Connect providers (and, through the policy evaluator, who may call them). See
+//! IAM actions: business rules for users, groups, access keys, MFA devices, roles (service-linked
+//! ones included), instance profiles, policies (the AWS managed ones included), OpenID Connect
+//! and SAML providers and the account itself (and, through the policy evaluator, who may call
+//! them). See
 //! <https://docs.aws.amazon.com/IAM/latest/APIReference/welcome.html>.
 
+pub(crate) mod account;
+pub(crate) mod aws_managed;
+pub(crate) mod context_keys;
 pub(crate) mod entity;
 pub(crate) mod errors;
 pub(crate) mod groups;
 pub(crate) mod input;
+pub(crate) mod instance_profiles;
 pub(crate) mod limits;
 pub(crate) mod mfa_devices;
 pub(crate) mod oidc_providers;
 pub(crate) mod policies;
 pub(crate) mod roles;
 pub(crate) mod saml_providers;
+pub(crate) mod service_access;
+pub(crate) mod service_linked_roles;
 pub(crate) mod simulate;
 pub(crate) mod tags;
 pub(crate) mod users;
@@ -32,7 +40,8 @@ impl Cx<'_> {
 
     /// Authorize `iam:<Action>` on `resource` for the caller.
     ///
-    /// Sessions from GetSessionToken reach IAM only with MFA context. The account's root may do
+    /// Sessions from GetSessionToken reach IAM only with MFA context, federated-user sessions
+    /// (GetFederationToken) never. The account's root may do
     /// everything in its own account; other principals need an allowing policy.
     pub(crate) fn authorize(&self, resource: &str) -> ApiResult<()> {
         self.authorize_tagged(resource, &[])
@@ -44,19 +53,45 @@ impl Cx<'_> {
         resource: &str,
         tags: &[(String, String)],
     ) -> ApiResult<()> {
-        let action = self.info.action.policy_action();
+        self.authorize_as(&self.info.action.policy_action(), resource, tags, &[])
+    }
+
+    /// Authorize `action` (an action the request implies besides its own, such as `iam:PassRole`
+    /// for `AddRoleToInstanceProfile`) on `resource`, with its tags and the action's own
+    /// context keys.
+    pub(crate) fn authorize_as(
+        &self,
+        action: &str,
+        resource: &str,
+        tags: &[(String, String)],
+        keys: &[(&str, &str)],
+    ) -> ApiResult<()> {
         // Policies name resources in the partition of the request's region.
         let resource = &*self.info.partition().rewrite(resource);
         if let Some(s) = self.caller.session()
             && matches!(s.source, SessionSource::GetSessionToken)
             && s.mfa_authenticated_at.is_none()
         {
-            return Err(ApiError::not_authorized(
-                &self.caller.arn_in(self.info.partition()),
-                &action,
+            return Err(crate::authorization::refuse_credentials(
+                self.state,
+                self.caller,
+                action,
                 resource,
-            )
-            .with_detail("GetSessionToken credentials without MFA cannot call IAM"));
+                "GetSessionToken credentials without MFA cannot call IAM",
+                self.info,
+            ));
+        }
+        if let Some(s) = self.caller.session()
+            && matches!(s.source, SessionSource::GetFederationToken { .. })
+        {
+            return Err(crate::authorization::refuse_credentials(
+                self.state,
+                self.caller,
+                action,
+                resource,
+                "GetFederationToken credentials cannot call IAM",
+                self.info,
+            ));
         }
         if self.caller.is_root() {
             return Ok(());
@@ -64,15 +99,16 @@ impl Cx<'_> {
         crate::authorization::authorize_with_tags(
             self.state,
             self.caller,
-            &action,
+            action,
             resource,
             tags,
+            keys,
             self.info,
         )
     }
 
     /// The ARN (as stored: in the `aws` partition) of the caller's account's entity of `kind`
-    /// (`user`, `group`, `role`, `policy`, `mfa`) at `path` named `name`; with an empty name, the
+    /// (`user`, `group`, `role`, `policy`, `instance-profile`, `mfa`) at `path` named `name`; with an empty name, the
     /// ARN that `List*` calls are authorized on.
     pub(crate) fn arn(&self, kind: &str, path: &str, name: &str) -> String {
         let (p, account) = (Partition::Aws, self.account());
@@ -82,6 +118,7 @@ impl Cx<'_> {
             "group" => Arn::group(p, account, path, name),
             "role" => Arn::role(p, account, path, name),
             "policy" => Arn::policy(p, account, path, name),
+            "instance-profile" => Arn::instance_profile(p, account, path, name),
             _ => Arn::mfa(p, account, path, name),
         };
         arn.to_string()
@@ -176,7 +213,7 @@ pub(crate) fn write_tags(x: &mut Xml, tags: &Tags) {
 /// Write `IsTruncated` and, when truncated, `Marker`.
 pub(crate) fn write_paging(x: &mut Xml, next_marker: Option<&str>) {
     x.boolean("IsTruncated", next_marker.is_some());
-    x.opt("Marker", next_marker);
+    x.opt("Marker", next_marker.map(input::seal_marker).as_deref());
 }
 
 /// Take one page from an ordered iterator of (marker key, item).

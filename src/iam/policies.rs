@@ -15,8 +15,14 @@ use crate::store::policies::{ManagedPolicy, Owner, PolicyVersionRec};
 use crate::store::{Applied, Change, Entity, NewPolicy, StoreError};
 
 use super::entity::{EntityKind, Named, Target};
-use super::errors::{no_such_policy, no_such_policy_version, store_error};
-use super::input::{IamPath, IamTags, Name, Paging, PathPrefix, PolicyDocument, policy_error};
+use super::errors::{
+    aws_managed_policy_undeletable, aws_managed_policy_unmodifiable, no_such_policy,
+    no_such_policy_version, store_error,
+};
+use super::input::{
+    IamPath, IamTags, Name, Paging, PathPrefix, PolicyDocument, TagKeys, policy_error,
+};
+use super::tags::TagPage;
 use super::{Member, Page, limits, write_tags};
 
 /// Policy documents go out URL-encoded (botocore decodes them); keep unreserved characters.
@@ -68,7 +74,9 @@ impl crate::protocol::input::Field for PolicyDescription {
     }
 }
 
-fn write_policy(x: &mut Xml, m: &ManagedPolicy) {
+/// `GetPolicy` shows the description and the tags (an empty `Tags` list when there are none);
+/// `CreatePolicy` and `List*` calls show neither, as AWS's do.
+fn write_policy(x: &mut Xml, m: &ManagedPolicy, full: bool) {
     x.elem("PolicyName", &m.name)
         .elem("PolicyId", &m.id)
         .arn("Arn", &m.arn)
@@ -77,37 +85,42 @@ fn write_policy(x: &mut Xml, m: &ManagedPolicy) {
         .num("AttachmentCount", m.attachment_count)
         .num("PermissionsBoundaryUsageCount", m.boundary_usage_count)
         .boolean("IsAttachable", true)
-        .opt("Description", m.description.as_deref())
+        .opt("Description", m.description.as_deref().filter(|_| full))
         .time("CreateDate", m.created_at)
         .time("UpdateDate", m.updated_at);
-    if !m.tags.is_empty() {
+    if full {
         write_tags(x, &m.tags);
     }
 }
 
 impl Member for ManagedPolicy {
     fn write(&self, x: &mut Xml) {
-        write_policy(x, self);
+        write_policy(x, self, false);
     }
 }
 
-/// `<Policy>`, as `CreatePolicy` and `GetPolicy` answer.
+/// `<Policy>`, as `CreatePolicy` (`full: false`) and `GetPolicy` (`full: true`) answer.
 #[derive(Debug)]
-pub(crate) struct PolicyOutput(ManagedPolicy);
+pub(crate) struct PolicyOutput {
+    policy: ManagedPolicy,
+    full: bool,
+}
 
 impl Output for PolicyOutput {
     fn write(&self, x: &mut Xml) {
-        x.nest("Policy", |x| write_policy(x, &self.0));
+        x.nest("Policy", |x| write_policy(x, &self.policy, self.full));
     }
 }
 
-fn find_policy(cx: &Cx<'_>, arn: &str) -> ApiResult<ManagedPolicy> {
+/// The managed policy `arn` of the caller's account, or an AWS managed one (with the caller's
+/// account's counts).
+pub(crate) fn find_policy(cx: &Cx<'_>, arn: &str) -> ApiResult<ManagedPolicy> {
     let view = cx.state.store.view();
     view.policies
         .managed
         .get(arn)
         .filter(|m| m.account == cx.account() || m.account == "aws")
-        .cloned()
+        .map(|m| view.policy_in_account(m, cx.account()))
         .ok_or_else(|| no_such_policy(arn))
 }
 
@@ -154,7 +167,10 @@ pub(crate) async fn create_policy(
             )),
             e => store_error(e),
         })?;
-    Ok(PolicyOutput(find_policy(cx, &arn)?))
+    Ok(PolicyOutput {
+        policy: find_policy(cx, &arn)?,
+        full: false,
+    })
 }
 
 input! {
@@ -167,7 +183,10 @@ input! {
 pub(crate) async fn get_policy(cx: &Cx<'_>, input: PolicyArnInput) -> ApiResult<PolicyOutput> {
     let arn = input.policy_arn.as_str();
     cx.authorize(arn)?;
-    Ok(PolicyOutput(find_policy(cx, arn)?))
+    Ok(PolicyOutput {
+        policy: find_policy(cx, arn)?,
+        full: true,
+    })
 }
 
 input! {
@@ -240,12 +259,7 @@ pub(crate) async fn create_policy_version(
     let arn = input.policy_arn.into_string();
     let set_default = input.set_as_default.unwrap_or(false);
     cx.authorize(&arn)?;
-    let m = find_policy(cx, &arn)?;
-    if m.account == "aws" {
-        return Err(ApiError::unmodifiable_entity(format!(
-            "Cannot modify AWS managed policy {arn}."
-        )));
-    }
+    check_customer_managed(&find_policy(cx, &arn)?)?;
     let now = cx.info.now;
     let created = cx
         .state
@@ -307,7 +321,7 @@ pub(crate) async fn set_default_policy_version(
 ) -> ApiResult<()> {
     let (arn, vid) = (input.policy_arn.into_string(), input.version_id.0);
     cx.authorize(&arn)?;
-    find_policy(cx, &arn)?;
+    check_customer_managed(&find_policy(cx, &arn)?)?;
     cx.state
         .store
         .apply_one(Change::SetDefaultPolicyVersion {
@@ -323,7 +337,7 @@ pub(crate) async fn set_default_policy_version(
 pub(crate) async fn delete_policy_version(cx: &Cx<'_>, input: PolicyVersionInput) -> ApiResult<()> {
     let (arn, vid) = (input.policy_arn.into_string(), input.version_id.0);
     cx.authorize(&arn)?;
-    find_policy(cx, &arn)?;
+    check_customer_managed(&find_policy(cx, &arn)?)?;
     cx.state
         .store
         .apply_one(Change::DeletePolicyVersion {
@@ -340,15 +354,21 @@ pub(crate) async fn delete_policy(cx: &Cx<'_>, input: PolicyArnInput) -> ApiResu
     cx.authorize(&arn)?;
     let m = find_policy(cx, &arn)?;
     if m.account == "aws" {
-        return Err(ApiError::unmodifiable_entity(format!(
-            "Cannot delete AWS managed policy {arn}."
-        )));
+        return Err(aws_managed_policy_undeletable(&arn));
     }
     cx.state
         .store
         .apply_one(Change::DeletePolicy { arn: arn.clone() })
         .await
         .map_err(|e| policy_error_for(e, &arn))?;
+    Ok(())
+}
+
+/// AWS managed policies are read-only (`UnmodifiableEntity`).
+fn check_customer_managed(m: &ManagedPolicy) -> ApiResult<()> {
+    if m.account == "aws" {
+        return Err(aws_managed_policy_unmodifiable(&m.arn));
+    }
     Ok(())
 }
 
@@ -403,7 +423,6 @@ pub(crate) async fn list_policies(
             PolicyScope::Local => m.account == account,
             PolicyScope::All => m.account == "aws" || m.account == account,
         })
-        .filter(|m| !only_attached || m.attachment_count > 0)
         .filter(|m| m.path.starts_with(&prefix))
         .filter(|m| {
             paging
@@ -411,7 +430,9 @@ pub(crate) async fn list_policies(
                 .as_deref()
                 .is_none_or(|mk| m.arn.as_str() > mk)
         })
-        .map(|m| (m.arn.clone(), m.clone()));
+        .map(|m| view.policy_in_account(m, account))
+        .filter(|m| !only_attached || m.attachment_count > 0)
+        .map(|m| (m.arn.clone(), m));
     Ok(Page::of("Policies", items, paging.max_items))
 }
 
@@ -430,6 +451,7 @@ pub(crate) async fn attach_policy<K: EntityKind>(
     input: AttachmentInput<K>,
 ) -> ApiResult<()> {
     let t = input.entity.authorized(cx)?;
+    t.check_modifiable()?;
     let arn = input.policy_arn.into_string();
     cx.state
         .store
@@ -464,6 +486,7 @@ pub(crate) async fn detach_policy<K: EntityKind>(
     input: AttachmentInput<K>,
 ) -> ApiResult<()> {
     let t = input.entity.authorized(cx)?;
+    t.check_modifiable()?;
     let arn = input.policy_arn.into_string();
     cx.state
         .store
@@ -539,6 +562,7 @@ pub(crate) async fn put_inline_policy<K: EntityKind>(
     input: PutInlineInput<K>,
 ) -> ApiResult<()> {
     let t = input.entity.authorized(cx)?;
+    t.check_modifiable()?;
     let limit = limits::inline_limit(t.owner());
     check_document_size(&input.policy_document, limit)?;
     cx.state
@@ -619,6 +643,7 @@ pub(crate) async fn delete_inline_policy<K: EntityKind>(
 ) -> ApiResult<()> {
     let name = input.policy_name.into_string();
     let t = input.entity.authorized(cx)?;
+    t.check_modifiable()?;
     cx.state
         .store
         .apply_one(Change::DeleteInlinePolicy {
@@ -703,6 +728,7 @@ pub(crate) async fn put_boundary<K: BoundedKind>(
     input: PutBoundaryInput<K>,
 ) -> ApiResult<()> {
     let t = input.entity.authorized(cx)?;
+    t.check_modifiable()?;
     let arn = input.permissions_boundary.into_string();
     crate::authorization::check_boundary_arn(cx.state, &arn)?;
     cx.state
@@ -725,10 +751,249 @@ pub(crate) async fn delete_boundary<K: BoundedKind>(
     input: DeleteBoundaryInput<K>,
 ) -> ApiResult<()> {
     let t = input.entity.authorized(cx)?;
+    t.check_modifiable()?;
     cx.state
         .store
         .apply_one(K::set_boundary(&t, None))
         .await
         .map_err(store_error)?;
     Ok(())
+}
+
+// --- tags of managed policies ----------------------------------------------------------------
+
+input! {
+    /// `TagPolicy`
+    pub(crate) struct TagPolicyInput {
+        policy_arn: ArnParam = required("PolicyArn"),
+        tags: IamTags = nested(),
+    }
+    check(this) {
+        if this.tags.0.is_empty() {
+            return Err(ApiError::missing_parameter("Tags"));
+        }
+        Ok(())
+    }
+}
+
+/// The caller's managed policy `arn`, once the caller may act on it (with its tags as
+/// `aws:ResourceTag/*`).
+fn authorized_policy(cx: &Cx<'_>, arn: &str) -> ApiResult<ManagedPolicy> {
+    let m = find_policy(cx, arn)?;
+    cx.authorize_tagged(arn, &m.tags)?;
+    Ok(m)
+}
+
+pub(crate) async fn tag_policy(cx: &Cx<'_>, input: TagPolicyInput) -> ApiResult<()> {
+    let arn = input.policy_arn.into_string();
+    let m = authorized_policy(cx, &arn)?;
+    check_customer_managed(&m)?;
+    let tags = input.tags.0;
+    super::check_tag_quota(&m.tags, &tags, "TagsPerPolicy")?;
+    cx.state
+        .store
+        .apply_one(Change::TagPolicy {
+            arn: arn.clone(),
+            tags,
+        })
+        .await
+        .map_err(|e| policy_error_for(e, &arn))?;
+    Ok(())
+}
+
+input! {
+    /// `UntagPolicy`
+    pub(crate) struct UntagPolicyInput {
+        policy_arn: ArnParam = required("PolicyArn"),
+        tag_keys: TagKeys = nested(),
+    }
+    check(this) {
+        if this.tag_keys.0.is_empty() {
+            return Err(ApiError::missing_parameter("TagKeys"));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) async fn untag_policy(cx: &Cx<'_>, input: UntagPolicyInput) -> ApiResult<()> {
+    let arn = input.policy_arn.into_string();
+    check_customer_managed(&authorized_policy(cx, &arn)?)?;
+    cx.state
+        .store
+        .apply_one(Change::UntagPolicy {
+            arn: arn.clone(),
+            keys: input.tag_keys.0,
+        })
+        .await
+        .map_err(|e| policy_error_for(e, &arn))?;
+    Ok(())
+}
+
+input! {
+    /// `ListPolicyTags`
+    pub(crate) struct ListPolicyTagsInput {
+        policy_arn: ArnParam = required("PolicyArn"),
+        paging: Paging = nested(),
+    }
+}
+
+pub(crate) async fn list_policy_tags(
+    cx: &Cx<'_>,
+    input: ListPolicyTagsInput,
+) -> ApiResult<TagPage> {
+    let m = authorized_policy(cx, &input.policy_arn)?;
+    Ok(TagPage::of(&m.tags, &input.paging))
+}
+
+// --- who uses a managed policy ---------------------------------------------------------------
+
+enum_field!(
+    /// `EntityFilter` of `ListEntitiesForPolicy`.
+    #[allow(clippy::upper_case_acronyms, reason = "the variants are the wire values")]
+    EntityFilter { User, Role, Group, LocalManagedPolicy, AWSManagedPolicy }
+);
+
+enum_field!(
+    /// `PolicyUsageFilter` of `ListEntitiesForPolicy`.
+    PolicyUsage { PermissionsPolicy, PermissionsBoundary }
+);
+
+input! {
+    /// `ListEntitiesForPolicy`
+    pub(crate) struct ListEntitiesForPolicyInput {
+        policy_arn: ArnParam = required("PolicyArn"),
+        entity_filter: Option<EntityFilter> = optional("EntityFilter"),
+        path_prefix: PathPrefix = or_default("PathPrefix"),
+        policy_usage_filter: Option<PolicyUsage> = optional("PolicyUsageFilter"),
+        paging: Paging = nested(),
+    }
+}
+
+/// One entity that uses a policy, as `ListEntitiesForPolicy` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PolicyEntity {
+    Group { name: String, id: String },
+    User { name: String, id: String },
+    Role { name: String, id: String },
+}
+
+/// `PolicyGroups`, `PolicyUsers`, `PolicyRoles` and paging.
+#[derive(Debug)]
+pub(crate) struct PolicyEntities {
+    entities: Vec<PolicyEntity>,
+    marker: Option<String>,
+}
+
+impl PolicyEntity {
+    /// The list it goes in, with its name and id elements: `(list, name element, id element)`.
+    fn elements(&self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            PolicyEntity::Group { .. } => ("PolicyGroups", "GroupName", "GroupId"),
+            PolicyEntity::User { .. } => ("PolicyUsers", "UserName", "UserId"),
+            PolicyEntity::Role { .. } => ("PolicyRoles", "RoleName", "RoleId"),
+        }
+    }
+
+    fn name_and_id(&self) -> (&str, &str) {
+        match self {
+            PolicyEntity::Group { name, id }
+            | PolicyEntity::User { name, id }
+            | PolicyEntity::Role { name, id } => (name, id),
+        }
+    }
+}
+
+impl Output for PolicyEntities {
+    fn write(&self, x: &mut Xml) {
+        for list in ["PolicyGroups", "PolicyUsers", "PolicyRoles"] {
+            let members = self.entities.iter().filter(|e| e.elements().0 == list);
+            x.list(list, members, |x, e| {
+                let (_, name_el, id_el) = e.elements();
+                let (name, id) = e.name_and_id();
+                x.elem(name_el, name).elem(id_el, id);
+            });
+        }
+        super::write_paging(x, self.marker.as_deref());
+    }
+}
+
+/// The groups, users and roles of the caller's account that use the policy (attached, or as
+/// their permissions boundary), each kind in name order, one page of them.
+pub(crate) async fn list_entities_for_policy(
+    cx: &Cx<'_>,
+    input: ListEntitiesForPolicyInput,
+) -> ApiResult<PolicyEntities> {
+    let arn = input.policy_arn.as_str();
+    cx.authorize(arn)?;
+    find_policy(cx, arn)?;
+    let view = cx.state.store.view();
+    let account = cx.account();
+    let prefix = input.path_prefix.0.as_str();
+    let usage = input.policy_usage_filter;
+    let attached = usage != Some(PolicyUsage::PermissionsBoundary);
+    let bounded = usage != Some(PolicyUsage::PermissionsPolicy);
+    let attached_to: Vec<(&str, &str)> = if attached {
+        view.attachments_of(arn, account).collect()
+    } else {
+        Vec::new()
+    };
+    let has = |kind: &str, id: &str| attached_to.contains(&(kind, id));
+    let wants = |f: EntityFilter| input.entity_filter.is_none_or(|e| e == f);
+
+    let mut groups: Vec<(&str, PolicyEntity)> = Vec::new();
+    let mut users: Vec<(&str, PolicyEntity)> = Vec::new();
+    let mut roles: Vec<(&str, PolicyEntity)> = Vec::new();
+    if wants(EntityFilter::Group) {
+        groups = view
+            .groups
+            .values()
+            .filter(|g| g.account == account && g.path.starts_with(prefix))
+            .filter(|g| has("group", &g.id))
+            .map(|g| {
+                let e = PolicyEntity::Group {
+                    name: g.name.clone(),
+                    id: g.id.clone(),
+                };
+                (g.name.as_str(), e)
+            })
+            .collect();
+    }
+    if wants(EntityFilter::User) {
+        users = view
+            .users
+            .values()
+            .filter(|u| u.account == account && u.path.starts_with(prefix))
+            .filter(|u| has("user", &u.id) || (bounded && u.boundary.as_deref() == Some(arn)))
+            .map(|u| {
+                let e = PolicyEntity::User {
+                    name: u.name.clone(),
+                    id: u.id.clone(),
+                };
+                (u.name.as_str(), e)
+            })
+            .collect();
+    }
+    if wants(EntityFilter::Role) {
+        roles = view
+            .policies
+            .roles
+            .values()
+            .filter(|r| r.account == account && r.path.starts_with(prefix))
+            .filter(|r| has("role", &r.id) || (bounded && r.boundary.as_deref() == Some(arn)))
+            .map(|r| {
+                let e = PolicyEntity::Role {
+                    name: r.name.clone(),
+                    id: r.id.clone(),
+                };
+                (r.name.as_str(), e)
+            })
+            .collect();
+    }
+    for list in [&mut groups, &mut users, &mut roles] {
+        list.sort_by_key(|(name, _)| name.to_lowercase());
+    }
+    let all = groups.into_iter().chain(users).chain(roles).map(|(_, e)| e);
+    let (entities, marker) =
+        super::page_by_position(all, input.paging.marker.as_deref(), input.paging.max_items);
+    Ok(PolicyEntities { entities, marker })
 }

@@ -15,12 +15,13 @@ use crate::request::Cx;
 use crate::store::Role;
 use crate::store::{Change, Entity, Snapshot, StoreError};
 
-use super::errors::{no_such_role, store_error};
+use super::errors::{no_such_role, protected_role, store_error};
 use super::input::{
     IamPath, IamTags, Name, NewName, Paging, PathPrefix, PolicyDocument, TRUST, policy_error,
 };
+use super::instance_profiles::{ProfileMember, page_of_profiles};
 use super::policies::{check_document_size, encode_document};
-use super::{Member, Page, write_paging, write_tags};
+use super::{Member, Page, write_tags};
 
 pub(crate) const MAX_SESSION_DEFAULT: i64 = 3_600;
 pub(crate) const MAX_SESSION_MIN: i64 = 3_600;
@@ -68,7 +69,7 @@ fn resolve_principal(view: &Snapshot, arn: &str) -> Option<String> {
 
 /// The trust policy as IAM shows it: a principal whose user or role was deleted (or deleted
 /// and re-created) appears as the unique id it was bound to, since it no longer names anyone.
-fn displayed_trust(view: &Snapshot, r: &Role) -> String {
+pub(crate) fn displayed_trust(view: &Snapshot, r: &Role) -> String {
     let mut doc = r.trust_document.clone();
     for (arn, id) in r.trust.bound_principal_ids() {
         if resolve_principal(view, arn).as_deref() != Some(id) {
@@ -90,7 +91,8 @@ pub(crate) fn write_role(x: &mut Xml, view: &Snapshot, r: &Role, full: bool) {
         )
         .opt("Description", r.description.as_deref())
         .num("MaxSessionDuration", r.max_session);
-    if let Some(b) = &r.boundary {
+    // `List*` calls leave out the boundary, tags and last use, as AWS's do.
+    if let Some(b) = r.boundary.as_ref().filter(|_| full) {
         x.nest("PermissionsBoundary", |x| {
             x.elem("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
                 .arn("PermissionsBoundaryArn", b);
@@ -102,6 +104,19 @@ pub(crate) fn write_role(x: &mut Xml, view: &Snapshot, r: &Role, full: bool) {
         }
         x.nest("RoleLastUsed", |_| {});
     }
+}
+
+/// A role inside an `<InstanceProfile>`: its identity and trust policy only.
+pub(crate) fn write_role_in_profile(x: &mut Xml, view: &Snapshot, r: &Role) {
+    x.elem("Path", &r.path)
+        .elem("RoleName", &r.name)
+        .elem("RoleId", &r.id)
+        .arn("Arn", &r.arn())
+        .time("CreateDate", r.created_at)
+        .elem(
+            "AssumeRolePolicyDocument",
+            &encode_document(&displayed_trust(view, r)),
+        );
 }
 
 impl Member for (Arc<Snapshot>, Role) {
@@ -117,13 +132,31 @@ pub(crate) struct RoleOutput {
     role: Role,
 }
 
+impl RoleOutput {
+    /// `role` as the current snapshot shows it.
+    pub(crate) fn new(cx: &Cx<'_>, role: Role) -> Self {
+        Self {
+            view: cx.state.store.view(),
+            role,
+        }
+    }
+}
+
 impl Output for RoleOutput {
     fn write(&self, x: &mut Xml) {
         x.nest("Role", |x| write_role(x, &self.view, &self.role, true));
     }
 }
 
-fn find_role(cx: &Cx<'_>, name: &str) -> ApiResult<Role> {
+/// A service-linked role changes only through its service (`UnmodifiableEntity`).
+pub(crate) fn check_modifiable(r: &Role) -> ApiResult<()> {
+    match r.linked_service {
+        Some(_) => Err(protected_role(&r.name)),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn find_role(cx: &Cx<'_>, name: &str) -> ApiResult<Role> {
     cx.state
         .store
         .view()
@@ -179,12 +212,14 @@ pub(crate) async fn create_role(cx: &Cx<'_>, input: CreateRoleInput) -> ApiResul
         boundary,
         created_at: cx.info.now,
         tags: input.tags.0,
+        linked_service: None,
     };
     cx.state
         .store
         .apply_one(Change::CreateRole {
             role: role.clone(),
             trust_bindings: bindings,
+            max_per_account: super::limits::ROLES_PER_ACCOUNT,
         })
         .await
         .map_err(|e| match e {
@@ -265,6 +300,10 @@ impl Output for EmptyResult {
 pub(crate) async fn update_role(cx: &Cx<'_>, input: UpdateRoleInput) -> ApiResult<EmptyResult> {
     let role = find_role(cx, &input.role_name)?;
     cx.authorize_tagged(&role.arn(), &role.tags)?;
+    // A service-linked role's description may be edited; nothing else of it.
+    if input.max_session_duration.is_some() {
+        check_modifiable(&role)?;
+    }
     cx.state
         .store
         .apply_one(Change::UpdateRole {
@@ -293,6 +332,7 @@ pub(crate) async fn update_assume_role_policy(
     let view = cx.state.store.view();
     let (doc, _, bindings) = bind_trust(&view, input.policy_document)?;
     cx.authorize_tagged(&role.arn(), &role.tags)?;
+    check_modifiable(&role)?;
     cx.state
         .store
         .apply_one(Change::SetTrustPolicy {
@@ -309,6 +349,7 @@ pub(crate) async fn delete_role(cx: &Cx<'_>, input: RoleNameInput) -> ApiResult<
     let name = input.role_name.into_string();
     let role = find_role(cx, &name)?;
     cx.authorize_tagged(&role.arn(), &role.tags)?;
+    check_modifiable(&role)?;
     cx.state
         .store
         .apply_one(Change::DeleteRole {
@@ -324,32 +365,57 @@ pub(crate) async fn delete_role(cx: &Cx<'_>, input: RoleNameInput) -> ApiResult<
 }
 
 input! {
+    /// `UpdateRoleDescription`
+    pub(crate) struct UpdateRoleDescriptionInput {
+        role_name: Name = required("RoleName"),
+        description: RoleDescription = required("Description"),
+    }
+}
+
+/// Answers the role as it is afterwards. Allowed for service-linked roles too.
+pub(crate) async fn update_role_description(
+    cx: &Cx<'_>,
+    input: UpdateRoleDescriptionInput,
+) -> ApiResult<RoleOutput> {
+    let role = find_role(cx, &input.role_name)?;
+    cx.authorize_tagged(&role.arn(), &role.tags)?;
+    cx.state
+        .store
+        .apply_one(Change::UpdateRole {
+            role_id: role.id.clone(),
+            description: Some(input.description.into_string()),
+            max_session: None,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(Entity::Role) => no_such_role(&role.name),
+            e => store_error(e),
+        })?;
+    let updated = find_role(cx, &role.name)?;
+    Ok(RoleOutput::new(cx, updated))
+}
+
+input! {
     /// `ListInstanceProfilesForRole`
     pub(crate) struct ListInstanceProfilesForRoleInput {
         role_name: Name = required("RoleName"),
-        /// Validated as AWS does; the list is always one empty page.
-        #[allow(dead_code, reason = "instance profiles are not modelled yet")]
         paging: Paging = nested(),
     }
 }
 
-/// Instance profiles are not modelled: the list is always empty.
-#[derive(Debug)]
-pub(crate) struct NoInstanceProfiles;
-
-impl Output for NoInstanceProfiles {
-    fn write(&self, x: &mut Xml) {
-        x.list("InstanceProfiles", std::iter::empty::<()>(), |_, ()| {});
-        write_paging(x, None);
-    }
-}
-
-/// Instance profiles are not modelled; Terraform reads this list before deleting a role.
+/// The instance profiles that hold the role (Terraform reads this before deleting a role).
 pub(crate) async fn list_instance_profiles_for_role(
     cx: &Cx<'_>,
     input: ListInstanceProfilesForRoleInput,
-) -> ApiResult<NoInstanceProfiles> {
+) -> ApiResult<Page<ProfileMember>> {
     let role = find_role(cx, &input.role_name)?;
     cx.authorize_tagged(&role.arn(), &role.tags)?;
-    Ok(NoInstanceProfiles)
+    let view = cx.state.store.view();
+    Ok(page_of_profiles(
+        &view,
+        cx.account(),
+        Some(&role.id),
+        "/",
+        &input.paging,
+    ))
 }

@@ -447,8 +447,9 @@ pub(crate) async fn simulate_principal_policy(
 }
 
 /// A stored user, group or role: its policies and the caller it stands for by default.
-struct Entity {
-    identity: Vec<SourcePolicy>,
+pub(crate) struct Entity {
+    /// Its identity policies (a user's include its groups').
+    pub(crate) identity: Vec<SourcePolicy>,
     boundary: Option<SourcePolicy>,
     principal: PrincipalView,
     tags: Vec<(String, String)>,
@@ -498,7 +499,7 @@ fn boundary_source(view: &Snapshot, arn: Option<&String>) -> ApiResult<Option<So
     )))
 }
 
-fn gather_entity(view: &Snapshot, account: &str, arn: &str) -> ApiResult<Entity> {
+pub(crate) fn gather_entity(view: &Snapshot, account: &str, arn: &str) -> ApiResult<Entity> {
     let not_found =
         || ApiError::no_such_entity(format!("Entity {} cannot be found.", params::sanitize(arn)));
     let Some((acct, kind, _, name)) = entity_arn(arn) else {

@@ -19,7 +19,8 @@ pub(crate) fn write_user(x: &mut Xml, u: &User, with_tags: bool) {
         .elem("UserId", &u.id)
         .arn("Arn", &u.arn())
         .time("CreateDate", u.created_at);
-    if let Some(b) = &u.boundary {
+    // `List*` calls leave out the boundary and tags, as AWS's do.
+    if let Some(b) = u.boundary.as_ref().filter(|_| with_tags) {
         x.nest("PermissionsBoundary", |x| {
             x.elem("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
                 .arn("PermissionsBoundaryArn", b);
@@ -30,7 +31,7 @@ pub(crate) fn write_user(x: &mut Xml, u: &User, with_tags: bool) {
     }
 }
 
-/// A user as `List*` calls show it: without tags.
+/// A user as `List*` calls show it: without boundary and tags.
 #[derive(Debug)]
 pub(crate) struct UserSummary(pub(crate) User);
 

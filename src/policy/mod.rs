@@ -21,6 +21,7 @@
 
 mod condition;
 mod context;
+mod context_keys;
 mod eval;
 mod model;
 mod parse;
@@ -35,6 +36,7 @@ mod tests;
 
 pub use condition::{OPERATORS, Operator, SetQualifier};
 pub use context::{ContextBuilder, ContextValue, PrincipalKind, PrincipalView, RequestContext};
+pub use context_keys::context_keys;
 pub use eval::{
     Decision, Evaluation, MatchedStatement, PolicyRef, PolicySet, PolicyType, Reason,
     ResourcePolicyRef, evaluate,
@@ -65,6 +67,9 @@ pub fn fuzz_parse(data: &[u8]) {
         };
         let again = Policy::parse(policy.source(), kind);
         assert!(again.as_ref() == Ok(&policy), "re-parse differs");
+        let _ = context_keys(&policy);
+        let _ = policy.allows_action_in("iam", Some(&["GetUser", "ListUsers"]));
+        let _ = policy.allows_action_in("s3", None);
         let r = [PolicyRef {
             id: "fuzz",
             policy: &policy,

@@ -260,6 +260,37 @@ impl Policy {
         }
     }
 
+    /// Whether an `Allow` statement names an action of `namespace` (`iam`), whatever its
+    /// resources and conditions: what `ListPoliciesGrantingServiceAccess` reports. `known`: the
+    /// namespace's action names (`GetUser`, ...), when known; else any action a pattern could
+    /// match in the namespace counts.
+    pub fn allows_action_in(&self, namespace: &str, known: Option<&[&str]>) -> bool {
+        use super::pattern::AfterPrefix;
+        let prefix = format!("{namespace}:");
+        let names: Option<Vec<String>> =
+            known.map(|k| k.iter().map(|a| format!("{prefix}{a}")).collect());
+        self.statements
+            .iter()
+            .filter(|s| s.effect == Effect::Allow)
+            .any(|s| {
+                let items = &s.action.items;
+                match (&names, s.action.negated) {
+                    (Some(names), false) => names
+                        .iter()
+                        .any(|n| items.iter().any(|p| p.matches(n, true, &NoVars))),
+                    (Some(names), true) => names
+                        .iter()
+                        .any(|n| !items.iter().any(|p| p.matches(n, true, &NoVars))),
+                    (None, false) => items
+                        .iter()
+                        .any(|p| p.after_prefix(&prefix) != AfterPrefix::Nothing),
+                    (None, true) => !items
+                        .iter()
+                        .any(|p| p.after_prefix(&prefix) == AfterPrefix::Everything),
+                }
+            })
+    }
+
     /// `(arn, unique id)` for every bound principal entry.
     pub fn bound_principal_ids(&self) -> impl Iterator<Item = (&str, &str)> {
         self.principal_entries().filter_map(|e| match e {

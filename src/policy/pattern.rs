@@ -69,6 +69,83 @@ impl Pattern {
     }
 }
 
+/// What a pattern can still match once a prefix of the text is consumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AfterPrefix {
+    /// No text starting with the prefix matches (or only the prefix itself).
+    Nothing,
+    /// Some text that continues the prefix matches.
+    Some,
+    /// Every text that continues the prefix matches (the rest of the pattern is `*`).
+    Everything,
+}
+
+impl Pattern {
+    /// Which texts `prefix` + (at least one more character) the pattern matches, for
+    /// patterns without variables (actions): `iam:Get*` after `iam:` matches some, `*` and
+    /// `iam:*` every, `s3:*` none. Case-folded, as actions are.
+    pub(crate) fn after_prefix(&self, prefix: &str) -> AfterPrefix {
+        // The pattern as single elements; a variable (never in actions) counts as `*`.
+        let mut elems: Vec<Elem> = Vec::new();
+        for t in self.toks.iter() {
+            match t {
+                Tok::Lit(l) => elems.extend(l.chars().map(Elem::Char)),
+                Tok::One => elems.push(Elem::One),
+                Tok::Star | Tok::Var(_) => elems.push(Elem::Star),
+            }
+        }
+        // The set of positions reachable after each character (an NFA run: linear in the
+        // pattern per character, no backtracking), `*` also matching nothing.
+        let close = |set: &mut Vec<bool>| {
+            for i in 0..elems.len() {
+                if set.get(i) == Some(&true)
+                    && matches!(elems.get(i), Some(Elem::Star))
+                    && let Some(next) = set.get_mut(i + 1)
+                {
+                    *next = true;
+                }
+            }
+        };
+        let mut states = vec![false; elems.len() + 1];
+        if let Some(first) = states.first_mut() {
+            *first = true;
+        }
+        close(&mut states);
+        for c in prefix.chars() {
+            let mut next = vec![false; elems.len() + 1];
+            for (i, e) in elems.iter().enumerate() {
+                if states.get(i) != Some(&true) {
+                    continue;
+                }
+                let to = match e {
+                    Elem::Star => i,
+                    Elem::One => i + 1,
+                    Elem::Char(pc) if eq_char(*pc, c, true) => i + 1,
+                    _ => continue,
+                };
+                if let Some(n) = next.get_mut(to) {
+                    *n = true;
+                }
+            }
+            close(&mut next);
+            states = next;
+        }
+        let live = |i: usize| states.get(i) == Some(&true);
+        if (0..elems.len()).any(|i| {
+            live(i)
+                && elems
+                    .get(i..)
+                    .is_some_and(|r| r.iter().all(|e| matches!(e, Elem::Star)))
+        }) {
+            AfterPrefix::Everything
+        } else if (0..elems.len()).any(live) {
+            AfterPrefix::Some
+        } else {
+            AfterPrefix::Nothing
+        }
+    }
+}
+
 fn eq_str(a: &str, b: &str, fold: bool) -> bool {
     if !fold {
         return a == b;
@@ -301,6 +378,32 @@ mod tests {
 
     fn pat(s: &str) -> Pattern {
         Pattern::new(tokenize(s, true, false).unwrap())
+    }
+
+    /// One row per case: pattern, prefix, what it matches after the prefix.
+    #[test]
+    fn after_prefix_table() {
+        use AfterPrefix::*;
+        let rows: &[(&str, &str, AfterPrefix)] = &[
+            ("*", "iam:", Everything),
+            ("iam:*", "iam:", Everything),
+            ("IAM:**", "iam:", Everything),
+            ("i*", "iam:", Everything),
+            ("iam:Get*", "iam:", Some),
+            ("iam:GetUser", "iam:", Some),
+            ("*:Get*", "iam:", Some),
+            ("?am:*", "iam:", Everything),
+            ("ia?:List*", "iam:", Some),
+            ("s3:*", "iam:", Nothing),
+            ("iam", "iam:", Nothing),
+            ("iam:", "iam:", Nothing),
+            ("iamx:*", "iam:", Nothing),
+            ("*x", "iam:", Some),
+            ("", "iam:", Nothing),
+        ];
+        for (p, prefix, want) in rows {
+            assert_eq!(pat(p).after_prefix(prefix), *want, "{p} after {prefix}");
+        }
     }
 
     /// One row per case: pattern, text, case-fold, expected.

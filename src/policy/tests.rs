@@ -1063,3 +1063,59 @@ fn keys_lookup_is_by_lowercase() {
     assert!(req.get("aws:principaltag/costcenter").is_some());
     assert!(req.get("aws:PrincipalTag/CostCenter").is_none());
 }
+
+/// `Policy::allows_action_in`: Allow statements only, resources and conditions ignored; with a
+/// list of the namespace's actions each is tried, without one the patterns decide.
+#[test]
+fn allows_action_in_a_namespace() {
+    let iam: &[&str] = &["GetUser", "ListUsers", "CreateUser"];
+    let cases: &[(&str, bool, bool)] = &[
+        // (statement, grants iam (listed), grants s3 (unlisted))
+        (
+            r#"{"Effect":"Allow","Action":"*","Resource":"*"}"#,
+            true,
+            true,
+        ),
+        (
+            r#"{"Effect":"Allow","Action":"iam:Get*","Resource":"arn:aws:iam::1:user/x"}"#,
+            true,
+            false,
+        ),
+        (
+            r#"{"Effect":"Allow","Action":"iam:Nope*","Resource":"*"}"#,
+            false,
+            false,
+        ),
+        (
+            r#"{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}"#,
+            false,
+            true,
+        ),
+        (
+            r#"{"Effect":"Deny","Action":"*","Resource":"*"}"#,
+            false,
+            false,
+        ),
+        (
+            r#"{"Effect":"Allow","NotAction":["iam:*","s3:*"],"Resource":"*"}"#,
+            false,
+            false,
+        ),
+        (
+            r#"{"Effect":"Allow","NotAction":"iam:Get*","Resource":"*"}"#,
+            true,
+            true,
+        ),
+        (
+            r#"{"Effect":"Allow","NotAction":["iam:GetUser","iam:ListUsers","iam:CreateUser"],"Resource":"*"}"#,
+            false,
+            true,
+        ),
+    ];
+    for (stmt, grants_iam, grants_s3) in cases {
+        let doc = format!(r#"{{"Version":"2012-10-17","Statement":[{stmt}]}}"#);
+        let p = Policy::parse(&doc, PolicyKind::Identity).unwrap();
+        assert_eq!(p.allows_action_in("iam", Some(iam)), *grants_iam, "{stmt}");
+        assert_eq!(p.allows_action_in("s3", None), *grants_s3, "{stmt}");
+    }
+}

@@ -111,6 +111,25 @@ pub(crate) fn tokenize(text: &str, wildcards: bool, vars: bool) -> Result<Vec<To
     Ok(toks)
 }
 
+/// The context keys of the variables in `text`, as written (case kept), in order, as
+/// [`tokenize`] with `vars` finds them.
+pub(crate) fn variable_keys(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        let Some(tail) = rest.get(i..) else { break };
+        let Some(end) = tail.find('}') else { break };
+        let inner = tail.get(2..end).unwrap_or("");
+        if !matches!(inner, "*" | "?" | "$")
+            && let Some((key, _)) = parse_var(inner)
+        {
+            out.push(key);
+        }
+        rest = tail.get(end + 1..).unwrap_or("");
+    }
+    out
+}
+
 fn flush(toks: &mut Vec<Tok>, lit: &mut String) {
     if !lit.is_empty() {
         toks.push(Tok::Lit(std::mem::take(lit).into_boxed_str()));

@@ -274,6 +274,34 @@ macro_rules! string_field {
 }
 pub(crate) use string_field;
 
+/// Declare a bearer-secret field type (a web identity token, a SAML response): a length range
+/// checked without echoing the value, `Debug` that prints nothing of it, wiped on drop.
+macro_rules! secret_field {
+    ($(#[$meta:meta])* $name:ident, $min:expr, $max:expr) => {
+        $(#[$meta])*
+        #[derive(Clone)]
+        pub(crate) struct $name(pub(crate) zeroize::Zeroizing<String>);
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+
+        impl $crate::protocol::input::Field for $name {
+            fn read(
+                name: &str,
+                raw: &str,
+                v: &mut $crate::protocol::params::Validator,
+            ) -> $crate::error::ApiResult<Self> {
+                v.sensitive_length(name, raw, $min, $max);
+                Ok(Self(zeroize::Zeroizing::new(raw.to_owned())))
+            }
+        }
+    };
+}
+pub(crate) use secret_field;
+
 string_field!(
     /// Any ARN-typed parameter (`arnType`): 20..2048 characters. An ARN of a known partition is
     /// kept in the `aws` partition, the one entities are stored under, whatever partition the

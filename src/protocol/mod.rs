@@ -76,6 +76,9 @@ macro_rules! action_table {
             Sts GetCallerIdentity             Signed Audited    typed  sts::get_caller_identity;
             Sts GetSessionToken               Signed Audited    typed  sts::get_session_token;
             Sts AssumeRole                    Signed Audited    typed  sts::assume_role;
+            Sts GetFederationToken            Signed Audited    typed  sts::get_federation_token;
+            Sts GetAccessKeyInfo              Signed NotAudited typed  sts::get_access_key_info;
+            Sts DecodeAuthorizationMessage    Signed NotAudited typed  sts::decode_authorization_message;
             Sts AssumeRoleWithWebIdentity     Unsigned Audited  typed  sts::web_identity::assume_role_with_web_identity;
             Sts AssumeRoleWithSAML            Unsigned Audited  typed  sts::saml::assume_role_with_saml;
 
@@ -112,6 +115,13 @@ macro_rules! action_table {
             Iam ListPolicyVersions            Signed NotAudited typed  iam::policies::list_policy_versions;
             Iam DeletePolicyVersion           Signed Audited    typed  iam::policies::delete_policy_version;
             Iam SetDefaultPolicyVersion       Signed Audited    typed  iam::policies::set_default_policy_version;
+            Iam TagPolicy                     Signed Audited    typed  iam::policies::tag_policy;
+            Iam UntagPolicy                   Signed Audited    typed  iam::policies::untag_policy;
+            Iam ListPolicyTags                Signed NotAudited typed  iam::policies::list_policy_tags;
+            Iam ListEntitiesForPolicy         Signed NotAudited typed  iam::policies::list_entities_for_policy;
+            Iam ListPoliciesGrantingServiceAccess Signed NotAudited typed iam::service_access::list_policies_granting_service_access;
+            Iam GetContextKeysForCustomPolicy Signed NotAudited typed  iam::context_keys::get_context_keys_for_custom_policy;
+            Iam GetContextKeysForPrincipalPolicy Signed NotAudited typed iam::context_keys::get_context_keys_for_principal_policy;
             Iam AttachUserPolicy              Signed Audited    typed  iam::policies::attach_policy::<iam::UserKind>;
             Iam DetachUserPolicy              Signed Audited    typed  iam::policies::detach_policy::<iam::UserKind>;
             Iam ListAttachedUserPolicies      Signed NotAudited typed  iam::policies::list_attached_policies::<iam::UserKind>;
@@ -134,6 +144,10 @@ macro_rules! action_table {
             Iam UpdateRole                    Signed Audited    typed  iam::roles::update_role;
             Iam UpdateAssumeRolePolicy        Signed Audited    typed  iam::roles::update_assume_role_policy;
             Iam DeleteRole                    Signed Audited    typed  iam::roles::delete_role;
+            Iam UpdateRoleDescription         Signed Audited    typed  iam::roles::update_role_description;
+            Iam CreateServiceLinkedRole       Signed Audited    typed  iam::service_linked_roles::create_service_linked_role;
+            Iam DeleteServiceLinkedRole       Signed Audited    typed  iam::service_linked_roles::delete_service_linked_role;
+            Iam GetServiceLinkedRoleDeletionStatus Signed NotAudited typed iam::service_linked_roles::get_service_linked_role_deletion_status;
             Iam TagRole                       Signed Audited    typed  iam::tags::tag::<iam::RoleKind>;
             Iam UntagRole                     Signed Audited    typed  iam::tags::untag::<iam::RoleKind>;
             Iam ListRoleTags                  Signed NotAudited typed  iam::tags::list_tags::<iam::RoleKind>;
@@ -145,6 +159,15 @@ macro_rules! action_table {
             Iam DetachRolePolicy              Signed Audited    typed  iam::policies::detach_policy::<iam::RoleKind>;
             Iam ListAttachedRolePolicies      Signed NotAudited typed  iam::policies::list_attached_policies::<iam::RoleKind>;
             Iam ListInstanceProfilesForRole   Signed NotAudited typed  iam::roles::list_instance_profiles_for_role;
+            Iam CreateInstanceProfile         Signed Audited    typed  iam::instance_profiles::create_instance_profile;
+            Iam GetInstanceProfile            Signed NotAudited typed  iam::instance_profiles::get_instance_profile;
+            Iam DeleteInstanceProfile         Signed Audited    typed  iam::instance_profiles::delete_instance_profile;
+            Iam ListInstanceProfiles          Signed NotAudited typed  iam::instance_profiles::list_instance_profiles;
+            Iam AddRoleToInstanceProfile      Signed Audited    typed  iam::instance_profiles::add_role_to_instance_profile;
+            Iam RemoveRoleFromInstanceProfile Signed Audited    typed  iam::instance_profiles::remove_role_from_instance_profile;
+            Iam TagInstanceProfile            Signed Audited    typed  iam::instance_profiles::tag_instance_profile;
+            Iam UntagInstanceProfile          Signed Audited    typed  iam::instance_profiles::untag_instance_profile;
+            Iam ListInstanceProfileTags       Signed NotAudited typed  iam::instance_profiles::list_instance_profile_tags;
             Iam PutRolePermissionsBoundary    Signed Audited    typed  iam::policies::put_boundary::<iam::RoleKind>;
             Iam DeleteRolePermissionsBoundary Signed Audited    typed  iam::policies::delete_boundary::<iam::RoleKind>;
             Iam CreateOpenIDConnectProvider   Signed Audited    typed  iam::oidc_providers::create_open_id_connect_provider;
@@ -165,6 +188,11 @@ macro_rules! action_table {
             Iam TagSAMLProvider               Signed Audited    typed  iam::saml_providers::tag_saml_provider;
             Iam UntagSAMLProvider             Signed Audited    typed  iam::saml_providers::untag_saml_provider;
             Iam ListSAMLProviderTags          Signed NotAudited typed  iam::saml_providers::list_saml_provider_tags;
+            Iam CreateAccountAlias            Signed Audited    typed  iam::account::create_account_alias;
+            Iam DeleteAccountAlias            Signed Audited    typed  iam::account::delete_account_alias;
+            Iam ListAccountAliases            Signed NotAudited typed  iam::account::list_account_aliases;
+            Iam GetAccountSummary             Signed NotAudited typed  iam::account::get_account_summary;
+            Iam GetAccountAuthorizationDetails Signed NotAudited typed iam::account::get_account_authorization_details;
             Iam SimulateCustomPolicy          Signed NotAudited typed  iam::simulate::simulate_custom_policy;
             Iam SimulatePrincipalPolicy       Signed NotAudited typed  iam::simulate::simulate_principal_policy;
         }

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use super::audit_journal::journal::Frame;
 use super::change::{Applied, Change, OwnerId};
 use super::error::StoreError;
-use super::model::{Account, Group, OidcProvider, SamlProvider, User};
+use super::model::{Account, Group, InstanceProfile, OidcProvider, SamlProvider, User};
 use super::policies::PolicyVersionRec;
 use crate::credentials::Keyring;
 
@@ -128,7 +128,15 @@ pub struct Tables {
     pub saml_provider_tags: Vec<TagRow>,
     /// Oldest first.
     pub saml_private_keys: Vec<SealedSamlKey>,
+    /// Deletions of service-linked roles, as `GetServiceLinkedRoleDeletionStatus` reports them.
+    pub role_deletion_tasks: Vec<RoleDeletionTask>,
     pub policies: PolicyTables,
+    /// Without roles (`instance_profile_roles`) or tags (`instance_profile_tags`, owner = the
+    /// profile's id).
+    pub instance_profiles: Vec<InstanceProfile>,
+    /// (instance profile id, role id), in the order added.
+    pub instance_profile_roles: Vec<(String, String)>,
+    pub instance_profile_tags: Vec<TagRow>,
 }
 
 /// Managed and inline policies, attachments and roles.
@@ -190,6 +198,17 @@ pub struct SealedSamlKey {
     pub created_at: DateTime<Utc>,
 }
 
+/// One `DeleteServiceLinkedRole`: its task id and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleDeletionTask {
+    /// `task/aws-service-role/<service>/<role name>/<uuid>`.
+    pub id: String,
+    pub account: String,
+    /// `SUCCEEDED`, `IN_PROGRESS`, `FAILED` or `NOT_STARTED`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone)]
 pub struct ManagedPolicyRow {
     pub arn: String,
@@ -223,4 +242,6 @@ pub struct RoleRow {
     pub max_session: i64,
     pub boundary: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The service of a service-linked role.
+    pub linked_service: Option<String>,
 }

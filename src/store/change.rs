@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::model::Role;
+use super::backend::RoleDeletionTask;
 use super::model::{Group, OidcProvider, SamlMetadata, SamlPrivateKey, SamlProvider, Tags, User};
+use super::model::{InstanceProfile, Role};
 use super::policies::Owner;
 use crate::credentials::{Keyring, Secret};
 
@@ -24,6 +25,17 @@ pub enum Change {
         id: String,
         alias: Option<String>,
         created_at: DateTime<Utc>,
+    },
+    /// Give the account the alias, replacing any it had. `AlreadyExists(AccountAlias)` when an
+    /// account (this one included) already has it; `NotFound(Account)`.
+    CreateAccountAlias {
+        account: String,
+        alias: String,
+    },
+    /// Remove the account's alias. `NotFound(AccountAlias)` unless it is `alias`.
+    DeleteAccountAlias {
+        account: String,
+        alias: String,
     },
     /// A long-term key for a user or (`user_id` None) the account's root, its secret sealed at
     /// rest. `LimitExceeded(AccessKey)` when the owner has `max_per_owner` keys already; `None`:
@@ -169,6 +181,15 @@ pub enum Change {
     DeletePolicy {
         arn: String,
     },
+    /// As [`Change::TagUser`], for a managed policy. `NotFound(Policy)`.
+    TagPolicy {
+        arn: String,
+        tags: Tags,
+    },
+    UntagPolicy {
+        arn: String,
+        keys: Vec<String>,
+    },
     /// Attaching twice succeeds. `NotFound(Policy)`, or `LimitExceeded(Attachment)` when the
     /// owner has `max_per_owner` policies attached.
     AttachPolicy {
@@ -194,11 +215,13 @@ pub enum Change {
         owner: OwnerId,
         name: String,
     },
-    /// `AlreadyExists(Role)`. `trust_bindings`: the trust policy's principal ARNs bound to unique
-    /// ids (JSON), saved beside it.
+    /// `AlreadyExists(Role)`, or `LimitExceeded(Role)` at `max_per_account` roles.
+    /// `trust_bindings`: the trust policy's principal ARNs bound to unique ids (JSON), saved
+    /// beside it.
     CreateRole {
         role: Role,
         trust_bindings: String,
+        max_per_account: usize,
     },
     /// Change what is `Some`.
     UpdateRole {
@@ -215,10 +238,17 @@ pub enum Change {
         role_id: String,
         boundary: Option<String>,
     },
-    /// `NotFound(Role)`, or a `Conflict` (inline, attached policies).
+    /// `NotFound(Role)`, or a `Conflict` (inline, attached policies, instance profiles).
     DeleteRole {
         account: String,
         name: String,
+    },
+    /// Delete a service-linked role as its service would, and record `task` (its status is
+    /// what `GetServiceLinkedRoleDeletionStatus` reports). As [`Change::DeleteRole`] otherwise.
+    DeleteServiceLinkedRole {
+        account: String,
+        name: String,
+        task: RoleDeletionTask,
     },
     TagRole {
         role_id: String,
@@ -226,6 +256,44 @@ pub enum Change {
     },
     UntagRole {
         role_id: String,
+        keys: Vec<String>,
+    },
+    /// `AlreadyExists(InstanceProfile)` when the name (case-insensitively) is taken;
+    /// `LimitExceeded(InstanceProfile)` at `max_per_account` profiles.
+    CreateInstanceProfile {
+        profile: InstanceProfile,
+        max_per_account: usize,
+    },
+    /// `NotFound(InstanceProfile)`, or `Conflict(InstanceProfileHasRoles)`.
+    DeleteInstanceProfile {
+        account: String,
+        name: String,
+    },
+    /// Put the role `role` in the profile `profile` (both by name). `NotFound(InstanceProfile)`,
+    /// `NotFound(Role)`, or `LimitExceeded(InstanceProfileRole)` when the profile already holds
+    /// `max_roles` roles (this one included).
+    AddRoleToInstanceProfile {
+        account: String,
+        profile: String,
+        role: String,
+        max_roles: usize,
+    },
+    /// `NotFound(InstanceProfile)`, `NotFound(Role)`, or `NotFound(InstanceProfileRole)` when
+    /// the role is not in the profile.
+    RemoveRoleFromInstanceProfile {
+        account: String,
+        profile: String,
+        role: String,
+    },
+    /// As [`Change::TagUser`], for an instance profile. `NotFound(InstanceProfile)`.
+    TagInstanceProfile {
+        account: String,
+        name: String,
+        tags: Tags,
+    },
+    UntagInstanceProfile {
+        account: String,
+        name: String,
         keys: Vec<String>,
     },
     /// `AlreadyExists(OidcProvider)` for a second provider of the same URL in the account;

@@ -28,6 +28,10 @@ pub enum Entity {
     OidcClientId,
     /// A SAML provider (unique per account and name).
     SamlProvider,
+    /// An instance profile (unique per account and name, case-insensitively).
+    InstanceProfile,
+    /// A role's place in an instance profile.
+    InstanceProfileRole,
     /// A private key of a SAML provider.
     SamlPrivateKey,
 }
@@ -62,6 +66,10 @@ pub enum Conflict {
     SamlKeyRequired,
     /// The SAML assertion (issuer and ID) was accepted before and its time has not passed.
     SamlAssertionUsed,
+    /// The instance profile still holds a role.
+    InstanceProfileHasRoles,
+    /// The role is still in an instance profile.
+    RoleInInstanceProfile,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -95,6 +95,12 @@ pub struct Snapshot {
     pub saml_providers: BTreeMap<String, BTreeMap<String, SamlProvider>>,
     /// Managed and inline policies, attachments and roles, compiled.
     pub policies: super::policies::PolicyState,
+    /// Instance profiles by id.
+    pub instance_profiles: HashMap<String, InstanceProfile>,
+    /// (account, lowercase name) -> instance profile id; ordered for `ListInstanceProfiles`.
+    pub instance_profile_names: BTreeMap<(String, String), String>,
+    /// Deletions of service-linked roles by task id.
+    pub role_deletion_tasks: HashMap<String, super::backend::RoleDeletionTask>,
 }
 
 pub(crate) fn ts(t: DateTime<Utc>) -> i64 {
@@ -135,7 +141,11 @@ impl Snapshot {
             saml_providers,
             saml_provider_tags,
             saml_private_keys,
+            role_deletion_tasks,
             policies,
+            instance_profiles,
+            instance_profile_roles,
+            instance_profile_tags,
         } = tables;
         let mut s = Snapshot::default();
         for a in accounts {
@@ -250,6 +260,24 @@ impl Snapshot {
             }
         }
         s.policies = super::policies::PolicyState::build(policies);
+        for t in role_deletion_tasks {
+            s.role_deletion_tasks.insert(t.id.clone(), t);
+        }
+        for p in instance_profiles {
+            s.instance_profile_names
+                .insert((p.account.clone(), p.name.to_lowercase()), p.id.clone());
+            s.instance_profiles.insert(p.id.clone(), p);
+        }
+        for (profile, role) in instance_profile_roles {
+            if let Some(p) = s.instance_profiles.get_mut(&profile) {
+                p.roles.push(role);
+            }
+        }
+        for t in instance_profile_tags {
+            if let Some(p) = s.instance_profiles.get_mut(&t.owner) {
+                p.tags.push((t.key, t.value));
+            }
+        }
         let boundaries: Vec<String> = s
             .users
             .values()
@@ -341,6 +369,85 @@ impl Snapshot {
             .flat_map(BTreeMap::values)
     }
 
+    pub fn instance_profile_by_name(&self, account: &str, name: &str) -> Option<&InstanceProfile> {
+        self.instance_profile_names
+            .get(&(account.to_owned(), name.to_lowercase()))
+            .and_then(|id| self.instance_profiles.get(id))
+    }
+
+    /// The instance profiles of an account in name order, each with its lowercase name (the
+    /// `List*` marker).
+    pub fn instance_profiles_in<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a InstanceProfile)> + 'a {
+        self.instance_profile_names
+            .range((account.to_owned(), String::new())..)
+            .take_while(move |((a, _), _)| a == account)
+            .filter_map(|((_, n), id)| Some((n.as_str(), self.instance_profiles.get(id)?)))
+    }
+
+    /// The instance profiles that hold the role `role_id`, in name order.
+    pub fn instance_profiles_of_role<'a>(
+        &'a self,
+        account: &'a str,
+        role_id: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a InstanceProfile)> + 'a {
+        self.instance_profiles_in(account)
+            .filter(move |(_, p)| p.roles.iter().any(|r| r == role_id))
+    }
+
+    /// The account of the user, group or role `(kind, id)` (a key of `policies.attached`).
+    pub fn owner_account(&self, kind: &str, id: &str) -> Option<&str> {
+        match kind {
+            "user" => self.users.get(id).map(|u| u.account.as_str()),
+            "group" => self.groups.get(id).map(|g| g.account.as_str()),
+            "role" => self.policies.roles.get(id).map(|r| r.account.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The owners `(kind, id)` in `account` that the managed policy `arn` is attached to.
+    pub fn attachments_of<'a>(
+        &'a self,
+        arn: &'a str,
+        account: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.policies
+            .attached
+            .iter()
+            .filter(move |(_, arns)| arns.iter().any(|a| a == arn))
+            .map(|((kind, id), _)| (kind.as_str(), id.as_str()))
+            .filter(move |(kind, id)| self.owner_account(kind, id) == Some(account))
+    }
+
+    /// The managed policy as `account` sees it: an AWS managed policy is shared by every
+    /// account, and its `AttachmentCount` and `PermissionsBoundaryUsageCount` count that
+    /// account's entities only.
+    pub fn policy_in_account(
+        &self,
+        m: &super::policies::ManagedPolicy,
+        account: &str,
+    ) -> super::policies::ManagedPolicy {
+        let mut m = m.clone();
+        if m.account == "aws" {
+            m.attachment_count = self.attachments_of(&m.arn, account).count();
+            let arn = Some(&m.arn);
+            m.boundary_usage_count = self
+                .users
+                .values()
+                .filter(|u| u.account == account && u.boundary.as_ref() == arn)
+                .count()
+                + self
+                    .policies
+                    .roles
+                    .values()
+                    .filter(|r| r.account == account && r.boundary.as_ref() == arn)
+                    .count();
+        }
+        m
+    }
+
     pub fn mfa_of_user<'a>(&'a self, user_id: &'a str) -> impl Iterator<Item = &'a MfaDevice> + 'a {
         self.mfa
             .values()
@@ -421,6 +528,26 @@ pub struct SamlMetadata {
     pub valid_until: Option<DateTime<Utc>>,
 }
 
+/// An instance profile: the container that hands one role to EC2 instances.
+#[derive(Debug, Clone)]
+pub struct InstanceProfile {
+    /// `AIPA…`
+    pub id: String,
+    pub account: String,
+    pub name: String,
+    pub path: String,
+    pub created_at: DateTime<Utc>,
+    /// Role ids, in the order added (IAM allows one).
+    pub roles: Vec<String>,
+    pub tags: Tags,
+}
+
+impl InstanceProfile {
+    pub fn arn(&self) -> String {
+        Partition::Aws.instance_profile_arn(&self.account, &self.path, &self.name)
+    }
+}
+
 /// An IAM role: who may assume it (the trust policy) and for how long.
 #[derive(Debug, Clone)]
 pub struct Role {
@@ -437,6 +564,9 @@ pub struct Role {
     pub boundary: Option<String>,
     pub created_at: DateTime<Utc>,
     pub tags: Tags,
+    /// For a service-linked role, the service it belongs to (`autoscaling.amazonaws.com`):
+    /// such a role is changed only through the service-linked role actions.
+    pub linked_service: Option<String>,
 }
 
 impl Role {

@@ -201,6 +201,7 @@ impl PolicyState {
                     max_session: r.max_session,
                     boundary: r.boundary,
                     created_at: r.created_at,
+                    linked_service: r.linked_service,
                 },
             );
         }

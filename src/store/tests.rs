@@ -8,8 +8,8 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone as _, Utc};
 
 use super::{
-    Applied, Backend, Change, Conflict, Entity, Group, NewPolicy, OidcProvider, OwnerId,
-    SamlMetadata, SamlPrivateKey, SamlProvider, SqliteBackend, Store, StoreError, User,
+    Applied, Backend, Change, Conflict, Entity, Group, InstanceProfile, NewPolicy, OidcProvider,
+    OwnerId, SamlMetadata, SamlPrivateKey, SamlProvider, SqliteBackend, Store, StoreError, User,
 };
 use crate::credentials::SharedKeyring;
 use crate::credentials::{Keyring, Secret};
@@ -38,6 +38,8 @@ macro_rules! contract {
                 tags_merge_by_key_case_insensitively,
                 groups_and_memberships,
                 roles,
+                instance_profiles,
+                account_aliases,
                 oidc_providers,
                 saml_providers,
                 managed_policies_versions_and_attachments,
@@ -227,6 +229,7 @@ fn role(name: &str) -> Role {
         boundary: None,
         created_at: now(),
         tags: Vec::new(),
+        linked_service: None,
     }
 }
 
@@ -732,6 +735,7 @@ async fn tags_merge_by_key_case_insensitively(h: &Harness) {
     h.ok(Change::CreateRole {
         role: r.clone(),
         trust_bindings: "{}".into(),
+        max_per_account: 1_000,
     })
     .await;
     h.ok(Change::TagRole {
@@ -1131,6 +1135,7 @@ async fn roles(h: &Harness) {
     h.ok(Change::CreateRole {
         role: r.clone(),
         trust_bindings: "{}".into(),
+        max_per_account: 1_000,
     })
     .await;
     let mut again = role("DEPLOY");
@@ -1139,6 +1144,7 @@ async fn roles(h: &Harness) {
         h.apply(Change::CreateRole {
             role: again,
             trust_bindings: "{}".into(),
+            max_per_account: 1_000,
         })
         .await,
         err(StoreError::AlreadyExists(Entity::Role))
@@ -1196,6 +1202,227 @@ async fn roles(h: &Harness) {
     .await;
     h.ok(delete()).await;
     assert!(h.store.view().policies.roles.is_empty());
+
+    // A service-linked role: its service is kept; deleting it records the task.
+    let mut linked = role("AWSServiceRoleForECS");
+    linked.linked_service = Some("ecs.amazonaws.com".into());
+    h.ok(Change::CreateRole {
+        role: linked,
+        trust_bindings: "{}".into(),
+        max_per_account: 1,
+    })
+    .await;
+    assert_eq!(
+        h.apply(Change::CreateRole {
+            role: role("second"),
+            trust_bindings: "{}".into(),
+            max_per_account: 1,
+        })
+        .await,
+        err(StoreError::LimitExceeded(Entity::Role))
+    );
+    let reopened = h.second().view();
+    let got = reopened
+        .policies
+        .role_by_name(ACCOUNT, "awsserviceroleforecs")
+        .unwrap();
+    assert_eq!(got.linked_service.as_deref(), Some("ecs.amazonaws.com"));
+    let task = crate::store::backend::RoleDeletionTask {
+        id: "task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/1".into(),
+        account: ACCOUNT.into(),
+        status: "SUCCEEDED".into(),
+        created_at: now(),
+    };
+    let delete_linked = || Change::DeleteServiceLinkedRole {
+        account: ACCOUNT.into(),
+        name: "AWSServiceRoleForECS".into(),
+        task: task.clone(),
+    };
+    h.ok(delete_linked()).await;
+    assert_eq!(
+        h.apply(delete_linked()).await,
+        err(StoreError::NotFound(Entity::Role))
+    );
+    let view = h.store.view();
+    assert!(view.policies.roles.is_empty());
+    assert_eq!(view.role_deletion_tasks[&task.id], task);
+    assert_eq!(h.second().view().role_deletion_tasks[&task.id], task);
+}
+
+async fn account_aliases(h: &Harness) {
+    h.account().await;
+    h.ok(Change::CreateAccount {
+        id: "444455556666".into(),
+        alias: Some("taken".into()),
+        created_at: now(),
+    })
+    .await;
+    let create = |alias: &str| Change::CreateAccountAlias {
+        account: ACCOUNT.into(),
+        alias: alias.into(),
+    };
+    let delete = |alias: &str| Change::DeleteAccountAlias {
+        account: ACCOUNT.into(),
+        alias: alias.into(),
+    };
+    // Unique across accounts, this one included.
+    assert_eq!(
+        h.apply(create("taken")).await,
+        err(StoreError::AlreadyExists(Entity::AccountAlias))
+    );
+    h.ok(create("first")).await;
+    assert_eq!(
+        h.apply(create("first")).await,
+        err(StoreError::AlreadyExists(Entity::AccountAlias))
+    );
+    // A second alias replaces the first.
+    h.ok(create("second")).await;
+    assert_eq!(
+        h.second().view().account(ACCOUNT).unwrap().alias.as_deref(),
+        Some("second")
+    );
+    assert_eq!(
+        h.apply(delete("first")).await,
+        err(StoreError::NotFound(Entity::AccountAlias))
+    );
+    h.ok(delete("second")).await;
+    assert_eq!(h.store.view().account(ACCOUNT).unwrap().alias, None);
+    assert_eq!(
+        h.apply(Change::CreateAccountAlias {
+            account: "999999999999".into(),
+            alias: "free".into(),
+        })
+        .await,
+        err(StoreError::NotFound(Entity::Account))
+    );
+}
+
+fn profile(name: &str) -> InstanceProfile {
+    InstanceProfile {
+        id: format!("AIPA{}", name.to_uppercase()),
+        account: ACCOUNT.into(),
+        name: name.into(),
+        path: "/web/".into(),
+        created_at: now(),
+        roles: Vec::new(),
+        tags: vec![("env".into(), "dev".into())],
+    }
+}
+
+async fn instance_profiles(h: &Harness) {
+    h.account().await;
+    let create = |p: InstanceProfile, max| Change::CreateInstanceProfile {
+        profile: p,
+        max_per_account: max,
+    };
+    h.ok(create(profile("web"), 2)).await;
+    let mut again = profile("WEB");
+    again.id = "AIPAOTHER".into();
+    assert_eq!(
+        h.apply(create(again, 2)).await,
+        err(StoreError::AlreadyExists(Entity::InstanceProfile))
+    );
+    h.ok(create(profile("batch"), 2)).await;
+    assert_eq!(
+        h.apply(create(profile("third"), 2)).await,
+        err(StoreError::LimitExceeded(Entity::InstanceProfile))
+    );
+    for r in ["deploy", "other"] {
+        h.ok(Change::CreateRole {
+            role: role(r),
+            trust_bindings: "{}".into(),
+            max_per_account: 1_000,
+        })
+        .await;
+    }
+    let add = |p: &str, r: &str| Change::AddRoleToInstanceProfile {
+        account: ACCOUNT.into(),
+        profile: p.into(),
+        role: r.into(),
+        max_roles: 1,
+    };
+    assert_eq!(
+        h.apply(add("nope", "deploy")).await,
+        err(StoreError::NotFound(Entity::InstanceProfile))
+    );
+    assert_eq!(
+        h.apply(add("web", "nope")).await,
+        err(StoreError::NotFound(Entity::Role))
+    );
+    h.ok(add("Web", "DEPLOY")).await;
+    // One role per profile: the same role again, or another, passes the quota.
+    for r in ["deploy", "other"] {
+        assert_eq!(
+            h.apply(add("web", r)).await,
+            err(StoreError::LimitExceeded(Entity::InstanceProfileRole))
+        );
+    }
+    h.ok(add("batch", "deploy")).await;
+    h.ok(Change::TagInstanceProfile {
+        account: ACCOUNT.into(),
+        name: "web".into(),
+        tags: vec![("ENV".into(), "prod".into()), ("team".into(), "ops".into())],
+    })
+    .await;
+    h.ok(Change::UntagInstanceProfile {
+        account: ACCOUNT.into(),
+        name: "web".into(),
+        keys: vec!["TEAM".into()],
+    })
+    .await;
+    let view = h.store.view();
+    let web = view.instance_profile_by_name(ACCOUNT, "WEB").unwrap();
+    assert_eq!(web.roles, ["AROADEPLOY"]);
+    assert_eq!(web.tags, [("ENV".to_owned(), "prod".to_owned())]);
+    assert_eq!(
+        view.instance_profiles_of_role(ACCOUNT, "AROADEPLOY")
+            .map(|(n, _)| n)
+            .collect::<Vec<_>>(),
+        ["batch", "web"]
+    );
+    // As after a restart.
+    let reopened = h.second().view();
+    let web = reopened.instance_profile_by_name(ACCOUNT, "web").unwrap();
+    assert_eq!((web.path.as_str(), web.id.as_str()), ("/web/", "AIPAWEB"));
+    assert_eq!(web.roles, ["AROADEPLOY"]);
+    assert_eq!(web.tags, [("ENV".to_owned(), "prod".to_owned())]);
+
+    // Neither the role nor a profile holding it can be deleted.
+    let delete_role = Change::DeleteRole {
+        account: ACCOUNT.into(),
+        name: "deploy".into(),
+    };
+    assert_eq!(
+        h.apply(delete_role.clone()).await,
+        err(StoreError::Conflict(Conflict::RoleInInstanceProfile))
+    );
+    let delete = |p: &str| Change::DeleteInstanceProfile {
+        account: ACCOUNT.into(),
+        name: p.into(),
+    };
+    assert_eq!(
+        h.apply(delete("web")).await,
+        err(StoreError::Conflict(Conflict::InstanceProfileHasRoles))
+    );
+    let remove = |p: &str, r: &str| Change::RemoveRoleFromInstanceProfile {
+        account: ACCOUNT.into(),
+        profile: p.into(),
+        role: r.into(),
+    };
+    assert_eq!(
+        h.apply(remove("web", "other")).await,
+        err(StoreError::NotFound(Entity::InstanceProfileRole))
+    );
+    for p in ["web", "batch"] {
+        h.ok(remove(p, "deploy")).await;
+        h.ok(delete(p)).await;
+    }
+    assert_eq!(
+        h.apply(delete("web")).await,
+        err(StoreError::NotFound(Entity::InstanceProfile))
+    );
+    h.ok(delete_role).await;
+    assert!(h.store.view().instance_profiles.is_empty());
 }
 
 async fn managed_policies_versions_and_attachments(h: &Harness) {
@@ -1282,8 +1509,38 @@ async fn managed_policies_versions_and_attachments(h: &Harness) {
         h.apply(detach()).await,
         err(StoreError::NotFound(Entity::Attachment))
     );
+    h.ok(Change::TagPolicy {
+        arn: arn.clone(),
+        tags: vec![("Env".into(), "dev".into()), ("team".into(), "ops".into())],
+    })
+    .await;
+    h.ok(Change::UntagPolicy {
+        arn: arn.clone(),
+        keys: vec!["TEAM".into()],
+    })
+    .await;
+    assert_eq!(
+        h.second().view().policies.managed[&arn].tags,
+        [("Env".to_owned(), "dev".to_owned())]
+    );
+    assert_eq!(
+        h.apply(Change::TagPolicy {
+            arn: format!("arn:aws:iam::{ACCOUNT}:policy/none"),
+            tags: vec![("a".into(), "b".into())],
+        })
+        .await,
+        err(StoreError::NotFound(Entity::Policy))
+    );
     h.ok(Change::DeletePolicy { arn: arn.clone() }).await;
-    assert!(h.store.view().policies.managed.is_empty());
+    // Only the AWS managed policies every store is seeded with are left.
+    assert!(
+        h.store
+            .view()
+            .policies
+            .managed
+            .values()
+            .all(|m| m.account == "aws")
+    );
 }
 
 async fn inline_policies(h: &Harness) {

@@ -5,6 +5,7 @@
 
 use crate::credentials::SessionSource;
 use crate::error::{ApiError, ApiResult};
+use crate::principal::Principal;
 use crate::protocol::input::{
     ArnParam, ExternalId, Int, MfaCode, RoleSessionName, SourceIdentity, input,
 };
@@ -77,6 +78,16 @@ pub(crate) async fn assume_role(
         });
         return Err(ApiError::access_denied(MESSAGE_ROOT)
             .with_detail("root credentials cannot assume roles"));
+    }
+    if matches!(caller.principal(), Principal::FederatedUser { .. }) {
+        return Err(crate::authorization::refuse_credentials(
+            cx.state,
+            caller,
+            "sts:AssumeRole",
+            &input.role_arn,
+            "GetFederationToken credentials cannot assume roles",
+            cx.info,
+        ));
     }
     let session = role_session::assume(
         cx,

@@ -10,6 +10,7 @@ use super::mint::Issued;
 use crate::arn::{Arn, Partition, Resource};
 use crate::authorization;
 use crate::credentials::{SessionSource, SessionSpec};
+use crate::denial::{self, Denial};
 use crate::error::{ApiError, ApiResult};
 use crate::identity::Acting;
 use crate::policy::{self, Evaluation, PolicySet, RequestContext, ResourcePolicyRef};
@@ -116,8 +117,23 @@ pub(crate) async fn assume<C, A: Acting>(
         refusal(caller.principal(), partition, trust_action, &role_arn_here).with_detail(detail)
     };
     let view = state.store.view();
-    // A missing role is AccessDenied with the same text: never reveal whether it exists.
-    let role = find_role(&view, role_arn).ok_or_else(|| denied("role does not exist".into()))?;
+    // A missing role is AccessDenied with the same text: never reveal whether it exists (the
+    // sealed message says so only to the role's own account).
+    let Some(role) = find_role(&view, role_arn) else {
+        let ctx =
+            authorization::context_for(&view, caller, trust_action, &role_arn_here, info).build();
+        let role_account = Arn::parse(role_arn).map(|a| a.account).unwrap_or_default();
+        return Err(explained(
+            state,
+            caller,
+            &role_account,
+            &ctx,
+            None,
+            "role",
+            "the role does not exist",
+            denied("role does not exist".into()),
+        ));
+    };
     super::session::check_policy_arns(&view, &role.account, &session_policies.arns)?;
 
     // Source identity is set once and then immutable down the chain.
@@ -204,13 +220,22 @@ pub(crate) async fn assume<C, A: Acting>(
         required.push("sts:SetSourceIdentity");
     }
     for action in required {
-        let eval = evaluate_assume(&view, caller, role, &build_ctx(action));
+        let ctx = build_ctx(action);
+        let eval = evaluate_assume(&view, caller, role, &ctx);
         if !eval.is_allowed() {
             let why = explain_denial(&eval, role, external_id, mfa_at.is_some());
-            return Err(
-                refusal(caller.principal(), partition, action, &role_arn_here)
-                    .with_detail(format!("{action} denied: {why}")),
-            );
+            let err = refusal(caller.principal(), partition, action, &role_arn_here)
+                .with_detail(format!("{action} denied: {why}"));
+            return Err(explained(
+                state,
+                caller,
+                &role.account,
+                &ctx,
+                Some(&eval),
+                denial::check_of(&eval.reason),
+                &why,
+                err,
+            ));
         }
         if action == trust_action {
             info.note(|n| n.decision = Some(eval.to_string()));
@@ -256,6 +281,50 @@ pub(crate) async fn assume<C, A: Acting>(
         packed_policy_size: packed,
         source_identity,
     })
+}
+
+/// Seal why an assume was refused into the refusal. Within one account (or for a federated
+/// asker, whose refusal only the role's account can read) everything is named; across
+/// accounts the caller's account learns only what its own policies did, and neither the other
+/// account's trust policy nor whether the role exists.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call per refusal site, all named"
+)]
+fn explained<A: Acting + ?Sized>(
+    state: &crate::state::AppState,
+    caller: &A,
+    role_account: &str,
+    ctx: &RequestContext,
+    eval: Option<&Evaluation>,
+    check: &str,
+    reason: &str,
+    err: ApiError,
+) -> ApiError {
+    let caller_account = caller.signed().map(|c| c.account()).unwrap_or(role_account);
+    let same = caller_account == role_account;
+    let caller_side = eval.is_some_and(|e| denial::is_caller_side(&e.reason));
+    let (check, reason) = if same || caller_side {
+        (check, reason)
+    } else {
+        (
+            "role's account",
+            "the role does not exist, or its account's trust policy does not allow this",
+        )
+    };
+    Denial {
+        account: caller_account,
+        context: ctx,
+        evaluation: eval,
+        check,
+        reason,
+        reveal: if same {
+            denial::ALL
+        } else {
+            denial::CALLER_SIDE
+        },
+    }
+    .attach(&state.keyring(), err)
 }
 
 /// `s` in lower case as policy keys compare; the ASCII fast path for the usual text.

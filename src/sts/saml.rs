@@ -6,16 +6,13 @@
 //! See <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithSAML.html> and
 //! AWS-REFERENCE §4 and §5 (SAML).
 
-use zeroize::Zeroizing;
-
 use crate::arn::{Arn, Resource};
 use crate::credentials::{SessionClaims, SessionSource};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::identity::{Acting, SignedCaller};
 use crate::principal::Principal;
-use crate::protocol::input::{ArnParam, Field, Int, input};
+use crate::protocol::input::{ArnParam, Int, input, secret_field};
 use crate::protocol::output::Output;
-use crate::protocol::params::Validator;
 use crate::protocol::xml::Xml;
 use crate::request::{Anonymous, Cx};
 use crate::saml::aws;
@@ -28,23 +25,12 @@ use super::write_credentials;
 
 const ACTION: &str = "sts:AssumeRoleWithSAML";
 
-/// `SAMLAssertion`: the base64 SAML response, 4..100,000 characters. A bearer secret: never
-/// printed, wiped on drop.
-#[derive(Clone)]
-pub(crate) struct SamlAssertion(Zeroizing<String>);
-
-impl std::fmt::Debug for SamlAssertion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SamlAssertion(<redacted>)")
-    }
-}
-
-impl Field for SamlAssertion {
-    fn read(name: &str, raw: &str, v: &mut Validator) -> ApiResult<Self> {
-        v.sensitive_length(name, raw, 4, response::MAX_ENCODED_CHARS);
-        Ok(SamlAssertion(Zeroizing::new(raw.to_owned())))
-    }
-}
+secret_field!(
+    /// `SAMLAssertion`: the base64 SAML response, 4..100,000 characters. A bearer secret.
+    SamlAssertion,
+    4,
+    response::MAX_ENCODED_CHARS
+);
 
 input! {
     /// `AssumeRoleWithSAML`

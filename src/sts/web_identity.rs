@@ -6,15 +6,13 @@
 //! See <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html>
 //! and AWS-REFERENCE §4 (web identity).
 
-use zeroize::Zeroizing;
-
 use crate::credentials::{SessionClaims, SessionSource};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::identity::{Acting, SignedCaller};
 use crate::oidc::{Claims, Rejection, RejectionKind, jwt};
 use crate::principal::Principal;
 use crate::protocol::input::{
-    ArnParam, Field, Int, RoleSessionName, SourceIdentity, input, string_field,
+    ArnParam, Field, Int, RoleSessionName, SourceIdentity, input, secret_field, string_field,
 };
 use crate::protocol::output::Output;
 use crate::protocol::params::{Validator, is_name_char};
@@ -31,22 +29,12 @@ const ACTION: &str = "sts:AssumeRoleWithWebIdentity";
 /// follow from its source): AWS keeps `amr`, `aud`, `id` and `sub`.
 const SESSION_CLAIMS: &[&str] = &["amr", "id"];
 
-/// `WebIdentityToken`: 4..20,000 characters. A bearer secret: never printed, wiped on drop.
-#[derive(Clone)]
-pub(crate) struct WebIdentityToken(Zeroizing<String>);
-
-impl std::fmt::Debug for WebIdentityToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("WebIdentityToken(<redacted>)")
-    }
-}
-
-impl Field for WebIdentityToken {
-    fn read(name: &str, raw: &str, v: &mut Validator) -> ApiResult<Self> {
-        v.sensitive_length(name, raw, 4, jwt::MAX_TOKEN_CHARS);
-        Ok(WebIdentityToken(Zeroizing::new(raw.to_owned())))
-    }
-}
+secret_field!(
+    /// `WebIdentityToken`: 4..20,000 characters. A bearer secret.
+    WebIdentityToken,
+    4,
+    jwt::MAX_TOKEN_CHARS
+);
 
 string_field!(
     /// `ProviderId`: 4..2048; only for OAuth 2.0 tokens of `www.amazon.com` and

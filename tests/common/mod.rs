@@ -13,6 +13,7 @@
 )]
 
 pub(crate) mod idp;
+pub(crate) mod process;
 pub(crate) mod saml_idp;
 
 use std::sync::Arc;
@@ -200,13 +201,29 @@ where
     }
 }
 
+/// The phrase before the sealed authorization message at the end of a refusal.
+pub(crate) const ENCODED_MARKER: &str = ". Encoded authorization failure message: ";
+
+/// An error message without the sealed authorization message that tessera appends to
+/// `AccessDenied` (the part AWS's text defines), and that message, if any.
+/// `tests/decode_authorization.rs` checks the sealed part.
+pub(crate) fn split_encoded(m: &str) -> (&str, Option<&str>) {
+    match m.rsplit_once(ENCODED_MARKER) {
+        Some((head, blob)) => (head, Some(blob)),
+        None => (m, None),
+    }
+}
+
+/// The message of an STS SDK error, without the sealed authorization message.
 pub(crate) fn message<E, R>(e: &aws_sdk_sts::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     match e {
-        aws_sdk_sts::error::SdkError::ServiceError(s) => s.err().message().unwrap_or("").to_owned(),
+        aws_sdk_sts::error::SdkError::ServiceError(s) => {
+            split_encoded(s.err().message().unwrap_or("")).0.to_owned()
+        }
         other => format!(
             "not a service error: {}",
             aws_smithy_types::error::display::DisplayErrorContext(other)
@@ -246,14 +263,21 @@ pub(crate) fn iam_code<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
         .to_owned()
 }
 
-/// The AWS error message of an IAM SDK error.
+/// The AWS error message of an IAM SDK error, without the sealed authorization message.
 pub(crate) fn iam_message<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
     e: &aws_sdk_iam::error::SdkError<E, R>,
 ) -> String {
-    e.as_service_error()
-        .and_then(|e| e.message())
-        .unwrap_or("")
+    split_encoded(e.as_service_error().and_then(|e| e.message()).unwrap_or(""))
+        .0
         .to_owned()
+}
+
+/// The AWS error code and message (without the sealed authorization message) of an IAM SDK
+/// error.
+pub(crate) fn iam_err<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
+    e: &aws_sdk_iam::error::SdkError<E, R>,
+) -> (String, String) {
+    (iam_code(e), iam_message(e))
 }
 
 /// The TOTP code of `seed` at unix time `t`, as an authenticator app would show it.
@@ -279,5 +303,27 @@ impl TestServer {
             .unwrap();
         let dev = out.virtual_mfa_device().unwrap();
         (dev.serial_number().to_owned(), mfa_seed(dev))
+    }
+}
+
+impl TestServer {
+    /// Another account in this server's data dir, made by `tessera account create` (the
+    /// running server sees it at once); returns its root credentials.
+    pub(crate) fn create_account(&self, id: &str) -> Creds {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["account", "create", "--id", id, "--data-dir"])
+            .arg(self.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        Creds::new(
+            v["AccessKeyId"].as_str().unwrap(),
+            v["SecretAccessKey"].as_str().unwrap(),
+        )
     }
 }

@@ -19,6 +19,7 @@ import re
 import secrets
 import signal
 import socket
+import ssl
 import string
 import struct
 import subprocess
@@ -121,7 +122,8 @@ CLIENT_CONFIG = Config(
 NO_VALIDATION_CONFIG = CLIENT_CONFIG.merge(Config(parameter_validation=False))
 
 
-def make_boto3_client(endpoint: str, service: str, creds: Creds, region: str = "us-east-1", validate: bool = True):
+def make_boto3_client(endpoint: str, service: str, creds: Creds, region: str = "us-east-1", validate: bool = True,
+                      verify: str | None = None):
     with _LOADER_LOCK:
         bs = botocore.session.get_session()
         bs.register_component("data_loader", _LOADER)
@@ -133,7 +135,7 @@ def make_boto3_client(endpoint: str, service: str, creds: Creds, region: str = "
             botocore_session=bs,
         )
         config = CLIENT_CONFIG if validate else NO_VALIDATION_CONFIG
-        return session.client(service, endpoint_url=endpoint, config=config)
+        return session.client(service, endpoint_url=endpoint, config=config, verify=verify)
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,6 +158,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclasses.dataclass(frozen=True)
+class DevCerts:
+    """What `certs/make-dev-certs.sh DIR` made: a CA and a server certificate for localhost."""
+    dir: Path
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def make_dev_certs(directory: Path) -> DevCerts:
+    """Run the repository's dev-certificate script: a CA on the first run in `directory`, a new
+    server certificate (same CA) on every run."""
+    p = subprocess.run(["bash", str(REPO / "certs" / "make-dev-certs.sh"), str(directory)],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    if p.returncode != 0:
+        raise RuntimeError(f"make-dev-certs.sh failed ({p.returncode}; it needs openssl):\n{p.stderr}")
+    d = Path(directory)
+    return DevCerts(d, d / "ca.pem", d / "server.pem", d / "server.key")
+
+
 @dataclasses.dataclass
 class AwsResult:
     returncode: int
@@ -174,8 +196,9 @@ class AwsResult:
 
     @property
     def error_message(self) -> str | None:
+        """The message from that line, without the sealed authorization message (split_encoded)."""
         m = re.search(r"An error occurred \([^)]+\) when calling the \w+ operation(?: \(reached max retries: \d+\))?: (.*)", self.stderr)
-        return m.group(1).rstrip("\n") if m else None
+        return split_encoded(m.group(1).rstrip("\n"))[0] if m else None
 
 
 class TesseraServer:
@@ -194,13 +217,27 @@ class TesseraServer:
         self.starts = 0
         # Extra environment for the server process (e.g. TESSERA_OIDC_ALLOW_HTTP).
         self.extra_env: dict[str, str] = {}
+        # Serve HTTPS with these (see make_dev_certs); clients then trust tls.ca.
+        self.tls: DevCerts | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     @property
     def endpoint(self) -> str:
         assert self.port is not None, "server not started"
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def ca_bundle(self) -> str | None:
+        """The CA file clients must trust (HTTPS), else None."""
+        return str(self.tls.ca) if self.tls else None
+
+    def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        if self.tls:
+            ctx = ssl.create_default_context(cafile=str(self.tls.ca))
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=ctx)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def _env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TESSERA_", "AWS_"))}
@@ -225,8 +262,10 @@ class TesseraServer:
             with open(self.log_path, "ab") as log:
                 log.write(f"\n===== start #{self.starts + 1} on 127.0.0.1:{port} =====\n".encode())
                 log.flush()
+                tls_args = ["--tls-cert", str(self.tls.cert), "--tls-key", str(self.tls.key)] if self.tls else []
                 self.proc = subprocess.Popen(
-                    [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(self.data_dir)],
+                    [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(self.data_dir),
+                     *tls_args],
                     env=self._env(),
                     cwd=self.workdir,
                     stdin=subprocess.DEVNULL,
@@ -251,7 +290,7 @@ class TesseraServer:
             if self.proc.poll() is not None:
                 return False, f"process exited with {self.proc.returncode}"
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn = self._connection(timeout=2)
                 try:
                     conn.request("GET", "/healthz")
                     resp = conn.getresponse()
@@ -328,11 +367,14 @@ class TesseraServer:
     def boto3_client(self, service: str, creds: Creds | None = None, region: str = "us-east-1", validate: bool = True):
         """A boto3 client for this server. validate=False turns off botocore's client-side
         parameter checks, to reach the server's own validation."""
-        return make_boto3_client(self.endpoint, service, creds or self.root, region, validate)
+        return make_boto3_client(self.endpoint, service, creds or self.root, region, validate, verify=self.ca_bundle)
 
-    def aws(self, *args: str, creds: Creds | None = None, check: bool = True, region: str = "us-east-1", timeout: float = CLI_TIMEOUT):
-        """Run the aws CLI against this server. check=True: returns the parsed JSON output (or {}),
-        failing on a non-zero exit. check=False: returns an AwsResult."""
+    def aws(self, *args: str, creds: Creds | None = None, check: bool = True, region: str = "us-east-1", timeout: float = CLI_TIMEOUT,
+            endpoint: str | None = None, env_extra: dict[str, str | None] | None = None):
+        """Run the aws CLI against this server (at `endpoint` if given). check=True: returns the
+        parsed JSON output (or {}), failing on a non-zero exit. check=False: returns an AwsResult.
+        With HTTPS the CLI trusts the server's CA through AWS_CA_BUNDLE; `env_extra` adds to (or,
+        with None values, removes from) the CLI's environment."""
         creds = creds or self.root
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(
@@ -348,7 +390,14 @@ class TesseraServer:
         )
         if creds.session_token:
             env["AWS_SESSION_TOKEN"] = creds.session_token
-        cmd = [str(AWS_CLI), "--endpoint-url", self.endpoint, "--output", "json",
+        if self.tls:
+            env["AWS_CA_BUNDLE"] = str(self.tls.ca)
+        for k, v in (env_extra or {}).items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+        cmd = [str(AWS_CLI), "--endpoint-url", endpoint or self.endpoint, "--output", "json",
                "--cli-connect-timeout", "10", "--cli-read-timeout", "30", *args]
         p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         res = AwsResult(p.returncode, p.stdout, p.stderr)
@@ -373,7 +422,7 @@ class TesseraServer:
              allow_5xx: bool = False) -> "RawResponse":
         if isinstance(body, str):
             body = body.encode()
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT)
+        conn = self._connection(timeout=HTTP_TIMEOUT)
         try:
             conn.request(method, path, body=body if (body or method == "POST") else None, headers=headers or {})
             resp = conn.getresponse()
@@ -446,7 +495,7 @@ def parse_error(resp: RawResponse) -> AwsError:
     assert request_id, "empty RequestId"
     header = resp.headers.get("x-amzn-RequestId")
     assert header == request_id, f"x-amzn-RequestId header {header!r} != <RequestId> {request_id!r}"
-    e = AwsError(ns, fields[q("Type")], fields[q("Code")], fields[q("Message")], request_id)
+    e = AwsError(ns, fields[q("Type")], fields[q("Code")], split_encoded(fields[q("Message")])[0], request_id)
     assert e.type == ("Receiver" if resp.status >= 500 else "Sender"), f"Type {e.type} for HTTP {resp.status}"
     return e
 
@@ -461,10 +510,22 @@ def xml_find(resp: RawResponse, *path: str, ns: str = STS_NS) -> str | None:
     return el.text
 
 
+ENCODED_MARKER = ". Encoded authorization failure message: "
+
+
+def split_encoded(message: str) -> tuple[str, str | None]:
+    """An error message without the sealed authorization message tessera appends to
+    AccessDenied (the part AWS's text defines), and that message or None.
+    test_decode_authorization.py checks the sealed part."""
+    head, sep, blob = message.rpartition(ENCODED_MARKER)
+    return (head, blob) if sep else (message, None)
+
+
 def client_error(exc) -> tuple[str, str, int]:
-    """(code, message, http status) of a botocore ClientError."""
+    """(code, message without the sealed authorization message, http status) of a botocore
+    ClientError."""
     r = exc.response
-    return r["Error"]["Code"], r["Error"].get("Message", ""), r["ResponseMetadata"]["HTTPStatusCode"]
+    return r["Error"]["Code"], split_encoded(r["Error"].get("Message", ""))[0], r["ResponseMetadata"]["HTTPStatusCode"]
 
 
 # --------------------------------------------------------------------------------------------

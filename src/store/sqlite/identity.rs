@@ -34,6 +34,38 @@ pub(super) fn insert_account(
     Ok(())
 }
 
+pub(super) fn create_account_alias(tx: &Transaction<'_>, account: &str, alias: &str) -> Result<()> {
+    if count(
+        tx,
+        "SELECT COUNT(*) FROM accounts WHERE alias = ?1",
+        [alias],
+    )? > 0
+    {
+        return Err(StoreError::AlreadyExists(Entity::AccountAlias));
+    }
+    let n = tx
+        .execute(
+            "UPDATE accounts SET alias = ?1 WHERE id = ?2",
+            params![alias, account],
+        )
+        .map_err(|e| unique_or(e, Entity::AccountAlias))?;
+    if n == 0 {
+        return Err(StoreError::NotFound(Entity::Account));
+    }
+    Ok(())
+}
+
+pub(super) fn delete_account_alias(tx: &Transaction<'_>, account: &str, alias: &str) -> Result<()> {
+    let n = tx.execute(
+        "UPDATE accounts SET alias = NULL WHERE id = ?1 AND alias = ?2",
+        params![account, alias],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(Entity::AccountAlias));
+    }
+    Ok(())
+}
+
 /// A unique-constraint violation is `AlreadyExists(entity)`; anything else is ours.
 pub(super) fn unique_or(e: rusqlite::Error, entity: Entity) -> StoreError {
     if is_unique_violation(&e) {
@@ -132,6 +164,10 @@ pub(super) enum TagTable {
     OidcProvider,
     /// Owner: the provider's ARN.
     SamlProvider,
+    /// Owner: the profile's id.
+    InstanceProfile,
+    /// Owner: the managed policy's ARN.
+    Policy,
 }
 
 impl TagTable {
@@ -141,6 +177,8 @@ impl TagTable {
             TagTable::Role => ("role_tags", "role_id"),
             TagTable::OidcProvider => ("oidc_provider_tags", "provider_arn"),
             TagTable::SamlProvider => ("saml_provider_tags", "provider_arn"),
+            TagTable::InstanceProfile => ("instance_profile_tags", "profile_id"),
+            TagTable::Policy => ("policy_tags", "policy_arn"),
         }
     }
 }

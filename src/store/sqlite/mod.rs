@@ -12,6 +12,7 @@
 
 mod identity;
 mod policies;
+mod profiles;
 mod providers;
 pub(crate) mod schema;
 
@@ -265,6 +266,12 @@ fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<App
             alias,
             created_at,
         } => identity::insert_account(tx, id, alias.as_deref(), *created_at)?,
+        Change::CreateAccountAlias { account, alias } => {
+            identity::create_account_alias(tx, account, alias)?;
+        }
+        Change::DeleteAccountAlias { account, alias } => {
+            identity::delete_account_alias(tx, account, alias)?;
+        }
         Change::CreateAccessKey {
             id,
             account,
@@ -408,6 +415,14 @@ fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<App
             policies::delete_policy_version(tx, arn, version_id)?;
         }
         Change::DeletePolicy { arn } => policies::delete_policy(tx, arn)?,
+        Change::TagPolicy { arn, tags } => {
+            policies::policy_exists(tx, arn)?;
+            identity::upsert_tags(tx, TagTable::Policy, arn, tags)?;
+        }
+        Change::UntagPolicy { arn, keys } => {
+            policies::policy_exists(tx, arn)?;
+            identity::delete_tags(tx, TagTable::Policy, arn, keys)?;
+        }
         Change::AttachPolicy {
             owner,
             arn,
@@ -426,7 +441,8 @@ fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<App
         Change::CreateRole {
             role,
             trust_bindings,
-        } => policies::insert_role(tx, role, trust_bindings)?,
+            max_per_account,
+        } => policies::insert_role(tx, role, trust_bindings, *max_per_account)?,
         Change::UpdateRole {
             role_id,
             description,
@@ -441,11 +457,51 @@ fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<App
             policies::set_role_boundary(tx, role_id, boundary.as_deref())?;
         }
         Change::DeleteRole { account, name } => policies::delete_role(tx, account, name)?,
+        Change::DeleteServiceLinkedRole {
+            account,
+            name,
+            task,
+        } => {
+            policies::delete_role(tx, account, name)?;
+            policies::insert_deletion_task(tx, task)?;
+        }
         Change::TagRole { role_id, tags } => {
             identity::upsert_tags(tx, TagTable::Role, role_id, tags)?;
         }
         Change::UntagRole { role_id, keys } => {
             identity::delete_tags(tx, TagTable::Role, role_id, keys)?;
+        }
+        Change::CreateInstanceProfile {
+            profile,
+            max_per_account,
+        } => profiles::create(tx, profile, *max_per_account)?,
+        Change::DeleteInstanceProfile { account, name } => profiles::delete(tx, account, name)?,
+        Change::AddRoleToInstanceProfile {
+            account,
+            profile,
+            role,
+            max_roles,
+        } => profiles::add_role(tx, account, profile, role, *max_roles)?,
+        Change::RemoveRoleFromInstanceProfile {
+            account,
+            profile,
+            role,
+        } => profiles::remove_role(tx, account, profile, role)?,
+        Change::TagInstanceProfile {
+            account,
+            name,
+            tags,
+        } => {
+            let id = profiles::profile_id(tx, account, name)?;
+            identity::upsert_tags(tx, TagTable::InstanceProfile, &id, tags)?;
+        }
+        Change::UntagInstanceProfile {
+            account,
+            name,
+            keys,
+        } => {
+            let id = profiles::profile_id(tx, account, name)?;
+            identity::delete_tags(tx, TagTable::InstanceProfile, &id, keys)?;
         }
         Change::CreateOidcProvider {
             provider,
@@ -730,7 +786,7 @@ fn load(conn: &Connection) -> Result<Tables, StoreError> {
     .collect();
     let roles = all(
         conn,
-        "SELECT id, account, name, path, description, trust_policy, trust_bindings, max_session, boundary, created_at FROM roles",
+        "SELECT id, account, name, path, description, trust_policy, trust_bindings, max_session, boundary, created_at, linked_service FROM roles",
         |r| {
             Ok(RoleRow {
                 id: r.get(0)?,
@@ -743,6 +799,7 @@ fn load(conn: &Connection) -> Result<Tables, StoreError> {
                 max_session: r.get(7)?,
                 boundary: r.get(8)?,
                 created_at: from_ts(r.get(9)?),
+                linked_service: r.get(10)?,
             })
         },
     )?;
@@ -759,6 +816,7 @@ fn load(conn: &Connection) -> Result<Tables, StoreError> {
         saml_providers: providers::load_saml(conn)?,
         saml_provider_tags: identity::load_tags(conn, identity::TagTable::SamlProvider)?,
         saml_private_keys: providers::load_saml_keys(conn)?,
+        role_deletion_tasks: policies::load_deletion_tasks(conn)?,
         policies: PolicyTables {
             managed_policies,
             policy_versions,
@@ -771,6 +829,9 @@ fn load(conn: &Connection) -> Result<Tables, StoreError> {
             roles,
             role_tags: identity::load_tags(conn, identity::TagTable::Role)?,
         },
+        instance_profiles: profiles::load(conn)?,
+        instance_profile_roles: profiles::load_roles(conn)?,
+        instance_profile_tags: identity::load_tags(conn, identity::TagTable::InstanceProfile)?,
     })
 }
 

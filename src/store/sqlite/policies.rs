@@ -1,14 +1,15 @@
 //! SQL for managed policies, their versions, inline policies, attachments and roles.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::identity::{TagTable, upsert_tags};
 use super::{at_limit, count, is_unique_violation};
 use crate::store::Role;
+use crate::store::backend::RoleDeletionTask;
 use crate::store::change::NewPolicy;
 use crate::store::error::{Conflict, Entity, StoreError};
-use crate::store::model::ts;
+use crate::store::model::{from_ts, ts};
 use crate::store::policies::Owner;
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -73,7 +74,7 @@ pub(super) fn create_policy(
     Ok(())
 }
 
-fn policy_exists(tx: &Transaction<'_>, arn: &str) -> Result<()> {
+pub(super) fn policy_exists(tx: &Transaction<'_>, arn: &str) -> Result<()> {
     if count(
         tx,
         "SELECT COUNT(*) FROM managed_policies WHERE arn = ?1",
@@ -282,11 +283,24 @@ pub(super) fn delete_inline(tx: &Transaction<'_>, owner: Owner<'_>, name: &str) 
 
 // --- roles -----------------------------------------------------------------------------------
 
-pub(super) fn insert_role(tx: &Transaction<'_>, r: &Role, bindings: &str) -> Result<()> {
+pub(super) fn insert_role(
+    tx: &Transaction<'_>,
+    r: &Role,
+    bindings: &str,
+    max_per_account: usize,
+) -> Result<()> {
+    let n = count(
+        tx,
+        "SELECT COUNT(*) FROM roles WHERE account = ?1",
+        [&r.account],
+    )?;
+    if at_limit(n, max_per_account) {
+        return Err(StoreError::LimitExceeded(Entity::Role));
+    }
     tx.execute(
-        "INSERT INTO roles (id, account, name, name_lc, path, description, trust_policy, trust_bindings, max_session, boundary, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![r.id, r.account, r.name, r.name.to_lowercase(), r.path, r.description, r.trust_document, bindings, r.max_session, r.boundary, ts(r.created_at)],
+        "INSERT INTO roles (id, account, name, name_lc, path, description, trust_policy, trust_bindings, max_session, boundary, created_at, linked_service)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![r.id, r.account, r.name, r.name.to_lowercase(), r.path, r.description, r.trust_document, bindings, r.max_session, r.boundary, ts(r.created_at), r.linked_service],
     )
     .map_err(|e| {
         if is_unique_violation(&e) {
@@ -354,9 +368,32 @@ pub(super) fn set_role_boundary(
     Ok(())
 }
 
+/// Record how a `DeleteServiceLinkedRole` ended.
+pub(super) fn insert_deletion_task(tx: &Transaction<'_>, t: &RoleDeletionTask) -> Result<()> {
+    tx.execute(
+        "INSERT INTO role_deletion_tasks (id, account, status, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![t.id, t.account, t.status, ts(t.created_at)],
+    )?;
+    Ok(())
+}
+
+pub(super) fn load_deletion_tasks(conn: &Connection) -> Result<Vec<RoleDeletionTask>> {
+    let mut st = conn.prepare("SELECT id, account, status, created_at FROM role_deletion_tasks")?;
+    let rows = st.query_map([], |r| {
+        Ok(RoleDeletionTask {
+            id: r.get(0)?,
+            account: r.get(1)?,
+            status: r.get(2)?,
+            created_at: from_ts(r.get(3)?),
+        })
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
 pub(super) fn delete_role(tx: &Transaction<'_>, account: &str, name: &str) -> Result<()> {
     let id = role_id(tx, account, name)?;
     check_no_policies(tx, Owner::Role(&id))?;
+    super::profiles::check_role_in_no_profile(tx, &id)?;
     tx.execute("DELETE FROM role_tags WHERE role_id = ?1", [&id])?;
     tx.execute("DELETE FROM roles WHERE id = ?1", [&id])?;
     Ok(())

@@ -226,6 +226,72 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX saml_used_assertions_until ON saml_used_assertions (until);
     "#,
+    // 9: instance profiles. A role in a profile cannot be deleted (the role's foreign key has
+    // no cascade), so `DeleteRole` must meet its `DeleteConflict` before SQLite would refuse.
+    r#"
+    CREATE TABLE instance_profiles (
+        id          TEXT PRIMARY KEY,            -- AIPA...
+        account     TEXT NOT NULL REFERENCES accounts(id),
+        name        TEXT NOT NULL,
+        name_lc     TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        UNIQUE (account, name_lc)
+    );
+    CREATE TABLE instance_profile_roles (
+        profile_id  TEXT NOT NULL REFERENCES instance_profiles(id) ON DELETE CASCADE,
+        role_id     TEXT NOT NULL REFERENCES roles(id),
+        PRIMARY KEY (profile_id, role_id)
+    );
+    CREATE INDEX instance_profile_roles_role ON instance_profile_roles(role_id);
+    CREATE TABLE instance_profile_tags (
+        profile_id  TEXT NOT NULL REFERENCES instance_profiles(id) ON DELETE CASCADE,
+        key         TEXT NOT NULL,
+        key_lc      TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        PRIMARY KEY (profile_id, key_lc)
+    );
+    "#,
+    // 10: service-linked roles: the service a role belongs to (NULL for every other role), and
+    // the deletion tasks `GetServiceLinkedRoleDeletionStatus` reports on.
+    r#"
+    ALTER TABLE roles ADD COLUMN linked_service TEXT;
+    CREATE TABLE role_deletion_tasks (
+        id          TEXT PRIMARY KEY,            -- task/aws-service-role/<service>/<role>/<uuid>
+        account     TEXT NOT NULL REFERENCES accounts(id),
+        status      TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    "#,
+    // 11: the AWS managed policies people attach on day one (`crate::iam::aws_managed` says
+    // which, and what each document holds). Account `aws`: read-only, attachable in every
+    // account. Their ids and dates are AWS's; each keeps only its default version.
+    r#"
+    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
+        VALUES ('arn:aws:iam::aws:policy/AdministratorAccess', 'ANPAIWMBCKSKIEE64ZLYK', 'aws', 'AdministratorAccess', 'administratoraccess', '/', 'Provides full access to AWS services and resources.', 'v1', 2, 1423247986000, 1423247986000);
+    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
+        VALUES ('arn:aws:iam::aws:policy/AdministratorAccess', 'v1', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}', 1423247986000);
+    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
+        VALUES ('arn:aws:iam::aws:policy/PowerUserAccess', 'ANPAJYRXTHIB4FOVS3ZXS', 'aws', 'PowerUserAccess', 'poweruseraccess', '/', 'Provides full access to AWS services and resources, but does not allow management of Users and groups.', 'v12', 13, 1423247987000, 1770919140000);
+    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
+        VALUES ('arn:aws:iam::aws:policy/PowerUserAccess', 'v12', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":["iam:*","organizations:*","account:*"],"Resource":"*"},{"Effect":"Allow","Action":["account:GetAccountInformation","account:GetGovCloudAccountInformation","account:GetPrimaryEmail","account:ListRegions","iam:CreateServiceLinkedRole","iam:DeleteServiceLinkedRole","iam:ListRoles","organizations:DescribeEffectivePolicy","organizations:DescribeOrganization"],"Resource":"*"}]}', 1770919140000);
+    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
+        VALUES ('arn:aws:iam::aws:policy/ReadOnlyAccess', 'ANPAILL3HVNFSB6DCOWYQ', 'aws', 'ReadOnlyAccess', 'readonlyaccess', '/', 'Provides read-only access to AWS services and resources.', 'v1', 2, 1423247988000, 1423247988000);
+    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
+        VALUES ('arn:aws:iam::aws:policy/ReadOnlyAccess', 'v1', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:Generate*","iam:Get*","iam:List*","iam:Simulate*"],"Resource":"*"}]}', 1423247988000);
+    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
+        VALUES ('arn:aws:iam::aws:policy/IAMFullAccess', 'ANPAI7XKCFMBPM3QQRRVQ', 'aws', 'IAMFullAccess', 'iamfullaccess', '/', 'Provides full access to IAM via the AWS Management Console.', 'v2', 3, 1423248038000, 1561146000000);
+    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
+        VALUES ('arn:aws:iam::aws:policy/IAMFullAccess', 'v2', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*","organizations:DescribeAccount","organizations:DescribeOrganization","organizations:DescribeOrganizationalUnit","organizations:DescribePolicy","organizations:ListChildren","organizations:ListParents","organizations:ListPoliciesForTarget","organizations:ListRoots","organizations:ListPolicies","organizations:ListTargetsForPolicy"],"Resource":"*"}]}', 1561146000000);
+    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
+        VALUES ('arn:aws:iam::aws:policy/IAMReadOnlyAccess', 'ANPAJKSO7NDY4T57MWDSQ', 'aws', 'IAMReadOnlyAccess', 'iamreadonlyaccess', '/', 'Provides read only access to IAM via the AWS Management Console.', 'v4', 5, 1423248039000, 1516907460000);
+    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
+        VALUES ('arn:aws:iam::aws:policy/IAMReadOnlyAccess', 'v4', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GenerateCredentialReport","iam:GenerateServiceLastAccessedDetails","iam:Get*","iam:List*","iam:SimulateCustomPolicy","iam:SimulatePrincipalPolicy"],"Resource":"*"}]}', 1516907460000);
+    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
+        VALUES ('arn:aws:iam::aws:policy/IAMUserChangePassword', 'ANPAJ4L4MM2A7QIEB56MS', 'aws', 'IAMUserChangePassword', 'iamuserchangepassword', '/', 'Provides the ability for an IAM user to change their own password.', 'v3', 4, 1479169516000, 1748555520000);
+    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
+        VALUES ('arn:aws:iam::aws:policy/IAMUserChangePassword', 'v3', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ChangePassword"],"Resource":["arn:aws:iam::*:user/${aws:username}","arn:aws:iam::*:user/*/${aws:username}"]},{"Effect":"Allow","Action":["iam:GetAccountPasswordPolicy"],"Resource":"*"}]}', 1748555520000);
+    "#,
 ];
 
 /// Run the migrations this database has not had yet. Each runs in its own write transaction
