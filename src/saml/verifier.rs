@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use zeroize::Zeroizing;
 
 use super::response::{self, Provider, Refusal, RefusalKind, Settings, Verified};
@@ -24,6 +24,10 @@ struct Job {
     provider: Provider,
     now: DateTime<Utc>,
     reply: oneshot::Sender<Result<Verified, Refusal>>,
+    /// Held until the job is done, not until its caller stops waiting: a caller that gives up
+    /// (a request deadline, a closed connection) leaves its job queued or running, and the
+    /// permit it holds keeps the number of jobs in the channel within its capacity.
+    _permit: OwnedSemaphorePermit,
 }
 
 /// Verifies SAML responses for the server: [`response::verify`], on its own threads.
@@ -69,9 +73,10 @@ impl Verifier {
         now: DateTime<Utc>,
     ) -> Result<Verified, Refusal> {
         let internal = |why: &str| Refusal::new(RefusalKind::Internal, why);
-        let _permit = self
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| internal("saml verifier closed"))?;
         let (reply, answer) = oneshot::channel();
@@ -80,7 +85,10 @@ impl Verifier {
             provider,
             now,
             reply,
+            _permit: permit,
         };
+        // INVARIANT: a job exists only with a permit, and there are as many permits as the
+        // channel holds jobs, so it is never full here.
         self.jobs.try_send(job).map_err(|e| match e {
             TrySendError::Full(_) => internal("saml verification queue full"),
             TrySendError::Disconnected(_) => internal("saml verification threads are gone"),
