@@ -122,3 +122,6 @@ fn work(rx: &Mutex<Receiver<Job>>, settings: &Settings) {
         let _ = job.reply.send(result);
     }
 }
+
+#[cfg(test)]
+mod tests;
