@@ -12,7 +12,11 @@
 //!     record (group commit) before answering;
 //!   * AssumeRoleWithWebIdentity (unsigned) with an RS256 token from a loopback OIDC issuer, once
 //!     with every token verified (target: >= 20% of bare) and once replaying one token, which the
-//!     verified-token cache answers (target: >= 45% of bare); both mint and audit a session.
+//!     verified-token cache answers (target: >= 45% of bare); both mint and audit a session;
+//!   * AssumeRoleWithSAML (unsigned) with RSA-2048 assertion-signed responses shaped as Okta
+//!     sends them (target: >= 2,000 requests/s): each request carries a response of its own (the
+//!     replay cache accepts an assertion once), pre-generated and signed before the run, taken
+//!     from one shared pool by every connection; each is verified, remembered, minted, audited.
 //!
 //! Each target also reports the CPU time (user + system, from /proc) the server process and
 //! this client spent per request while measuring. Both processes use mimalloc, like the
@@ -23,6 +27,8 @@
 //!
 //! `cargo bench --bench load -- assume` runs only the targets whose name contains the word;
 //! `TESSERA_BENCH_CONNS=N` changes the connection count (default 32);
+//! `TESSERA_BENCH_SAML_RESPONSES=N` the number of SAML responses signed for the run (default
+//! 50,000: more than the server answers in 10 s here);
 //! `TESSERA_BENCH_SERVER_PREFIX="perf record -g --"` runs the server under a profiler.
 //!
 //! Run without `--bench` (as `cargo test --benches` does) it makes a short smoke run.
@@ -34,10 +40,14 @@
     reason = "test code: a failure should stop the test"
 )]
 
+#[path = "../tests/common/saml_idp.rs"]
+mod saml_idp;
 #[path = "../tests/common/signer.rs"]
 mod signer;
 
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
@@ -207,6 +217,80 @@ fn web_identity_request(port: u16, token: &str) -> Vec<u8> {
         body.len()
     )
     .into_bytes()
+}
+
+/// Register the Okta-like IdP as SAML provider `bench-okta` and create the role `bench-saml`
+/// trusting it for responses addressed to AWS's sign-in endpoint.
+async fn saml_register(client: &reqwest::Client, iam: &signer::Signer<'_>, endpoint: &str) {
+    let enc = |s: &str| -> String { form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": SAML_PROVIDER},
+        "Action": "sts:AssumeRoleWithSAML",
+        "Condition": {"StringEquals": {"saml:aud": saml_idp::AWS_ACS}}}]})
+    .to_string();
+    for form in [
+        format!(
+            "Action=CreateSAMLProvider&Version=2010-05-08&Name=bench-okta&SAMLMetadataDocument={}",
+            enc(&saml_idp::SamlIdp::okta().metadata())
+        ),
+        format!(
+            "Action=CreateRole&Version=2010-05-08&RoleName=bench-saml&AssumeRolePolicyDocument={}",
+            enc(&trust)
+        ),
+    ] {
+        let (status, _, body) = signer::send(client, iam.post_form(endpoint, &form)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+const SAML_PROVIDER: &str = "arn:aws:iam::000000000000:saml-provider/bench-okta";
+const SAML_ROLE: &str = "arn:aws:iam::000000000000:role/bench-saml";
+
+/// `n` unsigned `AssumeRoleWithSAML` requests, each with a fresh RSA-2048 assertion-signed
+/// response (its own IDs), signed on every core.
+fn saml_requests(port: u16, n: usize) -> Vec<Vec<u8>> {
+    let threads = std::thread::available_parallelism().map_or(2, |t| t.get());
+    let per = n.div_ceil(threads);
+    let enc = |s: &str| -> String { form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(move || {
+                    let idp = saml_idp::SamlIdp::okta();
+                    (0..per)
+                        .map(|i| {
+                            let mut spec = saml_idp::Spec::aws(
+                                chrono::Utc::now(),
+                                SAML_ROLE,
+                                SAML_PROVIDER,
+                                &format!("bench-{i}"),
+                            );
+                            spec.raw_attr(
+                                "https://aws.amazon.com/SAML/Attributes/SessionDuration",
+                                &["3600"],
+                            );
+                            let body = format!(
+                                "Action=AssumeRoleWithSAML&Version=2011-06-15&RoleArn={}&PrincipalArn={}&SAMLAssertion={}",
+                                enc(SAML_ROLE),
+                                enc(SAML_PROVIDER),
+                                enc(&idp.response(&spec))
+                            );
+                            format!(
+                                "POST / HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{body}",
+                                body.len()
+                            )
+                            .into_bytes()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .take(n)
+            .collect()
+    })
 }
 
 /// Start `tessera serve` on a free port over `dir`, with `config` (TOML) as its config file.
@@ -474,6 +558,50 @@ async fn run(
             drive(tport, tessera.0.id(), &repeated, conns, warmup, measure).await,
         ));
     }
+    let name = "AssumeRoleWithSAML (RSA-2048, a new response each)";
+    if wanted(name) {
+        saml_register(&client, &iam, &endpoint).await;
+        let n = std::env::var("TESSERA_BENCH_SAML_RESPONSES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if full { 50_000 } else { 400 });
+        let t0 = Instant::now();
+        // Signed just before they are sent: AWS's rule redeems a response within 5 minutes.
+        let pool = saml_requests(tport, n);
+        println!(
+            "signed {n} SAML responses in {:.1} s ({} bytes each)",
+            t0.elapsed().as_secs_f64(),
+            pool.first().map_or(0, Vec::len)
+        );
+        let pool: Vec<Arc<[u8]>> = pool.into_iter().map(Arc::from).collect();
+        // Resident memory and threads of the server.
+        let rss = || {
+            let status = std::fs::read_to_string(format!("/proc/{}/status", tessera.0.id()))
+                .unwrap_or_default();
+            let field = |name: &str| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+                    .unwrap_or_default()
+            };
+            format!("{} in {} threads", field("VmRSS:"), field("Threads:"))
+        };
+        let before = rss();
+        let r = drive_pool(
+            tport,
+            tessera.0.id(),
+            Arc::new(pool),
+            conns,
+            warmup,
+            measure,
+        )
+        .await;
+        println!(
+            "server resident memory: {before} before the SAML run, {} after",
+            rss()
+        );
+        rows.push((name, r));
+    }
     let last = drive(bport, bare_proc.0.id(), &bare, conns, warmup, measure).await;
     println!(
         "bare axum endpoint runs: {:.0} req/s before, {:.0} req/s after; ratios use the faster",
@@ -602,6 +730,31 @@ fn report(name: &str, r: &Result, base: Option<&Result>) {
     }
 }
 
+/// `conns` connections sending the requests of `pool`, each once (the next one free), as fast
+/// as answers come, for warmup + measure. Running out of requests before the end is reported.
+async fn drive_pool(
+    port: u16,
+    server_pid: u32,
+    pool: Arc<Vec<Arc<[u8]>>>,
+    conns: usize,
+    warmup: Duration,
+    measure: Duration,
+) -> Result {
+    let next = Arc::new(AtomicUsize::new(0));
+    let r = drive_with(port, server_pid, conns, warmup, measure, {
+        let (pool, next) = (pool.clone(), next.clone());
+        move |_| pool.get(next.fetch_add(1, Ordering::Relaxed)).cloned()
+    })
+    .await;
+    if next.load(Ordering::Relaxed) >= pool.len() {
+        println!(
+            "the {} requests ran out before the end: raise TESSERA_BENCH_SAML_RESPONSES",
+            pool.len()
+        );
+    }
+    r
+}
+
 /// `conns` connections replaying `req` as fast as answers come, for warmup + measure.
 async fn drive(
     port: u16,
@@ -623,6 +776,22 @@ async fn drive_each(
     warmup: Duration,
     measure: Duration,
 ) -> Result {
+    let reqs: Arc<Vec<Arc<[u8]>>> = Arc::new(reqs.iter().map(|r| Arc::from(&r[..])).collect());
+    drive_with(port, server_pid, reqs.len(), warmup, measure, move |conn| {
+        reqs.get(conn).cloned()
+    })
+    .await
+}
+
+/// `conns` connections; connection `i` sends `next(i)` until it answers `None` or time is up.
+async fn drive_with(
+    port: u16,
+    server_pid: u32,
+    conns: usize,
+    warmup: Duration,
+    measure: Duration,
+    next: impl Fn(usize) -> Option<Arc<[u8]>> + Send + Sync + Clone + 'static,
+) -> Result {
     let start = Instant::now();
     let measure_from = start + warmup;
     let end = measure_from + measure;
@@ -642,8 +811,8 @@ async fn drive_each(
         )
     });
     let mut tasks = Vec::new();
-    for req in reqs {
-        let req = req.clone();
+    for conn in 0..conns {
+        let next = next.clone();
         tasks.push(tokio::spawn(async move {
             let mut r = Result::default();
             let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
@@ -657,6 +826,9 @@ async fn drive_each(
                 if t0 >= end {
                     break;
                 }
+                let Some(req) = next(conn) else {
+                    break;
+                };
                 wr.write_all(&req).await.unwrap();
                 // Status line, headers, then Content-Length bytes.
                 line.clear();

@@ -89,7 +89,8 @@ impl AppState {
                 &config.saml_acs_urls,
             ),
             std::thread::available_parallelism().map_or(2, |n| n.get()),
-        );
+        )
+        .map_err(|e| format!("cannot start the SAML verification threads: {e}"))?;
         Ok(AppState {
             metrics,
             signing_keys: sigv4::SigningKeyCache::default(),

@@ -42,7 +42,7 @@ from typing import Iterable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
@@ -86,6 +86,7 @@ ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 XPATH_TRANSFORM = "http://www.w3.org/TR/1999/REC-xpath-19991116"
 XSLT_TRANSFORM = "http://www.w3.org/TR/1999/REC-xslt-19991116"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1"
@@ -139,7 +140,7 @@ def _temp_dir(prefix: str) -> Path:
 
 @dataclasses.dataclass(frozen=True)
 class KeyPair:
-    key: rsa.RSAPrivateKey
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
     cert: x509.Certificate
     dir: Path  # holds key.pem and cert.pem for the xmlsec1 program
 
@@ -166,12 +167,19 @@ class KeyPair:
     def cert_file(self) -> Path:
         return self.dir / "cert.pem"
 
+    @property
+    def sig_alg(self) -> str:
+        """The XML-DSig SignatureMethod an IdP uses with this key."""
+        return ECDSA_SHA256 if isinstance(self.key, ec.EllipticCurvePrivateKey) else RSA_SHA256
+
     def __repr__(self) -> str:  # never print key material
         return f"KeyPair({self.cert.subject.rfc4514_string()})"
 
 
-def new_keypair(common_name: str = "idp.example.test", bits: int = 2048) -> KeyPair:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+def new_keypair(common_name: str = "idp.example.test", bits: int = 2048, *, ec_p256: bool = False) -> KeyPair:
+    """An RSA key of `bits` (or, with `ec_p256`, an ECDSA P-256 key) and its self-signed certificate."""
+    key = ec.generate_private_key(ec.SECP256R1()) if ec_p256 else rsa.generate_private_key(public_exponent=65537,
+                                                                                           key_size=bits)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = utcnow()
     cert = (
@@ -497,7 +505,7 @@ def _sign_with_signxml(xml: bytes, key: KeyPair, target: str, node_id: str | Non
     ident = el.get("ID")
     signer = XMLSigner(
         method=methods.enveloped,
-        signature_algorithm=SignatureMethod.RSA_SHA256,
+        signature_algorithm=SignatureMethod(key.sig_alg),
         digest_algorithm=DigestAlgorithm.SHA256,
         c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
     )
@@ -523,9 +531,11 @@ def sign(xml: bytes, key: KeyPair, signer: str = "xmlsec1", target: str = "asser
     if signer == "signxml":
         return _sign_with_signxml(xml, key, target, node_id)
     if signer == "pysaml2":
+        if key.sig_alg != RSA_SHA256:
+            raise ValueError("the pysaml2 signer here makes RSA-SHA256 signatures only")
         return _sign_with_pysaml2(xml, key, target, node_id)
     if signer == "xmlsec1":
-        return _sign_with_xmlsec1(xml, key, target, node_id, RSA_SHA256, SHA256, (ENVELOPED, EXC_C14N))
+        return _sign_with_xmlsec1(xml, key, target, node_id, key.sig_alg, SHA256, (ENVELOPED, EXC_C14N))
     raise ValueError(f"unknown signer {signer}")
 
 

@@ -242,6 +242,43 @@ def test_response_and_assertion_both_signed(fed, signer):
     check_answer(fed, fed.assume(fed.signed(c, signer, "both")), c)
 
 
+EC_SIGNERS = ("signxml", "xmlsec1")
+
+
+@pytest.fixture(scope="module")
+def ec_fed(server):
+    """An IdP that signs with ECDSA P-256 (ecdsa-sha256), as Entra ID and Keycloak can."""
+    return new_federation(server, key=f.new_keypair(ec_p256=True))
+
+
+def signature_methods(xml: bytes) -> list[str]:
+    return [m.get("Algorithm") for m in f.parse(xml).iter(q(f.DS, "SignatureMethod"))]
+
+
+@pytest.mark.parametrize("target", f.TARGETS + ("both",))
+@pytest.mark.parametrize("signer", EC_SIGNERS)
+def test_ecdsa_p256_signers_boto3(ec_fed, signer, target, no_server_faults):
+    session = f"ec-{signer}-{target}"
+    c = ec_fed.claims(session_name=session, name_id=f"{session}@example.com")
+    xml = ec_fed.signed(c, signer, target)
+    assert signature_methods(xml) == [f.ECDSA_SHA256] * (2 if target == "both" else 1)
+    out = ec_fed.assume(xml)
+    check_answer(ec_fed, out, c)
+    me = caller(ec_fed, out)
+    assert me["Arn"] == f"arn:aws:sts::{ec_fed.server.account_id}:assumed-role/{ec_fed.reader.name}/{session}"
+
+
+@pytest.mark.parametrize("signer", EC_SIGNERS)
+def test_ecdsa_p256_wrong_key_is_refused(ec_fed, signer, no_server_faults):
+    # Same subject name as the IdP's certificate: only the key differs; and an RSA key.
+    for key in (f.new_keypair(ec_p256=True), f.new_keypair()):
+        for target in f.TARGETS:
+            xml = f.signed_response(ec_fed.claims(), key, signer, target)
+            refuse(ec_fed, xml, INVALID, message="Response signature invalid")
+    # The provider still verifies its own key's signatures.
+    ec_fed.assume(ec_fed.signed(signer=signer))
+
+
 def aws_cli_unsigned(server, *args: str) -> AwsResult:
     """The aws CLI with no credentials anywhere (AssumeRoleWithSAML is an unsigned action)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

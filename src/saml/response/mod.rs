@@ -258,7 +258,8 @@ fn shape_refusal(e: ShapeError) -> Refusal {
 /// Decode the base64 of `SAMLAssertion` / `SAMLResponse`: at most [`MAX_ENCODED_CHARS`];
 /// line breaks (as some IdPs wrap it) are ignored.
 pub fn decode(encoded: &str) -> Result<String, Refusal> {
-    if encoded.len() > MAX_ENCODED_CHARS * 4 || encoded.chars().count() > MAX_ENCODED_CHARS {
+    // Bytes bound characters from above: count only when the bytes could be too many.
+    if encoded.len() > MAX_ENCODED_CHARS && encoded.chars().count() > MAX_ENCODED_CHARS {
         return Err(Refusal::new(
             RefusalKind::Malformed,
             format!("SAML response longer than {MAX_ENCODED_CHARS} characters"),

@@ -386,7 +386,7 @@ pub fn check(xml: &str, root: Root) -> Result<Shape, ShapeError> {
             .reader
             .read_resolved_event()
             .map_err(|_| ShapeError::Malformed)?;
-        let ns = owned_ns(&ns)?;
+        let ns = static_ns(&ns)?;
         match event {
             Event::Decl(d) => {
                 if w.seen_root {
@@ -428,18 +428,18 @@ pub fn check(xml: &str, root: Root) -> Result<Shape, ShapeError> {
                 w.capture_char(c);
             }
             Event::Text(t) => {
-                let text = t.xml10_content().map_err(|_| ShapeError::Malformed)?;
                 if w.stack.is_empty() {
-                    if !text.chars().all(|c| c.is_ascii_whitespace()) {
+                    if !t.iter().all(u8::is_ascii_whitespace) {
                         return Err(ShapeError::Malformed);
                     }
-                } else {
+                } else if w.capture.is_some() {
+                    let text = t.xml10_content().map_err(|_| ShapeError::Malformed)?;
                     w.capture_str(&text);
                 }
             }
-            Event::Start(e) => w.open(ns.as_deref(), &e)?,
+            Event::Start(e) => w.open(ns, &e)?,
             Event::Empty(e) => {
-                w.open(ns.as_deref(), &e)?;
+                w.open(ns, &e)?;
                 w.close()?;
             }
             Event::End(_) => w.close()?,
@@ -449,10 +449,30 @@ pub fn check(xml: &str, root: Root) -> Result<Shape, ShapeError> {
     w.finish()
 }
 
-/// The namespace an event resolved to: `None` for no namespace; an unbound prefix is refused.
-fn owned_ns(ns: &ResolveResult<'_>) -> Result<Option<Vec<u8>>, ShapeError> {
+/// The namespaces the rules name; any other is [`OTHER_NS`].
+const KNOWN_NS: &[&[u8]] = &[
+    PROTOCOL_NS,
+    ASSERTION_NS,
+    DSIG_NS,
+    DSIG11_NS,
+    EXC_C14N_NS,
+    XENC_NS,
+    XENC11_NS,
+];
+/// Stands for every namespace the rules do not name (no real namespace name is empty).
+const OTHER_NS: &[u8] = b"";
+
+/// The namespace an element resolved to, without allocating: `None` for no namespace, one of
+/// [`KNOWN_NS`], or [`OTHER_NS`]; an unbound prefix is refused.
+fn static_ns(ns: &ResolveResult<'_>) -> Result<Option<&'static [u8]>, ShapeError> {
     match ns {
-        ResolveResult::Bound(n) => Ok(Some(n.as_ref().to_vec())),
+        ResolveResult::Bound(n) => Ok(Some(
+            KNOWN_NS
+                .iter()
+                .copied()
+                .find(|k| *k == n.as_ref())
+                .unwrap_or(OTHER_NS),
+        )),
         ResolveResult::Unbound => Ok(None),
         ResolveResult::Unknown(_) => Err(ShapeError::Malformed),
     }
@@ -487,10 +507,14 @@ impl Walk<'_> {
     /// Read and check the attributes of `e`.
     fn attributes(&mut self, e: &BytesStart<'_>) -> Result<Attrs, ShapeError> {
         let mut out = Attrs::default();
-        let mut names: Vec<(Option<Vec<u8>>, Vec<u8>)> = Vec::new();
+        // Attributes with a prefix, by namespace and local name (the same name written twice is
+        // caught by quick-xml's own check; through two prefixes of one namespace, here).
+        let mut prefixed: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut count = 0usize;
         for attr in e.attributes().with_checks(true) {
             let attr = attr.map_err(|_| ShapeError::Malformed)?;
-            if names.len() >= MAX_ATTRIBUTES {
+            count += 1;
+            if count > MAX_ATTRIBUTES {
                 return Err(ShapeError::TooManyAttributes);
             }
             let key = attr.key;
@@ -501,20 +525,26 @@ impl Walk<'_> {
                 {
                     return Err(ShapeError::Malformed);
                 }
-                names.push((None, key.as_ref().to_vec()));
                 continue;
             }
-            let (ans, local) = self.reader.resolver().resolve_attribute(key);
-            let ans = owned_ns(&ans)?;
-            let local = local.as_ref().to_vec();
-            // Two prefixes bound to one namespace make the same attribute twice.
-            if names.iter().any(|(n, l)| n == &ans && l == &local) {
-                return Err(ShapeError::Malformed);
+            let (ans, local_name) = self.reader.resolver().resolve_attribute(key);
+            let ans = match ans {
+                ResolveResult::Bound(n) => Some(n.as_ref().to_vec()),
+                ResolveResult::Unbound => None,
+                ResolveResult::Unknown(_) => return Err(ShapeError::Malformed),
+            };
+            let local = local_name.as_ref();
+            if let Some(n) = &ans {
+                if prefixed.iter().any(|(pn, pl)| pn == n && pl == local) {
+                    return Err(ShapeError::Malformed);
+                }
+                prefixed.push((n.clone(), local.to_vec()));
             }
             let value = attr
                 .normalized_value(XmlVersion::Implicit1_0)
                 .map_err(|_| ShapeError::EntityReference)?;
-            if !value.chars().all(is_xml_char) {
+            // Raw characters were checked for the whole document; references can add others.
+            if matches!(value, std::borrow::Cow::Owned(_)) && !value.chars().all(is_xml_char) {
                 return Err(ShapeError::Malformed);
             }
             if local == b"ID" || key.as_ref() == b"xml:id" {
@@ -529,10 +559,10 @@ impl Walk<'_> {
                 self.ids.push(value.to_string());
                 out.id = Some(value.to_string());
             } else if ans.is_none() {
-                if TIME_ATTRIBUTES.contains(&local.as_slice()) {
+                if TIME_ATTRIBUTES.contains(&local) {
                     check_time(&value)?;
                 }
-                match local.as_slice() {
+                match local {
                     b"Algorithm" => out.algorithm = Some(value.to_string()),
                     b"URI" => out.uri = Some(value.to_string()),
                     b"Destination" => out.destination = Some(value.to_string()),
@@ -541,7 +571,6 @@ impl Walk<'_> {
                     _ => {}
                 }
             }
-            names.push((ans, local));
         }
         Ok(out)
     }
@@ -559,8 +588,8 @@ impl Walk<'_> {
             // Captured elements hold text only.
             return Err(ShapeError::UnexpectedChild);
         }
-        let local_owned = e.local_name().as_ref().to_vec();
-        let local = local_owned.as_slice();
+        let local_name = e.local_name();
+        let local = local_name.as_ref();
         let attrs = self.attributes(e)?;
         let in_ns = |want: &[u8]| ns == Some(want);
 

@@ -373,19 +373,26 @@ pub(super) fn use_saml_assertion(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
     let now_ms = now.timestamp_millis();
-    tx.execute(
+    // Cached statements: every AssumeRoleWithSAML runs these two.
+    tx.prepare_cached(
         "DELETE FROM saml_used_assertions WHERE (issuer, assertion_id) IN
            (SELECT issuer, assertion_id FROM saml_used_assertions WHERE until <= ?1 LIMIT ?2)",
-        params![now_ms, FORGET_PER_USE],
-    )?;
+    )?
+    .execute(params![now_ms, FORGET_PER_USE])?;
     // An entry past its time may be taken again (its assertion is refused by its own times
     // before it gets here); one still in force makes the insert a no-op.
-    let n = tx.execute(
-        "INSERT INTO saml_used_assertions (issuer, assertion_id, until) VALUES (?1, ?2, ?3)
-         ON CONFLICT (issuer, assertion_id) DO UPDATE SET until = excluded.until
-         WHERE saml_used_assertions.until <= ?4",
-        params![issuer, assertion_id, until.timestamp_millis(), now_ms],
-    )?;
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO saml_used_assertions (issuer, assertion_id, until) VALUES (?1, ?2, ?3)
+             ON CONFLICT (issuer, assertion_id) DO UPDATE SET until = excluded.until
+             WHERE saml_used_assertions.until <= ?4",
+        )?
+        .execute(params![
+            issuer,
+            assertion_id,
+            until.timestamp_millis(),
+            now_ms
+        ])?;
     if n == 0 {
         return Err(StoreError::Conflict(Conflict::SamlAssertionUsed));
     }
