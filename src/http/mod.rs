@@ -6,6 +6,7 @@
 //! the AWS error envelope. It holds no business rules.
 
 pub(crate) mod listener;
+pub(crate) mod saml;
 pub(crate) mod tls;
 
 use std::net::SocketAddr;
@@ -36,6 +37,7 @@ pub(crate) fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(handle).post(handle))
         .route("/healthz", get(healthz))
+        .route("/saml", get(saml::get).post(saml::post))
         .fallback(not_found)
         .with_state(state)
 }
@@ -71,14 +73,7 @@ async fn handle(
             &request_id,
         );
     }
-    if parts.headers.len() > MAX_HEADERS
-        || parts
-            .headers
-            .iter()
-            .map(|(k, v)| k.as_str().len() + v.len())
-            .sum::<usize>()
-            > MAX_HEADER_BYTES
-    {
+    if headers_too_large(&parts.headers) {
         return error_response(
             &ApiError::new(
                 crate::error::ErrorCode::RequestHeaderSectionTooLarge,
@@ -150,7 +145,7 @@ async fn handle(
             }
             Err(e) => {
                 log_error(&e, &info, &Caller::Anonymous);
-                let _ = audit(&state, &info, &Caller::Anonymous, &Err(e.clone())).await;
+                let _ = audit(&state, &info, &Caller::Anonymous, Err(&e)).await;
                 return error_response(&e, service, &request_id);
             }
         }
@@ -158,7 +153,7 @@ async fn handle(
 
     let result = crate::actions::dispatch(&state, &caller, &params, &info).await;
     // Credentials are handed out only once their audit record is committed.
-    let result = match audit(&state, &info, &caller, &result).await {
+    let result = match audit(&state, &info, &caller, result.as_ref().map(|_| ())).await {
         Ok(()) => result,
         Err(e) => Err(e),
     };
@@ -180,7 +175,7 @@ async fn audit(
     state: &AppState,
     info: &RequestInfo,
     caller: &Caller,
-    result: &Result<String, ApiError>,
+    result: Result<(), &ApiError>,
 ) -> Result<(), ApiError> {
     if !info.action.is_audited() {
         return Ok(());
@@ -240,6 +235,14 @@ fn route(params: &Params) -> Result<(Service, Action), (ApiError, Service)> {
             service,
         )),
     }
+}
+
+fn headers_too_large(h: &HeaderMap) -> bool {
+    h.len() > MAX_HEADERS
+        || h.iter()
+            .map(|(k, v)| k.as_str().len() + v.len())
+            .sum::<usize>()
+            > MAX_HEADER_BYTES
 }
 
 fn is_form_content_type(h: &HeaderMap) -> bool {
