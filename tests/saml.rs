@@ -1545,3 +1545,65 @@ async fn browser_sign_ins_count_against_the_per_source_limit() {
     assert_eq!(second.status, 429, "{}", second.body);
     second.assert_hardened();
 }
+
+#[tokio::test]
+async fn browser_encrypted_assertions_keep_their_attributes_out_of_the_picker_form() {
+    let s = TestServer::start().await;
+    let idp = SamlIdp::okta();
+    let provider = s
+        .iam(&s.root)
+        .create_saml_provider()
+        .name("okta-encrypted")
+        .saml_metadata_document(idp.metadata())
+        .add_private_key(saml_idp::ENCRYPTION_KEY)
+        .assertion_encryption_mode(aws_sdk_iam::types::AssertionEncryptionModeType::Required)
+        .send()
+        .await
+        .unwrap()
+        .saml_provider_arn()
+        .unwrap()
+        .to_owned();
+    // The trust policy reads an attribute only the decrypted assertion shows.
+    let mail = "hidden-mail@example.com";
+    let pinned = json!({"StringEquals": {"saml:mail": mail}});
+    let dev = role(&s, "dev", &provider, pinned.clone(), &[]).await;
+    let ops = role(&s, "ops", &provider, pinned, &[]).await;
+    let mut spec = Spec::aws(now(&s), &dev, &provider, "alice");
+    spec.attr("Role", &[&format!("{ops},{provider}")]);
+    spec.raw_attr("urn:oid:0.9.2342.19200300.100.1.3", &[mail]);
+    spec.encryption = Encryption::Aes256Gcm;
+    let response = idp.response(&spec);
+    assert!(
+        !String::from_utf8_lossy(
+            &base64::engine::general_purpose::STANDARD
+                .decode(&response)
+                .unwrap()
+        )
+        .contains(mail)
+    );
+    let picker = idp_post(&s, &response).await;
+    assert_eq!(picker.status, 200, "{}", picker.body);
+    assert!(!picker.body.contains(mail), "{}", picker.body);
+    let state = picker.state();
+    for encoded in [
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&state)
+            .unwrap(),
+        state.clone().into_bytes(),
+    ] {
+        assert!(!String::from_utf8_lossy(&encoded).contains("hidden-mail"));
+    }
+    // The sealed state still carries it to the trust policy.
+    let page = choose(&s, &state, &ops, Some(&picker.cookie())).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let me = s
+        .sts(&page.creds())
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.arn(),
+        Some(format!("arn:aws:sts::{ACCOUNT}:assumed-role/ops/alice").as_str())
+    );
+}

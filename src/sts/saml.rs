@@ -2,7 +2,9 @@
 //! response it got for a role session. The request is unsigned; who is asking follows from the
 //! response, verified by [`crate::saml`] against the SAML provider `PrincipalArn` names, in the
 //! role's account. This action adds only the response, its condition keys and its answer's
-//! fields; the session is made by the one role-session path.
+//! fields; the session is made by the one role-session path. The browser sign-in
+//! (`super::saml_signin`) verifies the same way and makes its sessions through
+//! [`assume_vouched`] too.
 //! See <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithSAML.html> and
 //! AWS-REFERENCE §4 and §5 (SAML).
 
