@@ -6,6 +6,9 @@
 # exactly the packages that are missing and does nothing when none is, so it costs a few
 # dpkg-query calls on a prepared machine.
 # The openssl command makes the test certificates (certs/make-dev-certs.sh).
+# With `--tests` (as `.ci/run` calls it) it also installs what only the test suite needs:
+# Debian's chromium and chromium-driver, the headless browser of the SAML sign-in's end-to-end
+# test (selenium drives them; nothing is downloaded at test time).
 # The README's first command and `.ci/run` call it before cargo.
 set -euo pipefail
 
@@ -13,6 +16,11 @@ set -euo pipefail
 # do; when none is, this one is installed (Debian 12's).
 CLANG_VERSION="${TESSERA_CLANG_VERSION:-14}"
 PACKAGES=(pkg-config libssl-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl xmlsec1 openssl)
+case "${1:-}" in
+    --tests) PACKAGES+=(chromium chromium-driver) ;;
+    "") ;;
+    *) printf 'usage: deps.sh [--tests]\n' >&2; exit 2 ;;
+esac
 
 fail() {
     printf 'deps.sh: %s\n' "$*" >&2

@@ -1061,3 +1061,549 @@ async fn the_optional_per_source_limit_throttles_saml_calls_too() {
         ]
     );
 }
+
+// --- the browser sign-in: POST /saml, as the IdP's HTML form and the role picker post it ----------
+
+/// tessera's own ACS URL in these tests, over plain HTTP (the picker's cookie is then not
+/// `__Host-`): the IdP posts the form here.
+const OWN_HTTP_ACS: &str = "http://tessera.example.test/saml";
+
+/// A page `/saml` answered.
+#[derive(Debug)]
+struct Page {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> String {
+        self.headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The text between `start` and the next `end`, HTML-unescaped.
+    fn between(&self, start: &str, end: &str) -> String {
+        let rest = self
+            .body
+            .split_once(start)
+            .unwrap_or_else(|| panic!("no {start} in {}", self.body))
+            .1;
+        unescape(rest.split_once(end).unwrap().0)
+    }
+
+    /// The picker's sealed state.
+    fn state(&self) -> String {
+        self.between("name=\"SigninState\" value=\"", "\"")
+    }
+
+    /// The picker's cookie, as the browser sends it back (`name=value`).
+    fn cookie(&self) -> String {
+        self.header("set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The credentials of the `export` line.
+    fn creds(&self) -> Creds {
+        let line = self.between("<pre id=\"env\">", "</pre>");
+        let get = |k: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{k}=")))
+                .unwrap()
+                .to_owned()
+        };
+        assert!(line.starts_with("export AWS_ACCESS_KEY_ID="), "{line}");
+        Creds {
+            access_key_id: get("AWS_ACCESS_KEY_ID"),
+            secret: get("AWS_SECRET_ACCESS_KEY"),
+            token: Some(get("AWS_SESSION_TOKEN")),
+        }
+    }
+
+    fn assert_hardened(&self) {
+        assert!(
+            self.header("content-type").starts_with("text/html"),
+            "{self:?}"
+        );
+        assert_eq!(self.header("cache-control"), "no-store");
+        assert_eq!(self.header("x-content-type-options"), "nosniff");
+        assert_eq!(self.header("referrer-policy"), "no-referrer");
+        let csp = self.header("content-security-policy");
+        for part in [
+            "default-src 'none'",
+            "style-src 'sha256-",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(part), "{csp}");
+        }
+        assert!(!self.body.contains("<script"), "{}", self.body);
+    }
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Post `pairs` as an HTML form to `/saml`, with `cookie` if given.
+async fn post_form(s: &TestServer, pairs: &[(&str, &str)], cookie: Option<&str>) -> Page {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    post_raw(s, "application/x-www-form-urlencoded", body, cookie).await
+}
+
+async fn post_raw(s: &TestServer, content_type: &str, body: String, cookie: Option<&str>) -> Page {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/saml", s.endpoint()))
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let resp = req.send().await.unwrap();
+    Page {
+        status: resp.status().as_u16(),
+        headers: resp.headers().clone(),
+        body: resp.text().await.unwrap(),
+    }
+}
+
+/// The IdP's post: the response, and a `RelayState` as IdPs add it.
+async fn idp_post(s: &TestServer, response: &str) -> Page {
+    post_form(
+        s,
+        &[("SAMLResponse", response), ("RelayState", "https://idp/x")],
+        None,
+    )
+    .await
+}
+
+async fn choose(s: &TestServer, state: &str, role: &str, cookie: Option<&str>) -> Page {
+    post_form(s, &[("SigninState", state), ("RoleArn", role)], cookie).await
+}
+
+/// The setup with a second role `ops` also offered.
+async fn two_roles(t: &Setup) -> (String, Spec) {
+    let ops = role(&t.s, "ops", &t.provider, json!({}), &[]).await;
+    let mut spec = t.spec();
+    spec.attr("Role", &[&format!("{ops},{}", t.provider)]);
+    (ops, spec)
+}
+
+/// The audit records of `/saml` and `AssumeRoleWithSAML`, once there are `n`.
+async fn saml_audit(s: &TestServer, n: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["audit", "tail", "-n", "1000", "--data-dir"])
+            .arg(s.dir.path())
+            .output()
+            .unwrap();
+        let records: Vec<Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .filter(|r: &Value| r["action"] == "AssumeRoleWithSAML")
+            .collect();
+        if records.len() >= n {
+            return records;
+        }
+        assert!(std::time::Instant::now() < deadline, "records: {records:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn browser_one_role_goes_straight_to_credentials_that_work() {
+    let t = setup().await;
+    let response = t.idp.response(&t.spec());
+    let page = idp_post(&t.s, &response).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    page.assert_hardened();
+    assert_eq!(page.header("set-cookie"), "", "no picker, no cookie");
+    let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/dev/alice");
+    assert_eq!(page.between("<code id=\"arn\">", "</code>"), arn);
+    let creds = page.creds();
+    assert!(creds.access_key_id.starts_with("ASIA"));
+    let profile = page.between("<pre id=\"profile\">", "</pre>");
+    assert_eq!(
+        profile,
+        format!(
+            "[dev]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}",
+            creds.access_key_id,
+            creds.secret,
+            creds.token.as_deref().unwrap()
+        )
+    );
+    let expiration = page.between("<time id=\"expiration\" datetime=\"", "\"");
+    let expiration = DateTime::parse_from_rfc3339(&expiration).unwrap();
+    assert!((expiration.timestamp() - (now(&t.s).timestamp() + 3600)).abs() <= 5);
+    let me = t.s.sts(&creds).get_caller_identity().send().await.unwrap();
+    assert_eq!(me.arn(), Some(arn.as_str()));
+
+    // The same response again is a replay, in the browser as through the API.
+    let again = idp_post(&t.s, &response).await;
+    assert_eq!(again.status, 403);
+    again.assert_hardened();
+    assert_eq!(
+        again.between("<p id=\"error\">", "</p>"),
+        "The SAML assertion has already been used."
+    );
+    assert_eq!(
+        login(&t.s, &t.role, &t.provider, &response)
+            .await
+            .unwrap_err(),
+        "InvalidIdentityToken: The SAML assertion has already been used."
+    );
+
+    let records = saml_audit(&t.s, 2).await;
+    let ok = records.iter().find(|r| r["outcome"] == "allowed").unwrap();
+    assert_eq!(ok["identity_provider"], t.provider.as_str());
+    assert_eq!(ok["subject"], "alice@example.com");
+    assert_eq!(ok["target"], t.role.as_str());
+    assert_eq!(ok["issued_access_key_id"], creds.access_key_id.as_str());
+    assert!(
+        records
+            .iter()
+            .any(|r| r["outcome"] == "InvalidIdentityToken"
+                && r["reason"].as_str().unwrap().contains("replay"))
+    );
+}
+
+#[tokio::test]
+async fn browser_several_roles_get_a_picker_and_the_chosen_session() {
+    let t = setup().await;
+    let (ops, spec) = two_roles(&t).await;
+    // A role that trusts the provider but is not offered to this user.
+    let admin = role(&t.s, "admin", &t.provider, json!({}), &[]).await;
+    let picker = idp_post(&t.s, &t.idp.response(&spec)).await;
+    assert_eq!(picker.status, 200, "{}", picker.body);
+    picker.assert_hardened();
+    assert!(!picker.body.contains("AWS_SECRET_ACCESS_KEY"));
+    for arn in [&t.role, &ops] {
+        assert!(
+            picker
+                .body
+                .contains(&format!("name=\"RoleArn\" value=\"{arn}\"")),
+            "{}",
+            picker.body
+        );
+    }
+    assert!(!picker.body.contains(&admin));
+    // AWS's ACS URL is https: the cookie is `__Host-`, Secure, HttpOnly, SameSite=Strict.
+    let set_cookie = picker.header("set-cookie");
+    assert!(
+        set_cookie.starts_with("__Host-tessera-saml-csrf=")
+            && set_cookie.ends_with("; Path=/; Max-Age=300; HttpOnly; SameSite=Strict; Secure"),
+        "{set_cookie}"
+    );
+    let (state, cookie) = (picker.state(), picker.cookie());
+    // Sealed, not just signed: the facts it carries are not readable in it.
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&state)
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&raw).contains("alice"));
+
+    let refused = |p: &Page| {
+        assert_eq!(p.status, 403, "{}", p.body);
+        p.assert_hardened();
+        assert!(!p.body.contains("AWS_SECRET_ACCESS_KEY"));
+    };
+    // Without the cookie, with another, under the other name, or with the state altered.
+    refused(&choose(&t.s, &state, &ops, None).await);
+    let other = format!("__Host-tessera-saml-csrf={}", "A".repeat(43));
+    refused(&choose(&t.s, &state, &ops, Some(&other)).await);
+    let renamed = cookie.replace("__Host-", "");
+    refused(&choose(&t.s, &state, &ops, Some(&renamed)).await);
+    let mut tampered = state.clone().into_bytes();
+    let i = tampered.len() / 2;
+    tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    refused(&choose(&t.s, &tampered, &ops, Some(&cookie)).await);
+    // A role the state does not offer, though it trusts the provider.
+    let not_offered = choose(&t.s, &state, &admin, Some(&cookie)).await;
+    refused(&not_offered);
+    assert_eq!(
+        not_offered.between("<p id=\"error\">", "</p>"),
+        "Not authorized to perform sts:AssumeRoleWithSAML"
+    );
+
+    // The real choice, with other cookies beside ours.
+    let jar = format!("theme=dark; {cookie}");
+    let chosen = choose(&t.s, &state, &ops, Some(&jar)).await;
+    assert_eq!(chosen.status, 200, "{}", chosen.body);
+    chosen.assert_hardened();
+    assert!(chosen.header("set-cookie").contains("Max-Age=0"));
+    let creds = chosen.creds();
+    let me = t.s.sts(&creds).get_caller_identity().send().await.unwrap();
+    assert_eq!(
+        me.arn(),
+        Some(format!("arn:aws:sts::{ACCOUNT}:assumed-role/ops/alice").as_str())
+    );
+    assert!(
+        chosen
+            .between("<pre id=\"profile\">", "</pre>")
+            .starts_with("[ops]\n")
+    );
+
+    // A state is used once.
+    let reused = choose(&t.s, &state, &t.role, Some(&cookie)).await;
+    refused(&reused);
+    assert!(reused.body.contains("already used"), "{}", reused.body);
+}
+
+#[tokio::test]
+async fn browser_picker_states_expire() {
+    let t = setup().await;
+    let (ops, spec) = two_roles(&t).await;
+    let picker = idp_post(&t.s, &t.idp.response(&spec)).await;
+    assert_eq!(picker.status, 200, "{}", picker.body);
+    t.s.clock.advance(Duration::from_secs(5 * 60 + 1));
+    let late = choose(&t.s, &picker.state(), &ops, Some(&picker.cookie())).await;
+    assert_eq!(late.status, 403, "{}", late.body);
+    assert!(late.body.contains("expired"), "{}", late.body);
+}
+
+#[tokio::test]
+async fn browser_own_http_acs_url_gets_a_plain_cookie() {
+    let s = TestServer::start_with(|c| c.saml_acs_urls = vec![OWN_HTTP_ACS.to_owned()]).await;
+    let idp = SamlIdp::okta();
+    let provider = register(&s, "okta", &idp).await;
+    let dev = role(&s, "dev", &provider, json!({}), &[]).await;
+    let ops = role(&s, "ops", &provider, json!({}), &[]).await;
+    let mut spec = Spec::aws(now(&s), &dev, &provider, "alice");
+    spec.attr("Role", &[&format!("{provider},{ops}")]);
+    spec.recipient = Some(OWN_HTTP_ACS.to_owned());
+    spec.destination = Some(OWN_HTTP_ACS.to_owned());
+    let picker = idp_post(&s, &idp.response(&spec)).await;
+    assert_eq!(picker.status, 200, "{}", picker.body);
+    let cookie = picker.cookie();
+    assert!(cookie.starts_with("tessera-saml-csrf="), "{cookie}");
+    assert!(!picker.header("set-cookie").contains("Secure"));
+    // A plain cookie's state does not take a `__Host-` cookie of the same value.
+    let hosted = format!("__Host-{cookie}");
+    let page = choose(&s, &picker.state(), &ops, Some(&hosted)).await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    let page = choose(&s, &picker.state(), &ops, Some(&cookie)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    page.creds();
+}
+
+#[tokio::test]
+async fn browser_pages_escape_what_the_assertion_says() {
+    let t = setup().await;
+    let (ops, mut spec) = two_roles(&t).await;
+    let evil = r#"<script>alert("x")</script>'&<img src=x onerror=alert(1)>"#;
+    spec.name_id = evil.to_owned();
+    let picker = idp_post(&t.s, &t.idp.response(&spec)).await;
+    assert_eq!(picker.status, 200, "{}", picker.body);
+    picker.assert_hardened();
+    assert!(!picker.body.contains("<img"), "{}", picker.body);
+    assert_eq!(picker.between("<code id=\"subject\">", "</code>"), evil);
+    let page = choose(&t.s, &picker.state(), &ops, Some(&picker.cookie())).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    page.assert_hardened();
+    assert!(!page.body.contains("<img"), "{}", page.body);
+    assert_eq!(page.between("<code id=\"subject\">", "</code>"), evil);
+}
+
+#[tokio::test]
+async fn browser_refusals_are_small_pages_with_the_right_status() {
+    let t = setup().await;
+    let ok = t.idp.response(&t.spec());
+    let get = reqwest::get(format!("{}/saml", t.s.endpoint()))
+        .await
+        .unwrap();
+    assert_eq!(get.status().as_u16(), 405);
+    assert_eq!(get.headers()["allow"], "POST");
+    assert_eq!(get.headers()["cache-control"], "no-store");
+
+    let cases: Vec<(&str, Page, u16)> = vec![
+        (
+            "not a form",
+            post_raw(
+                &t.s,
+                "application/json",
+                format!("{{\"SAMLResponse\":\"{ok}\"}}"),
+                None,
+            )
+            .await,
+            400,
+        ),
+        ("empty form", post_form(&t.s, &[], None).await, 400),
+        (
+            "both kinds at once",
+            post_form(
+                &t.s,
+                &[
+                    ("SAMLResponse", &ok),
+                    ("SigninState", "x"),
+                    ("RoleArn", &t.role),
+                ],
+                None,
+            )
+            .await,
+            400,
+        ),
+        (
+            "duplicate field",
+            post_raw(
+                &t.s,
+                "application/x-www-form-urlencoded",
+                "SAMLResponse=a&SAMLResponse=b".into(),
+                None,
+            )
+            .await,
+            400,
+        ),
+        ("not base64", idp_post(&t.s, "%%%not base64%%%").await, 400),
+        (
+            "not a response",
+            idp_post(&t.s, &saml_idp::encode("<x/>")).await,
+            400,
+        ),
+        (
+            "over 100,000 characters",
+            idp_post(&t.s, &"A".repeat(100_004)).await,
+            400,
+        ),
+        (
+            "unknown issuer",
+            idp_post(
+                &t.s,
+                &SamlIdp::p256("https://nobody.example").response(&t.spec()),
+            )
+            .await,
+            403,
+        ),
+        (
+            "forged signature",
+            idp_post(
+                &t.s,
+                &SamlIdp::attacker(saml_idp::OKTA_ENTITY).response(&t.spec()),
+            )
+            .await,
+            403,
+        ),
+        (
+            "state without its cookie, garbage",
+            choose(&t.s, "garbage", &t.role, Some("tessera-saml-csrf=x")).await,
+            403,
+        ),
+    ];
+    for (what, page, status) in cases {
+        assert_eq!(page.status, status, "{what}: {}", page.body);
+        page.assert_hardened();
+        for leak in ["samael", "xmlsec", "pre-filter", "panicked", "refused:"] {
+            assert!(!page.body.contains(leak), "{what}: {}", page.body);
+        }
+    }
+    // Nothing above used the good response: it still signs in.
+    assert_eq!(idp_post(&t.s, &ok).await.status, 200);
+}
+
+#[tokio::test]
+async fn browser_admits_a_100000_character_response() {
+    let t = setup().await;
+    let mut spec = t.spec();
+    let filler = "x".repeat(69_500);
+    spec.raw_attr("urn:example:filler", &[&filler]);
+    let response = t.idp.response(&spec);
+    assert!(
+        (95_000..=100_000).contains(&response.len()),
+        "{}",
+        response.len()
+    );
+    let page = idp_post(&t.s, &response).await;
+    assert_eq!(
+        page.status,
+        200,
+        "{}",
+        &page.body[..page.body.len().min(500)]
+    );
+    page.creds();
+}
+
+#[tokio::test]
+async fn browser_sign_ins_count_against_the_per_source_limit() {
+    let s = TestServer::start_with(|c| c.unsigned_rate_limit_per_source = Some(1)).await;
+    let first = post_form(&s, &[], None).await;
+    assert_eq!(first.status, 400);
+    let second = post_form(&s, &[], None).await;
+    assert_eq!(second.status, 429, "{}", second.body);
+    second.assert_hardened();
+}
+
+#[tokio::test]
+async fn browser_encrypted_assertions_keep_their_attributes_out_of_the_picker_form() {
+    let s = TestServer::start().await;
+    let idp = SamlIdp::okta();
+    let provider = s
+        .iam(&s.root)
+        .create_saml_provider()
+        .name("okta-encrypted")
+        .saml_metadata_document(idp.metadata())
+        .add_private_key(saml_idp::ENCRYPTION_KEY)
+        .assertion_encryption_mode(aws_sdk_iam::types::AssertionEncryptionModeType::Required)
+        .send()
+        .await
+        .unwrap()
+        .saml_provider_arn()
+        .unwrap()
+        .to_owned();
+    // The trust policy reads an attribute only the decrypted assertion shows.
+    let mail = "hidden-mail@example.com";
+    let pinned = json!({"StringEquals": {"saml:mail": mail}});
+    let dev = role(&s, "dev", &provider, pinned.clone(), &[]).await;
+    let ops = role(&s, "ops", &provider, pinned, &[]).await;
+    let mut spec = Spec::aws(now(&s), &dev, &provider, "alice");
+    spec.attr("Role", &[&format!("{ops},{provider}")]);
+    spec.raw_attr("urn:oid:0.9.2342.19200300.100.1.3", &[mail]);
+    spec.encryption = Encryption::Aes256Gcm;
+    let response = idp.response(&spec);
+    assert!(
+        !String::from_utf8_lossy(
+            &base64::engine::general_purpose::STANDARD
+                .decode(&response)
+                .unwrap()
+        )
+        .contains(mail)
+    );
+    let picker = idp_post(&s, &response).await;
+    assert_eq!(picker.status, 200, "{}", picker.body);
+    assert!(!picker.body.contains(mail), "{}", picker.body);
+    let state = picker.state();
+    for encoded in [
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&state)
+            .unwrap(),
+        state.clone().into_bytes(),
+    ] {
+        assert!(!String::from_utf8_lossy(&encoded).contains("hidden-mail"));
+    }
+    // The sealed state still carries it to the trust policy.
+    let page = choose(&s, &state, &ops, Some(&picker.cookie())).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let me = s
+        .sts(&page.creds())
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.arn(),
+        Some(format!("arn:aws:sts::{ACCOUNT}:assumed-role/ops/alice").as_str())
+    );
+}

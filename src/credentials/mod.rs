@@ -22,6 +22,7 @@
 //! File I/O happens only in [`Keyring::load`] and [`Keyring::save`].
 
 mod base32;
+pub mod form_state;
 pub(crate) mod ids;
 pub(crate) mod keyring;
 pub mod password;

@@ -6,6 +6,7 @@
 //! the AWS error envelope. It holds no business rules.
 
 pub(crate) mod listener;
+pub(crate) mod saml;
 pub(crate) mod tls;
 
 use std::net::SocketAddr;
@@ -37,7 +38,8 @@ pub(crate) const MAX_HEADER_BYTES: usize = 32 * 1024;
 pub(crate) fn app(state: Arc<AppState>, serve_metrics: bool) -> Router {
     let mut router = Router::new()
         .route("/", get(handle).post(handle))
-        .route("/healthz", get(healthz));
+        .route("/healthz", get(healthz))
+        .route("/saml", get(saml::get).post(saml::post));
     if serve_metrics {
         router = router.route("/metrics", get(metrics));
     }
@@ -189,14 +191,7 @@ async fn answer(
             request_id,
         );
     }
-    if parts.headers.len() > MAX_HEADERS
-        || parts
-            .headers
-            .iter()
-            .map(|(k, v)| k.as_str().len() + v.len())
-            .sum::<usize>()
-            > MAX_HEADER_BYTES
-    {
+    if headers_too_large(&parts.headers) {
         return answered.refuse(
             ApiError::new(
                 crate::error::ErrorCode::RequestHeaderSectionTooLarge,
@@ -267,7 +262,7 @@ async fn answer(
                 Caller::Signed(caller)
             }
             Err(e) => {
-                let _ = audit(state, &info, &Caller::Anonymous, &Err(e.clone())).await;
+                let _ = audit(state, &info, &Caller::Anonymous, Err(&e)).await;
                 return answered.refuse(e, service, request_id);
             }
         }
@@ -275,7 +270,7 @@ async fn answer(
 
     let result = crate::actions::dispatch(state, &caller, &params, &info).await;
     // Credentials are handed out only once their audit record is committed.
-    let result = match audit(state, &info, &caller, &result).await {
+    let result = match audit(state, &info, &caller, result.as_ref().map(|_| ())).await {
         Ok(()) => result,
         Err(e) => Err(e),
     };
@@ -292,7 +287,7 @@ async fn audit(
     state: &AppState,
     info: &RequestInfo,
     caller: &Caller,
-    result: &Result<String, ApiError>,
+    result: Result<(), &ApiError>,
 ) -> Result<(), ApiError> {
     if !info.action.is_audited() {
         return Ok(());
@@ -352,6 +347,14 @@ fn route(params: &Params) -> Result<(Service, Action), (ApiError, Service)> {
             service,
         )),
     }
+}
+
+fn headers_too_large(h: &HeaderMap) -> bool {
+    h.len() > MAX_HEADERS
+        || h.iter()
+            .map(|(k, v)| k.as_str().len() + v.len())
+            .sum::<usize>()
+            > MAX_HEADER_BYTES
 }
 
 fn is_form_content_type(h: &HeaderMap) -> bool {

@@ -8,6 +8,7 @@ mod mfa;
 mod mint;
 mod role_session;
 pub(crate) mod saml;
+pub(crate) mod saml_signin;
 pub(crate) mod session;
 pub(crate) mod web_identity;
 

@@ -10,8 +10,8 @@
 //! Another process (`tessera account create`) may write the same database: the writer notices
 //! through `PRAGMA data_version` ([`Backend::changed_elsewhere`]).
 
-mod console;
 mod certificates;
+mod console;
 mod identity;
 mod policies;
 mod profiles;
