@@ -15,4 +15,9 @@ pub mod private_key;
 pub mod response;
 mod verifier;
 
+/// The test IdP the unit tests sign with (shared with the integration tests).
+#[cfg(test)]
+#[path = "../../tests/common/saml_idp.rs"]
+pub(crate) mod saml_idp;
+
 pub use verifier::Verifier;

@@ -2,8 +2,7 @@
 //! what IdPs send verifies; every attack the verifier must refuse is refused, by the rule meant
 //! to refuse it.
 
-#[path = "../../../tests/common/saml_idp.rs"]
-mod saml_idp;
+use crate::saml::saml_idp;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use saml_idp::{Encryption, SamlIdp, Signing, Spec};

@@ -1,7 +1,6 @@
 //! The verification threads under callers that give up.
 
-#[path = "../../../tests/common/saml_idp.rs"]
-mod saml_idp;
+use crate::saml::saml_idp;
 
 use std::time::Duration;
 
