@@ -266,8 +266,9 @@ pub(crate) fn password_policy_violation() -> ApiError {
     )
 }
 
-/// A `UserName`-optional login profile action called without `UserName` by a caller that is no
-/// IAM user (AWS's text for such calls, as `GetUser` answers a role session).
+/// A `UserName`-optional action (login profiles, access keys, signing certificates, SSH keys)
+/// called without `UserName` by a caller that is neither an IAM user nor the root (AWS's text
+/// for such calls, as `GetUser` answers a role session).
 pub(crate) fn user_name_required() -> ApiError {
     ApiError::validation("Must specify userName when calling with non-User credentials")
 }
