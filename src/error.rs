@@ -96,6 +96,10 @@ error_codes! {
     InvalidPublicKey = "InvalidPublicKey", 400;
     DuplicateSshPublicKey = "DuplicateSSHPublicKey", 400;
     UnrecognizedPublicKeyEncoding = "UnrecognizedPublicKeyEncoding", 400;
+    /// `GetCredentialReport` before any `GenerateCredentialReport`.
+    ReportNotPresent = "ReportNotPresent", 410;
+    /// `GetCredentialReport` of a report four hours old or more.
+    ReportExpired = "ReportExpired", 410;
 }
 
 impl ErrorCode {

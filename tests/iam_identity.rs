@@ -1959,3 +1959,127 @@ async fn access_key_last_use_survives_a_graceful_restart() {
     );
     assert!(running.shutdown(std::time::Duration::from_secs(10)).await);
 }
+
+/// A role session has no access keys of its own, and the root's are not its to list or change:
+/// without `UserName`, every access key action answers AWS's ValidationError (it used to act
+/// on the root's keys). Naming a user works as for anyone allowed.
+#[tokio::test]
+async fn role_sessions_must_name_the_access_key_owner() {
+    let s = TestServer::start().await;
+    let iam = s.iam(&s.root);
+    let ops = s.user_with_key("ops").await;
+    let doc = |principal: serde_json::Value, action: &str| {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": principal, "Action": action}]})
+    };
+    iam.put_user_policy()
+        .user_name("ops")
+        .policy_name("assume")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.create_role()
+        .role_name("admin")
+        .assume_role_policy_document(
+            doc(
+                serde_json::json!({"AWS": "arn:aws:iam::000000000000:user/ops"}),
+                "sts:AssumeRole",
+            )
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name("admin")
+        .policy_name("all")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let session = s
+        .sts(&ops)
+        .assume_role()
+        .role_arn("arn:aws:iam::000000000000:role/admin")
+        .role_session_name("ops-session")
+        .send()
+        .await
+        .unwrap();
+    let as_role = s.iam(&session.credentials().unwrap().into());
+    let want = (
+        "ValidationError".to_owned(),
+        "Must specify userName when calling with non-User credentials".to_owned(),
+    );
+    let root_key = s.root.access_key_id.as_str();
+    assert_eq!(
+        iam_err(&as_role.list_access_keys().send().await.unwrap_err()),
+        want
+    );
+    assert_eq!(
+        iam_err(&as_role.create_access_key().send().await.unwrap_err()),
+        want
+    );
+    assert_eq!(
+        iam_err(
+            &as_role
+                .update_access_key()
+                .access_key_id(root_key)
+                .status(aws_sdk_iam::types::StatusType::Inactive)
+                .send()
+                .await
+                .unwrap_err()
+        ),
+        want
+    );
+    assert_eq!(
+        iam_err(
+            &as_role
+                .delete_access_key()
+                .access_key_id(root_key)
+                .send()
+                .await
+                .unwrap_err()
+        ),
+        want
+    );
+    // The root's key is untouched and still its only one; the root itself still lists it
+    // without naming a user.
+    let root_keys = iam.list_access_keys().send().await.unwrap();
+    let root_keys: Vec<_> = root_keys
+        .access_key_metadata()
+        .iter()
+        .map(|k| (k.access_key_id().unwrap(), k.status().unwrap().as_str()))
+        .collect();
+    assert_eq!(root_keys, [(root_key, "Active")]);
+    // Naming a user works.
+    let listed = as_role
+        .list_access_keys()
+        .user_name("ops")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.access_key_metadata()[0].access_key_id(),
+        Some(ops.access_key_id.as_str())
+    );
+    let made = as_role
+        .create_access_key()
+        .user_name("ops")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.access_key().unwrap().user_name(), "ops");
+    // An IAM user without UserName still means itself.
+    let own = s.iam(&ops).list_access_keys().send().await.unwrap_err();
+    assert_eq!(iam_code(&own), "AccessDenied");
+    assert!(
+        iam_message(&own).ends_with("on resource: arn:aws:iam::000000000000:user/ops"),
+        "{}",
+        iam_message(&own)
+    );
+}

@@ -266,10 +266,29 @@ pub(crate) fn password_policy_violation() -> ApiError {
     )
 }
 
-/// A `UserName`-optional login profile action called without `UserName` by a caller that is no
-/// IAM user (AWS's text for such calls, as `GetUser` answers a role session).
+/// A `UserName`-optional action (login profiles, access keys, signing certificates, SSH keys)
+/// called without `UserName` by a caller that is neither an IAM user nor the root (AWS's text
+/// for such calls, as `GetUser` answers a role session).
 pub(crate) fn user_name_required() -> ApiError {
     ApiError::validation("Must specify userName when calling with non-User credentials")
+}
+
+/// `GetCredentialReport` before the account ever generated one. AWS's code and status; its
+/// text is not documented, this one is ours.
+pub(crate) fn report_not_present() -> ApiError {
+    ApiError::new(
+        crate::error::ErrorCode::ReportNotPresent,
+        "No credential report has been generated for this account: call GenerateCredentialReport first.",
+    )
+}
+
+/// `GetCredentialReport` of a report four hours old or more. AWS's code and status; the text
+/// is ours.
+pub(crate) fn report_expired() -> ApiError {
+    ApiError::new(
+        crate::error::ErrorCode::ReportExpired,
+        "The credential report is more than four hours old: call GenerateCredentialReport for a new one.",
+    )
 }
 
 /// `ChangePassword` by anyone but an IAM user (root, role sessions, federated users): AWS's

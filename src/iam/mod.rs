@@ -7,6 +7,7 @@
 pub(crate) mod account;
 pub(crate) mod aws_managed;
 pub(crate) mod context_keys;
+pub(crate) mod credential_report;
 pub(crate) mod entity;
 pub(crate) mod errors;
 pub(crate) mod groups;

@@ -138,14 +138,8 @@ fn owner(cx: &Cx<'_>, named: Option<&str>) -> ApiResult<(Option<User>, String)> 
             Ok((Some(user), arn))
         }
         None if cx.caller.is_root() => Ok((None, crate::identity::root_arn(cx.account()))),
-        None => Err(non_user_credentials()),
+        None => Err(super::errors::user_name_required()),
     }
-}
-
-/// No `UserName` from a caller that is neither a user nor the root (a role session): AWS's
-/// answer, as its users quote it for the other `UserName`-optional actions.
-pub(crate) fn non_user_credentials() -> ApiError {
-    ApiError::validation("Must specify userName when calling with non-User credentials")
 }
 
 /// `<Certificate>` / a member of `<Certificates>`.

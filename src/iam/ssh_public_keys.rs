@@ -235,7 +235,7 @@ pub(crate) async fn list_ssh_public_keys(
     let paging = input.paging;
     let Some(name) = cx.target_user_name(input.user_name.as_deref()) else {
         if !cx.caller.is_root() {
-            return Err(super::signing_certificates::non_user_credentials());
+            return Err(super::errors::user_name_required());
         }
         // The root has no SSH public keys (they belong to IAM users); it may still ask.
         cx.authorize(&crate::identity::root_arn(cx.account()))?;

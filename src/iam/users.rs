@@ -238,7 +238,9 @@ pub(crate) async fn update_user(cx: &Cx<'_>, input: UpdateUserInput) -> ApiResul
 
 // --- access keys -----------------------------------------------------------------------------
 
-/// Resolve the key owner: a named user, the calling user, or the root.
+/// Resolve the key owner: a named user, the calling user, or the root (the root calling
+/// without `UserName`). A role session or federated user must name a user, as AWS answers them:
+/// their own keys are temporary, and the root's keys are not theirs to list or change.
 fn key_owner(cx: &Cx<'_>, user_name: Option<&str>) -> ApiResult<(Option<User>, String)> {
     match cx.target_user_name(user_name) {
         Some(name) => {
@@ -246,7 +248,8 @@ fn key_owner(cx: &Cx<'_>, user_name: Option<&str>) -> ApiResult<(Option<User>, S
             let arn = user.arn();
             Ok((Some(user), arn))
         }
-        None => Ok((None, crate::identity::root_arn(cx.account()))),
+        None if cx.caller.is_root() => Ok((None, crate::identity::root_arn(cx.account()))),
+        None => Err(super::errors::user_name_required()),
     }
 }
 

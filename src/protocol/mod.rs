@@ -226,6 +226,8 @@ macro_rules! action_table {
             Iam ListAccountAliases            Signed NotAudited typed  iam::account::list_account_aliases;
             Iam GetAccountSummary             Signed NotAudited typed  iam::account::get_account_summary;
             Iam GetAccountAuthorizationDetails Signed NotAudited typed iam::account::get_account_authorization_details;
+            Iam GenerateCredentialReport      Signed Audited    typed  iam::credential_report::generate_credential_report;
+            Iam GetCredentialReport           Signed NotAudited typed  iam::credential_report::get_credential_report;
             Iam SimulateCustomPolicy          Signed NotAudited typed  iam::simulate::simulate_custom_policy;
             Iam SimulatePrincipalPolicy       Signed NotAudited typed  iam::simulate::simulate_principal_policy;
         }

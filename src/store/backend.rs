@@ -20,8 +20,8 @@ use super::audit_journal::journal::Frame;
 use super::change::{Applied, Change, OwnerId};
 use super::error::StoreError;
 use super::model::{
-    Account, Group, InstanceProfile, LoginProfile, OidcProvider, PasswordPolicy, SamlProvider,
-    SigningCertificate, SshPublicKey, User,
+    Account, CredentialReport, Group, InstanceProfile, LoginProfile, OidcProvider, PasswordPolicy,
+    SamlProvider, SigningCertificate, SshPublicKey, User,
 };
 use super::policies::PolicyVersionRec;
 use crate::credentials::Keyring;
@@ -30,6 +30,10 @@ use crate::credentials::password::PasswordHash;
 pub trait Backend: Send {
     /// Every row, as stored: secrets still sealed, documents not yet compiled.
     fn load(&mut self) -> Result<Tables, StoreError>;
+
+    /// Every account's credential report. Read once at start, apart from [`Backend::load`]:
+    /// reports are large and not part of the snapshot.
+    fn load_credential_reports(&mut self) -> Result<Vec<CredentialReport>, StoreError>;
 
     /// Whether someone else (another process) has committed since the last call. Cheap: the
     /// writer asks often.

@@ -219,6 +219,11 @@ pub enum Change {
     RecordKeyUse {
         uses: Vec<(String, super::key_usage::KeyUse)>,
     },
+    /// Replace the account's credential report with `report`, unless the stored one is newer
+    /// (two generations racing: the later one stays). Not in the snapshot.
+    PutCredentialReport {
+        report: Arc<super::model::CredentialReport>,
+    },
     /// Accept TOTP step `step` of the device enabled for this principal (`user_id` None: the
     /// root): only if it is after the last accepted step, decided by one conditional update so
     /// that a code is used once however many writers race. `Conflict(MfaStepUsed)` otherwise.
@@ -544,14 +549,15 @@ pub enum Change {
 
 impl Change {
     /// Whether the change shows in the snapshot (which is then rebuilt before the caller hears
-    /// back). Re-sealing changes no plaintext; the SAML replay cache and key usage are not in
-    /// the snapshot.
+    /// back). Re-sealing changes no plaintext; the SAML replay cache, key usage and credential
+    /// reports are not in the snapshot.
     pub fn touches_snapshot(&self) -> bool {
         !matches!(
             self,
             Change::ResealSecrets { .. }
                 | Change::UseSamlAssertion { .. }
                 | Change::RecordKeyUse { .. }
+                | Change::PutCredentialReport { .. }
         )
     }
 }

@@ -26,6 +26,7 @@ pub(crate) mod sqlite;
 mod tests;
 mod writer;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -53,6 +54,9 @@ pub struct Store {
     view: Arc<RwLock<Arc<Snapshot>>>,
     /// Long-term keys' last uses, recorded off the write path.
     usage: key_usage::SharedKeyUsage,
+    /// Each account's newest credential report, by account id (not in the snapshot: read at
+    /// start, replaced here once a new one commits).
+    reports: Arc<RwLock<HashMap<String, Arc<CredentialReport>>>>,
     /// The audit trail's commit metrics (this store's writer, and the journal beside it).
     audit_metrics: crate::metrics::AuditMetrics,
 }
@@ -114,6 +118,12 @@ impl Store {
         ));
         let snap = Snapshot::build(tables, &keyring.get());
         let view = Arc::new(RwLock::new(Arc::new(snap)));
+        let reports = backend
+            .load_credential_reports()?
+            .into_iter()
+            .map(|r| (r.account.clone(), Arc::new(r)))
+            .collect();
+        let reports = Arc::new(RwLock::new(reports));
         let (tx, rx) = std::sync::mpsc::channel::<Msg>();
         let audit = Arc::new(std::sync::Mutex::new(AuditBuf::default()));
         let audit_metrics = crate::metrics::AuditMetrics::new()
@@ -137,6 +147,7 @@ impl Store {
             audit,
             view,
             usage,
+            reports,
             audit_metrics,
         })
     }
@@ -169,6 +180,39 @@ impl Store {
     /// Long-term keys' last uses ([`key_usage`]).
     pub fn key_usage(&self) -> &key_usage::KeyUsage {
         &self.usage
+    }
+
+    /// The account's newest credential report, if one was made.
+    pub fn credential_report(&self, account: &str) -> Option<Arc<CredentialReport>> {
+        let g = match self.reports.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        g.get(account).cloned()
+    }
+
+    /// Store `report` as its account's report (durably, through the writer), unless a newer
+    /// one is already there; answers the report the account has now.
+    pub async fn put_credential_report(
+        &self,
+        report: CredentialReport,
+    ) -> Result<Arc<CredentialReport>, StoreError> {
+        let report = Arc::new(report);
+        self.apply_one(Change::PutCredentialReport {
+            report: report.clone(),
+        })
+        .await?;
+        let mut g = match self.reports.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let slot = g
+            .entry(report.account.clone())
+            .or_insert_with(|| report.clone());
+        if slot.generated_at < report.generated_at {
+            *slot = report;
+        }
+        Ok(slot.clone())
     }
 
     /// [`Store::apply`] for one change.

@@ -724,6 +724,15 @@ impl Role {
     }
 }
 
+/// An account's credential report (`GenerateCredentialReport`): the CSV as `GetCredentialReport`
+/// answers it (before base64), and when it was made. Holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialReport {
+    pub account: String,
+    pub generated_at: DateTime<Utc>,
+    pub content: String,
+}
+
 /// An X.509 signing certificate of a user, or (`user_id` None) of the account's root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningCertificate {

@@ -47,6 +47,7 @@ macro_rules! contract {
                 mfa_enable_and_single_use_steps,
                 mfa_device_tags_and_resync,
                 key_usage_is_recorded_and_survives_a_reopen,
+                credential_reports_are_kept_newest_first_across_a_reopen,
                 concurrent_uses_of_one_step_from_two_writers_one_wins,
                 saml_assertions_are_used_once_until_their_time,
                 concurrent_uses_of_one_saml_assertion_one_wins,
@@ -2497,4 +2498,45 @@ async fn key_usage_is_recorded_and_survives_a_reopen(h: &Harness) {
     );
     // Usage is not in the snapshot: recording it rebuilds nothing.
     assert!(!Change::RecordKeyUse { uses: Vec::new() }.touches_snapshot());
+}
+
+async fn credential_reports_are_kept_newest_first_across_a_reopen(h: &Harness) {
+    use crate::store::CredentialReport;
+    let at = |secs: i64| now() + chrono::TimeDelta::seconds(secs);
+    h.account().await;
+    assert_eq!(h.store.credential_report(ACCOUNT), None);
+    let report = |secs: i64, content: &str| CredentialReport {
+        account: ACCOUNT.into(),
+        generated_at: at(secs),
+        content: content.into(),
+    };
+    let now = h
+        .store
+        .put_credential_report(report(10, "a"))
+        .await
+        .unwrap();
+    assert_eq!(*now, report(10, "a"));
+    let now = h
+        .store
+        .put_credential_report(report(20, "b"))
+        .await
+        .unwrap();
+    assert_eq!(*now, report(20, "b"));
+    // Two generations racing: an older one committed later does not replace the newer.
+    let now = h
+        .store
+        .put_credential_report(report(15, "c"))
+        .await
+        .unwrap();
+    assert_eq!(*now, report(20, "b"));
+    assert_eq!(
+        h.second().credential_report(ACCOUNT).as_deref(),
+        Some(&report(20, "b"))
+    );
+    assert!(
+        !Change::PutCredentialReport {
+            report: Arc::new(report(1, ""))
+        }
+        .touches_snapshot()
+    );
 }

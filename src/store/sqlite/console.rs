@@ -1,5 +1,5 @@
 //! SQL for console identity: login profiles (password hashes and their history), the account
-//! password policy, and renaming users and groups. Each function runs inside the writer's
+//! password policy, the account's credential report, and renaming users and groups. Each function runs inside the writer's
 //! transaction and re-checks what it depends on there.
 
 use chrono::{DateTime, Utc};
@@ -9,7 +9,7 @@ use super::identity::{group_id, unique_or, user_id};
 use crate::arn::Partition;
 use crate::credentials::password::PasswordHash;
 use crate::store::error::{Entity, StoreError};
-use crate::store::model::{LoginProfile, PasswordPolicy, from_ts, ts};
+use crate::store::model::{CredentialReport, LoginProfile, PasswordPolicy, from_ts, ts};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -240,6 +240,30 @@ pub(super) fn delete_password_policy(tx: &Transaction<'_>, account: &str) -> Res
         return Err(StoreError::NotFound(Entity::PasswordPolicy));
     }
     Ok(())
+}
+
+/// Store the account's report unless the stored one is newer.
+pub(super) fn put_credential_report(tx: &Transaction<'_>, r: &CredentialReport) -> Result<()> {
+    tx.execute(
+        "INSERT INTO credential_reports (account, generated_at, content) VALUES (?1, ?2, ?3)
+         ON CONFLICT (account) DO UPDATE SET generated_at = excluded.generated_at,
+            content = excluded.content
+         WHERE excluded.generated_at >= credential_reports.generated_at",
+        params![r.account, ts(r.generated_at), r.content],
+    )?;
+    Ok(())
+}
+
+pub(super) fn load_credential_reports(conn: &Connection) -> Result<Vec<CredentialReport>> {
+    let mut st = conn.prepare("SELECT account, generated_at, content FROM credential_reports")?;
+    let rows = st.query_map([], |r| {
+        Ok(CredentialReport {
+            account: r.get(0)?,
+            generated_at: from_ts(r.get(1)?),
+            content: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub(super) fn load_login_profiles(conn: &Connection) -> Result<Vec<LoginProfile>> {

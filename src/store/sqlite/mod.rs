@@ -31,7 +31,7 @@ use super::backend::{
 use super::change::{Applied, Change, OwnerId};
 use super::error::StoreError;
 use super::key_usage::KeyUse;
-use super::model::{Account, Group, User, from_ts};
+use super::model::{Account, CredentialReport, Group, User, from_ts};
 use super::policies::PolicyVersionRec;
 use crate::credentials::Keyring;
 
@@ -173,6 +173,10 @@ impl SqliteBackend {
 impl Backend for SqliteBackend {
     fn load(&mut self) -> Result<Tables, StoreError> {
         load(&self.conn)
+    }
+
+    fn load_credential_reports(&mut self) -> Result<Vec<CredentialReport>, StoreError> {
+        console::load_credential_reports(&self.conn)
     }
 
     fn changed_elsewhere(&mut self) -> bool {
@@ -433,6 +437,7 @@ fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<App
             drift_steps,
         } => identity::resync_mfa(tx, account, user_id, serial, *step, *drift_steps)?,
         Change::RecordKeyUse { uses } => identity::record_key_use(tx, uses)?,
+        Change::PutCredentialReport { report } => console::put_credential_report(tx, report)?,
         Change::EnableMfa {
             account,
             user_id,

@@ -388,6 +388,16 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE access_keys ADD COLUMN last_used_region TEXT;
     ALTER TABLE access_keys ADD COLUMN last_used_service TEXT;
     "#,
+    // 15: each account's newest credential report (`GenerateCredentialReport`): the CSV as
+    // answered, and when it was made. It holds no secret. Kept out of the snapshot: it is read
+    // at start and replaced in memory when a new one commits.
+    r#"
+    CREATE TABLE credential_reports (
+        account      TEXT PRIMARY KEY REFERENCES accounts(id),
+        generated_at INTEGER NOT NULL,           -- ms since epoch
+        content      TEXT NOT NULL               -- text/csv
+    );
+    "#,
 ];
 
 /// Run the migrations this database has not had yet. Each runs in its own write transaction
