@@ -2047,6 +2047,23 @@ async fn role_sessions_must_name_the_access_key_owner() {
         ),
         want
     );
+    // MFA devices likewise: the root's are not the session's to list or read.
+    assert_eq!(
+        iam_err(&as_role.list_mfa_devices().send().await.unwrap_err()),
+        want
+    );
+    assert_eq!(
+        iam_err(
+            &as_role
+                .get_mfa_device()
+                .serial_number("arn:aws:iam::000000000000:mfa/root-device")
+                .send()
+                .await
+                .unwrap_err()
+        ),
+        want
+    );
+    iam.list_mfa_devices().send().await.unwrap();
     // The root's key is untouched and still its only one; the root itself still lists it
     // without naming a user.
     let root_keys = iam.list_access_keys().send().await.unwrap();

@@ -283,10 +283,7 @@ pub(crate) async fn list_mfa_devices(
     input: ListMfaDevicesInput,
 ) -> ApiResult<Page<EnabledDevice>> {
     let paging = input.paging;
-    let user = match cx.target_user_name(input.user_name.as_deref()) {
-        Some(n) => Some(find_user(cx, &n)?),
-        None => None,
-    };
+    let user = device_owner(cx, input.user_name.as_deref())?;
     cx.authorize(
         &user
             .as_ref()
@@ -416,6 +413,17 @@ impl Output for GetMfaDeviceOutput {
     }
 }
 
+/// The user a request names, or the calling user; `None`: the root, calling without `UserName`.
+/// A role session or federated user must name a user (AWS's `ValidationError`): the root's
+/// devices are not theirs.
+fn device_owner(cx: &Cx<'_>, user_name: Option<&str>) -> ApiResult<Option<User>> {
+    match cx.target_user_name(user_name) {
+        Some(n) => Ok(Some(find_user(cx, &n)?)),
+        None if cx.caller.is_root() => Ok(None),
+        None => Err(super::errors::user_name_required()),
+    }
+}
+
 /// The user a request names (or the caller itself; `None`: the root), once the caller may act
 /// on it, and the device `serial` enabled for it.
 fn enabled_device_of(
@@ -423,10 +431,7 @@ fn enabled_device_of(
     user_name: Option<&str>,
     serial: &str,
 ) -> ApiResult<(Option<User>, MfaDevice)> {
-    let user = match cx.target_user_name(user_name) {
-        Some(n) => Some(find_user(cx, &n)?),
-        None => None,
-    };
+    let user = device_owner(cx, user_name)?;
     cx.authorize(
         &user
             .as_ref()
