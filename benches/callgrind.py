@@ -11,14 +11,19 @@ start-up, set-up and shutdown cancelled out.
 
 TARGET: `gci-session` (GetCallerIdentity with session credentials, the load bench's target),
 `gci-key` (GetCallerIdentity with a user's long-term key), `assume-role` (AssumeRole with a
-user's key, the load bench's target). Needs botocore (the interop venv has it) and valgrind.
+user's key, the load bench's target), `wi-repeated` (AssumeRoleWithWebIdentity replaying one
+RS256 token of a loopback issuer, answered by the verified-token cache: the load bench's
+target). Needs botocore and cryptography (the interop venv has them) and valgrind.
 Extra environment for the server: `--env K=V`.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
+import http.server
+import threading
 import json
 import os
 import re
@@ -71,6 +76,84 @@ def field(xml: str, name: str) -> str:
     return m.group(1)
 
 
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Issuer:
+    """A loopback OIDC issuer (discovery and JWKS over http) with one RSA key, and RS256 tokens
+    shaped as the load bench's (`oidc_token` in benches/load.rs)."""
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pub = self.key.public_key().public_numbers()
+        as_bytes = lambda i: i.to_bytes((i.bit_length() + 7) // 8, "big")
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        docs = {
+            "/.well-known/openid-configuration": {
+                "issuer": self.url, "jwks_uri": f"{self.url}/jwks",
+                "authorization_endpoint": f"{self.url}/auth", "response_types_supported": ["id_token"],
+                "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"]},
+            "/jwks": {"keys": [{"kty": "RSA", "use": "sig", "kid": "bench", "alg": "RS256",
+                                "n": b64url(as_bytes(pub.n)), "e": b64url(as_bytes(pub.e))}]},
+        }
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                doc = docs.get(self.path)
+                body = json.dumps(doc).encode() if doc else b"not found"
+                self.send_response(200 if doc else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def token(self, sub: str) -> str:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        now = int(time.time())
+        enc = lambda v: b64url(json.dumps(v, separators=(",", ":")).encode())
+        signing_input = enc({"alg": "RS256", "kid": "bench", "typ": "JWT"}) + "." + enc(
+            {"iss": self.url, "sub": sub, "aud": "sts.amazonaws.com", "repository": "octo-org/octo-repo",
+             "ref": "refs/heads/main", "iat": now, "nbf": now, "exp": now + 3600})
+        sig = self.key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signing_input}.{b64url(sig)}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def setup_web_identity(port: int, issuer: Issuer) -> dict:
+    """Register `issuer` and a role trusting its tokens for one repository (as the load bench);
+    the parameters of one AssumeRoleWithWebIdentity request."""
+    root = Credentials(*ROOT)
+    iam = {"Version": "2010-05-08"}
+    url = issuer.url.removeprefix("http://")
+    call(port, root, "iam", {**iam, "Action": "CreateOpenIDConnectProvider", "Url": issuer.url,
+                             "ClientIDList.member.1": "sts.amazonaws.com"})
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{url}"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{url}:aud": "sts.amazonaws.com"},
+                      "StringLike": {f"{url}:sub": "repo:octo-org/octo-repo:*"}}}]}
+    call(port, root, "iam", {**iam, "Action": "CreateRole", "RoleName": "bench-ci",
+                             "AssumeRolePolicyDocument": json.dumps(trust)})
+    return {"Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15",
+            "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/bench-ci", "RoleSessionName": "bench",
+            "WebIdentityToken": issuer.token("repo:octo-org/octo-repo:ref:refs/heads/main")}
+
+
 def setup(port: int) -> dict[str, tuple[Credentials, str, dict]]:
     root = Credentials(*ROOT)
     iam = {"Version": "2010-05-08"}
@@ -98,17 +181,18 @@ def setup(port: int) -> dict[str, tuple[Credentials, str, dict]]:
     }
 
 
-def run_once(binary: str, target: str, n: int, env_extra: dict[str, str]) -> int:
+def run_once(binary: str, target: str, n: int, env_extra: dict[str, str], keep: str | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="tessera-cg-") as d:
         port = free_port()
         out = Path(d) / "callgrind.out"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TESSERA_", "AWS_"))}
         env.update(TESSERA_ROOT_ACCESS_KEY_ID=ROOT[0], TESSERA_ROOT_SECRET_ACCESS_KEY=ROOT[1],
-                   TESSERA_LOG="warn", **env_extra)
+                   TESSERA_LOG="warn", TESSERA_OIDC_ALLOW_HTTP="1", **env_extra)
         proc = subprocess.Popen(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary, "serve",
              "--listen", f"127.0.0.1:{port}", "--data-dir", str(Path(d) / "data")],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        issuer = None
         try:
             deadline = time.monotonic() + 300
             while True:
@@ -122,8 +206,13 @@ def run_once(binary: str, target: str, n: int, env_extra: dict[str, str]) -> int
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError("server did not start")
                 time.sleep(0.5)
-            creds, service, params = setup(port)[target]
-            body, headers = signed(creds, port, service, params)
+            if target == "wi-repeated":
+                issuer = Issuer()
+                body = urllib.parse.urlencode(setup_web_identity(port, issuer)).encode()
+                headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            else:
+                creds, service, params = setup(port)[target]
+                body, headers = signed(creds, port, service, params)
             conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=120) for _ in range(4)]
             for i in range(n):
                 c = conns[i % 4]
@@ -135,8 +224,13 @@ def run_once(binary: str, target: str, n: int, env_extra: dict[str, str]) -> int
             for c in conns:
                 c.close()
         finally:
+            if issuer is not None:
+                issuer.close()
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=300)
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            (Path(keep) / f"{target}-{n}.out").write_bytes(out.read_bytes())
         for line in out.read_text().splitlines():
             if line.startswith(("summary:", "totals:")):
                 return int(line.split()[1])
@@ -145,16 +239,18 @@ def run_once(binary: str, target: str, n: int, env_extra: dict[str, str]) -> int
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("targets", nargs="+", choices=["gci-session", "gci-key", "assume-role"])
+    ap.add_argument("targets", nargs="+", choices=["gci-session", "gci-key", "assume-role", "wi-repeated"])
     ap.add_argument("--bin", default="target/release/tessera")
     ap.add_argument("--n", nargs=2, type=int, default=[200, 1000])
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--env", action="append", default=[], help="K=V for the server")
+    ap.add_argument("--keep", help="keep each run's callgrind output as DIR/TARGET-N.out "
+                    "(for callgrind_annotate; diff two of them to see one request's costs)")
     a = ap.parse_args()
     env_extra = dict(kv.split("=", 1) for kv in a.env)
     for target in a.targets:
         for _ in range(a.runs):
-            lo, hi = (run_once(a.bin, target, n, env_extra) for n in a.n)
+            lo, hi = (run_once(a.bin, target, n, env_extra, a.keep) for n in a.n)
             per = (hi - lo) / (a.n[1] - a.n[0])
             print(f"{target}: {per:,.0f} Ir/request (N={a.n[0]}: {lo:,}, N={a.n[1]}: {hi:,})", flush=True)
 

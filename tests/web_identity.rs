@@ -255,6 +255,48 @@ async fn gitlab_ci_token() {
     assert!(e.starts_with("AccessDenied"), "{e}");
 }
 
+/// Condition keys compare case-insensitively: a trust policy may spell `<provider>:<claim>` in
+/// any case, and a claim's name may be in any case (non-ASCII ones too).
+#[tokio::test]
+async fn claim_condition_keys_ignore_case() {
+    let s = server().await;
+    let idp = TestIdp::start("").await;
+    let provider = register(&s, &idp, &["sts.amazonaws.com"]).await;
+    let url = idp.url();
+    let role_arn = role(
+        &s,
+        "any-case",
+        &provider,
+        json!({
+            "StringEquals": {
+                format!("{}:AUD", url.to_uppercase()): "sts.amazonaws.com",
+                format!("{url}:deployment_env"): "prod",
+                format!("{url}:ÉQUIPE"): "plateforme",
+            },
+            "StringLike": {format!("{url}:Sub"): "repo:octo-org/*"},
+        }),
+        &[],
+    )
+    .await;
+    let t = now(&s);
+    let claims = |env: &str, team: &str| {
+        json!({
+            "iss": idp.issuer, "aud": "sts.amazonaws.com", "sub": "repo:octo-org/octo-repo:ref:refs/heads/main",
+            "Deployment_Env": env, "équipe": team, "unrelated": "x",
+            "iat": t, "nbf": t - 5, "exp": t + 300,
+        })
+    };
+    login(&s, &role_arn, &idp.rs256(&claims("prod", "plateforme")))
+        .await
+        .unwrap();
+    for (env, team) in [("dev", "plateforme"), ("prod", "autre")] {
+        let e = login(&s, &role_arn, &idp.rs256(&claims(env, team)))
+            .await
+            .unwrap_err();
+        assert!(e.starts_with("AccessDenied"), "{env} {team}: {e}");
+    }
+}
+
 #[tokio::test]
 async fn kubernetes_service_account_token_es256() {
     let s = server().await;

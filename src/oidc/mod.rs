@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest as _, Sha256};
 
 use crate::metrics::CacheCounts;
 
@@ -139,7 +138,7 @@ impl Verifier {
         accept: &(dyn Fn(&Claims) -> Result<(), Rejection> + Send + Sync),
     ) -> Result<Arc<Claims>, Rejection> {
         let now_s = now.timestamp();
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let digest = token_digest(token);
         let remembered = self.remembered(&digest, now_s);
         self.verified_counts.record(remembered.is_some());
         if let Some(claims) = remembered {
@@ -206,6 +205,19 @@ impl Verifier {
     }
 }
 
+/// The verified-token cache's key: SHA-256 of the whole token (signature included), so only
+/// the very token that was verified finds its entry. ring's SHA-256, as the SigV4 path uses:
+/// the same hardware paths (SHA extensions, else AVX or SSSE3) and no second implementation on
+/// the request path.
+fn token_digest(token: &str) -> [u8; 32] {
+    let mut out = [0; 32];
+    let d = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+    for (o, b) in out.iter_mut().zip(d.as_ref()) {
+        *o = *b;
+    }
+    out
+}
+
 /// jsonwebtoken needs its crypto provider chosen once per process: ring's verification
 /// ([`ring_verify`]).
 fn install_crypto() {
@@ -230,6 +242,15 @@ pub mod fuzz {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn token_digest_is_sha256_of_the_token() {
+        use sha2::Digest as _;
+        for token in ["", "a.b.c", &"x".repeat(20_000)] {
+            let want: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+            assert_eq!(super::token_digest(token), want);
+        }
+    }
+
     #[test]
     fn fuzz_entry_point_takes_anything() {
         for input in [

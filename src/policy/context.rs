@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::arn::Partition;
 
@@ -343,7 +343,10 @@ impl ContextValue {
 
     /// A time (`aws:CurrentTime`, `aws:TokenIssueTime`), rendered as ISO 8601 UTC.
     pub fn date(t: DateTime<Utc>) -> Self {
-        let mut v = Self::string(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+        // chrono's `to_rfc3339_opts(SecondsFormat::AutoSi, true)`, byte for byte, without `fmt`.
+        let mut text = String::with_capacity(32);
+        crate::rfc3339::push(&mut text, t, crate::rfc3339::Fraction::Auto);
+        let mut v = Self::string(&text);
         if let Some(s) = v.items.first_mut() {
             s.date = OnceLock::from(Some(t));
         }

@@ -194,14 +194,30 @@ pub(crate) async fn assume<C, A: Acting>(
         }
         // Only the trust policy is evaluated here, and it can read no key its text does not
         // name (as a condition key or a policy variable): other claims stay out of the context.
-        for (claim, values) in federation.map_or(&[][..], |f| f.claims) {
-            if !trust_text.contains(&*lowercase(claim)) {
-                continue;
-            }
-            let prefix = federation.map_or("", |f| f.prefix);
-            let key = format!("{prefix}:{claim}");
-            if trust_text.contains(&*lowercase(&key)) {
-                ctx = ctx.strings(&key, values);
+        if let Some(f) = federation {
+            // `<prefix>:` in lower case, each claim appended in turn (ASCII, the usual case:
+            // lowering the parts is lowering the whole; the context lowers keys anyway).
+            let mut key = String::with_capacity(f.prefix.len() + 32);
+            key.push_str(f.prefix);
+            key.make_ascii_lowercase();
+            key.push(':');
+            let stem = key.len();
+            for (claim, values) in f.claims {
+                if f.prefix.is_ascii() && claim.is_ascii() {
+                    key.truncate(stem);
+                    key.extend(claim.chars().map(|c| c.to_ascii_lowercase()));
+                    if trust_text.contains(key.as_str()) {
+                        ctx = ctx.strings(&key, values);
+                    }
+                    continue;
+                }
+                if !trust_text.contains(&*lowercase(claim)) {
+                    continue;
+                }
+                let key = format!("{}:{claim}", f.prefix);
+                if trust_text.contains(&*lowercase(&key)) {
+                    ctx = ctx.strings(&key, values);
+                }
             }
         }
         if code_now.is_some() && caller.session().is_none() {
@@ -275,7 +291,7 @@ pub(crate) async fn assume<C, A: Acting>(
     )?;
     Ok(RoleSession {
         issued,
-        assumed_role_id: format!("{}:{session_name}", role.id),
+        assumed_role_id: [role.id.as_str(), ":", session_name].concat(),
         assumed_role_arn: partition.assumed_role_arn(&role.account, &role.name, session_name),
         packed_policy_size: packed,
         source_identity,
@@ -355,7 +371,8 @@ pub(crate) fn evaluate_assume<A: Acting + ?Sized>(
 ) -> Evaluation {
     let gathered = authorization::gather(view, caller);
     let refs = gathered.refs();
-    let trust_id = format!("{}/trust", role.arn());
+    let mut trust_id = role.arn();
+    trust_id.push_str("/trust");
     let set = PolicySet {
         resource: Some(ResourcePolicyRef {
             id: &trust_id,
