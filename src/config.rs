@@ -41,6 +41,8 @@ pub struct FileConfig {
     pub header_read_timeout_ms: Option<u64>,
     pub request_timeout_ms: Option<u64>,
     pub max_connections: Option<usize>,
+    pub database_url: Option<String>,
+    pub database_ca_file: Option<PathBuf>,
 }
 
 /// Effective settings after file, environment and flags.
@@ -85,6 +87,27 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Connections served at once; more are closed as soon as they are accepted.
     pub max_connections: usize,
+    /// The cluster's PostgreSQL database; `None`: embedded SQLite under `data_dir`.
+    pub database: Option<Database>,
+}
+
+/// Where a cluster's store lives.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Database {
+    /// `postgres://user:password@host:port/db?sslmode=...`: may hold a password, so never
+    /// printed (see `Debug`).
+    pub url: String,
+    /// CA certificates (PEM) for `sslmode=verify-ca`/`verify-full` (`sslrootcert` wins).
+    pub ca_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("url", &"<redacted>")
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
 }
 
 /// The PEM files `tessera serve` answers HTTPS with.
@@ -146,6 +169,7 @@ impl Default for Config {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            database: None,
         }
     }
 }
@@ -173,6 +197,7 @@ pub struct Overrides {
     pub header_read_timeout_ms: Option<u64>,
     pub request_timeout_ms: Option<u64>,
     pub max_connections: Option<usize>,
+    pub database_url: Option<String>,
 }
 
 impl Config {
@@ -181,7 +206,7 @@ impl Config {
     /// `TESSERA_OIDC_CA_FILE`, `TESSERA_SAML_ENTITY_ID`, `TESSERA_SAML_ACS_URLS`,
     /// `TESSERA_TLS_CERT`, `TESSERA_TLS_KEY`, `TESSERA_HEADER_READ_TIMEOUT_MS`,
     /// `TESSERA_REQUEST_TIMEOUT_MS`, `TESSERA_MAX_CONNECTIONS`, `TESSERA_METRICS_LISTEN`,
-    /// `TESSERA_LOG_FORMAT`) <- flags.
+    /// `TESSERA_LOG_FORMAT`, `TESSERA_DATABASE_URL`, `TESSERA_DATABASE_CA_FILE`) <- flags.
     pub fn load(o: &Overrides) -> Result<Config, ConfigError> {
         let file = match &o.config {
             Some(p) => read_file(p)?,
@@ -288,6 +313,37 @@ impl Config {
         {
             c.log_json = parse_log_format("TESSERA_LOG_FORMAT", &f)?;
         }
+        let mut database_url = file.database_url.filter(|u| !u.is_empty());
+        let mut database_ca_file = file.database_ca_file;
+        if let Ok(u) = std::env::var("TESSERA_DATABASE_URL")
+            && !u.is_empty()
+        {
+            database_url = Some(u);
+        }
+        if let Ok(p) = std::env::var("TESSERA_DATABASE_CA_FILE")
+            && !p.is_empty()
+        {
+            database_ca_file = Some(PathBuf::from(p));
+        }
+        if let Some(u) = o.database_url.clone().filter(|u| !u.is_empty()) {
+            database_url = Some(u);
+        }
+        c.database = match database_url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Some(Database {
+                    url,
+                    ca_file: database_ca_file,
+                })
+            }
+            // Never echo the URL: it may hold a password.
+            Some(_) => {
+                return Err(ConfigError::Value(
+                    "database_url",
+                    "must start with postgres:// or postgresql://".to_owned(),
+                ));
+            }
+            None => None,
+        };
         if let Some(l) = &o.listen {
             c.listen = parse_listen("--listen", l)?;
         }

@@ -348,6 +348,7 @@ impl From<crate::store::StoreError> for ApiError {
         use crate::store::StoreError;
         match e {
             StoreError::Internal(detail) => ApiError::internal().with_detail(detail),
+            StoreError::Unavailable(detail) => ApiError::service_unavailable().with_detail(detail),
             StoreError::NotFound(_) => {
                 ApiError::no_such_entity("The entity cannot be found.").with_detail(e.to_string())
             }

@@ -60,7 +60,10 @@ pub fn create_data_dir(dir: &Path) -> Result<(), BoxError> {
 pub fn open_data_dir(config: &Config) -> Result<(Arc<SharedKeyring>, Store), BoxError> {
     create_data_dir(&config.data_dir)?;
     let keyring = load_or_create_keyring(&config.data_dir)?;
-    let store = Store::open_with(&config.data_dir, keyring.clone(), config.store_busy_timeout)?;
+    let store = match &config.database {
+        Some(db) => store::open_postgres(db, keyring.clone())?.0,
+        None => Store::open_with(&config.data_dir, keyring.clone(), config.store_busy_timeout)?,
+    };
     Ok((keyring, store))
 }
 
@@ -70,12 +73,15 @@ pub fn open_data_dir_with_audit(
 ) -> Result<(Arc<SharedKeyring>, Store, AuditJournal), BoxError> {
     create_data_dir(&config.data_dir)?;
     let keyring = load_or_create_keyring(&config.data_dir)?;
-    let (store, audit) = store::open_local(
-        &config.data_dir,
-        keyring.clone(),
-        config.store_busy_timeout,
-        config.audit_sync,
-    )?;
+    let (store, audit) = match &config.database {
+        Some(db) => store::open_postgres(db, keyring.clone())?,
+        None => store::open_local(
+            &config.data_dir,
+            keyring.clone(),
+            config.store_busy_timeout,
+            config.audit_sync,
+        )?,
+    };
     Ok((keyring, store, audit))
 }
 

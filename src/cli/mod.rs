@@ -31,6 +31,10 @@ pub struct Common {
     /// Data directory holding the database and keyring (default: ./data).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// PostgreSQL database of a cluster (postgres://...); default: embedded SQLite under the
+    /// data dir. Also TESSERA_DATABASE_URL or config database_url.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 /// Every environment variable `tessera serve` reads (README, "Operator contract").
@@ -54,6 +58,9 @@ Environment:
   TESSERA_METRICS_LISTEN           serve GET /metrics on this address instead of --listen
                                    (else config metrics_listen)
   TESSERA_LOG_FORMAT               text (default) or json (else config log_format)
+  TESSERA_DATABASE_URL             postgres://... : the cluster's database (else config
+                                   database_url; default: SQLite under the data dir)
+  TESSERA_DATABASE_CA_FILE         PEM CA certificates for sslmode=verify-ca/verify-full
   TESSERA_LOG                      log filter (default info; request=debug logs every
                                    answered request in text format)";
 
@@ -187,6 +194,7 @@ fn load_serve_config(
         config: common.config.clone(),
         listen,
         data_dir: common.data_dir.clone(),
+        database_url: common.database_url.clone(),
         tls_cert: l.tls_cert,
         tls_key: l.tls_key,
         header_read_timeout_ms: l.header_read_timeout_ms,
@@ -382,7 +390,7 @@ fn random_account_id() -> Result<String, BoxError> {
 
 async fn audit_tail(config: Config, lines: usize, follow: bool) -> Result<(), BoxError> {
     use std::io::Write as _;
-    let mut trail = crate::store::audit_journal::tail::AuditTail::open(&config.data_dir)?;
+    let mut trail = crate::store::audit_journal::tail::AuditTail::open(&config)?;
     let mut out = std::io::stdout().lock();
     for r in trail.last(lines)? {
         writeln!(out, "{r}")?;

@@ -39,6 +39,12 @@ pub trait Backend: Send {
     /// writer asks often.
     fn changed_elsewhere(&mut self) -> bool;
 
+    /// How often the writer asks [`Backend::changed_elsewhere`] when nothing else wakes it (and
+    /// at most how often under load).
+    fn poll_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
+    }
+
     /// One transaction: each job's changes in order, all or nothing per job (a failing job
     /// leaves no trace, the others commit), then `audit` appended as one row. With `durable`,
     /// the commit is on stable storage before this returns.

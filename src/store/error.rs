@@ -102,6 +102,10 @@ pub enum StoreError {
     /// The storage failed (I/O, locks, a corrupt row...). The detail is for the log only.
     #[error("internal: {0}")]
     Internal(String),
+    /// The database cannot be reached (or timed out) now; the change was not made. The
+    /// detail is for the log only.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl StoreError {

@@ -21,6 +21,8 @@ pub(crate) mod error;
 pub mod key_usage;
 pub(crate) mod model;
 pub(crate) mod policies;
+pub(crate) mod postgres;
+pub(crate) mod sql;
 pub(crate) mod sqlite;
 #[cfg(test)]
 mod tests;
@@ -84,6 +86,23 @@ pub fn open_local(
     let store = Store::start(Box::new(backend), keyring)?;
     let audit = AuditJournal::start(dir, archive, audit_sync, store.clone())?;
     Ok((store, audit))
+}
+
+/// A cluster node's store and audit sink: the PostgreSQL database `db` (migrated if needed).
+/// Audit records join the writer's group commits, each record a row.
+pub fn open_postgres(
+    db: &crate::config::Database,
+    keyring: Arc<SharedKeyring>,
+) -> Result<(Store, AuditJournal), crate::BoxError> {
+    let backend = postgres::PgBackend::open(
+        &db.url,
+        &postgres::TlsOptions {
+            ca_file: db.ca_file.clone(),
+        },
+        postgres::DEFAULT_TIMEOUT,
+    )?;
+    let store = Store::start(Box::new(backend), keyring)?;
+    Ok((store.clone(), AuditJournal::writer_only(store)))
 }
 
 impl Store {

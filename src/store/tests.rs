@@ -24,6 +24,18 @@ fn open_sqlite(place: &Path) -> Box<dyn Backend> {
     Box::new(SqliteBackend::open(place, super::DEFAULT_BUSY_TIMEOUT).unwrap())
 }
 
+fn open_postgres(place: &Path) -> Box<dyn Backend> {
+    let url = super::postgres::testdb::database_for(place);
+    Box::new(
+        super::postgres::PgBackend::open(
+            &url,
+            &super::postgres::TlsOptions::default(),
+            super::postgres::DEFAULT_TIMEOUT,
+        )
+        .unwrap(),
+    )
+}
+
 /// One module per backend, one test per case.
 macro_rules! contract {
     ($($backend:ident => $factory:path),* $(,)?) => {$(
@@ -70,6 +82,7 @@ macro_rules! contract {
 
 contract! {
     sqlite => super::open_sqlite,
+    postgres => super::open_postgres,
 }
 
 // --- harness ---------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ pub(super) fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
         // Records someone waits for are committed at once (whatever queued meanwhile joins
         // the batch). Records nobody waits for linger up to AUDIT_LINGER so that one commit
         // (one fsync) carries many. With nothing pending, sleep until a job or a nudge
-        // arrives, or a second passes (to notice other processes' changes).
+        // arrives, or the backend's poll interval passes (to notice other processes' changes).
         let next = match w.audit_state() {
             (true, true) => Ok(rx.try_recv().unwrap_or(Msg::AuditPending)),
             (true, false) => match AUDIT_LINGER.checked_sub(w.last_commit.elapsed()) {
@@ -112,7 +112,7 @@ pub(super) fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
                     other => other,
                 },
             },
-            (false, _) => rx.recv_timeout(Duration::from_secs(1)),
+            (false, _) => rx.recv_timeout(w.backend.poll_interval()),
         };
         let first = match next {
             Ok(m) => m,
@@ -232,7 +232,8 @@ impl Writer {
     /// most every VERSION_CHECK otherwise (the idle timeout never fires while requests keep
     /// coming); our own commits do not count as someone else's.
     fn after_commit(&mut self, changed: bool, refreshes: Vec<oneshot::Sender<()>>) {
-        if changed || !refreshes.is_empty() || self.last_version_check.elapsed() >= VERSION_CHECK {
+        let every = VERSION_CHECK.min(self.backend.poll_interval());
+        if changed || !refreshes.is_empty() || self.last_version_check.elapsed() >= every {
             self.last_version_check = std::time::Instant::now();
             if self.backend.changed_elsewhere() || changed {
                 self.reload();

@@ -79,6 +79,15 @@ impl AuditJournal {
         Ok(AuditJournal { journal, store })
     }
 
+    /// No journal: every record goes to `store`'s writer, which commits records someone waits
+    /// for (durably) before they hear back. A cluster's audit trail, in its database.
+    pub fn writer_only(store: Store) -> AuditJournal {
+        AuditJournal {
+            journal: None,
+            store,
+        }
+    }
+
     /// Whether records someone waits for go to the journal.
     pub fn has_journal(&self) -> bool {
         self.journal.is_some()

@@ -2,7 +2,7 @@
 //! frames not yet copied into it (a record is visible as soon as its credentials are), then the
 //! records committed after them. Reads only: takes no lock a server waits for.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::{JOURNAL_FILE, journal};
 use crate::store::StoreError;
@@ -12,7 +12,8 @@ use crate::store::sqlite::SqliteAuditRead;
 /// A reader of one data dir's audit trail.
 pub(crate) struct AuditTail {
     table: Box<dyn AuditRead>,
-    journal: PathBuf,
+    /// The journal file, for a data dir's trail (a cluster keeps none).
+    journal: Option<PathBuf>,
     /// The newest row of the table read so far.
     seq: i64,
     /// The newest journal frame whose records were returned: rows copied from it or an earlier
@@ -31,16 +32,31 @@ impl std::fmt::Debug for AuditTail {
 }
 
 impl AuditTail {
-    /// The audit trail of the data dir `dir`; an error when it has no database.
-    pub(crate) fn open(dir: &Path) -> Result<AuditTail, crate::BoxError> {
+    /// The audit trail as `config` places it: the cluster's database, or the data dir's
+    /// SQLite database (an error when it has none) and journal.
+    pub(crate) fn open(config: &crate::config::Config) -> Result<AuditTail, crate::BoxError> {
+        if let Some(db) = &config.database {
+            let pg = crate::store::postgres::Pg::new(
+                &db.url,
+                &crate::store::postgres::TlsOptions {
+                    ca_file: db.ca_file.clone(),
+                },
+                crate::store::postgres::DEFAULT_TIMEOUT,
+            )?;
+            return Ok(AuditTail::new(
+                Box::new(crate::store::postgres::PgAuditRead::new(pg)),
+                None,
+            ));
+        }
+        let dir = &config.data_dir;
         Ok(AuditTail::new(
             Box::new(SqliteAuditRead::open(dir)?),
-            dir.join(JOURNAL_FILE),
+            Some(dir.join(JOURNAL_FILE)),
         ))
     }
 
     /// The trail held by `table` and the journal file at `journal`.
-    pub(crate) fn new(table: Box<dyn AuditRead>, journal: PathBuf) -> AuditTail {
+    pub(crate) fn new(table: Box<dyn AuditRead>, journal: Option<PathBuf>) -> AuditTail {
         AuditTail {
             table,
             journal,
@@ -58,7 +74,11 @@ impl AuditTail {
         loop {
             attempts += 1;
             let (rows, copied, top) = self.table.newest(n)?;
-            let frames = journal::read(&self.journal);
+            let frames = self
+                .journal
+                .as_deref()
+                .map(journal::read)
+                .unwrap_or_default();
             if attempts < 10
                 && frames
                     .first()

@@ -10,12 +10,6 @@
 //! Another process (`tessera account create`) may write the same database: the writer notices
 //! through `PRAGMA data_version` ([`Backend::changed_elsewhere`]).
 
-mod certificates;
-mod console;
-mod identity;
-mod policies;
-mod profiles;
-mod providers;
 pub(crate) mod schema;
 
 use std::path::{Path, PathBuf};
@@ -24,15 +18,11 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction, params};
 
 use super::audit_journal::journal::Frame;
-use super::backend::{
-    AuditRead, AuditRow, Backend, Batch, FrameArchive, InlinePolicyRow, ManagedPolicyRow, Outcome,
-    PolicyTables, RoleRow, SealedAccessKey, SealedMfaDevice, Tables, TagRow,
-};
-use super::change::{Applied, Change, OwnerId};
+use super::backend::{AuditRead, AuditRow, Backend, Batch, FrameArchive, Outcome, Tables};
+use super::change::{Applied, Change};
 use super::error::StoreError;
-use super::key_usage::KeyUse;
-use super::model::{Account, CredentialReport, Group, User, from_ts};
-use super::policies::PolicyVersionRec;
+use super::model::CredentialReport;
+use super::sql::{self, Arg, Row, Sql, SqlError, SqlResult, ToArg, Value};
 use crate::credentials::Keyring;
 
 /// The database's file name under the data dir.
@@ -42,6 +32,77 @@ pub(crate) const DB_FILE: &str = "tessera.db";
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Internal(format!("sqlite: {e}"))
+    }
+}
+
+fn sql_error(e: rusqlite::Error) -> SqlError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            SqlError::Unique
+        }
+        rusqlite::Error::QueryReturnedNoRows => SqlError::NoRows,
+        _ => SqlError::Other(format!("sqlite: {e}")),
+    }
+}
+
+impl rusqlite::ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match *self {
+            Arg::Null => ValueRef::Null,
+            Arg::Int(i) => ValueRef::Integer(i),
+            Arg::Text(t) => ValueRef::Text(t.as_bytes()),
+            Arg::Blob(b) => ValueRef::Blob(b),
+        }))
+    }
+}
+
+/// Statements run as written, prepared once per connection (the statement cache).
+impl Sql for Connection {
+    fn execute(&self, sql: &str, params: &[&dyn ToArg]) -> SqlResult<usize> {
+        let args = params
+            .iter()
+            .map(|p| p.to_arg())
+            .collect::<SqlResult<Vec<_>>>()?;
+        let mut st = self.prepare_cached(sql).map_err(sql_error)?;
+        st.execute(rusqlite::params_from_iter(args))
+            .map_err(sql_error)
+    }
+
+    fn query(&self, sql: &str, params: &[&dyn ToArg]) -> SqlResult<Vec<Row>> {
+        use rusqlite::types::ValueRef;
+        let args = params
+            .iter()
+            .map(|p| p.to_arg())
+            .collect::<SqlResult<Vec<_>>>()?;
+        let mut st = self.prepare_cached(sql).map_err(sql_error)?;
+        let n = st.column_count();
+        let mut rows = st
+            .query(rusqlite::params_from_iter(args))
+            .map_err(sql_error)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(sql_error)? {
+            let mut vals = Vec::with_capacity(n);
+            for i in 0..n {
+                vals.push(match r.get_ref(i).map_err(sql_error)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(i) => Value::Int(i),
+                    // No column holds floats; one read as such is a corrupt row.
+                    ValueRef::Real(_) => return Err(SqlError::Other("sqlite: real value".into())),
+                    ValueRef::Text(t) => Value::Text(
+                        std::str::from_utf8(t)
+                            .map_err(|_| SqlError::Other("sqlite: text not UTF-8".into()))?
+                            .to_owned(),
+                    ),
+                    ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+                });
+            }
+            out.push(Row(vals));
+        }
+        Ok(out)
     }
 }
 
@@ -72,7 +133,7 @@ fn restrict(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+pub(crate) fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -80,6 +141,8 @@ fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Conn
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(busy_timeout)?;
+    // Every statement goes through the cache (`impl Sql`): room for all of them.
+    conn.set_prepared_statement_cache_capacity(256);
     // Turning a new database to WAL takes an exclusive lock without always waiting on the busy
     // handler: two processes opening a new data dir at once must retry it.
     let deadline = std::time::Instant::now() + busy_timeout;
@@ -156,7 +219,7 @@ impl SqliteBackend {
         tx.execute_batch("SAVEPOINT job")?;
         let result = changes
             .iter()
-            .map(|c| apply(tx, keyring, c))
+            .map(|c| sql::apply::apply(&**tx, keyring, c))
             .collect::<Result<Vec<_>, _>>();
         let end = if result.is_ok() {
             "RELEASE job"
@@ -172,11 +235,11 @@ impl SqliteBackend {
 
 impl Backend for SqliteBackend {
     fn load(&mut self) -> Result<Tables, StoreError> {
-        load(&self.conn)
+        sql::load::load(&self.conn)
     }
 
     fn load_credential_reports(&mut self) -> Result<Vec<CredentialReport>, StoreError> {
-        console::load_credential_reports(&self.conn)
+        sql::console::load_credential_reports(&self.conn)
     }
 
     fn changed_elsewhere(&mut self) -> bool {
@@ -262,739 +325,6 @@ fn data_version(conn: &Connection) -> i64 {
     conn.prepare_cached("PRAGMA data_version")
         .and_then(|mut st| st.query_row([], |r| r.get(0)))
         .unwrap_or(-1)
-}
-
-/// Apply one change inside `tx`.
-fn apply(tx: &Transaction<'_>, keyring: &Keyring, change: &Change) -> Result<Applied, StoreError> {
-    use identity::TagTable;
-    match change {
-        Change::CreateAccount {
-            id,
-            alias,
-            created_at,
-        } => identity::insert_account(tx, id, alias.as_deref(), *created_at)?,
-        Change::CreateAccountAlias { account, alias } => {
-            identity::create_account_alias(tx, account, alias)?;
-        }
-        Change::DeleteAccountAlias { account, alias } => {
-            identity::delete_account_alias(tx, account, alias)?;
-        }
-        Change::CreateAccessKey {
-            id,
-            account,
-            user_id,
-            secret,
-            created_at,
-            max_per_owner,
-        } => identity::create_access_key(
-            tx,
-            keyring,
-            id,
-            account,
-            user_id.as_deref(),
-            secret,
-            *created_at,
-            *max_per_owner,
-        )?,
-        Change::UpdateAccessKey {
-            account,
-            user_id,
-            key_id,
-            active,
-        } => identity::update_access_key(tx, account, user_id.as_deref(), key_id, *active)?,
-        Change::DeleteAccessKey {
-            account,
-            user_id,
-            key_id,
-        } => identity::delete_access_key(tx, account, user_id.as_deref(), key_id)?,
-        Change::CreateUser {
-            user,
-            max_per_account,
-        } => identity::create_user(tx, user, *max_per_account)?,
-        Change::DeleteUser { account, name } => identity::delete_user(tx, account, name)?,
-        Change::TagUser {
-            account,
-            name,
-            tags,
-        } => {
-            let id = identity::user_id(tx, account, name)?;
-            identity::upsert_tags(tx, TagTable::User, &id, tags)?;
-        }
-        Change::UntagUser {
-            account,
-            name,
-            keys,
-        } => {
-            let id = identity::user_id(tx, account, name)?;
-            identity::delete_tags(tx, TagTable::User, &id, keys)?;
-        }
-        Change::SetUserBoundary { user_id, boundary } => {
-            identity::set_user_boundary(tx, user_id, boundary.as_deref())?;
-        }
-        Change::UpdateUser {
-            account,
-            name,
-            new_name,
-            new_path,
-        } => console::update_user(tx, account, name, new_name.as_deref(), new_path.as_deref())?,
-        Change::UpdateGroup {
-            account,
-            name,
-            new_name,
-            new_path,
-        } => console::update_group(tx, account, name, new_name.as_deref(), new_path.as_deref())?,
-        Change::CreateLoginProfile {
-            user_id,
-            hash,
-            created_at,
-            reset_required,
-            keep_history,
-        } => console::create_login_profile(
-            tx,
-            user_id,
-            hash,
-            *created_at,
-            *reset_required,
-            *keep_history,
-        )?,
-        Change::UpdateLoginProfile {
-            user_id,
-            hash,
-            reset_required,
-            changed_at,
-            keep_history,
-        } => console::update_login_profile(
-            tx,
-            user_id,
-            hash.as_ref(),
-            *reset_required,
-            *changed_at,
-            *keep_history,
-        )?,
-        Change::DeleteLoginProfile { user_id } => console::delete_login_profile(tx, user_id)?,
-        Change::SetPasswordPolicy { account, policy } => {
-            console::set_password_policy(tx, account, policy)?;
-        }
-        Change::DeletePasswordPolicy { account } => console::delete_password_policy(tx, account)?,
-        Change::CreateGroup {
-            group,
-            max_per_account,
-        } => identity::create_group(tx, group, *max_per_account)?,
-        Change::DeleteGroup { account, name } => identity::delete_group(tx, account, name)?,
-        Change::AddUserToGroup {
-            account,
-            group,
-            user,
-            max_groups_per_user,
-        } => identity::add_user_to_group(tx, account, group, user, *max_groups_per_user)?,
-        Change::RemoveUserFromGroup {
-            account,
-            group,
-            user,
-        } => identity::remove_user_from_group(tx, account, group, user)?,
-        Change::CreateVirtualMfa {
-            serial,
-            account,
-            name,
-            path,
-            seed,
-            created_at,
-            tags,
-        } => {
-            identity::create_virtual_mfa(
-                tx,
-                keyring,
-                serial,
-                account,
-                name,
-                path,
-                seed,
-                *created_at,
-            )?;
-            identity::upsert_tags(tx, TagTable::MfaDevice, serial, tags)?;
-        }
-        Change::TagMfaDevice {
-            account,
-            serial,
-            tags,
-        } => {
-            identity::mfa_device_of(tx, account, serial)?;
-            identity::upsert_tags(tx, TagTable::MfaDevice, serial, tags)?;
-        }
-        Change::UntagMfaDevice {
-            account,
-            serial,
-            keys,
-        } => {
-            identity::mfa_device_of(tx, account, serial)?;
-            identity::delete_tags(tx, TagTable::MfaDevice, serial, keys)?;
-        }
-        Change::ResyncMfa {
-            account,
-            user_id,
-            serial,
-            step,
-            drift_steps,
-        } => identity::resync_mfa(tx, account, user_id, serial, *step, *drift_steps)?,
-        Change::RecordKeyUse { uses } => identity::record_key_use(tx, uses)?,
-        Change::PutCredentialReport { report } => console::put_credential_report(tx, report)?,
-        Change::EnableMfa {
-            account,
-            user_id,
-            serial,
-            step,
-            enabled_at,
-            max_per_user,
-        } => identity::enable_mfa(
-            tx,
-            account,
-            user_id,
-            serial,
-            *step,
-            *enabled_at,
-            *max_per_user,
-        )?,
-        Change::DeactivateMfa { user_id, serial } => {
-            identity::deactivate_mfa(tx, user_id, serial)?;
-        }
-        Change::DeleteVirtualMfa { account, serial } => {
-            identity::delete_virtual_mfa(tx, account, serial)?;
-        }
-        Change::UseMfaStep {
-            account,
-            user_id,
-            serial,
-            step,
-        } => identity::use_mfa_step(tx, account, user_id.as_deref(), serial, *step)?,
-        Change::CreatePolicy {
-            policy,
-            max_per_account,
-        } => policies::create_policy(tx, policy, *max_per_account)?,
-        Change::CreatePolicyVersion {
-            arn,
-            document,
-            set_default,
-            created_at,
-            max_versions,
-        } => {
-            return policies::create_policy_version(
-                tx,
-                arn,
-                document,
-                *set_default,
-                *created_at,
-                *max_versions,
-            )
-            .map(Applied::PolicyVersion);
-        }
-        Change::SetDefaultPolicyVersion {
-            arn,
-            version_id,
-            updated_at,
-        } => policies::set_default_version(tx, arn, version_id, *updated_at)?,
-        Change::DeletePolicyVersion { arn, version_id } => {
-            policies::delete_policy_version(tx, arn, version_id)?;
-        }
-        Change::DeletePolicy { arn } => policies::delete_policy(tx, arn)?,
-        Change::TagPolicy { arn, tags } => {
-            policies::policy_exists(tx, arn)?;
-            identity::upsert_tags(tx, TagTable::Policy, arn, tags)?;
-        }
-        Change::UntagPolicy { arn, keys } => {
-            policies::policy_exists(tx, arn)?;
-            identity::delete_tags(tx, TagTable::Policy, arn, keys)?;
-        }
-        Change::AttachPolicy {
-            owner,
-            arn,
-            max_per_owner,
-        } => policies::attach(tx, owner.as_owner(), arn, *max_per_owner)?,
-        Change::DetachPolicy { owner, arn } => policies::detach(tx, owner.as_owner(), arn)?,
-        Change::PutInlinePolicy {
-            owner,
-            name,
-            document,
-            max_total_size,
-        } => policies::put_inline(tx, owner.as_owner(), name, document, *max_total_size)?,
-        Change::DeleteInlinePolicy { owner, name } => {
-            policies::delete_inline(tx, owner.as_owner(), name)?;
-        }
-        Change::CreateRole {
-            role,
-            trust_bindings,
-            max_per_account,
-        } => policies::insert_role(tx, role, trust_bindings, *max_per_account)?,
-        Change::UpdateRole {
-            role_id,
-            description,
-            max_session,
-        } => policies::update_role(tx, role_id, description.as_deref(), *max_session)?,
-        Change::SetTrustPolicy {
-            role_id,
-            document,
-            trust_bindings,
-        } => policies::update_trust(tx, role_id, document, trust_bindings)?,
-        Change::SetRoleBoundary { role_id, boundary } => {
-            policies::set_role_boundary(tx, role_id, boundary.as_deref())?;
-        }
-        Change::DeleteRole { account, name } => policies::delete_role(tx, account, name)?,
-        Change::DeleteServiceLinkedRole {
-            account,
-            name,
-            task,
-        } => {
-            policies::delete_role(tx, account, name)?;
-            policies::insert_deletion_task(tx, task)?;
-        }
-        Change::TagRole { role_id, tags } => {
-            identity::upsert_tags(tx, TagTable::Role, role_id, tags)?;
-        }
-        Change::UntagRole { role_id, keys } => {
-            identity::delete_tags(tx, TagTable::Role, role_id, keys)?;
-        }
-        Change::CreateInstanceProfile {
-            profile,
-            max_per_account,
-        } => profiles::create(tx, profile, *max_per_account)?,
-        Change::DeleteInstanceProfile { account, name } => profiles::delete(tx, account, name)?,
-        Change::AddRoleToInstanceProfile {
-            account,
-            profile,
-            role,
-            max_roles,
-        } => profiles::add_role(tx, account, profile, role, *max_roles)?,
-        Change::RemoveRoleFromInstanceProfile {
-            account,
-            profile,
-            role,
-        } => profiles::remove_role(tx, account, profile, role)?,
-        Change::TagInstanceProfile {
-            account,
-            name,
-            tags,
-        } => {
-            let id = profiles::profile_id(tx, account, name)?;
-            identity::upsert_tags(tx, TagTable::InstanceProfile, &id, tags)?;
-        }
-        Change::UntagInstanceProfile {
-            account,
-            name,
-            keys,
-        } => {
-            let id = profiles::profile_id(tx, account, name)?;
-            identity::delete_tags(tx, TagTable::InstanceProfile, &id, keys)?;
-        }
-        Change::CreateOidcProvider {
-            provider,
-            max_per_account,
-        } => providers::create_oidc(tx, provider, *max_per_account)?,
-        Change::DeleteOidcProvider { account, url } => providers::delete_oidc(tx, account, url)?,
-        Change::AddOidcClientId {
-            account,
-            url,
-            client_id,
-            max_client_ids,
-        } => providers::edit_oidc_list(tx, account, url, providers::List::ClientIds, |ids| {
-            if !ids.contains(client_id) {
-                if ids.len() >= *max_client_ids {
-                    return Err(StoreError::LimitExceeded(
-                        super::error::Entity::OidcClientId,
-                    ));
-                }
-                ids.push(client_id.clone());
-            }
-            Ok(())
-        })?,
-        Change::RemoveOidcClientId {
-            account,
-            url,
-            client_id,
-        } => providers::edit_oidc_list(tx, account, url, providers::List::ClientIds, |ids| {
-            ids.retain(|c| c != client_id);
-            Ok(())
-        })?,
-        Change::SetOidcThumbprints {
-            account,
-            url,
-            thumbprints,
-        } => providers::edit_oidc_list(tx, account, url, providers::List::Thumbprints, |t| {
-            t.clone_from(thumbprints);
-            Ok(())
-        })?,
-        Change::TagOidcProvider { account, url, tags } => {
-            let arn = providers::oidc_arn(tx, account, url)?;
-            identity::upsert_tags(tx, identity::TagTable::OidcProvider, &arn, tags)?;
-        }
-        Change::UntagOidcProvider { account, url, keys } => {
-            let arn = providers::oidc_arn(tx, account, url)?;
-            identity::delete_tags(tx, identity::TagTable::OidcProvider, &arn, keys)?;
-        }
-        Change::CreateSamlProvider {
-            provider,
-            max_per_account,
-        } => providers::create_saml(tx, keyring, provider, *max_per_account)?,
-        Change::UpdateSamlProvider {
-            account,
-            name,
-            metadata,
-            assertion_encryption_mode,
-            add_private_key,
-            remove_private_key,
-            max_private_keys,
-        } => providers::update_saml(
-            tx,
-            keyring,
-            account,
-            name,
-            &providers::SamlUpdate {
-                metadata: metadata.as_ref(),
-                mode: assertion_encryption_mode.as_deref(),
-                add_key: add_private_key.as_ref(),
-                remove_key: remove_private_key.as_deref(),
-                max_keys: *max_private_keys,
-            },
-        )?,
-        Change::DeleteSamlProvider { account, name } => {
-            providers::delete_saml(tx, account, name)?;
-        }
-        Change::TagSamlProvider {
-            account,
-            name,
-            tags,
-        } => {
-            let arn = providers::saml_arn(tx, account, name)?;
-            identity::upsert_tags(tx, identity::TagTable::SamlProvider, &arn, tags)?;
-        }
-        Change::UntagSamlProvider {
-            account,
-            name,
-            keys,
-        } => {
-            let arn = providers::saml_arn(tx, account, name)?;
-            identity::delete_tags(tx, identity::TagTable::SamlProvider, &arn, keys)?;
-        }
-        Change::UploadSigningCertificate {
-            certificate,
-            max_per_owner,
-        } => certificates::upload_signing(tx, certificate, *max_per_owner)?,
-        Change::UpdateSigningCertificate {
-            account,
-            user_id,
-            id,
-            active,
-        } => certificates::update_signing(tx, account, user_id.as_deref(), id, *active)?,
-        Change::DeleteSigningCertificate {
-            account,
-            user_id,
-            id,
-        } => certificates::delete_signing(tx, account, user_id.as_deref(), id)?,
-        Change::UploadSshPublicKey { key, max_per_user } => {
-            certificates::upload_ssh(tx, key, *max_per_user)?;
-        }
-        Change::UpdateSshPublicKey {
-            user_id,
-            id,
-            active,
-        } => certificates::update_ssh(tx, user_id, id, *active)?,
-        Change::DeleteSshPublicKey { user_id, id } => certificates::delete_ssh(tx, user_id, id)?,
-        Change::UploadServerCertificate {
-            certificate,
-            max_per_account,
-        } => certificates::upload_server(tx, keyring, certificate, *max_per_account)?,
-        Change::UpdateServerCertificate {
-            account,
-            name,
-            new_name,
-            new_path,
-        } => certificates::update_server(
-            tx,
-            account,
-            name,
-            new_name.as_deref(),
-            new_path.as_deref(),
-        )?,
-        Change::DeleteServerCertificate { account, name } => {
-            certificates::delete_server(tx, account, name)?;
-        }
-        Change::TagServerCertificate {
-            account,
-            name,
-            tags,
-        } => {
-            let id = certificates::server_id(tx, account, name)?;
-            identity::upsert_tags(tx, TagTable::ServerCertificate, &id, tags)?;
-        }
-        Change::UntagServerCertificate {
-            account,
-            name,
-            keys,
-        } => {
-            let id = certificates::server_id(tx, account, name)?;
-            identity::delete_tags(tx, TagTable::ServerCertificate, &id, keys)?;
-        }
-        Change::ResealSecrets { keyring } => {
-            return identity::reseal_all(tx, keyring).map(Applied::Resealed);
-        }
-        Change::UseSamlAssertion {
-            issuer,
-            assertion_id,
-            until,
-            now,
-        } => providers::use_saml_assertion(tx, issuer, assertion_id, *until, *now)?,
-    }
-    Ok(Applied::Done)
-}
-
-// --- helpers for the SQL modules -------------------------------------------------------------
-
-fn count(tx: &Transaction<'_>, sql: &str, p: impl rusqlite::Params) -> Result<i64, StoreError> {
-    Ok(tx.query_row(sql, p, |r| r.get(0))?)
-}
-
-/// `n` entities already reach the limit `max`: one more would pass it.
-fn at_limit(n: i64, max: usize) -> bool {
-    usize::try_from(n).is_ok_and(|n| n >= max)
-}
-
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
-}
-
-fn tag_rows(conn: &Connection, sql: &str) -> Result<Vec<TagRow>, StoreError> {
-    let mut st = conn.prepare(sql)?;
-    let rows = st.query_map([], |r| {
-        Ok(TagRow {
-            owner: r.get(0)?,
-            key: r.get(1)?,
-            value: r.get(2)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-// --- reading everything ----------------------------------------------------------------------
-
-fn load(conn: &Connection) -> Result<Tables, StoreError> {
-    fn all<T>(
-        conn: &Connection,
-        sql: &str,
-        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> Result<Vec<T>, StoreError> {
-        let mut st = conn.prepare(sql)?;
-        let rows = st.query_map([], row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-    let accounts = all(conn, "SELECT id, alias, created_at FROM accounts", |r| {
-        Ok(Account {
-            id: r.get(0)?,
-            alias: r.get(1)?,
-            created_at: from_ts(r.get(2)?),
-        })
-    })?;
-    let users = all(
-        conn,
-        "SELECT id, account, name, path, created_at, boundary FROM users",
-        |r| {
-            Ok(User {
-                id: r.get(0)?,
-                account: r.get(1)?,
-                name: r.get(2)?,
-                path: r.get(3)?,
-                created_at: from_ts(r.get(4)?),
-                boundary: r.get(5)?,
-                tags: Vec::new(),
-            })
-        },
-    )?;
-    let groups = all(
-        conn,
-        "SELECT id, account, name, path, created_at FROM groups",
-        |r| {
-            Ok(Group {
-                id: r.get(0)?,
-                account: r.get(1)?,
-                name: r.get(2)?,
-                path: r.get(3)?,
-                created_at: from_ts(r.get(4)?),
-                members: Vec::new(),
-            })
-        },
-    )?;
-    let group_members = all(
-        conn,
-        "SELECT group_id, user_id FROM group_members ORDER BY rowid",
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let access_keys = all(
-        conn,
-        "SELECT id, account, user_id, secret_ct, active, created_at, last_used_date, last_used_region, last_used_service FROM access_keys",
-        |r| {
-            let last_used = match (
-                r.get::<_, Option<i64>>(6)?,
-                r.get::<_, Option<String>>(7)?,
-                r.get::<_, Option<String>>(8)?,
-            ) {
-                (Some(date), Some(region), Some(service)) => Some(KeyUse {
-                    date: from_ts(date),
-                    region,
-                    service,
-                }),
-                _ => None,
-            };
-            Ok(SealedAccessKey {
-                id: r.get(0)?,
-                account: r.get(1)?,
-                user_id: r.get(2)?,
-                secret_ct: r.get(3)?,
-                active: r.get(4)?,
-                created_at: from_ts(r.get(5)?),
-                last_used,
-            })
-        },
-    )?;
-    let mfa_devices = all(
-        conn,
-        "SELECT serial, account, name, path, seed_ct, user_id, enabled_at, last_step, created_at, drift_steps FROM mfa_devices",
-        |r| {
-            Ok(SealedMfaDevice {
-                serial: r.get(0)?,
-                account: r.get(1)?,
-                name: r.get(2)?,
-                path: r.get(3)?,
-                seed_ct: r.get(4)?,
-                user_id: r.get(5)?,
-                enabled_at: r.get::<_, Option<i64>>(6)?.map(from_ts),
-                last_step: r
-                    .get::<_, Option<i64>>(7)?
-                    .and_then(|v| u64::try_from(v).ok()),
-                created_at: from_ts(r.get(8)?),
-                drift_steps: r.get(9)?,
-            })
-        },
-    )?;
-    let policy_versions = all(
-        conn,
-        "SELECT policy_arn, version_id, document, created_at FROM policy_versions ORDER BY created_at, rowid",
-        |r| {
-            Ok((
-                r.get(0)?,
-                PolicyVersionRec {
-                    version_id: r.get(1)?,
-                    document: r.get(2)?,
-                    created_at: from_ts(r.get(3)?),
-                },
-            ))
-        },
-    )?;
-    let managed_policies = all(
-        conn,
-        "SELECT arn, id, account, name, path, description, default_version, created_at, updated_at FROM managed_policies",
-        |r| {
-            Ok(ManagedPolicyRow {
-                arn: r.get(0)?,
-                id: r.get(1)?,
-                account: r.get(2)?,
-                name: r.get(3)?,
-                path: r.get(4)?,
-                description: r.get(5)?,
-                default_version: r.get(6)?,
-                created_at: from_ts(r.get(7)?),
-                updated_at: from_ts(r.get(8)?),
-            })
-        },
-    )?;
-    let inline_policies = all(
-        conn,
-        "SELECT owner_kind, owner_id, name, document FROM inline_policies ORDER BY name",
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        },
-    )?
-    .into_iter()
-    .filter_map(|(kind, owner, name, document)| {
-        Some(InlinePolicyRow {
-            owner: OwnerId::from_kind(&kind, owner)?,
-            name,
-            document,
-        })
-    })
-    .collect();
-    let attachments = all(
-        conn,
-        "SELECT owner_kind, owner_id, policy_arn FROM attachments ORDER BY rowid",
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        },
-    )?
-    .into_iter()
-    .filter_map(|(kind, owner, arn)| Some((OwnerId::from_kind(&kind, owner)?, arn)))
-    .collect();
-    let roles = all(
-        conn,
-        "SELECT id, account, name, path, description, trust_policy, trust_bindings, max_session, boundary, created_at, linked_service FROM roles",
-        |r| {
-            Ok(RoleRow {
-                id: r.get(0)?,
-                account: r.get(1)?,
-                name: r.get(2)?,
-                path: r.get(3)?,
-                description: r.get(4)?,
-                trust_document: r.get(5)?,
-                trust_bindings: r.get(6)?,
-                max_session: r.get(7)?,
-                boundary: r.get(8)?,
-                created_at: from_ts(r.get(9)?),
-                linked_service: r.get(10)?,
-            })
-        },
-    )?;
-    Ok(Tables {
-        accounts,
-        users,
-        user_tags: identity::load_tags(conn, identity::TagTable::User)?,
-        groups,
-        group_members,
-        access_keys,
-        mfa_devices,
-        mfa_device_tags: identity::load_tags(conn, identity::TagTable::MfaDevice)?,
-        oidc_providers: providers::load_oidc(conn)?,
-        oidc_provider_tags: identity::load_tags(conn, identity::TagTable::OidcProvider)?,
-        saml_providers: providers::load_saml(conn)?,
-        saml_provider_tags: identity::load_tags(conn, identity::TagTable::SamlProvider)?,
-        saml_private_keys: providers::load_saml_keys(conn)?,
-        role_deletion_tasks: policies::load_deletion_tasks(conn)?,
-        policies: PolicyTables {
-            managed_policies,
-            policy_versions,
-            policy_tags: tag_rows(
-                conn,
-                "SELECT policy_arn, key, value FROM policy_tags ORDER BY rowid",
-            )?,
-            inline_policies,
-            attachments,
-            roles,
-            role_tags: identity::load_tags(conn, identity::TagTable::Role)?,
-        },
-        instance_profiles: profiles::load(conn)?,
-        instance_profile_roles: profiles::load_roles(conn)?,
-        instance_profile_tags: identity::load_tags(conn, identity::TagTable::InstanceProfile)?,
-        login_profiles: console::load_login_profiles(conn)?,
-        password_history: console::load_password_history(conn)?,
-        password_policies: console::load_password_policies(conn)?,
-        signing_certificates: certificates::load_signing(conn)?,
-        ssh_public_keys: certificates::load_ssh(conn)?,
-        server_certificates: certificates::load_server(conn)?,
-        server_certificate_tags: identity::load_tags(conn, identity::TagTable::ServerCertificate)?,
-    })
 }
 
 // --- the audit table -------------------------------------------------------------------------

@@ -3,6 +3,37 @@
 
 use rusqlite::Connection;
 
+/// The AWS managed policies people attach on day one (`crate::iam::aws_managed` says which,
+/// and what each document holds). Account `aws`: read-only, attachable in every account. Their
+/// ids and dates are AWS's; each keeps only its default version. Plain SQL: the PostgreSQL
+/// schema seeds the same rows.
+pub(crate) const AWS_MANAGED_POLICIES: &str = r#"
+    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
+        VALUES ('arn:aws:iam::aws:policy/AdministratorAccess', 'ANPAIWMBCKSKIEE64ZLYK', 'aws', 'AdministratorAccess', 'administratoraccess', '/', 'Provides full access to AWS services and resources.', 'v1', 2, 1423247986000, 1423247986000);
+    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
+        VALUES ('arn:aws:iam::aws:policy/AdministratorAccess', 'v1', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}', 1423247986000);
+    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
+        VALUES ('arn:aws:iam::aws:policy/PowerUserAccess', 'ANPAJYRXTHIB4FOVS3ZXS', 'aws', 'PowerUserAccess', 'poweruseraccess', '/', 'Provides full access to AWS services and resources, but does not allow management of Users and groups.', 'v12', 13, 1423247987000, 1770919140000);
+    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
+        VALUES ('arn:aws:iam::aws:policy/PowerUserAccess', 'v12', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":["iam:*","organizations:*","account:*"],"Resource":"*"},{"Effect":"Allow","Action":["account:GetAccountInformation","account:GetGovCloudAccountInformation","account:GetPrimaryEmail","account:ListRegions","iam:CreateServiceLinkedRole","iam:DeleteServiceLinkedRole","iam:ListRoles","organizations:DescribeEffectivePolicy","organizations:DescribeOrganization"],"Resource":"*"}]}', 1770919140000);
+    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
+        VALUES ('arn:aws:iam::aws:policy/ReadOnlyAccess', 'ANPAILL3HVNFSB6DCOWYQ', 'aws', 'ReadOnlyAccess', 'readonlyaccess', '/', 'Provides read-only access to AWS services and resources.', 'v1', 2, 1423247988000, 1423247988000);
+    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
+        VALUES ('arn:aws:iam::aws:policy/ReadOnlyAccess', 'v1', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:Generate*","iam:Get*","iam:List*","iam:Simulate*"],"Resource":"*"}]}', 1423247988000);
+    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
+        VALUES ('arn:aws:iam::aws:policy/IAMFullAccess', 'ANPAI7XKCFMBPM3QQRRVQ', 'aws', 'IAMFullAccess', 'iamfullaccess', '/', 'Provides full access to IAM via the AWS Management Console.', 'v2', 3, 1423248038000, 1561146000000);
+    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
+        VALUES ('arn:aws:iam::aws:policy/IAMFullAccess', 'v2', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*","organizations:DescribeAccount","organizations:DescribeOrganization","organizations:DescribeOrganizationalUnit","organizations:DescribePolicy","organizations:ListChildren","organizations:ListParents","organizations:ListPoliciesForTarget","organizations:ListRoots","organizations:ListPolicies","organizations:ListTargetsForPolicy"],"Resource":"*"}]}', 1561146000000);
+    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
+        VALUES ('arn:aws:iam::aws:policy/IAMReadOnlyAccess', 'ANPAJKSO7NDY4T57MWDSQ', 'aws', 'IAMReadOnlyAccess', 'iamreadonlyaccess', '/', 'Provides read only access to IAM via the AWS Management Console.', 'v4', 5, 1423248039000, 1516907460000);
+    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
+        VALUES ('arn:aws:iam::aws:policy/IAMReadOnlyAccess', 'v4', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GenerateCredentialReport","iam:GenerateServiceLastAccessedDetails","iam:Get*","iam:List*","iam:SimulateCustomPolicy","iam:SimulatePrincipalPolicy"],"Resource":"*"}]}', 1516907460000);
+    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
+        VALUES ('arn:aws:iam::aws:policy/IAMUserChangePassword', 'ANPAJ4L4MM2A7QIEB56MS', 'aws', 'IAMUserChangePassword', 'iamuserchangepassword', '/', 'Provides the ability for an IAM user to change their own password.', 'v3', 4, 1479169516000, 1748555520000);
+    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
+        VALUES ('arn:aws:iam::aws:policy/IAMUserChangePassword', 'v3', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ChangePassword"],"Resource":["arn:aws:iam::*:user/${aws:username}","arn:aws:iam::*:user/*/${aws:username}"]},{"Effect":"Allow","Action":["iam:GetAccountPasswordPolicy"],"Resource":"*"}]}', 1748555520000);
+    "#;
+
 /// Append only: never edit a migration that has shipped.
 const MIGRATIONS: &[&str] = &[
     // 1: accounts, users, groups, access keys, MFA devices.
@@ -263,35 +294,8 @@ const MIGRATIONS: &[&str] = &[
         created_at  INTEGER NOT NULL
     );
     "#,
-    // 11: the AWS managed policies people attach on day one (`crate::iam::aws_managed` says
-    // which, and what each document holds). Account `aws`: read-only, attachable in every
-    // account. Their ids and dates are AWS's; each keeps only its default version.
-    r#"
-    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
-        VALUES ('arn:aws:iam::aws:policy/AdministratorAccess', 'ANPAIWMBCKSKIEE64ZLYK', 'aws', 'AdministratorAccess', 'administratoraccess', '/', 'Provides full access to AWS services and resources.', 'v1', 2, 1423247986000, 1423247986000);
-    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
-        VALUES ('arn:aws:iam::aws:policy/AdministratorAccess', 'v1', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}', 1423247986000);
-    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
-        VALUES ('arn:aws:iam::aws:policy/PowerUserAccess', 'ANPAJYRXTHIB4FOVS3ZXS', 'aws', 'PowerUserAccess', 'poweruseraccess', '/', 'Provides full access to AWS services and resources, but does not allow management of Users and groups.', 'v12', 13, 1423247987000, 1770919140000);
-    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
-        VALUES ('arn:aws:iam::aws:policy/PowerUserAccess', 'v12', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":["iam:*","organizations:*","account:*"],"Resource":"*"},{"Effect":"Allow","Action":["account:GetAccountInformation","account:GetGovCloudAccountInformation","account:GetPrimaryEmail","account:ListRegions","iam:CreateServiceLinkedRole","iam:DeleteServiceLinkedRole","iam:ListRoles","organizations:DescribeEffectivePolicy","organizations:DescribeOrganization"],"Resource":"*"}]}', 1770919140000);
-    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
-        VALUES ('arn:aws:iam::aws:policy/ReadOnlyAccess', 'ANPAILL3HVNFSB6DCOWYQ', 'aws', 'ReadOnlyAccess', 'readonlyaccess', '/', 'Provides read-only access to AWS services and resources.', 'v1', 2, 1423247988000, 1423247988000);
-    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
-        VALUES ('arn:aws:iam::aws:policy/ReadOnlyAccess', 'v1', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:Generate*","iam:Get*","iam:List*","iam:Simulate*"],"Resource":"*"}]}', 1423247988000);
-    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
-        VALUES ('arn:aws:iam::aws:policy/IAMFullAccess', 'ANPAI7XKCFMBPM3QQRRVQ', 'aws', 'IAMFullAccess', 'iamfullaccess', '/', 'Provides full access to IAM via the AWS Management Console.', 'v2', 3, 1423248038000, 1561146000000);
-    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
-        VALUES ('arn:aws:iam::aws:policy/IAMFullAccess', 'v2', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*","organizations:DescribeAccount","organizations:DescribeOrganization","organizations:DescribeOrganizationalUnit","organizations:DescribePolicy","organizations:ListChildren","organizations:ListParents","organizations:ListPoliciesForTarget","organizations:ListRoots","organizations:ListPolicies","organizations:ListTargetsForPolicy"],"Resource":"*"}]}', 1561146000000);
-    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
-        VALUES ('arn:aws:iam::aws:policy/IAMReadOnlyAccess', 'ANPAJKSO7NDY4T57MWDSQ', 'aws', 'IAMReadOnlyAccess', 'iamreadonlyaccess', '/', 'Provides read only access to IAM via the AWS Management Console.', 'v4', 5, 1423248039000, 1516907460000);
-    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
-        VALUES ('arn:aws:iam::aws:policy/IAMReadOnlyAccess', 'v4', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GenerateCredentialReport","iam:GenerateServiceLastAccessedDetails","iam:Get*","iam:List*","iam:SimulateCustomPolicy","iam:SimulatePrincipalPolicy"],"Resource":"*"}]}', 1516907460000);
-    INSERT INTO managed_policies (arn, id, account, name, name_lc, path, description, default_version, next_version, created_at, updated_at)
-        VALUES ('arn:aws:iam::aws:policy/IAMUserChangePassword', 'ANPAJ4L4MM2A7QIEB56MS', 'aws', 'IAMUserChangePassword', 'iamuserchangepassword', '/', 'Provides the ability for an IAM user to change their own password.', 'v3', 4, 1479169516000, 1748555520000);
-    INSERT INTO policy_versions (policy_arn, version_id, document, created_at)
-        VALUES ('arn:aws:iam::aws:policy/IAMUserChangePassword', 'v3', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ChangePassword"],"Resource":["arn:aws:iam::*:user/${aws:username}","arn:aws:iam::*:user/*/${aws:username}"]},{"Effect":"Allow","Action":["iam:GetAccountPasswordPolicy"],"Resource":"*"}]}', 1748555520000);
-    "#,
+    // 11: the AWS managed policies people attach on day one ([`AWS_MANAGED_POLICIES`]).
+    AWS_MANAGED_POLICIES,
     // 12: console passwords and the account password policy. A login profile keeps only an
     // argon2id hash (PHC string, salt inside); `password_history` keeps the user's newest hashes
     // (the current one included) for `PasswordReusePrevention`, and outlives the profile (a

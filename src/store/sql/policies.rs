@@ -1,7 +1,7 @@
 //! SQL for managed policies, their versions, inline policies, attachments and roles.
 
+use super::{OptionalExtension, Sql, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::identity::{TagTable, upsert_tags};
 use super::{at_limit, count, is_unique_violation};
@@ -16,7 +16,7 @@ type Result<T> = std::result::Result<T, StoreError>;
 
 /// An entity that still has policies cannot be deleted: inline ones are looked for first, then
 /// attached ones.
-pub(super) fn check_no_policies(tx: &Transaction<'_>, owner: Owner<'_>) -> Result<()> {
+pub(super) fn check_no_policies(tx: &dyn Sql, owner: Owner<'_>) -> Result<()> {
     if count(
         tx,
         "SELECT COUNT(*) FROM inline_policies WHERE owner_kind = ?1 AND owner_id = ?2",
@@ -36,15 +36,11 @@ pub(super) fn check_no_policies(tx: &Transaction<'_>, owner: Owner<'_>) -> Resul
     Ok(())
 }
 
-pub(super) fn create_policy(
-    tx: &Transaction<'_>,
-    p: &NewPolicy,
-    max_per_account: usize,
-) -> Result<()> {
+pub(super) fn create_policy(tx: &dyn Sql, p: &NewPolicy, max_per_account: usize) -> Result<()> {
     let n = count(
         tx,
         "SELECT COUNT(*) FROM managed_policies WHERE account = ?1",
-        [&p.account],
+        params![&p.account],
     )?;
     if at_limit(n, max_per_account) {
         return Err(StoreError::LimitExceeded(Entity::Policy));
@@ -74,11 +70,11 @@ pub(super) fn create_policy(
     Ok(())
 }
 
-pub(super) fn policy_exists(tx: &Transaction<'_>, arn: &str) -> Result<()> {
+pub(super) fn policy_exists(tx: &dyn Sql, arn: &str) -> Result<()> {
     if count(
         tx,
         "SELECT COUNT(*) FROM managed_policies WHERE arn = ?1",
-        [arn],
+        params![arn],
     )? == 0
     {
         return Err(StoreError::NotFound(Entity::Policy));
@@ -88,7 +84,7 @@ pub(super) fn policy_exists(tx: &Transaction<'_>, arn: &str) -> Result<()> {
 
 /// Add a version (v<next>), optionally making it the default, within `max_versions`.
 pub(super) fn create_policy_version(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     arn: &str,
     document: &str,
     set_default: bool,
@@ -98,7 +94,7 @@ pub(super) fn create_policy_version(
     let next: Option<i64> = tx
         .query_row(
             "SELECT next_version FROM managed_policies WHERE arn = ?1",
-            [arn],
+            params![arn],
             |r| r.get(0),
         )
         .optional()?;
@@ -106,7 +102,7 @@ pub(super) fn create_policy_version(
     let n = count(
         tx,
         "SELECT COUNT(*) FROM policy_versions WHERE policy_arn = ?1",
-        [arn],
+        params![arn],
     )?;
     if at_limit(n, max_versions) {
         return Err(StoreError::LimitExceeded(Entity::PolicyVersion));
@@ -124,7 +120,7 @@ pub(super) fn create_policy_version(
 }
 
 pub(super) fn set_default_version(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     arn: &str,
     version_id: &str,
     now: DateTime<Utc>,
@@ -145,15 +141,11 @@ pub(super) fn set_default_version(
     Ok(())
 }
 
-pub(super) fn delete_policy_version(
-    tx: &Transaction<'_>,
-    arn: &str,
-    version_id: &str,
-) -> Result<()> {
+pub(super) fn delete_policy_version(tx: &dyn Sql, arn: &str, version_id: &str) -> Result<()> {
     let default: Option<String> = tx
         .query_row(
             "SELECT default_version FROM managed_policies WHERE arn = ?1",
-            [arn],
+            params![arn],
             |r| r.get(0),
         )
         .optional()?;
@@ -172,35 +164,47 @@ pub(super) fn delete_policy_version(
 }
 
 /// Delete a managed policy once it is detached everywhere and has no other versions.
-pub(super) fn delete_policy(tx: &Transaction<'_>, arn: &str) -> Result<()> {
+pub(super) fn delete_policy(tx: &dyn Sql, arn: &str) -> Result<()> {
     policy_exists(tx, arn)?;
     // A permissions boundary in use counts as an attachment.
-    let in_use = count(tx, "SELECT COUNT(*) FROM users WHERE boundary = ?1", [arn])?
-        + count(tx, "SELECT COUNT(*) FROM roles WHERE boundary = ?1", [arn])?
-        + count(
-            tx,
-            "SELECT COUNT(*) FROM attachments WHERE policy_arn = ?1",
-            [arn],
-        )?;
+    let in_use = count(
+        tx,
+        "SELECT COUNT(*) FROM users WHERE boundary = ?1",
+        params![arn],
+    )? + count(
+        tx,
+        "SELECT COUNT(*) FROM roles WHERE boundary = ?1",
+        params![arn],
+    )? + count(
+        tx,
+        "SELECT COUNT(*) FROM attachments WHERE policy_arn = ?1",
+        params![arn],
+    )?;
     if in_use > 0 {
         return Err(StoreError::Conflict(Conflict::PolicyInUse));
     }
     if count(
         tx,
         "SELECT COUNT(*) FROM policy_versions WHERE policy_arn = ?1",
-        [arn],
+        params![arn],
     )? > 1
     {
         return Err(StoreError::Conflict(Conflict::PolicyHasVersions));
     }
-    tx.execute("DELETE FROM policy_tags WHERE policy_arn = ?1", [arn])?;
-    tx.execute("DELETE FROM policy_versions WHERE policy_arn = ?1", [arn])?;
-    tx.execute("DELETE FROM managed_policies WHERE arn = ?1", [arn])?;
+    tx.execute(
+        "DELETE FROM policy_tags WHERE policy_arn = ?1",
+        params![arn],
+    )?;
+    tx.execute(
+        "DELETE FROM policy_versions WHERE policy_arn = ?1",
+        params![arn],
+    )?;
+    tx.execute("DELETE FROM managed_policies WHERE arn = ?1", params![arn])?;
     Ok(())
 }
 
 pub(super) fn attach(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     owner: Owner<'_>,
     arn: &str,
     max_per_owner: usize,
@@ -229,7 +233,7 @@ pub(super) fn attach(
     Ok(())
 }
 
-pub(super) fn detach(tx: &Transaction<'_>, owner: Owner<'_>, arn: &str) -> Result<()> {
+pub(super) fn detach(tx: &dyn Sql, owner: Owner<'_>, arn: &str) -> Result<()> {
     let n = tx.execute(
         "DELETE FROM attachments WHERE owner_kind = ?1 AND owner_id = ?2 AND policy_arn = ?3",
         params![owner.kind(), owner.id(), arn],
@@ -243,16 +247,14 @@ pub(super) fn detach(tx: &Transaction<'_>, owner: Owner<'_>, arn: &str) -> Resul
 /// Put (create or replace) an inline policy, keeping the owner's aggregate size within
 /// `max_total_size`.
 pub(super) fn put_inline(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     owner: Owner<'_>,
     name: &str,
     document: &str,
     max_total_size: usize,
 ) -> Result<()> {
     let others: Vec<String> = {
-        let mut st = tx.prepare("SELECT document FROM inline_policies WHERE owner_kind = ?1 AND owner_id = ?2 AND name <> ?3")?;
-        let it = st.query_map(params![owner.kind(), owner.id(), name], |r| r.get(0))?;
-        it.collect::<std::result::Result<_, _>>()?
+        tx.query_map("SELECT document FROM inline_policies WHERE owner_kind = ?1 AND owner_id = ?2 AND name <> ?3", params![owner.kind(), owner.id(), name], |r| r.get(0))?
     };
     let total: usize = others
         .iter()
@@ -270,7 +272,7 @@ pub(super) fn put_inline(
     Ok(())
 }
 
-pub(super) fn delete_inline(tx: &Transaction<'_>, owner: Owner<'_>, name: &str) -> Result<()> {
+pub(super) fn delete_inline(tx: &dyn Sql, owner: Owner<'_>, name: &str) -> Result<()> {
     let n = tx.execute(
         "DELETE FROM inline_policies WHERE owner_kind = ?1 AND owner_id = ?2 AND name = ?3",
         params![owner.kind(), owner.id(), name],
@@ -284,7 +286,7 @@ pub(super) fn delete_inline(tx: &Transaction<'_>, owner: Owner<'_>, name: &str) 
 // --- roles -----------------------------------------------------------------------------------
 
 pub(super) fn insert_role(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     r: &Role,
     bindings: &str,
     max_per_account: usize,
@@ -292,7 +294,7 @@ pub(super) fn insert_role(
     let n = count(
         tx,
         "SELECT COUNT(*) FROM roles WHERE account = ?1",
-        [&r.account],
+        params![&r.account],
     )?;
     if at_limit(n, max_per_account) {
         return Err(StoreError::LimitExceeded(Entity::Role));
@@ -312,7 +314,7 @@ pub(super) fn insert_role(
     upsert_tags(tx, TagTable::Role, &r.id, &r.tags)
 }
 
-fn role_id(tx: &Transaction<'_>, account: &str, name: &str) -> Result<String> {
+fn role_id(tx: &dyn Sql, account: &str, name: &str) -> Result<String> {
     tx.query_row(
         "SELECT id FROM roles WHERE account = ?1 AND name_lc = ?2",
         params![account, name.to_lowercase()],
@@ -323,7 +325,7 @@ fn role_id(tx: &Transaction<'_>, account: &str, name: &str) -> Result<String> {
 }
 
 pub(super) fn update_role(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     id: &str,
     description: Option<&str>,
     max_session: Option<i64>,
@@ -343,12 +345,7 @@ pub(super) fn update_role(
     Ok(())
 }
 
-pub(super) fn update_trust(
-    tx: &Transaction<'_>,
-    id: &str,
-    document: &str,
-    bindings: &str,
-) -> Result<()> {
+pub(super) fn update_trust(tx: &dyn Sql, id: &str, document: &str, bindings: &str) -> Result<()> {
     tx.execute(
         "UPDATE roles SET trust_policy = ?1, trust_bindings = ?2 WHERE id = ?3",
         params![document, bindings, id],
@@ -356,11 +353,7 @@ pub(super) fn update_trust(
     Ok(())
 }
 
-pub(super) fn set_role_boundary(
-    tx: &Transaction<'_>,
-    id: &str,
-    boundary: Option<&str>,
-) -> Result<()> {
+pub(super) fn set_role_boundary(tx: &dyn Sql, id: &str, boundary: Option<&str>) -> Result<()> {
     tx.execute(
         "UPDATE roles SET boundary = ?1 WHERE id = ?2",
         params![boundary, id],
@@ -369,7 +362,7 @@ pub(super) fn set_role_boundary(
 }
 
 /// Record how a `DeleteServiceLinkedRole` ended.
-pub(super) fn insert_deletion_task(tx: &Transaction<'_>, t: &RoleDeletionTask) -> Result<()> {
+pub(super) fn insert_deletion_task(tx: &dyn Sql, t: &RoleDeletionTask) -> Result<()> {
     tx.execute(
         "INSERT INTO role_deletion_tasks (id, account, status, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![t.id, t.account, t.status, ts(t.created_at)],
@@ -377,24 +370,26 @@ pub(super) fn insert_deletion_task(tx: &Transaction<'_>, t: &RoleDeletionTask) -
     Ok(())
 }
 
-pub(super) fn load_deletion_tasks(conn: &Connection) -> Result<Vec<RoleDeletionTask>> {
-    let mut st = conn.prepare("SELECT id, account, status, created_at FROM role_deletion_tasks")?;
-    let rows = st.query_map([], |r| {
-        Ok(RoleDeletionTask {
-            id: r.get(0)?,
-            account: r.get(1)?,
-            status: r.get(2)?,
-            created_at: from_ts(r.get(3)?),
-        })
-    })?;
-    Ok(rows.collect::<std::result::Result<_, _>>()?)
+pub(super) fn load_deletion_tasks(conn: &dyn Sql) -> Result<Vec<RoleDeletionTask>> {
+    Ok(conn.query_map(
+        "SELECT id, account, status, created_at FROM role_deletion_tasks",
+        params![],
+        |r| {
+            Ok(RoleDeletionTask {
+                id: r.get(0)?,
+                account: r.get(1)?,
+                status: r.get(2)?,
+                created_at: from_ts(r.get(3)?),
+            })
+        },
+    )?)
 }
 
-pub(super) fn delete_role(tx: &Transaction<'_>, account: &str, name: &str) -> Result<()> {
+pub(super) fn delete_role(tx: &dyn Sql, account: &str, name: &str) -> Result<()> {
     let id = role_id(tx, account, name)?;
     check_no_policies(tx, Owner::Role(&id))?;
     super::profiles::check_role_in_no_profile(tx, &id)?;
-    tx.execute("DELETE FROM role_tags WHERE role_id = ?1", [&id])?;
-    tx.execute("DELETE FROM roles WHERE id = ?1", [&id])?;
+    tx.execute("DELETE FROM role_tags WHERE role_id = ?1", params![&id])?;
+    tx.execute("DELETE FROM roles WHERE id = ?1", params![&id])?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! SQL for instance profiles and the roles they hold.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use super::{OptionalExtension, Sql, params};
 
 use super::identity::{TagTable, unique_or, upsert_tags};
 use super::{at_limit, count};
@@ -10,7 +10,7 @@ use crate::store::model::{InstanceProfile, from_ts, ts};
 type Result<T> = std::result::Result<T, StoreError>;
 
 /// The id of the instance profile (account, name), case-insensitively.
-pub(super) fn profile_id(tx: &Transaction<'_>, account: &str, name: &str) -> Result<String> {
+pub(super) fn profile_id(tx: &dyn Sql, account: &str, name: &str) -> Result<String> {
     tx.query_row(
         "SELECT id FROM instance_profiles WHERE account = ?1 AND name_lc = ?2",
         params![account, name.to_lowercase()],
@@ -20,15 +20,11 @@ pub(super) fn profile_id(tx: &Transaction<'_>, account: &str, name: &str) -> Res
     .ok_or(StoreError::NotFound(Entity::InstanceProfile))
 }
 
-pub(super) fn create(
-    tx: &Transaction<'_>,
-    p: &InstanceProfile,
-    max_per_account: usize,
-) -> Result<()> {
+pub(super) fn create(tx: &dyn Sql, p: &InstanceProfile, max_per_account: usize) -> Result<()> {
     let n = count(
         tx,
         "SELECT COUNT(*) FROM instance_profiles WHERE account = ?1",
-        [&p.account],
+        params![&p.account],
     )?;
     if at_limit(n, max_per_account) {
         return Err(StoreError::LimitExceeded(Entity::InstanceProfile));
@@ -42,25 +38,25 @@ pub(super) fn create(
 }
 
 /// Delete a profile once it holds no role.
-pub(super) fn delete(tx: &Transaction<'_>, account: &str, name: &str) -> Result<()> {
+pub(super) fn delete(tx: &dyn Sql, account: &str, name: &str) -> Result<()> {
     let id = profile_id(tx, account, name)?;
     if count(
         tx,
         "SELECT COUNT(*) FROM instance_profile_roles WHERE profile_id = ?1",
-        [&id],
+        params![&id],
     )? > 0
     {
         return Err(StoreError::Conflict(Conflict::InstanceProfileHasRoles));
     }
     tx.execute(
         "DELETE FROM instance_profile_tags WHERE profile_id = ?1",
-        [&id],
+        params![&id],
     )?;
-    tx.execute("DELETE FROM instance_profiles WHERE id = ?1", [&id])?;
+    tx.execute("DELETE FROM instance_profiles WHERE id = ?1", params![&id])?;
     Ok(())
 }
 
-fn role_id(tx: &Transaction<'_>, account: &str, name: &str) -> Result<String> {
+fn role_id(tx: &dyn Sql, account: &str, name: &str) -> Result<String> {
     tx.query_row(
         "SELECT id FROM roles WHERE account = ?1 AND name_lc = ?2",
         params![account, name.to_lowercase()],
@@ -73,7 +69,7 @@ fn role_id(tx: &Transaction<'_>, account: &str, name: &str) -> Result<String> {
 /// Put a role in a profile that holds fewer than `max_roles` roles (a role already there counts
 /// as one of them, as IAM counts it).
 pub(super) fn add_role(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     account: &str,
     profile: &str,
     role: &str,
@@ -84,7 +80,7 @@ pub(super) fn add_role(
     let n = count(
         tx,
         "SELECT COUNT(*) FROM instance_profile_roles WHERE profile_id = ?1",
-        [&pid],
+        params![&pid],
     )?;
     if at_limit(n, max_roles) {
         return Err(StoreError::LimitExceeded(Entity::InstanceProfileRole));
@@ -97,12 +93,7 @@ pub(super) fn add_role(
     Ok(())
 }
 
-pub(super) fn remove_role(
-    tx: &Transaction<'_>,
-    account: &str,
-    profile: &str,
-    role: &str,
-) -> Result<()> {
+pub(super) fn remove_role(tx: &dyn Sql, account: &str, profile: &str, role: &str) -> Result<()> {
     let pid = profile_id(tx, account, profile)?;
     let rid = role_id(tx, account, role)?;
     let n = tx.execute(
@@ -116,11 +107,11 @@ pub(super) fn remove_role(
 }
 
 /// A role still in a profile cannot be deleted.
-pub(super) fn check_role_in_no_profile(tx: &Transaction<'_>, role_id: &str) -> Result<()> {
+pub(super) fn check_role_in_no_profile(tx: &dyn Sql, role_id: &str) -> Result<()> {
     if count(
         tx,
         "SELECT COUNT(*) FROM instance_profile_roles WHERE role_id = ?1",
-        [role_id],
+        params![role_id],
     )? > 0
     {
         return Err(StoreError::Conflict(Conflict::RoleInInstanceProfile));
@@ -128,27 +119,29 @@ pub(super) fn check_role_in_no_profile(tx: &Transaction<'_>, role_id: &str) -> R
     Ok(())
 }
 
-pub(super) fn load(conn: &Connection) -> Result<Vec<InstanceProfile>> {
-    let mut st =
-        conn.prepare("SELECT id, account, name, path, created_at FROM instance_profiles")?;
-    let rows = st.query_map([], |r| {
-        Ok(InstanceProfile {
-            id: r.get(0)?,
-            account: r.get(1)?,
-            name: r.get(2)?,
-            path: r.get(3)?,
-            created_at: from_ts(r.get(4)?),
-            roles: Vec::new(),
-            tags: Vec::new(),
-        })
-    })?;
-    Ok(rows.collect::<std::result::Result<_, _>>()?)
+pub(super) fn load(conn: &dyn Sql) -> Result<Vec<InstanceProfile>> {
+    Ok(conn.query_map(
+        "SELECT id, account, name, path, created_at FROM instance_profiles",
+        params![],
+        |r| {
+            Ok(InstanceProfile {
+                id: r.get(0)?,
+                account: r.get(1)?,
+                name: r.get(2)?,
+                path: r.get(3)?,
+                created_at: from_ts(r.get(4)?),
+                roles: Vec::new(),
+                tags: Vec::new(),
+            })
+        },
+    )?)
 }
 
 /// (profile id, role id), in the order added.
-pub(super) fn load_roles(conn: &Connection) -> Result<Vec<(String, String)>> {
-    let mut st =
-        conn.prepare("SELECT profile_id, role_id FROM instance_profile_roles ORDER BY rowid")?;
-    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<std::result::Result<_, _>>()?)
+pub(super) fn load_roles(conn: &dyn Sql) -> Result<Vec<(String, String)>> {
+    Ok(conn.query_map(
+        "SELECT profile_id, role_id FROM instance_profile_roles ORDER BY rowid",
+        params![],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
 }

@@ -2,8 +2,8 @@
 //! writer's transaction and re-checks there what it depends on (the snapshot a handler looked at
 //! may be a moment old); limits are counted here, against the numbers the change carries.
 
+use super::{OptionalExtension, Sql, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{at_limit, count, is_unique_violation, tag_rows};
 use crate::credentials::{Keyring, Secret};
@@ -15,13 +15,15 @@ use crate::store::policies::Owner;
 type Result<T> = std::result::Result<T, StoreError>;
 
 pub(super) fn insert_account(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     id: &str,
     alias: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let exists: Option<String> = tx
-        .query_row("SELECT id FROM accounts WHERE id = ?1", [id], |r| r.get(0))
+        .query_row("SELECT id FROM accounts WHERE id = ?1", params![id], |r| {
+            r.get(0)
+        })
         .optional()?;
     if exists.is_some() {
         return Err(StoreError::AlreadyExists(Entity::Account));
@@ -34,11 +36,11 @@ pub(super) fn insert_account(
     Ok(())
 }
 
-pub(super) fn create_account_alias(tx: &Transaction<'_>, account: &str, alias: &str) -> Result<()> {
+pub(super) fn create_account_alias(tx: &dyn Sql, account: &str, alias: &str) -> Result<()> {
     if count(
         tx,
         "SELECT COUNT(*) FROM accounts WHERE alias = ?1",
-        [alias],
+        params![alias],
     )? > 0
     {
         return Err(StoreError::AlreadyExists(Entity::AccountAlias));
@@ -55,7 +57,7 @@ pub(super) fn create_account_alias(tx: &Transaction<'_>, account: &str, alias: &
     Ok(())
 }
 
-pub(super) fn delete_account_alias(tx: &Transaction<'_>, account: &str, alias: &str) -> Result<()> {
+pub(super) fn delete_account_alias(tx: &dyn Sql, account: &str, alias: &str) -> Result<()> {
     let n = tx.execute(
         "UPDATE accounts SET alias = NULL WHERE id = ?1 AND alias = ?2",
         params![account, alias],
@@ -67,7 +69,7 @@ pub(super) fn delete_account_alias(tx: &Transaction<'_>, account: &str, alias: &
 }
 
 /// A unique-constraint violation is `AlreadyExists(entity)`; anything else is ours.
-pub(super) fn unique_or(e: rusqlite::Error, entity: Entity) -> StoreError {
+pub(super) fn unique_or(e: super::SqlError, entity: Entity) -> StoreError {
     if is_unique_violation(&e) {
         StoreError::AlreadyExists(entity)
     } else {
@@ -76,7 +78,7 @@ pub(super) fn unique_or(e: rusqlite::Error, entity: Entity) -> StoreError {
 }
 
 /// The user id for (account, name), case-insensitively.
-pub(super) fn user_id(tx: &Transaction<'_>, account: &str, name: &str) -> Result<String> {
+pub(super) fn user_id(tx: &dyn Sql, account: &str, name: &str) -> Result<String> {
     tx.query_row(
         "SELECT id FROM users WHERE account = ?1 AND name_lc = ?2",
         params![account, name.to_lowercase()],
@@ -86,7 +88,7 @@ pub(super) fn user_id(tx: &Transaction<'_>, account: &str, name: &str) -> Result
     .ok_or(StoreError::NotFound(Entity::User))
 }
 
-pub(super) fn group_id(tx: &Transaction<'_>, account: &str, name: &str) -> Result<String> {
+pub(super) fn group_id(tx: &dyn Sql, account: &str, name: &str) -> Result<String> {
     tx.query_row(
         "SELECT id FROM groups WHERE account = ?1 AND name_lc = ?2",
         params![account, name.to_lowercase()],
@@ -96,11 +98,11 @@ pub(super) fn group_id(tx: &Transaction<'_>, account: &str, name: &str) -> Resul
     .ok_or(StoreError::NotFound(Entity::Group))
 }
 
-pub(super) fn create_user(tx: &Transaction<'_>, u: &User, max_per_account: usize) -> Result<()> {
+pub(super) fn create_user(tx: &dyn Sql, u: &User, max_per_account: usize) -> Result<()> {
     let n = count(
         tx,
         "SELECT COUNT(*) FROM users WHERE account = ?1",
-        [&u.account],
+        params![&u.account],
     )?;
     if at_limit(n, max_per_account) {
         return Err(StoreError::LimitExceeded(Entity::User));
@@ -114,7 +116,7 @@ pub(super) fn create_user(tx: &Transaction<'_>, u: &User, max_per_account: usize
 }
 
 /// Delete a user once nothing depends on it any more.
-pub(super) fn delete_user(tx: &Transaction<'_>, account: &str, name: &str) -> Result<()> {
+pub(super) fn delete_user(tx: &dyn Sql, account: &str, name: &str) -> Result<()> {
     let id = user_id(tx, account, name)?;
     let dependents = [
         (
@@ -143,21 +145,17 @@ pub(super) fn delete_user(tx: &Transaction<'_>, account: &str, name: &str) -> Re
         ),
     ];
     for (sql, conflict) in dependents {
-        if count(tx, sql, [&id])? > 0 {
+        if count(tx, sql, params![&id])? > 0 {
             return Err(StoreError::Conflict(conflict));
         }
     }
     super::policies::check_no_policies(tx, Owner::User(&id))?;
-    tx.execute("DELETE FROM user_tags WHERE user_id = ?1", [&id])?;
-    tx.execute("DELETE FROM users WHERE id = ?1", [&id])?;
+    tx.execute("DELETE FROM user_tags WHERE user_id = ?1", params![&id])?;
+    tx.execute("DELETE FROM users WHERE id = ?1", params![&id])?;
     Ok(())
 }
 
-pub(super) fn set_user_boundary(
-    tx: &Transaction<'_>,
-    user_id: &str,
-    boundary: Option<&str>,
-) -> Result<()> {
+pub(super) fn set_user_boundary(tx: &dyn Sql, user_id: &str, boundary: Option<&str>) -> Result<()> {
     tx.execute(
         "UPDATE users SET boundary = ?1 WHERE id = ?2",
         params![boundary, user_id],
@@ -202,12 +200,7 @@ impl TagTable {
 }
 
 /// Set tags: an existing key (any case) gets the new key spelling and value.
-pub(super) fn upsert_tags(
-    tx: &Transaction<'_>,
-    table: TagTable,
-    owner: &str,
-    tags: &Tags,
-) -> Result<()> {
+pub(super) fn upsert_tags(tx: &dyn Sql, table: TagTable, owner: &str, tags: &Tags) -> Result<()> {
     let (t, col) = table.sql();
     let sql = format!(
         "INSERT INTO {t} ({col}, key, key_lc, value) VALUES (?1, ?2, ?3, ?4)
@@ -220,7 +213,7 @@ pub(super) fn upsert_tags(
 }
 
 pub(super) fn delete_tags(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     table: TagTable,
     owner: &str,
     keys: &[String],
@@ -235,7 +228,7 @@ pub(super) fn delete_tags(
 
 /// Every tag of `table`, in the order set.
 pub(super) fn load_tags(
-    conn: &rusqlite::Connection,
+    conn: &dyn Sql,
     table: TagTable,
 ) -> Result<Vec<crate::store::backend::TagRow>> {
     let (t, col) = table.sql();
@@ -253,7 +246,7 @@ pub(super) fn load_tags(
     reason = "one row's columns and its limit; a struct would only rename them"
 )]
 pub(super) fn create_access_key(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     keyring: &Keyring,
     id: &str,
     account: &str,
@@ -267,12 +260,12 @@ pub(super) fn create_access_key(
             Some(u) => count(
                 tx,
                 "SELECT COUNT(*) FROM access_keys WHERE user_id = ?1",
-                [u],
+                params![u],
             )?,
             None => count(
                 tx,
                 "SELECT COUNT(*) FROM access_keys WHERE account = ?1 AND user_id IS NULL",
-                [account],
+                params![account],
             )?,
         };
         if at_limit(n, max) {
@@ -288,16 +281,11 @@ pub(super) fn create_access_key(
 }
 
 /// The key must belong to exactly this user (or root); otherwise it is not found.
-fn owned_key(
-    tx: &Transaction<'_>,
-    account: &str,
-    user_id: Option<&str>,
-    key_id: &str,
-) -> Result<()> {
+fn owned_key(tx: &dyn Sql, account: &str, user_id: Option<&str>, key_id: &str) -> Result<()> {
     let owner: Option<(String, Option<String>)> = tx
         .query_row(
             "SELECT account, user_id FROM access_keys WHERE id = ?1",
-            [key_id],
+            params![key_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
@@ -308,7 +296,7 @@ fn owned_key(
 }
 
 pub(super) fn update_access_key(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     account: &str,
     user_id: Option<&str>,
     key_id: &str,
@@ -323,23 +311,23 @@ pub(super) fn update_access_key(
 }
 
 pub(super) fn delete_access_key(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     account: &str,
     user_id: Option<&str>,
     key_id: &str,
 ) -> Result<()> {
     owned_key(tx, account, user_id, key_id)?;
-    tx.execute("DELETE FROM access_keys WHERE id = ?1", [key_id])?;
+    tx.execute("DELETE FROM access_keys WHERE id = ?1", params![key_id])?;
     Ok(())
 }
 
 // --- groups ----------------------------------------------------------------------------------
 
-pub(super) fn create_group(tx: &Transaction<'_>, g: &Group, max_per_account: usize) -> Result<()> {
+pub(super) fn create_group(tx: &dyn Sql, g: &Group, max_per_account: usize) -> Result<()> {
     let n = count(
         tx,
         "SELECT COUNT(*) FROM groups WHERE account = ?1",
-        [&g.account],
+        params![&g.account],
     )?;
     if at_limit(n, max_per_account) {
         return Err(StoreError::LimitExceeded(Entity::Group));
@@ -352,23 +340,23 @@ pub(super) fn create_group(tx: &Transaction<'_>, g: &Group, max_per_account: usi
     Ok(())
 }
 
-pub(super) fn delete_group(tx: &Transaction<'_>, account: &str, name: &str) -> Result<()> {
+pub(super) fn delete_group(tx: &dyn Sql, account: &str, name: &str) -> Result<()> {
     let gid = group_id(tx, account, name)?;
     if count(
         tx,
         "SELECT COUNT(*) FROM group_members WHERE group_id = ?1",
-        [&gid],
+        params![&gid],
     )? > 0
     {
         return Err(StoreError::Conflict(Conflict::GroupHasMembers));
     }
     super::policies::check_no_policies(tx, Owner::Group(&gid))?;
-    tx.execute("DELETE FROM groups WHERE id = ?1", [&gid])?;
+    tx.execute("DELETE FROM groups WHERE id = ?1", params![&gid])?;
     Ok(())
 }
 
 pub(super) fn add_user_to_group(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     account: &str,
     group: &str,
     user: &str,
@@ -387,7 +375,7 @@ pub(super) fn add_user_to_group(
     let n = count(
         tx,
         "SELECT COUNT(*) FROM group_members WHERE user_id = ?1",
-        [&uid],
+        params![&uid],
     )?;
     if at_limit(n, max_groups_per_user) {
         return Err(StoreError::LimitExceeded(Entity::Membership));
@@ -400,7 +388,7 @@ pub(super) fn add_user_to_group(
 }
 
 pub(super) fn remove_user_from_group(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     account: &str,
     group: &str,
     user: &str,
@@ -424,7 +412,7 @@ pub(super) fn remove_user_from_group(
     reason = "one row's columns; a struct would only rename them"
 )]
 pub(super) fn create_virtual_mfa(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     keyring: &Keyring,
     serial: &str,
     account: &str,
@@ -444,7 +432,7 @@ pub(super) fn create_virtual_mfa(
 
 /// Bind an unassigned virtual device to a user; `step` is the last code's TOTP step (burned).
 pub(super) fn enable_mfa(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     account: &str,
     user_id: &str,
     serial: &str,
@@ -455,7 +443,7 @@ pub(super) fn enable_mfa(
     let row: Option<(String, Option<String>)> = tx
         .query_row(
             "SELECT account, user_id FROM mfa_devices WHERE serial = ?1",
-            [serial],
+            params![serial],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
@@ -469,7 +457,7 @@ pub(super) fn enable_mfa(
     let n = count(
         tx,
         "SELECT COUNT(*) FROM mfa_devices WHERE user_id = ?1",
-        [user_id],
+        params![user_id],
     )?;
     if at_limit(n, max_per_user) {
         return Err(StoreError::LimitExceeded(Entity::MfaDevice));
@@ -490,7 +478,7 @@ fn step_value(step: u64) -> i64 {
 /// accepted one. One conditional update decides, so a code is accepted once whatever number of
 /// writers race for it (the row is locked by the update itself, not read first).
 pub(super) fn use_mfa_step(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     account: &str,
     user_id: Option<&str>,
     serial: &str,
@@ -498,7 +486,7 @@ pub(super) fn use_mfa_step(
 ) -> Result<()> {
     let n = tx.execute(
         "UPDATE mfa_devices SET last_step = ?1
-         WHERE serial = ?2 AND account = ?3 AND user_id IS ?4 AND enabled_at IS NOT NULL
+         WHERE serial = ?2 AND account = ?3 AND user_id IS NOT DISTINCT FROM ?4 AND enabled_at IS NOT NULL
            AND (last_step IS NULL OR last_step < ?1)",
         params![step_value(step), serial, account, user_id],
     )?;
@@ -509,7 +497,7 @@ pub(super) fn use_mfa_step(
 }
 
 /// The virtual device `serial` exists in `account` (`NotFound(MfaDevice)` otherwise).
-pub(super) fn mfa_device_of(tx: &Transaction<'_>, account: &str, serial: &str) -> Result<()> {
+pub(super) fn mfa_device_of(tx: &dyn Sql, account: &str, serial: &str) -> Result<()> {
     if count(
         tx,
         "SELECT COUNT(*) FROM mfa_devices WHERE serial = ?1 AND account = ?2",
@@ -524,7 +512,7 @@ pub(super) fn mfa_device_of(tx: &Transaction<'_>, account: &str, serial: &str) -
 /// Record the device's measured drift and burn `step`, never moving the last accepted step
 /// back (a code accepted once stays refused).
 pub(super) fn resync_mfa(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     account: &str,
     user_id: &str,
     serial: &str,
@@ -532,7 +520,7 @@ pub(super) fn resync_mfa(
     drift_steps: i64,
 ) -> Result<()> {
     let n = tx.execute(
-        "UPDATE mfa_devices SET drift_steps = ?1, last_step = MAX(COALESCE(last_step, 0), ?2)
+        "UPDATE mfa_devices SET drift_steps = ?1, last_step = CASE WHEN COALESCE(last_step, 0) > ?2 THEN last_step ELSE ?2 END
          WHERE serial = ?3 AND account = ?4 AND user_id = ?5 AND enabled_at IS NOT NULL",
         params![drift_steps, step_value(step), serial, account, user_id],
     )?;
@@ -546,20 +534,20 @@ pub(super) fn resync_mfa(
 
 /// Store each key's last use unless the stored one is newer (or the key is gone).
 pub(super) fn record_key_use(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     uses: &[(String, crate::store::key_usage::KeyUse)],
 ) -> Result<()> {
-    let mut st = tx.prepare_cached(
-        "UPDATE access_keys SET last_used_date = ?2, last_used_region = ?3, last_used_service = ?4
-         WHERE id = ?1 AND (last_used_date IS NULL OR last_used_date < ?2)",
-    )?;
     for (id, u) in uses {
-        st.execute(params![id, ts(u.date), u.region, u.service])?;
+        tx.execute(
+            "UPDATE access_keys SET last_used_date = ?2, last_used_region = ?3, last_used_service = ?4
+             WHERE id = ?1 AND (last_used_date IS NULL OR last_used_date < ?2)",
+            params![id, ts(u.date), u.region, u.service],
+        )?;
     }
     Ok(())
 }
 
-pub(super) fn deactivate_mfa(tx: &Transaction<'_>, user_id: &str, serial: &str) -> Result<()> {
+pub(super) fn deactivate_mfa(tx: &dyn Sql, user_id: &str, serial: &str) -> Result<()> {
     let n = tx.execute(
         "UPDATE mfa_devices SET user_id = NULL, enabled_at = NULL WHERE serial = ?1 AND user_id = ?2",
         params![serial, user_id],
@@ -570,7 +558,7 @@ pub(super) fn deactivate_mfa(tx: &Transaction<'_>, user_id: &str, serial: &str) 
     Ok(())
 }
 
-pub(super) fn delete_virtual_mfa(tx: &Transaction<'_>, account: &str, serial: &str) -> Result<()> {
+pub(super) fn delete_virtual_mfa(tx: &dyn Sql, account: &str, serial: &str) -> Result<()> {
     let row: Option<Option<String>> = tx
         .query_row(
             "SELECT user_id FROM mfa_devices WHERE serial = ?1 AND account = ?2",
@@ -582,7 +570,7 @@ pub(super) fn delete_virtual_mfa(tx: &Transaction<'_>, account: &str, serial: &s
         None => Err(StoreError::NotFound(Entity::MfaDevice)),
         Some(Some(_)) => Err(StoreError::Conflict(Conflict::MfaDeviceInUse)),
         Some(None) => {
-            tx.execute("DELETE FROM mfa_devices WHERE serial = ?1", [serial])?;
+            tx.execute("DELETE FROM mfa_devices WHERE serial = ?1", params![serial])?;
             Ok(())
         }
     }
@@ -591,7 +579,7 @@ pub(super) fn delete_virtual_mfa(tx: &Transaction<'_>, account: &str, serial: &s
 /// Re-seal every secret stored at rest (access key secrets, MFA seeds, SAML provider and
 /// server certificate private keys) under the keyring's
 /// current key, so that none depends on an older generation. Returns how many were re-sealed.
-pub(super) fn reseal_all(tx: &Transaction<'_>, keyring: &Keyring) -> Result<usize> {
+pub(super) fn reseal_all(tx: &dyn Sql, keyring: &Keyring) -> Result<usize> {
     let mut n = 0;
     for (table, id_col, ct_col) in [
         ("access_keys", "id", "secret_ct"),
@@ -600,9 +588,11 @@ pub(super) fn reseal_all(tx: &Transaction<'_>, keyring: &Keyring) -> Result<usiz
         ("server_certificates", "id", "key_ct"),
     ] {
         let rows: Vec<(String, Vec<u8>)> = {
-            let mut st = tx.prepare(&format!("SELECT {id_col}, {ct_col} FROM {table}"))?;
-            let it = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            it.collect::<std::result::Result<_, _>>()?
+            tx.query_map(
+                &format!("SELECT {id_col}, {ct_col} FROM {table}"),
+                params![],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
         };
         for (id, ct) in rows {
             let plain = keyring.open_blob(&ct, id.as_bytes()).map_err(|_| {

@@ -2,8 +2,8 @@
 //! password policy, the account's credential report, and renaming users and groups. Each function runs inside the writer's
 //! transaction and re-checks what it depends on there.
 
+use super::{OptionalExtension, Sql, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::identity::{group_id, unique_or, user_id};
 use crate::arn::Partition;
@@ -16,17 +16,18 @@ type Result<T> = std::result::Result<T, StoreError>;
 /// Rename and/or move a user. Its id does not change, so its keys, groups, policies, MFA
 /// devices, tags and login profile (all keyed by id) follow.
 pub(super) fn update_user(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     account: &str,
     name: &str,
     new_name: Option<&str>,
     new_path: Option<&str>,
 ) -> Result<()> {
     let id = user_id(tx, account, name)?;
-    let (old_name, old_path): (String, String) =
-        tx.query_row("SELECT name, path FROM users WHERE id = ?1", [&id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+    let (old_name, old_path): (String, String) = tx.query_row(
+        "SELECT name, path FROM users WHERE id = ?1",
+        params![&id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     if let Some(n) = new_name {
         tx.execute(
             "UPDATE users SET name = ?1, name_lc = ?2 WHERE id = ?3",
@@ -54,18 +55,18 @@ pub(super) fn update_user(
 /// were saved; each one bound to this id gets the new ARN, in its text and in its binding.
 /// (Policies naming the user as a resource are not changed, as in IAM.)
 fn rename_trusted_principal(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     user_id: &str,
     old_arn: &str,
     new_arn: &str,
 ) -> Result<()> {
     let pattern = format!("%{user_id}%");
     let roles: Vec<(String, String, String)> = {
-        let mut st = tx.prepare(
+        tx.query_map(
             "SELECT id, trust_policy, trust_bindings FROM roles WHERE trust_bindings LIKE ?1",
-        )?;
-        let rows = st.query_map([&pattern], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
+            params![pattern],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?
     };
     for (role_id, doc, bindings) in roles {
         let Ok(serde_json::Value::Object(mut map)) = serde_json::from_str(&bindings) else {
@@ -91,7 +92,7 @@ fn rename_trusted_principal(
 
 /// As [`update_user`], for a group (members, policies keyed by the group's id follow).
 pub(super) fn update_group(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     account: &str,
     name: &str,
     new_name: Option<&str>,
@@ -112,12 +113,7 @@ pub(super) fn update_group(
 }
 
 /// Add `hash` as the user's newest password and forget all but the newest `keep`.
-fn push_history(
-    tx: &Transaction<'_>,
-    user_id: &str,
-    hash: &PasswordHash,
-    keep: usize,
-) -> Result<()> {
+fn push_history(tx: &dyn Sql, user_id: &str, hash: &PasswordHash, keep: usize) -> Result<()> {
     tx.execute(
         "INSERT INTO password_history (user_id, seq, password_hash)
          VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM password_history WHERE user_id = ?1), ?2)",
@@ -132,7 +128,7 @@ fn push_history(
 }
 
 pub(super) fn create_login_profile(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     user_id: &str,
     hash: &PasswordHash,
     now: DateTime<Utc>,
@@ -140,9 +136,11 @@ pub(super) fn create_login_profile(
     keep: usize,
 ) -> Result<()> {
     let user: Option<String> = tx
-        .query_row("SELECT id FROM users WHERE id = ?1", [user_id], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT id FROM users WHERE id = ?1",
+            params![user_id],
+            |r| r.get(0),
+        )
         .optional()?;
     if user.is_none() {
         return Err(StoreError::NotFound(Entity::User));
@@ -157,7 +155,7 @@ pub(super) fn create_login_profile(
 }
 
 pub(super) fn update_login_profile(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     user_id: &str,
     hash: Option<&PasswordHash>,
     reset_required: Option<bool>,
@@ -167,7 +165,7 @@ pub(super) fn update_login_profile(
     let exists: Option<String> = tx
         .query_row(
             "SELECT user_id FROM login_profiles WHERE user_id = ?1",
-            [user_id],
+            params![user_id],
             |r| r.get(0),
         )
         .optional()?;
@@ -190,19 +188,18 @@ pub(super) fn update_login_profile(
     Ok(())
 }
 
-pub(super) fn delete_login_profile(tx: &Transaction<'_>, user_id: &str) -> Result<()> {
-    let n = tx.execute("DELETE FROM login_profiles WHERE user_id = ?1", [user_id])?;
+pub(super) fn delete_login_profile(tx: &dyn Sql, user_id: &str) -> Result<()> {
+    let n = tx.execute(
+        "DELETE FROM login_profiles WHERE user_id = ?1",
+        params![user_id],
+    )?;
     if n == 0 {
         return Err(StoreError::NotFound(Entity::LoginProfile));
     }
     Ok(())
 }
 
-pub(super) fn set_password_policy(
-    tx: &Transaction<'_>,
-    account: &str,
-    p: &PasswordPolicy,
-) -> Result<()> {
+pub(super) fn set_password_policy(tx: &dyn Sql, account: &str, p: &PasswordPolicy) -> Result<()> {
     tx.execute(
         "INSERT INTO password_policies (account, minimum_length, require_symbols, require_numbers,
             require_uppercase, require_lowercase, allow_users_to_change, max_age_days,
@@ -231,10 +228,10 @@ pub(super) fn set_password_policy(
     Ok(())
 }
 
-pub(super) fn delete_password_policy(tx: &Transaction<'_>, account: &str) -> Result<()> {
+pub(super) fn delete_password_policy(tx: &dyn Sql, account: &str) -> Result<()> {
     let n = tx.execute(
         "DELETE FROM password_policies WHERE account = ?1",
-        [account],
+        params![account],
     )?;
     if n == 0 {
         return Err(StoreError::NotFound(Entity::PasswordPolicy));
@@ -243,7 +240,7 @@ pub(super) fn delete_password_policy(tx: &Transaction<'_>, account: &str) -> Res
 }
 
 /// Store the account's report unless the stored one is newer.
-pub(super) fn put_credential_report(tx: &Transaction<'_>, r: &CredentialReport) -> Result<()> {
+pub(super) fn put_credential_report(tx: &dyn Sql, r: &CredentialReport) -> Result<()> {
     tx.execute(
         "INSERT INTO credential_reports (account, generated_at, content) VALUES (?1, ?2, ?3)
          ON CONFLICT (account) DO UPDATE SET generated_at = excluded.generated_at,
@@ -254,65 +251,65 @@ pub(super) fn put_credential_report(tx: &Transaction<'_>, r: &CredentialReport) 
     Ok(())
 }
 
-pub(super) fn load_credential_reports(conn: &Connection) -> Result<Vec<CredentialReport>> {
-    let mut st = conn.prepare("SELECT account, generated_at, content FROM credential_reports")?;
-    let rows = st.query_map([], |r| {
-        Ok(CredentialReport {
-            account: r.get(0)?,
-            generated_at: from_ts(r.get(1)?),
-            content: r.get(2)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(crate) fn load_credential_reports(conn: &dyn Sql) -> Result<Vec<CredentialReport>> {
+    Ok(conn.query_map(
+        "SELECT account, generated_at, content FROM credential_reports",
+        params![],
+        |r| {
+            Ok(CredentialReport {
+                account: r.get(0)?,
+                generated_at: from_ts(r.get(1)?),
+                content: r.get(2)?,
+            })
+        },
+    )?)
 }
 
-pub(super) fn load_login_profiles(conn: &Connection) -> Result<Vec<LoginProfile>> {
-    let mut st = conn.prepare(
+pub(super) fn load_login_profiles(conn: &dyn Sql) -> Result<Vec<LoginProfile>> {
+    Ok(conn.query_map(
         "SELECT user_id, password_hash, created_at, changed_at, reset_required FROM login_profiles",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok(LoginProfile {
-            user_id: r.get(0)?,
-            hash: PasswordHash::from_stored(r.get(1)?),
-            created_at: from_ts(r.get(2)?),
-            password_changed_at: from_ts(r.get(3)?),
-            reset_required: r.get(4)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        params![],
+        |r| {
+            Ok(LoginProfile {
+                user_id: r.get(0)?,
+                hash: PasswordHash::from_stored(r.get(1)?),
+                created_at: from_ts(r.get(2)?),
+                password_changed_at: from_ts(r.get(3)?),
+                reset_required: r.get(4)?,
+            })
+        },
+    )?)
 }
 
-pub(super) fn load_password_history(conn: &Connection) -> Result<Vec<(String, PasswordHash)>> {
-    let mut st = conn.prepare(
+pub(super) fn load_password_history(conn: &dyn Sql) -> Result<Vec<(String, PasswordHash)>> {
+    Ok(conn.query_map(
         "SELECT user_id, password_hash FROM password_history ORDER BY user_id, seq DESC",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok((r.get(0)?, PasswordHash::from_stored(r.get(1)?)))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        params![],
+        |r| Ok((r.get(0)?, PasswordHash::from_stored(r.get(1)?))),
+    )?)
 }
 
-pub(super) fn load_password_policies(conn: &Connection) -> Result<Vec<(String, PasswordPolicy)>> {
-    let mut st = conn.prepare(
+pub(super) fn load_password_policies(conn: &dyn Sql) -> Result<Vec<(String, PasswordPolicy)>> {
+    Ok(conn.query_map(
         "SELECT account, minimum_length, require_symbols, require_numbers, require_uppercase,
             require_lowercase, allow_users_to_change, max_age_days, reuse_prevention, hard_expiry
          FROM password_policies",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok((
-            r.get(0)?,
-            PasswordPolicy {
-                minimum_length: r.get(1)?,
-                require_symbols: r.get(2)?,
-                require_numbers: r.get(3)?,
-                require_uppercase: r.get(4)?,
-                require_lowercase: r.get(5)?,
-                allow_users_to_change: r.get(6)?,
-                max_age_days: r.get(7)?,
-                reuse_prevention: r.get(8)?,
-                hard_expiry: r.get(9)?,
-            },
-        ))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        params![],
+        |r| {
+            Ok((
+                r.get(0)?,
+                PasswordPolicy {
+                    minimum_length: r.get(1)?,
+                    require_symbols: r.get(2)?,
+                    require_numbers: r.get(3)?,
+                    require_uppercase: r.get(4)?,
+                    require_lowercase: r.get(5)?,
+                    allow_users_to_change: r.get(6)?,
+                    max_age_days: r.get(7)?,
+                    reuse_prevention: r.get(8)?,
+                    hard_expiry: r.get(9)?,
+                },
+            ))
+        },
+    )?)
 }

@@ -1,7 +1,7 @@
 //! SQL for users' signing certificates and SSH public keys, and for the account's server
 //! certificates (their private keys sealed like every other secret at rest).
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use super::{OptionalExtension, Sql, params};
 
 use super::identity::{TagTable, unique_or};
 use super::{at_limit, count};
@@ -13,7 +13,7 @@ use crate::store::model::{ServerCertificate, SigningCertificate, SshPublicKey, f
 type Result<T> = std::result::Result<T, StoreError>;
 
 /// The user `user_id` of `account` must still exist (a handler's snapshot may be a moment old).
-fn user_exists(tx: &Transaction<'_>, account: &str, user_id: &str) -> Result<()> {
+fn user_exists(tx: &dyn Sql, account: &str, user_id: &str) -> Result<()> {
     let n = count(
         tx,
         "SELECT COUNT(*) FROM users WHERE id = ?1 AND account = ?2",
@@ -28,7 +28,7 @@ fn user_exists(tx: &Transaction<'_>, account: &str, user_id: &str) -> Result<()>
 // --- signing certificates --------------------------------------------------------------------
 
 pub(super) fn upload_signing(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     c: &SigningCertificate,
     max_per_owner: usize,
 ) -> Result<()> {
@@ -45,7 +45,7 @@ pub(super) fn upload_signing(
     }
     let n = count(
         tx,
-        "SELECT COUNT(*) FROM signing_certificates WHERE account = ?1 AND user_id IS ?2",
+        "SELECT COUNT(*) FROM signing_certificates WHERE account = ?1 AND user_id IS NOT DISTINCT FROM ?2",
         params![c.account, c.user_id],
     )?;
     if at_limit(n, max_per_owner) {
@@ -60,7 +60,7 @@ pub(super) fn upload_signing(
 }
 
 /// `UPDATE`/`DELETE` of the certificate `id` of exactly this owner; not found otherwise.
-fn owned_signing(sql: &str, tx: &Transaction<'_>, p: impl rusqlite::Params) -> Result<()> {
+fn owned_signing(sql: &str, tx: &dyn Sql, p: &[&dyn super::ToArg]) -> Result<()> {
     if tx.execute(sql, p)? == 0 {
         return Err(StoreError::NotFound(Entity::SigningCertificate));
     }
@@ -68,27 +68,27 @@ fn owned_signing(sql: &str, tx: &Transaction<'_>, p: impl rusqlite::Params) -> R
 }
 
 pub(super) fn update_signing(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     account: &str,
     user_id: Option<&str>,
     id: &str,
     active: bool,
 ) -> Result<()> {
     owned_signing(
-        "UPDATE signing_certificates SET active = ?1 WHERE id = ?2 AND account = ?3 AND user_id IS ?4",
+        "UPDATE signing_certificates SET active = ?1 WHERE id = ?2 AND account = ?3 AND user_id IS NOT DISTINCT FROM ?4",
         tx,
         params![active, id, account, user_id],
     )
 }
 
 pub(super) fn delete_signing(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     account: &str,
     user_id: Option<&str>,
     id: &str,
 ) -> Result<()> {
     owned_signing(
-        "DELETE FROM signing_certificates WHERE id = ?1 AND account = ?2 AND user_id IS ?3",
+        "DELETE FROM signing_certificates WHERE id = ?1 AND account = ?2 AND user_id IS NOT DISTINCT FROM ?3",
         tx,
         params![id, account, user_id],
     )
@@ -96,11 +96,7 @@ pub(super) fn delete_signing(
 
 // --- SSH public keys -------------------------------------------------------------------------
 
-pub(super) fn upload_ssh(
-    tx: &Transaction<'_>,
-    k: &SshPublicKey,
-    max_per_user: usize,
-) -> Result<()> {
+pub(super) fn upload_ssh(tx: &dyn Sql, k: &SshPublicKey, max_per_user: usize) -> Result<()> {
     user_exists(tx, &k.account, &k.user_id)?;
     if count(
         tx,
@@ -113,7 +109,7 @@ pub(super) fn upload_ssh(
     let n = count(
         tx,
         "SELECT COUNT(*) FROM ssh_public_keys WHERE user_id = ?1",
-        [&k.user_id],
+        params![&k.user_id],
     )?;
     if at_limit(n, max_per_user) {
         return Err(StoreError::LimitExceeded(Entity::SshPublicKey));
@@ -126,12 +122,7 @@ pub(super) fn upload_ssh(
     Ok(())
 }
 
-pub(super) fn update_ssh(
-    tx: &Transaction<'_>,
-    user_id: &str,
-    id: &str,
-    active: bool,
-) -> Result<()> {
+pub(super) fn update_ssh(tx: &dyn Sql, user_id: &str, id: &str, active: bool) -> Result<()> {
     let n = tx.execute(
         "UPDATE ssh_public_keys SET active = ?1 WHERE id = ?2 AND user_id = ?3",
         params![active, id, user_id],
@@ -142,7 +133,7 @@ pub(super) fn update_ssh(
     Ok(())
 }
 
-pub(super) fn delete_ssh(tx: &Transaction<'_>, user_id: &str, id: &str) -> Result<()> {
+pub(super) fn delete_ssh(tx: &dyn Sql, user_id: &str, id: &str) -> Result<()> {
     let n = tx.execute(
         "DELETE FROM ssh_public_keys WHERE id = ?1 AND user_id = ?2",
         params![id, user_id],
@@ -156,7 +147,7 @@ pub(super) fn delete_ssh(tx: &Transaction<'_>, user_id: &str, id: &str) -> Resul
 // --- server certificates ---------------------------------------------------------------------
 
 /// The id of the server certificate (account, name), case-insensitively.
-pub(super) fn server_id(tx: &Transaction<'_>, account: &str, name: &str) -> Result<String> {
+pub(super) fn server_id(tx: &dyn Sql, account: &str, name: &str) -> Result<String> {
     tx.query_row(
         "SELECT id FROM server_certificates WHERE account = ?1 AND name_lc = ?2",
         params![account, name.to_lowercase()],
@@ -167,7 +158,7 @@ pub(super) fn server_id(tx: &Transaction<'_>, account: &str, name: &str) -> Resu
 }
 
 pub(super) fn upload_server(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     keyring: &Keyring,
     c: &ServerCertificate,
     max_per_account: usize,
@@ -175,7 +166,7 @@ pub(super) fn upload_server(
     let n = count(
         tx,
         "SELECT COUNT(*) FROM server_certificates WHERE account = ?1",
-        [&c.account],
+        params![&c.account],
     )?;
     if at_limit(n, max_per_account) {
         return Err(StoreError::LimitExceeded(Entity::ServerCertificate));
@@ -201,7 +192,7 @@ pub(super) fn upload_server(
 }
 
 pub(super) fn update_server(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     account: &str,
     name: &str,
     new_name: Option<&str>,
@@ -224,19 +215,19 @@ pub(super) fn update_server(
     Ok(())
 }
 
-pub(super) fn delete_server(tx: &Transaction<'_>, account: &str, name: &str) -> Result<()> {
+pub(super) fn delete_server(tx: &dyn Sql, account: &str, name: &str) -> Result<()> {
     let id = server_id(tx, account, name)?;
-    tx.execute("DELETE FROM server_certificates WHERE id = ?1", [&id])?;
+    tx.execute(
+        "DELETE FROM server_certificates WHERE id = ?1",
+        params![&id],
+    )?;
     Ok(())
 }
 
 // --- loading ---------------------------------------------------------------------------------
 
-pub(super) fn load_signing(conn: &Connection) -> Result<Vec<SigningCertificate>> {
-    let mut st = conn.prepare(
-        "SELECT id, account, user_id, body, fingerprint, active, created_at FROM signing_certificates",
-    )?;
-    let rows = st.query_map([], |r| {
+pub(super) fn load_signing(conn: &dyn Sql) -> Result<Vec<SigningCertificate>> {
+    Ok(conn.query_map("SELECT id, account, user_id, body, fingerprint, active, created_at FROM signing_certificates", params![], |r| {
         Ok(SigningCertificate {
             id: r.get(0)?,
             account: r.get(1)?,
@@ -246,33 +237,29 @@ pub(super) fn load_signing(conn: &Connection) -> Result<Vec<SigningCertificate>>
             active: r.get(5)?,
             created_at: from_ts(r.get(6)?),
         })
-    })?;
-    Ok(rows.collect::<std::result::Result<_, _>>()?)
+    })?)
 }
 
-pub(super) fn load_ssh(conn: &Connection) -> Result<Vec<SshPublicKey>> {
-    let mut st = conn.prepare(
+pub(super) fn load_ssh(conn: &dyn Sql) -> Result<Vec<SshPublicKey>> {
+    Ok(conn.query_map(
         "SELECT id, account, user_id, body, fingerprint, active, created_at FROM ssh_public_keys",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok(SshPublicKey {
-            id: r.get(0)?,
-            account: r.get(1)?,
-            user_id: r.get(2)?,
-            body: r.get(3)?,
-            fingerprint: r.get(4)?,
-            active: r.get(5)?,
-            created_at: from_ts(r.get(6)?),
-        })
-    })?;
-    Ok(rows.collect::<std::result::Result<_, _>>()?)
+        params![],
+        |r| {
+            Ok(SshPublicKey {
+                id: r.get(0)?,
+                account: r.get(1)?,
+                user_id: r.get(2)?,
+                body: r.get(3)?,
+                fingerprint: r.get(4)?,
+                active: r.get(5)?,
+                created_at: from_ts(r.get(6)?),
+            })
+        },
+    )?)
 }
 
-pub(super) fn load_server(conn: &Connection) -> Result<Vec<SealedServerCertificate>> {
-    let mut st = conn.prepare(
-        "SELECT id, account, name, path, body, chain, key_ct, expiration, created_at FROM server_certificates",
-    )?;
-    let rows = st.query_map([], |r| {
+pub(super) fn load_server(conn: &dyn Sql) -> Result<Vec<SealedServerCertificate>> {
+    Ok(conn.query_map("SELECT id, account, name, path, body, chain, key_ct, expiration, created_at FROM server_certificates", params![], |r| {
         Ok(SealedServerCertificate {
             id: r.get(0)?,
             account: r.get(1)?,
@@ -284,6 +271,5 @@ pub(super) fn load_server(conn: &Connection) -> Result<Vec<SealedServerCertifica
             expiration: from_ts(r.get(7)?),
             created_at: from_ts(r.get(8)?),
         })
-    })?;
-    Ok(rows.collect::<std::result::Result<_, _>>()?)
+    })?)
 }

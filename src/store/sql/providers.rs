@@ -1,6 +1,6 @@
 //! SQL for identity providers (OpenID Connect and SAML).
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use super::{OptionalExtension, Sql, SqlResult, params};
 
 use super::identity::unique_or;
 use super::{at_limit, count};
@@ -16,13 +16,11 @@ fn json_list(items: &[String]) -> Result<String> {
     serde_json::to_string(items).map_err(|_| StoreError::internal("oidc provider: encode list"))
 }
 
-fn parse_list(text: &str) -> rusqlite::Result<Vec<String>> {
-    serde_json::from_str(text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
+fn parse_list(text: &str) -> SqlResult<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| super::SqlError::Other(format!("provider list: {e}")))
 }
 
-pub(super) fn create_oidc(tx: &Transaction<'_>, p: &OidcProvider, max: usize) -> Result<()> {
+pub(super) fn create_oidc(tx: &dyn Sql, p: &OidcProvider, max: usize) -> Result<()> {
     let exists: Option<i64> = tx
         .query_row(
             "SELECT 1 FROM oidc_providers WHERE account = ?1 AND url = ?2",
@@ -36,7 +34,7 @@ pub(super) fn create_oidc(tx: &Transaction<'_>, p: &OidcProvider, max: usize) ->
     let n = count(
         tx,
         "SELECT COUNT(*) FROM oidc_providers WHERE account = ?1",
-        [&p.account],
+        params![&p.account],
     )?;
     if at_limit(n, max) {
         return Err(StoreError::LimitExceeded(Entity::OidcProvider));
@@ -63,7 +61,7 @@ pub(super) fn create_oidc(tx: &Transaction<'_>, p: &OidcProvider, max: usize) ->
 }
 
 /// The stored ARN of a provider, or `NotFound(OidcProvider)`.
-pub(super) fn oidc_arn(tx: &Transaction<'_>, account: &str, url: &str) -> Result<String> {
+pub(super) fn oidc_arn(tx: &dyn Sql, account: &str, url: &str) -> Result<String> {
     let exists: Option<i64> = tx
         .query_row(
             "SELECT 1 FROM oidc_providers WHERE account = ?1 AND url = ?2",
@@ -77,7 +75,7 @@ pub(super) fn oidc_arn(tx: &Transaction<'_>, account: &str, url: &str) -> Result
     }
 }
 
-pub(super) fn delete_oidc(tx: &Transaction<'_>, account: &str, url: &str) -> Result<()> {
+pub(super) fn delete_oidc(tx: &dyn Sql, account: &str, url: &str) -> Result<()> {
     let arn = oidc_arn(tx, account, url)?;
     tx.execute(
         "DELETE FROM oidc_providers WHERE account = ?1 AND url = ?2",
@@ -85,7 +83,7 @@ pub(super) fn delete_oidc(tx: &Transaction<'_>, account: &str, url: &str) -> Res
     )?;
     tx.execute(
         "DELETE FROM oidc_provider_tags WHERE provider_arn = ?1",
-        [&arn],
+        params![&arn],
     )?;
     Ok(())
 }
@@ -99,7 +97,7 @@ pub(super) enum List {
 
 /// Read, edit and write back one list of a provider, inside the transaction.
 pub(super) fn edit_oidc_list(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     account: &str,
     url: &str,
     list: List,
@@ -126,25 +124,26 @@ pub(super) fn edit_oidc_list(
     Ok(())
 }
 
-pub(super) fn load_oidc(conn: &Connection) -> Result<Vec<OidcProvider>> {
-    let mut st = conn
-        .prepare("SELECT account, url, client_ids, thumbprints, created_at FROM oidc_providers")?;
-    let rows = st.query_map([], |r| {
-        Ok(OidcProvider {
-            account: r.get(0)?,
-            url: r.get(1)?,
-            client_ids: parse_list(&r.get::<_, String>(2)?)?,
-            thumbprints: parse_list(&r.get::<_, String>(3)?)?,
-            created_at: from_ts(r.get(4)?),
-            tags: Vec::new(),
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(super) fn load_oidc(conn: &dyn Sql) -> Result<Vec<OidcProvider>> {
+    Ok(conn.query_map(
+        "SELECT account, url, client_ids, thumbprints, created_at FROM oidc_providers",
+        params![],
+        |r| {
+            Ok(OidcProvider {
+                account: r.get(0)?,
+                url: r.get(1)?,
+                client_ids: parse_list(&r.get::<_, String>(2)?)?,
+                thumbprints: parse_list(&r.get::<_, String>(3)?)?,
+                created_at: from_ts(r.get(4)?),
+                tags: Vec::new(),
+            })
+        },
+    )?)
 }
 
 // --- SAML providers --------------------------------------------------------------------------
 
-fn saml_exists(tx: &Transaction<'_>, account: &str, name: &str) -> Result<bool> {
+fn saml_exists(tx: &dyn Sql, account: &str, name: &str) -> Result<bool> {
     let exists: Option<i64> = tx
         .query_row(
             "SELECT 1 FROM saml_providers WHERE account = ?1 AND name = ?2",
@@ -156,7 +155,7 @@ fn saml_exists(tx: &Transaction<'_>, account: &str, name: &str) -> Result<bool> 
 }
 
 /// The stored ARN of a SAML provider, or `NotFound(SamlProvider)`.
-pub(super) fn saml_arn(tx: &Transaction<'_>, account: &str, name: &str) -> Result<String> {
+pub(super) fn saml_arn(tx: &dyn Sql, account: &str, name: &str) -> Result<String> {
     if saml_exists(tx, account, name)? {
         Ok(Arn::saml_provider(Partition::Aws, account, name).to_string())
     } else {
@@ -165,7 +164,7 @@ pub(super) fn saml_arn(tx: &Transaction<'_>, account: &str, name: &str) -> Resul
 }
 
 fn insert_saml_key(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     keyring: &Keyring,
     account: &str,
     name: &str,
@@ -182,7 +181,7 @@ fn insert_saml_key(
 }
 
 pub(super) fn create_saml(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     keyring: &Keyring,
     p: &SamlProvider,
     max: usize,
@@ -193,7 +192,7 @@ pub(super) fn create_saml(
     let n = count(
         tx,
         "SELECT COUNT(*) FROM saml_providers WHERE account = ?1",
-        [&p.account],
+        params![&p.account],
     )?;
     if at_limit(n, max) {
         return Err(StoreError::LimitExceeded(Entity::SamlProvider));
@@ -238,7 +237,7 @@ pub(super) struct SamlUpdate<'a> {
 }
 
 pub(super) fn update_saml(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     keyring: &Keyring,
     account: &str,
     name: &str,
@@ -301,7 +300,7 @@ pub(super) fn update_saml(
     Ok(())
 }
 
-pub(super) fn delete_saml(tx: &Transaction<'_>, account: &str, name: &str) -> Result<()> {
+pub(super) fn delete_saml(tx: &dyn Sql, account: &str, name: &str) -> Result<()> {
     let arn = saml_arn(tx, account, name)?;
     // Keys first: they reference the provider.
     tx.execute(
@@ -314,50 +313,50 @@ pub(super) fn delete_saml(tx: &Transaction<'_>, account: &str, name: &str) -> Re
     )?;
     tx.execute(
         "DELETE FROM saml_provider_tags WHERE provider_arn = ?1",
-        [&arn],
+        params![&arn],
     )?;
     Ok(())
 }
 
-pub(super) fn load_saml(conn: &Connection) -> Result<Vec<SamlProvider>> {
-    let mut st = conn.prepare(
+pub(super) fn load_saml(conn: &dyn Sql) -> Result<Vec<SamlProvider>> {
+    Ok(conn.query_map(
         "SELECT account, name, uuid, metadata, entity_id, signing_certs, valid_until,
                 encryption_mode, created_at
          FROM saml_providers",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok(SamlProvider {
-            account: r.get(0)?,
-            name: r.get(1)?,
-            uuid: r.get(2)?,
-            metadata_document: r.get(3)?,
-            entity_id: r.get(4)?,
-            signing_certs: parse_list(&r.get::<_, String>(5)?)?,
-            valid_until: r.get::<_, Option<i64>>(6)?.map(from_ts),
-            assertion_encryption_mode: r.get(7)?,
-            created_at: from_ts(r.get(8)?),
-            tags: Vec::new(),
-            private_keys: Vec::new(),
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        params![],
+        |r| {
+            Ok(SamlProvider {
+                account: r.get(0)?,
+                name: r.get(1)?,
+                uuid: r.get(2)?,
+                metadata_document: r.get(3)?,
+                entity_id: r.get(4)?,
+                signing_certs: parse_list(&r.get::<_, String>(5)?)?,
+                valid_until: r.get::<_, Option<i64>>(6)?.map(from_ts),
+                assertion_encryption_mode: r.get(7)?,
+                created_at: from_ts(r.get(8)?),
+                tags: Vec::new(),
+                private_keys: Vec::new(),
+            })
+        },
+    )?)
 }
 
-pub(super) fn load_saml_keys(conn: &Connection) -> Result<Vec<SealedSamlKey>> {
-    let mut st = conn.prepare(
+pub(super) fn load_saml_keys(conn: &dyn Sql) -> Result<Vec<SealedSamlKey>> {
+    Ok(conn.query_map(
         "SELECT key_id, account, provider, key_ct, created_at FROM saml_private_keys
          ORDER BY created_at, rowid",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok(SealedSamlKey {
-            id: r.get(0)?,
-            account: r.get(1)?,
-            provider: r.get(2)?,
-            key_ct: r.get(3)?,
-            created_at: from_ts(r.get(4)?),
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        params![],
+        |r| {
+            Ok(SealedSamlKey {
+                id: r.get(0)?,
+                account: r.get(1)?,
+                provider: r.get(2)?,
+                key_ct: r.get(3)?,
+                created_at: from_ts(r.get(4)?),
+            })
+        },
+    )?)
 }
 
 /// Entries past their time forgotten by each use: more than one, so the table shrinks after a
@@ -366,33 +365,26 @@ const FORGET_PER_USE: i64 = 4;
 
 /// The SAML replay cache's conditional insert (see [`crate::store::Change::UseSamlAssertion`]).
 pub(super) fn use_saml_assertion(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     issuer: &str,
     assertion_id: &str,
     until: chrono::DateTime<chrono::Utc>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
     let now_ms = now.timestamp_millis();
-    // Cached statements: every AssumeRoleWithSAML runs these two.
-    tx.prepare_cached(
+    tx.execute(
         "DELETE FROM saml_used_assertions WHERE (issuer, assertion_id) IN
            (SELECT issuer, assertion_id FROM saml_used_assertions WHERE until <= ?1 LIMIT ?2)",
-    )?
-    .execute(params![now_ms, FORGET_PER_USE])?;
+        params![now_ms, FORGET_PER_USE],
+    )?;
     // An entry past its time may be taken again (its assertion is refused by its own times
     // before it gets here); one still in force makes the insert a no-op.
-    let n = tx
-        .prepare_cached(
-            "INSERT INTO saml_used_assertions (issuer, assertion_id, until) VALUES (?1, ?2, ?3)
-             ON CONFLICT (issuer, assertion_id) DO UPDATE SET until = excluded.until
-             WHERE saml_used_assertions.until <= ?4",
-        )?
-        .execute(params![
-            issuer,
-            assertion_id,
-            until.timestamp_millis(),
-            now_ms
-        ])?;
+    let n = tx.execute(
+        "INSERT INTO saml_used_assertions (issuer, assertion_id, until) VALUES (?1, ?2, ?3)
+         ON CONFLICT (issuer, assertion_id) DO UPDATE SET until = excluded.until
+         WHERE saml_used_assertions.until <= ?4",
+        params![issuer, assertion_id, until.timestamp_millis(), now_ms],
+    )?;
     if n == 0 {
         return Err(StoreError::Conflict(Conflict::SamlAssertionUsed));
     }
@@ -403,26 +395,30 @@ pub(super) fn use_saml_assertion(
 mod tests {
     use chrono::{TimeDelta, TimeZone, Utc};
 
+    use crate::store::sql::{Sql, params};
+
     #[test]
     fn used_assertions_past_their_time_are_forgotten_a_few_per_use() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = super::super::open_connection(
+        let mut conn = crate::store::sqlite::open_connection(
             &dir.path().join("t.db"),
             std::time::Duration::from_secs(1),
         )
         .unwrap();
-        super::super::schema::migrate(&mut conn).unwrap();
+        crate::store::sqlite::schema::migrate(&mut conn).unwrap();
         let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        let rows = |conn: &rusqlite::Connection| -> i64 {
-            conn.query_row("SELECT count(*) FROM saml_used_assertions", [], |r| {
-                r.get(0)
-            })
+        let rows = |conn: &dyn Sql| -> i64 {
+            conn.query_row(
+                "SELECT count(*) FROM saml_used_assertions",
+                params![],
+                |r| r.get(0),
+            )
             .unwrap()
         };
         let tx = conn.transaction().unwrap();
         for i in 0..10 {
             super::use_saml_assertion(
-                &tx,
+                &*tx,
                 "iss",
                 &format!("_a{i}"),
                 t0 + TimeDelta::minutes(5),
@@ -435,13 +431,14 @@ mod tests {
         // An hour later every entry is past its time: each use forgets up to four.
         let later = t0 + TimeDelta::hours(1);
         let tx = conn.transaction().unwrap();
-        super::use_saml_assertion(&tx, "iss", "_b0", later + TimeDelta::minutes(5), later).unwrap();
+        super::use_saml_assertion(&*tx, "iss", "_b0", later + TimeDelta::minutes(5), later)
+            .unwrap();
         tx.commit().unwrap();
         assert_eq!(rows(&conn), 10 - 4 + 1);
         let tx = conn.transaction().unwrap();
         for i in 1..3 {
             super::use_saml_assertion(
-                &tx,
+                &*tx,
                 "iss",
                 &format!("_b{i}"),
                 later + TimeDelta::minutes(5),

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster for the tests (Debian's package; .ci/deps.sh installs it).
+#   .ci/pg.sh start DIR   initdb + pg_ctl under DIR (a fresh temp dir), listening on loopback
+#                         and a unix socket in DIR; prints the superuser URL on stdout.
+#   .ci/pg.sh stop DIR    stops it (immediate shutdown) and removes DIR.
+#   .ci/pg.sh watch DIR   waits until its stdin closes (the process that started it is gone),
+#                         then stops it: how a test process cleans up after itself.
+# Run as root, the cluster belongs to the `postgres` user (initdb refuses root).
+set -euo pipefail
+cmd="${1:?start|stop}"; dir="${2:?directory}"
+bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+[ -x "$bindir/initdb" ] || { echo "PostgreSQL server binaries not found (bash .ci/deps.sh --tests installs them)" >&2; exit 1; }
+as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+case "$cmd" in
+start)
+    mkdir -p "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    as_owner "$bindir/initdb" -D "$dir/data" -U tessera -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log" >&2; exit 1; }
+    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null \
+        || { cat "$dir/postgres.log" >&2; exit 1; }
+    echo "postgres://tessera@127.0.0.1:$port/postgres?sslmode=disable"
+    ;;
+stop)
+    [ -d "$dir/data" ] && as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$dir"
+    ;;
+watch)
+    cat >/dev/null || true
+    exec bash "$0" stop "$dir"
+    ;;
+*) echo "usage: $0 start|stop|watch DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,643 @@
+//! The PostgreSQL backend: the store of a cluster. Every node keeps its own in-memory snapshot
+//! and its own writer; the database is the one truth they share.
+//!
+//! Driver: tokio-postgres through a deadpool-postgres pool (see the README for why), on a
+//! runtime of its own with one worker, so the store's writer thread (which is not async) waits
+//! for each statement with a deadline and never blocks the request threads. Every round trip has
+//! that deadline: with the database gone, a write fails with [`StoreError::Unavailable`] (answered
+//! `ServiceUnavailable`) instead of hanging, while reads keep coming from the snapshot.
+//!
+//! The SQL is [`super::sql`]'s, shared with SQLite. Commits retry serialization failures (as
+//! PostgreSQL-compatible distributed engines require of their clients). Every commit that changes
+//! the snapshot bumps `store_version`, the counter other nodes poll
+//! ([`Backend::changed_elsewhere`]).
+
+pub(crate) mod schema;
+#[cfg(test)]
+pub(crate) mod testdb;
+mod tls;
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+
+use super::backend::{AuditRead, AuditRow, Backend, Batch, FrameArchive, Outcome, Tables};
+use super::change::Change;
+use super::error::StoreError;
+use super::model::CredentialReport;
+use super::sql::{self, Arg, Row, Sql, SqlError, SqlResult, ToArg, Value};
+
+pub(crate) use tls::TlsOptions;
+
+/// How long any one round trip (or taking a connection from the pool) may take.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often an idle node asks whether another node changed the store: a change on one node
+/// is served by every node within this, plus a reload.
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Attempts at a transaction that keeps meeting serialization failures.
+const MAX_ATTEMPTS: u32 = 8;
+
+/// Records per `INSERT INTO audit` statement (two parameters each, far below the protocol's
+/// 65,535).
+const AUDIT_ROWS_PER_INSERT: usize = 500;
+
+/// A connection pool and the runtime that drives it.
+pub(crate) struct Pg {
+    rt: Option<tokio::runtime::Runtime>,
+    pool: Pool,
+    timeout: Duration,
+    /// Where the database is, without its password (for logs).
+    pub(crate) target: String,
+}
+
+impl std::fmt::Debug for Pg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pg")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        // May be dropped on an async thread: never block there.
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Pg {
+    /// A pool for `url` (`postgres://user:password@host:port/db?sslmode=...`). Connects lazily:
+    /// [`Pg::migrate`] is the first round trip.
+    pub(crate) fn new(
+        url: &str,
+        tls: &TlsOptions,
+        timeout: Duration,
+    ) -> Result<Arc<Pg>, StoreError> {
+        let (mut config, mode, root) = tls::parse_url(url)?;
+        config.connect_timeout(timeout);
+        config.keepalives(true);
+        config.application_name("tessera");
+        let target = tls::describe(&config);
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match tls::connector(mode, root, tls)? {
+            None => Manager::from_config(config, tokio_postgres::NoTls, manager_config),
+            Some(connect) => Manager::from_config(config, connect, manager_config),
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("tessera-pg")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::internal(format!("postgres runtime: {e}")))?;
+        let pool = Pool::builder(manager)
+            .max_size(8)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(timeout))
+            .create_timeout(Some(timeout))
+            .recycle_timeout(Some(timeout))
+            .build()
+            .map_err(|e| StoreError::internal(format!("postgres pool: {e}")))?;
+        Ok(Arc::new(Pg {
+            rt: Some(rt),
+            pool,
+            timeout,
+            target,
+        }))
+    }
+
+    /// Wait for `fut` on the pool's runtime. Called from an async thread (opening the store
+    /// at start, a test), the wait happens on a thread of its own.
+    fn block<F>(&self, fut: F) -> SqlResult<F::Output>
+    where
+        F: std::future::Future + Send,
+        F::Output: Send,
+    {
+        let Some(rt) = &self.rt else {
+            return Err(SqlError::Unavailable("postgres: shut down".into()));
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Ok(rt.block_on(fut));
+        }
+        std::thread::scope(|s| match s.spawn(|| rt.block_on(fut)).join() {
+            Ok(out) => Ok(out),
+            Err(panic) => std::panic::resume_unwind(panic),
+        })
+    }
+
+    /// Run `fut` on the pool's runtime, within the deadline.
+    fn run<T: Send>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, tokio_postgres::Error>> + Send,
+    ) -> SqlResult<T> {
+        match self.block(async { tokio::time::timeout(self.timeout, fut).await })? {
+            Ok(r) => r.map_err(|e| pg_error(&e)),
+            Err(_) => Err(SqlError::Unavailable("postgres: timed out".into())),
+        }
+    }
+
+    /// A connection from the pool.
+    fn client(&self) -> SqlResult<Object> {
+        self.block(self.pool.get())?
+            .map_err(|e| SqlError::Unavailable(format!("postgres: no connection: {e}")))
+    }
+
+    /// Run the migrations this database has not had, under an advisory lock (nodes starting
+    /// together migrate once).
+    pub(crate) fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client()?;
+        self.run(client.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)",
+        ))
+        .or_else(|e| match e {
+            // Two nodes creating it at once: one wins, the other sees the row type exist.
+            SqlError::Unique => Ok(()),
+            e => Err(e),
+        })?;
+        let tx = self.run(client.transaction())?;
+        self.run(tx.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&schema::MIGRATION_LOCK],
+        ))?;
+        let have: i64 = self
+            .run(tx.query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            ))?
+            .get(0);
+        for (i, parts) in schema::MIGRATIONS.iter().enumerate() {
+            let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
+            if version <= have {
+                continue;
+            }
+            for part in *parts {
+                self.run(tx.batch_execute(part))?;
+            }
+            self.run(tx.execute(
+                "INSERT INTO schema_migrations (version) VALUES ($1)",
+                &[&version],
+            ))?;
+        }
+        self.run(tx.commit())?;
+        Ok(())
+    }
+}
+
+/// Any driver failure, as the SQL layer tells them apart.
+fn pg_error(e: &tokio_postgres::Error) -> SqlError {
+    let Some(db) = e.as_db_error() else {
+        // I/O, a closed connection, a refused connect: the database is not there now.
+        return SqlError::Unavailable(format!("postgres: {e}"));
+    };
+    let code = db.code();
+    if *code == SqlState::UNIQUE_VIOLATION {
+        SqlError::Unique
+    } else if *code == SqlState::T_R_SERIALIZATION_FAILURE
+        || *code == SqlState::T_R_DEADLOCK_DETECTED
+    {
+        SqlError::Retry
+    } else if code.code().starts_with("08")
+        || code.code().starts_with("57P")
+        || *code == SqlState::READ_ONLY_SQL_TRANSACTION
+    {
+        SqlError::Unavailable(format!("postgres: {}: {}", code.code(), db.message()))
+    } else {
+        SqlError::Other(format!("postgres: {}: {}", code.code(), db.message()))
+    }
+}
+
+/// Parameters bind to whatever type PostgreSQL inferred for them, within reason: integers to
+/// any integer (range-checked) or boolean, text to any text type, blobs to `bytea`.
+impl ToSql for Arg<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match *self {
+            Arg::Null => Ok(IsNull::Yes),
+            Arg::Int(i) => match *ty {
+                Type::INT8 => i.to_sql(ty, out),
+                Type::INT4 => i32::try_from(i)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(i)?.to_sql(ty, out),
+                Type::BOOL => (i != 0).to_sql(ty, out),
+                _ => Err(format!("integer parameter for a {ty} column").into()),
+            },
+            Arg::Text(t) => t.to_sql(ty, out),
+            Arg::Blob(b) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(
+            *ty,
+            Type::INT8
+                | Type::INT4
+                | Type::INT2
+                | Type::BOOL
+                | Type::TEXT
+                | Type::VARCHAR
+                | Type::BPCHAR
+                | Type::NAME
+                | Type::UNKNOWN
+                | Type::BYTEA
+        )
+    }
+
+    to_sql_checked!();
+}
+
+/// One returned row as plain values.
+fn row_values(row: &tokio_postgres::Row) -> SqlResult<Row> {
+    let bad = |e: tokio_postgres::Error| SqlError::Other(format!("postgres: column: {e}"));
+    let mut vals = Vec::with_capacity(row.len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let v = match *col.type_() {
+            Type::INT8 => row
+                .try_get::<_, Option<i64>>(i)
+                .map_err(bad)?
+                .map(Value::Int),
+            Type::INT4 => row
+                .try_get::<_, Option<i32>>(i)
+                .map_err(bad)?
+                .map(|v| Value::Int(i64::from(v))),
+            Type::INT2 => row
+                .try_get::<_, Option<i16>>(i)
+                .map_err(bad)?
+                .map(|v| Value::Int(i64::from(v))),
+            Type::BOOL => row
+                .try_get::<_, Option<bool>>(i)
+                .map_err(bad)?
+                .map(|v| Value::Int(i64::from(v))),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => row
+                .try_get::<_, Option<String>>(i)
+                .map_err(bad)?
+                .map(Value::Text),
+            Type::BYTEA => row
+                .try_get::<_, Option<Vec<u8>>>(i)
+                .map_err(bad)?
+                .map(Value::Blob),
+            ref t => {
+                return Err(SqlError::Other(format!("postgres: column of type {t}")));
+            }
+        };
+        vals.push(v.unwrap_or(Value::Null));
+    }
+    Ok(Row(vals))
+}
+
+/// A transaction as [`Sql`]: statements prepared once per connection (deadpool's cache), each
+/// round trip within the deadline. The first failure that ends the transaction for good (a
+/// serialization failure, a lost connection) is kept, so that the commit can tell a job's own
+/// failure from the transaction's.
+struct PgTx<'t, 'c> {
+    pg: &'t Pg,
+    tx: &'t deadpool_postgres::Transaction<'c>,
+    fatal: RefCell<Option<SqlError>>,
+}
+
+impl<'t, 'c> PgTx<'t, 'c> {
+    fn new(pg: &'t Pg, tx: &'t deadpool_postgres::Transaction<'c>) -> Self {
+        PgTx {
+            pg,
+            tx,
+            fatal: RefCell::new(None),
+        }
+    }
+
+    fn note<T>(&self, r: SqlResult<T>) -> SqlResult<T> {
+        if let Err(e @ (SqlError::Retry | SqlError::Unavailable(_))) = &r {
+            self.fatal.borrow_mut().get_or_insert_with(|| e.clone());
+        }
+        r
+    }
+
+    fn batch(&self, sql: &str) -> SqlResult<()> {
+        self.note(self.pg.run(self.tx.batch_execute(sql)))
+    }
+}
+
+fn bind<'a>(args: &'a [Arg<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
+}
+
+impl Sql for PgTx<'_, '_> {
+    fn execute(&self, sql: &str, params: &[&dyn ToArg]) -> SqlResult<usize> {
+        let text = sql::numbered_placeholders(sql);
+        let args = params
+            .iter()
+            .map(|p| p.to_arg())
+            .collect::<SqlResult<Vec<_>>>()?;
+        let refs = bind(&args);
+        let n = self.note(self.pg.run(async {
+            let st = self.tx.prepare_cached(&text).await?;
+            self.tx.execute(&st, &refs).await
+        }))?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    fn query(&self, sql: &str, params: &[&dyn ToArg]) -> SqlResult<Vec<Row>> {
+        let text = sql::numbered_placeholders(sql);
+        let args = params
+            .iter()
+            .map(|p| p.to_arg())
+            .collect::<SqlResult<Vec<_>>>()?;
+        let refs = bind(&args);
+        let rows = self.note(self.pg.run(async {
+            let st = self.tx.prepare_cached(&text).await?;
+            self.tx.query(&st, &refs).await
+        }))?;
+        rows.iter().map(row_values).collect()
+    }
+}
+
+/// The store of a cluster: one PostgreSQL database.
+pub(crate) struct PgBackend {
+    pg: Arc<Pg>,
+    /// The writer's connection (taken again after a failure).
+    conn: Option<Object>,
+    /// `store_version` as of the snapshot this node serves.
+    seen_version: i64,
+}
+
+impl std::fmt::Debug for PgBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgBackend")
+            .field("target", &self.pg.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgBackend {
+    /// Connect to `url`, migrating the database if needed.
+    pub(crate) fn open(
+        url: &str,
+        tls: &TlsOptions,
+        timeout: Duration,
+    ) -> Result<PgBackend, StoreError> {
+        let pg = Pg::new(url, tls, timeout)?;
+        pg.migrate()?;
+        Ok(PgBackend {
+            pg,
+            conn: None,
+            seen_version: -1,
+        })
+    }
+
+    fn conn(&mut self) -> SqlResult<&mut Object> {
+        if self.conn.is_none() {
+            self.conn = Some(self.pg.client()?);
+        }
+        self.conn
+            .as_mut()
+            .ok_or_else(|| SqlError::Unavailable("postgres: no connection".into()))
+    }
+
+    /// Read in one repeatable-read transaction, so that what `f` reads is one moment's state.
+    fn read<T>(
+        &mut self,
+        f: impl FnOnce(&PgTx<'_, '_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pg = self.pg.clone();
+        let result = (|| {
+            let conn = self.conn()?;
+            let tx = pg.run(
+                conn.build_transaction()
+                    .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start(),
+            )?;
+            let out = {
+                let ptx = PgTx::new(&pg, &tx);
+                f(&ptx)?
+            };
+            pg.run(tx.commit())?;
+            Ok::<_, StoreError>(out)
+        })();
+        if matches!(result, Err(StoreError::Unavailable(_))) {
+            self.conn = None;
+        }
+        result
+    }
+
+    /// One attempt at a batch. `Err` when the whole transaction must be tried again (or the
+    /// database is unreachable).
+    fn try_commit(&mut self, batch: &Batch<'_>) -> Result<Outcome, SqlError> {
+        let pg = self.pg.clone();
+        let conn = self.conn()?;
+        let tx = pg.run(conn.transaction())?;
+        let ptx = PgTx::new(&pg, &tx);
+        if !batch.durable {
+            // Records nobody waits for: committed without waiting for the flush, as SQLite
+            // does with synchronous=NORMAL.
+            ptx.batch("SET LOCAL synchronous_commit = off")?;
+        }
+        let mut results = Vec::with_capacity(batch.jobs.len());
+        let mut touched = false;
+        for changes in &batch.jobs {
+            ptx.batch("SAVEPOINT job")?;
+            let result = changes
+                .iter()
+                .map(|c| sql::apply::apply(&ptx, batch.keyring, c))
+                .collect::<Result<Vec<_>, _>>();
+            if let Some(e) = ptx.fatal.borrow().clone() {
+                return Err(e);
+            }
+            match &result {
+                Ok(_) => {
+                    ptx.batch("RELEASE SAVEPOINT job")?;
+                    touched |= changes.iter().any(Change::touches_snapshot);
+                }
+                Err(_) => ptx.batch("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")?,
+            }
+            results.push(result);
+        }
+        let mut audit_written = false;
+        if let Some((time_ms, lines)) = batch.audit {
+            insert_audit(&ptx, time_ms, lines)?;
+            audit_written = true;
+        }
+        let version = if touched {
+            Some(ptx.query(
+                "UPDATE store_version SET version = version + 1 WHERE id = 1 RETURNING version",
+                sql::params![],
+            )?)
+        } else {
+            None
+        };
+        drop(ptx);
+        pg.run(tx.commit())?;
+        if let Some(rows) = version
+            && let Some(v) = rows.first().and_then(|r| r.get::<_, i64>(0).ok())
+        {
+            // Someone else's commits between the last look and ours are in the reload our own
+            // change causes; later ones are seen by the next look.
+            self.seen_version = v;
+        }
+        Ok(Outcome {
+            results,
+            audit_written,
+            committed: true,
+        })
+    }
+}
+
+/// A batch's records, one row each, in multi-row inserts.
+fn insert_audit(tx: &dyn Sql, time_ms: i64, lines: &str) -> SqlResult<()> {
+    let records: Vec<&str> = lines.split('\n').filter(|l| !l.is_empty()).collect();
+    for chunk in records.chunks(AUDIT_ROWS_PER_INSERT) {
+        let mut text = String::from("INSERT INTO audit (time, records) VALUES ");
+        let mut args: Vec<&dyn ToArg> = Vec::with_capacity(chunk.len() * 2);
+        for (i, line) in chunk.iter().enumerate() {
+            if i > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(&format!("(?{}, ?{})", 2 * i + 1, 2 * i + 2));
+            args.push(&time_ms);
+            args.push(line);
+        }
+        tx.execute(&text, &args)?;
+    }
+    Ok(())
+}
+
+impl Backend for PgBackend {
+    fn load(&mut self) -> Result<Tables, StoreError> {
+        let (tables, version) = self.read(|tx| {
+            let tx: &dyn Sql = tx;
+            let version = tx.query_row(
+                "SELECT version FROM store_version WHERE id = 1",
+                sql::params![],
+                |r| r.get::<_, i64>(0),
+            )?;
+            Ok((sql::load::load(tx)?, version))
+        })?;
+        self.seen_version = version;
+        Ok(tables)
+    }
+
+    fn load_credential_reports(&mut self) -> Result<Vec<CredentialReport>, StoreError> {
+        self.read(|tx| sql::console::load_credential_reports(tx))
+    }
+
+    fn changed_elsewhere(&mut self) -> bool {
+        let pg = self.pg.clone();
+        let seen = self.seen_version;
+        let version = self.conn().and_then(|conn| {
+            pg.run(conn.query_one("SELECT version FROM store_version WHERE id = 1", &[]))
+                .map(|r| r.get::<_, i64>(0))
+        });
+        match version {
+            Ok(v) => v != seen,
+            Err(_) => {
+                // Unreachable: keep serving the snapshot we have.
+                self.conn = None;
+                false
+            }
+        }
+    }
+
+    fn commit(&mut self, batch: Batch<'_>) -> Outcome {
+        let mut attempt = 0;
+        let failure = loop {
+            attempt += 1;
+            match self.try_commit(&batch) {
+                Ok(outcome) => return outcome,
+                Err(SqlError::Retry) if attempt < MAX_ATTEMPTS => {
+                    // Another node's transaction won: back off a little, then again.
+                    std::thread::sleep(Duration::from_millis(2 << attempt.min(6)));
+                }
+                Err(e) => {
+                    if matches!(e, SqlError::Unavailable(_)) {
+                        self.conn = None;
+                    }
+                    break e;
+                }
+            }
+        };
+        tracing::error!(error = ?failure, target = %self.pg.target, "store: commit failed");
+        let err = match failure {
+            SqlError::Unavailable(d) => StoreError::Unavailable(d),
+            SqlError::Retry => StoreError::Unavailable("postgres: serialization conflicts".into()),
+            e => StoreError::from(e),
+        };
+        Outcome {
+            results: batch.jobs.iter().map(|_| Err(err.clone())).collect(),
+            audit_written: false,
+            committed: false,
+        }
+    }
+
+    fn poll_interval(&self) -> Duration {
+        POLL_INTERVAL
+    }
+
+    fn frame_archive(&self) -> Result<Box<dyn FrameArchive>, StoreError> {
+        Err(StoreError::internal(
+            "postgres: audit records go straight to the database (no journal)",
+        ))
+    }
+}
+
+/// `tessera audit tail` against the database.
+#[derive(Debug)]
+pub(crate) struct PgAuditRead {
+    pg: Arc<Pg>,
+}
+
+impl PgAuditRead {
+    pub(crate) fn new(pg: Arc<Pg>) -> Self {
+        PgAuditRead { pg }
+    }
+
+    fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<AuditRow>, StoreError> {
+        let client = self.pg.client()?;
+        let rows = self.pg.run(client.query(sql, params))?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditRow {
+                seq: r.get(0),
+                journal_seq: None,
+                records: r.get(1),
+            })
+            .collect())
+    }
+}
+
+impl AuditRead for PgAuditRead {
+    fn newest(&mut self, n: usize) -> Result<(Vec<AuditRow>, u64, i64), StoreError> {
+        let limit = i64::try_from(n).unwrap_or(i64::MAX);
+        let mut rows = self.rows(
+            "SELECT seq, records FROM audit ORDER BY seq DESC LIMIT $1",
+            &[&limit],
+        )?;
+        rows.reverse();
+        let top = match rows.last() {
+            Some(r) => r.seq,
+            None => {
+                let client = self.pg.client()?;
+                self.pg
+                    .run(client.query_one("SELECT COALESCE(MAX(seq), 0) FROM audit", &[]))?
+                    .get(0)
+            }
+        };
+        Ok((rows, 0, top))
+    }
+
+    fn since(&mut self, after: i64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.rows(
+            "SELECT seq, records FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&after, &limit],
+        )
+    }
+}
