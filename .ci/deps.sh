@@ -8,7 +8,9 @@
 # The openssl command makes the test certificates (certs/make-dev-certs.sh).
 # With `--tests` (as `.ci/run` calls it) it also installs what only the test suite needs:
 # Debian's chromium and chromium-driver, the headless browser of the SAML sign-in's end-to-end
-# test (selenium drives them; nothing is downloaded at test time).
+# test (selenium drives them; nothing is downloaded at test time), and Debian's PostgreSQL server,
+# which the store tests and the two-node cluster test run against (.ci/pg.sh starts a throwaway
+# cluster; it never touches Debian's own).
 # The README's first command and `.ci/run` call it before cargo.
 set -euo pipefail
 
@@ -17,7 +19,7 @@ set -euo pipefail
 CLANG_VERSION="${TESSERA_CLANG_VERSION:-14}"
 PACKAGES=(pkg-config libssl-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl xmlsec1 openssl)
 case "${1:-}" in
-    --tests) PACKAGES+=(chromium chromium-driver) ;;
+    --tests) PACKAGES+=(chromium chromium-driver postgresql) ;;
     "") ;;
     *) printf 'usage: deps.sh [--tests]\n' >&2; exit 2 ;;
 esac

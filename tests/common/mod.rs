@@ -13,6 +13,9 @@
 )]
 
 pub(crate) mod idp;
+/// Test databases on a PostgreSQL server (the crate's own harness, shared).
+#[path = "../../src/store/postgres/testdb.rs"]
+pub(crate) mod pg;
 pub(crate) mod process;
 pub(crate) mod saml_idp;
 
@@ -278,6 +281,24 @@ pub(crate) fn iam_err<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
     e: &aws_sdk_iam::error::SdkError<E, R>,
 ) -> (String, String) {
     (iam_code(e), iam_message(e))
+}
+
+/// An SDK configuration for the server at `endpoint` signing with `c`, on the real clock.
+pub(crate) fn sdk_config_at(endpoint: &str, c: &Creds) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                c.access_key_id.clone(),
+                c.secret.clone(),
+                c.token.clone(),
+                None,
+                "tessera-test",
+            )),
+        )
+        .build()
 }
 
 /// The TOTP code of `seed` at unix time `t`, as an authenticator app would show it.

@@ -1,0 +1,220 @@
+//! Two `tessera serve` processes on one PostgreSQL database: what one node changes, the other
+//! serves within a second; an MFA code is accepted once across both.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test"
+)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::process::{ROOT_ID, ROOT_SECRET, Served};
+use common::{Creds, sdk_config_at};
+
+/// How soon a change made on one node must be served by the other.
+const COHERENCE: Duration = Duration::from_secs(1);
+
+/// Two nodes on one fresh database (sharing the keyring file, as operators deploy it today).
+fn cluster() -> (Served, Served) {
+    let place = tempfile::tempdir().unwrap();
+    let url = common::pg::database_for(place.path());
+    let args = ["--database-url", url.as_str()];
+    let a = Served::start(&args, &[]).unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir_b.path().join("data")).unwrap();
+    std::fs::copy(
+        a.dir.path().join("data/keyring"),
+        dir_b.path().join("data/keyring"),
+    )
+    .unwrap();
+    let b = Served::start_in(dir_b, "127.0.0.1:0", &args, &[]).unwrap();
+    (a, b)
+}
+
+fn root() -> Creds {
+    Creds::new(ROOT_ID, ROOT_SECRET)
+}
+
+fn sts(s: &Served, c: &Creds) -> aws_sdk_sts::Client {
+    aws_sdk_sts::Client::new(&sdk_config_at(&s.url, c))
+}
+
+fn iam(s: &Served, c: &Creds) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::new(&sdk_config_at(&s.url, c))
+}
+
+/// Poll `check` until it holds; how long that took (fails past `within`).
+async fn within<F, Fut>(within: Duration, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    loop {
+        if check().await {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < within + Duration::from_secs(5),
+            "not within {within:?} (nor 5 s more)"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn user_with_key(node: &Served, name: &str) -> Creds {
+    let iam = iam(node, &root());
+    iam.create_user().user_name(name).send().await.unwrap();
+    let k = iam
+        .create_access_key()
+        .user_name(name)
+        .send()
+        .await
+        .unwrap();
+    let k = k.access_key().unwrap();
+    Creds::new(k.access_key_id(), k.secret_access_key())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_and_key_made_on_one_node_work_on_the_other_and_a_deactivation_follows_within_a_second()
+ {
+    let (a, b) = cluster();
+    let alice = user_with_key(&a, "alice").await;
+    let took = within(COHERENCE, || {
+        let c = sts(&b, &alice);
+        async move { c.get_caller_identity().send().await.is_ok() }
+    })
+    .await;
+    assert!(took < COHERENCE, "new key served by B after {took:?}");
+    let who = sts(&b, &alice).get_caller_identity().send().await.unwrap();
+    assert_eq!(who.arn(), Some("arn:aws:iam::000000000000:user/alice"));
+    iam(&b, &root())
+        .get_user()
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap();
+
+    iam(&a, &root())
+        .update_access_key()
+        .user_name("alice")
+        .access_key_id(&alice.access_key_id)
+        .status(aws_sdk_iam::types::StatusType::Inactive)
+        .send()
+        .await
+        .unwrap();
+    let took = within(COHERENCE, || {
+        let c = sts(&b, &alice);
+        async move {
+            match c.get_caller_identity().send().await {
+                Ok(_) => false,
+                Err(e) => common::code(&e) == "InvalidClientTokenId",
+            }
+        }
+    })
+    .await;
+    assert!(
+        took < COHERENCE,
+        "deactivated key refused by B after {took:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trust_policy_changed_on_one_node_applies_on_the_other() {
+    let (a, b) = cluster();
+    let bob = user_with_key(&a, "bob").await;
+    let trust = |who: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::000000000000:user/{who}"}},"Action":"sts:AssumeRole"}}]}}"#
+        )
+    };
+    iam(&a, &root())
+        .create_role()
+        .role_name("deploy")
+        .assume_role_policy_document(trust("bob"))
+        .send()
+        .await
+        .unwrap();
+    let assume = |node: &Served| {
+        sts(node, &bob)
+            .assume_role()
+            .role_arn("arn:aws:iam::000000000000:role/deploy")
+            .role_session_name("deploy-session")
+    };
+    within(COHERENCE, || {
+        let r = assume(&b);
+        async move { r.send().await.is_ok() }
+    })
+    .await;
+    // A user created alongside, so the new trust policy names someone who exists.
+    iam(&a, &root())
+        .create_user()
+        .user_name("carol")
+        .send()
+        .await
+        .unwrap();
+    iam(&a, &root())
+        .update_assume_role_policy()
+        .role_name("deploy")
+        .policy_document(trust("carol"))
+        .send()
+        .await
+        .unwrap();
+    let took = within(COHERENCE, || {
+        let r = assume(&b);
+        async move {
+            match r.send().await {
+                Ok(_) => false,
+                Err(e) => common::code(&e) == "AccessDenied",
+            }
+        }
+    })
+    .await;
+    assert!(
+        took < COHERENCE,
+        "new trust policy applied by B after {took:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mfa_code_used_on_one_node_is_refused_on_the_other() {
+    let (a, b) = cluster();
+    let dave = user_with_key(&a, "dave").await;
+    let admin = iam(&a, &root());
+    let dev = admin
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name("dave-phone")
+        .send()
+        .await
+        .unwrap();
+    let dev = dev.virtual_mfa_device().unwrap();
+    let serial = dev.serial_number().to_owned();
+    let seed = common::mfa_seed(dev);
+    let now = chrono::Utc::now().timestamp();
+    admin
+        .enable_mfa_device()
+        .user_name("dave")
+        .serial_number(&serial)
+        .authentication_code1(common::totp(&seed, now - 30))
+        .authentication_code2(common::totp(&seed, now))
+        .send()
+        .await
+        .unwrap();
+    // A code of the next step: neither enabling code, so both nodes may take it once.
+    let code = common::totp(&seed, now + 30);
+    let session = |node: &Served| {
+        sts(node, &dave)
+            .get_session_token()
+            .serial_number(&serial)
+            .token_code(&code)
+    };
+    // Wait for B to know the device (a wrong code would fail the same way: give it a moment).
+    tokio::time::sleep(COHERENCE).await;
+    session(&a).send().await.unwrap();
+    let again = session(&b).send().await.unwrap_err();
+    assert_eq!(common::code(&again), "AccessDenied", "{again:?}");
+}
