@@ -43,6 +43,7 @@ pub struct FileConfig {
     pub max_connections: Option<usize>,
     pub database_url: Option<String>,
     pub database_ca_file: Option<PathBuf>,
+    pub master_key_file: Option<PathBuf>,
 }
 
 /// Effective settings after file, environment and flags.
@@ -99,6 +100,38 @@ pub struct Database {
     pub url: String,
     /// CA certificates (PEM) for `sslmode=verify-ca`/`verify-full` (`sslrootcert` wins).
     pub ca_file: Option<PathBuf>,
+    /// Where the master key that opens the cluster's keyring comes from.
+    pub master_key: Option<MasterKeySource>,
+}
+
+/// Where a node finds the cluster's master key.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MasterKeySource {
+    /// `TESSERA_MASTER_KEY`: the key itself (base64), never printed.
+    Value(String),
+    /// `master_key_file`: a file holding it.
+    File(PathBuf),
+}
+
+impl std::fmt::Debug for MasterKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MasterKeySource::Value(_) => f.write_str("Value(<redacted>)"),
+            MasterKeySource::File(p) => f.debug_tuple("File").field(p).finish(),
+        }
+    }
+}
+
+impl Database {
+    /// The cluster's master key; an error saying how to give it when there is none.
+    pub fn master_key(&self) -> Result<crate::credentials::MasterKey, String> {
+        match &self.master_key {
+            Some(MasterKeySource::Value(v)) => crate::credentials::MasterKey::from_base64(v)
+                .map_err(|e| format!("TESSERA_MASTER_KEY: {e}")),
+            Some(MasterKeySource::File(p)) => crate::credentials::MasterKey::from_file(p),
+            None => Err("a cluster node needs the cluster's master key: set TESSERA_MASTER_KEY (32 random bytes in base64: openssl rand -base64 32) or config master_key_file".to_owned()),
+        }
+    }
 }
 
 impl std::fmt::Debug for Database {
@@ -106,6 +139,7 @@ impl std::fmt::Debug for Database {
         f.debug_struct("Database")
             .field("url", &"<redacted>")
             .field("ca_file", &self.ca_file)
+            .field("master_key", &self.master_key)
             .finish()
     }
 }
@@ -206,7 +240,7 @@ impl Config {
     /// `TESSERA_OIDC_CA_FILE`, `TESSERA_SAML_ENTITY_ID`, `TESSERA_SAML_ACS_URLS`,
     /// `TESSERA_TLS_CERT`, `TESSERA_TLS_KEY`, `TESSERA_HEADER_READ_TIMEOUT_MS`,
     /// `TESSERA_REQUEST_TIMEOUT_MS`, `TESSERA_MAX_CONNECTIONS`, `TESSERA_METRICS_LISTEN`,
-    /// `TESSERA_LOG_FORMAT`, `TESSERA_DATABASE_URL`, `TESSERA_DATABASE_CA_FILE`) <- flags.
+    /// `TESSERA_LOG_FORMAT`, `TESSERA_DATABASE_URL`, `TESSERA_DATABASE_CA_FILE`, `TESSERA_MASTER_KEY`) <- flags.
     pub fn load(o: &Overrides) -> Result<Config, ConfigError> {
         let file = match &o.config {
             Some(p) => read_file(p)?,
@@ -328,11 +362,18 @@ impl Config {
         if let Some(u) = o.database_url.clone().filter(|u| !u.is_empty()) {
             database_url = Some(u);
         }
+        let mut master_key = file.master_key_file.map(MasterKeySource::File);
+        if let Ok(k) = std::env::var("TESSERA_MASTER_KEY")
+            && !k.is_empty()
+        {
+            master_key = Some(MasterKeySource::Value(k));
+        }
         c.database = match database_url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 Some(Database {
                     url,
                     ca_file: database_ca_file,
+                    master_key,
                 })
             }
             // Never echo the URL: it may hold a password.

@@ -138,14 +138,26 @@ pub(crate) async fn authenticate(
             .expose();
         // The token must open under our keyring and name this very key id (checked before
         // expiry, so another session's expired token is simply invalid here).
-        let claims = credentials::open_for_access_key_cached(
-            &state.keyring(),
-            token,
-            akid,
-            now,
-            state.keyring.opened_counts(),
-        )
-        .map_err(|e| match e {
+        let open = |keyring: &credentials::Keyring| {
+            credentials::open_for_access_key_cached(
+                keyring,
+                token,
+                akid,
+                now,
+                state.keyring.opened_counts(),
+            )
+        };
+        let keyring = state.keyring();
+        let mut opened = open(&keyring);
+        if opened.is_err()
+            && credentials::sealed_with(token).is_some_and(|id| keyring.key(id).is_none())
+        {
+            // Sealed with a key this process does not hold: another node (or `tessera keys
+            // rotate`) may just have rotated the keyring. Look, then try once more.
+            state.store.refresh().await;
+            opened = open(&state.keyring());
+        }
+        let claims = opened.map_err(|e| match e {
             TokenError::Expired => ApiError::expired_token(),
             TokenError::Invalid => ApiError::invalid_client_token_id()
                 .with_detail("session token did not open for this access key id"),

@@ -59,11 +59,12 @@ pub fn create_data_dir(dir: &Path) -> Result<(), BoxError> {
 /// says (for commands that write no audit records: the audit journal stays closed).
 pub fn open_data_dir(config: &Config) -> Result<(Arc<SharedKeyring>, Store), BoxError> {
     create_data_dir(&config.data_dir)?;
+    if let Some(db) = &config.database {
+        let (keyring, store, _) = store::open_postgres(db, chrono::Utc::now())?;
+        return Ok((keyring, store));
+    }
     let keyring = load_or_create_keyring(&config.data_dir)?;
-    let store = match &config.database {
-        Some(db) => store::open_postgres(db, keyring.clone())?.0,
-        None => Store::open_with(&config.data_dir, keyring.clone(), config.store_busy_timeout)?,
-    };
+    let store = Store::open_with(&config.data_dir, keyring.clone(), config.store_busy_timeout)?;
     Ok((keyring, store))
 }
 
@@ -72,16 +73,16 @@ pub fn open_data_dir_with_audit(
     config: &Config,
 ) -> Result<(Arc<SharedKeyring>, Store, AuditJournal), BoxError> {
     create_data_dir(&config.data_dir)?;
+    if let Some(db) = &config.database {
+        return store::open_postgres(db, chrono::Utc::now());
+    }
     let keyring = load_or_create_keyring(&config.data_dir)?;
-    let (store, audit) = match &config.database {
-        Some(db) => store::open_postgres(db, keyring.clone())?,
-        None => store::open_local(
-            &config.data_dir,
-            keyring.clone(),
-            config.store_busy_timeout,
-            config.audit_sync,
-        )?,
-    };
+    let (store, audit) = store::open_local(
+        &config.data_dir,
+        keyring.clone(),
+        config.store_busy_timeout,
+        config.audit_sync,
+    )?;
     Ok((keyring, store, audit))
 }
 

@@ -18,21 +18,18 @@ use common::{Creds, sdk_config_at};
 /// How soon a change made on one node must be served by the other.
 const COHERENCE: Duration = Duration::from_secs(1);
 
-/// Two nodes on one fresh database (sharing the keyring file, as operators deploy it today).
-fn cluster() -> (Served, Served) {
+/// The master key every node of the test clusters is given.
+const MASTER_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+
+/// Two nodes, each with a data dir of its own, on one fresh database; and its URL.
+fn cluster() -> (Served, Served, String) {
     let place = tempfile::tempdir().unwrap();
     let url = common::pg::database_for(place.path());
     let args = ["--database-url", url.as_str()];
-    let a = Served::start(&args, &[]).unwrap();
-    let dir_b = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir_b.path().join("data")).unwrap();
-    std::fs::copy(
-        a.dir.path().join("data/keyring"),
-        dir_b.path().join("data/keyring"),
-    )
-    .unwrap();
-    let b = Served::start_in(dir_b, "127.0.0.1:0", &args, &[]).unwrap();
-    (a, b)
+    let env = [("TESSERA_MASTER_KEY", MASTER_KEY)];
+    let a = Served::start(&args, &env).unwrap();
+    let b = Served::start(&args, &env).unwrap();
+    (a, b, url)
 }
 
 fn root() -> Creds {
@@ -82,7 +79,7 @@ async fn user_with_key(node: &Served, name: &str) -> Creds {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_and_key_made_on_one_node_work_on_the_other_and_a_deactivation_follows_within_a_second()
  {
-    let (a, b) = cluster();
+    let (a, b, _) = cluster();
     let alice = user_with_key(&a, "alice").await;
     let took = within(COHERENCE, || {
         let c = sts(&b, &alice);
@@ -125,7 +122,7 @@ async fn a_user_and_key_made_on_one_node_work_on_the_other_and_a_deactivation_fo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trust_policy_changed_on_one_node_applies_on_the_other() {
-    let (a, b) = cluster();
+    let (a, b, _) = cluster();
     let bob = user_with_key(&a, "bob").await;
     let trust = |who: &str| {
         format!(
@@ -182,7 +179,7 @@ async fn a_trust_policy_changed_on_one_node_applies_on_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_mfa_code_used_on_one_node_is_refused_on_the_other() {
-    let (a, b) = cluster();
+    let (a, b, _) = cluster();
     let dave = user_with_key(&a, "dave").await;
     let admin = iam(&a, &root());
     let dev = admin
@@ -217,4 +214,68 @@ async fn an_mfa_code_used_on_one_node_is_refused_on_the_other() {
     session(&a).send().await.unwrap();
     let again = session(&b).send().await.unwrap_err();
     assert_eq!(common::code(&again), "AccessDenied", "{again:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_keys_rotate_new_tokens_from_one_node_verify_on_the_other() {
+    let (a, b, url) = cluster();
+    let erin = user_with_key(&a, "erin").await;
+    let session = |node: &Served| sts(node, &erin).get_session_token();
+    let before = session(&a).send().await.unwrap();
+    let before = Creds::from(before.credentials().unwrap());
+    let old_key = tessera::credentials::sealed_with(before.token.as_deref().unwrap()).unwrap();
+
+    let out = common::process::tessera()
+        .args(["keys", "rotate", "--database-url", &url])
+        .env("TESSERA_MASTER_KEY", MASTER_KEY)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cluster keyring rotated"));
+
+    // A seals with the new key within a second...
+    let fresh = std::sync::Mutex::new(None);
+    let took = within(COHERENCE, || {
+        let s = session(&a);
+        let fresh = &fresh;
+        async move {
+            let c = Creds::from(s.send().await.unwrap().credentials().unwrap());
+            let key = tessera::credentials::sealed_with(c.token.as_deref().unwrap());
+            *fresh.lock().unwrap() = Some(c);
+            key != Some(old_key)
+        }
+    })
+    .await;
+    assert!(took < COHERENCE, "A took the new key after {took:?}");
+    // ... B takes its tokens at once, and the tokens sealed before still work on both.
+    let fresh = fresh.into_inner().unwrap().unwrap();
+    for node in [&b, &a] {
+        for creds in [&fresh, &before] {
+            let who = sts(node, creds).get_caller_identity().send().await.unwrap();
+            assert_eq!(who.arn(), Some("arn:aws:iam::000000000000:user/erin"));
+        }
+    }
+    // Both nodes still open the secrets stored before (re-sealed by the rotation): erin's key.
+    let who = sts(&b, &erin).get_caller_identity().send().await.unwrap();
+    assert_eq!(who.arn(), Some("arn:aws:iam::000000000000:user/erin"));
+}
+
+#[test]
+fn a_node_without_the_master_key_or_with_another_one_refuses_to_start() {
+    let place = tempfile::tempdir().unwrap();
+    let url = common::pg::database_for(place.path());
+    let args = ["--database-url", url.as_str()];
+    let err = Served::start(&args, &[]).err().unwrap();
+    assert!(err.contains("TESSERA_MASTER_KEY"), "{err}");
+    let _a = Served::start(&args, &[("TESSERA_MASTER_KEY", MASTER_KEY)]).unwrap();
+    let other = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let err = Served::start(&args, &[("TESSERA_MASTER_KEY", other)])
+        .err()
+        .unwrap();
+    assert!(err.contains("not the one"), "{err}");
+    assert!(!err.contains(other) && !err.contains(MASTER_KEY), "{err}");
 }

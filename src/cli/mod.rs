@@ -372,7 +372,10 @@ async fn account_create(
 }
 
 async fn keys_rotate(config: Config) -> Result<(), BoxError> {
-    let report = server::rotate_keyring(&config.data_dir).await?;
+    let report = match &config.database {
+        Some(db) => crate::store::rotate_cluster_keyring(db, chrono::Utc::now())?,
+        None => server::rotate_keyring(&config.data_dir).await?,
+    };
     println!("{report}");
     Ok(())
 }

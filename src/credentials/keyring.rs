@@ -359,8 +359,18 @@ impl Keyring {
         file.take(MAX_FILE_LEN + 1)
             .read_to_end(&mut bytes)
             .map_err(io)?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// A keyring from the bytes of its file (format in the module docs); `origin` names where
+    /// they came from in errors.
+    pub fn from_bytes(bytes: &[u8], origin: &Path) -> Result<Self, KeyringError> {
+        let malformed = |reason: String| KeyringError::Format {
+            path: origin.to_owned(),
+            reason,
+        };
         // serde_json messages may quote input; report only the position.
-        let parsed: KeyringFile = serde_json::from_slice(&bytes).map_err(|e| {
+        let parsed: KeyringFile = serde_json::from_slice(bytes).map_err(|e| {
             malformed(format!(
                 "{:?} error at line {} column {}",
                 e.classify(),
@@ -381,14 +391,8 @@ impl Keyring {
         Self::checked(current, previous)
     }
 
-    /// Write the keyring atomically with mode 0600: temp file in the same directory, fsync,
-    /// rename over `path`, fsync the directory. Readers see the old file or the new one, never a
-    /// torn one, even across a crash.
-    pub fn save(&self, path: &Path) -> Result<(), KeyringError> {
-        let io = |source| KeyringError::Io {
-            path: path.to_owned(),
-            source,
-        };
+    /// The keyring as its file's bytes (format in the module docs), wiped when dropped.
+    pub(crate) fn to_bytes(&self) -> Result<super::secret::WipingBuf, KeyringError> {
         fn entry(k: &KeyEntry) -> KeyFileEntryOut<'_> {
             KeyFileEntryOut {
                 id: k.id,
@@ -404,9 +408,26 @@ impl Keyring {
         };
         // Many previous keys can outgrow the first buffer: it wipes what it outgrows.
         let mut bytes = super::secret::WipingBuf::with_capacity(4096);
-        serde_json::to_writer_pretty(&mut bytes, &file)
-            .map_err(|e| io(std::io::Error::other(e)))?;
-        std::io::Write::write_all(&mut bytes, b"\n").map_err(io)?;
+        serde_json::to_writer_pretty(&mut bytes, &file).map_err(|e| KeyringError::Io {
+            path: std::path::PathBuf::new(),
+            source: std::io::Error::other(e),
+        })?;
+        std::io::Write::write_all(&mut bytes, b"\n").map_err(|e| KeyringError::Io {
+            path: std::path::PathBuf::new(),
+            source: e,
+        })?;
+        Ok(bytes)
+    }
+
+    /// Write the keyring atomically with mode 0600: temp file in the same directory, fsync,
+    /// rename over `path`, fsync the directory. Readers see the old file or the new one, never a
+    /// torn one, even across a crash.
+    pub fn save(&self, path: &Path) -> Result<(), KeyringError> {
+        let io = |source| KeyringError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let bytes = self.to_bytes()?;
 
         let dir = parent_dir(path);
         let name = path

@@ -25,6 +25,7 @@ mod base32;
 pub mod form_state;
 pub(crate) mod ids;
 pub(crate) mod keyring;
+pub mod master_key;
 pub mod password;
 pub(crate) mod qr;
 pub(crate) mod secret;
@@ -39,11 +40,12 @@ pub use ids::{
     new_temporary_access_key_id, new_unique_id, new_uuid,
 };
 pub use keyring::{BlobError, KeyId, Keyring, KeyringError};
+pub use master_key::MasterKey;
 pub use secret::Secret;
-pub use shared_keyring::SharedKeyring;
+pub use shared_keyring::{KeyringSource, SharedKeyring};
 pub use token::{
     IssuedSession, MintError, SessionClaims, SessionSource, SessionSpec, SessionToken, TokenError,
-    issue_session, open, open_for_access_key, open_for_access_key_cached, seal,
+    issue_session, open, open_for_access_key, open_for_access_key_cached, seal, sealed_with,
 };
 pub use totp::TotpError;
 

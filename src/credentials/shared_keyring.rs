@@ -1,5 +1,6 @@
 //! The keyring a running process uses, reloaded when `tessera keys rotate` (possibly from
-//! another process) replaces the file.
+//! another process, or another node of a cluster) replaces it: the data dir's file, or the
+//! cluster's keyring in its database (a [`KeyringSource`]).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,12 +10,40 @@ use std::time::SystemTime;
 use super::Keyring;
 use crate::metrics::CacheCounts;
 
+/// Where a keyring that can change under a running process comes from.
+pub trait KeyringSource: Send + Sync + std::fmt::Debug {
+    /// A keyring newer than the last one this returned (or than the one it started with), if
+    /// there is one.
+    fn newer(&self) -> Result<Option<Keyring>, String>;
+}
+
+/// The data dir's keyring file, looked at by its modification time and length.
+#[derive(Debug)]
+struct KeyringFile {
+    path: PathBuf,
+    stamp: Mutex<Option<(SystemTime, u64)>>,
+}
+
+impl KeyringSource for KeyringFile {
+    fn newer(&self) -> Result<Option<Keyring>, String> {
+        let now = stamp_of(&self.path);
+        let Ok(mut last) = self.stamp.lock() else {
+            return Ok(None);
+        };
+        if now.is_none() || now == *last {
+            return Ok(None);
+        }
+        let k = Keyring::load(&self.path).map_err(|e| e.to_string())?;
+        *last = now;
+        Ok(Some(k))
+    }
+}
+
 /// The current keyring, swappable at run time.
 #[derive(Debug)]
 pub struct SharedKeyring {
     cell: RwLock<Arc<Keyring>>,
-    path: Option<PathBuf>,
-    stamp: Mutex<Option<(SystemTime, u64)>>,
+    source: Option<Box<dyn KeyringSource>>,
     /// Hits and misses of the keyrings' opened-token caches, across rotations.
     opened_counts: CacheCounts,
     /// Rotated keyrings picked up.
@@ -29,11 +58,21 @@ fn stamp_of(path: &PathBuf) -> Option<(SystemTime, u64)> {
 impl SharedKeyring {
     /// A keyring loaded from `path` (watched for changes), or a fixed one (`path` = None).
     pub fn new(keyring: Keyring, path: Option<PathBuf>) -> Arc<SharedKeyring> {
-        let stamp = path.as_ref().and_then(stamp_of);
+        let source = path.map(|path| {
+            let stamp = Mutex::new(stamp_of(&path));
+            Box::new(KeyringFile { path, stamp }) as Box<dyn KeyringSource>
+        });
+        Self::with_source(keyring, source)
+    }
+
+    /// A keyring that `source` may replace.
+    pub fn with_source(
+        keyring: Keyring,
+        source: Option<Box<dyn KeyringSource>>,
+    ) -> Arc<SharedKeyring> {
         Arc::new(SharedKeyring {
             cell: RwLock::new(Arc::new(keyring)),
-            path,
-            stamp: Mutex::new(stamp),
+            source,
             opened_counts: CacheCounts::default(),
             reloads: AtomicU64::new(0),
         })
@@ -56,29 +95,25 @@ impl SharedKeyring {
         }
     }
 
-    /// Reload the file if it changed since we last read it. Returns whether it did.
+    /// Take the source's newer keyring, if it has one. Returns whether it did.
     pub fn reload_if_changed(&self) -> bool {
-        let Some(path) = &self.path else { return false };
-        let now = stamp_of(path);
-        let Ok(mut last) = self.stamp.lock() else {
+        let Some(source) = &self.source else {
             return false;
         };
-        if now.is_none() || now == *last {
-            return false;
-        }
-        match Keyring::load(path) {
-            Ok(k) => {
+        match source.newer() {
+            Ok(None) => false,
+            Ok(Some(k)) => {
+                let id = k.current_id();
                 match self.cell.write() {
                     Ok(mut g) => *g = Arc::new(k),
                     Err(p) => *p.into_inner() = Arc::new(k),
                 }
-                *last = now;
                 self.reloads.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(path = %path.display(), "keyring reloaded");
+                tracing::info!(current_key = id, "keyring reloaded");
                 true
             }
             Err(e) => {
-                tracing::error!(path = %path.display(), error = %e, "keyring changed but cannot be loaded; keeping the previous one");
+                tracing::error!(error = %e, "keyring changed but cannot be loaded; keeping the previous one");
                 false
             }
         }

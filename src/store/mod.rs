@@ -88,21 +88,32 @@ pub fn open_local(
     Ok((store, audit))
 }
 
-/// A cluster node's store and audit sink: the PostgreSQL database `db` (migrated if needed).
-/// Audit records join the writer's group commits, each record a row.
+/// A cluster node's keyring, store and audit sink: the PostgreSQL database `db` (migrated if
+/// needed) and the keyring it holds, opened with the master key (made at `now` by the first
+/// node). Audit records join the writer's group commits, each record a row.
 pub fn open_postgres(
     db: &crate::config::Database,
-    keyring: Arc<SharedKeyring>,
-) -> Result<(Store, AuditJournal), crate::BoxError> {
-    let backend = postgres::PgBackend::open(
-        &db.url,
-        &postgres::TlsOptions {
-            ca_file: db.ca_file.clone(),
-        },
-        postgres::DEFAULT_TIMEOUT,
-    )?;
-    let store = Store::start(Box::new(backend), keyring)?;
-    Ok((store.clone(), AuditJournal::writer_only(store)))
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Arc<SharedKeyring>, Store, AuditJournal), crate::BoxError> {
+    let master = db.master_key()?;
+    let pg = postgres::Pg::connect(db)?;
+    let keyring = postgres::keyring::cluster_keyring(&pg, master, now)?;
+    let store = Store::start(Box::new(postgres::PgBackend::new(pg)), keyring.clone())?;
+    Ok((keyring, store.clone(), AuditJournal::writer_only(store)))
+}
+
+/// `tessera keys rotate --database-url`: rotate the keyring of the cluster on `db` at `now`
+/// (every node takes it within a second); what was done, for the operator.
+pub fn rotate_cluster_keyring(
+    db: &crate::config::Database,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, crate::BoxError> {
+    let master = db.master_key()?;
+    let pg = postgres::Pg::connect(db)?;
+    let (id, n) = postgres::keyring::rotate(&pg, &master, now)?;
+    Ok(format!(
+        "cluster keyring rotated: new current key {id}; {n} stored secrets re-sealed"
+    ))
 }
 
 impl Store {

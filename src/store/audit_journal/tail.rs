@@ -36,13 +36,7 @@ impl AuditTail {
     /// SQLite database (an error when it has none) and journal.
     pub(crate) fn open(config: &crate::config::Config) -> Result<AuditTail, crate::BoxError> {
         if let Some(db) = &config.database {
-            let pg = crate::store::postgres::Pg::new(
-                &db.url,
-                &crate::store::postgres::TlsOptions {
-                    ca_file: db.ca_file.clone(),
-                },
-                crate::store::postgres::DEFAULT_TIMEOUT,
-            )?;
+            let pg = crate::store::postgres::Pg::connect(db)?;
             return Ok(AuditTail::new(
                 Box::new(crate::store::postgres::PgAuditRead::new(pg)),
                 None,

@@ -12,6 +12,7 @@
 //! the snapshot bumps `store_version`, the counter other nodes poll
 //! ([`Backend::changed_elsewhere`]).
 
+pub(crate) mod keyring;
 pub(crate) mod schema;
 #[cfg(test)]
 pub(crate) mod testdb;
@@ -113,6 +114,19 @@ impl Pg {
             timeout,
             target,
         }))
+    }
+
+    /// The database `db` names, migrated: what every command of a cluster node opens.
+    pub(crate) fn connect(db: &crate::config::Database) -> Result<Arc<Pg>, StoreError> {
+        let pg = Pg::new(
+            &db.url,
+            &TlsOptions {
+                ca_file: db.ca_file.clone(),
+            },
+            DEFAULT_TIMEOUT,
+        )?;
+        pg.migrate()?;
+        Ok(pg)
     }
 
     /// Wait for `fut` on the pool's runtime. Called from an async thread (opening the store
@@ -379,6 +393,7 @@ impl std::fmt::Debug for PgBackend {
 
 impl PgBackend {
     /// Connect to `url`, migrating the database if needed.
+    #[cfg(test)]
     pub(crate) fn open(
         url: &str,
         tls: &TlsOptions,
@@ -386,11 +401,16 @@ impl PgBackend {
     ) -> Result<PgBackend, StoreError> {
         let pg = Pg::new(url, tls, timeout)?;
         pg.migrate()?;
-        Ok(PgBackend {
+        Ok(Self::new(pg))
+    }
+
+    /// The backend on `pg` (migrated).
+    pub(crate) fn new(pg: Arc<Pg>) -> PgBackend {
+        PgBackend {
             pg,
             conn: None,
             seen_version: -1,
-        })
+        }
     }
 
     fn conn(&mut self) -> SqlResult<&mut Object> {

@@ -8,6 +8,14 @@
 pub(super) const MIGRATIONS: &[&[&str]] = &[
     // 1: everything SQLite's fifteen migrations built, and the change counter.
     &[SCHEMA_1, crate::store::sqlite::schema::AWS_MANAGED_POLICIES],
+    // 2: the cluster's keyring, sealed under the master key every node is given.
+    &[r#"
+    CREATE TABLE keyring (
+        id          BIGINT PRIMARY KEY CHECK (id = 1),
+        version     BIGINT NOT NULL,            -- bumped by every rotation
+        sealed      BYTEA NOT NULL              -- the keyring file's JSON, sealed (MasterKey)
+    );
+    "#],
 ];
 
 const SCHEMA_1: &str = r#"

@@ -579,7 +579,7 @@ pub(super) fn delete_virtual_mfa(tx: &dyn Sql, account: &str, serial: &str) -> R
 /// Re-seal every secret stored at rest (access key secrets, MFA seeds, SAML provider and
 /// server certificate private keys) under the keyring's
 /// current key, so that none depends on an older generation. Returns how many were re-sealed.
-pub(super) fn reseal_all(tx: &dyn Sql, keyring: &Keyring) -> Result<usize> {
+pub(crate) fn reseal_all(tx: &dyn Sql, keyring: &Keyring) -> Result<usize> {
     let mut n = 0;
     for (table, id_col, ct_col) in [
         ("access_keys", "id", "secret_ct"),
