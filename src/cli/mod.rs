@@ -61,6 +61,8 @@ Environment:
   TESSERA_DATABASE_URL             postgres://... : the cluster's database (else config
                                    database_url; default: SQLite under the data dir)
   TESSERA_DATABASE_CA_FILE         PEM CA certificates for sslmode=verify-ca/verify-full
+  TESSERA_MASTER_KEY               a cluster's master key (base64 of 32 bytes), which opens the
+                                   keyring in its database (else config master_key_file)
   TESSERA_LOG                      log filter (default info; request=debug logs every
                                    answered request in text format)";
 

@@ -13,13 +13,16 @@ struct Server {
 
 static SERVER: OnceLock<Server> = OnceLock::new();
 
+/// The test suite's variable (not the server's: `serve --help` does not list it).
+const SERVER_URL_VAR: &str = "TESSERA_TEST_DATABASE_URL";
+
 fn pg_sh() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/pg.sh")
 }
 
 fn server() -> &'static Server {
     SERVER.get_or_init(|| {
-        if let Ok(url) = std::env::var("TESSERA_TEST_DATABASE_URL")
+        if let Ok(url) = std::env::var(SERVER_URL_VAR)
             && !url.is_empty()
         {
             return Server { url, _watch: None };
