@@ -279,3 +279,160 @@ fn a_node_without_the_master_key_or_with_another_one_refuses_to_start() {
     assert!(err.contains("not the one"), "{err}");
     assert!(!err.contains(other) && !err.contains(MASTER_KEY), "{err}");
 }
+
+/// An STS client that does not retry (the SDK retries `ServiceUnavailable` by default).
+fn sts_once(s: &Served, c: &Creds) -> aws_sdk_sts::Client {
+    let conf = aws_sdk_sts::config::Builder::from(&sdk_config_at(&s.url, c))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_sts::Client::from_conf(conf)
+}
+
+async fn readyz(s: &Served) -> u16 {
+    reqwest::get(format!("{}/readyz", s.url))
+        .await
+        .map_or(0, |r| r.status().as_u16())
+}
+
+/// A role `name` that `user` may assume.
+async fn assumable_role(node: &Served, name: &str, user: &str) {
+    iam(node, &root())
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::000000000000:user/{user}"}},"Action":"sts:AssumeRole"}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_database_gone_sessions_still_work_issuing_is_refused_and_both_recover() {
+    let db = common::pg::OwnServer::start();
+    let args = ["--database-url", db.url.as_str()];
+    let a = Served::start(&args, &[("TESSERA_MASTER_KEY", MASTER_KEY)]).unwrap();
+    let frank = user_with_key(&a, "frank").await;
+    assumable_role(&a, "ops", "frank").await;
+    let assume = || {
+        sts_once(&a, &frank)
+            .assume_role()
+            .role_arn("arn:aws:iam::000000000000:role/ops")
+            .role_session_name("ops-session")
+    };
+    let session = Creds::from(assume().send().await.unwrap().credentials().unwrap());
+    assert_eq!(readyz(&a).await, 200);
+
+    db.pause();
+    // What needs no database still works: a session, and a long-term key.
+    for creds in [&session, &frank] {
+        sts_once(&a, creds)
+            .get_caller_identity()
+            .send()
+            .await
+            .unwrap();
+    }
+    // Issuing needs its audit record committed: refused, promptly, as a temporary failure.
+    let started = Instant::now();
+    let err = assume().send().await.unwrap_err();
+    assert_eq!(common::code(&err), "ServiceUnavailable", "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    let iam_err = iam(&a, &root())
+        .create_user()
+        .user_name("ghost")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(common::iam_code(&iam_err), "ServiceUnavailable");
+    within(COHERENCE, || async { readyz(&a).await == 503 }).await;
+    sts_once(&a, &session)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+
+    db.resume();
+    within(Duration::from_secs(10), || async {
+        assume().send().await.is_ok() && readyz(&a).await == 200
+    })
+    .await;
+    sts_once(&a, &session)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_under_load_has_an_audit_record_for_every_credential_it_handed_out() {
+    let (a, b, url) = cluster();
+    let gail = user_with_key(&a, "gail").await;
+    assumable_role(&a, "batch", "gail").await;
+    let issued = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let client = sts_once(&a, &gail);
+            let issued = issued.clone();
+            tokio::spawn(async move {
+                loop {
+                    match client
+                        .assume_role()
+                        .role_arn("arn:aws:iam::000000000000:role/batch")
+                        .role_session_name("batch-session")
+                        .send()
+                        .await
+                    {
+                        Ok(out) => issued
+                            .lock()
+                            .unwrap()
+                            .push(out.credentials().unwrap().access_key_id().to_owned()),
+                        // The node is gone.
+                        Err(_) => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut a = a;
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let issued = issued.lock().unwrap().clone();
+    assert!(issued.len() > 20, "only {} sessions issued", issued.len());
+
+    // B keeps serving.
+    let who = sts(&b, &gail).get_caller_identity().send().await.unwrap();
+    assert_eq!(who.arn(), Some("arn:aws:iam::000000000000:user/gail"));
+
+    // Every credential handed out has its record.
+    let out = common::process::tessera()
+        .args(["audit", "tail", "-n", "1000000", "--database-url", &url])
+        .env("TESSERA_MASTER_KEY", MASTER_KEY)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trail = String::from_utf8(out.stdout).unwrap();
+    let recorded: std::collections::HashSet<String> = trail
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|r| r["issued_access_key_id"].as_str().map(str::to_owned))
+        .collect();
+    let missing: Vec<_> = issued.iter().filter(|k| !recorded.contains(*k)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} without a record: {missing:?}",
+        missing.len(),
+        issued.len()
+    );
+}

@@ -39,6 +39,7 @@ pub(crate) fn app(state: Arc<AppState>, serve_metrics: bool) -> Router {
     let mut router = Router::new()
         .route("/", get(handle).post(handle))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/saml", get(saml::get).post(saml::post));
     if serve_metrics {
         router = router.route("/metrics", get(metrics));
@@ -51,12 +52,26 @@ pub(crate) fn metrics_app(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .with_state(state)
 }
 
 async fn healthz() -> &'static str {
     "ok\n"
+}
+
+/// Ready to take every request: the store's snapshot is loaded and its database answers. While
+/// it does not, the node still answers what needs no write (GetCallerIdentity, sessions).
+async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, &'static str) {
+    if state.store.ready() {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the database does not answer\n",
+        )
+    }
 }
 
 /// Prometheus text. No authentication: it names no caller, key, entity or address (every
@@ -322,7 +337,7 @@ async fn audit(
         .await;
     committed.then_some(()).ok_or_else(|| {
         tracing::error!(request_id = %info.request_id, "audit record not committed; response withheld");
-        ApiError::internal()
+        ApiError::service_unavailable()
     })
 }
 

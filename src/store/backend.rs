@@ -39,6 +39,12 @@ pub trait Backend: Send {
     /// writer asks often.
     fn changed_elsewhere(&mut self) -> bool;
 
+    /// Whether the last round trip to where the data lives succeeded (`/readyz`). A local
+    /// file is always there.
+    fn reachable(&self) -> bool {
+        true
+    }
+
     /// How often the writer asks [`Backend::changed_elsewhere`] when nothing else wakes it (and
     /// at most how often under load).
     fn poll_interval(&self) -> std::time::Duration {

@@ -61,6 +61,8 @@ pub struct Store {
     reports: Arc<RwLock<HashMap<String, Arc<CredentialReport>>>>,
     /// The audit trail's commit metrics (this store's writer, and the journal beside it).
     audit_metrics: crate::metrics::AuditMetrics,
+    /// The writer's last round trip to the backend succeeded.
+    ready: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Store {
@@ -159,6 +161,8 @@ impl Store {
         let audit_metrics = crate::metrics::AuditMetrics::new()
             .map_err(|e| StoreError::internal(format!("audit metrics: {e}")))?;
         let now = std::time::Instant::now();
+        // The snapshot is loaded: ready while the backend answers.
+        let ready = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let writer = Writer {
             backend,
             view: view.clone(),
@@ -167,6 +171,7 @@ impl Store {
             last_commit: now,
             last_version_check: now,
             audit_metrics: audit_metrics.writer.clone(),
+            ready: ready.clone(),
         };
         std::thread::Builder::new()
             .name("tessera-store-writer".into())
@@ -179,7 +184,14 @@ impl Store {
             usage,
             reports,
             audit_metrics,
+            ready,
         })
+    }
+
+    /// Whether the store can take writes: its snapshot is loaded and its backend answered the
+    /// last round trip (`GET /readyz`).
+    pub fn ready(&self) -> bool {
+        self.ready.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The audit trail's commit metrics.

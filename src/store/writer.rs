@@ -94,6 +94,8 @@ pub(super) struct Writer {
     pub last_version_check: std::time::Instant,
     /// Audit batches this writer commits.
     pub audit_metrics: crate::metrics::AuditStage,
+    /// The backend answered its last round trip (`Store::ready`).
+    pub ready: Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub(super) fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
@@ -123,6 +125,7 @@ pub(super) fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
                 if w.backend.changed_elsewhere() || rotated {
                     w.reload();
                 }
+                w.publish_ready();
                 continue;
             }
             Err(RecvTimeoutError::Disconnected) => return,
@@ -222,6 +225,7 @@ impl Writer {
             .zip(&outcome.results)
             .any(|(job, r)| r.is_ok() && job.changes.iter().any(Change::touches_snapshot));
         self.after_commit(snapshot_changed, refreshes);
+        self.publish_ready();
         // A job the backend gave no result for is dropped: its caller hears "write dropped".
         for (job, result) in jobs.into_iter().zip(outcome.results) {
             let _ = job.reply.send(result);
@@ -242,6 +246,13 @@ impl Writer {
         for d in refreshes {
             let _ = d.send(());
         }
+    }
+
+    fn publish_ready(&self) {
+        self.ready.store(
+            self.backend.reachable(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     /// Rebuild the snapshot from the backend.

@@ -381,6 +381,8 @@ pub(crate) struct PgBackend {
     conn: Option<Object>,
     /// `store_version` as of the snapshot this node serves.
     seen_version: i64,
+    /// The last round trip succeeded.
+    reachable: bool,
 }
 
 impl std::fmt::Debug for PgBackend {
@@ -410,6 +412,7 @@ impl PgBackend {
             pg,
             conn: None,
             seen_version: -1,
+            reachable: true,
         }
     }
 
@@ -556,6 +559,7 @@ impl Backend for PgBackend {
             pg.run(conn.query_one("SELECT version FROM store_version WHERE id = 1", &[]))
                 .map(|r| r.get::<_, i64>(0))
         });
+        self.reachable = version.is_ok();
         match version {
             Ok(v) => v != seen,
             Err(_) => {
@@ -571,7 +575,10 @@ impl Backend for PgBackend {
         let failure = loop {
             attempt += 1;
             match self.try_commit(&batch) {
-                Ok(outcome) => return outcome,
+                Ok(outcome) => {
+                    self.reachable = true;
+                    return outcome;
+                }
                 Err(SqlError::Retry) if attempt < MAX_ATTEMPTS => {
                     // Another node's transaction won: back off a little, then again.
                     std::thread::sleep(Duration::from_millis(2 << attempt.min(6)));
@@ -579,6 +586,7 @@ impl Backend for PgBackend {
                 Err(e) => {
                     if matches!(e, SqlError::Unavailable(_)) {
                         self.conn = None;
+                        self.reachable = false;
                     }
                     break e;
                 }
@@ -595,6 +603,10 @@ impl Backend for PgBackend {
             audit_written: false,
             committed: false,
         }
+    }
+
+    fn reachable(&self) -> bool {
+        self.reachable
     }
 
     fn poll_interval(&self) -> Duration {

@@ -28,30 +28,71 @@ fn server() -> &'static Server {
             return Server { url, _watch: None };
         }
         let dir = std::env::temp_dir().join(format!("tessera-pg-{}", std::process::id()));
-        let out = std::process::Command::new("bash")
-            .arg(pg_sh())
-            .arg("start")
-            .arg(&dir)
-            .output()
-            .expect("run .ci/pg.sh");
-        assert!(
-            out.status.success(),
-            "cannot start a PostgreSQL cluster: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-        let watch = std::process::Command::new("bash")
-            .arg(pg_sh())
-            .arg("watch")
-            .arg(&dir)
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .expect("run .ci/pg.sh watch");
+        let (url, watch) = start_cluster(&dir);
         Server {
             url,
             _watch: Some(watch),
         }
     })
+}
+
+/// `.ci/pg.sh CMD DIR`, which must succeed; its output.
+fn pg_sh_run(cmd: &str, dir: &Path) -> String {
+    let out = std::process::Command::new("bash")
+        .arg(pg_sh())
+        .arg(cmd)
+        .arg(dir)
+        .output()
+        .expect("run .ci/pg.sh");
+    assert!(
+        out.status.success(),
+        "pg.sh {cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A cluster under `dir` and the watcher that stops it once this process is gone.
+fn start_cluster(dir: &Path) -> (String, std::process::Child) {
+    let url = pg_sh_run("start", dir);
+    let watch = std::process::Command::new("bash")
+        .arg(pg_sh())
+        .arg("watch")
+        .arg(dir)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("run .ci/pg.sh watch");
+    (url, watch)
+}
+
+/// A PostgreSQL server of the test's own, to stop and start again (the database going away).
+pub(crate) struct OwnServer {
+    pub url: String,
+    dir: std::path::PathBuf,
+    _watch: std::process::Child,
+}
+
+impl OwnServer {
+    pub(crate) fn start() -> OwnServer {
+        let dir = tempfile::tempdir().unwrap().keep();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let (url, watch) = start_cluster(&dir);
+        OwnServer {
+            url,
+            dir,
+            _watch: watch,
+        }
+    }
+
+    /// Stop the server (fast shutdown): every connection drops, new ones are refused.
+    pub(crate) fn pause(&self) {
+        pg_sh_run("pause", &self.dir);
+    }
+
+    /// Start it again, on the same port.
+    pub(crate) fn resume(&self) {
+        pg_sh_run("resume", &self.dir);
+    }
 }
 
 /// `url` with its database name replaced by `db`.
