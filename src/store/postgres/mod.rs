@@ -673,3 +673,64 @@ impl AuditRead for PgAuditRead {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::Keyring;
+
+    fn create_account(backend: &mut PgBackend, keyring: &Keyring, id: &str) -> Outcome {
+        let changes = [Change::CreateAccount {
+            id: id.to_owned(),
+            alias: None,
+            created_at: chrono::Utc::now(),
+        }];
+        backend.commit(Batch {
+            jobs: vec![&changes],
+            audit: Some((0, "{\"a\":1}\n{\"a\":2}")),
+            durable: true,
+            keyring,
+        })
+    }
+
+    #[test]
+    fn with_the_database_gone_a_write_fails_unavailable_at_once_and_works_once_it_is_back() {
+        let db = testdb::OwnServer::start();
+        let keyring = Keyring::generate(chrono::Utc::now()).unwrap();
+        let mut backend =
+            PgBackend::open(&db.url, &TlsOptions::default(), DEFAULT_TIMEOUT).unwrap();
+        let tables = backend.load().unwrap();
+        assert!(tables.accounts.is_empty());
+        let done = create_account(&mut backend, &keyring, "111111111111");
+        assert!(done.committed && done.audit_written);
+        assert!(backend.reachable());
+
+        db.pause();
+        let started = std::time::Instant::now();
+        let failed = create_account(&mut backend, &keyring, "222222222222");
+        assert!(!failed.committed && !failed.audit_written);
+        assert!(
+            matches!(failed.results.as_slice(), [Err(StoreError::Unavailable(_))]),
+            "{:?}",
+            failed.results
+        );
+        assert!(
+            started.elapsed() < DEFAULT_TIMEOUT,
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(!backend.reachable());
+        assert!(!backend.changed_elsewhere());
+
+        db.resume();
+        let done = create_account(&mut backend, &keyring, "222222222222");
+        assert!(done.committed, "{:?}", done.results);
+        assert!(backend.reachable());
+        let tables = backend.load().unwrap();
+        assert_eq!(tables.accounts.len(), 2);
+        // Each record a row.
+        let mut reader = PgAuditRead::new(backend.pg.clone());
+        let (rows, _, _) = reader.newest(10).unwrap();
+        assert_eq!(rows.len(), 4);
+    }
+}
