@@ -436,3 +436,118 @@ async fn a_node_killed_under_load_has_an_audit_record_for_every_credential_it_ha
         issued.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_copy_moves_an_installation_in_and_refuses_to_do_it_twice() {
+    // An embedded installation, killed (its last audit frames only in the journal).
+    let local = Served::start(&[], &[]).unwrap();
+    let hana = user_with_key(&local, "hana").await;
+    let admin = iam(&local, &root());
+    admin
+        .tag_user()
+        .user_name("hana")
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("team")
+                .value("infra")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    admin
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name("hana-phone")
+        .send()
+        .await
+        .unwrap();
+    assumable_role(&local, "deploy", "hana").await;
+    let session = sts(&local, &hana)
+        .assume_role()
+        .role_arn("arn:aws:iam::000000000000:role/deploy")
+        .role_session_name("before-the-move")
+        .send()
+        .await
+        .unwrap();
+    let session = Creds::from(session.credentials().unwrap());
+    let data = local.dir.path().join("data");
+    let mut local = local;
+    local.child.kill().unwrap();
+    local.child.wait().unwrap();
+
+    let place = tempfile::tempdir().unwrap();
+    let url = common::pg::database_for(place.path());
+    let copy = || {
+        common::process::tessera()
+            .args(["store", "copy", "--from"])
+            .arg(&data)
+            .args(["--to", &url])
+            .env("TESSERA_MASTER_KEY", MASTER_KEY)
+            .output()
+            .unwrap()
+    };
+    let out = copy();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("secrets re-sealed"), "{said}");
+    assert!(
+        said.contains("audit records") && said.contains("127.0.0.1"),
+        "{said}"
+    );
+
+    // A node on the database serves what the data dir held: the key (its secret re-sealed
+    // under the cluster keyring), the tags, the role, the MFA device.
+    let node = Served::start(
+        &["--database-url", url.as_str()],
+        &[("TESSERA_MASTER_KEY", MASTER_KEY)],
+    )
+    .unwrap();
+    let who = sts(&node, &hana)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(who.arn(), Some("arn:aws:iam::000000000000:user/hana"));
+    let admin = iam(&node, &root());
+    let tags = admin
+        .list_user_tags()
+        .user_name("hana")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags()[0].value(), "infra");
+    admin.get_role().role_name("deploy").send().await.unwrap();
+    let devices = admin.list_virtual_mfa_devices().send().await.unwrap();
+    assert_eq!(devices.virtual_mfa_devices().len(), 1);
+    sts(&node, &hana)
+        .assume_role()
+        .role_arn("arn:aws:iam::000000000000:role/deploy")
+        .role_session_name("after-the-move")
+        .send()
+        .await
+        .unwrap();
+    // The audit trail came along, the record of the session issued before the move included.
+    let out = common::process::tessera()
+        .args(["audit", "tail", "-n", "1000", "--database-url", &url])
+        .env("TESSERA_MASTER_KEY", MASTER_KEY)
+        .output()
+        .unwrap();
+    let trail = String::from_utf8_lossy(&out.stdout);
+    assert!(trail.contains(&session.access_key_id), "{trail}");
+
+    // Twice: refused, nothing duplicated.
+    let out = copy();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already holds accounts"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let users = admin.list_users().send().await.unwrap();
+    assert_eq!(users.users().len(), 1);
+}

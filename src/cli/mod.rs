@@ -117,6 +117,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Move a store.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Read the audit trail.
     Audit {
         #[command(subcommand)]
@@ -162,6 +167,25 @@ pub enum AccountCommand {
         /// Account alias.
         #[arg(long)]
         alias: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy an embedded installation (a data dir's SQLite store, its audit trail, its secrets
+    /// re-sealed under the cluster keyring) into a cluster's empty PostgreSQL database. Needs the
+    /// cluster's master key (TESSERA_MASTER_KEY or config master_key_file); no server may run
+    /// on the data dir.
+    Copy {
+        /// Config file (default: config/tessera.toml when present).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The data dir to copy from.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// The database to copy into (postgres://...).
+        #[arg(long, value_name = "URL")]
+        to: String,
     },
 }
 
@@ -229,6 +253,22 @@ pub async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Keys {
             command: KeysCommand::Rotate { common },
         } => keys_rotate(load_config(&common, None)?).await,
+        Command::Store {
+            command: StoreCommand::Copy { config, from, to },
+        } => {
+            let common = Common {
+                config,
+                data_dir: None,
+                database_url: Some(to),
+            };
+            let config = load_config(&common, None)?;
+            let db = config
+                .database
+                .as_ref()
+                .ok_or("--to must be a postgres:// URL")?;
+            println!("{}", crate::store::copy::copy_data_dir(&from, db).await?);
+            Ok(())
+        }
         Command::Audit {
             command:
                 AuditCommand::Tail {

@@ -17,6 +17,7 @@
 pub mod audit_journal;
 pub(crate) mod backend;
 pub(crate) mod change;
+pub mod copy;
 pub(crate) mod error;
 pub mod key_usage;
 pub(crate) mod model;

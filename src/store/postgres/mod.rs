@@ -165,6 +165,25 @@ impl Pg {
             .map_err(|e| SqlError::Unavailable(format!("postgres: no connection: {e}")))
     }
 
+    /// Run `f` in one transaction, committed if it succeeds.
+    pub(crate) fn transaction<T>(
+        &self,
+        f: impl FnOnce(&dyn Sql) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.client()?;
+        let tx = self.run(client.transaction())?;
+        let out = {
+            let ptx = PgTx::new(self, &tx);
+            let out = f(&ptx)?;
+            if let Some(e) = ptx.fatal.borrow().clone() {
+                return Err(e.into());
+            }
+            out
+        };
+        self.run(tx.commit())?;
+        Ok(out)
+    }
+
     /// Run the migrations this database has not had, under an advisory lock (nodes starting
     /// together migrate once).
     pub(crate) fn migrate(&self) -> Result<(), StoreError> {
@@ -515,7 +534,7 @@ impl PgBackend {
 }
 
 /// A batch's records, one row each, in multi-row inserts.
-fn insert_audit(tx: &dyn Sql, time_ms: i64, lines: &str) -> SqlResult<()> {
+pub(crate) fn insert_audit(tx: &dyn Sql, time_ms: i64, lines: &str) -> SqlResult<()> {
     let records: Vec<&str> = lines.split('\n').filter(|l| !l.is_empty()).collect();
     for chunk in records.chunks(AUDIT_ROWS_PER_INSERT) {
         let mut text = String::from("INSERT INTO audit (time, records) VALUES ");

@@ -576,17 +576,20 @@ pub(super) fn delete_virtual_mfa(tx: &dyn Sql, account: &str, serial: &str) -> R
     }
 }
 
+/// Every secret stored at rest: (table, the column its seal is bound to, the sealed column).
+pub(crate) const SEALED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("access_keys", "id", "secret_ct"),
+    ("mfa_devices", "serial", "seed_ct"),
+    ("saml_private_keys", "key_id", "key_ct"),
+    ("server_certificates", "id", "key_ct"),
+];
+
 /// Re-seal every secret stored at rest (access key secrets, MFA seeds, SAML provider and
 /// server certificate private keys) under the keyring's
 /// current key, so that none depends on an older generation. Returns how many were re-sealed.
 pub(crate) fn reseal_all(tx: &dyn Sql, keyring: &Keyring) -> Result<usize> {
     let mut n = 0;
-    for (table, id_col, ct_col) in [
-        ("access_keys", "id", "secret_ct"),
-        ("mfa_devices", "serial", "seed_ct"),
-        ("saml_private_keys", "key_id", "key_ct"),
-        ("server_certificates", "id", "key_ct"),
-    ] {
+    for &(table, id_col, ct_col) in SEALED_COLUMNS {
         let rows: Vec<(String, Vec<u8>)> = {
             tx.query_map(
                 &format!("SELECT {id_col}, {ct_col} FROM {table}"),
