@@ -10,6 +10,9 @@
 //!   * AssumeRole signed with long-term user credentials against a trust policy with two
 //!     conditions (target: >= 35% of bare); every call mints a session and commits its audit
 //!     record (group commit) before answering;
+//!   * the same GetCallerIdentity (target: >= 50% of bare: it never touches the database) and
+//!     AssumeRole (target: >= 15% of bare) on a node whose store is PostgreSQL, a throwaway
+//!     cluster on this machine (`.ci/pg.sh`);
 //!   * AssumeRoleWithWebIdentity (unsigned) with an RS256 token from a loopback OIDC issuer, once
 //!     with every token verified (target: >= 20% of bare) and once replaying one token, which the
 //!     verified-token cache answers (target: >= 45% of bare); both mint and audit a session;
@@ -295,6 +298,11 @@ fn saml_requests(port: u16, n: usize) -> Vec<Vec<u8>> {
 
 /// Start `tessera serve` on a free port over `dir`, with `config` (TOML) as its config file.
 fn start_tessera(dir: &std::path::Path, config: &str) -> (Proc, u16) {
+    start_tessera_with(dir, config, &[])
+}
+
+/// As `start_tessera`, with extra environment.
+fn start_tessera_with(dir: &std::path::Path, config: &str, env: &[(&str, &str)]) -> (Proc, u16) {
     let port = free_port();
     let config_path = dir.join("bench.toml");
     std::fs::write(&config_path, config).unwrap();
@@ -313,11 +321,167 @@ fn start_tessera(dir: &std::path::Path, config: &str) -> (Proc, u16) {
             .env("TESSERA_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET)
             .env("TESSERA_OIDC_ALLOW_HTTP", "1")
             .env("TESSERA_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .spawn()
             .unwrap(),
     );
     (proc, port)
+}
+
+/// A tessera node on a throwaway PostgreSQL cluster of this machine, and its targets' requests.
+struct PgNode {
+    node: Proc,
+    port: u16,
+    gci: Vec<u8>,
+    assume: Vec<u8>,
+    /// Stops the cluster once this process is gone (its stdin closes); never killed.
+    _cluster: Child,
+    _dir: tempfile::TempDir,
+}
+
+async fn pg_node(client: &reqwest::Client) -> PgNode {
+    let pg_sh = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/pg.sh");
+    let cluster_dir = tempfile::tempdir().unwrap();
+    // Outside the temp dir: the watcher removes it once the cluster is stopped.
+    let cluster = std::env::temp_dir().join(format!("tessera-bench-pg-{}", std::process::id()));
+    let out = Command::new("bash")
+        .args([pg_sh, "start"])
+        .arg(&cluster)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let watch = Command::new("bash")
+        .args([pg_sh, "watch"])
+        .arg(&cluster)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let data = cluster_dir.path().join("node");
+    std::fs::create_dir_all(&data).unwrap();
+    let (node, port) = start_tessera_with(
+        &data,
+        "",
+        &[
+            ("TESSERA_DATABASE_URL", url.as_str()),
+            (
+                "TESSERA_MASTER_KEY",
+                "YmVuY2gtbWFzdGVyLWtleS0zMi1ieXRlcy1sb25nISE=",
+            ),
+        ],
+    );
+    wait_port(port).await;
+    let (gci, assume) = sts_targets(client, port).await;
+    PgNode {
+        node,
+        port,
+        gci,
+        assume,
+        _cluster: watch,
+        _dir: cluster_dir,
+    }
+}
+
+/// On the server at `port`: session credentials (GetSessionToken as root), a user with a key and
+/// a role trusting it with two conditions; the pre-signed GetCallerIdentity and AssumeRole
+/// requests the targets replay.
+async fn sts_targets(client: &reqwest::Client, port: u16) -> (Vec<u8>, Vec<u8>) {
+    let endpoint = format!("http://127.0.0.1:{port}");
+    // Session credentials from GetSessionToken (root, 1 h).
+    let root = signer::Signer {
+        access_key_id: ROOT_ID,
+        secret: ROOT_SECRET,
+        token: None,
+        region: "us-east-1",
+        service: "sts",
+        time: SystemTime::now(),
+    };
+    let (status, _, body) = signer::send(
+        client,
+        root.post_form(
+            &endpoint,
+            "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=3600",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let field = |name: &str| -> String {
+        let start = body.find(&format!("<{name}>")).unwrap() + name.len() + 2;
+        let end = body[start..].find('<').unwrap() + start;
+        body[start..end].to_owned()
+    };
+    let (akid, secret, token) = (
+        field("AccessKeyId"),
+        field("SecretAccessKey"),
+        field("SessionToken"),
+    );
+    let session = signer::Signer {
+        access_key_id: &akid,
+        secret: &secret,
+        token: Some(&token),
+        region: "us-east-1",
+        service: "sts",
+        time: SystemTime::now(),
+    };
+    let gci = signer::to_http11_bytes(
+        &session.post_form(&endpoint, "Action=GetCallerIdentity&Version=2011-06-15"),
+    );
+
+    // A user with a long-term key and a role trusting it with two conditions.
+    let iam = signer::Signer {
+        service: "iam",
+        ..root
+    };
+    let (status, _, body) = signer::send(
+        client,
+        iam.post_form(
+            &endpoint,
+            "Action=CreateUser&Version=2010-05-08&UserName=bench",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = signer::send(
+        client,
+        iam.post_form(
+            &endpoint,
+            "Action=CreateAccessKey&Version=2010-05-08&UserName=bench",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let pick = |name: &str| -> String {
+        let start = body.find(&format!("<{name}>")).unwrap() + name.len() + 2;
+        let end = body[start..].find('<').unwrap() + start;
+        body[start..end].to_owned()
+    };
+    let (user_akid, user_secret) = (pick("AccessKeyId"), pick("SecretAccessKey"));
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/bench"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"bench-external-id"},"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}}]}"#;
+    let enc: String = form_urlencoded::byte_serialize(trust.as_bytes()).collect();
+    let create_role = format!(
+        "Action=CreateRole&Version=2010-05-08&RoleName=bench-role&AssumeRolePolicyDocument={enc}"
+    );
+    let (status, _, body) = signer::send(client, iam.post_form(&endpoint, &create_role)).await;
+    assert_eq!(status, 200, "{body}");
+    let user = signer::Signer {
+        access_key_id: &user_akid,
+        secret: &user_secret,
+        token: None,
+        region: "us-east-1",
+        service: "sts",
+        time: SystemTime::now(),
+    };
+    let assume = signer::to_http11_bytes(&user.post_form(
+        &endpoint,
+        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fbench-role&RoleSessionName=bench&ExternalId=bench-external-id",
+    ));
+
+    (gci, assume)
 }
 
 /// The server command; `TESSERA_BENCH_SERVER_PREFIX` (e.g. `valgrind --tool=callgrind`) runs
@@ -385,7 +549,7 @@ async fn run(
     wait_port(bport).await;
     let endpoint = format!("http://127.0.0.1:{tport}");
 
-    // Session credentials from GetSessionToken (root, 1 h).
+    let client = reqwest::Client::new();
     let root = signer::Signer {
         access_key_id: ROOT_ID,
         secret: ROOT_SECRET,
@@ -394,87 +558,22 @@ async fn run(
         service: "sts",
         time: SystemTime::now(),
     };
-    let client = reqwest::Client::new();
-    let (status, _, body) = signer::send(
-        &client,
-        root.post_form(
-            &endpoint,
-            "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=3600",
-        ),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let field = |name: &str| -> String {
-        let start = body.find(&format!("<{name}>")).unwrap() + name.len() + 2;
-        let end = body[start..].find('<').unwrap() + start;
-        body[start..end].to_owned()
-    };
-    let (akid, secret, token) = (
-        field("AccessKeyId"),
-        field("SecretAccessKey"),
-        field("SessionToken"),
-    );
-    let session = signer::Signer {
-        access_key_id: &akid,
-        secret: &secret,
-        token: Some(&token),
-        region: "us-east-1",
-        service: "sts",
-        time: SystemTime::now(),
-    };
-    let gci = signer::to_http11_bytes(
-        &session.post_form(&endpoint, "Action=GetCallerIdentity&Version=2011-06-15"),
-    );
-    let bare = format!("POST / HTTP/1.1\r\nhost: 127.0.0.1:{bport}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 0\r\n\r\n").into_bytes();
-
-    // A user with a long-term key and a role trusting it with two conditions.
     let iam = signer::Signer {
         service: "iam",
         ..root
     };
-    let (status, _, body) = signer::send(
-        &client,
-        iam.post_form(
-            &endpoint,
-            "Action=CreateUser&Version=2010-05-08&UserName=bench",
-        ),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, _, body) = signer::send(
-        &client,
-        iam.post_form(
-            &endpoint,
-            "Action=CreateAccessKey&Version=2010-05-08&UserName=bench",
-        ),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let pick = |name: &str| -> String {
-        let start = body.find(&format!("<{name}>")).unwrap() + name.len() + 2;
-        let end = body[start..].find('<').unwrap() + start;
-        body[start..end].to_owned()
+    let (gci, assume) = sts_targets(&client, tport).await;
+    // The same two targets on a node whose store is PostgreSQL, on this machine.
+    let pg_names = [
+        "GetCallerIdentity (session credentials, PostgreSQL)",
+        "AssumeRole (user key, 2-condition trust, PostgreSQL)",
+    ];
+    let pg = if pg_names.iter().any(|n| wanted(n)) {
+        Some(pg_node(&client).await)
+    } else {
+        None
     };
-    let (user_akid, user_secret) = (pick("AccessKeyId"), pick("SecretAccessKey"));
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/bench"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"bench-external-id"},"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}}]}"#;
-    let enc: String = form_urlencoded::byte_serialize(trust.as_bytes()).collect();
-    let create_role = format!(
-        "Action=CreateRole&Version=2010-05-08&RoleName=bench-role&AssumeRolePolicyDocument={enc}"
-    );
-    let (status, _, body) = signer::send(&client, iam.post_form(&endpoint, &create_role)).await;
-    assert_eq!(status, 200, "{body}");
-    let user = signer::Signer {
-        access_key_id: &user_akid,
-        secret: &user_secret,
-        token: None,
-        region: "us-east-1",
-        service: "sts",
-        time: SystemTime::now(),
-    };
-    let assume = signer::to_http11_bytes(&user.post_form(
-        &endpoint,
-        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fbench-role&RoleSessionName=bench&ExternalId=bench-external-id",
-    ));
+    let bare = format!("POST / HTTP/1.1\r\nhost: 127.0.0.1:{bport}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 0\r\n\r\n").into_bytes();
 
     // Web identity: a loopback issuer registered in the account and a role trusting its tokens
     // for one repository. A second server verifies every token (no verified-token cache); each
@@ -543,6 +642,16 @@ async fn run(
             name,
             drive(tport, tessera.0.id(), &assume, conns, warmup, measure).await,
         ));
+    }
+    if let Some(pg) = &pg {
+        for (name, request) in pg_names.iter().zip([&pg.gci, &pg.assume]) {
+            if wanted(name) {
+                rows.push((
+                    name,
+                    drive(pg.port, pg.node.0.id(), request, conns, warmup, measure).await,
+                ));
+            }
+        }
     }
     let name = "AssumeRoleWithWebIdentity (RS256, every token verified)";
     if wanted(name) {
