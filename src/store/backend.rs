@@ -35,9 +35,16 @@ pub trait Backend: Send {
     /// reports are large and not part of the snapshot.
     fn load_credential_reports(&mut self) -> Result<Vec<CredentialReport>, StoreError>;
 
-    /// Whether someone else (another process) has committed since the last call. Cheap: the
-    /// writer asks often.
-    fn changed_elsewhere(&mut self) -> bool;
+    /// What someone else (another process, another node) has committed since the last call.
+    /// Cheap: the writer asks often.
+    fn changed_elsewhere(&mut self) -> Changed;
+
+    /// Read the tables `names` again into `into` (a reload of what changed, not of everything).
+    fn load_tables(
+        &mut self,
+        names: &std::collections::BTreeSet<String>,
+        into: &mut Tables,
+    ) -> Result<(), StoreError>;
 
     /// Whether the last round trip to where the data lives succeeded (`/readyz`). A local
     /// file is always there.
@@ -81,6 +88,18 @@ pub struct Outcome {
     /// The audit row was written (it is committed only if `committed`).
     pub audit_written: bool,
     pub committed: bool,
+    /// The snapshot's tables the committed jobs wrote (cascades included).
+    pub changed: std::collections::BTreeSet<String>,
+}
+
+/// What others committed since the writer last looked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    Nothing,
+    /// These tables of the snapshot.
+    Tables(std::collections::BTreeSet<String>),
+    /// Something: read everything again.
+    Anything,
 }
 
 /// The audit table, as the journal's copier sees it.
@@ -127,7 +146,7 @@ pub(crate) fn seal(keyring: &Keyring, plaintext: &[u8], aad: &str) -> Result<Vec
 
 /// Everything a backend holds, as stored. [`Snapshot::build`](super::Snapshot::build) opens
 /// the secrets and compiles the policies.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Tables {
     pub accounts: Vec<Account>,
     /// Without tags (`user_tags`).
@@ -188,7 +207,7 @@ pub struct SealedServerCertificate {
 }
 
 /// Managed and inline policies, attachments and roles.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct PolicyTables {
     pub managed_policies: Vec<ManagedPolicyRow>,
     /// (policy ARN, version), oldest first.

@@ -149,7 +149,7 @@ impl Store {
                 .iter()
                 .filter_map(|k| Some((k.id.clone(), k.last_used.clone()?))),
         ));
-        let snap = Snapshot::build(tables, &keyring.get());
+        let snap = Snapshot::build(tables.clone(), &keyring.get());
         let view = Arc::new(RwLock::new(Arc::new(snap)));
         let reports = backend
             .load_credential_reports()?
@@ -173,6 +173,8 @@ impl Store {
             last_version_check: now,
             audit_metrics: audit_metrics.writer.clone(),
             ready: ready.clone(),
+            tables,
+            stale: false,
         };
         std::thread::Builder::new()
             .name("tessera-store-writer".into())

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::backend::{Backend, Batch};
+use super::backend::{Backend, Batch, Changed};
 use super::change::{Applied, Change};
 use super::error::StoreError;
 use super::model::Snapshot;
@@ -96,6 +96,10 @@ pub(super) struct Writer {
     pub audit_metrics: crate::metrics::AuditStage,
     /// The backend answered its last round trip (`Store::ready`).
     pub ready: Arc<std::sync::atomic::AtomicBool>,
+    /// The rows the snapshot was built from, as last read.
+    pub tables: super::backend::Tables,
+    /// A reload failed part way: the next one reads everything.
+    pub stale: bool,
 }
 
 pub(super) fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
@@ -122,9 +126,8 @@ pub(super) fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
                 // Another process (e.g. `tessera account create`, `tessera keys rotate`) may
                 // have committed or replaced the keyring.
                 let rotated = w.keyring.reload_if_changed();
-                if w.backend.changed_elsewhere() || rotated {
-                    w.reload();
-                }
+                let changed = w.backend.changed_elsewhere();
+                w.reload(if rotated { Changed::Anything } else { changed });
                 w.publish_ready();
                 continue;
             }
@@ -220,11 +223,7 @@ impl Writer {
         for w in audit_waiters {
             let _ = w.send(outcome.committed);
         }
-        let snapshot_changed = jobs
-            .iter()
-            .zip(&outcome.results)
-            .any(|(job, r)| r.is_ok() && job.changes.iter().any(Change::touches_snapshot));
-        self.after_commit(snapshot_changed, refreshes);
+        self.after_commit(outcome.changed, refreshes);
         self.publish_ready();
         // A job the backend gave no result for is dropped: its caller hears "write dropped".
         for (job, result) in jobs.into_iter().zip(outcome.results) {
@@ -234,15 +233,26 @@ impl Writer {
 
     /// Look for other processes' commits when asked (a refresh), after snapshot changes, and at
     /// most every VERSION_CHECK otherwise (the idle timeout never fires while requests keep
-    /// coming); our own commits do not count as someone else's.
-    fn after_commit(&mut self, changed: bool, refreshes: Vec<oneshot::Sender<()>>) {
+    /// coming); then reload what changed: the tables our commit wrote and those others did.
+    fn after_commit(
+        &mut self,
+        written: std::collections::BTreeSet<String>,
+        refreshes: Vec<oneshot::Sender<()>>,
+    ) {
+        let mut what = if written.is_empty() {
+            Changed::Nothing
+        } else {
+            Changed::Tables(written)
+        };
         let every = VERSION_CHECK.min(self.backend.poll_interval());
-        if changed || !refreshes.is_empty() || self.last_version_check.elapsed() >= every {
+        if what != Changed::Nothing
+            || !refreshes.is_empty()
+            || self.last_version_check.elapsed() >= every
+        {
             self.last_version_check = std::time::Instant::now();
-            if self.backend.changed_elsewhere() || changed {
-                self.reload();
-            }
+            what = merge(what, self.backend.changed_elsewhere());
         }
+        self.reload(what);
         for d in refreshes {
             let _ = d.send(());
         }
@@ -255,21 +265,46 @@ impl Writer {
         );
     }
 
-    /// Rebuild the snapshot from the backend.
-    pub(super) fn reload(&mut self) {
+    /// Read what changed again (everything, or some tables) and rebuild the snapshot from the
+    /// rows held here: a change costs a read of the tables it touched, not of the whole store.
+    pub(super) fn reload(&mut self, what: Changed) {
+        let what = if std::mem::take(&mut self.stale) && what != Changed::Nothing {
+            Changed::Anything
+        } else {
+            what
+        };
+        if what == Changed::Nothing {
+            return;
+        }
         // Secrets at rest may have been re-sealed under a rotated key: read the keyring first.
         self.keyring.reload_if_changed();
-        match self.backend.load() {
-            Ok(tables) => {
-                let snap = Arc::new(Snapshot::build(tables, &self.keyring.get()));
-                match self.view.write() {
-                    Ok(mut g) => *g = snap,
-                    Err(p) => *p.into_inner() = snap,
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "store: snapshot reload failed; keeping the previous one")
-            }
+        let loaded = match &what {
+            Changed::Anything => self.backend.load().map(|t| self.tables = t),
+            Changed::Tables(names) => self.backend.load_tables(names, &mut self.tables),
+            Changed::Nothing => Ok(()),
+        };
+        if let Err(e) = loaded {
+            // The rows held here may be half read: the next reload reads everything.
+            self.stale = true;
+            tracing::error!(error = %e, "store: snapshot reload failed; keeping the previous one");
+            return;
+        }
+        let snap = Arc::new(Snapshot::build(self.tables.clone(), &self.keyring.get()));
+        match self.view.write() {
+            Ok(mut g) => *g = snap,
+            Err(p) => *p.into_inner() = snap,
+        }
+    }
+}
+
+/// Both reloads in one: everything beats some tables.
+fn merge(a: Changed, b: Changed) -> Changed {
+    match (a, b) {
+        (Changed::Anything, _) | (_, Changed::Anything) => Changed::Anything,
+        (Changed::Nothing, x) | (x, Changed::Nothing) => x,
+        (Changed::Tables(mut x), Changed::Tables(y)) => {
+            x.extend(y);
+            Changed::Tables(x)
         }
     }
 }

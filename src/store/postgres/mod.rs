@@ -26,7 +26,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
-use super::backend::{AuditRead, AuditRow, Backend, Batch, FrameArchive, Outcome, Tables};
+use super::backend::{AuditRead, AuditRow, Backend, Batch, Changed, FrameArchive, Outcome, Tables};
 use super::change::Change;
 use super::error::StoreError;
 use super::model::CredentialReport;
@@ -484,12 +484,13 @@ impl PgBackend {
             ptx.batch("SET LOCAL synchronous_commit = off")?;
         }
         let mut results = Vec::with_capacity(batch.jobs.len());
-        let mut touched = false;
+        let mut changed = std::collections::BTreeSet::new();
         for changes in &batch.jobs {
             ptx.batch("SAVEPOINT job")?;
+            let tracked = sql::Tracked::new(&ptx);
             let result = changes
                 .iter()
-                .map(|c| sql::apply::apply(&ptx, batch.keyring, c))
+                .map(|c| sql::apply::apply(&tracked, batch.keyring, c))
                 .collect::<Result<Vec<_>, _>>();
             if let Some(e) = ptx.fatal.borrow().clone() {
                 return Err(e);
@@ -497,7 +498,9 @@ impl PgBackend {
             match &result {
                 Ok(_) => {
                     ptx.batch("RELEASE SAVEPOINT job")?;
-                    touched |= changes.iter().any(Change::touches_snapshot);
+                    if changes.iter().any(Change::touches_snapshot) {
+                        changed.extend(tracked.written());
+                    }
                 }
                 Err(_) => ptx.batch("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")?,
             }
@@ -508,27 +511,43 @@ impl PgBackend {
             insert_audit(&ptx, time_ms, lines)?;
             audit_written = true;
         }
-        let version = if touched {
-            Some(ptx.query(
+        let version = if changed.is_empty() {
+            None
+        } else {
+            let rows = ptx.query(
                 "UPDATE store_version SET version = version + 1 WHERE id = 1 RETURNING version",
                 sql::params![],
-            )?)
-        } else {
-            None
+            )?;
+            let v = rows
+                .first()
+                .ok_or(SqlError::NoRows)
+                .and_then(|r| r.get::<_, i64>(0))?;
+            for table in &changed {
+                ptx.execute(
+                    "INSERT INTO table_versions (name, version) VALUES (?1, ?2)
+                     ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+                    sql::params![table, v],
+                )?;
+            }
+            Some(v)
         };
+        if let Some(e) = ptx.fatal.borrow().clone() {
+            return Err(e);
+        }
         drop(ptx);
         pg.run(tx.commit())?;
-        if let Some(rows) = version
-            && let Some(v) = rows.first().and_then(|r| r.get::<_, i64>(0).ok())
+        // Nobody else committed since we last looked: our own change is loaded by the writer
+        // (it knows what it wrote). Otherwise the next look reads what the others touched.
+        if let Some(v) = version
+            && v == self.seen_version + 1
         {
-            // Someone else's commits between the last look and ours are in the reload our own
-            // change causes; later ones are seen by the next look.
             self.seen_version = v;
         }
         Ok(Outcome {
             results,
             audit_written,
             committed: true,
+            changed,
         })
     }
 }
@@ -571,22 +590,57 @@ impl Backend for PgBackend {
         self.read(|tx| sql::console::load_credential_reports(tx))
     }
 
-    fn changed_elsewhere(&mut self) -> bool {
+    fn changed_elsewhere(&mut self) -> Changed {
         let pg = self.pg.clone();
         let seen = self.seen_version;
-        let version = self.conn().and_then(|conn| {
-            pg.run(conn.query_one("SELECT version FROM store_version WHERE id = 1", &[]))
-                .map(|r| r.get::<_, i64>(0))
+        let looked = self.conn().and_then(|conn| {
+            let v: i64 = pg
+                .run(conn.query_one("SELECT version FROM store_version WHERE id = 1", &[]))?
+                .get(0);
+            if v == seen {
+                return Ok((v, Changed::Nothing));
+            }
+            let names: Vec<String> = pg
+                .run(conn.query(
+                    "SELECT name FROM table_versions WHERE version > $1",
+                    &[&seen],
+                ))?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            // A change that names no table (a keyring rotation, a copy): read everything.
+            let changed = if names.is_empty() {
+                Changed::Anything
+            } else {
+                Changed::Tables(names.into_iter().collect())
+            };
+            Ok((v, changed))
         });
-        self.reachable = version.is_ok();
-        match version {
-            Ok(v) => v != seen,
+        self.reachable = looked.is_ok();
+        match looked {
+            Ok((v, changed)) => {
+                self.seen_version = v;
+                changed
+            }
             Err(_) => {
                 // Unreachable: keep serving the snapshot we have.
                 self.conn = None;
-                false
+                Changed::Nothing
             }
         }
+    }
+
+    fn load_tables(
+        &mut self,
+        names: &std::collections::BTreeSet<String>,
+        into: &mut Tables,
+    ) -> Result<(), StoreError> {
+        self.read(|tx| {
+            for name in names {
+                sql::load::load_table(tx, name, into)?;
+            }
+            Ok(())
+        })
     }
 
     fn commit(&mut self, batch: Batch<'_>) -> Outcome {
@@ -621,6 +675,7 @@ impl Backend for PgBackend {
             results: batch.jobs.iter().map(|_| Err(err.clone())).collect(),
             audit_written: false,
             committed: false,
+            changed: Default::default(),
         }
     }
 
@@ -712,6 +767,72 @@ mod tests {
         })
     }
 
+    fn commit_one(backend: &mut PgBackend, keyring: &Keyring, change: Change) -> Outcome {
+        let changes = [change];
+        backend.commit(Batch {
+            jobs: vec![&changes],
+            audit: None,
+            durable: true,
+            keyring,
+        })
+    }
+
+    /// Another node's change is read back table by table: only what it touched.
+    #[test]
+    fn another_nodes_change_names_the_tables_it_touched() {
+        let place = tempfile::tempdir().unwrap();
+        let url = testdb::database_for(place.path());
+        let keyring = Keyring::generate(chrono::Utc::now()).unwrap();
+        let open = || PgBackend::open(&url, &TlsOptions::default(), DEFAULT_TIMEOUT).unwrap();
+        let (mut a, mut b) = (open(), open());
+        a.load().unwrap();
+        b.load().unwrap();
+        assert_eq!(b.changed_elsewhere(), Changed::Nothing);
+
+        let done = create_account(&mut a, &keyring, "111111111111");
+        assert_eq!(done.changed, ["accounts".to_owned()].into());
+        assert_eq!(a.changed_elsewhere(), Changed::Nothing, "its own change");
+        assert_eq!(
+            b.changed_elsewhere(),
+            Changed::Tables(["accounts".to_owned()].into())
+        );
+
+        let user = crate::store::User {
+            id: "AIDAEXAMPLE".into(),
+            account: "111111111111".into(),
+            name: "ivy".into(),
+            path: "/".into(),
+            created_at: chrono::Utc::now(),
+            boundary: None,
+            tags: vec![("team".into(), "infra".into())],
+        };
+        let done = commit_one(
+            &mut a,
+            &keyring,
+            Change::CreateUser {
+                user,
+                max_per_account: 10,
+            },
+        );
+        assert!(done.committed);
+        let Changed::Tables(seen) = b.changed_elsewhere() else {
+            panic!("expected tables");
+        };
+        assert!(
+            seen.contains("users") && seen.contains("user_tags"),
+            "{seen:?}"
+        );
+        assert!(
+            !seen.contains("roles") && !seen.contains("accounts"),
+            "{seen:?}"
+        );
+        let mut tables = Tables::default();
+        b.load_tables(&seen, &mut tables).unwrap();
+        assert_eq!(tables.users.len(), 1);
+        assert_eq!(tables.user_tags.len(), 1);
+        assert!(tables.accounts.is_empty(), "accounts were not read again");
+    }
+
     #[test]
     fn with_the_database_gone_a_write_fails_unavailable_at_once_and_works_once_it_is_back() {
         let db = testdb::OwnServer::start();
@@ -739,7 +860,7 @@ mod tests {
             started.elapsed()
         );
         assert!(!backend.reachable());
-        assert!(!backend.changed_elsewhere());
+        assert_eq!(backend.changed_elsewhere(), Changed::Nothing);
 
         db.resume();
         let done = create_account(&mut backend, &keyring, "222222222222");

@@ -2,7 +2,7 @@
 //! nodes starting together migrate once. The tables are SQLite's ([`super::super::sqlite::schema`])
 //! in PostgreSQL's types (`BIGINT`, `BYTEA`), with a `rowid` identity where rows are read in the
 //! order they were added, plus what only a cluster needs: `store_version`, the change counter
-//! every node polls.
+//! every node polls, `table_versions`, what each change touched, and the sealed keyring.
 
 /// Append only: never edit a migration that has shipped. Each runs as one transaction.
 pub(super) const MIGRATIONS: &[&[&str]] = &[
@@ -14,6 +14,13 @@ pub(super) const MIGRATIONS: &[&[&str]] = &[
         id          BIGINT PRIMARY KEY CHECK (id = 1),
         version     BIGINT NOT NULL,            -- bumped by every rotation
         sealed      BYTEA NOT NULL              -- the keyring file's JSON, sealed (MasterKey)
+    );
+    "#],
+    // 3: which tables each change counter value touched, so that nodes reload only those.
+    &[r#"
+    CREATE TABLE table_versions (
+        name        TEXT PRIMARY KEY,           -- a table the snapshot is built from
+        version     BIGINT NOT NULL             -- store_version of its latest change
     );
     "#],
 ];

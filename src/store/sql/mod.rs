@@ -310,6 +310,87 @@ pub(crate) fn numbered_placeholders(sql: &str) -> String {
     out
 }
 
+// --- which tables a job wrote ----------------------------------------------------------------
+
+/// A transaction that notes the tables its statements write, so that a commit reloads only
+/// those into the snapshot (and tells other nodes only those).
+pub(crate) struct Tracked<'a> {
+    inner: &'a dyn Sql,
+    written: std::cell::RefCell<std::collections::BTreeSet<String>>,
+}
+
+impl<'a> Tracked<'a> {
+    pub(crate) fn new(inner: &'a dyn Sql) -> Self {
+        Tracked {
+            inner,
+            written: Default::default(),
+        }
+    }
+
+    /// The tables written, and those a delete there cascades to.
+    pub(crate) fn written(self) -> std::collections::BTreeSet<String> {
+        let mut out = self.written.into_inner();
+        let cascaded: Vec<&str> = CASCADES
+            .iter()
+            .filter(|(parent, _)| out.contains(*parent))
+            .flat_map(|(_, children)| children.iter().copied())
+            .collect();
+        out.extend(cascaded.into_iter().map(str::to_owned));
+        out
+    }
+
+    fn note(&self, sql: &str) {
+        if let Some(t) = written_table(sql) {
+            self.written.borrow_mut().insert(t.to_owned());
+        }
+    }
+}
+
+impl Sql for Tracked<'_> {
+    fn execute(&self, sql: &str, params: &[&dyn ToArg]) -> SqlResult<usize> {
+        self.note(sql);
+        self.inner.execute(sql, params)
+    }
+
+    fn query(&self, sql: &str, params: &[&dyn ToArg]) -> SqlResult<Vec<Row>> {
+        self.note(sql);
+        self.inner.query(sql, params)
+    }
+}
+
+/// The table an `INSERT INTO`, `UPDATE` or `DELETE FROM` statement writes.
+fn written_table(sql: &str) -> Option<&str> {
+    let s = sql.trim_start();
+    let rest = ["INSERT INTO ", "UPDATE ", "DELETE FROM "]
+        .iter()
+        .find_map(|p| {
+            s.get(..p.len())
+                .filter(|h| h.eq_ignore_ascii_case(p))
+                .map(|_| &s[p.len()..])
+        })?;
+    let rest = rest.trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    rest.get(..end).filter(|t| !t.is_empty())
+}
+
+/// `ON DELETE CASCADE` in the schema: a delete in the first table deletes rows of the others
+/// (checked against SQLite's schema by a test).
+const CASCADES: &[(&str, &[&str])] = &[
+    ("users", &["user_tags", "group_members", "password_history"]),
+    ("groups", &["group_members"]),
+    ("mfa_devices", &["mfa_device_tags"]),
+    ("managed_policies", &["policy_versions", "policy_tags"]),
+    ("roles", &["role_tags"]),
+    ("saml_providers", &["saml_private_keys"]),
+    (
+        "instance_profiles",
+        &["instance_profile_roles", "instance_profile_tags"],
+    ),
+    ("server_certificates", &["server_certificate_tags"]),
+];
+
 // --- helpers for the SQL modules -------------------------------------------------------------
 
 fn count(tx: &dyn Sql, sql: &str, p: &[&dyn ToArg]) -> Result<i64, StoreError> {
@@ -338,6 +419,49 @@ fn tag_rows(conn: &dyn Sql, sql: &str) -> Result<Vec<super::backend::TagRow>, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_tables_are_read_off_the_statements() {
+        assert_eq!(
+            written_table("INSERT INTO users (id) VALUES (?1)"),
+            Some("users")
+        );
+        assert_eq!(written_table("\n   update roles SET x = 1"), Some("roles"));
+        assert_eq!(
+            written_table("DELETE FROM group_members WHERE a = ?1"),
+            Some("group_members")
+        );
+        assert_eq!(written_table("SELECT id FROM users"), None);
+    }
+
+    /// The cascade table above says what the schema says.
+    #[test]
+    fn cascades_match_the_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend =
+            crate::store::SqliteBackend::open(dir.path(), std::time::Duration::from_secs(5))
+                .unwrap();
+        let conn = backend.connection();
+        let rows = conn
+            .query(
+                "SELECT p.\"table\", m.name FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) p WHERE m.type = 'table' AND p.on_delete = 'CASCADE'",
+                params![],
+            )
+            .unwrap();
+        let mut found: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+            .collect();
+        found.sort();
+        // A foreign key over two columns is two rows.
+        found.dedup();
+        let mut listed: Vec<(String, String)> = CASCADES
+            .iter()
+            .flat_map(|(p, cs)| cs.iter().map(|c| (p.to_string(), c.to_string())))
+            .collect();
+        listed.sort();
+        assert_eq!(found, listed);
+    }
 
     #[test]
     fn placeholders_are_numbered_outside_literals() {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction, params};
 
 use super::audit_journal::journal::Frame;
-use super::backend::{AuditRead, AuditRow, Backend, Batch, FrameArchive, Outcome, Tables};
+use super::backend::{AuditRead, AuditRow, Backend, Batch, Changed, FrameArchive, Outcome, Tables};
 use super::change::{Applied, Change};
 use super::error::StoreError;
 use super::model::CredentialReport;
@@ -210,17 +210,29 @@ impl SqliteBackend {
         })
     }
 
+    /// The writer's connection (tests).
+    #[cfg(test)]
+    pub(crate) fn connection(&self) -> &dyn Sql {
+        &self.conn
+    }
+
     /// Apply one job's changes under a savepoint: all of them, or (on the first error) none.
+    /// The snapshot's tables it wrote go into `changed`.
     fn apply_job(
         tx: &Transaction<'_>,
         keyring: &Keyring,
         changes: &[Change],
+        changed: &mut std::collections::BTreeSet<String>,
     ) -> Result<Vec<Applied>, StoreError> {
         tx.execute_batch("SAVEPOINT job")?;
+        let tracked = sql::Tracked::new(&**tx);
         let result = changes
             .iter()
-            .map(|c| sql::apply::apply(&**tx, keyring, c))
+            .map(|c| sql::apply::apply(&tracked, keyring, c))
             .collect::<Result<Vec<_>, _>>();
+        if result.is_ok() && changes.iter().any(Change::touches_snapshot) {
+            changed.extend(tracked.written());
+        }
         let end = if result.is_ok() {
             "RELEASE job"
         } else {
@@ -242,11 +254,27 @@ impl Backend for SqliteBackend {
         sql::console::load_credential_reports(&self.conn)
     }
 
-    fn changed_elsewhere(&mut self) -> bool {
+    fn changed_elsewhere(&mut self) -> Changed {
         let v = data_version(&self.conn);
         let changed = v != self.seen_version;
         self.seen_version = v;
-        changed
+        // SQLite says that someone wrote, not what.
+        if changed {
+            Changed::Anything
+        } else {
+            Changed::Nothing
+        }
+    }
+
+    fn load_tables(
+        &mut self,
+        names: &std::collections::BTreeSet<String>,
+        into: &mut Tables,
+    ) -> Result<(), StoreError> {
+        for name in names {
+            sql::load::load_table(&self.conn, name, into)?;
+        }
+        Ok(())
     }
 
     fn commit(&mut self, batch: Batch<'_>) -> Outcome {
@@ -264,6 +292,7 @@ impl Backend for SqliteBackend {
             }
         }
         let mut results = Vec::with_capacity(jobs.len());
+        let mut changed = std::collections::BTreeSet::new();
         let mut audit_written = false;
         let committed = match self
             .conn
@@ -271,7 +300,7 @@ impl Backend for SqliteBackend {
         {
             Ok(tx) => {
                 for changes in &jobs {
-                    results.push(Self::apply_job(&tx, keyring, changes));
+                    results.push(Self::apply_job(&tx, keyring, changes, &mut changed));
                 }
                 if let Some((time_ms, lines)) = audit {
                     // The batch's records as one row: one statement however many there are.
@@ -308,10 +337,14 @@ impl Backend for SqliteBackend {
                 }
             }
         }
+        if !committed {
+            changed.clear();
+        }
         Outcome {
             results,
             audit_written,
             committed,
+            changed,
         }
     }
 
