@@ -277,8 +277,7 @@ impl super::CryptoProvider for XmlSec {
                     wrapper::XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES,
                 )?;
 
-                let key = XmlSecKey::from_memory(key_data.der_data(), XmlSecKeyFormat::CertDer)?;
-                sig_ctx.insert_key(key);
+                sig_ctx.lend_key(XmlSecKey::from_cert_der_cached(key_data.der_data())?);
                 verified = sig_ctx.verify_node(sig_node)?;
                 if verified {
                     verified_references = sig_ctx.get_verified_references()?;

@@ -8,8 +8,20 @@ use super::error::XmlSecError;
 use super::error::XmlSecResult;
 use super::xmlsec_internal;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ptr::null;
 use std::ptr::null_mut;
+use std::rc::Rc;
+
+/// How many certificates' keys one thread keeps loaded (one is dropped to make room).
+const CERT_KEY_CACHE_CAP: usize = 256;
+
+thread_local! {
+    /// Keys loaded from DER certificates on this thread, keyed by the exact DER bytes. Each
+    /// thread has its own keys: an `XmlSecKey` never crosses threads (it is not `Send`).
+    static CERT_KEYS: RefCell<HashMap<Vec<u8>, Rc<XmlSecKey>>> = RefCell::new(HashMap::new());
+}
 
 /// x509 key format.
 #[allow(dead_code)]
@@ -55,6 +67,34 @@ impl XmlSecKey {
         }
 
         Ok(Self(key))
+    }
+
+    /// The key of the DER certificate `der`, loaded as [`from_memory`](Self::from_memory) with
+    /// [`XmlSecKeyFormat::CertDer`] loads it, once per thread: later calls with the same bytes
+    /// return the same key. For [`XmlSecSignatureContext::lend_key`][lend], which never lets
+    /// xmlsec destroy or change it. A certificate that fails to load is not remembered.
+    ///
+    /// [lend]: super::XmlSecSignatureContext::lend_key
+    pub fn from_cert_der_cached(der: &[u8]) -> XmlSecResult<Rc<Self>> {
+        if let Some(key) = CERT_KEYS.with(|keys| keys.borrow().get(der).cloned()) {
+            return Ok(key);
+        }
+        let key = Rc::new(Self::from_memory(der, XmlSecKeyFormat::CertDer)?);
+        CERT_KEYS.with(|keys| {
+            let mut keys = keys.borrow_mut();
+            if keys.len() >= CERT_KEY_CACHE_CAP {
+                if let Some(old) = keys.keys().next().cloned() {
+                    keys.remove(&old);
+                }
+            }
+            keys.insert(der.to_vec(), key.clone());
+        });
+        Ok(key)
+    }
+
+    /// The underlying xmlsec key, still owned by `self`.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::xmlSecKey {
+        self.0
     }
 
     /// Create from raw pointer to an underlying wrapper key structure. Henceforth its lifetime will be managed by this

@@ -9,6 +9,7 @@ use super::{XmlDocument, XmlSecError};
 
 use std::os::raw::c_uchar;
 use std::ptr::{null, null_mut, NonNull};
+use std::rc::Rc;
 
 /// The verified data for a single `<ds:Reference>`.
 pub struct VerifiedReference {
@@ -21,6 +22,9 @@ pub struct VerifiedReference {
 /// Signature signing/verifying context
 pub struct XmlSecSignatureContext {
     ctx: NonNull<bindings::xmlSecDSigCtx>,
+    /// The key set with [`lend_key`](Self::lend_key): `signKey` points into it, and it is taken
+    /// back from the context before xmlsec would destroy it.
+    lent: Option<Rc<XmlSecKey>>,
 }
 
 impl XmlSecSignatureContext {
@@ -31,7 +35,7 @@ impl XmlSecSignatureContext {
         let ctx = unsafe { bindings::xmlSecDSigCtxCreate(null_mut()) };
         let ctx = NonNull::new(ctx).ok_or(XmlSecError::ContextInitError)?;
 
-        Ok(Self { ctx })
+        Ok(Self { ctx, lent: None })
     }
 
     /// Builds a context with specific flags.
@@ -100,7 +104,7 @@ impl XmlSecSignatureContext {
 
         unsafe {
             let ctx = self.ctx.as_mut();
-            if !ctx.signKey.is_null() {
+            if self.lent.take().is_none() && !ctx.signKey.is_null() {
                 old = Some(XmlSecKey::from_ptr(ctx.signKey));
             }
 
@@ -108,6 +112,20 @@ impl XmlSecSignatureContext {
         }
 
         old
+    }
+
+    /// Sets the key to use for verification without giving it to xmlsec: the context keeps
+    /// `key` alive and clears `signKey` before it is destroyed, so the key can be used again
+    /// (xmlsec only reads `signKey` while verifying). A key set before is released.
+    pub fn lend_key(&mut self, key: Rc<XmlSecKey>) {
+        unsafe {
+            let ctx = self.ctx.as_mut();
+            if self.lent.is_none() && !ctx.signKey.is_null() {
+                drop(XmlSecKey::from_ptr(ctx.signKey));
+            }
+            ctx.signKey = key.as_ptr();
+        }
+        self.lent = Some(key);
     }
 
     /// Takes a [`XmlDocument`][xmldoc] and attempts to sign it. For this to work it has to have a properly structured
@@ -293,7 +311,12 @@ impl XmlSecSignatureContext {
 
 impl Drop for XmlSecSignatureContext {
     fn drop(&mut self) {
-        unsafe { bindings::xmlSecDSigCtxDestroy(self.ctx.as_ptr()) };
+        unsafe {
+            if self.lent.is_some() {
+                self.ctx.as_mut().signKey = null_mut();
+            }
+            bindings::xmlSecDSigCtxDestroy(self.ctx.as_ptr());
+        }
     }
 }
 
