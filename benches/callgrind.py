@@ -13,7 +13,11 @@ TARGET: `gci-session` (GetCallerIdentity with session credentials, the load benc
 `gci-key` (GetCallerIdentity with a user's long-term key), `assume-role` (AssumeRole with a
 user's key, the load bench's target), `wi-repeated` (AssumeRoleWithWebIdentity replaying one
 RS256 token of a loopback issuer, answered by the verified-token cache: the load bench's
-target). Needs botocore and cryptography (the interop venv has them) and valgrind.
+target), `saml` (AssumeRoleWithSAML, each request a distinct response, so the replay cache
+never answers: RSA-2048, the assertion signed by the xmlsec1 program, as the load bench's SAML
+target; the responses of a run are signed before its server starts). Needs botocore and
+cryptography (the interop venv has them; `saml` also lxml and the xmlsec1 program, which the
+interop SAML suite needs too) and valgrind.
 Extra environment for the server: `--env K=V`.
 """
 
@@ -154,6 +158,55 @@ def setup_web_identity(port: int, issuer: Issuer) -> dict:
             "WebIdentityToken": issuer.token("repo:octo-org/octo-repo:ref:refs/heads/main")}
 
 
+SAML_PROVIDER = f"arn:aws:iam::{ACCOUNT}:saml-provider/bench-okta"
+SAML_ROLE = f"arn:aws:iam::{ACCOUNT}:role/bench-saml"
+SAML_ENTITY = "http://www.okta.com/exkcallgrind"
+
+
+def saml_forge():
+    """The interop suite's SAML builder and signers (tests/interop/saml_forge.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "interop"))
+    import saml_forge
+
+    return saml_forge
+
+
+class SamlIdp:
+    """An RSA-2048 IdP (a key made at start-up) and `n` distinct signed responses for it, shaped
+    as the load bench's (`saml_requests` in benches/load.rs: the AWS role pair, a session name,
+    SessionDuration; the assertion signed)."""
+
+    def __init__(self) -> None:
+        self.f = saml_forge()
+        self.key = self.f.new_keypair("callgrind.idp.example.test")
+
+    def responses(self, n: int) -> list[bytes]:
+        f = self.f
+        bodies = []
+        for i in range(n):
+            c = f.Claims(issuer=SAML_ENTITY, roles=[f"{SAML_ROLE},{SAML_PROVIDER}"], session_name=f"bench-{i}",
+                         session_duration=3600)
+            xml = f.signed_response(c, self.key, "xmlsec1", "assertion")
+            bodies.append(urllib.parse.urlencode({
+                "Action": "AssumeRoleWithSAML", "Version": "2011-06-15", "RoleArn": SAML_ROLE,
+                "PrincipalArn": SAML_PROVIDER, "SAMLAssertion": f.b64(xml)}).encode())
+        return bodies
+
+
+def setup_saml(port: int, idp: SamlIdp) -> None:
+    """Register `idp` as SAML provider `bench-okta` and the role `bench-saml` trusting it (as
+    `saml_register` in the load bench)."""
+    root = Credentials(*ROOT)
+    iam = {"Version": "2010-05-08"}
+    call(port, root, "iam", {**iam, "Action": "CreateSAMLProvider", "Name": "bench-okta",
+                             "SAMLMetadataDocument": idp.f.metadata(SAML_ENTITY, [idp.key])})
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": SAML_PROVIDER}, "Action": "sts:AssumeRoleWithSAML",
+        "Condition": {"StringEquals": {"saml:aud": idp.f.AWS_ACS}}}]}
+    call(port, root, "iam", {**iam, "Action": "CreateRole", "RoleName": "bench-saml",
+                             "AssumeRolePolicyDocument": json.dumps(trust)})
+
+
 def setup(port: int) -> dict[str, tuple[Credentials, str, dict]]:
     root = Credentials(*ROOT)
     iam = {"Version": "2010-05-08"}
@@ -181,7 +234,10 @@ def setup(port: int) -> dict[str, tuple[Credentials, str, dict]]:
     }
 
 
-def run_once(binary: str, target: str, n: int, env_extra: dict[str, str], keep: str | None = None) -> int:
+def run_once(binary: str, target: str, n: int, env_extra: dict[str, str], keep: str | None = None,
+             saml_idp: SamlIdp | None = None) -> int:
+    # SAML responses are valid for five minutes from their signing: made just before the run.
+    saml_bodies = saml_idp.responses(n) if saml_idp is not None else None
     with tempfile.TemporaryDirectory(prefix="tessera-cg-") as d:
         port = free_port()
         out = Path(d) / "callgrind.out"
@@ -210,17 +266,20 @@ def run_once(binary: str, target: str, n: int, env_extra: dict[str, str], keep: 
                 issuer = Issuer()
                 body = urllib.parse.urlencode(setup_web_identity(port, issuer)).encode()
                 headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            elif target == "saml":
+                setup_saml(port, saml_idp)
+                body, headers = b"", {"Content-Type": "application/x-www-form-urlencoded"}
             else:
                 creds, service, params = setup(port)[target]
                 body, headers = signed(creds, port, service, params)
             conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=120) for _ in range(4)]
             for i in range(n):
                 c = conns[i % 4]
-                c.request("POST", "/", body=body, headers=headers)
+                c.request("POST", "/", body=saml_bodies[i] if saml_bodies is not None else body, headers=headers)
                 r = c.getresponse()
-                r.read()
+                text = r.read()
                 if r.status != 200:
-                    raise RuntimeError(f"request {i}: {r.status}")
+                    raise RuntimeError(f"request {i}: {r.status} {text[:500]!r}")
             for c in conns:
                 c.close()
         finally:
@@ -239,7 +298,7 @@ def run_once(binary: str, target: str, n: int, env_extra: dict[str, str], keep: 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("targets", nargs="+", choices=["gci-session", "gci-key", "assume-role", "wi-repeated"])
+    ap.add_argument("targets", nargs="+", choices=["gci-session", "gci-key", "assume-role", "wi-repeated", "saml"])
     ap.add_argument("--bin", default="target/release/tessera")
     ap.add_argument("--n", nargs=2, type=int, default=[200, 1000])
     ap.add_argument("--runs", type=int, default=1)
@@ -249,8 +308,9 @@ def main() -> None:
     a = ap.parse_args()
     env_extra = dict(kv.split("=", 1) for kv in a.env)
     for target in a.targets:
+        saml_idp = SamlIdp() if target == "saml" else None
         for _ in range(a.runs):
-            lo, hi = (run_once(a.bin, target, n, env_extra, a.keep) for n in a.n)
+            lo, hi = (run_once(a.bin, target, n, env_extra, a.keep, saml_idp) for n in a.n)
             per = (hi - lo) / (a.n[1] - a.n[0])
             print(f"{target}: {per:,.0f} Ir/request (N={a.n[0]}: {lo:,}, N={a.n[1]}: {hi:,})", flush=True)
 

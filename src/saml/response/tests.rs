@@ -126,6 +126,44 @@ fn any_of_the_providers_certificates_verifies_during_a_rollover() {
     verify_at(&idp.response_xml(&spec()), &p, now()).unwrap();
 }
 
+/// samael keeps each certificate's key loaded on the thread that verifies (vendor/samael,
+/// PATCH.md): on one thread, the key of one certificate never verifies what another signed, in
+/// whatever order the certificates were first used, and a key used again still verifies.
+#[test]
+fn keys_loaded_once_stay_with_their_certificates() {
+    let okta = okta();
+    // Someone else's key and certificate, the same entity id: a provider of its own.
+    let attacker = SamlIdp::attacker(saml_idp::OKTA_ENTITY);
+    let (as_okta, as_attacker) = (provider(&okta), provider(&attacker));
+    let mut either = provider(&okta);
+    either.signing_certs = vec![attacker.cert_b64.clone(), okta.cert_b64.clone()];
+    let refusal =
+        |xml: &str, p: &Provider| verify_at(xml, p, now()).map(|_| ()).map_err(|e| e.kind);
+    for signing in [Signing::Assertion, Signing::Both, Signing::Response] {
+        let mut s = spec();
+        s.signing = signing;
+        let (by_okta, by_attacker) = (okta.response_xml(&s), attacker.response_xml(&s));
+        for round in 0..3 {
+            let at = format!("{signing:?}, round {round}");
+            assert_eq!(
+                refusal(&by_attacker, &as_okta),
+                Err(RefusalKind::Signature),
+                "{at}"
+            );
+            assert_eq!(refusal(&by_okta, &as_okta), Ok(()), "{at}");
+            assert_eq!(
+                refusal(&by_okta, &as_attacker),
+                Err(RefusalKind::Signature),
+                "{at}"
+            );
+            assert_eq!(refusal(&by_attacker, &as_attacker), Ok(()), "{at}");
+            // The attacker's certificate first: its key fails, the next one verifies.
+            assert_eq!(refusal(&by_okta, &either), Ok(()), "{at}");
+            assert_eq!(refusal(&by_attacker, &either), Ok(()), "{at}");
+        }
+    }
+}
+
 #[test]
 fn base64_wrapped_in_lines_and_times_at_the_edges() {
     let idp = okta();
