@@ -4,9 +4,9 @@
 //! requests read, the writer thread that batches jobs into one transaction (group commit), the
 //! typed [`Change`]s, sealing secrets and compiling policies. A [`Backend`] keeps rows and applies
 //! changes inside transactions, checking there whatever must hold at commit time (existence,
-//! uniqueness, the limits it is handed). [`SqliteBackend`](super::sqlite::SqliteBackend) is
-//! today's. A second backend implements these traits and joins the contract tests
-//! (`store::tests`) with one line.
+//! uniqueness, the limits it is handed). [`SqliteBackend`](super::sqlite::SqliteBackend) is the
+//! embedded default, [`PgBackend`](super::postgres::PgBackend) a cluster's; both run the SQL of
+//! [`super::sql`], and both run the contract tests (`store::tests`).
 //!
 //! A backend is driven by one writer thread, so its methods take `&mut self` and it need only be
 //! `Send`; a backend shared by several processes (or servers) must still make every check-then-

@@ -9,10 +9,12 @@
 //! that say which entity, which conflict or which limit; the IAM layer owns AWS's quotas
 //! (passed in as `max_*` parameters) and words every message.
 //!
-//! [`sqlite`] is today's backend and the only code that speaks SQL. The audit journal
-//! ([`audit_journal`]) is the local [`AuditSink`](crate::audit::AuditSink): it commits records
-//! that guard credentials to a file of its own, copied into the backend's audit table later;
-//! the writer commits the other records with its transactions.
+//! [`sql`] is the SQL, written once; [`sqlite`] (the embedded default) and [`postgres`] (a
+//! cluster's database) run it. With SQLite, the audit journal ([`audit_journal`]) is the local
+//! [`AuditSink`](crate::audit::AuditSink): it commits records that guard credentials to a file
+//! of its own, copied into the backend's audit table later, while the writer commits the
+//! records nobody waits for with its transactions. A cluster keeps no journal: the writer
+//! commits every record.
 
 pub mod audit_journal;
 pub(crate) mod backend;
