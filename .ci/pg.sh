@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the tests (Debian's package; .ci/deps.sh installs it).
 #   .ci/pg.sh start DIR   initdb + pg_ctl under DIR (a fresh temp dir), listening on loopback
-#                         and a unix socket in DIR; prints the superuser URL on stdout.
+#                         and a unix socket in DIR; prints the superuser URL on stdout. With
+#                         PG_TLS_DIR set (certs/make-dev-certs.sh's output), it also serves TLS
+#                         with PG_TLS_DIR/server.{pem,key}.
 #   .ci/pg.sh stop DIR    stops it (immediate shutdown) and removes DIR.
 #   .ci/pg.sh pause DIR   stops the server (fast shutdown), keeping DIR: the database is gone.
 #   .ci/pg.sh resume DIR  starts it again on the same port.
@@ -22,6 +24,12 @@ start)
     port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     printf "port = %s\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\nmax_connections = 300\n" \
         "$port" "$dir" >>"$dir/data/postgresql.conf"
+    if [ -n "${PG_TLS_DIR:-}" ]; then
+        install -m 600 "$PG_TLS_DIR/server.pem" "$dir/data/server.crt"
+        install -m 600 "$PG_TLS_DIR/server.key" "$dir/data/server.key"
+        [ "$(id -u)" = 0 ] && chown postgres "$dir/data/server.crt" "$dir/data/server.key"
+        printf "ssl = on\n" >>"$dir/data/postgresql.conf"
+    fi
     bash "$0" resume "$dir"
     echo "postgres://tessera@127.0.0.1:$port/postgres?sslmode=disable"
     ;;

@@ -777,6 +777,55 @@ mod tests {
         })
     }
 
+    /// TLS through rustls: verify-full against the CA that issued the server's certificate;
+    /// refused against the public roots; `require` encrypts without checking.
+    #[test]
+    fn tls_to_the_database_is_verified_as_sslmode_says() {
+        let certs = tempfile::tempdir().unwrap();
+        let made = std::process::Command::new("bash")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/certs/make-dev-certs.sh"
+            ))
+            .arg(certs.path())
+            .output()
+            .unwrap();
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let db = testdb::OwnServer::start_with(Some(certs.path()));
+        let base = db.url.split('?').next().unwrap().to_owned();
+        let ca = certs.path().join("ca.pem");
+        let connect = |query: &str, ca_file: Option<&std::path::Path>| {
+            let tls = TlsOptions {
+                ca_file: ca_file.map(std::path::Path::to_path_buf),
+            };
+            Pg::new(&format!("{base}?{query}"), &tls, DEFAULT_TIMEOUT).and_then(|pg| {
+                let client = pg.client()?;
+                let on: bool = pg
+                    .run(client.query_one(
+                        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                        &[],
+                    ))?
+                    .get(0);
+                Ok(on)
+            })
+        };
+        assert_eq!(connect("sslmode=verify-full", Some(&ca)), Ok(true));
+        let in_url = format!("sslmode=verify-full&sslrootcert={}", ca.display());
+        assert_eq!(connect(&in_url, None), Ok(true));
+        assert_eq!(connect("sslmode=verify-ca", Some(&ca)), Ok(true));
+        assert_eq!(connect("sslmode=require", None), Ok(true));
+        assert_eq!(connect("sslmode=disable", None), Ok(false));
+        let refused = connect("sslmode=verify-full", None);
+        assert!(
+            matches!(refused, Err(StoreError::Unavailable(_))),
+            "{refused:?}"
+        );
+    }
+
     /// Another node's change is read back table by table: only what it touched.
     #[test]
     fn another_nodes_change_names_the_tables_it_touched() {

@@ -52,9 +52,21 @@ fn pg_sh_run(cmd: &str, dir: &Path) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// A cluster under `dir` and the watcher that stops it once this process is gone.
-fn start_cluster(dir: &Path) -> (String, std::process::Child) {
-    let url = pg_sh_run("start", dir);
+/// A cluster under `dir` (serving TLS with the certificates in `tls`, if given) and the
+/// watcher that stops it once this process is gone.
+fn start_cluster_with(dir: &Path, tls: Option<&Path>) -> (String, std::process::Child) {
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg(pg_sh()).arg("start").arg(dir);
+    if let Some(t) = tls {
+        cmd.env("PG_TLS_DIR", t);
+    }
+    let out = cmd.output().expect("run .ci/pg.sh");
+    assert!(
+        out.status.success(),
+        "pg.sh start: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     let watch = std::process::Command::new("bash")
         .arg(pg_sh())
         .arg("watch")
@@ -63,6 +75,10 @@ fn start_cluster(dir: &Path) -> (String, std::process::Child) {
         .spawn()
         .expect("run .ci/pg.sh watch");
     (url, watch)
+}
+
+fn start_cluster(dir: &Path) -> (String, std::process::Child) {
+    start_cluster_with(dir, None)
 }
 
 /// A PostgreSQL server of the test's own, to stop and start again (the database going away).
@@ -74,9 +90,15 @@ pub(crate) struct OwnServer {
 
 impl OwnServer {
     pub(crate) fn start() -> OwnServer {
+        Self::start_with(None)
+    }
+
+    /// A server that also speaks TLS with `certs/make-dev-certs.sh`'s `server.{pem,key}` in
+    /// `tls`.
+    pub(crate) fn start_with(tls: Option<&Path>) -> OwnServer {
         let dir = tempfile::tempdir().unwrap().keep();
         std::fs::remove_dir_all(&dir).unwrap();
-        let (url, watch) = start_cluster(&dir);
+        let (url, watch) = start_cluster_with(&dir, tls);
         OwnServer {
             url,
             dir,
