@@ -520,3 +520,43 @@ pub async fn rotate_keyring(data_dir: &Path) -> Result<String, BoxError> {
         after.current_id()
     ))
 }
+
+/// `tessera store copy`: the data dir `from` (no server may be running on it) into the
+/// cluster's database `to`. What was copied, for the operator.
+pub async fn copy_store(
+    from: &Path,
+    to: &crate::config::Database,
+) -> Result<String, crate::BoxError> {
+    let _lock = lock_data_dir(from)?;
+    let db_path = from.join(store::sqlite::DB_FILE);
+    if !db_path.exists() {
+        return Err(format!("no tessera database at {}", db_path.display()).into());
+    }
+    let from_keys = Keyring::load(&keyring_path(from))?;
+    // Frames an earlier server left in the journal go into the audit table first.
+    let (store, journal) = store::open_local(
+        from,
+        crate::credentials::SharedKeyring::new(Keyring::load(&keyring_path(from))?, None),
+        store::DEFAULT_BUSY_TIMEOUT,
+        crate::config::AuditSync::Copy,
+    )?;
+    journal.close(std::time::Duration::from_secs(10)).await;
+    drop((store, journal));
+    let source = store::sqlite::open_connection(&db_path, store::DEFAULT_BUSY_TIMEOUT)?;
+    let master = to.master_key()?;
+    let pg = store::postgres::Pg::connect(to)?;
+    let cluster = store::postgres::keyring::cluster_keyring(&pg, master, chrono::Utc::now())?;
+    let done = pg.transaction(|tx| {
+        store::copy::copy(&source, &from_keys, tx, &cluster.get())
+            .map_err(store::StoreError::Internal)
+    })?;
+    Ok(format!(
+        "copied {} rows of {} tables ({} secrets re-sealed under the cluster keyring) and {} audit records from {} into {}",
+        done.rows,
+        done.tables,
+        done.secrets,
+        done.audit_records,
+        from.display(),
+        pg.target
+    ))
+}

@@ -266,7 +266,7 @@ pub async fn run(cli: Cli) -> Result<(), BoxError> {
                 .database
                 .as_ref()
                 .ok_or("--to must be a postgres:// URL")?;
-            println!("{}", crate::store::copy::copy_data_dir(&from, db).await?);
+            println!("{}", server::copy_store(&from, db).await?);
             Ok(())
         }
         Command::Audit {

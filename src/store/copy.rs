@@ -6,8 +6,6 @@
 //! transaction: the copy is whole or absent. A database that already holds an account is
 //! refused, so running it twice never duplicates anything.
 
-use std::path::Path;
-
 use super::sql::identity::SEALED_COLUMNS;
 use super::sql::{self, Arg, Sql, SqlResult, ToArg, Value};
 use crate::credentials::Keyring;
@@ -139,46 +137,4 @@ pub(crate) fn copy(
     )
     .map_err(|e| err("store_version", e))?;
     Ok(done)
-}
-
-/// `tessera store copy`: the data dir `from` (no server may be running on it) into the
-/// cluster's database `to`. What was copied, for the operator.
-pub async fn copy_data_dir(
-    from: &Path,
-    to: &crate::config::Database,
-) -> Result<String, crate::BoxError> {
-    let _lock = crate::server::lock_data_dir(from)?;
-    let db_path = from.join(super::sqlite::DB_FILE);
-    if !db_path.exists() {
-        return Err(format!("no tessera database at {}", db_path.display()).into());
-    }
-    let from_keys = Keyring::load(&crate::server::keyring_path(from))?;
-    // Frames an earlier server left in the journal go into the audit table first.
-    let (store, journal) = super::open_local(
-        from,
-        crate::credentials::SharedKeyring::new(
-            Keyring::load(&crate::server::keyring_path(from))?,
-            None,
-        ),
-        super::DEFAULT_BUSY_TIMEOUT,
-        crate::config::AuditSync::Copy,
-    )?;
-    journal.close(std::time::Duration::from_secs(10)).await;
-    drop((store, journal));
-    let source = super::sqlite::open_connection(&db_path, super::DEFAULT_BUSY_TIMEOUT)?;
-    let master = to.master_key()?;
-    let pg = super::postgres::Pg::connect(to)?;
-    let cluster = super::postgres::keyring::cluster_keyring(&pg, master, chrono::Utc::now())?;
-    let done = pg.transaction(|tx| {
-        copy(&source, &from_keys, tx, &cluster.get()).map_err(super::StoreError::Internal)
-    })?;
-    Ok(format!(
-        "copied {} rows of {} tables ({} secrets re-sealed under the cluster keyring) and {} audit records from {} into {}",
-        done.rows,
-        done.tables,
-        done.secrets,
-        done.audit_records,
-        from.display(),
-        pg.target
-    ))
 }
