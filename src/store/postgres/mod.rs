@@ -357,6 +357,23 @@ impl<'t, 'c> PgTx<'t, 'c> {
     fn batch(&self, sql: &str) -> SqlResult<()> {
         self.note(self.pg.run(self.tx.batch_execute(sql)))
     }
+
+    /// A batch's records, a row each, in one statement whatever their number: the records are
+    /// one array parameter (`unnest`), so the statement is prepared once per connection and
+    /// costs one round trip.
+    fn insert_audit(&self, time_ms: i64, lines: &str) -> SqlResult<()> {
+        let records: Vec<&str> = lines.split('\n').filter(|l| !l.is_empty()).collect();
+        self.note(self.pg.run(async {
+            let st = self
+                .tx
+                .prepare_cached(
+                    "INSERT INTO audit (time, records) SELECT $1, r FROM unnest($2::text[]) WITH ORDINALITY AS t(r, i) ORDER BY i",
+                )
+                .await?;
+            self.tx.execute(&st, &[&time_ms, &records]).await
+        }))?;
+        Ok(())
+    }
 }
 
 fn bind<'a>(args: &'a [Arg<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
@@ -508,7 +525,7 @@ impl PgBackend {
         }
         let mut audit_written = false;
         if let Some((time_ms, lines)) = batch.audit {
-            insert_audit(&ptx, time_ms, lines)?;
+            ptx.insert_audit(time_ms, lines)?;
             audit_written = true;
         }
         let version = if changed.is_empty() {
@@ -847,6 +864,21 @@ mod tests {
                 .unwrap();
             total += n;
         }
+        // The writer's own path: one array parameter.
+        let mut backend = PgBackend::new(pg.clone());
+        let keyring = Keyring::generate(chrono::Utc::now()).unwrap();
+        let lines: Vec<String> = (0..300)
+            .map(|i| format!("{{\"n\":{}}}", total + i))
+            .collect();
+        let lines = lines.join("\n");
+        let done = backend.commit(Batch {
+            jobs: Vec::new(),
+            audit: Some((0, &lines)),
+            durable: false,
+            keyring: &keyring,
+        });
+        assert!(done.committed && done.audit_written);
+        total += 300;
         let mut reader = PgAuditRead::new(pg);
         let rows = reader.since(0, 10_000).unwrap();
         let got: Vec<String> = rows.into_iter().map(|r| r.records).collect();
