@@ -97,11 +97,17 @@ impl SharedKeyring {
 
     /// Take the source's newer keyring, if it has one. Returns whether it did.
     pub fn reload_if_changed(&self) -> bool {
+        self.reload().unwrap_or(false)
+    }
+
+    /// As [`SharedKeyring::reload_if_changed`]; `Err` (logged here) when the source could not
+    /// be read or its keyring not opened: the caller should try again.
+    pub fn reload(&self) -> Result<bool, String> {
         let Some(source) = &self.source else {
-            return false;
+            return Ok(false);
         };
         match source.newer() {
-            Ok(None) => false,
+            Ok(None) => Ok(false),
             Ok(Some(k)) => {
                 let id = k.current_id();
                 match self.cell.write() {
@@ -110,11 +116,11 @@ impl SharedKeyring {
                 }
                 self.reloads.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(current_key = id, "keyring reloaded");
-                true
+                Ok(true)
             }
             Err(e) => {
                 tracing::error!(error = %e, "keyring changed but cannot be loaded; keeping the previous one");
-                false
+                Err(e)
             }
         }
     }

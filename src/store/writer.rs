@@ -98,7 +98,7 @@ pub(super) struct Writer {
     pub ready: Arc<std::sync::atomic::AtomicBool>,
     /// The rows the snapshot was built from, as last read.
     pub tables: super::backend::Tables,
-    /// A reload failed part way: the next one reads everything.
+    /// A reload (of the rows or of the keyring) failed: the next look reads everything.
     pub stale: bool,
 }
 
@@ -125,7 +125,10 @@ pub(super) fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
             Err(RecvTimeoutError::Timeout) => {
                 // Another process (e.g. `tessera account create`, `tessera keys rotate`) may
                 // have committed or replaced the keyring.
-                let rotated = w.keyring.reload_if_changed();
+                let rotated = w.keyring.reload().unwrap_or_else(|_| {
+                    w.stale = true;
+                    false
+                });
                 let changed = w.backend.changed_elsewhere();
                 w.reload(if rotated { Changed::Anything } else { changed });
                 w.publish_ready();
@@ -268,7 +271,8 @@ impl Writer {
     /// Read what changed again (everything, or some tables) and rebuild the snapshot from the
     /// rows held here: a change costs a read of the tables it touched, not of the whole store.
     pub(super) fn reload(&mut self, what: Changed) {
-        let what = if std::mem::take(&mut self.stale) && what != Changed::Nothing {
+        // After a failed reload, the next look reads everything (and the keyring) again.
+        let what = if std::mem::take(&mut self.stale) {
             Changed::Anything
         } else {
             what
@@ -277,14 +281,16 @@ impl Writer {
             return;
         }
         // Secrets at rest may have been re-sealed under a rotated key: read the keyring first.
-        self.keyring.reload_if_changed();
+        if self.keyring.reload().is_err() {
+            self.stale = true;
+        }
         let loaded = match &what {
             Changed::Anything => self.backend.load().map(|t| self.tables = t),
             Changed::Tables(names) => self.backend.load_tables(names, &mut self.tables),
             Changed::Nothing => Ok(()),
         };
         if let Err(e) = loaded {
-            // The rows held here may be half read: the next reload reads everything.
+            // The rows held here may be half read: the next look reads everything.
             self.stale = true;
             tracing::error!(error = %e, "store: snapshot reload failed; keeping the previous one");
             return;
