@@ -44,10 +44,6 @@ const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// Attempts at a transaction that keeps meeting serialization failures.
 const MAX_ATTEMPTS: u32 = 8;
 
-/// Most records per `INSERT INTO audit` statement (a parameter each, far below the protocol's
-/// 65,535); a power of two.
-const AUDIT_ROWS_PER_INSERT: usize = 512;
-
 /// A connection pool and the runtime that drives it.
 pub(crate) struct Pg {
     rt: Option<tokio::runtime::Runtime>,
@@ -569,28 +565,14 @@ impl PgBackend {
     }
 }
 
-/// A batch's records, one row each, in multi-row inserts.
+/// A batch's records, a row each, in order, through any transaction (`tessera store copy`,
+/// run once; the writer's commits use [`PgTx::insert_audit`], one statement per batch).
 pub(crate) fn insert_audit(tx: &dyn Sql, time_ms: i64, lines: &str) -> SqlResult<()> {
-    let records: Vec<&str> = lines.split('\n').filter(|l| !l.is_empty()).collect();
-    let mut rest = records.as_slice();
-    while !rest.is_empty() {
-        // Power-of-two statements (at most AUDIT_ROWS_PER_INSERT rows): a handful of texts,
-        // each prepared once per connection, whatever the batch sizes.
-        let n = AUDIT_ROWS_PER_INSERT.min(1 << rest.len().ilog2());
-        let (chunk, tail) = rest.split_at(n);
-        rest = tail;
-        let mut text = String::with_capacity(48 + n * 16);
-        text.push_str("INSERT INTO audit (time, records) VALUES ");
-        let mut args: Vec<&dyn ToArg> = Vec::with_capacity(n + 1);
-        args.push(&time_ms);
-        for (i, line) in chunk.iter().enumerate() {
-            if i > 0 {
-                text.push_str(", ");
-            }
-            text.push_str(&format!("(?1, ?{})", i + 2));
-            args.push(line);
-        }
-        tx.execute(&text, &args)?;
+    for line in lines.split('\n').filter(|l| !l.is_empty()) {
+        tx.execute(
+            "INSERT INTO audit (time, records) VALUES (?1, ?2)",
+            sql::params![time_ms, line],
+        )?;
     }
     Ok(())
 }
