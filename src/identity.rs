@@ -219,12 +219,7 @@ pub(crate) async fn authenticate(
     // A verified request made with a long-term key is a use of it (`GetAccessKeyLastUsed`):
     // recorded in memory, written later. Requests made with temporary credentials are uses of
     // those, not of the key that obtained them.
-    // TEMPORARY (measurement only, not committed): TESSERA_BENCH_NO_KEY_USAGE=1 skips recording.
-    static NO_KEY_USAGE: std::sync::LazyLock<bool> =
-        std::sync::LazyLock::new(|| std::env::var_os("TESSERA_BENCH_NO_KEY_USAGE").is_some());
-    if let Credential::LongTerm(_) = credential
-        && !*NO_KEY_USAGE
-    {
+    if let Credential::LongTerm(_) = credential {
         state
             .store
             .key_usage()

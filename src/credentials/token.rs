@@ -42,6 +42,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasher as _, BuildHasherDefault, RandomState};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
@@ -53,6 +54,7 @@ use zeroize::Zeroizing;
 
 use crate::metrics::CacheCounts;
 use crate::principal::Principal;
+use crate::sigv4::cache::PreHashed;
 
 use super::ids::{IdError, new_secret_access_key, new_temporary_access_key_id};
 use super::keyring::{KeyId, Keyring, TAG_LEN};
@@ -384,33 +386,55 @@ pub fn open_for_access_key_cached(
     Ok(claims)
 }
 
-/// Tokens a keyring has opened, keyed by the exact token text. It lives inside the [`Keyring`]
+/// Tokens a keyring has opened, found by their exact text. It lives inside the [`Keyring`]
 /// value, so a rotation (a new keyring) starts empty and a removed key's tokens cannot linger.
 /// Bounded: when full it is emptied (entries are cheap to rebuild). The claims hold the
 /// session's secret, as any opened token does; it is zeroized when the last entry referencing
 /// it is dropped.
+///
+/// The table is keyed by a keyed hash of the token's length and last [`TOKEN_HASHED_TAIL`]
+/// characters, which encode its AEAD tag (hashing all ~700 characters of every token was a
+/// few percent of a GetCallerIdentity); an entry answers only the token whose whole text it
+/// holds. Only tokens that opened are ever inserted, so nobody can fill a bucket with chosen
+/// tails, and two tokens sharing a slot cost a miss, never a wrong answer.
 #[derive(Default)]
 pub(crate) struct OpenedTokens {
-    map: Mutex<HashMap<Box<str>, Arc<SessionClaims>>>,
+    hasher: RandomState,
+    map: Mutex<HashMap<u64, (Box<str>, Arc<SessionClaims>), BuildHasherDefault<PreHashed>>>,
 }
 
 /// Most tokens kept opened at once (a token and its claims take about 2 KiB).
 pub(crate) const OPENED_TOKENS_MAX: usize = 4096;
 
+/// Characters at a token's end that choose its slot: its AEAD tag and a little more.
+const TOKEN_HASHED_TAIL: usize = 32;
+
 impl OpenedTokens {
+    fn slot(&self, token: &str) -> u64 {
+        let bytes = token.as_bytes();
+        let tail = bytes
+            .get(bytes.len().saturating_sub(TOKEN_HASHED_TAIL)..)
+            .unwrap_or(bytes);
+        self.hasher.hash_one((bytes.len(), tail))
+    }
+
     fn get(&self, token: &str) -> Option<Arc<SessionClaims>> {
-        self.map.lock().ok()?.get(token).cloned()
+        let slot = self.slot(token);
+        let map = self.map.lock().ok()?;
+        let (text, claims) = map.get(&slot)?;
+        (**text == *token).then(|| claims.clone())
     }
 
     fn insert(&self, token: &str, claims: Arc<SessionClaims>) {
         if token.len() > MAX_TOKEN_LEN {
             return;
         }
+        let slot = self.slot(token);
         if let Ok(mut m) = self.map.lock() {
             if m.len() >= OPENED_TOKENS_MAX {
                 m.clear();
             }
-            m.insert(token.into(), claims);
+            m.insert(slot, (token.into(), claims));
         }
     }
 
@@ -978,6 +1002,23 @@ mod tests {
             open_cached(&ring, t.session_token.as_str(), &t.access_key_id, t0()).unwrap();
         }
         assert!(ring.opened().len() <= OPENED_TOKENS_MAX);
+    }
+
+    /// Two tokens with the same length and ending share a slot: each answers only for itself.
+    #[test]
+    fn opened_token_cache_answers_only_the_exact_token() {
+        let ring = keyring();
+        let claims = Arc::new(open(&ring, mint(&ring).session_token.as_str(), t0()).unwrap());
+        let tail = "x".repeat(TOKEN_HASHED_TAIL);
+        let (a, b) = (format!("a{tail}"), format!("b{tail}"));
+        ring.opened().insert(&a, claims.clone());
+        assert!(ring.opened().get(&a).is_some());
+        assert!(ring.opened().get(&b).is_none());
+        ring.opened().insert(&b, claims);
+        assert!(ring.opened().get(&b).is_some());
+        assert!(ring.opened().get(&a).is_none(), "b took a's slot: a misses");
+        assert!(ring.opened().get(&tail).is_none());
+        assert!(ring.opened().get("").is_none());
     }
 
     #[test]

@@ -30,7 +30,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Request, Response, header};
@@ -43,6 +42,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::error::{ApiError, ErrorCode};
+use crate::http::App;
 use crate::protocol::Service;
 
 /// The operator's bounds on connections (see the module table).
@@ -65,7 +65,7 @@ const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// closed.
 pub(crate) async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: App,
     limits: Limits,
     tls: Option<Arc<rustls::ServerConfig>>,
     stop: impl Future<Output = ()>,
@@ -121,7 +121,7 @@ pub(crate) async fn serve(
 
 /// What every connection of one listener shares.
 struct Shared {
-    app: Router,
+    app: App,
     http: http1::Builder,
     tls: Option<tokio_rustls::TlsAcceptor>,
     limits: Limits,
@@ -314,7 +314,7 @@ async fn watchdog(p: &Progress, limits: Limits) {
 /// The app as hyper calls it: the peer address for `ConnectInfo`, and the request deadline.
 #[derive(Clone)]
 struct Handler {
-    app: Router,
+    app: App,
     peer: SocketAddr,
     progress: Arc<Progress>,
 }
@@ -325,10 +325,19 @@ impl hyper::service::Service<Request<Incoming>> for Handler {
     type Future = InTime;
 
     fn call(&self, mut req: Request<Incoming>) -> InTime {
-        req.extensions_mut().insert(ConnectInfo(self.peer));
         let number = self.progress.started.fetch_add(1, Ordering::Relaxed) + 1;
-        // `Router` is always ready, so `poll_ready` need not be awaited.
-        let answer = tower_service::Service::call(&mut self.app.clone(), req);
+        let answer = match &self.app.api {
+            Some(state) if super::is_query_api(&req) => Answer::Api {
+                future: super::query_api(state.clone(), self.peer, req),
+            },
+            _ => {
+                req.extensions_mut().insert(ConnectInfo(self.peer));
+                // `Router` is always ready, so `poll_ready` need not be awaited.
+                Answer::Router {
+                    future: tower_service::Service::call(&mut self.app.router.clone(), req),
+                }
+            }
+        };
         InTime {
             answer,
             number,
@@ -344,10 +353,30 @@ pin_project_lite::pin_project! {
     /// too.
     struct InTime {
         #[pin]
-        answer: axum::routing::future::RouteFuture<Infallible>,
+        answer: Answer,
         number: u64,
         progress: Arc<Progress>,
         peer: SocketAddr,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The Query API's answer, or the router's.
+    #[project = AnswerProj]
+    enum Answer {
+        Api { #[pin] future: Pin<Box<dyn Future<Output = Response<Body>> + Send>> },
+        Router { #[pin] future: axum::routing::future::RouteFuture<Infallible> },
+    }
+}
+
+impl Future for Answer {
+    type Output = Result<Response<Body>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            AnswerProj::Api { future } => future.poll(cx).map(Ok),
+            AnswerProj::Router { future } => future.poll(cx),
+        }
     }
 }
 

@@ -9,15 +9,18 @@ pub(crate) mod listener;
 pub(crate) mod saml;
 pub(crate) mod tls;
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use axum::routing::get;
+use http_body_util::{BodyExt as _, Limited};
 
 use crate::audit::AuditSink as _;
 use crate::error::ApiError;
@@ -34,8 +37,20 @@ pub(crate) const MAX_QUERY_BYTES: usize = 16 * 1024;
 pub(crate) const MAX_HEADERS: usize = 100;
 pub(crate) const MAX_HEADER_BYTES: usize = 32 * 1024;
 
+/// What a listener serves: its router, and, on the API listener, the Query API itself.
+///
+/// The listener hands a `GET` or `POST` on `/` straight to [`query_api`] instead of the router:
+/// every STS and IAM call takes that path, and the router's per-request boxing, cloning and
+/// extractors were a few percent of a GetCallerIdentity. The router keeps a route for `/` that
+/// answers the same way, for every other method and for anything that calls it directly.
+#[derive(Clone)]
+pub(crate) struct App {
+    pub(crate) router: Router,
+    pub(crate) api: Option<Arc<AppState>>,
+}
+
 /// The API on `/`, `/healthz`, and `/metrics` unless the metrics have a listener of their own.
-pub(crate) fn app(state: Arc<AppState>, serve_metrics: bool) -> Router {
+pub(crate) fn app(state: Arc<AppState>, serve_metrics: bool) -> App {
     let mut router = Router::new()
         .route("/", get(handle).post(handle))
         .route("/healthz", get(healthz))
@@ -44,17 +59,35 @@ pub(crate) fn app(state: Arc<AppState>, serve_metrics: bool) -> Router {
     if serve_metrics {
         router = router.route("/metrics", get(metrics));
     }
-    router.fallback(not_found).with_state(state)
+    App {
+        router: router.fallback(not_found).with_state(state.clone()),
+        api: Some(state),
+    }
 }
 
 /// The metrics listener (`metrics_listen`): `/metrics` and `/healthz`, nothing else.
-pub(crate) fn metrics_app(state: Arc<AppState>) -> Router {
-    Router::new()
+pub(crate) fn metrics_app(state: Arc<AppState>) -> App {
+    let router = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
-        .with_state(state)
+        .with_state(state);
+    App { router, api: None }
+}
+
+/// Whether the listener answers this request with [`query_api`] rather than the router.
+pub(crate) fn is_query_api<B>(req: &Request<B>) -> bool {
+    req.uri().path() == "/" && matches!(*req.method(), Method::GET | Method::POST)
+}
+
+/// A Query API request, as the listener hands it over (see [`App`]).
+pub(crate) fn query_api(
+    state: Arc<AppState>,
+    peer: SocketAddr,
+    req: Request<hyper::body::Incoming>,
+) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>> {
+    Box::pin(async move { answer_query(&state, peer, req).await })
 }
 
 async fn healthz() -> &'static str {
@@ -134,11 +167,19 @@ async fn handle(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request<Body>,
 ) -> Response<Body> {
+    answer_query(&state, peer, req).await
+}
+
+async fn answer_query<B>(state: &Arc<AppState>, peer: SocketAddr, req: Request<B>) -> Response<Body>
+where
+    B: HttpBody<Data = Bytes> + Send,
+    B::Error: Into<axum::BoxError>,
+{
     let started = Instant::now();
     let request_id = new_request_id();
     let mut answered = Answered::default();
-    let response = answer(&state, peer, req, &request_id, &mut answered).await;
-    finish(&state, &request_id, peer, &answered, &response, started);
+    let response = answer(state, peer, req, &request_id, &mut answered).await;
+    finish(state, &request_id, peer, &answered, &response, started);
     response
 }
 
@@ -187,13 +228,17 @@ fn finish(
 }
 
 /// Read, authenticate, dispatch and audit one Query API request.
-async fn answer(
+async fn answer<B>(
     state: &Arc<AppState>,
     peer: SocketAddr,
-    req: Request<Body>,
+    req: Request<B>,
     request_id: &str,
     answered: &mut Answered,
-) -> Response<Body> {
+) -> Response<Body>
+where
+    B: HttpBody<Data = Bytes> + Send,
+    B::Error: Into<axum::BoxError>,
+{
     let now = state.clock.now();
     let (parts, body) = req.into_parts();
 
@@ -216,8 +261,11 @@ async fn answer(
             request_id,
         );
     }
-    let body = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
-        Ok(b) => b,
+    let body = match Limited::new(body, state.config.max_body_bytes)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
         Err(_) => {
             return answered.refuse(
                 ApiError::request_entity_too_large(),
@@ -373,13 +421,13 @@ fn headers_too_large(h: &HeaderMap) -> bool {
 }
 
 fn is_form_content_type(h: &HeaderMap) -> bool {
-    h.get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        })
+    const FORM: &[u8] = b"application/x-www-form-urlencoded";
+    h.get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes()
+            .trim_ascii_start()
+            .get(..FORM.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(FORM))
+    })
 }
 
 pub(crate) fn error_response(e: &ApiError, service: Service, request_id: &str) -> Response<Body> {

@@ -198,7 +198,7 @@ fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
 
 /// The tables' keys are already keyed hashes: pass them through.
 #[derive(Default)]
-struct PreHashed(u64);
+pub(crate) struct PreHashed(u64);
 
 impl Hasher for PreHashed {
     fn finish(&self) -> u64 {

@@ -72,15 +72,10 @@ pub(crate) fn write_canonical_request(
     write_canonical_query_string(req.query, auth.form(), out);
     out.push('\n');
     // <CanonicalHeaders>
-    write_canonical_headers(req, signed, out)?;
+    write_canonical_headers(req, signed.iter(), out)?;
     out.push('\n');
     // <SignedHeaders>
-    for (i, name) in signed.iter().enumerate() {
-        if i > 0 {
-            out.push(';');
-        }
-        out.push_str(name);
-    }
+    out.push_str(signed.as_str());
     out.push('\n');
     // <HashedPayload>
     payload_hash(req)?.push_to(out);
@@ -178,13 +173,13 @@ fn write_canonical_query_string(raw_query: &str, form: AuthForm, out: &mut Strin
 /// real signer: a generic mismatch.
 pub fn canonical_headers(req: &RequestParts<'_>, signed: &[String]) -> Result<String, SigV4Error> {
     let mut out = String::new();
-    write_canonical_headers(req, signed, &mut out)?;
+    write_canonical_headers(req, signed.iter().map(String::as_str), &mut out)?;
     Ok(out)
 }
 
-fn write_canonical_headers(
+fn write_canonical_headers<'s>(
     req: &RequestParts<'_>,
-    signed: &[String],
+    signed: impl IntoIterator<Item = &'s str>,
     out: &mut String,
 ) -> Result<(), SigV4Error> {
     for name in signed {

@@ -16,7 +16,7 @@
 //! `verify(&auth, req, secret, policy, now)`, or [`verify_cached`] with a [`SigningKeyCache`]
 //! shared by all workers to derive each signing key once per secret and day.
 
-mod cache;
+pub(crate) mod cache;
 mod canonical;
 mod error;
 mod parse;

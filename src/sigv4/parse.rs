@@ -56,58 +56,75 @@ pub enum DateSource {
     Query,
 }
 
-/// `<CredentialScope>` as the client wrote it: `date/region/service/terminator`.
+/// `<CredentialScope>` as the client wrote it: `date/region/service/terminator`, kept as that one
+/// string with the ends of its first three parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
-    date: String,
-    region: String,
-    service: String,
-    terminator: String,
+    text: String,
+    /// INVARIANT: `ends[0] < ends[1] < ends[2] <= text.len()`, each the index of a `/` that
+    /// `new` put there (so every slice below falls on character boundaries).
+    ends: [usize; 3],
 }
 
 impl Scope {
     pub fn new(date: &str, region: &str, service: &str, terminator: &str) -> Self {
-        Self {
-            date: date.to_owned(),
-            region: region.to_owned(),
-            service: service.to_owned(),
-            terminator: terminator.to_owned(),
+        let mut text =
+            String::with_capacity(date.len() + region.len() + service.len() + terminator.len() + 3);
+        let mut ends = [0; 3];
+        for (end, part) in ends.iter_mut().zip([date, region, service]) {
+            text.push_str(part);
+            *end = text.len();
+            text.push('/');
         }
+        text.push_str(terminator);
+        Self { text, ends }
+    }
+    fn part(&self, i: usize) -> &str {
+        let start = match i {
+            0 => 0,
+            _ => self.ends.get(i - 1).map_or(self.text.len(), |e| e + 1),
+        };
+        let end = self.ends.get(i).copied().unwrap_or(self.text.len());
+        self.text.get(start..end).unwrap_or("")
     }
     /// `YYYYMMDD` as written (not yet checked against the request date).
     pub fn date(&self) -> &str {
-        &self.date
+        self.part(0)
     }
     pub fn region(&self) -> &str {
-        &self.region
+        self.part(1)
     }
     pub fn service(&self) -> &str {
-        &self.service
+        self.part(2)
     }
     pub fn terminator(&self) -> &str {
-        &self.terminator
+        self.part(3)
     }
     /// Append `date/region/service/terminator` (the `Display` form) without formatting.
     pub(crate) fn push_to(&self, out: &mut String) {
-        for (i, part) in [&self.date, &self.region, &self.service, &self.terminator]
-            .into_iter()
-            .enumerate()
-        {
-            if i > 0 {
-                out.push('/');
-            }
-            out.push_str(part);
-        }
+        out.push_str(&self.text);
     }
 }
 
 impl std::fmt::Display for Scope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}/{}/{}/{}",
-            self.date, self.region, self.service, self.terminator
-        )
+        f.write_str(&self.text)
+    }
+}
+
+/// `SignedHeaders` as the client wrote it, once checked: 1..=`MAX_SIGNED_HEADERS` names,
+/// lowercase, strictly ascending, separated by `;`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedHeaders(String);
+
+impl SignedHeaders {
+    /// The names, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + Clone {
+        self.0.split(';')
+    }
+    /// The list as signed (`a;b;c`).
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -136,8 +153,7 @@ pub struct Authorization {
     pub(crate) form: AuthForm,
     pub(crate) access_key_id: String,
     pub(crate) scope: Scope,
-    /// INVARIANT: 1..=MAX_SIGNED_HEADERS names, lowercase, strictly ascending.
-    pub(crate) signed_headers: Vec<String>,
+    pub(crate) signed_headers: SignedHeaders,
     pub(crate) signature: [u8; 32],
     pub(crate) time: DateTime<Utc>,
     pub(crate) date_source: DateSource,
@@ -157,7 +173,7 @@ impl Authorization {
     pub fn scope(&self) -> &Scope {
         &self.scope
     }
-    pub fn signed_headers(&self) -> &[String] {
+    pub fn signed_headers(&self) -> &SignedHeaders {
         &self.signed_headers
     }
     /// The signature the client sent (decoded from 64 lowercase hex digits).
@@ -411,8 +427,15 @@ fn parse_credential(credential: &str) -> Result<(String, Scope), SigV4Error> {
     if credential.len() > MAX_CREDENTIAL_LEN {
         return Err(SigV4Error::not_conform());
     }
-    let parts: Vec<&str> = credential.split('/').collect();
-    let [key, date, region, service, terminator] = parts.as_slice() else {
+    let mut parts = credential.split('/');
+    let (Some(key), Some(date), Some(region), Some(service), Some(terminator), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return Err(SigV4Error::incomplete(format!(
             "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{}'",
             sanitize(credential)
@@ -422,7 +445,7 @@ fn parse_credential(credential: &str) -> Result<(String, Scope), SigV4Error> {
         return Err(SigV4Error::not_conform());
     }
     Ok((
-        (*key).to_owned(),
+        key.to_owned(),
         Scope::new(date, region, service, terminator),
     ))
 }
@@ -430,23 +453,23 @@ fn parse_credential(credential: &str) -> Result<(String, Scope), SigV4Error> {
 /// `SignedHeaders=content-type;host;x-amz-date`. Every signer we know emits lowercase names in
 /// ascending order without repeats (the spec's form); anything else is refused rather than
 /// guessed at, since the list is itself part of the canonical request.
-fn parse_signed_headers(list: &str) -> Result<Vec<String>, SigV4Error> {
-    let mut names: Vec<String> = Vec::new();
-    for name in list.split(';') {
-        if names.len() >= MAX_SIGNED_HEADERS {
+fn parse_signed_headers(list: &str) -> Result<SignedHeaders, SigV4Error> {
+    let mut prev: Option<&str> = None;
+    for (i, name) in list.split(';').enumerate() {
+        if i >= MAX_SIGNED_HEADERS {
             return Err(SigV4Error::not_conform());
         }
         let valid = !name.is_empty()
             && name.bytes().all(|b| {
                 b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$%&'*+-.^_`|~".contains(&b)
             });
-        let ascending = names.last().is_none_or(|prev| prev.as_str() < name);
+        let ascending = prev.is_none_or(|prev| prev < name);
         if !valid || !ascending {
             return Err(SigV4Error::not_conform());
         }
-        names.push(name.to_owned());
+        prev = Some(name);
     }
-    Ok(names)
+    Ok(SignedHeaders(list.to_owned()))
 }
 
 /// `Signature=` 64 lowercase hex digits.

@@ -2,7 +2,7 @@
 //! a cluster's database. Every table is copied column by column, in the order the tables were
 //! created (so every row's references are there before it), rows in the order they were
 //! added; secrets are opened with the data dir's keyring and re-sealed under the cluster's;
-//! the audit trail (journal frames not yet copied included) arrives as one row per record. One
+//! the audit trail (journal frames not yet copied included) arrives row for row. One
 //! transaction: the copy is whole or absent. A database that already holds an account is
 //! refused, so running it twice never duplicates anything.
 
@@ -11,7 +11,7 @@ use super::sql::{self, Arg, Sql, SqlResult, ToArg, Value};
 use crate::credentials::Keyring;
 
 /// Tables the copy leaves alone: SQLite's own, the journal's bookkeeping, and the audit trail
-/// (copied apart, a row per record).
+/// (copied apart: the database numbers its rows itself).
 const NOT_COPIED: &[&str] = &["sqlite_sequence", "audit_journal", "audit"];
 
 impl ToArg for Value {

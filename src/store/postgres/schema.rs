@@ -23,7 +23,19 @@ pub(super) const MIGRATIONS: &[&[&str]] = &[
         version     BIGINT NOT NULL             -- store_version of its latest change
     );
     "#],
+    // 4: each audit row now holds one group commit's records (JSON lines), as in SQLite: tens
+    // to hundreds of KiB under load. PostgreSQL would compress each with pglz, which cost more
+    // CPU than the rest of the insert; they are stored as written instead.
+    &[concat!(
+        "-- postgresql only\n",
+        "ALTER TABLE audit ALTER COLUMN records SET STORAGE EXTERNAL;"
+    )],
 ];
+
+/// Marks a migration statement only PostgreSQL itself knows (storage tuning). It runs in a
+/// savepoint, and an engine that refuses it (CockroachDB, YugabyteDB: no TOAST) goes on
+/// without it.
+pub(super) const PG_ONLY: &str = "-- postgresql only\n";
 
 const SCHEMA_1: &str = r#"
     CREATE TABLE accounts (
