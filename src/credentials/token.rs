@@ -400,8 +400,11 @@ pub fn open_for_access_key_cached(
 #[derive(Default)]
 pub(crate) struct OpenedTokens {
     hasher: RandomState,
-    map: Mutex<HashMap<u64, (Box<str>, Arc<SessionClaims>), BuildHasherDefault<PreHashed>>>,
+    map: Mutex<HashMap<u64, OpenedToken, BuildHasherDefault<PreHashed>>>,
 }
+
+/// A token's whole text and what it opened to.
+type OpenedToken = (Box<str>, Arc<SessionClaims>);
 
 /// Most tokens kept opened at once (a token and its claims take about 2 KiB).
 pub(crate) const OPENED_TOKENS_MAX: usize = 4096;
