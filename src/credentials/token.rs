@@ -43,7 +43,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher as _, BuildHasherDefault, RandomState};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -400,7 +400,8 @@ pub fn open_for_access_key_cached(
 #[derive(Default)]
 pub(crate) struct OpenedTokens {
     hasher: RandomState,
-    map: Mutex<HashMap<u64, OpenedToken, BuildHasherDefault<PreHashed>>>,
+    /// Read-locked to look up, so workers answering at once never wait on each other.
+    map: RwLock<HashMap<u64, OpenedToken, BuildHasherDefault<PreHashed>>>,
 }
 
 /// A token's whole text and what it opened to.
@@ -423,7 +424,7 @@ impl OpenedTokens {
 
     fn get(&self, token: &str) -> Option<Arc<SessionClaims>> {
         let slot = self.slot(token);
-        let map = self.map.lock().ok()?;
+        let map = self.map.read().ok()?;
         let (text, claims) = map.get(&slot)?;
         (**text == *token).then(|| claims.clone())
     }
@@ -433,7 +434,7 @@ impl OpenedTokens {
             return;
         }
         let slot = self.slot(token);
-        if let Ok(mut m) = self.map.lock() {
+        if let Ok(mut m) = self.map.write() {
             if m.len() >= OPENED_TOKENS_MAX {
                 m.clear();
             }
@@ -443,7 +444,7 @@ impl OpenedTokens {
 
     /// Tokens held now.
     pub(crate) fn len(&self) -> usize {
-        self.map.lock().map(|m| m.len()).unwrap_or(0)
+        self.map.read().map(|m| m.len()).unwrap_or(0)
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -33,7 +33,9 @@ pub struct SigningKeyCache {
     /// Keys the shard choice and the table lookups, per instance, so nobody outside can aim
     /// requests at one shard or one bucket.
     hasher: RandomState,
-    shards: Vec<Mutex<Shard>>,
+    /// Read-locked to look up (every signed request: workers never wait on each other),
+    /// write-locked to insert or clear.
+    shards: Vec<RwLock<Shard>>,
     /// Entries one shard may hold. INVARIANT: `shards.len() * per_shard <= capacity`.
     per_shard: usize,
     /// Lookups that found their key, and those that derived it.
@@ -82,7 +84,7 @@ impl SigningKeyCache {
         let per_shard = capacity.checked_div(shards).unwrap_or(0);
         Self {
             hasher: RandomState::new(),
-            shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: (0..shards).map(|_| RwLock::new(Shard::default())).collect(),
             per_shard,
             counts: CacheCounts::default(),
         }
@@ -100,7 +102,7 @@ impl SigningKeyCache {
 
     /// Keys held now.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).len()).sum()
+        self.shards.iter().map(|s| read(s).len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -110,7 +112,7 @@ impl SigningKeyCache {
     /// Drop (and zeroize) every key, e.g. after a secret is revoked.
     pub fn clear(&self) {
         for shard in &self.shards {
-            lock(shard).clear();
+            write(shard).clear();
         }
     }
 
@@ -132,7 +134,7 @@ impl SigningKeyCache {
 
     /// The cached key for exactly this input, if any.
     pub(crate) fn get(&self, q: &Lookup<'_>) -> Option<SigningKey> {
-        let shard = lock(self.shard(q)?);
+        let shard = read(self.shard(q)?);
         shard
             .get(&q.hash)
             .filter(|e| e.is_for(q))
@@ -144,7 +146,7 @@ impl SigningKeyCache {
         let Some(shard) = self.shard(q) else {
             return;
         };
-        let mut shard = lock(shard);
+        let mut shard = write(shard);
         if !shard.contains_key(&q.hash) && shard.len() >= self.per_shard {
             shard.clear();
         }
@@ -165,7 +167,7 @@ impl SigningKeyCache {
         );
     }
 
-    fn shard(&self, q: &Lookup<'_>) -> Option<&Mutex<Shard>> {
+    fn shard(&self, q: &Lookup<'_>) -> Option<&RwLock<Shard>> {
         // The table buckets by the hash's low bits; choose the shard by high ones.
         let n = u64::try_from(self.shards.len()).ok()?;
         let i = usize::try_from((q.hash >> 32).checked_rem(n)?).ok()?;
@@ -192,8 +194,12 @@ impl std::fmt::Debug for SigningKeyCache {
 
 /// Entries stay consistent even if a holder panicked (nothing inside the lock can), so a
 /// poisoned lock is used as is.
-fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
-    shard.lock().unwrap_or_else(PoisonError::into_inner)
+fn read(shard: &RwLock<Shard>) -> RwLockReadGuard<'_, Shard> {
+    shard.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write(shard: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
+    shard.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The tables' keys are already keyed hashes: pass them through.

@@ -177,6 +177,7 @@ impl Store {
             ready: ready.clone(),
             tables,
             stale: false,
+            audit_room: 0,
         };
         std::thread::Builder::new()
             .name("tessera-store-writer".into())
