@@ -287,6 +287,28 @@ fn a_node_without_the_master_key_or_with_another_one_refuses_to_start() {
     assert!(!err.contains(other) && !err.contains(MASTER_KEY), "{err}");
 }
 
+/// A database nobody answers at: the node says where it looked (never the password) and stops.
+#[test]
+fn a_node_whose_database_does_not_answer_says_where_it_looked() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://tessera:hunter2@127.0.0.1:{port}/nowhere");
+    let err = Served::start(
+        &["--database-url", url.as_str()],
+        &[("TESSERA_MASTER_KEY", MASTER_KEY)],
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.contains(&format!("tessera@127.0.0.1:{port}/nowhere")),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
 /// An STS client that does not retry (the SDK retries `ServiceUnavailable` by default).
 fn sts_once(s: &Served, c: &Creds) -> aws_sdk_sts::Client {
     let conf = aws_sdk_sts::config::Builder::from(&sdk_config_at(&s.url, c))

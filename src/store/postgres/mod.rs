@@ -157,8 +157,9 @@ impl Pg {
 
     /// A connection from the pool.
     fn client(&self) -> SqlResult<Object> {
-        self.block(self.pool.get())?
-            .map_err(|e| SqlError::Unavailable(format!("postgres: no connection: {e}")))
+        self.block(self.pool.get())?.map_err(|e| {
+            SqlError::Unavailable(format!("postgres: no connection to {}: {e}", self.target))
+        })
     }
 
     /// Run `f` in one transaction, committed if it succeeds.
