@@ -8,7 +8,7 @@
 //! query form: <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>.
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::Zeroizing;
 
 use super::RequestParts;
 use super::canonical::percent_decode;
@@ -130,26 +130,39 @@ impl SignedHeaders {
 
 /// The session token the request carried (`X-Amz-Security-Token`), opaque here.
 ///
-/// A bearer credential: redacted `Debug`, zeroized on drop, read only through `expose()`.
-#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
-pub struct SecurityToken(String);
+/// A bearer credential: redacted `Debug`, read only through `expose()`. A token sent as a
+/// header (every SDK's way) is borrowed from the request, whose own buffers hold it anyway:
+/// copying and then wiping ~700 bytes a byte at a time cost about 2% of a GetCallerIdentity.
+/// One decoded from a presigned URL's query is ours, and zeroized on drop.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecurityToken<'a> {
+    Borrowed(&'a str),
+    Owned(Zeroizing<String>),
+}
 
-impl SecurityToken {
+impl SecurityToken<'_> {
     pub fn expose(&self) -> &str {
-        &self.0
+        match self {
+            SecurityToken::Borrowed(t) => t,
+            SecurityToken::Owned(t) => t,
+        }
     }
 }
 
-impl std::fmt::Debug for SecurityToken {
+impl std::fmt::Debug for SecurityToken<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SecurityToken(** redacted, {} bytes **)", self.0.len())
+        write!(
+            f,
+            "SecurityToken(** redacted, {} bytes **)",
+            self.expose().len()
+        )
     }
 }
 
 /// A parsed SigV4 authorization. Its existence proves only that the request is well-formed;
 /// nothing in it is trusted until [`verify`](super::verify) succeeds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Authorization {
+pub struct Authorization<'a> {
     pub(crate) form: AuthForm,
     pub(crate) access_key_id: String,
     pub(crate) scope: Scope,
@@ -159,10 +172,30 @@ pub struct Authorization {
     pub(crate) date_source: DateSource,
     /// `X-Amz-Expires` as written; range-checked by `verify` in AWS's order.
     pub(crate) expires: Option<String>,
-    pub(crate) security_token: Option<SecurityToken>,
+    pub(crate) security_token: Option<SecurityToken<'a>>,
 }
 
-impl Authorization {
+impl Authorization<'_> {
+    /// The same, holding its own copy of the token (tests keep parses past the request).
+    #[cfg(test)]
+    pub(crate) fn into_owned(self) -> Authorization<'static> {
+        Authorization {
+            security_token: self
+                .security_token
+                .map(|t| SecurityToken::Owned(Zeroizing::new(t.expose().to_owned()))),
+            form: self.form,
+            access_key_id: self.access_key_id,
+            scope: self.scope,
+            signed_headers: self.signed_headers,
+            signature: self.signature,
+            time: self.time,
+            date_source: self.date_source,
+            expires: self.expires,
+        }
+    }
+}
+
+impl<'a> Authorization<'a> {
     pub fn form(&self) -> AuthForm {
         self.form
     }
@@ -197,7 +230,7 @@ impl Authorization {
     }
     /// The `X-Amz-Security-Token` header or query parameter, if any. The caller must check that
     /// it binds this access key id (temporary `ASIA` keys require one).
-    pub fn security_token(&self) -> Option<&SecurityToken> {
+    pub fn security_token(&self) -> Option<&SecurityToken<'a>> {
         self.security_token.as_ref()
     }
 }
@@ -264,7 +297,7 @@ impl AmzDate {
 /// `X-Amz-Credential` / `X-Amz-Signature` query parameter); the caller answers
 /// `MissingAuthenticationToken` for a signed action and proceeds for WI/SAML.
 /// Both forms at once are refused: which one to believe would be our guess.
-pub fn parse(req: &RequestParts<'_>) -> Result<Option<Authorization>, SigV4Error> {
+pub fn parse<'a>(req: &RequestParts<'a>) -> Result<Option<Authorization<'a>>, SigV4Error> {
     let header = single_header(req, "authorization")?;
     let query = QueryAuth::scan(req.query)?;
     match (header, query.is_presigned()) {
@@ -279,11 +312,11 @@ pub fn parse(req: &RequestParts<'_>) -> Result<Option<Authorization>, SigV4Error
 }
 
 /// The header form: `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
-fn parse_header_form(
+fn parse_header_form<'a>(
     value: &[u8],
-    req: &RequestParts<'_>,
+    req: &RequestParts<'a>,
     query: QueryAuth,
-) -> Result<Authorization, SigV4Error> {
+) -> Result<Authorization<'a>, SigV4Error> {
     // Bound before any work: the value is attacker-sized.
     if value.len() > MAX_AUTHORIZATION_LEN {
         return Err(SigV4Error::not_conform());
@@ -348,14 +381,7 @@ fn parse_header_form(
     let signed_headers = parse_signed_headers(signed_headers)?;
     let signature = parse_signature(signature)?;
 
-    // The token may come as a header or (rarely) as a signed query parameter; never both.
-    let header_token = single_header(req, "x-amz-security-token")?;
-    let security_token = match (header_token, query.security_token) {
-        (Some(_), Some(_)) => return Err(SigV4Error::not_conform()),
-        (Some(t), None) => Some(parse_token(t)?),
-        (None, Some(t)) => Some(parse_token(t.as_bytes())?),
-        (None, None) => None,
-    };
+    let security_token = security_token(req, query.security_token)?;
 
     Ok(Authorization {
         form: AuthForm::Header,
@@ -371,7 +397,10 @@ fn parse_header_form(
 }
 
 /// The query form (presigned URL).
-fn parse_query_form(req: &RequestParts<'_>, q: QueryAuth) -> Result<Authorization, SigV4Error> {
+fn parse_query_form<'a>(
+    req: &RequestParts<'a>,
+    q: QueryAuth,
+) -> Result<Authorization<'a>, SigV4Error> {
     let missing = |name: &str| {
         SigV4Error::incomplete(format!(
             "AWS query-string parameters must include '{name}'. Re-examine the query-string parameters."
@@ -390,13 +419,7 @@ fn parse_query_form(req: &RequestParts<'_>, q: QueryAuth) -> Result<Authorizatio
     let signature = parse_signature(&signature)?;
     let time = parse_iso_basic(&date).ok_or_else(|| bad_date(&date))?;
 
-    let header_token = single_header(req, "x-amz-security-token")?;
-    let security_token = match (header_token, q.security_token) {
-        (Some(_), Some(_)) => return Err(SigV4Error::not_conform()),
-        (Some(t), None) => Some(parse_token(t)?),
-        (None, Some(t)) => Some(parse_token(t.as_bytes())?),
-        (None, None) => None,
-    };
+    let security_token = security_token(req, q.security_token)?;
 
     Ok(Authorization {
         form: AuthForm::Presigned,
@@ -499,12 +522,25 @@ fn lower_hex_value(b: u8) -> Option<u8> {
     }
 }
 
-fn parse_token(raw: &[u8]) -> Result<SecurityToken, SigV4Error> {
-    if raw.len() > MAX_SECURITY_TOKEN_LEN {
+/// The session token, sent as a header or (rarely) as a signed query parameter; never both.
+fn security_token<'a>(
+    req: &RequestParts<'a>,
+    from_query: Option<String>,
+) -> Result<Option<SecurityToken<'a>>, SigV4Error> {
+    let token = match (single_header(req, "x-amz-security-token")?, from_query) {
+        (Some(_), Some(_)) => return Err(SigV4Error::not_conform()),
+        (Some(raw), None) if raw.len() <= MAX_SECURITY_TOKEN_LEN => {
+            let t = std::str::from_utf8(raw).map_err(|_| SigV4Error::not_conform())?;
+            SecurityToken::Borrowed(t)
+        }
+        (Some(_), None) => return Err(SigV4Error::not_conform()),
+        (None, Some(t)) => SecurityToken::Owned(Zeroizing::new(t)),
+        (None, None) => return Ok(None),
+    };
+    if token.expose().len() > MAX_SECURITY_TOKEN_LEN {
         return Err(SigV4Error::not_conform());
     }
-    let s = std::str::from_utf8(raw).map_err(|_| SigV4Error::not_conform())?;
-    Ok(SecurityToken(s.to_owned()))
+    Ok(Some(token))
 }
 
 /// The request time of the header form: `X-Amz-Date` if present (then `Date` is ignored, as

@@ -99,8 +99,8 @@ impl Owned {
         self
     }
 
-    pub(super) fn parse(&self) -> Result<Option<Authorization>, SigV4Error> {
-        self.with(parse)
+    pub(super) fn parse(&self) -> Result<Option<Authorization<'static>>, SigV4Error> {
+        self.with(|req| parse(req).map(|a| a.map(Authorization::into_owned)))
     }
 
     /// Both phases, as the integrator runs them.
