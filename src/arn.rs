@@ -279,15 +279,9 @@ impl Arn {
         if s.len() > MAX_LEN {
             return Err(ArnError::Shape);
         }
-        let mut parts = s.splitn(6, ':');
-        let (Some("arn"), Some(p), Some(service), Some(region), Some(account), Some(rest)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+        let Some(["arn", p, service, region, account, rest]) =
+            crate::text::exactly(s.splitn(6, ':'))
+        else {
             return Err(ArnError::Shape);
         };
         let partition = Partition::parse(p).ok_or(ArnError::Partition)?;

@@ -37,6 +37,7 @@ pub mod sigv4;
 pub mod state;
 pub mod store;
 pub(crate) mod sts;
+pub(crate) mod text;
 
 /// Startup and CLI errors (never seen by API clients).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

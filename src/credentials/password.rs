@@ -96,16 +96,7 @@ struct Parsed {
 /// Parse `$argon2id$v=19$m=..,t=..,p=..$salt$hash`, within the bounds above.
 fn parse(s: &str) -> Option<Parsed> {
     let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
-    let mut parts = s.split('$');
-    let (Some(""), Some("argon2id"), Some("v=19"), Some(params), Some(salt), Some(hash), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let ["", "argon2id", "v=19", params, salt, hash] = crate::text::exactly(s.split('$'))? else {
         return None;
     };
     let mut it = params.split(',');

@@ -450,15 +450,9 @@ fn parse_credential(credential: &str) -> Result<(String, Scope), SigV4Error> {
     if credential.len() > MAX_CREDENTIAL_LEN {
         return Err(SigV4Error::not_conform());
     }
-    let mut parts = credential.split('/');
-    let (Some(key), Some(date), Some(region), Some(service), Some(terminator), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let Some([key, date, region, service, terminator]) =
+        crate::text::exactly(credential.split('/'))
+    else {
         return Err(SigV4Error::incomplete(format!(
             "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{}'",
             sanitize(credential)
