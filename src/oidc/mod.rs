@@ -8,9 +8,9 @@
 //! forgotten when the issuer's keys change), so a CI job retrying with the same token costs a
 //! hash.
 
+mod jws_verify;
 pub(crate) mod jwt;
 pub(crate) mod keys;
-mod ring_verify;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -206,25 +206,20 @@ impl Verifier {
 }
 
 /// The verified-token cache's key: SHA-256 of the whole token (signature included), so only
-/// the very token that was verified finds its entry. ring's SHA-256, as the SigV4 path uses:
-/// the same hardware paths (SHA extensions, else AVX or SSSE3) and no second implementation on
-/// the request path.
+/// the very token that was verified finds its entry. `sha2` picks the CPU's SHA extensions at
+/// run time where it has them, as ring does on the SigV4 path.
 fn token_digest(token: &str) -> [u8; 32] {
-    let mut out = [0; 32];
-    let d = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
-    for (o, b) in out.iter_mut().zip(d.as_ref()) {
-        *o = *b;
-    }
-    out
+    use sha2::Digest as _;
+    sha2::Sha256::digest(token.as_bytes()).into()
 }
 
-/// jsonwebtoken needs its crypto provider chosen once per process: ring's verification
-/// ([`ring_verify`]).
+/// jsonwebtoken needs its crypto provider chosen once per process: aws-lc-rs, keys parsed once
+/// ([`jws_verify`]).
 fn install_crypto() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // Already installed (by another server in this process) is fine.
-        let _ = ring_verify::provider().install_default();
+        let _ = jws_verify::provider().install_default();
     });
 }
 
@@ -244,10 +239,9 @@ pub mod fuzz {
 mod tests {
     #[test]
     fn token_digest_is_sha256_of_the_token() {
-        use sha2::Digest as _;
         for token in ["", "a.b.c", &"x".repeat(20_000)] {
-            let want: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
-            assert_eq!(super::token_digest(token), want);
+            let want = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+            assert_eq!(super::token_digest(token).as_slice(), want.as_ref());
         }
     }
 

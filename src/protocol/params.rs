@@ -22,7 +22,11 @@ pub const MAX_NAME_LEN: usize = 256;
 /// base64 SAML response with its `%2B`s is not decoded byte by byte.
 fn decode(b: &[u8]) -> Cow<'_, str> {
     let Some(first) = memchr::memchr2(b'%', b'+', b) else {
-        return String::from_utf8_lossy(b);
+        // Valid UTF-8 (nearly always) is recognised faster than the lossy decoder walks it.
+        return match std::str::from_utf8(b) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(b),
+        };
     };
     let mut out = Vec::with_capacity(b.len());
     let mut rest = b;

@@ -209,7 +209,7 @@ fn trim_all(value: &str, out: &mut String) {
     let value = value.trim_matches([' ', '\t']);
     // With no space at either end, collapsing runs is joining the non-empty pieces between
     // spaces with one space; a value without spaces (a session token) is one piece, copied whole.
-    let mut pieces = value.split(' ').filter(|p| !p.is_empty());
+    let mut pieces = crate::text::split_ascii(value, b' ').filter(|p| !p.is_empty());
     if let Some(first) = pieces.next() {
         out.push_str(first);
     }

@@ -120,7 +120,7 @@ pub struct SignedHeaders(String);
 impl SignedHeaders {
     /// The names, in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> + Clone {
-        self.0.split(';')
+        crate::text::split_ascii(&self.0, b';')
     }
     /// The list as signed (`a;b;c`).
     pub fn as_str(&self) -> &str {
@@ -287,7 +287,7 @@ impl AmzDate {
     /// `YYYYMMDD`: what the credential scope's date must equal.
     pub(crate) fn date(&self) -> &str {
         let s = self.as_str();
-        s.split_once('T').map_or(s, |(date, _)| date)
+        crate::text::split_once_ascii(s, b'T').map_or(s, |(date, _)| date)
     }
 }
 
@@ -322,18 +322,19 @@ fn parse_header_form<'a>(
         return Err(SigV4Error::not_conform());
     }
     let value = std::str::from_utf8(value).map_err(|_| SigV4Error::not_conform())?;
-    let (algorithm, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let (algorithm, rest) = crate::text::split_once_ascii(value, b' ').unwrap_or((value, ""));
     check_algorithm(algorithm)?;
 
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
     // botocore and aws-sigv4 separate with ", "; some signers use "," alone.
-    for part in rest.split(',') {
+    for part in crate::text::split_ascii(rest, b',') {
         let part = part.trim_matches(' ');
         if part.is_empty() {
             // A bare algorithm gets AWS's "requires 'Credential'…" message below.
             continue;
         }
-        let (name, v) = part.split_once('=').ok_or_else(SigV4Error::not_conform)?;
+        let (name, v) =
+            crate::text::split_once_ascii(part, b'=').ok_or_else(SigV4Error::not_conform)?;
         let slot = match name {
             "Credential" => &mut credential,
             "SignedHeaders" => &mut signed_headers,
@@ -451,7 +452,7 @@ fn parse_credential(credential: &str) -> Result<(String, Scope), SigV4Error> {
         return Err(SigV4Error::not_conform());
     }
     let Some([key, date, region, service, terminator]) =
-        crate::text::exactly(credential.split('/'))
+        crate::text::exactly(crate::text::split_ascii(credential, b'/'))
     else {
         return Err(SigV4Error::incomplete(format!(
             "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{}'",
@@ -472,7 +473,7 @@ fn parse_credential(credential: &str) -> Result<(String, Scope), SigV4Error> {
 /// guessed at, since the list is itself part of the canonical request.
 fn parse_signed_headers(list: &str) -> Result<SignedHeaders, SigV4Error> {
     let mut prev: Option<&str> = None;
-    for (i, name) in list.split(';').enumerate() {
+    for (i, name) in crate::text::split_ascii(list, b';').enumerate() {
         if i >= MAX_SIGNED_HEADERS {
             return Err(SigV4Error::not_conform());
         }
