@@ -57,7 +57,7 @@ impl Partition {
         let Some(rest) = text.strip_prefix("arn:") else {
             return Cow::Borrowed(text);
         };
-        let Some((p, tail)) = rest.split_once(':') else {
+        let Some((p, tail)) = crate::text::split_once_ascii(rest, b':') else {
             return Cow::Borrowed(text);
         };
         match Partition::parse(p) {
@@ -280,7 +280,7 @@ impl Arn {
             return Err(ArnError::Shape);
         }
         let Some(["arn", p, service, region, account, rest]) =
-            crate::text::exactly(s.splitn(6, ':'))
+            crate::text::exactly(crate::text::splitn_ascii(s, 6, b':'))
         else {
             return Err(ArnError::Shape);
         };

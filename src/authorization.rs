@@ -376,7 +376,7 @@ pub(crate) fn refuse(
     info: &RequestInfo,
 ) -> ApiError {
     let (action, resource) = (ctx.action(), ctx.resource());
-    let reason = eval.to_string();
+    let reason = eval.describe();
     let err = ApiError::not_authorized(&caller.arn_in(info.partition()), action, resource)
         .with_detail(format!("{action} denied: {reason}"));
     Denial {

@@ -17,8 +17,17 @@ pub(crate) fn exactly<'a, const N: usize>(
 /// strings (a SigV4 header's parts, its credential scope, its signed-header list), where the
 /// standard library's char searcher costs more to set up than the scan itself.
 pub(crate) fn split_ascii(s: &str, sep: u8) -> SplitAscii<'_> {
+    splitn_ascii(s, usize::MAX, sep)
+}
+
+/// `s.splitn(n, sep)` for an ASCII `sep` (see [`split_ascii`]): the last piece keeps the rest.
+pub(crate) fn splitn_ascii(s: &str, n: usize, sep: u8) -> SplitAscii<'_> {
     debug_assert!(sep.is_ascii());
-    SplitAscii { rest: Some(s), sep }
+    SplitAscii {
+        rest: (n > 0).then_some(s),
+        left: n,
+        sep,
+    }
 }
 
 /// `s.split_once(sep)` for an ASCII `sep` (see [`split_ascii`]).
@@ -34,6 +43,8 @@ pub(crate) fn split_once_ascii(s: &str, sep: u8) -> Option<(&str, &str)> {
 pub(crate) struct SplitAscii<'a> {
     /// What is left to split; `None` once the last piece was yielded.
     rest: Option<&'a str>,
+    /// Pieces still to yield, the last one whole.
+    left: usize,
     sep: u8,
 }
 
@@ -42,6 +53,11 @@ impl<'a> Iterator for SplitAscii<'a> {
 
     fn next(&mut self) -> Option<&'a str> {
         let rest = self.rest?;
+        self.left = self.left.saturating_sub(1);
+        if self.left == 0 {
+            self.rest = None;
+            return Some(rest);
+        }
         match split_once_ascii(rest, self.sep) {
             Some((piece, tail)) => {
                 self.rest = Some(tail);
@@ -57,7 +73,7 @@ impl<'a> Iterator for SplitAscii<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::{exactly, split_ascii, split_once_ascii};
+    use super::{exactly, split_ascii, split_once_ascii, splitn_ascii};
 
     #[test]
     fn split_ascii_is_split() {
@@ -68,6 +84,13 @@ mod tests {
                 "{s:?}"
             );
             assert_eq!(split_once_ascii(s, b';'), s.split_once(';'), "{s:?}");
+            for n in 0..5 {
+                assert_eq!(
+                    splitn_ascii(s, n, b';').collect::<Vec<_>>(),
+                    s.splitn(n, ';').collect::<Vec<_>>(),
+                    "{s:?} {n}"
+                );
+            }
         }
     }
 

@@ -233,7 +233,7 @@ impl PrincipalView {
 
 /// The account segment of an ARN (`""` if it has none).
 pub(crate) fn arn_account(arn: &str) -> &str {
-    arn.split(':').nth(4).unwrap_or("")
+    crate::text::split_ascii(arn, b':').nth(4).unwrap_or("")
 }
 
 /// One request value with its typed views, each parsed at most once and only when a condition

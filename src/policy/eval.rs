@@ -42,15 +42,22 @@ pub enum PolicyType {
     Session,
 }
 
-impl fmt::Display for PolicyType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl PolicyType {
+    /// How log lines and refusals name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
             PolicyType::Identity => "identity policy",
             PolicyType::Resource => "resource policy",
             PolicyType::Trust => "trust policy",
             PolicyType::PermissionsBoundary => "permissions boundary",
             PolicyType::Session => "session policy",
-        })
+        }
+    }
+}
+
+impl fmt::Display for PolicyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -130,32 +137,50 @@ pub enum Reason {
     CrossAccountNeedsBoth(PolicyType),
 }
 
+impl Reason {
+    /// The sentence `Display` writes, written into `w` piece by piece (this runs for every
+    /// audited decision; `write!` and its format machinery cost several times more).
+    fn write_to(self, w: &mut impl fmt::Write) -> fmt::Result {
+        let (head, policy, tail) = match self {
+            Reason::ExplicitDenyIn(t) => ("explicit deny in ", Some(t), ""),
+            Reason::RootUser => ("allowed: account root user", None, ""),
+            Reason::IdentityAllowed => ("allowed by identity policy", None, ""),
+            Reason::ResourceGrantsPrincipal(t) => ("allowed: ", Some(t), " names the principal"),
+            Reason::ResourceGrantsRole(t) => ("allowed: ", Some(t), " names the principal's role"),
+            Reason::CrossAccountAllowed => {
+                ("allowed: cross-account, both accounts allow", None, "")
+            }
+            Reason::NoAllowInIdentity => ("implicit deny: no identity policy allows", None, ""),
+            Reason::NoAllowInTrust => (
+                "implicit deny: trust policy does not allow the principal",
+                None,
+                "",
+            ),
+            Reason::BoundaryDenied => (
+                "implicit deny: permissions boundary does not allow",
+                None,
+                "",
+            ),
+            Reason::SessionPolicyDenied => {
+                ("implicit deny: session policy does not allow", None, "")
+            }
+            Reason::CrossAccountNeedsBoth(t) => (
+                "implicit deny: cross-account access needs both sides, ",
+                Some(t),
+                " does not allow",
+            ),
+        };
+        w.write_str(head)?;
+        if let Some(t) = policy {
+            w.write_str(t.as_str())?;
+        }
+        w.write_str(tail)
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Reason::ExplicitDenyIn(t) => write!(f, "explicit deny in {t}"),
-            Reason::RootUser => f.write_str("allowed: account root user"),
-            Reason::IdentityAllowed => f.write_str("allowed by identity policy"),
-            Reason::ResourceGrantsPrincipal(t) => write!(f, "allowed: {t} names the principal"),
-            Reason::ResourceGrantsRole(t) => write!(f, "allowed: {t} names the principal's role"),
-            Reason::CrossAccountAllowed => {
-                f.write_str("allowed: cross-account, both accounts allow")
-            }
-            Reason::NoAllowInIdentity => f.write_str("implicit deny: no identity policy allows"),
-            Reason::NoAllowInTrust => {
-                f.write_str("implicit deny: trust policy does not allow the principal")
-            }
-            Reason::BoundaryDenied => {
-                f.write_str("implicit deny: permissions boundary does not allow")
-            }
-            Reason::SessionPolicyDenied => {
-                f.write_str("implicit deny: session policy does not allow")
-            }
-            Reason::CrossAccountNeedsBoth(t) => write!(
-                f,
-                "implicit deny: cross-account access needs both sides, {t} does not allow"
-            ),
-        }
+        self.write_to(f)
     }
 }
 
@@ -194,24 +219,49 @@ impl Evaluation {
     }
 }
 
-impl fmt::Display for Evaluation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.reason)?;
+impl Evaluation {
+    /// The `Display` sentence in a string sized for it: the audit record's `decision`.
+    pub fn describe(&self) -> String {
+        let mut out = String::with_capacity(
+            96 + self
+                .matched
+                .iter()
+                .map(|m| 48 + m.policy_id.len() + m.sid.as_ref().map_or(4, String::len))
+                .sum::<usize>()
+                + self.missing_keys.iter().map(|k| 2 + k.len()).sum::<usize>(),
+        );
+        let _ = self.write_to(&mut out);
+        out
+    }
+
+    fn write_to(&self, w: &mut impl fmt::Write) -> fmt::Result {
+        self.reason.write_to(w)?;
         for m in &self.matched {
-            write!(
-                f,
-                "; {} {} statement {}",
-                m.effect, m.policy_type, m.policy_id
-            )?;
+            w.write_str("; ")?;
+            w.write_str(m.effect.as_str())?;
+            w.write_str(" ")?;
+            w.write_str(m.policy_type.as_str())?;
+            w.write_str(" statement ")?;
+            w.write_str(&m.policy_id)?;
             match &m.sid {
-                Some(sid) => write!(f, "#{sid}")?,
-                None => write!(f, "[{}]", m.index)?,
+                Some(sid) => {
+                    w.write_str("#")?;
+                    w.write_str(sid)?;
+                }
+                None => write!(w, "[{}]", m.index)?,
             }
         }
-        if !self.missing_keys.is_empty() {
-            write!(f, "; missing keys: {}", self.missing_keys.join(", "))?;
+        for (i, k) in self.missing_keys.iter().enumerate() {
+            w.write_str(if i == 0 { "; missing keys: " } else { ", " })?;
+            w.write_str(k)?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Evaluation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
     }
 }
 

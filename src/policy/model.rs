@@ -43,12 +43,19 @@ pub enum Effect {
     Deny,
 }
 
-impl fmt::Display for Effect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Effect {
+    /// As policies spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Effect::Allow => "Allow",
             Effect::Deny => "Deny",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Effect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -723,6 +723,7 @@ fn evaluation_display_is_log_ready() {
         ev.to_string(),
         "explicit deny in identity policy; Deny identity policy statement arn:aws:iam::1:policy/p[1]; missing keys: aws:principaltag/x"
     );
+    assert_eq!(ev.describe(), ev.to_string());
     assert!(!ev.is_allowed());
 }
 
@@ -1350,4 +1351,52 @@ fn dispute_iam_resource_without_type_is_refused() {
         malformed_message(&json, PolicyKind::Identity),
         "IAM resource arn:aws:iam:us-east-1::x cannot contain region information."
     );
+}
+
+#[test]
+fn every_reason_reads_as_a_sentence() {
+    use crate::policy::eval::{PolicyType as T, Reason as R};
+    let cases = [
+        (
+            R::ExplicitDenyIn(T::Session),
+            "explicit deny in session policy",
+        ),
+        (R::RootUser, "allowed: account root user"),
+        (R::IdentityAllowed, "allowed by identity policy"),
+        (
+            R::ResourceGrantsPrincipal(T::Trust),
+            "allowed: trust policy names the principal",
+        ),
+        (
+            R::ResourceGrantsRole(T::Resource),
+            "allowed: resource policy names the principal's role",
+        ),
+        (
+            R::CrossAccountAllowed,
+            "allowed: cross-account, both accounts allow",
+        ),
+        (
+            R::NoAllowInIdentity,
+            "implicit deny: no identity policy allows",
+        ),
+        (
+            R::NoAllowInTrust,
+            "implicit deny: trust policy does not allow the principal",
+        ),
+        (
+            R::BoundaryDenied,
+            "implicit deny: permissions boundary does not allow",
+        ),
+        (
+            R::SessionPolicyDenied,
+            "implicit deny: session policy does not allow",
+        ),
+        (
+            R::CrossAccountNeedsBoth(T::PermissionsBoundary),
+            "implicit deny: cross-account access needs both sides, permissions boundary does not allow",
+        ),
+    ];
+    for (reason, text) in cases {
+        assert_eq!(reason.to_string(), text);
+    }
 }

@@ -253,7 +253,7 @@ pub(crate) async fn assume<C, A: Acting>(
             ));
         }
         if action == trust_action {
-            info.note(|n| n.decision = Some(eval.to_string()));
+            info.note(|n| n.decision = Some(eval.describe()));
         }
     }
 
@@ -394,7 +394,7 @@ pub(crate) fn explain_denial(
     mfa: bool,
 ) -> String {
     let trust = role.trust_document.to_ascii_lowercase();
-    let mut why = eval.to_string();
+    let mut why = eval.describe();
     if matches!(eval.reason, policy::Reason::NoAllowInTrust) {
         if trust.contains("sts:externalid") {
             why.push_str(if external_id.is_some() {
