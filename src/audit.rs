@@ -8,7 +8,6 @@
 //! but no request does a synchronous write of its own. No secret ever enters a record: no secret
 //! key, no session token, no policy document.
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
@@ -115,7 +114,7 @@ pub fn to_json(r: &Record<'_>) -> String {
     field(&mut out, "action", r.action);
     out.push_str(",\"source_ip\":\"");
     // An address never needs escaping.
-    push_ip(&mut out, r.source_ip);
+    crate::text::push_ip(&mut out, r.source_ip);
     out.push('"');
     opt_field(&mut out, "caller", r.caller.as_deref());
     opt_field(&mut out, "caller_access_key_id", r.caller_access_key_id);
@@ -144,26 +143,6 @@ pub fn to_json(r: &Record<'_>) -> String {
     opt_field(&mut out, "decision", n.decision.as_deref());
     out.push('}');
     out
-}
-
-/// An address as `Display` writes it; IPv4 (nearly every caller) without the formatter.
-fn push_ip(out: &mut String, ip: IpAddr) {
-    let IpAddr::V4(v4) = ip else {
-        let _ = write!(out, "{ip}");
-        return;
-    };
-    for (i, octet) in v4.octets().into_iter().enumerate() {
-        if i > 0 {
-            out.push('.');
-        }
-        if octet >= 100 {
-            out.push(char::from(b'0' + octet / 100));
-        }
-        if octet >= 10 {
-            out.push(char::from(b'0' + octet / 10 % 10));
-        }
-        out.push(char::from(b'0' + octet % 10));
-    }
 }
 
 /// `,"key":"value"`; `key` is one of ours and needs no escaping.

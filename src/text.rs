@@ -71,9 +71,46 @@ impl<'a> Iterator for SplitAscii<'a> {
     }
 }
 
+/// An address as `Display` writes it; IPv4 (nearly every caller) without the formatter.
+pub(crate) fn push_ip(out: &mut String, ip: std::net::IpAddr) {
+    let std::net::IpAddr::V4(v4) = ip else {
+        let _ = std::fmt::Write::write_fmt(out, format_args!("{ip}"));
+        return;
+    };
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{exactly, split_ascii, split_once_ascii, splitn_ascii};
+
+    #[test]
+    fn push_ip_is_display() {
+        for ip in [
+            "0.0.0.0",
+            "9.10.99.100",
+            "255.255.255.255",
+            "127.0.0.1",
+            "::1",
+            "2001:db8::7",
+        ] {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            let mut s = String::new();
+            super::push_ip(&mut s, ip);
+            assert_eq!(s, ip.to_string());
+        }
+    }
 
     #[test]
     fn split_ascii_is_split() {

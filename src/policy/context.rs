@@ -355,7 +355,13 @@ impl ContextValue {
 
     /// An IP address (`aws:SourceIp`).
     pub fn ip(ip: IpAddr) -> Self {
-        Self::string(&ip.to_string())
+        let mut text = String::with_capacity(15);
+        crate::text::push_ip(&mut text, ip);
+        let mut v = Self::string(&text);
+        if let Some(s) = v.items.first_mut() {
+            s.ip = OnceLock::from(Some(ip));
+        }
+        v
     }
 
     /// Binary data (`BinaryEquals`); its text form is base64.
