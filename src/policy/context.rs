@@ -298,16 +298,22 @@ impl PartialEq for Scalar {
 /// A condition-key value: single-valued or a (possibly empty) list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContextValue {
-    items: Vec<Scalar>,
-    multi: bool,
+    items: Items,
+}
+
+/// A single value is held inline: most keys of a request are single-valued, and a context is
+/// built for every request.
+#[derive(Debug, Clone, PartialEq)]
+enum Items {
+    One(Scalar),
+    Many(Vec<Scalar>),
 }
 
 impl ContextValue {
     /// A single string value (also parsed as number/date/bool/IP/base64 when it has that form).
     pub fn string(s: &str) -> Self {
         Self {
-            items: vec![Scalar::from_text(s)],
-            multi: false,
+            items: Items::One(Scalar::from_text(s)),
         }
     }
 
@@ -318,11 +324,12 @@ impl ContextValue {
         S: AsRef<str>,
     {
         Self {
-            items: values
-                .into_iter()
-                .map(|s| Scalar::from_text(s.as_ref()))
-                .collect(),
-            multi: true,
+            items: Items::Many(
+                values
+                    .into_iter()
+                    .map(|s| Scalar::from_text(s.as_ref()))
+                    .collect(),
+            ),
         }
     }
 
@@ -346,52 +353,55 @@ impl ContextValue {
         // chrono's `to_rfc3339_opts(SecondsFormat::AutoSi, true)`, byte for byte, without `fmt`.
         let mut text = String::with_capacity(32);
         crate::rfc3339::push(&mut text, t, crate::rfc3339::Fraction::Auto);
-        let mut v = Self::string(&text);
-        if let Some(s) = v.items.first_mut() {
-            s.date = OnceLock::from(Some(t));
+        let mut one = Scalar::from_text(&text);
+        one.date = OnceLock::from(Some(t));
+        Self {
+            items: Items::One(one),
         }
-        v
     }
 
     /// An IP address (`aws:SourceIp`).
     pub fn ip(ip: IpAddr) -> Self {
         let mut text = String::with_capacity(15);
         crate::text::push_ip(&mut text, ip);
-        let mut v = Self::string(&text);
-        if let Some(s) = v.items.first_mut() {
-            s.ip = OnceLock::from(Some(ip));
+        let mut one = Scalar::from_text(&text);
+        one.ip = OnceLock::from(Some(ip));
+        Self {
+            items: Items::One(one),
         }
-        v
     }
 
     /// Binary data (`BinaryEquals`); its text form is base64.
     pub fn binary(bytes: &[u8]) -> Self {
-        let mut v = Self::string(&B64.encode(bytes));
-        if let Some(s) = v.items.first_mut() {
-            s.bytes = OnceLock::from(Some(bytes.to_vec()));
+        let mut one = Scalar::from_text(&B64.encode(bytes));
+        one.bytes = OnceLock::from(Some(bytes.to_vec()));
+        Self {
+            items: Items::One(one),
         }
-        v
     }
 
     /// Whether the key was supplied as a list.
     pub fn is_multi_valued(&self) -> bool {
-        self.multi
+        matches!(self.items, Items::Many(_))
     }
 
     /// The values as text.
     pub fn texts(&self) -> impl Iterator<Item = &str> {
-        self.items.iter().map(|s| &*s.text)
+        self.items().iter().map(|s| &*s.text)
     }
 
     pub(crate) fn items(&self) -> &[Scalar] {
-        &self.items
+        match &self.items {
+            Items::One(one) => std::slice::from_ref(one),
+            Items::Many(many) => many,
+        }
     }
 
     /// The text of a single-valued key (what a policy variable resolves to).
     fn single_text(&self) -> Option<&str> {
-        match (&*self.items, self.multi) {
-            ([one], false) => Some(&one.text),
-            _ => None,
+        match &self.items {
+            Items::One(one) => Some(&one.text),
+            Items::Many(_) => None,
         }
     }
 }

@@ -118,7 +118,7 @@ pub(super) struct Writer {
 
 /// At most this much room is kept for the next batch of audit records (a batch holds up to
 /// `AUDIT_LINGER` of records: about 200 KiB at 90,000 GetCallerIdentity per second).
-const MAX_AUDIT_ROOM: usize = 4 << 20;
+pub(crate) const MAX_AUDIT_ROOM: usize = 4 << 20;
 
 pub(super) fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
     use std::sync::mpsc::RecvTimeoutError;

@@ -182,11 +182,13 @@ impl Queue {
         Ok(())
     }
 
-    /// Everything queued so far.
-    fn take(&self) -> AuditBuf {
+    /// Everything queued so far, leaving `room` bytes for the next batch (allocated before the
+    /// lock is taken), so that a batch's records are not copied again as it grows.
+    fn take(&self, room: usize) -> AuditBuf {
+        let room = String::with_capacity(room);
         self.buf
             .lock()
-            .map(|mut q| std::mem::take(&mut q.records))
+            .map(|mut q| q.records.take_leaving(room))
             .unwrap_or_default()
     }
 }
@@ -238,6 +240,7 @@ fn start(
         pending: Vec::new(),
         pending_since: None,
         last_append: Instant::now(),
+        room: 0,
         writer,
         metrics: metrics.journal,
     };
@@ -257,6 +260,8 @@ struct Task {
     /// When the first of them was written.
     pending_since: Option<Instant>,
     last_append: Instant,
+    /// Bytes of room the queue gets for its next batch: half again the last batch.
+    room: usize,
     /// The store's writer: where a batch goes when the journal cannot take it.
     writer: Store,
     /// The journal's batches.
@@ -280,8 +285,10 @@ impl Task {
             }
             // Let every request that is ready run first: their records join this batch.
             tokio::task::yield_now().await;
-            let records = self.queue.take();
+            let records = self.queue.take(self.room);
             if !records.lines.is_empty() {
+                self.room = (records.lines.len() + records.lines.len() / 2)
+                    .min(super::writer::MAX_AUDIT_ROOM);
                 self.append(records).await;
             }
             if self.queue.closed.load(Ordering::Acquire) {
