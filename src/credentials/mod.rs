@@ -102,8 +102,7 @@ pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), RandomError> {
 }
 
 /// Bytes fetched from the OS generator at a time by [`fill_random`]: a session takes about 50,
-/// so one system call serves about 80 sessions (with 256 it was one in five, about 2% of a web
-/// identity request's CPU).
+/// so one system call serves about 80 sessions.
 const RANDOM_BLOCK: usize = 4096;
 
 #[cfg(any(fuzzing, test))]

@@ -312,8 +312,12 @@ enum Items {
 impl ContextValue {
     /// A single string value (also parsed as number/date/bool/IP/base64 when it has that form).
     pub fn string(s: &str) -> Self {
+        Self::one(Scalar::from_text(s))
+    }
+
+    fn one(value: Scalar) -> Self {
         Self {
-            items: Items::One(Scalar::from_text(s)),
+            items: Items::One(value),
         }
     }
 
@@ -355,9 +359,7 @@ impl ContextValue {
         crate::rfc3339::push(&mut text, t, crate::rfc3339::Fraction::Auto);
         let mut one = Scalar::from_text(&text);
         one.date = OnceLock::from(Some(t));
-        Self {
-            items: Items::One(one),
-        }
+        Self::one(one)
     }
 
     /// An IP address (`aws:SourceIp`).
@@ -366,18 +368,14 @@ impl ContextValue {
         crate::text::push_ip(&mut text, ip);
         let mut one = Scalar::from_text(&text);
         one.ip = OnceLock::from(Some(ip));
-        Self {
-            items: Items::One(one),
-        }
+        Self::one(one)
     }
 
     /// Binary data (`BinaryEquals`); its text form is base64.
     pub fn binary(bytes: &[u8]) -> Self {
         let mut one = Scalar::from_text(&B64.encode(bytes));
         one.bytes = OnceLock::from(Some(bytes.to_vec()));
-        Self {
-            items: Items::One(one),
-        }
+        Self::one(one)
     }
 
     /// Whether the key was supplied as a list.

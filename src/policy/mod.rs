@@ -35,6 +35,7 @@ pub(crate) mod simulate;
 mod tests;
 
 pub use condition::{OPERATORS, Operator, SetQualifier};
+pub(crate) use context::arn_account;
 pub use context::{ContextBuilder, ContextValue, PrincipalKind, PrincipalView, RequestContext};
 pub use context_keys::context_keys;
 pub use eval::{

@@ -76,6 +76,12 @@ impl AuditBuf {
         )
     }
 
+    /// The room to leave for the batch after this one: its size and half again, at most
+    /// [`MAX_AUDIT_ROOM`].
+    pub(crate) fn room_for_next(&self) -> usize {
+        (self.lines.len() + self.lines.len() / 2).min(MAX_AUDIT_ROOM)
+    }
+
     /// Add another batch's records and waiters.
     pub(crate) fn absorb(&mut self, other: AuditBuf) {
         let waiters = other.waiters;
@@ -118,7 +124,7 @@ pub(super) struct Writer {
 
 /// At most this much room is kept for the next batch of audit records (a batch holds up to
 /// `AUDIT_LINGER` of records: about 200 KiB at 90,000 GetCallerIdentity per second).
-pub(crate) const MAX_AUDIT_ROOM: usize = 4 << 20;
+const MAX_AUDIT_ROOM: usize = 4 << 20;
 
 pub(super) fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
     use std::sync::mpsc::RecvTimeoutError;
@@ -192,7 +198,7 @@ pub(super) fn writer_loop(mut w: Writer, rx: std::sync::mpsc::Receiver<Msg>) {
             .lock()
             .map(|mut b| b.take_leaving(room))
             .unwrap_or_default();
-        w.audit_room = (records.lines.len() + records.lines.len() / 2).min(MAX_AUDIT_ROOM);
+        w.audit_room = records.room_for_next();
         // A batch that anyone waits for (a job, or an audit record guarding credentials) is
         // flushed to disk before its callers hear back. A batch of audit records nobody waits
         // for is committed without its own flush: it survives a crash of this process (the

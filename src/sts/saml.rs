@@ -348,7 +348,7 @@ pub(crate) async fn assume_role_with_saml(
 
     // The provider `PrincipalArn` names, in the role's account: its metadata vouches for the
     // response. (`arn:<partition>:iam::<account>:role/...`; anything else finds no provider.)
-    let role_account = input.role_arn.split(':').nth(4).unwrap_or("");
+    let role_account = crate::policy::arn_account(&input.role_arn);
     let no_provider = || {
         invalid_token(
             "Specified provider doesn't exist.",

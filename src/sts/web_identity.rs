@@ -216,7 +216,7 @@ pub(crate) async fn assume_role_with_web_identity(
     }
     // The providers of the role's account vouch for the token.
     // `arn:<partition>:iam::<account>:role/...`; anything else finds no provider.
-    let account = input.role_arn.split(':').nth(4).unwrap_or("").to_owned();
+    let account = crate::policy::arn_account(&input.role_arn).to_owned();
     let allow_http = state.config.oidc_allow_http;
     let claims = {
         let view = state.store.view();

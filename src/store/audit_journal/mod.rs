@@ -287,8 +287,7 @@ impl Task {
             tokio::task::yield_now().await;
             let records = self.queue.take(self.room);
             if !records.lines.is_empty() {
-                self.room = (records.lines.len() + records.lines.len() / 2)
-                    .min(super::writer::MAX_AUDIT_ROOM);
+                self.room = records.room_for_next();
                 self.append(records).await;
             }
             if self.queue.closed.load(Ordering::Acquire) {
