@@ -1,5 +1,5 @@
 //! Load bench against the running release server, reported as a ratio to a bare axum endpoint
-//! measured in the same run on the same machine.
+//! measured in the same run on the same machine, just before and just after each target.
 //!
 //! `cargo bench --bench load` builds the release `tessera`, starts it (and, in a second process,
 //! a bare axum "200 OK" server with the same runtime settings), and drives each over keep-alive
@@ -28,7 +28,8 @@
 //! steal (the hypervisor running someone else): runs with high steal are the host's slow
 //! spells, and their ratios say little about the code.
 //!
-//! `cargo bench --bench load -- assume` runs only the targets whose name contains the word;
+//! `cargo bench --bench load -- assume` runs only the targets whose name contains the word (or
+//! any of several words);
 //! `TESSERA_BENCH_CONNS=N` changes the connection count (default 32);
 //! `TESSERA_BENCH_SAML_RESPONSES=N` the number of SAML responses signed for the run (default
 //! 50,000: more than the server answers in 10 s here);
@@ -75,11 +76,13 @@ fn main() {
     }
     let full = std::env::args().any(|a| a == "--bench");
     // `cargo bench --bench load -- assume` runs only the targets whose name contains "assume"
-    // (case-insensitive); the bare endpoint always runs.
-    let filter: Option<String> = std::env::args()
+    // (case-insensitive; several words: a target named by any of them); the bare endpoint
+    // always runs.
+    let filter: Vec<String> = std::env::args()
         .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .map(|a| a.to_ascii_lowercase());
+        .filter(|a| !a.starts_with('-'))
+        .map(|a| a.to_ascii_lowercase())
+        .collect();
     let (warmup, measure, conns) = if full {
         // 32 connections unless TESSERA_BENCH_CONNS says otherwise (for exploring; the README
         // and the targets use 32).
@@ -523,17 +526,10 @@ async fn wait_port(port: u16) {
     }
 }
 
-async fn run(
-    warmup: Duration,
-    measure: Duration,
-    conns: usize,
-    full: bool,
-    filter: Option<String>,
-) {
+async fn run(warmup: Duration, measure: Duration, conns: usize, full: bool, filter: Vec<String>) {
     let wanted = |name: &str| {
-        filter
-            .as_ref()
-            .is_none_or(|f| name.to_ascii_lowercase().contains(f))
+        let name = name.to_ascii_lowercase();
+        filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()))
     };
     let dir = tempfile::tempdir().unwrap();
     let (tessera, tport) = start_tessera(dir.path(), "");
@@ -618,54 +614,62 @@ async fn run(
     // The reference is the bare endpoint fed an empty POST (what the targets are stated
     // against); the same signed request bytes sent to the bare endpoint are shown too, to
     // separate our work from the cost of receiving a larger request.
-    // The bare endpoint runs first and again last; ratios are to the faster of the two runs,
-    // so a slow spell of this shared machine during one bare run cannot flatter the ratios.
-    let first = drive(bport, bare_proc.0.id(), &bare, conns, warmup, measure).await;
-    let mut rows: Vec<(&str, Result)> = Vec::new();
+    // The bare endpoint runs before the first target and again after each (see `Rows`).
+    let bare_run = || drive(bport, bare_proc.0.id(), &bare, conns, warmup, measure);
+    let mut rows = Rows {
+        bares: vec![bare_run().await],
+        rows: Vec::new(),
+    };
     let name = "bare endpoint, same bytes as GetCallerIdentity";
     if wanted(name) {
-        rows.push((
+        rows.push(
             name,
             drive(bport, bare_proc.0.id(), &gci, conns, warmup, measure).await,
-        ));
+            bare_run().await,
+        );
     }
     let name = "GetCallerIdentity (session credentials)";
     if wanted(name) {
-        rows.push((
+        rows.push(
             name,
             drive(tport, tessera.0.id(), &gci, conns, warmup, measure).await,
-        ));
+            bare_run().await,
+        );
     }
     let name = "AssumeRole (user key, 2-condition trust)";
     if wanted(name) {
-        rows.push((
+        rows.push(
             name,
             drive(tport, tessera.0.id(), &assume, conns, warmup, measure).await,
-        ));
+            bare_run().await,
+        );
     }
     if let Some(pg) = &pg {
         for (name, request) in pg_names.iter().zip([&pg.gci, &pg.assume]) {
             if wanted(name) {
-                rows.push((
+                rows.push(
                     name,
                     drive(pg.port, pg.node.0.id(), request, conns, warmup, measure).await,
-                ));
+                    bare_run().await,
+                );
             }
         }
     }
     let name = "AssumeRoleWithWebIdentity (RS256, every token verified)";
     if wanted(name) {
-        rows.push((
+        rows.push(
             name,
             drive_each(uport, uncached.0.id(), &per_conn, warmup, measure).await,
-        ));
+            bare_run().await,
+        );
     }
     let name = "AssumeRoleWithWebIdentity (RS256, repeated token, verified-token cache)";
     if wanted(name) {
-        rows.push((
+        rows.push(
             name,
             drive(tport, tessera.0.id(), &repeated, conns, warmup, measure).await,
-        ));
+            bare_run().await,
+        );
     }
     let name = "AssumeRoleWithSAML (RSA-2048, a new response each)";
     if wanted(name) {
@@ -709,25 +713,55 @@ async fn run(
             "server resident memory: {before} before the SAML run, {} after",
             rss()
         );
-        rows.push((name, r));
+        rows.push(name, r, bare_run().await);
     }
-    let last = drive(bport, bare_proc.0.id(), &bare, conns, warmup, measure).await;
+    let bare_rps: Vec<String> = rows
+        .bares
+        .iter()
+        .map(|b| format!("{:.0}", b.rps()))
+        .collect();
     println!(
-        "bare axum endpoint runs: {:.0} req/s before, {:.0} req/s after; ratios use the faster",
-        first.rps(),
-        last.rps()
+        "bare axum endpoint runs (one before the first target and one after each): {} req/s; \
+         each ratio uses the faster of the runs just before and just after its target",
+        bare_rps.join(", ")
     );
-    let base = if first.rps() >= last.rps() {
-        first
-    } else {
-        last
-    };
-    report("bare axum endpoint, empty POST", &base, None);
-    for (name, r) in &rows {
-        report(name, r, Some(&base));
+    if let Some(fastest) = rows.bares.iter().max_by(|a, b| a.rps().total_cmp(&b.rps())) {
+        report(
+            "bare axum endpoint, empty POST (fastest run)",
+            fastest,
+            None,
+        );
     }
-    for (name, r) in &rows {
+    for (i, (name, r)) in rows.rows.iter().enumerate() {
+        report(name, r, rows.base(i));
+    }
+    for (name, r) in &rows.rows {
         assert!(r.errors == 0, "{name}: {} answers were not 200", r.errors);
+    }
+}
+
+/// The targets' results, and the bare endpoint's runs around them: `bares[i]` ran just before
+/// `rows[i]`, `bares[i + 1]` just after. This machine's speed drifts over minutes, so each
+/// target is compared with the bare endpoint measured next to it in time (the faster of the
+/// two runs, so a slow spell during one bare run cannot flatter the ratio).
+struct Rows<'a> {
+    bares: Vec<Result>,
+    rows: Vec<(&'a str, Result)>,
+}
+
+impl<'a> Rows<'a> {
+    fn push(&mut self, name: &'a str, r: Result, bare_after: Result) {
+        self.rows.push((name, r));
+        self.bares.push(bare_after);
+    }
+
+    fn base(&self, i: usize) -> Option<&Result> {
+        let (before, after) = (self.bares.get(i)?, self.bares.get(i + 1)?);
+        Some(if before.rps() >= after.rps() {
+            before
+        } else {
+            after
+        })
     }
 }
 
