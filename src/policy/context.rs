@@ -9,6 +9,7 @@
 //! lowercased (condition keys, including the tag-key part of `aws:PrincipalTag/<k>`, are
 //! case-insensitive); lookups take an already-lowercased key and never allocate.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -429,7 +430,8 @@ impl Hasher for Fnv {
     }
 }
 
-type KeyMap = HashMap<Box<str>, ContextValue, BuildHasherDefault<Fnv>>;
+/// Keys are lowercase: the broker's own keys borrowed from static text, others owned.
+type KeyMap = HashMap<Cow<'static, str>, ContextValue, BuildHasherDefault<Fnv>>;
 
 /// Everything the evaluator knows about one request.
 #[derive(Debug, Clone, PartialEq)]
@@ -521,10 +523,10 @@ impl ContextBuilder {
             _ => None,
         };
         if let Some(t) = principal_type {
-            self.put("aws:PrincipalType", ContextValue::string(t));
-            self.put("aws:PrincipalAccount", ContextValue::string(&p.account));
+            self.put_known("aws:principaltype", ContextValue::string(t));
+            self.put_known("aws:principalaccount", ContextValue::string(&p.account));
             let principal_arn = p.role_arn.as_deref().unwrap_or(&p.arn);
-            self.put("aws:PrincipalArn", ContextValue::string(principal_arn));
+            self.put_known("aws:principalarn", ContextValue::string(principal_arn));
         }
         let userid = match p.kind {
             PrincipalKind::AssumedRole => p
@@ -537,14 +539,14 @@ impl ContextBuilder {
             _ => None,
         };
         if let Some(u) = userid {
-            self.put("aws:userid", ContextValue::string(&u));
+            self.put_known("aws:userid", ContextValue::string(&u));
         }
         if p.kind == PrincipalKind::User {
             let name = p.arn.rsplit('/').next().unwrap_or("");
-            self.put("aws:username", ContextValue::string(name));
+            self.put_known("aws:username", ContextValue::string(name));
         }
         if let Some(provider) = &p.provider {
-            self.put("aws:FederatedProvider", ContextValue::string(provider));
+            self.put_known("aws:federatedprovider", ContextValue::string(provider));
         }
     }
 
@@ -555,7 +557,21 @@ impl ContextBuilder {
         } else {
             key.to_lowercase()
         };
-        self.ctx.keys.insert(lower.into_boxed_str(), value);
+        self.ctx.keys.insert(Cow::Owned(lower), value);
+    }
+
+    /// A key the broker itself supplies, written in lower case: stored without a copy.
+    fn put_known(&mut self, lowercase_key: &'static str, value: ContextValue) {
+        debug_assert!(
+            !lowercase_key.bytes().any(|b| b.is_ascii_uppercase()),
+            "{lowercase_key}"
+        );
+        self.ctx.keys.insert(Cow::Borrowed(lowercase_key), value);
+    }
+
+    fn known(mut self, lowercase_key: &'static str, value: ContextValue) -> Self {
+        self.put_known(lowercase_key, value);
+        self
     }
 
     /// Sets any key (federation keys such as `token.actions.githubusercontent.com:sub`,
@@ -587,27 +603,27 @@ impl ContextBuilder {
 
     /// `aws:CurrentTime` and `aws:EpochTime` from the request's `now` (never the clock).
     pub fn current_time(self, now: DateTime<Utc>) -> Self {
-        self.set("aws:CurrentTime", ContextValue::date(now))
-            .set("aws:EpochTime", ContextValue::integer(now.timestamp()))
+        self.known("aws:currenttime", ContextValue::date(now))
+            .known("aws:epochtime", ContextValue::integer(now.timestamp()))
     }
 
     /// `aws:SourceIp`.
     pub fn source_ip(self, ip: IpAddr) -> Self {
-        self.set("aws:SourceIp", ContextValue::ip(ip))
+        self.known("aws:sourceip", ContextValue::ip(ip))
     }
 
     /// `aws:SecureTransport`.
     pub fn secure_transport(self, tls: bool) -> Self {
-        self.set("aws:SecureTransport", ContextValue::bool(tls))
+        self.known("aws:securetransport", ContextValue::bool(tls))
     }
 
     /// `aws:MultiFactorAuthPresent` and, when given, `aws:MultiFactorAuthAge` (seconds).
     /// Do not call for long-term credentials: there the keys are absent, not `false`.
     pub fn mfa(self, present: bool, age_seconds: Option<u64>) -> Self {
-        let b = self.set("aws:MultiFactorAuthPresent", ContextValue::bool(present));
+        let b = self.known("aws:multifactorauthpresent", ContextValue::bool(present));
         match age_seconds {
-            Some(age) => b.set(
-                "aws:MultiFactorAuthAge",
+            Some(age) => b.known(
+                "aws:multifactorauthage",
                 ContextValue::string(&age.to_string()),
             ),
             None => b,
@@ -616,22 +632,22 @@ impl ContextBuilder {
 
     /// `aws:TokenIssueTime` (temporary credentials only).
     pub fn token_issue_time(self, t: DateTime<Utc>) -> Self {
-        self.set("aws:TokenIssueTime", ContextValue::date(t))
+        self.known("aws:tokenissuetime", ContextValue::date(t))
     }
 
     /// `aws:SourceIdentity` (on sessions that carry one).
     pub fn source_identity(self, v: &str) -> Self {
-        self.string("aws:SourceIdentity", v)
+        self.known("aws:sourceidentity", ContextValue::string(v))
     }
 
     /// `aws:FederatedProvider`.
     pub fn federated_provider(self, v: &str) -> Self {
-        self.string("aws:FederatedProvider", v)
+        self.known("aws:federatedprovider", ContextValue::string(v))
     }
 
     /// `aws:RequestedRegion`.
     pub fn requested_region(self, region: &str) -> Self {
-        self.string("aws:RequestedRegion", region)
+        self.known("aws:requestedregion", ContextValue::string(region))
     }
 
     /// `aws:PrincipalTag/<key>` for each tag.
@@ -652,7 +668,7 @@ impl ContextBuilder {
             self.put(&format!("aws:RequestTag/{k}"), ContextValue::string(v));
             keys.push(k);
         }
-        self.set("aws:TagKeys", ContextValue::strings(keys))
+        self.known("aws:tagkeys", ContextValue::strings(keys))
     }
 
     /// `aws:ResourceTag/<key>` and `iam:ResourceTag/<key>` (the role's or user's tags).
@@ -666,17 +682,17 @@ impl ContextBuilder {
 
     /// `sts:ExternalId` (only when the caller passed one).
     pub fn external_id(self, v: &str) -> Self {
-        self.string("sts:ExternalId", v)
+        self.known("sts:externalid", ContextValue::string(v))
     }
 
     /// `sts:RoleSessionName`.
     pub fn role_session_name(self, v: &str) -> Self {
-        self.string("sts:RoleSessionName", v)
+        self.known("sts:rolesessionname", ContextValue::string(v))
     }
 
     /// `sts:SourceIdentity` (assume time).
     pub fn sts_source_identity(self, v: &str) -> Self {
-        self.string("sts:SourceIdentity", v)
+        self.known("sts:sourceidentity", ContextValue::string(v))
     }
 
     /// `sts:TransitiveTagKeys` (multi-valued).
@@ -685,7 +701,7 @@ impl ContextBuilder {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.strings("sts:TransitiveTagKeys", keys)
+        self.known("sts:transitivetagkeys", ContextValue::strings(keys))
     }
 
     /// Finishes the context.
