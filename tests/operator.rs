@@ -233,6 +233,7 @@ fn every_file_in_the_data_dir_is_the_owners_alone() {
     for name in [
         "tessera.db",
         "tessera.db-wal",
+        "audit.db",
         "keyring",
         "audit.journal",
         "root-credentials",

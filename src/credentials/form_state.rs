@@ -20,11 +20,11 @@
 //! What it must never do: decrypt before the MAC holds, compare MACs with `==`, or use a
 //! keyring key directly as the MAC key.
 
+use super::Wiped;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use zeroize::Zeroizing;
 
 use super::{KeyId, Keyring, Secret};
 
@@ -44,12 +44,12 @@ fn blob_aad(purpose: &str) -> Vec<u8> {
 }
 
 /// The MAC key of keyring key `id` for `purpose`: never the keyring key itself.
-fn mac_key(keyring: &Keyring, id: KeyId, purpose: &str) -> Option<Zeroizing<Vec<u8>>> {
+fn mac_key(keyring: &Keyring, id: KeyId, purpose: &str) -> Option<Wiped<Vec<u8>>> {
     let material = keyring.key(id)?;
     let mut m = <HmacSha256 as KeyInit>::new_from_slice(material.expose_bytes()).ok()?;
     m.update(MAC_KEY_LABEL);
     m.update(purpose.as_bytes());
-    Some(Zeroizing::new(m.finalize().into_bytes().to_vec()))
+    Some(Wiped::new(m.finalize().into_bytes().to_vec()))
 }
 
 fn mac(key: &[u8], binding: &[u8], blob: &[u8]) -> Option<HmacSha256> {

@@ -43,11 +43,11 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::Wiped;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use super::{RandomError, Secret, fill_random};
 
@@ -126,7 +126,7 @@ impl KeyEntry {
     }
 
     fn random(id: KeyId, created_at: DateTime<Utc>) -> Result<Self, KeyringError> {
-        let mut raw = Zeroizing::new(vec![0u8; KEY_LEN]);
+        let mut raw = Wiped::new(vec![0u8; KEY_LEN]);
         fill_random(&mut raw)?;
         Self::new(
             id,
@@ -297,7 +297,7 @@ impl Keyring {
         }
         let id = KeyId::from_be_bytes(*id_bytes);
         let key = self.aead(id).ok_or(BlobError::Invalid)?;
-        let mut buf = Zeroizing::new(sealed.to_vec());
+        let mut buf = Wiped::new(sealed.to_vec());
         let plain_len = key
             .open_in_place(
                 Nonce::assume_unique_for_key(*nonce),
@@ -355,7 +355,7 @@ impl Keyring {
         }
         // Capacity up front so reading never reallocates (no stray key copies in freed memory).
         let capacity = usize::try_from(meta.len()).unwrap_or(0).saturating_add(1);
-        let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
+        let mut bytes = Wiped::new(Vec::with_capacity(capacity));
         file.take(MAX_FILE_LEN + 1)
             .read_to_end(&mut bytes)
             .map_err(io)?;
@@ -526,7 +526,7 @@ struct KeyFileEntryOut<'a> {
 }
 
 fn serialize_key<S: serde::Serializer>(key: &&Secret, s: S) -> Result<S::Ok, S::Error> {
-    let text = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(key.expose_bytes()));
+    let text = Wiped::new(base64::engine::general_purpose::STANDARD.encode(key.expose_bytes()));
     s.serialize_str(&text)
 }
 
@@ -542,7 +542,7 @@ impl<'de> Deserialize<'de> for KeyMaterial {
                 f.write_str("a base64 key")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<KeyMaterial, E> {
-                let mut raw = Zeroizing::new(Vec::with_capacity(KEY_LEN + 2));
+                let mut raw = Wiped::new(Vec::with_capacity(KEY_LEN + 2));
                 base64::engine::general_purpose::STANDARD
                     .decode_vec(v, &mut raw)
                     .map_err(|_| E::custom("key is not valid base64"))?;

@@ -20,6 +20,7 @@
 use std::fmt;
 use std::sync::LazyLock;
 
+use super::Wiped;
 use base64::Engine as _;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -162,7 +163,7 @@ pub fn verify(password: &[u8], stored: &PasswordHash) -> bool {
     let Ok(a) = argon2id(p.m, p.t, p.p, p.hash.len()) else {
         return false;
     };
-    let mut out = Zeroizing::new(vec![0u8; p.hash.len()]);
+    let mut out = Wiped::new(vec![0u8; p.hash.len()]);
     if a.hash_password_into(password, &p.salt, &mut out).is_err() {
         return false;
     }
@@ -170,7 +171,7 @@ pub fn verify(password: &[u8], stored: &PasswordHash) -> bool {
 }
 
 /// [`hash`] on the blocking pool, behind the hashing limit.
-pub async fn hash_off_thread(password: Zeroizing<String>) -> Result<PasswordHash, PasswordError> {
+pub async fn hash_off_thread(password: Wiped<String>) -> Result<PasswordHash, PasswordError> {
     let _permit = HASHING.acquire().await.map_err(|_| PasswordError::Hash)?;
     tokio::task::spawn_blocking(move || hash(password.as_bytes()))
         .await
@@ -181,7 +182,7 @@ pub async fn hash_off_thread(password: Zeroizing<String>) -> Result<PasswordHash
 /// behind the hashing limit (one permit for the whole list: a reuse check is one request's
 /// work). Every hash is computed, match or not, so the time does not say which one matched.
 pub async fn matches_off_thread(
-    password: Zeroizing<String>,
+    password: Wiped<String>,
     stored: Vec<PasswordHash>,
 ) -> Result<Option<usize>, PasswordError> {
     let _permit = HASHING.acquire().await.map_err(|_| PasswordError::Hash)?;
@@ -453,14 +454,14 @@ mod tests {
     #[tokio::test]
     async fn off_thread_hash_and_match() {
         let (pw, h) = sample();
-        let other = hash_off_thread(Zeroizing::new("Other-Pass-1".to_owned()))
+        let other = hash_off_thread(Wiped::new("Other-Pass-1".to_owned()))
             .await
             .unwrap();
-        let found = matches_off_thread(Zeroizing::new(pw.to_owned()), vec![other.clone(), h])
+        let found = matches_off_thread(Wiped::new(pw.to_owned()), vec![other.clone(), h])
             .await
             .unwrap();
         assert_eq!(found, Some(1));
-        let none = matches_off_thread(Zeroizing::new("nope".to_owned()), vec![other])
+        let none = matches_off_thread(Wiped::new("nope".to_owned()), vec![other])
             .await
             .unwrap();
         assert_eq!(none, None);

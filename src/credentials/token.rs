@@ -45,12 +45,12 @@ use std::fmt;
 use std::hash::{BuildHasher as _, BuildHasherDefault, RandomState};
 use std::sync::{Arc, RwLock};
 
+use super::Wiped;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use ring::aead::{Aad, NONCE_LEN, Nonce};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use crate::metrics::CacheCounts;
 use crate::principal::Principal;
@@ -479,8 +479,8 @@ fn open_unexpired(keyring: &Keyring, token: &str) -> Result<SessionClaims, Token
         return Err(TokenError::Invalid);
     }
     // 2. Strict base64url: no padding, no `+`/`/`, no whitespace, zero trailing bits.
-    // Zeroizing: the buffer is decrypted in place and then holds the plaintext claims.
-    let mut bytes = Zeroizing::new(
+    // Wiped: the buffer is decrypted in place and then holds the plaintext claims.
+    let mut bytes = Wiped::new(
         URL_SAFE_NO_PAD
             .decode(token)
             .map_err(|_| TokenError::Invalid)?,
@@ -529,7 +529,7 @@ fn seal_bytes(keyring: &Keyring, version: u8, plaintext: &[u8]) -> Result<Sessio
     let mut nonce = [0u8; NONCE_LEN];
     fill_random(&mut nonce)?;
 
-    let mut buf = Zeroizing::new(Vec::with_capacity(sealed_len));
+    let mut buf = Wiped::new(Vec::with_capacity(sealed_len));
     buf.push(version);
     buf.extend_from_slice(&key_id.to_be_bytes());
     buf.extend_from_slice(&nonce);

@@ -12,10 +12,10 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
+use crate::credentials::Wiped;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
-use zeroize::Zeroizing;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::Caller;
@@ -308,7 +308,7 @@ async fn sign_in(
         params.get("RoleArn"),
     ) {
         (Some(response), None, None) => {
-            saml_signin::consume(&cx, Zeroizing::new(response.to_owned())).await
+            saml_signin::consume(&cx, Wiped::new(response.to_owned())).await
         }
         (None, Some(token), Some(role)) => saml_signin::choose(&cx, token, &cookies, role).await,
         _ => Err(malformed(
@@ -376,12 +376,12 @@ fn signed_in_page(s: &SignedIn, request_id: &str) -> Response<Body> {
     let issued = &session.issued;
     let (id, secret, token) = (
         escape(&issued.access_key_id),
-        Zeroizing::new(escape(issued.secret.expose())),
-        Zeroizing::new(escape(&issued.token)),
+        Wiped::new(escape(issued.secret.expose())),
+        Wiped::new(escape(&issued.token)),
     );
     let expires = rfc3339::format(issued.expiration, Fraction::Auto);
     let profile = escape(&s.role_name);
-    let body = Zeroizing::new(format!(
+    let body = Wiped::new(format!(
         concat!(
             "<h1>Signed in</h1>\n",
             "<p><code id=\"subject\">{subject}</code> as <code id=\"arn\">{arn}</code>, until <time id=\"expiration\" datetime=\"{expires}\">{expires}</time>.</p>\n",

@@ -9,7 +9,7 @@
 //! only; no answer, log line or audit record ever carries it. The root user has no login
 //! profile here: root's console password is not managed through these actions.
 
-use zeroize::Zeroizing;
+use crate::credentials::Wiped;
 
 use crate::credentials::SessionSource;
 use crate::credentials::password::{self, PasswordHash, Rules, Violation};
@@ -84,7 +84,7 @@ fn is_password_char(c: char) -> bool {
 /// `[\u0009\u000A\u000D\u0020-\u00FF]`, checked without echoing it; redacted `Debug`, wiped on
 /// drop.
 #[derive(Clone)]
-pub(crate) struct PasswordParam(Zeroizing<String>);
+pub(crate) struct PasswordParam(Wiped<String>);
 
 impl std::fmt::Debug for PasswordParam {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -100,7 +100,7 @@ impl Field for PasswordParam {
             PASSWORD_PATTERN,
             is_password_char,
         );
-        Ok(Self(Zeroizing::new(raw.to_owned())))
+        Ok(Self(Wiped::new(raw.to_owned())))
     }
 }
 
@@ -109,7 +109,7 @@ impl PasswordParam {
         &self.0
     }
 
-    fn secret(&self) -> Zeroizing<String> {
+    fn secret(&self) -> Wiped<String> {
         self.0.clone()
     }
 }

@@ -2,7 +2,7 @@
 //! `CreateSAMLProvider` / `UpdateSAMLProvider`: "a .pem file", `privateKeyType` 1..16384
 //! characters). Keys are sealed at rest by the store and never answered back.
 
-use zeroize::Zeroizing;
+use crate::credentials::Wiped;
 
 use crate::credentials::Secret;
 
@@ -29,7 +29,7 @@ pub fn parse(pem: &str) -> Result<Secret, PrivateKeyError> {
     if rsa.size() * 8 < MIN_RSA_BITS || !rsa.check_key().unwrap_or(false) {
         return Err(PrivateKeyError::Weak);
     }
-    let pkcs8 = Zeroizing::new(
+    let pkcs8 = Wiped::new(
         key.private_key_to_pem_pkcs8()
             .map_err(|_| PrivateKeyError::NotPem)?,
     );

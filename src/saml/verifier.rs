@@ -12,15 +12,15 @@
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
+use crate::credentials::Wiped;
 use chrono::{DateTime, Utc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
-use zeroize::Zeroizing;
 
 use super::response::{self, Provider, Refusal, RefusalKind, Settings, Verified};
 
 /// One response to verify, and where its answer goes.
 struct Job {
-    encoded: Zeroizing<String>,
+    encoded: Wiped<String>,
     provider: Provider,
     now: DateTime<Utc>,
     reply: oneshot::Sender<Result<Verified, Refusal>>,
@@ -68,7 +68,7 @@ impl Verifier {
     /// Verify the base64 response `encoded` from `provider` at `now`.
     pub async fn verify(
         &self,
-        encoded: Zeroizing<String>,
+        encoded: Wiped<String>,
         provider: Provider,
         now: DateTime<Utc>,
     ) -> Result<Verified, Refusal> {

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::credentials::Wiped;
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
 
 use super::canonical::SigningKey;
 use crate::metrics::CacheCounts;
@@ -50,7 +50,7 @@ pub struct SigningKeyCache {
 type Shard = HashMap<u64, Entry, BuildHasherDefault<PreHashed>>;
 
 struct Entry {
-    secret: Zeroizing<Vec<u8>>,
+    secret: Wiped<Vec<u8>>,
     date: Box<str>,
     region: Box<str>,
     service: Box<str>,
@@ -158,7 +158,7 @@ impl SigningKeyCache {
         shard.insert(
             q.hash,
             Entry {
-                secret: Zeroizing::new(q.secret.to_vec()),
+                secret: Wiped::new(q.secret.to_vec()),
                 date: q.date.into(),
                 region: q.region.into(),
                 service: q.service.into(),

@@ -7,8 +7,8 @@
 //! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-add-signature-to-request.html>;
 //! query form: <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>.
 
+use crate::credentials::Wiped;
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
-use zeroize::Zeroizing;
 
 use super::RequestParts;
 use super::canonical::percent_decode;
@@ -132,12 +132,12 @@ impl SignedHeaders {
 ///
 /// A bearer credential: redacted `Debug`, read only through `expose()`. A token sent as a
 /// header (every SDK's way) is borrowed from the request, whose own buffers hold it anyway:
-/// copying and then wiping ~700 bytes a byte at a time cost about 2% of a GetCallerIdentity.
-/// One decoded from a presigned URL's query is ours, and zeroized on drop.
+/// copying and then wiping ~700 bytes cost about 2% of a GetCallerIdentity.
+/// One decoded from a presigned URL's query is ours, and wiped on drop.
 #[derive(Clone, PartialEq, Eq)]
 pub enum SecurityToken<'a> {
     Borrowed(&'a str),
-    Owned(Zeroizing<String>),
+    Owned(Wiped<String>),
 }
 
 impl SecurityToken<'_> {
@@ -182,7 +182,7 @@ impl Authorization<'_> {
         Authorization {
             security_token: self
                 .security_token
-                .map(|t| SecurityToken::Owned(Zeroizing::new(t.expose().to_owned()))),
+                .map(|t| SecurityToken::Owned(Wiped::new(t.expose().to_owned()))),
             form: self.form,
             access_key_id: self.access_key_id,
             scope: self.scope,
@@ -529,7 +529,7 @@ fn security_token<'a>(
             SecurityToken::Borrowed(t)
         }
         (Some(_), None) => return Err(SigV4Error::not_conform()),
-        (None, Some(t)) => SecurityToken::Owned(Zeroizing::new(t)),
+        (None, Some(t)) => SecurityToken::Owned(Wiped::new(t)),
         (None, None) => return Ok(None),
     };
     if token.expose().len() > MAX_SECURITY_TOKEN_LEN {

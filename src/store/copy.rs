@@ -121,7 +121,7 @@ pub(crate) fn copy(
     // The audit trail: each row of SQLite's holds a batch of records.
     let batches = from
         .query(
-            "SELECT time, records FROM audit ORDER BY seq",
+            "SELECT time, records FROM archive.audit ORDER BY seq",
             sql::params![],
         )
         .map_err(|e| err("audit", e))?;

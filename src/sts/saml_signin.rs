@@ -17,9 +17,9 @@
 //! This module decides; `crate::http::saml` speaks HTTP and writes the pages. `now` is the
 //! request's.
 
+use crate::credentials::Wiped;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use crate::arn::{Arn, Resource};
 use crate::credentials::form_state;
@@ -198,9 +198,9 @@ fn random_token() -> SignInResult<String> {
 
 /// The response's `Issuer`, read by the pre-filter before anything is verified: it only picks
 /// which providers' certificates to verify with.
-async fn claimed_issuer(encoded: Zeroizing<String>) -> SignInResult<String> {
+async fn claimed_issuer(encoded: Wiped<String>) -> SignInResult<String> {
     let read = tokio::task::spawn_blocking(move || -> Result<Option<String>, Refusal> {
-        let xml = Zeroizing::new(response::decode(&encoded)?);
+        let xml = Wiped::new(response::decode(&encoded)?);
         prefilter::check(&xml, prefilter::Root::Response)
             .map(|shape| shape.response_issuer)
             .map_err(|e| {
@@ -232,10 +232,7 @@ async fn claimed_issuer(encoded: Zeroizing<String>) -> SignInResult<String> {
 
 /// The assertion consumer service: verify the posted response and answer its session or the
 /// role picker.
-pub(crate) async fn consume(
-    cx: &Cx<'_, Anonymous>,
-    encoded: Zeroizing<String>,
-) -> SignInResult<Page> {
+pub(crate) async fn consume(cx: &Cx<'_, Anonymous>, encoded: Wiped<String>) -> SignInResult<Page> {
     let (state, info) = (cx.state, cx.info);
     if encoded.chars().count() > response::MAX_ENCODED_CHARS {
         return Err(SignInError::malformed(invalid_token(
@@ -364,7 +361,7 @@ pub(crate) async fn consume(
                 expires,
                 nonce: random_token()?,
             };
-            let text = Zeroizing::new(serde_json::to_vec(&sealed).map_err(|e| {
+            let text = Wiped::new(serde_json::to_vec(&sealed).map_err(|e| {
                 SignInError::from(ApiError::internal().with_detail(format!("sign-in state: {e}")))
             })?);
             let token = form_state::seal(&state.keyring(), PURPOSE, &text, &csrf.binding())

@@ -8,13 +8,13 @@
 //! RSA PKCS#1 v1.5 key transport is refused (Bleichenbacher's oracle). Every failure is the
 //! same [`DecryptError`], so the answer does not tell a padding error from a parse error.
 
+use crate::credentials::Wiped;
 use base64::Engine as _;
 use openssl::md::{Md, MdRef};
 use openssl::pkey::{PKey, Private};
 use openssl::pkey_ctx::PkeyCtx;
 use openssl::rsa::Padding;
 use openssl::symm::{Cipher, Crypter, Mode};
-use zeroize::Zeroizing;
 
 use super::prefilter::{EncryptedKeyParts, EncryptedParts};
 use crate::credentials::Secret;
@@ -92,7 +92,7 @@ fn md(uri: Option<&str>, default: &'static MdRef) -> Result<&'static MdRef, Decr
 fn unwrap_key(
     ek: &EncryptedKeyParts,
     pkey: &PKey<Private>,
-) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
+) -> Result<Wiped<Vec<u8>>, DecryptError> {
     if ek.oaep_params {
         return Err(DecryptError);
     }
@@ -120,7 +120,7 @@ fn unwrap_key(
         .map_err(|_| DecryptError)?;
     ctx.set_rsa_oaep_md(digest).map_err(|_| DecryptError)?;
     ctx.set_rsa_mgf1_md(mgf).map_err(|_| DecryptError)?;
-    let mut out = Zeroizing::new(Vec::new());
+    let mut out = Wiped::new(Vec::new());
     ctx.decrypt_to_vec(&wrapped, &mut out)
         .map_err(|_| DecryptError)?;
     Ok(out)
@@ -128,11 +128,7 @@ fn unwrap_key(
 
 /// AES-CBC (IV first, XML Encryption padding: the last byte counts the padding bytes) or
 /// AES-GCM (96-bit IV first, 128-bit tag last).
-fn decrypt_content(
-    mode: Content,
-    key: &[u8],
-    data: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
+fn decrypt_content(mode: Content, key: &[u8], data: &[u8]) -> Result<Wiped<Vec<u8>>, DecryptError> {
     match mode {
         Content::Cbc(len) => {
             let cipher = match len {
@@ -147,7 +143,7 @@ fn decrypt_content(
             let mut c =
                 Crypter::new(cipher, Mode::Decrypt, key, Some(iv)).map_err(|_| DecryptError)?;
             c.pad(false);
-            let mut out = Zeroizing::new(vec![0u8; body.len() + 16]);
+            let mut out = Wiped::new(vec![0u8; body.len() + 16]);
             let n = c.update(body, &mut out).map_err(|_| DecryptError)?;
             let rest = out.get_mut(n..).ok_or(DecryptError)?;
             let m = c.finalize(rest).map_err(|_| DecryptError)?;
@@ -172,7 +168,7 @@ fn decrypt_content(
             let (iv, rest) = data.split_at(12);
             let (body, tag) = rest.split_at(rest.len() - 16);
             openssl::symm::decrypt_aead(cipher, key, Some(iv), &[], body, tag)
-                .map(Zeroizing::new)
+                .map(Wiped::new)
                 .map_err(|_| DecryptError)
         }
     }

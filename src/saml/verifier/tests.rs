@@ -26,7 +26,7 @@ async fn callers_that_give_up_never_overfill_the_threads() {
         encryption_required: false,
     };
     let verifier = Verifier::new(Settings::default(), 1).unwrap();
-    let call = || verifier.verify(Zeroizing::new(encoded.clone()), provider.clone(), now);
+    let call = || verifier.verify(Wiped::new(encoded.clone()), provider.clone(), now);
     for _ in 0..40 {
         if let Ok(answer) = tokio::time::timeout(Duration::from_micros(100), call()).await {
             assert!(answer.is_ok(), "{answer:?}");

@@ -402,29 +402,134 @@ const MIGRATIONS: &[&str] = &[
         content      TEXT NOT NULL               -- text/csv
     );
     "#,
+    // 16: the audit trail moves to the archive (`audit.db`, attached as `archive`); its rows
+    // were copied there first ([`copy_audit_to_archive`]).
+    r#"
+    DROP TABLE main.audit;
+    DROP TABLE main.audit_journal;
+    "#,
 ];
+
+/// The migration that drops the audit tables from the main database.
+const AUDIT_TO_ARCHIVE: usize = 15;
 
 /// Run the migrations this database has not had yet. Each runs in its own write transaction
 /// that first re-reads the version, so two processes opening a new data dir at once (a server
 /// starting and `tessera account create`) never run one twice.
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     loop {
+        if version(conn)? == AUDIT_TO_ARCHIVE {
+            copy_audit_to_archive(conn)?;
+        }
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let have: usize = tx
-            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?
-            .try_into()
-            .unwrap_or(0);
+        let have = version(&tx)?;
         let Some(sql) = MIGRATIONS.get(have) else {
             return Ok(());
         };
+        if have == AUDIT_TO_ARCHIVE && !moved(&tx)? {
+            // Another opener ran the previous migration meanwhile: copy first.
+            continue;
+        }
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (have + 1) as i64)?;
         tx.commit()?;
     }
 }
 
+fn version(conn: &Connection) -> rusqlite::Result<usize> {
+    Ok(conn
+        .query_row("PRAGMA main.user_version", [], |r| r.get::<_, i64>(0))?
+        .try_into()
+        .unwrap_or(0))
+}
+
+/// Copy the main database's audit rows into the archive, in a transaction of its own: one
+/// transaction over two WAL databases is atomic in each but not across them, so the rows must
+/// be in the archive before the migration that drops them commits. Copying twice (after a crash
+/// in between) adds nothing: rows keep their `seq`.
+fn copy_audit_to_archive(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "INSERT OR IGNORE INTO archive.audit (seq, time, records, journal_seq)
+             SELECT seq, time, records, journal_seq FROM main.audit;
+         UPDATE archive.audit_journal
+             SET last_seq = max(last_seq, coalesce(
+                 (SELECT last_seq FROM main.audit_journal WHERE id = 1), 0))
+             WHERE id = 1;",
+    )?;
+    tx.commit()
+}
+
+/// Whether every audit row of the main database is in the archive.
+fn moved(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM main.audit AS m
+             WHERE NOT EXISTS (SELECT 1 FROM archive.audit AS a WHERE a.seq = m.seq))",
+        [],
+        |r| r.get(0),
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    /// A data dir from before the archive: its audit rows and journal mark move to `audit.db`
+    /// once, also when the copy already ran before a crash.
+    #[test]
+    fn audit_rows_move_to_the_archive() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tessera.db");
+        let mut conn =
+            super::super::open_connection(&path, std::time::Duration::from_secs(10)).unwrap();
+        for (i, sql) in super::MIGRATIONS[..super::AUDIT_TO_ARCHIVE]
+            .iter()
+            .enumerate()
+        {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", (i + 1) as i64)
+                .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO main.audit (seq, time, records, journal_seq)
+                 VALUES (1, 10, 'a', NULL), (2, 20, 'b' || char(10) || 'c', 7);
+             UPDATE main.audit_journal SET last_seq = 7;",
+        )
+        .unwrap();
+        // A copy that ran before a crash, then the whole migration.
+        super::copy_audit_to_archive(&mut conn).unwrap();
+        super::migrate(&mut conn).unwrap();
+        super::migrate(&mut conn).unwrap();
+        let rows: Vec<(i64, i64, String, Option<i64>)> = conn
+            .prepare("SELECT seq, time, records, journal_seq FROM archive.audit ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![(1, 10, "a".into(), None), (2, 20, "b\nc".into(), Some(7))]
+        );
+        let last: i64 = conn
+            .query_row("SELECT last_seq FROM archive.audit_journal", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(last, 7);
+        let left: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM main.sqlite_master WHERE name LIKE 'audit%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0);
+        assert_eq!(super::version(&conn).unwrap(), super::MIGRATIONS.len());
+        let page: i64 = conn
+            .query_row("PRAGMA archive.page_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(page, super::super::ARCHIVE_PAGE_SIZE);
+    }
+
     /// Two processes opening a new data dir at once: every migration runs once.
     #[test]
     fn concurrent_openers_migrate_once() {
