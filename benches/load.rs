@@ -1,5 +1,5 @@
 //! Load bench against the running release server, reported as a ratio to a bare axum endpoint
-//! measured in the same run on the same machine, just before and just after each target.
+//! measured in the same run on the same machine, in slices alternating with each target's.
 //!
 //! `cargo bench --bench load` builds the release `tessera`, starts it (and, in a second process,
 //! a bare axum "200 OK" server with the same runtime settings), and drives each over keep-alive
@@ -20,6 +20,11 @@
 //!     sends them (target: >= 2,000 requests/s): each request carries a response of its own (the
 //!     replay cache accepts an assertion once), pre-generated and signed before the run, taken
 //!     from one shared pool by every connection; each is verified, remembered, minted, audited.
+//!
+//! Each target runs in [`SLICES`] slices (a short warm-up, then measured) alternating with as
+//! many slices of the bare endpoint, bare first in one pair and the target first in the next:
+//! this machine's speed drifts over seconds to minutes, and interleaving puts a drift on both
+//! alike. The ratio is the target's measured requests over the bare endpoint's, in equal time.
 //!
 //! Each target also reports the CPU time (user + system, from /proc) the server process and
 //! this client spent per request while measuring. Both processes use mimalloc, like the
@@ -90,9 +95,9 @@ fn main() {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(32);
-        (Duration::from_secs(2), Duration::from_secs(8), conns)
+        (Duration::from_millis(500), Duration::from_secs(2), conns)
     } else {
-        (Duration::from_millis(100), Duration::from_millis(400), 4)
+        (Duration::from_millis(100), Duration::from_millis(200), 4)
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -608,68 +613,46 @@ async fn run(warmup: Duration, measure: Duration, conns: usize, full: bool, filt
         .collect();
 
     println!(
-        "load bench: {conns} keep-alive connections, {warmup:?} warm-up, {measure:?} measured per target{}",
+        "load bench: {conns} keep-alive connections; each target in {SLICES} slices of {warmup:?} warm-up and {measure:?} measured, alternating with as many of the bare endpoint{}",
         if full { "" } else { " (smoke run)" }
     );
     // The reference is the bare endpoint fed an empty POST (what the targets are stated
     // against); the same signed request bytes sent to the bare endpoint are shown too, to
     // separate our work from the cost of receiving a larger request.
-    // The bare endpoint runs before the first target and again after each (see `Rows`).
     let bare_run = || drive(bport, bare_proc.0.id(), &bare, conns, warmup, measure);
-    let mut rows = Rows {
-        bares: vec![bare_run().await],
-        rows: Vec::new(),
-    };
+    let mut rows = Rows::default();
     let name = "bare endpoint, same bytes as GetCallerIdentity";
     if wanted(name) {
-        rows.push(
-            name,
-            drive(bport, bare_proc.0.id(), &gci, conns, warmup, measure).await,
-            bare_run().await,
-        );
+        let target = || drive(bport, bare_proc.0.id(), &gci, conns, warmup, measure);
+        rows.push(name, paired(target, bare_run).await);
     }
     let name = "GetCallerIdentity (session credentials)";
     if wanted(name) {
-        rows.push(
-            name,
-            drive(tport, tessera.0.id(), &gci, conns, warmup, measure).await,
-            bare_run().await,
-        );
+        let target = || drive(tport, tessera.0.id(), &gci, conns, warmup, measure);
+        rows.push(name, paired(target, bare_run).await);
     }
     let name = "AssumeRole (user key, 2-condition trust)";
     if wanted(name) {
-        rows.push(
-            name,
-            drive(tport, tessera.0.id(), &assume, conns, warmup, measure).await,
-            bare_run().await,
-        );
+        let target = || drive(tport, tessera.0.id(), &assume, conns, warmup, measure);
+        rows.push(name, paired(target, bare_run).await);
     }
     if let Some(pg) = &pg {
         for (name, request) in pg_names.iter().zip([&pg.gci, &pg.assume]) {
             if wanted(name) {
-                rows.push(
-                    name,
-                    drive(pg.port, pg.node.0.id(), request, conns, warmup, measure).await,
-                    bare_run().await,
-                );
+                let target = || drive(pg.port, pg.node.0.id(), request, conns, warmup, measure);
+                rows.push(name, paired(target, bare_run).await);
             }
         }
     }
     let name = "AssumeRoleWithWebIdentity (RS256, every token verified)";
     if wanted(name) {
-        rows.push(
-            name,
-            drive_each(uport, uncached.0.id(), &per_conn, warmup, measure).await,
-            bare_run().await,
-        );
+        let target = || drive_each(uport, uncached.0.id(), &per_conn, warmup, measure);
+        rows.push(name, paired(target, bare_run).await);
     }
     let name = "AssumeRoleWithWebIdentity (RS256, repeated token, verified-token cache)";
     if wanted(name) {
-        rows.push(
-            name,
-            drive(tport, tessera.0.id(), &repeated, conns, warmup, measure).await,
-            bare_run().await,
-        );
+        let target = || drive(tport, tessera.0.id(), &repeated, conns, warmup, measure);
+        rows.push(name, paired(target, bare_run).await);
     }
     let name = "AssumeRoleWithSAML (RSA-2048, a new response each)";
     if wanted(name) {
@@ -700,69 +683,89 @@ async fn run(warmup: Duration, measure: Duration, conns: usize, full: bool, filt
             format!("{} in {} threads", field("VmRSS:"), field("Threads:"))
         };
         let before = rss();
-        let r = drive_pool(
-            tport,
-            tessera.0.id(),
-            Arc::new(pool),
-            conns,
-            warmup,
-            measure,
-        )
-        .await;
+        // One pool and one position in it for every slice: each response is sent once.
+        let (pool, next) = (Arc::new(pool), Arc::new(AtomicUsize::new(0)));
+        let target = || {
+            drive_pool(
+                tport,
+                tessera.0.id(),
+                pool.clone(),
+                next.clone(),
+                conns,
+                warmup,
+                measure,
+            )
+        };
+        let r = paired(target, bare_run).await;
         println!(
             "server resident memory: {before} before the SAML run, {} after",
             rss()
         );
-        rows.push(name, r, bare_run().await);
+        rows.push(name, r);
     }
     let bare_rps: Vec<String> = rows
-        .bares
+        .rows
         .iter()
-        .map(|b| format!("{:.0}", b.rps()))
+        .map(|(_, _, b)| format!("{:.0}", b.rps()))
         .collect();
     println!(
-        "bare axum endpoint runs (one before the first target and one after each): {} req/s; \
-         each ratio uses the faster of the runs just before and just after its target",
+        "bare axum endpoint, in the slices next to each target: {} req/s",
         bare_rps.join(", ")
     );
-    if let Some(fastest) = rows.bares.iter().max_by(|a, b| a.rps().total_cmp(&b.rps())) {
+    if let Some((_, _, fastest)) = rows
+        .rows
+        .iter()
+        .max_by(|a, b| a.2.rps().total_cmp(&b.2.rps()))
+    {
         report(
-            "bare axum endpoint, empty POST (fastest run)",
+            "bare axum endpoint, empty POST (fastest target's slices)",
             fastest,
             None,
         );
     }
-    for (i, (name, r)) in rows.rows.iter().enumerate() {
-        report(name, r, rows.base(i));
+    for (name, r, bare) in &rows.rows {
+        report(name, r, Some(bare));
     }
-    for (name, r) in &rows.rows {
+    for (name, r, _) in &rows.rows {
         assert!(r.errors == 0, "{name}: {} answers were not 200", r.errors);
     }
 }
 
-/// The targets' results, and the bare endpoint's runs around them: `bares[i]` ran just before
-/// `rows[i]`, `bares[i + 1]` just after. This machine's speed drifts over minutes, so each
-/// target is compared with the bare endpoint measured next to it in time (the faster of the
-/// two runs, so a slow spell during one bare run cannot flatter the ratio).
+/// Measured slices per target, and as many of the bare endpoint.
+const SLICES: usize = 4;
+
+/// Each target's result and the bare endpoint's in the slices alternating with it.
+#[derive(Default)]
 struct Rows<'a> {
-    bares: Vec<Result>,
-    rows: Vec<(&'a str, Result)>,
+    rows: Vec<(&'a str, Result, Result)>,
 }
 
 impl<'a> Rows<'a> {
-    fn push(&mut self, name: &'a str, r: Result, bare_after: Result) {
-        self.rows.push((name, r));
-        self.bares.push(bare_after);
+    fn push(&mut self, name: &'a str, (target, bare): (Result, Result)) {
+        self.rows.push((name, target, bare));
     }
+}
 
-    fn base(&self, i: usize) -> Option<&Result> {
-        let (before, after) = (self.bares.get(i)?, self.bares.get(i + 1)?);
-        Some(if before.rps() >= after.rps() {
-            before
+/// `target` and `bare` in [`SLICES`] alternating pairs of runs, the bare endpoint first in even
+/// pairs and the target first in odd ones; each side's runs summed.
+async fn paired<T, B, FT, FB>(mut target: FT, mut bare: FB) -> (Result, Result)
+where
+    T: std::future::Future<Output = Result>,
+    B: std::future::Future<Output = Result>,
+    FT: FnMut() -> T,
+    FB: FnMut() -> B,
+{
+    let (mut t, mut b) = (Result::default(), Result::default());
+    for i in 0..SLICES {
+        if i % 2 == 0 {
+            b.add(bare().await);
+            t.add(target().await);
         } else {
-            after
-        })
+            t.add(target().await);
+            b.add(bare().await);
+        }
     }
+    (t, b)
 }
 
 #[derive(Debug, Default)]
@@ -839,6 +842,25 @@ impl Result {
     fn rps(&self) -> f64 {
         self.count as f64 / self.secs
     }
+    /// Another run of the same thing: counts, times and CPU summed, machine shares weighted
+    /// by time.
+    fn add(&mut self, r: Result) {
+        let secs = self.secs + r.secs;
+        if secs > 0.0 {
+            let w = |a: f64, b: f64| (a * self.secs + b * r.secs) / secs;
+            self.machine = MachineTime {
+                busy: w(self.machine.busy, r.machine.busy),
+                iowait: w(self.machine.iowait, r.machine.iowait),
+                steal: w(self.machine.steal, r.machine.steal),
+            };
+        }
+        self.secs = secs;
+        self.count += r.count;
+        self.errors += r.errors;
+        self.server_cpu += r.server_cpu;
+        self.client_cpu += r.client_cpu;
+        self.latencies_us.extend(r.latencies_us);
+    }
     fn pct(&mut self, p: f64) -> f64 {
         self.latencies_us.sort_unstable();
         let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
@@ -879,11 +901,11 @@ async fn drive_pool(
     port: u16,
     server_pid: u32,
     pool: Arc<Vec<Arc<[u8]>>>,
+    next: Arc<AtomicUsize>,
     conns: usize,
     warmup: Duration,
     measure: Duration,
 ) -> Result {
-    let next = Arc::new(AtomicUsize::new(0));
     let r = drive_with(port, server_pid, conns, warmup, measure, {
         let (pool, next) = (pool.clone(), next.clone());
         move |_| pool.get(next.fetch_add(1, Ordering::Relaxed)).cloned()

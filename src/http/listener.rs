@@ -228,7 +228,10 @@ async fn serve_http<I>(
     let conn = shared.http.serve_connection(TokioIo::new(io), handler);
     let mut conn = std::pin::pin!(conn);
     let mut watchdog = std::pin::pin!(watchdog(&progress, shared.limits));
+    // `biased`: the connection first, without drawing a random branch order at every poll (the
+    // other two branches only ever end it).
     let ended = tokio::select! {
+        biased;
         r = conn.as_mut() => Some(r),
         () = watchdog.as_mut() => None,
         () = stopped(&mut stopping) => {
