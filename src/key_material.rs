@@ -90,7 +90,7 @@ pub fn pem_blocks(text: &str, max: usize) -> Result<Vec<PemBlock>, PemError> {
             return Err(PemError::TooMany);
         }
         let end = format!("-----END {label}-----");
-        let mut b64 = crate::credentials::Wiped::new(String::new());
+        let mut b64 = crate::wipe::Wiped::new(String::new());
         loop {
             let Some(l) = lines.next() else {
                 return Err(PemError::Unterminated);
@@ -316,7 +316,7 @@ pub fn parse_private_key_for(text: &str, cert: &Certificate) -> Result<Secret, C
     if !public.public_eq(&key) {
         return Err(CertError::KeyMismatch);
     }
-    let pkcs8 = crate::credentials::Wiped::new(
+    let pkcs8 = crate::wipe::Wiped::new(
         key.private_key_to_pem_pkcs8()
             .map_err(|_| CertError::PrivateKey)?,
     );

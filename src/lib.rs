@@ -38,6 +38,7 @@ pub mod state;
 pub mod store;
 pub(crate) mod sts;
 pub(crate) mod text;
+pub mod wipe;
 
 /// Startup and CLI errors (never seen by API clients).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -33,7 +33,7 @@ impl MasterKey {
     /// A master key from its base64 text (surrounding whitespace ignored).
     pub fn from_base64(text: &str) -> Result<MasterKey, String> {
         use base64::Engine as _;
-        let raw = super::Wiped::new(
+        let raw = crate::wipe::Wiped::new(
             base64::engine::general_purpose::STANDARD
                 .decode(text.trim())
                 .map_err(|_| "the master key is not base64".to_owned())?,
@@ -67,7 +67,7 @@ impl MasterKey {
                 path.display()
             ));
         }
-        let text = super::Wiped::new(
+        let text = crate::wipe::Wiped::new(
             std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
         );
         Self::from_base64(&text).map_err(|e| format!("{}: {e}", path.display()))

@@ -42,7 +42,6 @@ pub use ids::{
 pub use keyring::{BlobError, KeyId, Keyring, KeyringError};
 pub use master_key::MasterKey;
 pub use secret::Secret;
-pub use secret::Wiped;
 pub use shared_keyring::{KeyringSource, SharedKeyring};
 pub use token::{
     IssuedSession, MintError, SessionClaims, SessionSource, SessionSpec, SessionToken, TokenError,

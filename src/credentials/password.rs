@@ -20,7 +20,7 @@
 use std::fmt;
 use std::sync::LazyLock;
 
-use super::Wiped;
+use crate::wipe::Wiped;
 use base64::Engine as _;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;

@@ -24,7 +24,7 @@ pub(crate) fn png(text: &[u8]) -> Result<Secret, QrError> {
     let modules = code.width();
     let colors = code.to_colors();
     let side = (modules + 2 * QUIET) * SCALE;
-    let mut pixels = super::Wiped::new(vec![0xffu8; side * side]);
+    let mut pixels = crate::wipe::Wiped::new(vec![0xffu8; side * side]);
     for (i, color) in colors.iter().enumerate() {
         if *color != Color::Dark {
             continue;

@@ -45,7 +45,7 @@ use std::fmt;
 use std::hash::{BuildHasher as _, BuildHasherDefault, RandomState};
 use std::sync::{Arc, RwLock};
 
-use super::Wiped;
+use crate::wipe::Wiped;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};

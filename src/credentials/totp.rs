@@ -41,7 +41,7 @@ pub enum TotpError {
 
 /// A new random seed.
 pub fn generate_seed() -> Result<Secret, RandomError> {
-    let mut raw = super::Wiped::new(vec![0u8; SEED_LEN]);
+    let mut raw = crate::wipe::Wiped::new(vec![0u8; SEED_LEN]);
     fill_random(&mut raw)?;
     Ok(Secret::from_bytes(std::mem::take(&mut *raw)))
 }

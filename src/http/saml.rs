@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
-use crate::credentials::Wiped;
+use crate::wipe::Wiped;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};

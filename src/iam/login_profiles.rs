@@ -9,7 +9,7 @@
 //! only; no answer, log line or audit record ever carries it. The root user has no login
 //! profile here: root's console password is not managed through these actions.
 
-use crate::credentials::Wiped;
+use crate::wipe::Wiped;
 
 use crate::credentials::SessionSource;
 use crate::credentials::password::{self, PasswordHash, Rules, Violation};

@@ -280,7 +280,7 @@ macro_rules! secret_field {
     ($(#[$meta:meta])* $name:ident, $min:expr, $max:expr) => {
         $(#[$meta])*
         #[derive(Clone)]
-        pub(crate) struct $name(pub(crate) $crate::credentials::Wiped<String>);
+        pub(crate) struct $name(pub(crate) $crate::wipe::Wiped<String>);
 
         impl std::fmt::Debug for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -295,7 +295,7 @@ macro_rules! secret_field {
                 v: &mut $crate::protocol::params::Validator,
             ) -> $crate::error::ApiResult<Self> {
                 v.sensitive_length(name, raw, $min, $max);
-                Ok(Self($crate::credentials::Wiped::new(raw.to_owned())))
+                Ok(Self($crate::wipe::Wiped::new(raw.to_owned())))
             }
         }
     };

@@ -2,7 +2,7 @@
 //! `CreateSAMLProvider` / `UpdateSAMLProvider`: "a .pem file", `privateKeyType` 1..16384
 //! characters). Keys are sealed at rest by the store and never answered back.
 
-use crate::credentials::Wiped;
+use crate::wipe::Wiped;
 
 use crate::credentials::Secret;
 

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::credentials::Wiped;
+use crate::wipe::Wiped;
 use subtle::ConstantTimeEq;
 
 use super::canonical::SigningKey;

@@ -316,7 +316,7 @@ pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
 
 /// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + kSecret, Date), Region), Service), "aws4_request")`.
 pub fn signing_key(secret: &[u8], date: &str, region: &str, service: &str) -> SigningKey {
-    let mut k_secret = crate::credentials::Wiped::new(Vec::with_capacity(4 + secret.len()));
+    let mut k_secret = crate::wipe::Wiped::new(Vec::with_capacity(4 + secret.len()));
     k_secret.extend_from_slice(b"AWS4");
     k_secret.extend_from_slice(secret);
     let k_date = hmac_sha256(&k_secret, date.as_bytes());

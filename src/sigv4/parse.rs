@@ -7,7 +7,7 @@
 //! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-add-signature-to-request.html>;
 //! query form: <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>.
 
-use crate::credentials::Wiped;
+use crate::wipe::Wiped;
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
 use super::RequestParts;

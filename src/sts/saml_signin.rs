@@ -17,7 +17,7 @@
 //! This module decides; `crate::http::saml` speaks HTTP and writes the pages. `now` is the
 //! request's.
 
-use crate::credentials::Wiped;
+use crate::wipe::Wiped;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -8,7 +8,7 @@
 //! RSA PKCS#1 v1.5 key transport is refused (Bleichenbacher's oracle). Every failure is the
 //! same [`DecryptError`], so the answer does not tell a padding error from a parse error.
 
-use crate::credentials::Wiped;
+use crate::wipe::Wiped;
 use base64::Engine as _;
 use openssl::md::{Md, MdRef};
 use openssl::pkey::{PKey, Private};

@@ -422,6 +422,12 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
             copy_audit_to_archive(conn)?;
         }
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Read the main schema first, so this connection's copy of it is current: another
+        // opener may have just migrated it, and a statement naming a table that a stale copy
+        // lacks would find the archive's table of that name (`audit`) instead, without noticing.
+        tx.query_row("SELECT count(*) FROM main.sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })?;
         let have = version(&tx)?;
         let Some(sql) = MIGRATIONS.get(have) else {
             return Ok(());
