@@ -620,39 +620,40 @@ async fn run(warmup: Duration, measure: Duration, conns: usize, full: bool, filt
     // against); the same signed request bytes sent to the bare endpoint are shown too, to
     // separate our work from the cost of receiving a larger request.
     let bare_run = || drive(bport, bare_proc.0.id(), &bare, conns, warmup, measure);
-    let mut rows = Rows::default();
+    // Each target's result, and the bare endpoint's in the slices alternating with it.
+    let mut rows: Vec<(&str, (Result, Result))> = Vec::new();
     let name = "bare endpoint, same bytes as GetCallerIdentity";
     if wanted(name) {
         let target = || drive(bport, bare_proc.0.id(), &gci, conns, warmup, measure);
-        rows.push(name, paired(target, bare_run).await);
+        rows.push((name, paired(target, bare_run).await));
     }
     let name = "GetCallerIdentity (session credentials)";
     if wanted(name) {
         let target = || drive(tport, tessera.0.id(), &gci, conns, warmup, measure);
-        rows.push(name, paired(target, bare_run).await);
+        rows.push((name, paired(target, bare_run).await));
     }
     let name = "AssumeRole (user key, 2-condition trust)";
     if wanted(name) {
         let target = || drive(tport, tessera.0.id(), &assume, conns, warmup, measure);
-        rows.push(name, paired(target, bare_run).await);
+        rows.push((name, paired(target, bare_run).await));
     }
     if let Some(pg) = &pg {
         for (name, request) in pg_names.iter().zip([&pg.gci, &pg.assume]) {
             if wanted(name) {
                 let target = || drive(pg.port, pg.node.0.id(), request, conns, warmup, measure);
-                rows.push(name, paired(target, bare_run).await);
+                rows.push((name, paired(target, bare_run).await));
             }
         }
     }
     let name = "AssumeRoleWithWebIdentity (RS256, every token verified)";
     if wanted(name) {
         let target = || drive_each(uport, uncached.0.id(), &per_conn, warmup, measure);
-        rows.push(name, paired(target, bare_run).await);
+        rows.push((name, paired(target, bare_run).await));
     }
     let name = "AssumeRoleWithWebIdentity (RS256, repeated token, verified-token cache)";
     if wanted(name) {
         let target = || drive(tport, tessera.0.id(), &repeated, conns, warmup, measure);
-        rows.push(name, paired(target, bare_run).await);
+        rows.push((name, paired(target, bare_run).await));
     }
     let name = "AssumeRoleWithSAML (RSA-2048, a new response each)";
     if wanted(name) {
@@ -701,21 +702,19 @@ async fn run(warmup: Duration, measure: Duration, conns: usize, full: bool, filt
             "server resident memory: {before} before the SAML run, {} after",
             rss()
         );
-        rows.push(name, r);
+        rows.push((name, r));
     }
     let bare_rps: Vec<String> = rows
-        .rows
         .iter()
-        .map(|(_, _, b)| format!("{:.0}", b.rps()))
+        .map(|(_, (_, b))| format!("{:.0}", b.rps()))
         .collect();
     println!(
         "bare axum endpoint, in the slices next to each target: {} req/s",
         bare_rps.join(", ")
     );
-    if let Some((_, _, fastest)) = rows
-        .rows
+    if let Some((_, (_, fastest))) = rows
         .iter()
-        .max_by(|a, b| a.2.rps().total_cmp(&b.2.rps()))
+        .max_by(|a, b| (a.1).1.rps().total_cmp(&(b.1).1.rps()))
     {
         report(
             "bare axum endpoint, empty POST (fastest target's slices)",
@@ -723,28 +722,16 @@ async fn run(warmup: Duration, measure: Duration, conns: usize, full: bool, filt
             None,
         );
     }
-    for (name, r, bare) in &rows.rows {
+    for (name, (r, bare)) in &rows {
         report(name, r, Some(bare));
     }
-    for (name, r, _) in &rows.rows {
+    for (name, (r, _)) in &rows {
         assert!(r.errors == 0, "{name}: {} answers were not 200", r.errors);
     }
 }
 
 /// Measured slices per target, and as many of the bare endpoint.
 const SLICES: usize = 4;
-
-/// Each target's result and the bare endpoint's in the slices alternating with it.
-#[derive(Default)]
-struct Rows<'a> {
-    rows: Vec<(&'a str, Result, Result)>,
-}
-
-impl<'a> Rows<'a> {
-    fn push(&mut self, name: &'a str, (target, bare): (Result, Result)) {
-        self.rows.push((name, target, bare));
-    }
-}
 
 /// `target` and `bare` in [`SLICES`] alternating pairs of runs, the bare endpoint first in even
 /// pairs and the target first in odd ones; each side's runs summed.

@@ -20,13 +20,13 @@
 //! What it must never do: decrypt before the MAC holds, compare MACs with `==`, or use a
 //! keyring key directly as the MAC key.
 
-use crate::wipe::Wiped;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::{KeyId, Keyring, Secret};
+use crate::wipe::Wiped;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -43,13 +43,13 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::wipe::Wiped;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use serde::{Deserialize, Serialize};
 
 use super::{RandomError, Secret, fill_random};
+use crate::wipe::Wiped;
 
 /// A key's identifier inside tokens and blobs. Random, so ids say nothing about rotation history
 /// and keys from different keyrings rarely share an id.

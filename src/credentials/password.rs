@@ -20,12 +20,12 @@
 use std::fmt;
 use std::sync::LazyLock;
 
-use crate::wipe::Wiped;
 use base64::Engine as _;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::{RandomError, fill_random};
+use crate::wipe::Wiped;
 
 /// argon2id parameters for new hashes: OWASP's recommended minimum (19 MiB, 2 passes, 1 lane).
 const M_COST_KIB: u32 = 19 * 1024;

@@ -45,7 +45,6 @@ use std::fmt;
 use std::hash::{BuildHasher as _, BuildHasherDefault, RandomState};
 use std::sync::{Arc, RwLock};
 
-use crate::wipe::Wiped;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -55,6 +54,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::CacheCounts;
 use crate::principal::Principal;
 use crate::sigv4::cache::PreHashed;
+use crate::wipe::Wiped;
 
 use super::ids::{IdError, new_secret_access_key, new_temporary_access_key_id};
 use super::keyring::{KeyId, Keyring, TAG_LEN};

@@ -12,7 +12,6 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
-use crate::wipe::Wiped;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
@@ -25,6 +24,7 @@ use crate::request::{Anonymous, Cx, RequestInfo};
 use crate::rfc3339::{self, Fraction};
 use crate::state::AppState;
 use crate::sts::saml_signin::{self, Csrf, Page, Picker, SignInError, SignedIn};
+use crate::wipe::Wiped;
 
 /// The largest form `/saml` reads: a 100,000-character `SAMLResponse` with every character
 /// percent-encoded (as browsers encode `+`, `/` and `=`) is 300,000 bytes; a picker's form is

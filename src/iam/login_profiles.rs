@@ -9,8 +9,6 @@
 //! only; no answer, log line or audit record ever carries it. The root user has no login
 //! profile here: root's console password is not managed through these actions.
 
-use crate::wipe::Wiped;
-
 use crate::credentials::SessionSource;
 use crate::credentials::password::{self, PasswordHash, Rules, Violation};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -21,6 +19,7 @@ use crate::protocol::params::Validator;
 use crate::protocol::xml::Xml;
 use crate::request::Cx;
 use crate::store::{Change, Entity, LoginProfile, PasswordPolicy, StoreError, User};
+use crate::wipe::Wiped;
 
 use super::errors::{
     invalid_user_type, login_profile_exists, no_such_login_profile, no_such_password_policy_delete,

@@ -2,9 +2,8 @@
 //! `CreateSAMLProvider` / `UpdateSAMLProvider`: "a .pem file", `privateKeyType` 1..16384
 //! characters). Keys are sealed at rest by the store and never answered back.
 
-use crate::wipe::Wiped;
-
 use crate::credentials::Secret;
+use crate::wipe::Wiped;
 
 /// The smallest RSA modulus accepted, in bits.
 pub const MIN_RSA_BITS: u32 = 2048;

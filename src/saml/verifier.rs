@@ -12,11 +12,11 @@
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
-use crate::wipe::Wiped;
 use chrono::{DateTime, Utc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::response::{self, Provider, Refusal, RefusalKind, Settings, Verified};
+use crate::wipe::Wiped;
 
 /// One response to verify, and where its answer goes.
 struct Job {

@@ -10,11 +10,11 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::wipe::Wiped;
 use subtle::ConstantTimeEq;
 
 use super::canonical::SigningKey;
 use crate::metrics::CacheCounts;
+use crate::wipe::Wiped;
 
 /// Entries a [`SigningKeyCache::default`] holds.
 pub const DEFAULT_SIGNING_KEY_CACHE_CAPACITY: usize = 4096;

@@ -7,12 +7,12 @@
 //! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-add-signature-to-request.html>;
 //! query form: <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>.
 
-use crate::wipe::Wiped;
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
 use super::RequestParts;
 use super::canonical::percent_decode;
 use super::error::{SigV4Error, sanitize};
+use crate::wipe::Wiped;
 
 /// The only algorithm accepted (SigV4a `AWS4-ECDSA-P256-SHA256` is not supported).
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";

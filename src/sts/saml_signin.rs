@@ -17,7 +17,6 @@
 //! This module decides; `crate::http::saml` speaks HTTP and writes the pages. `now` is the
 //! request's.
 
-use crate::wipe::Wiped;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +27,7 @@ use crate::request::{Anonymous, Cx};
 use crate::saml::aws;
 use crate::saml::response::{self, Provider, Refusal, RefusalKind, Verified, prefilter};
 use crate::store::{Change, Conflict, StoreError};
+use crate::wipe::Wiped;
 
 use super::saml::{
     ACTION, AssumeRoleWithSamlOutput, Vouched, Vouching, assume_vouched, invalid_token,

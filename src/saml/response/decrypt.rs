@@ -8,7 +8,6 @@
 //! RSA PKCS#1 v1.5 key transport is refused (Bleichenbacher's oracle). Every failure is the
 //! same [`DecryptError`], so the answer does not tell a padding error from a parse error.
 
-use crate::wipe::Wiped;
 use base64::Engine as _;
 use openssl::md::{Md, MdRef};
 use openssl::pkey::{PKey, Private};
@@ -18,6 +17,7 @@ use openssl::symm::{Cipher, Crypter, Mode};
 
 use super::prefilter::{EncryptedKeyParts, EncryptedParts};
 use crate::credentials::Secret;
+use crate::wipe::Wiped;
 
 const RSA_OAEP_MGF1P: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
 const RSA_OAEP: &str = "http://www.w3.org/2009/xmlenc11#rsa-oaep";
