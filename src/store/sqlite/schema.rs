@@ -455,6 +455,10 @@ fn version(conn: &Connection) -> rusqlite::Result<usize> {
 /// in between) adds nothing: rows keep their `seq`.
 fn copy_audit_to_archive(conn: &mut Connection) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if version(&tx)? != AUDIT_TO_ARCHIVE {
+        // Another opener moved them meanwhile.
+        return Ok(());
+    }
     tx.execute_batch(
         "INSERT OR IGNORE INTO archive.audit (seq, time, records, journal_seq)
              SELECT seq, time, records, journal_seq FROM main.audit;
